@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Kinora",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kinora", targets: ["kinora"]),
+        .library(name: "KinoraGPU", targets: ["KinoraGPU"]),
+        .library(name: "KinoraTensor", targets: ["KinoraTensor"]),
+        .library(name: "KinoraMedia", targets: ["KinoraMedia"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Vulkan headers plus a C shim that loads libvulkan with dlopen at run time, so a machine without a
+        // Vulkan loader gets a clear error instead of a dynamic-link failure.
+        .target(
+            name: "CVulkan",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .target(name: "KinoraGPU", dependencies: ["CVulkan"]),
+        // GLSL compute shaders from `shaders/`, compiled by glslc at build time and embedded as SPIR-V.
+        .target(name: "KinoraShaders", plugins: ["CompileShaders"]),
+        .target(name: "KinoraTensor", dependencies: ["KinoraGPU", "KinoraShaders"]),
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat libavcodec libavutil libswscale libswresample libavfilter",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev",
+                              "libswresample-dev", "libavfilter-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSndFile",
+            pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CEBUR128",
+            pkgConfig: "libebur128",
+            providers: [.apt(["libebur128-dev"])]
+        ),
+        .target(name: "KinoraMedia", dependencies: ["CFFmpeg", "CSndFile", "CEBUR128"]),
+        .executableTarget(
+            name: "kinora",
+            dependencies: [
+                "KinoraGPU", "KinoraTensor", "KinoraMedia",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .plugin(name: "CompileShaders", capability: .buildTool()),
+        .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
+        .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
+        .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
+    ]
+)

@@ -1,0 +1,67 @@
+import Foundation
+import PackagePlugin
+
+/// Compiles every `shaders/*.comp` with glslc (once per variant) and embeds the SPIR-V in one Swift file.
+///
+/// A shader declares its variants in its first lines as `// variant: NAME -DDEFINE=VALUE ...`; a shader without
+/// such lines compiles once under its file stem. Every `shaders/*.glsl` include is an input of every compile,
+/// so editing an include rebuilds the shaders that may use it.
+@main
+struct CompileShaders: BuildToolPlugin {
+    func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
+        let shaderDirectory = context.package.directoryURL.appending(path: "shaders").resolvingSymlinksInPath()
+        let files = try FileManager.default.contentsOfDirectory(at: shaderDirectory, includingPropertiesForKeys: nil)
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let includes = files.filter { $0.pathExtension == "glsl" }
+        let sources = files.filter { $0.pathExtension == "comp" }
+        let glslc = URL(filePath: "/usr/bin/glslc")
+        let outputDirectory = context.pluginWorkDirectoryURL.appending(path: "spirv")
+
+        var commands: [Command] = []
+        var embedArguments: [String] = []
+        var spirvFiles: [URL] = []
+        for source in sources {
+            let stem = source.deletingPathExtension().lastPathComponent
+            for variant in try variants(of: source, stem: stem) {
+                let output = outputDirectory.appending(path: "\(variant.name).spv")
+                commands.append(.buildCommand(
+                    displayName: "glslc \(variant.name)",
+                    executable: glslc,
+                    arguments: ["-fshader-stage=compute", "--target-env=vulkan1.2", "-O", "-Werror",
+                                "-I", shaderDirectory.path] + variant.defines + ["-o", output.path, source.path],
+                    inputFiles: [source] + includes,
+                    outputFiles: [output]
+                ))
+                spirvFiles.append(output)
+                embedArguments += [variant.name, output.path]
+            }
+        }
+        let swiftFile = context.pluginWorkDirectoryURL.appending(path: "EmbeddedShaders.swift")
+        let script = context.package.directoryURL.appending(path: "scripts/embed-spirv.sh")
+        commands.append(.buildCommand(
+            displayName: "Embedding \(spirvFiles.count) SPIR-V shaders",
+            executable: URL(filePath: "/bin/sh"),
+            arguments: [script.path, swiftFile.path] + embedArguments,
+            inputFiles: spirvFiles + [script],
+            outputFiles: [swiftFile]
+        ))
+        return commands
+    }
+
+    private struct Variant {
+        var name: String
+        var defines: [String]
+    }
+
+    private func variants(of source: URL, stem: String) throws -> [Variant] {
+        let text = try String(contentsOf: source, encoding: .utf8)
+        let declared = text.split(separator: "\n").prefix(40).compactMap { line -> Variant? in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("// variant:") else { return nil }
+            let words = trimmed.dropFirst("// variant:".count).split(separator: " ").map(String.init)
+            guard let name = words.first else { return nil }
+            return Variant(name: "\(stem).\(name)", defines: Array(words.dropFirst()))
+        }
+        return declared.isEmpty ? [Variant(name: stem, defines: [])] : declared
+    }
+}

@@ -1,0 +1,163 @@
+import CVulkan
+import Foundation
+
+/// A compiled compute pipeline: one shader variant with its specialization constants.
+///
+/// Every pipeline shares one layout: `PipelineCache.maxBindings` storage buffers in set 0 and
+/// `PipelineCache.pushConstantBytes` bytes of push constants. Constant ids 0, 1, 2 are the workgroup size.
+public final class ComputePipeline: @unchecked Sendable {
+    /// The shader variant's name, as in `ShaderLibrary`.
+    public let shader: String
+    public let specialization: [UInt32]
+    let handle: VkPipeline
+    private let device: LogicalDevice
+
+    init(device: LogicalDevice, shader: String, specialization: [UInt32], handle: VkPipeline) {
+        self.device = device
+        self.shader = shader
+        self.specialization = specialization
+        self.handle = handle
+    }
+
+    deinit { device.vk.vkDestroyPipeline(device.handle, handle, nil) }
+}
+
+/// Creates pipelines lazily, on first use, and keeps them keyed by (shader, specialization constants).
+public final class PipelineCache: @unchecked Sendable {
+    /// Storage-buffer bindings in the shared descriptor-set layout.
+    public static let maxBindings = 8
+    /// Push-constant bytes every pipeline may use (the Vulkan minimum guarantee).
+    public static let pushConstantBytes = 128
+
+    private struct Key: Hashable {
+        var shader: String
+        var specialization: [UInt32]
+    }
+
+    let setLayout: VkDescriptorSetLayout
+    let layout: VkPipelineLayout
+    private let device: LogicalDevice
+    private let source: @Sendable (String) -> [UInt32]?
+    private let lock = NSLock()
+    private var pipelines: [Key: ComputePipeline] = [:]
+
+    init(device: LogicalDevice, source: @escaping @Sendable (String) -> [UInt32]?) throws {
+        self.device = device
+        self.source = source
+        let vk = device.vk
+        var bindings = (0..<Self.maxBindings).map { index -> VkDescriptorSetLayoutBinding in
+            var binding = VkDescriptorSetLayoutBinding()
+            binding.binding = UInt32(index)
+            binding.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+            binding.descriptorCount = 1
+            binding.stageFlags = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
+            return binding
+        }
+        var setLayout: VkDescriptorSetLayout?
+        let setResult = bindings.withUnsafeMutableBufferPointer { pointer in
+            var info = VkDescriptorSetLayoutCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO
+            info.bindingCount = UInt32(pointer.count)
+            info.pBindings = UnsafePointer(pointer.baseAddress)
+            return vk.vkCreateDescriptorSetLayout(device.handle, &info, nil, &setLayout)
+        }
+        try VulkanResult.check(setResult, "vkCreateDescriptorSetLayout")
+        guard let setLayout else {
+            throw GPUError.vulkan(call: "vkCreateDescriptorSetLayout", result: VK_ERROR_UNKNOWN.rawValue)
+        }
+        var range = VkPushConstantRange()
+        range.stageFlags = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
+        range.size = UInt32(Self.pushConstantBytes)
+        var layout: VkPipelineLayout?
+        var setLayouts: [VkDescriptorSetLayout?] = [setLayout]
+        var info = VkPipelineLayoutCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
+        info.setLayoutCount = 1
+        info.pushConstantRangeCount = 1
+        let layoutResult = setLayouts.withUnsafeMutableBufferPointer { sets in
+            withUnsafePointer(to: &range) { rangePointer in
+                info.pSetLayouts = UnsafePointer(sets.baseAddress)
+                info.pPushConstantRanges = rangePointer
+                return vk.vkCreatePipelineLayout(device.handle, &info, nil, &layout)
+            }
+        }
+        guard layoutResult == VK_SUCCESS, let layout else {
+            vk.vkDestroyDescriptorSetLayout(device.handle, setLayout, nil)
+            throw GPUError.vulkan(call: "vkCreatePipelineLayout", result: layoutResult.rawValue)
+        }
+        self.setLayout = setLayout
+        self.layout = layout
+    }
+
+    deinit {
+        pipelines.removeAll()
+        device.vk.vkDestroyPipelineLayout(device.handle, layout, nil)
+        device.vk.vkDestroyDescriptorSetLayout(device.handle, setLayout, nil)
+    }
+
+    /// The number of pipelines created so far.
+    public var count: Int { lock.withLock { pipelines.count } }
+
+    /// The pipeline for `shader` with `specialization` (constant id i gets element i), created on first request.
+    public func pipeline(_ shader: String, specialization: [UInt32]) throws -> ComputePipeline {
+        let key = Key(shader: shader, specialization: specialization)
+        if let cached = lock.withLock({ pipelines[key] }) { return cached }
+        let pipeline = try create(shader: shader, specialization: specialization)
+        return lock.withLock {
+            if let raced = pipelines[key] { return raced }
+            pipelines[key] = pipeline
+            return pipeline
+        }
+    }
+
+    private func create(shader: String, specialization: [UInt32]) throws -> ComputePipeline {
+        guard let words = source(shader) else { throw GPUError.shaderNotFound(shader) }
+        let vk = device.vk
+        var module: VkShaderModule?
+        let moduleResult = words.withUnsafeBufferPointer { code in
+            var info = VkShaderModuleCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO
+            info.codeSize = code.count * 4
+            info.pCode = code.baseAddress
+            return vk.vkCreateShaderModule(device.handle, &info, nil, &module)
+        }
+        try VulkanResult.check(moduleResult, "vkCreateShaderModule(\(shader))")
+        guard let module else { throw GPUError.vulkan(call: "vkCreateShaderModule", result: VK_ERROR_UNKNOWN.rawValue) }
+        defer { vk.vkDestroyShaderModule(device.handle, module, nil) }
+
+        var entries = specialization.indices.map { index in
+            VkSpecializationMapEntry(constantID: UInt32(index), offset: UInt32(index * 4), size: 4)
+        }
+        var values = specialization
+        var pipeline: VkPipeline?
+        let result = entries.withUnsafeMutableBufferPointer { entryPointer in
+            values.withUnsafeMutableBytes { valueBytes in
+                var specializationInfo = VkSpecializationInfo()
+                specializationInfo.mapEntryCount = UInt32(entryPointer.count)
+                specializationInfo.pMapEntries = UnsafePointer(entryPointer.baseAddress)
+                specializationInfo.dataSize = valueBytes.count
+                specializationInfo.pData = UnsafeRawPointer(valueBytes.baseAddress)
+                return withUnsafePointer(to: &specializationInfo) { specializationPointer in
+                    "main".withCString { entryName in
+                        var stage = VkPipelineShaderStageCreateInfo()
+                        stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+                        stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
+                        stage.module = module
+                        stage.pName = entryName
+                        stage.pSpecializationInfo = specialization.isEmpty ? nil : specializationPointer
+                        var info = VkComputePipelineCreateInfo()
+                        info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
+                        info.stage = stage
+                        info.layout = layout
+                        return vk.vkCreateComputePipelines(device.handle, nil, 1, &info, nil, &pipeline)
+                    }
+                }
+            }
+        }
+        try VulkanResult.check(result, "vkCreateComputePipelines(\(shader))")
+        guard let pipeline else {
+            throw GPUError.vulkan(call: "vkCreateComputePipelines", result: VK_ERROR_UNKNOWN.rawValue)
+        }
+        return ComputePipeline(device: device, shader: shader, specialization: specialization, handle: pipeline)
+    }
+}

@@ -1,0 +1,18 @@
+/// Which family of kernels a device runs, chosen from its features at start-up.
+public enum KernelTier: String, Sendable, Codable, CaseIterable {
+    /// fp32 arithmetic everywhere; runs on any Vulkan 1.2 device, including lavapipe.
+    case scalarF32 = "scalar-fp32"
+    /// fp16 storage and arithmetic for weights and matmul inner loops.
+    case float16 = "fp16"
+    /// Tensor-core matmul through `VK_KHR_cooperative_matrix`.
+    case cooperativeMatrix = "cooperative-matrix"
+
+    /// The best tier the features allow. CPU devices stay on the scalar tier; their "fp16" is emulated.
+    static func select(for features: PhysicalDevice.Features, isCPU: Bool = false) -> KernelTier {
+        if features.cooperativeMatrix && features.storage16Bit && features.float16Arithmetic {
+            return .cooperativeMatrix
+        }
+        if features.float16Arithmetic && features.storage16Bit && !isCPU { return .float16 }
+        return .scalarF32
+    }
+}
