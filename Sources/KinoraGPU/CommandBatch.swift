@@ -127,8 +127,8 @@ final class CommandBatch {
         try VulkanResult.check(result, "vkAllocateDescriptorSets")
 
         var infos = bindings.map { binding in
-            VkDescriptorBufferInfo(buffer: binding.buffer.vkBuffer, offset: binding.buffer.offset,
-                                   range: binding.buffer.size)
+            VkDescriptorBufferInfo(buffer: binding.buffer.vkBuffer, offset: binding.buffer.offset + binding.offset,
+                                   range: binding.length)
         }
         infos.withUnsafeMutableBufferPointer { infoPointer in
             var writes = (0..<infoPointer.count).map { index -> VkWriteDescriptorSet in

@@ -9,14 +9,25 @@ public enum BufferAccess: Sendable {
     var writes: Bool { self != .read }
 }
 
-/// One buffer bound to a dispatch, at binding index = its position in the list.
+/// One buffer (or a byte range of it) bound to a dispatch, at binding index = its position in the list.
 public struct BufferBinding {
     public var buffer: GPUBuffer
     public var access: BufferAccess
+    /// Start of the bound range inside `buffer`; a multiple of `minStorageBufferOffsetAlignment`.
+    public var offset: UInt64
+    /// Bytes bound.
+    public var length: UInt64
 
-    public init(_ buffer: GPUBuffer, _ access: BufferAccess) {
+    public init(_ buffer: GPUBuffer, _ access: BufferAccess, offset: UInt64 = 0, length: UInt64? = nil) {
         self.buffer = buffer
         self.access = access
+        self.offset = offset
+        self.length = length ?? (buffer.size - offset)
+    }
+
+    var byteRange: ByteRange {
+        let start = buffer.offset + offset
+        return ByteRange(blockID: buffer.blockID, start: start, end: start + max(length, 1))
     }
 }
 
@@ -82,9 +93,16 @@ public final class CommandStream {
             throw GPUError.invalidArgument("\(pipeline.shader): workgroup count \(groups) is outside the device "
                 + "limits \(limits)")
         }
+        let alignment = device.physical.features.minStorageBufferOffsetAlignment
+        for binding in bindings where binding.offset % alignment != 0 || binding.offset + binding.length
+            > binding.buffer.size || binding.length == 0 {
+            throw GPUError.invalidArgument("\(pipeline.shader): binding of \(binding.length) bytes at offset "
+                + "\(binding.offset) is empty, misaligned (alignment \(alignment)) or outside its "
+                + "\(binding.buffer.size)-byte buffer")
+        }
         let batch = try currentBatch()
-        synchronize(reads: bindings.filter(\.access.reads).map(\.buffer.byteRange),
-                    writes: bindings.filter(\.access.writes).map(\.buffer.byteRange), in: batch)
+        synchronize(reads: bindings.filter(\.access.reads).map(\.byteRange),
+                    writes: bindings.filter(\.access.writes).map(\.byteRange), in: batch)
         try batch.recordDispatch(pipeline, bindings: bindings, pushConstants: pushConstants, groups: groups,
                                  layout: device.pipelines, label: label)
         dispatchCount += 1

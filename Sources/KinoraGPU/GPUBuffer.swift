@@ -9,7 +9,7 @@ public final class GPUBuffer: @unchecked Sendable {
     /// Identifies the block (one `VkBuffer`) for overlap tests; two buffers overlap only within one block.
     let blockID: Int
     let vkBuffer: VkBuffer
-    /// Byte offset inside the block's `VkBuffer`.
+    /// Byte offset inside the block's `VkBuffer` (a multiple of the allocator's alignment).
     let offset: UInt64
     /// The bytes reserved in the block (size rounded up to the alignment).
     let reserved: UInt64

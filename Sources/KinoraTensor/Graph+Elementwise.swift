@@ -1,0 +1,115 @@
+/// Elementwise ops: storage-type casts, broadcasting binary arithmetic and unary activations.
+extension Graph {
+    /// Unary functions, each `f(x * alpha + beta)`.
+    public enum UnaryFunction: UInt32, Sendable, CaseIterable {
+        case identity = 0, silu, gelu, geluTanh, tanh, sigmoid, softplus, exp, relu, sqrt, log, abs, square,
+             reciprocal, sin, cos
+    }
+
+    /// Binary functions with broadcasting.
+    public enum BinaryFunction: UInt32, Sendable, CaseIterable {
+        case add = 0, subtract, multiply, divide, maximum, minimum
+    }
+
+    static let elementwiseThreads = 256
+
+    /// Converts `value` to another storage type (rounding to nearest even), or returns it when already `dtype`.
+    public func cast(_ value: Value, to dtype: DType) throws -> Value {
+        try check(value, "cast")
+        guard value.dtype != dtype else { return value }
+        guard value.dtype == .f32 || dtype == .f32 else {
+            return try cast(cast(value, to: .f32), to: dtype)
+        }
+        let call = KernelCall(
+            shader: "cast.\(value.dtype.variant)_\(dtype.variant)", specialization: [UInt32(Self.elementwiseThreads)],
+            pushConstants: [Launch.u32(value.count)], groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
+            operands: [.init(value: value.id, access: .read)], work: Double(value.count * (value.dtype.size + dtype.size)),
+            label: "cast")
+        return record(call, output: value.shape, dtype: dtype)
+    }
+
+    /// A copy of `value` in fresh f32 storage.
+    public func copy(_ value: Value) throws -> Value {
+        try check(value, "copy")
+        let source = try cast(value, to: .f32)
+        let call = KernelCall(
+            shader: "cast.f32_f32", specialization: [UInt32(Self.elementwiseThreads)],
+            pushConstants: [Launch.u32(value.count)], groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
+            operands: [.init(value: source.id, access: .read)], work: Double(value.count * 8), label: "copy")
+        return record(call, output: value.shape)
+    }
+
+    /// `f(value * alpha + beta)` elementwise; the result is f32.
+    public func unary(_ function: UnaryFunction, _ value: Value, alpha: Float = 1, beta: Float = 0) throws -> Value {
+        try check(value, "unary")
+        let source = try cast(value, to: .f32)
+        let call = KernelCall(
+            shader: "unary", specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
+            pushConstants: [Launch.u32(value.count), Launch.bits(alpha), Launch.bits(beta)],
+            groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
+            operands: [.init(value: source.id, access: .read)], work: Double(value.count), label: "\(function)")
+        return record(call, output: value.shape)
+    }
+
+    public func silu(_ value: Value) throws -> Value { try unary(.silu, value) }
+    /// GELU with the exact erf form, or the tanh approximation when `approximate` is set.
+    public func gelu(_ value: Value, approximate: Bool = false) throws -> Value {
+        try unary(approximate ? .geluTanh : .gelu, value)
+    }
+    public func tanh(_ value: Value) throws -> Value { try unary(.tanh, value) }
+    public func sigmoid(_ value: Value) throws -> Value { try unary(.sigmoid, value) }
+    public func softplus(_ value: Value) throws -> Value { try unary(.softplus, value) }
+    public func exp(_ value: Value) throws -> Value { try unary(.exp, value) }
+    /// `value * factor + offset`.
+    public func scale(_ value: Value, by factor: Float, offset: Float = 0) throws -> Value {
+        try unary(.identity, value, alpha: factor, beta: offset)
+    }
+
+    /// `a OP b` with NumPy broadcasting (shapes aligned from the last axis; size-1 axes stretch).
+    public func binary(_ function: BinaryFunction, _ a: Value, _ b: Value) throws -> Value {
+        try check(a, "\(function)")
+        try check(b, "\(function)")
+        let rank = max(a.rank, b.rank)
+        guard rank <= 6 else {
+            throw TensorError.invalidArgument(op: "\(function)", reason: "broadcasting supports up to 6 axes")
+        }
+        let padA = [Int](repeating: 1, count: 6 - a.rank) + a.shape
+        let padB = [Int](repeating: 1, count: 6 - b.rank) + b.shape
+        var dims = [Int](repeating: 1, count: 6)
+        for axis in 0..<6 {
+            guard padA[axis] == padB[axis] || padA[axis] == 1 || padB[axis] == 1 else {
+                throw TensorError.shapeMismatch(op: "\(function)", shapes: [a.shape, b.shape],
+                                                reason: "axis sizes must match or be 1")
+            }
+            dims[axis] = max(padA[axis], padB[axis])
+        }
+        let outShape = Array(dims.suffix(rank))
+        let count = outShape.reduce(1, *)
+        let lhs = try cast(a, to: .f32)
+        let rhs = try cast(b, to: .f32)
+        let call = KernelCall(
+            shader: "binary", specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
+            pushConstants: [Launch.u32(count)] + dims.map(Launch.u32) + Self.broadcastStrides(padA).map(Launch.u32)
+                + Self.broadcastStrides(padB).map(Launch.u32),
+            groups: Launch.grid(count: count, local: Self.elementwiseThreads),
+            operands: [.init(value: lhs.id, access: .read), .init(value: rhs.id, access: .read)],
+            work: Double(count), label: "\(function)")
+        return record(call, output: outShape)
+    }
+
+    public func add(_ a: Value, _ b: Value) throws -> Value { try binary(.add, a, b) }
+    public func subtract(_ a: Value, _ b: Value) throws -> Value { try binary(.subtract, a, b) }
+    public func multiply(_ a: Value, _ b: Value) throws -> Value { try binary(.multiply, a, b) }
+    public func divide(_ a: Value, _ b: Value) throws -> Value { try binary(.divide, a, b) }
+
+    /// Row-major element strides of `shape`, with 0 on size-1 axes (which broadcast).
+    static func broadcastStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 0, count: shape.count)
+        var stride = 1
+        for axis in shape.indices.reversed() {
+            strides[axis] = shape[axis] == 1 ? 0 : stride
+            stride *= shape[axis]
+        }
+        return strides
+    }
+}

@@ -1,0 +1,72 @@
+/// Matrix products: batched matmul and linear layers, weights read in their storage type.
+extension Graph {
+    /// A tile configuration for the matmul kernel (specialization constants).
+    struct MatmulTile {
+        var bm: Int, bn: Int, bk: Int, tm: Int, tn: Int
+        var threads: Int { (bm / tm) * (bn / tn) }
+
+        /// Small tiles for thin products, large ones otherwise (as ggml's s/m/l warptiles).
+        static func choose(m: Int, n: Int) -> MatmulTile {
+            if m <= 32 || n <= 32 { return MatmulTile(bm: 32, bn: 32, bk: 16, tm: 2, tn: 2) }
+            return MatmulTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4)
+        }
+    }
+
+    /// `a × b` over the last two axes, batched over the leading ones (b's batch may be 1 to broadcast).
+    /// `a` is [..., M, K]; `b` is [..., K, N], or [..., N, K] when `transposeB`. `bias` has N elements.
+    public func matmul(_ a: Value, _ b: Value, transposeB: Bool = false, bias: Value? = nil) throws -> Value {
+        try check(a, "matmul")
+        try check(b, "matmul")
+        guard a.rank >= 2, b.rank >= 2 else {
+            throw TensorError.shapeMismatch(op: "matmul", shapes: [a.shape, b.shape], reason: "operands need 2+ axes")
+        }
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
+        let kB = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
+        let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
+        guard k == kB else {
+            throw TensorError.shapeMismatch(op: "matmul", shapes: [a.shape, b.shape],
+                                            reason: "inner sizes \(k) and \(kB) differ")
+        }
+        let batchA = a.shape.dropLast(2).reduce(1, *)
+        let batchB = b.shape.dropLast(2).reduce(1, *)
+        guard batchB == batchA || batchB == 1 else {
+            throw TensorError.shapeMismatch(op: "matmul", shapes: [a.shape, b.shape],
+                                            reason: "batch sizes \(batchA) and \(batchB) differ (b's may be 1)")
+        }
+        var operands = [KernelCall.Operand(value: try cast(a, to: .f32).id, access: .read),
+                        KernelCall.Operand(value: b.id, access: .read)]
+        if let bias {
+            try check(bias, "matmul")
+            guard bias.count == n else {
+                throw TensorError.shapeMismatch(op: "matmul", shapes: [b.shape, bias.shape],
+                                                reason: "bias needs \(n) elements")
+            }
+            operands.append(.init(value: try cast(bias, to: b.dtype).id, access: .read))
+        } else {
+            operands.append(operands[1])
+        }
+        let tile = MatmulTile.choose(m: m, n: n)
+        let call = KernelCall(
+            shader: "matmul.\(b.dtype.variant)",
+            specialization: [UInt32(tile.threads), 1, 1, UInt32(tile.bm), UInt32(tile.bn), UInt32(tile.bk),
+                             UInt32(tile.tm), UInt32(tile.tn), transposeB ? 1 : 0, bias == nil ? 0 : 1],
+            pushConstants: [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32),
+            groups: (UInt32((n + tile.bn - 1) / tile.bn), UInt32((m + tile.bm - 1) / tile.bm), UInt32(batchA)),
+            operands: operands, work: 2 * Double(batchA) * Double(m) * Double(n) * Double(k), label: "matmul")
+        return record(call, output: Array(a.shape.dropLast()) + [n])
+    }
+
+    /// A linear layer: `x · weightᵀ + bias` with `weight` [out, in] as stored by PyTorch, over x's last axis.
+    public func linear(_ x: Value, weight: Value, bias: Value? = nil) throws -> Value {
+        try check(x, "linear")
+        try check(weight, "linear")
+        guard weight.rank == 2, x.shape.last == weight.shape[1] else {
+            throw TensorError.shapeMismatch(op: "linear", shapes: [x.shape, weight.shape],
+                                            reason: "weight must be [out, in] with in = x's last axis")
+        }
+        let rows = x.count / weight.shape[1]
+        let flat = try reshape(x, [rows, weight.shape[1]])
+        let product = try matmul(flat, weight, transposeB: true, bias: bias)
+        return try reshape(product, Array(x.shape.dropLast()) + [weight.shape[0]])
+    }
+}

@@ -1,0 +1,211 @@
+import KinoraGPU
+
+/// A value in a graph: the result of an op (or an input), known by shape and storage type until the graph runs.
+public struct Value: Hashable, Sendable {
+    let id: Int
+    let graph: ObjectIdentifier
+    public let shape: [Int]
+    public let dtype: DType
+
+    /// Elements in the value.
+    public var count: Int { shape.reduce(1, *) }
+    /// Number of axes.
+    public var rank: Int { shape.count }
+}
+
+/// A forward pass recorded as a list of ops, then run as a whole.
+///
+/// Ops are methods on `Graph` (see the `Graph+*.swift` files); each checks its operands when it is recorded and
+/// throws `TensorError` naming the op and the shapes. `run(_:)` assigns every intermediate to an arena slot by
+/// liveness, records all dispatches into one command stream (submitted in work-sized batches) and returns the
+/// requested outputs as tensors with storage of their own.
+public final class Graph {
+    enum Source {
+        case input(Tensor)
+        case node
+        /// A reshape or leading-axis slice of another value, `byteOffset` bytes into it.
+        case view(of: Int, byteOffset: UInt64)
+    }
+
+    struct ValueInfo {
+        var shape: [Int]
+        var dtype: DType
+        var source: Source
+    }
+
+    struct Node {
+        var call: KernelCall
+        var output: Int
+    }
+
+    public let arena: ActivationArena
+    public var device: GPUDevice { arena.device }
+    var values: [ValueInfo] = []
+    var nodes: [Node] = []
+
+    public init(arena: ActivationArena) {
+        self.arena = arena
+    }
+
+    /// The kernel tier the graph's ops are recorded for.
+    public var tier: KernelTier { device.tier }
+
+    /// Adds a device tensor as a graph input.
+    public func input(_ tensor: Tensor) -> Value {
+        makeValue(shape: tensor.shape, dtype: tensor.dtype, source: .input(tensor))
+    }
+
+    /// Uploads host values and adds them as an input.
+    public func input(_ values: [Float], shape: [Int], dtype: DType = .f32) throws -> Value {
+        input(try Tensor(values, shape: shape, dtype: dtype, on: device))
+    }
+
+    /// Number of recorded dispatches.
+    public var nodeCount: Int { nodes.count }
+
+    // MARK: Recording (for op implementations)
+
+    func makeValue(shape: [Int], dtype: DType, source: Source) -> Value {
+        values.append(ValueInfo(shape: shape, dtype: dtype, source: source))
+        return Value(id: values.count - 1, graph: ObjectIdentifier(self), shape: shape, dtype: dtype)
+    }
+
+    /// Records a kernel whose last operand is a new output of `shape` and `dtype`; `call.operands` lists the
+    /// inputs, and the output is appended as a write operand.
+    func record(_ call: KernelCall, output shape: [Int], dtype: DType = .f32) -> Value {
+        let output = makeValue(shape: shape, dtype: dtype, source: .node)
+        var call = call
+        call.operands.append(KernelCall.Operand(value: output.id, access: .write))
+        nodes.append(Node(call: call, output: output.id))
+        return output
+    }
+
+    /// Checks that `value` belongs to this graph.
+    func check(_ value: Value, _ op: String) throws {
+        guard value.graph == ObjectIdentifier(self), value.id < values.count else {
+            throw TensorError.foreignValue(op: op)
+        }
+    }
+
+    /// A view of `value` with another shape of the same element count (no copy).
+    public func reshape(_ value: Value, _ shape: [Int]) throws -> Value {
+        try check(value, "reshape")
+        try Tensor.validate(shape: shape, op: "reshape")
+        guard shape.reduce(1, *) == value.count else {
+            throw TensorError.shapeMismatch(op: "reshape", shapes: [value.shape, shape], reason: "element counts differ")
+        }
+        return makeValue(shape: shape, dtype: value.dtype, source: .view(of: value.id, byteOffset: 0))
+    }
+
+    // MARK: Running
+
+    /// Runs the graph and returns `outputs` as tensors.
+    public func run(_ outputs: [Value]) throws -> [Tensor] {
+        try execute(outputs, profiling: false).tensors
+    }
+
+    /// Runs the graph with timestamp queries; returns the outputs and the GPU time of each dispatch.
+    public func runProfiled(_ outputs: [Value]) throws -> (tensors: [Tensor], timings: [DispatchTiming]) {
+        try execute(outputs, profiling: true)
+    }
+
+    private func execute(_ outputs: [Value], profiling: Bool) throws -> (tensors: [Tensor], timings: [DispatchTiming]) {
+        for output in outputs { try check(output, "run") }
+        let outputRoots = Set(outputs.map { root(of: $0.id).id })
+        let live = liveNodes(for: outputRoots)
+        var lastUse: [Int: Int] = [:]
+        for (position, index) in live.enumerated() {
+            for operand in nodes[index].call.operands { lastUse[root(of: operand.value).id] = position }
+        }
+
+        var storage: [Int: GPUBuffer] = [:]
+        var arenaOwned: Set<Int> = []
+        let stream = CommandStream(device: device, profiling: profiling)
+        do {
+            for (position, index) in live.enumerated() {
+                let node = nodes[index]
+                if storage[node.output] == nil {
+                    let bytes = UInt64(values[node.output].shape.reduce(1, *) * values[node.output].dtype.size)
+                    if outputRoots.contains(node.output) {
+                        storage[node.output] = try device.allocate(bytes: bytes)
+                    } else {
+                        storage[node.output] = try arena.acquire(bytes: bytes)
+                        arenaOwned.insert(node.output)
+                    }
+                }
+                let bindings = try node.call.operands.map { operand -> BufferBinding in
+                    let (rootID, offset) = root(of: operand.value)
+                    let buffer: GPUBuffer
+                    if case .input(let tensor) = values[rootID].source {
+                        buffer = tensor.buffer
+                        return BufferBinding(buffer, operand.access, offset: tensor.byteOffset + offset,
+                                             length: UInt64(byteCount(operand.value)))
+                    }
+                    guard let stored = storage[rootID] else {
+                        throw TensorError.invalidArgument(op: node.call.label, reason: "internal: operand not computed")
+                    }
+                    return BufferBinding(stored, operand.access, offset: offset, length: UInt64(byteCount(operand.value)))
+                }
+                let pipeline = try device.pipelines.pipeline(node.call.shader, specialization: node.call.specialization)
+                try stream.dispatch(pipeline, bindings: bindings, pushConstants: node.call.pushConstants,
+                                    groups: node.call.groups, label: node.call.label, work: node.call.work)
+                for operand in node.call.operands {
+                    let rootID = root(of: operand.value).id
+                    if lastUse[rootID] == position, arenaOwned.contains(rootID), let slot = storage[rootID] {
+                        arena.release(slot)
+                        arenaOwned.remove(rootID)
+                    }
+                }
+            }
+            let timings = try stream.finish()
+            let tensors = try outputs.map { output -> Tensor in
+                let (rootID, offset) = root(of: output.id)
+                if case .input(let tensor) = values[rootID].source {
+                    return Tensor(shape: output.shape, dtype: output.dtype, device: device, buffer: tensor.buffer,
+                                  byteOffset: tensor.byteOffset + offset)
+                }
+                guard let buffer = storage[rootID] else {
+                    throw TensorError.invalidArgument(op: "run", reason: "internal: output not computed")
+                }
+                return Tensor(shape: output.shape, dtype: output.dtype, device: device, buffer: buffer,
+                              byteOffset: offset)
+            }
+            return (tensors, timings)
+        } catch {
+            // Let in-flight work finish before slots return to the arena, then surface the first error.
+            _ = try? stream.finish()
+            for rootID in arenaOwned { if let slot = storage[rootID] { arena.release(slot) } }
+            throw error
+        }
+    }
+
+    private func byteCount(_ id: Int) -> Int {
+        values[id].shape.reduce(1, *) * values[id].dtype.size
+    }
+
+    /// The value that owns the storage of `id` and the byte offset of `id` inside it.
+    func root(of id: Int) -> (id: Int, offset: UInt64) {
+        var current = id
+        var offset: UInt64 = 0
+        while case .view(let base, let byteOffset) = values[current].source {
+            offset += byteOffset
+            current = base
+        }
+        return (current, offset)
+    }
+
+    /// Indices of the nodes the outputs depend on, in recording order.
+    private func liveNodes(for outputRoots: Set<Int>) -> [Int] {
+        var producer: [Int: Int] = [:]
+        for (index, node) in nodes.enumerated() { producer[node.output] = index }
+        var needed = Set<Int>()
+        var stack = Array(outputRoots)
+        while let value = stack.popLast() {
+            guard let index = producer[value], needed.insert(index).inserted else { continue }
+            for operand in nodes[index].call.operands where operand.value != nodes[index].output {
+                stack.append(root(of: operand.value).id)
+            }
+        }
+        return needed.sorted()
+    }
+}

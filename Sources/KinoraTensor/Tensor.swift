@@ -1,0 +1,57 @@
+import KinoraGPU
+
+/// A dense, row-major tensor on the device: a shape, a storage type and a byte range of a device buffer.
+///
+/// Reshapes and leading-axis slices are views of the same storage when the device's binding alignment allows.
+public struct Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    public let dtype: DType
+    public let device: GPUDevice
+    let buffer: GPUBuffer
+    let byteOffset: UInt64
+
+    init(shape: [Int], dtype: DType, device: GPUDevice, buffer: GPUBuffer, byteOffset: UInt64 = 0) {
+        self.shape = shape
+        self.dtype = dtype
+        self.device = device
+        self.buffer = buffer
+        self.byteOffset = byteOffset
+    }
+
+    /// Uploads `values` (row-major, converted to `dtype`) into a new tensor.
+    public init(_ values: [Float], shape: [Int], dtype: DType = .f32, on device: GPUDevice) throws {
+        let count = shape.reduce(1, *)
+        guard values.count == count else { throw TensorError.dataLength(expected: count, got: values.count) }
+        try Self.validate(shape: shape, op: "Tensor")
+        let bytes = HostConversion.bytes(of: values, as: dtype)
+        let buffer = try device.allocate(bytes: UInt64(max(bytes.count, 4)))
+        try bytes.withUnsafeBytes { try device.upload($0, to: buffer) }
+        self.init(shape: shape, dtype: dtype, device: device, buffer: buffer)
+    }
+
+    /// Elements in the tensor.
+    public var count: Int { shape.reduce(1, *) }
+    /// Bytes of the elements.
+    public var byteCount: Int { count * dtype.size }
+
+    /// Downloads the elements as `Float`s (converted from the storage type).
+    public func floats() throws -> [Float] {
+        var bytes = [UInt8](repeating: 0, count: byteCount)
+        try bytes.withUnsafeMutableBytes { try device.download(buffer, offset: byteOffset, into: $0) }
+        return bytes.withUnsafeBytes { HostConversion.floats(from: $0, as: dtype, count: count) }
+    }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        guard newShape.reduce(1, *) == count else {
+            throw TensorError.shapeMismatch(op: "reshape", shapes: [shape, newShape], reason: "element counts differ")
+        }
+        return Tensor(shape: newShape, dtype: dtype, device: device, buffer: buffer, byteOffset: byteOffset)
+    }
+
+    static func validate(shape: [Int], op: String) throws {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else {
+            throw TensorError.invalidArgument(op: op, reason: "shape \(shape) must have at least one axis, all > 0")
+        }
+    }
+}

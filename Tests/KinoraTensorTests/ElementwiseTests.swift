@@ -1,0 +1,135 @@
+import Foundation
+import KinoraTensor
+import XCTest
+
+final class ElementwiseTests: TensorTestCase {
+    private func referenceUnary(_ function: Graph.UnaryFunction, _ x: Double) -> Double {
+        switch function {
+        case .identity: return x
+        case .silu: return x / (1 + Foundation.exp(-x))
+        case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+        case .geluTanh: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+        case .tanh: return Foundation.tanh(x)
+        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+        case .softplus: return Foundation.log(1 + Foundation.exp(x))
+        case .exp: return Foundation.exp(x)
+        case .relu: return max(x, 0)
+        case .sqrt: return x.squareRoot()
+        case .log: return Foundation.log(x)
+        case .abs: return Swift.abs(x)
+        case .square: return x * x
+        case .reciprocal: return 1 / x
+        case .sin: return Foundation.sin(x)
+        case .cos: return Foundation.cos(x)
+        }
+    }
+
+    func testEveryUnaryFunctionMatchesTheReferenceOnOddSizes() throws {
+        for function in Graph.UnaryFunction.allCases {
+            for count in [1, 7, 130] {
+                let positiveOnly: Set<Graph.UnaryFunction> = [.sqrt, .log, .reciprocal]
+                let input = randomValues(count, scale: 4).map { positiveOnly.contains(function) ? Swift.abs($0) + 0.2 : $0 }
+                let graph = makeGraph()
+                let x = try graph.input(input, shape: [count])
+                let y = try graph.unary(function, x, alpha: 1.5, beta: -0.25)
+                let result = try graph.run([y])[0].floats()
+                let expected = input.map { referenceUnary(function, Double($0) * 1.5 - 0.25) }
+                assertClose(result, expected, tolerance: 2e-6, "\(function) n=\(count)")
+            }
+        }
+    }
+
+    func testBinaryOpsBroadcastLikeNumPy() throws {
+        let cases: [([Int], [Int])] = [([7], [7]), ([3, 33], [33]), ([2, 1, 5], [4, 1]), ([1], [2, 3, 130]),
+                                       ([2, 3, 1, 7], [2, 1, 4, 1])]
+        for (shapeA, shapeB) in cases {
+            for function in Graph.BinaryFunction.allCases {
+                let a = randomValues(shapeA.reduce(1, *))
+                let b = randomValues(shapeB.reduce(1, *)).map { function == .divide ? $0 + 2.5 : $0 }
+                let graph = makeGraph()
+                let result = try graph.run([graph.binary(function, graph.input(a, shape: shapeA),
+                                                         graph.input(b, shape: shapeB))])[0]
+                let rank = max(shapeA.count, shapeB.count)
+                let padA = [Int](repeating: 1, count: rank - shapeA.count) + shapeA
+                let padB = [Int](repeating: 1, count: rank - shapeB.count) + shapeB
+                let outShape = zip(padA, padB).map { max($0, $1) }
+                XCTAssertEqual(result.shape, outShape)
+                var expected: [Double] = []
+                for index in 0..<outShape.reduce(1, *) {
+                    var rest = index
+                    var coordinates = [Int](repeating: 0, count: rank)
+                    for axis in (0..<rank).reversed() {
+                        coordinates[axis] = rest % outShape[axis]
+                        rest /= outShape[axis]
+                    }
+                    func element(_ values: [Float], _ shape: [Int]) -> Double {
+                        var flat = 0
+                        for axis in 0..<rank { flat = flat * shape[axis] + (shape[axis] == 1 ? 0 : coordinates[axis]) }
+                        return Double(values[flat])
+                    }
+                    let x = element(a, padA), y = element(b, padB)
+                    switch function {
+                    case .add: expected.append(x + y)
+                    case .subtract: expected.append(x - y)
+                    case .multiply: expected.append(x * y)
+                    case .divide: expected.append(x / y)
+                    case .maximum: expected.append(max(x, y))
+                    case .minimum: expected.append(min(x, y))
+                    }
+                }
+                assertClose(try result.floats(), expected, tolerance: 1e-6, "\(function) \(shapeA) \(shapeB)")
+            }
+        }
+    }
+
+    func testIncompatibleBroadcastThrowsNamingTheOpAndShapes() throws {
+        let graph = makeGraph()
+        let a = try graph.input(randomValues(6), shape: [2, 3])
+        let b = try graph.input(randomValues(4), shape: [4])
+        XCTAssertThrowsError(try graph.add(a, b)) { error in
+            XCTAssertTrue("\(error)".contains("add"), "\(error)")
+            XCTAssertTrue("\(error)".contains("[2, 3]") && "\(error)".contains("[4]"), "\(error)")
+        }
+    }
+
+    func testCastRoundsToHalfAndBFloat16AndBack() throws {
+        let input = randomValues(1031, scale: 300) + [65504, -0.0, 1e-8, 3.0e38]
+        for dtype in [DType.f16, .bf16] {
+            let graph = makeGraph()
+            let x = try graph.input(input, shape: [input.count])
+            let narrowed = try graph.cast(x, to: dtype)
+            let widened = try graph.cast(narrowed, to: .f32)
+            let result = try graph.run([widened])[0].floats()
+            for (index, value) in input.enumerated() where dtype == .bf16 || Swift.abs(value) <= 65504 {
+                XCTAssertEqual(result[index], HostConversionMirror.rounded(value, to: dtype),
+                               "\(dtype) element \(index) = \(value)")
+            }
+        }
+    }
+
+    func testHalfPrecisionInputsAreWidenedBeforeArithmetic() throws {
+        let a = randomValues(33), b = randomValues(33)
+        let graph = makeGraph()
+        let x = try graph.input(a, shape: [33], dtype: .f16)
+        let y = try graph.input(b, shape: [33], dtype: .bf16)
+        let result = try graph.run([graph.multiply(x, y)])[0].floats()
+        let expected = zip(a, b).map {
+            Double(HostConversionMirror.rounded($0, to: .f16)) * Double(HostConversionMirror.rounded($1, to: .bf16))
+        }
+        assertClose(result, expected, tolerance: 1e-7)
+    }
+}
+
+/// The host's rounding to f16/bf16, written independently of the library's for the cast test.
+enum HostConversionMirror {
+    static func rounded(_ value: Float, to dtype: DType) -> Float {
+        switch dtype {
+        case .f32: return value
+        case .f16: return Float(Float16(value))
+        case .bf16:
+            let bits = value.bitPattern
+            let lsb = (bits >> 16) & 1
+            return Float(bitPattern: ((bits &+ 0x7FFF &+ lsb) >> 16) << 16)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import KinoraGPU
+import KinoraTensor
+import XCTest
+
+final class GraphTests: TensorTestCase {
+    func testArenaPeakOfALongChainIsFarBelowTheSumOfItsIntermediates() throws {
+        let count = 64 * 1024
+        let steps = 24
+        let input = randomValues(count)
+        let graph = makeGraph()
+        var value = try graph.input(input, shape: [count])
+        for step in 0..<steps {
+            value = step % 2 == 0 ? try graph.scale(value, by: 1.01, offset: 0.001) : try graph.tanh(value)
+        }
+        arena.trim()
+        device.memory.resetPeak()
+        let before = device.memory.liveBytes
+        let result = try graph.run([value])[0]
+        let peak = device.memory.peakBytes - before
+        let intermediates = UInt64(steps * count * 4)
+        XCTAssertLessThan(peak, intermediates / 4, "peak \(peak) vs intermediates \(intermediates)")
+        XCTAssertLessThanOrEqual(arena.slotCount, 3)
+        var expected = input.map(Double.init)
+        for step in 0..<steps {
+            expected = expected.map { step % 2 == 0 ? $0 * 1.01 + 0.001 : Foundation.tanh($0) }
+        }
+        assertClose(try result.floats(), expected, tolerance: 1e-6)
+    }
+
+    func testUnusedBranchesAreNotExecuted() throws {
+        let graph = makeGraph()
+        let x = try graph.input(randomValues(10), shape: [10])
+        _ = try graph.exp(x)
+        let used = try graph.silu(x)
+        let (tensors, timings) = try graph.runProfiled([used])
+        XCTAssertEqual(timings.map(\.label), ["silu"])
+        XCTAssertEqual(tensors[0].shape, [10])
+    }
+
+    func testReshapeIsAViewAndOutputsSurviveLaterRuns() throws {
+        let values = randomValues(12)
+        let graph = makeGraph()
+        let x = try graph.input(values, shape: [3, 4])
+        let y = try graph.reshape(graph.scale(x, by: 2), [2, 6])
+        let first = try graph.run([y])[0]
+        let other = makeGraph()
+        _ = try other.run([other.scale(other.input(randomValues(12), shape: [12]), by: 5)])
+        XCTAssertEqual(first.shape, [2, 6])
+        XCTAssertEqual(try first.floats(), values.map { $0 * 2 })
+    }
+
+    func testValuesFromAnotherGraphAreRejected() throws {
+        let first = makeGraph(), second = makeGraph()
+        let x = try first.input([1], shape: [1])
+        XCTAssertThrowsError(try second.exp(x)) { error in
+            XCTAssertEqual(error as? TensorError, .foreignValue(op: "unary"))
+        }
+    }
+
+    func testTensorRejectsDataOfTheWrongLength() {
+        XCTAssertThrowsError(try Tensor([1, 2, 3], shape: [2, 2], on: device)) { error in
+            XCTAssertEqual(error as? TensorError, .dataLength(expected: 4, got: 3))
+        }
+    }
+
+    func testOverBudgetRunThrowsOutOfMemoryAndLeavesTheArenaUsable() throws {
+        let graph = makeGraph()
+        let x = try graph.input(randomValues(1 << 18), shape: [1 << 18])
+        let y = try graph.exp(graph.silu(x))
+        let memory = device.memory
+        let saved = memory.budget
+        arena.trim()
+        memory.budget = memory.liveBytes + (256 << 10)
+        XCTAssertThrowsError(try graph.run([y])) { error in
+            guard case GPUError.outOfMemory = error else { return XCTFail("expected out of memory, got \(error)") }
+        }
+        memory.budget = saved
+        XCTAssertEqual(try graph.run([y])[0].shape, [1 << 18])
+    }
+}

@@ -1,0 +1,66 @@
+import KinoraTensor
+import XCTest
+
+final class MatmulTests: TensorTestCase {
+    func testMatmulMatchesReferenceOnAwkwardSizesForEveryWeightType() throws {
+        let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (7, 33, 130), (65, 70, 17), (130, 7, 64), (33, 130, 7)]
+        for dtype in DType.allCases {
+            for (m, n, k) in shapes {
+                for transposeB in [false, true] {
+                    let a = randomValues(m * k)
+                    let b = randomValues(n * k).map { HostConversionMirror.rounded($0, to: dtype) }
+                    let graph = makeGraph()
+                    let x = try graph.input(a, shape: [m, k])
+                    let w = try graph.input(b, shape: transposeB ? [n, k] : [k, n], dtype: dtype)
+                    let result = try graph.run([graph.matmul(x, w, transposeB: transposeB)])[0]
+                    XCTAssertEqual(result.shape, [m, n])
+                    let expected = Reference.matmul(a, b, batch: 1, batchB: 1, m: m, n: n, k: k, transposeB: transposeB)
+                    assertClose(try result.floats(), expected, tolerance: 1e-5, "\(dtype) \(m)x\(n)x\(k) t=\(transposeB)")
+                }
+            }
+        }
+    }
+
+    func testBatchedMatmulBroadcastsASingleRightOperand() throws {
+        let (batch, m, n, k) = (3, 9, 20, 11)
+        let a = randomValues(batch * m * k), b = randomValues(k * n), c = randomValues(batch * k * n)
+        let graph = makeGraph()
+        let x = try graph.input(a, shape: [batch, m, k])
+        let shared = try graph.matmul(x, graph.input(b, shape: [k, n]))
+        let perBatch = try graph.matmul(x, graph.input(c, shape: [batch, k, n]))
+        let results = try graph.run([shared, perBatch])
+        assertClose(try results[0].floats(),
+                    Reference.matmul(a, b, batch: batch, batchB: 1, m: m, n: n, k: k, transposeB: false), tolerance: 1e-5)
+        assertClose(try results[1].floats(),
+                    Reference.matmul(a, c, batch: batch, batchB: batch, m: m, n: n, k: k, transposeB: false),
+                    tolerance: 1e-5)
+    }
+
+    func testLinearAppliesPyTorchLayoutWeightsAndBiasOverTheLastAxis() throws {
+        let (rows, inputs, outputs) = (2 * 7, 33, 17)
+        let x = randomValues(rows * inputs), w = randomValues(outputs * inputs), bias = randomValues(outputs)
+        for dtype in [DType.f32, .f16] {
+            let roundedW = w.map { HostConversionMirror.rounded($0, to: dtype) }
+            let roundedBias = bias.map { HostConversionMirror.rounded($0, to: dtype) }
+            let graph = makeGraph()
+            let y = try graph.linear(graph.input(x, shape: [2, 7, inputs]),
+                                     weight: graph.input(w, shape: [outputs, inputs], dtype: dtype),
+                                     bias: graph.input(bias, shape: [outputs], dtype: dtype))
+            let result = try graph.run([y])[0]
+            XCTAssertEqual(result.shape, [2, 7, outputs])
+            let expected = Reference.matmul(x, roundedW, batch: 1, batchB: 1, m: rows, n: outputs, k: inputs,
+                                            transposeB: true, bias: roundedBias)
+            assertClose(try result.floats(), expected, tolerance: 1e-5, "\(dtype)")
+        }
+    }
+
+    func testMismatchedInnerSizesThrowNamingMatmulAndShapes() throws {
+        let graph = makeGraph()
+        let a = try graph.input(randomValues(6), shape: [2, 3])
+        let b = try graph.input(randomValues(8), shape: [4, 2])
+        XCTAssertThrowsError(try graph.matmul(a, b)) { error in
+            XCTAssertEqual(error as? TensorError,
+                           .shapeMismatch(op: "matmul", shapes: [[2, 3], [4, 2]], reason: "inner sizes 3 and 4 differ"))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import KinoraGPU
+import KinoraShaders
+import KinoraTensor
+import XCTest
+
+/// One validated device and arena shared by the tensor tests; each test fails on any validation message.
+enum TensorTestDevice {
+    static let shared: GPUDevice = {
+        do {
+            return try GPUDevice(selection: DeviceSelection.fromEnvironment(), validation: true,
+                                 shaders: { ShaderLibrary.spirv(named: $0) })
+        } catch {
+            fatalError("cannot open a Vulkan device with validation for the tests: \(error)")
+        }
+    }()
+    static let arena = ActivationArena(device: shared)
+}
+
+/// Base class for op tests: a fresh graph per call, random inputs, and a validation check after each test.
+class TensorTestCase: XCTestCase {
+    var device: GPUDevice { TensorTestDevice.shared }
+    var arena: ActivationArena { TensorTestDevice.arena }
+    /// A seeded generator, fresh for each test so failures reproduce.
+    var random = SeededRandom(seed: 0)
+
+    override func setUp() {
+        super.setUp()
+        random = SeededRandom(seed: UInt64(truncatingIfNeeded: name.hashValue))
+    }
+
+    override func tearDown() {
+        let messages = TensorTestDevice.shared.instance.validationLog.drain()
+        XCTAssertTrue(messages.isEmpty, "validation messages:\n" + messages.map(\.description).joined(separator: "\n"))
+        super.tearDown()
+    }
+
+    func makeGraph() -> Graph { Graph(arena: arena) }
+
+    /// `count` uniform values in [-scale, scale).
+    func randomValues(_ count: Int, scale: Float = 1) -> [Float] {
+        (0..<count).map { _ in random.uniform() * 2 * scale - scale }
+    }
+
+    /// Asserts that `actual` matches `expected` within a relative L2 error of `tolerance`.
+    func assertClose(_ actual: [Float], _ expected: [Double], tolerance: Double, _ message: String = "",
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.count, expected.count, "element count \(message)", file: file, line: line)
+        guard actual.count == expected.count else { return }
+        let error = Reference.relativeL2(actual, expected)
+        XCTAssertLessThanOrEqual(error, tolerance, "relative L2 error \(error) > \(tolerance) \(message)",
+                                 file: file, line: line)
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for test inputs.
+struct SeededRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
