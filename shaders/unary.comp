@@ -9,14 +9,17 @@ layout(std430, binding = 0) readonly buffer Input { float source[]; };
 layout(std430, binding = 1) writeonly buffer Output { float result[]; };
 layout(push_constant) uniform Parameters { uint count; float alpha; float beta; };
 
-// erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit), since GLSL has none.
-float erf_approx(float x) {
-    float z = abs(x);
+// erfc(z) for z >= 0 with relative error < 1.2e-7 (Numerical Recipes' Chebyshev fit), since GLSL has no erf.
+float erfc_positive(float z) {
     float t = 1.0 / (1.0 + 0.5 * z);
-    float r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-              t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-              t * (-0.82215223 + t * 0.17087277)))))))));
-    return x >= 0.0 ? 1.0 - r : r - 1.0;
+    return t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+           t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+           t * (-0.82215223 + t * 0.17087277)))))))));
+}
+
+// 1 + erf(x), computed without cancellation for negative x (where GELU needs the small tail).
+float one_plus_erf(float x) {
+    return x >= 0.0 ? 2.0 - erfc_positive(x) : erfc_positive(-x);
 }
 
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); }
@@ -28,7 +31,7 @@ void main() {
     float r;
     if (OP == 0) r = x;
     else if (OP == 1) r = x * sigmoid(x);
-    else if (OP == 2) r = 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
+    else if (OP == 2) r = 0.5 * x * one_plus_erf(x * 0.70710678118654752);
     else if (OP == 3) r = 0.5 * x * (1.0 + tanh(clamp(0.79788456080286536 * (x + 0.044715 * x * x * x), -15.0, 15.0)));
     else if (OP == 4) r = tanh(clamp(x, -15.0, 15.0));
     else if (OP == 5) r = sigmoid(x);
