@@ -14,6 +14,9 @@ layout(constant_id = 6) const uint TM = 4;
 layout(constant_id = 7) const uint TN = 4;
 layout(constant_id = 8) const bool TRANSPOSE_B = false;
 layout(constant_id = 9) const bool HAS_BIAS = false;
+// Without shared memory: each thread reads its rows and columns straight from the buffers. Chosen for CPU
+// drivers (lavapipe), where barriers are costly coroutine switches and the CPU caches do the tiling.
+layout(constant_id = 10) const bool DIRECT = false;
 
 layout(std430, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(std430, binding = 1) readonly buffer MatrixB { W_T b[]; };
@@ -45,7 +48,25 @@ void main() {
     float sums[TM * TN];
     for (uint i = 0; i < TM * TN; i++) sums[i] = 0.0;
 
-    for (uint k0 = 0; k0 < K; k0 += BK) {
+    if (DIRECT) {
+        uint rows[TM];
+        uint cols[TN];
+        for (uint i = 0; i < TM; i++) rows[i] = min(row0 + thread_row + i, M - 1);
+        for (uint j = 0; j < TN; j++) cols[j] = min(col0 + thread_col + j, N - 1);
+        for (uint k = 0; k < K; k++) {
+            float column_a[TM];
+            float row_b[TN];
+            for (uint i = 0; i < TM; i++) column_a[i] = a[a_base + rows[i] * K + k];
+            for (uint j = 0; j < TN; j++) {
+                row_b[j] = TRANSPOSE_B ? W_LOAD(b[b_base + cols[j] * K + k]) : W_LOAD(b[b_base + k * N + cols[j]]);
+            }
+            for (uint i = 0; i < TM; i++) {
+                for (uint j = 0; j < TN; j++) sums[i * TN + j] += column_a[i] * row_b[j];
+            }
+        }
+    }
+
+    for (uint k0 = 0; DIRECT == false && k0 < K; k0 += BK) {
         for (uint e = thread; e < BM * BK; e += threads) {
             uint r = e / BK;
             uint k = e % BK;

@@ -1,14 +1,27 @@
+/// How the matmul kernel stages its operands.
+public enum MatmulStrategy: Sendable, CaseIterable {
+    /// Shared-memory tiles on GPUs, direct loads on CPU drivers.
+    case automatic
+    /// Operand tiles staged through shared memory (GPUs).
+    case sharedMemory
+    /// Each thread loads its operands directly (CPU drivers, where caches do the tiling).
+    case direct
+}
+
 /// Matrix products: batched matmul and linear layers, weights read in their storage type.
 extension Graph {
     /// A tile configuration for the matmul kernel (specialization constants).
     struct MatmulTile {
         var bm: Int, bn: Int, bk: Int, tm: Int, tn: Int
+        var direct = false
         var threads: Int { (bm / tm) * (bn / tn) }
 
-        /// Small tiles for thin products, large ones otherwise (as ggml's s/m/l warptiles).
-        static func choose(m: Int, n: Int) -> MatmulTile {
-            if m <= 32 || n <= 32 { return MatmulTile(bm: 32, bn: 32, bk: 16, tm: 2, tn: 2) }
-            return MatmulTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4)
+        /// Small tiles for thin products, large ones otherwise (as ggml's s/m/l warptiles). CPU drivers take the
+        /// direct path: on lavapipe each barrier is a coroutine switch and CPU caches already tile, so skipping
+        /// shared memory measured 1.7x faster (512³ f32: 2.2 vs 1.3 GFLOP/s).
+        static func choose(m: Int, n: Int, direct: Bool) -> MatmulTile {
+            if m <= 32 || n <= 32 { return MatmulTile(bm: 32, bn: 32, bk: 16, tm: 2, tn: 2, direct: direct) }
+            return MatmulTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, direct: direct)
         }
     }
 
@@ -45,11 +58,13 @@ extension Graph {
         } else {
             operands.append(operands[1])
         }
-        let tile = MatmulTile.choose(m: m, n: n)
+        let direct = matmulStrategy == .direct || (matmulStrategy == .automatic && device.physical.kind == .cpu)
+        let tile = MatmulTile.choose(m: m, n: n, direct: direct)
         let call = KernelCall(
             shader: "matmul.\(b.dtype.variant)",
             specialization: [UInt32(tile.threads), 1, 1, UInt32(tile.bm), UInt32(tile.bn), UInt32(tile.bk),
-                             UInt32(tile.tm), UInt32(tile.tn), transposeB ? 1 : 0, bias == nil ? 0 : 1],
+                             UInt32(tile.tm), UInt32(tile.tn), transposeB ? 1 : 0, bias == nil ? 0 : 1,
+                             tile.direct ? 1 : 0],
             pushConstants: [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32),
             groups: (UInt32((n + tile.bn - 1) / tile.bn), UInt32((m + tile.bm - 1) / tile.bm), UInt32(batchA)),
             operands: operands, work: 2 * Double(batchA) * Double(m) * Double(n) * Double(k), label: "matmul")

@@ -40,6 +40,8 @@ public final class Graph {
 
     public let arena: ActivationArena
     public var device: GPUDevice { arena.device }
+    /// How matmuls recorded from now on stage their operands (tests exercise every strategy on any device).
+    public var matmulStrategy = MatmulStrategy.automatic
     var values: [ValueInfo] = []
     var nodes: [Node] = []
 

@@ -6,34 +6,39 @@ final class MatmulTests: TensorTestCase {
         let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (7, 33, 130), (65, 70, 17), (130, 7, 64), (33, 130, 7)]
         for dtype in DType.allCases {
             for (m, n, k) in shapes {
-                for transposeB in [false, true] {
+                for (transposeB, strategy) in [(false, MatmulStrategy.sharedMemory), (true, .sharedMemory),
+                                               (false, .direct), (true, .direct)] {
                     let a = randomValues(m * k)
                     let b = randomValues(n * k).map { HostConversionMirror.rounded($0, to: dtype) }
                     let graph = makeGraph()
+                    graph.matmulStrategy = strategy
                     let x = try graph.input(a, shape: [m, k])
                     let w = try graph.input(b, shape: transposeB ? [n, k] : [k, n], dtype: dtype)
                     let result = try graph.run([graph.matmul(x, w, transposeB: transposeB)])[0]
                     XCTAssertEqual(result.shape, [m, n])
                     let expected = Reference.matmul(a, b, batch: 1, batchB: 1, m: m, n: n, k: k, transposeB: transposeB)
-                    assertClose(try result.floats(), expected, tolerance: 1e-5, "\(dtype) \(m)x\(n)x\(k) t=\(transposeB)")
+                    assertClose(try result.floats(), expected, tolerance: 1e-5, "\(dtype) \(m)x\(n)x\(k) t=\(transposeB) \(strategy)")
                 }
             }
         }
     }
 
     func testBatchedMatmulBroadcastsASingleRightOperand() throws {
-        let (batch, m, n, k) = (3, 9, 20, 11)
+        let (batch, m, n, k) = (3, 9, 40, 11)
         let a = randomValues(batch * m * k), b = randomValues(k * n), c = randomValues(batch * k * n)
-        let graph = makeGraph()
-        let x = try graph.input(a, shape: [batch, m, k])
-        let shared = try graph.matmul(x, graph.input(b, shape: [k, n]))
-        let perBatch = try graph.matmul(x, graph.input(c, shape: [batch, k, n]))
-        let results = try graph.run([shared, perBatch])
-        assertClose(try results[0].floats(),
-                    Reference.matmul(a, b, batch: batch, batchB: 1, m: m, n: n, k: k, transposeB: false), tolerance: 1e-5)
-        assertClose(try results[1].floats(),
-                    Reference.matmul(a, c, batch: batch, batchB: batch, m: m, n: n, k: k, transposeB: false),
-                    tolerance: 1e-5)
+        for strategy in [MatmulStrategy.sharedMemory, .direct] {
+            let graph = makeGraph()
+            graph.matmulStrategy = strategy
+            let x = try graph.input(a, shape: [batch, m, k])
+            let shared = try graph.matmul(x, graph.input(b, shape: [k, n]))
+            let perBatch = try graph.matmul(x, graph.input(c, shape: [batch, k, n]))
+            let results = try graph.run([shared, perBatch])
+            assertClose(try results[0].floats(),
+                        Reference.matmul(a, b, batch: batch, batchB: 1, m: m, n: n, k: k, transposeB: false), tolerance: 1e-5)
+            assertClose(try results[1].floats(),
+                        Reference.matmul(a, c, batch: batch, batchB: batch, m: m, n: n, k: k, transposeB: false),
+                        tolerance: 1e-5)
+        }
     }
 
     func testLinearAppliesPyTorchLayoutWeightsAndBiasOverTheLastAxis() throws {

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+/// `kinora bench`: measurements of this machine.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure kernels on this machine's GPU.",
+        subcommands: [KernelBenchCommand.self])
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import KinoraGPU
+import KinoraTensor
+
+/// `kinora bench kernels`: GPU time of each kernel from timestamp queries, with GFLOP/s or GB/s.
+struct KernelBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Time each kernel on the GPU (timestamp queries) and report GFLOP/s or GB/s.")
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Option(name: .long, help: "small (default; finishes within a minute on lavapipe) or large (for GPUs).")
+    var size: KernelBenchmarks.Size = .small
+
+    @Option(name: .long, help: "Only cases whose name contains this text.")
+    var filter: String?
+
+    @Option(name: .long, help: "Square matmul size N for the matmul-* cases (default 512 small, 4096 large).")
+    var matmulSize: Int?
+
+    @Option(name: .long, help: "Timed repetitions per case (the median is reported).")
+    var repeats = 5
+
+    @Flag(name: .long, help: "Print JSON for tools.")
+    var json = false
+
+    /// What `--json` prints.
+    struct Report: Codable {
+        var device: String
+        var driver: String
+        var tier: String
+        var size: String
+        var results: [KernelBenchmarks.Result]
+    }
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        if let matmulSize, matmulSize < 1 { throw ValidationError("--matmul-size must be positive") }
+    }
+
+    func run() throws {
+        let device = try deviceOptions.open()
+        let cases = KernelBenchmarks.cases(size: size, matmulSize: matmulSize).filter { filter.map($0.name.contains) ?? true }
+        guard !cases.isEmpty else { throw ValidationError("no benchmark case matches --filter \(filter ?? "")") }
+        if !json {
+            print("\(device.physical.name) (\(device.physical.driverName), tier \(device.tier.rawValue)), "
+                + "size \(size.rawValue), median of \(repeats)")
+            print(KernelBenchmarks.Result.header)
+        }
+        var results: [KernelBenchmarks.Result] = []
+        let arena = ActivationArena(device: device)
+        for benchmark in cases {
+            let result = try KernelBenchmarks.measure(benchmark, arena: arena, repeats: repeats)
+            results.append(result)
+            if !json { print(result.row) }
+        }
+        if json {
+            let report = Report(device: device.physical.name, driver: device.physical.driverName,
+                                tier: device.tier.rawValue, size: size.rawValue, results: results)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
+        let messages = device.instance.validationLog.drain()
+        for message in messages { FileHandle.standardError.write(Data("validation \(message)\n".utf8)) }
+    }
+}

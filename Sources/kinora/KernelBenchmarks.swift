@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import KinoraGPU
+import KinoraTensor
+
+/// The cases `kinora bench kernels` runs, and how one is measured.
+enum KernelBenchmarks {
+    /// Problem sizes: small for CPU drivers, large for GPUs.
+    enum Size: String, ExpressibleByArgument, Codable {
+        case small, large
+    }
+
+    /// What a case's figure of merit is.
+    enum Measure: String, Codable {
+        /// Floating-point operations per second.
+        case flops
+        /// Bytes read and written per second.
+        case bytes
+    }
+
+    /// One case: a graph of one op on inputs prepared in advance.
+    struct Case {
+        var name: String
+        var shape: String
+        var dtype: DType
+        var measure: Measure
+        /// FLOPs or bytes of one run.
+        var amount: Double
+        /// Records the op on prepared inputs and returns its output.
+        var build: (Graph, Inputs) throws -> Value
+        /// Input tensors to create once: shape and dtype.
+        var inputs: [([Int], DType)]
+    }
+
+    /// The prepared input values of a case, in the order of `Case.inputs`.
+    typealias Inputs = [Value]
+
+    /// One measured case.
+    struct Result: Codable {
+        var name: String
+        var shape: String
+        var dtype: String
+        var gpuMilliseconds: Double
+        var gpuMillisecondsMin: Double
+        var gflops: Double?
+        var gigabytesPerSecond: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case name, shape, dtype
+            case gpuMilliseconds = "gpu_ms"
+            case gpuMillisecondsMin = "gpu_ms_min"
+            case gflops
+            case gigabytesPerSecond = "gbps"
+        }
+
+        static let header = "case".padding(toLength: 24, withPad: " ", startingAt: 0)
+            + "shape".padding(toLength: 26, withPad: " ", startingAt: 0) + "dtype  " + "   GPU ms   " + "rate"
+
+        var row: String {
+            let rate = gflops.map { String(format: "%10.1f GFLOP/s", $0) }
+                ?? gigabytesPerSecond.map { String(format: "%10.2f GB/s", $0) } ?? ""
+            return name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                + shape.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + dtype.padding(toLength: 7, withPad: " ", startingAt: 0)
+                + String(format: "%9.3f  ", gpuMilliseconds) + rate
+        }
+    }
+
+    static func cases(size: Size, matmulSize: Int? = nil) -> [Case] {
+        let large = size == .large
+        var cases: [Case] = []
+        let square = matmulSize ?? (large ? 4096 : 512)
+        for dtype in [DType.f32, .f16, .bf16] {
+            let n = square
+            cases.append(Case(
+                name: "matmul-\(dtype.rawValue)", shape: "\(n)x\(n)x\(n)", dtype: dtype, measure: .flops,
+                amount: 2 * Double(n) * Double(n) * Double(n),
+                build: { graph, inputs in try graph.matmul(inputs[0], inputs[1]) },
+                inputs: [([n, n], .f32), ([n, n], dtype)]))
+        }
+        let (tokens, features) = large ? (4096, 5120) : (256, 768)
+        cases.append(Case(
+            name: "matmul-linear-f16", shape: "\(tokens)x\(features)->\(features)", dtype: .f16, measure: .flops,
+            amount: 2 * Double(tokens) * Double(features) * Double(features),
+            build: { graph, inputs in try graph.linear(inputs[0], weight: inputs[1], bias: inputs[2]) },
+            inputs: [([tokens, features], .f32), ([features, features], .f16), ([features], .f16)]))
+        let elements = large ? 64 << 20 : 1 << 20
+        cases.append(Case(
+            name: "add-broadcast", shape: "\(elements / 1024)x1024 + 1024", dtype: .f32, measure: .bytes,
+            amount: Double(elements) * 8,
+            build: { graph, inputs in try graph.add(inputs[0], inputs[1]) },
+            inputs: [([elements / 1024, 1024], .f32), ([1024], .f32)]))
+        cases.append(Case(
+            name: "silu", shape: "\(elements)", dtype: .f32, measure: .bytes, amount: Double(elements) * 8,
+            build: { graph, inputs in try graph.silu(inputs[0]) }, inputs: [([elements], .f32)]))
+        cases.append(Case(
+            name: "cast-f32-f16", shape: "\(elements)", dtype: .f16, measure: .bytes, amount: Double(elements) * 6,
+            build: { graph, inputs in try graph.cast(inputs[0], to: .f16) }, inputs: [([elements], .f32)]))
+        return cases
+    }
+
+    /// Runs `benchmark` once to warm up (pipeline creation, arena slots), then `repeats` times with timestamps.
+    static func measure(_ benchmark: Case, arena: ActivationArena, repeats: Int) throws -> Result {
+        let device = arena.device
+        var generator = SystemRandomNumberGenerator()
+        let tensors = try benchmark.inputs.map { shape, dtype in
+            let count = shape.reduce(1, *)
+            let values = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+            return try Tensor(values, shape: shape, dtype: dtype, on: device)
+        }
+        var samples: [Double] = []
+        for iteration in 0...repeats {
+            let graph = Graph(arena: arena)
+            let inputs = tensors.map(graph.input)
+            let output = try benchmark.build(graph, inputs)
+            let (_, timings) = try graph.runProfiled([output])
+            if iteration > 0 { samples.append(timings.reduce(0) { $0 + $1.nanoseconds } / 1e6) }
+        }
+        samples.sort()
+        let median = samples[samples.count / 2]
+        let rate = benchmark.amount / (median / 1e3) / 1e9
+        return Result(name: benchmark.name, shape: benchmark.shape, dtype: benchmark.dtype.rawValue,
+                      gpuMilliseconds: median, gpuMillisecondsMin: samples[0],
+                      gflops: benchmark.measure == .flops ? rate : nil,
+                      gigabytesPerSecond: benchmark.measure == .bytes ? rate : nil)
+    }
+}

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Installs what Kinora needs on Debian 12 (run as root). Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(
+    pkg-config
+    # Vulkan: loader and headers, Mesa's CPU driver lavapipe, the shader compiler, the validation layer.
+    libvulkan-dev mesa-vulkan-drivers glslc vulkan-validationlayers vulkan-tools
+    # Media: FFmpeg's libraries and command (tests measure with it), libsndfile, libebur128.
+    libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev ffmpeg
+    libsndfile1-dev libebur128-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Benchmarks compare against numpy in the same run.
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
