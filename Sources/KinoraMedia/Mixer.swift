@@ -1,0 +1,161 @@
+import Foundation
+
+/// What a track is, which decides whether it ducks or is ducked.
+public enum TrackRole: String, Sendable, CaseIterable {
+    /// Speech: the key that ducks music.
+    case voice
+    /// Music: turned down under voice.
+    case music
+    /// Sound effects and ambience: left alone.
+    case effect
+}
+
+/// One stem placed on the timeline.
+public struct MixTrack: Sendable {
+    /// Name used for the stem.
+    public var name: String
+    /// The audio; resampled and converted to the mix's format as needed.
+    public var audio: AudioBuffer
+    /// Voice, music or effect.
+    public var role: TrackRole
+    /// Start on the timeline in seconds (rounded to the nearest sample).
+    public var start: Double
+    /// Gain in dB.
+    public var gainDB: Double
+    /// Linear fade-in length from the track's start, in seconds.
+    public var fadeIn: Double
+    /// Linear fade-out length up to the track's end, in seconds.
+    public var fadeOut: Double
+    /// Balance from -1 (left only) through 0 (both channels at unity) to 1 (right only).
+    public var pan: Double
+
+    public init(name: String, audio: AudioBuffer, role: TrackRole = .effect, start: Double = 0, gainDB: Double = 0,
+                fadeIn: Double = 0, fadeOut: Double = 0, pan: Double = 0) {
+        self.name = name
+        self.audio = audio
+        self.role = role
+        self.start = start
+        self.gainDB = gainDB
+        self.fadeIn = fadeIn
+        self.fadeOut = fadeOut
+        self.pan = pan
+    }
+}
+
+/// Settings of the master bus.
+public struct MixSettings: Sendable {
+    /// Sample rate of the mix.
+    public var sampleRate: Int
+    /// 1 (mono) or 2 (stereo).
+    public var channels: Int
+    /// Ducking of music under voice; nil turns it off.
+    public var ducking: DuckingSettings?
+    /// Integrated loudness target in LUFS; nil leaves the level alone.
+    public var loudnessTarget: Double?
+    /// True-peak ceiling in dBTP, held by a limiter after normalisation.
+    public var truePeakCeiling: Double
+    /// Length of the mix in seconds; nil ends it with the last track.
+    public var duration: Double?
+
+    public init(sampleRate: Int = 48000, channels: Int = 2, ducking: DuckingSettings? = DuckingSettings(),
+                loudnessTarget: Double? = -14, truePeakCeiling: Double = -1, duration: Double? = nil) {
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.ducking = ducking
+        self.loudnessTarget = loudnessTarget
+        self.truePeakCeiling = truePeakCeiling
+        self.duration = duration
+    }
+}
+
+/// The mix and its stems.
+public struct MixResult: Sendable {
+    /// The master: sum of the stems, normalised and limited.
+    public let mix: AudioBuffer
+    /// Each track as placed on the timeline, after gain, fades, pan, ducking and the master normalisation gain
+    /// (but before the limiter), in track order.
+    public let stems: [(name: String, audio: AudioBuffer)]
+    /// Gain the normaliser applied, in dB (0 without a loudness target).
+    public let normalizationGainDB: Double
+}
+
+/// Mixes tracks into one master: places each on the timeline, applies gain, fades and pan, ducks music under
+/// voice, and normalises the loudness.
+public struct Mixer: Sendable {
+    public var settings: MixSettings
+
+    public init(settings: MixSettings = MixSettings()) {
+        self.settings = settings
+    }
+
+    public func mix(_ tracks: [MixTrack]) throws -> MixResult {
+        guard settings.channels == 1 || settings.channels == 2 else {
+            throw MediaError.invalidArgument("a mix has 1 or 2 channels, not \(settings.channels)")
+        }
+        guard !tracks.isEmpty else { throw MediaError.invalidArgument("a mix needs at least one track") }
+        let rate = settings.sampleRate
+        var prepared: [AudioBuffer] = []
+        var starts: [Int] = []
+        for track in tracks {
+            guard track.start >= 0, track.fadeIn >= 0, track.fadeOut >= 0, (-1...1).contains(track.pan) else {
+                throw MediaError.invalidArgument(
+                    "track '\(track.name)': start and fades must not be negative and pan must be within -1...1")
+            }
+            prepared.append(try Resampler.resample(track.audio, to: rate).withChannels(settings.channels))
+            starts.append(Int((track.start * Double(rate)).rounded()))
+        }
+        let end = zip(prepared, starts).map { $0.frameCount + $1 }.max() ?? 0
+        let length = settings.duration.map { Int(($0 * Double(rate)).rounded()) } ?? end
+        var stems = try zip(tracks, zip(prepared, starts)).map { track, placed in
+            try place(track, audio: placed.0, at: placed.1, length: length)
+        }
+        if let ducking = settings.ducking, tracks.contains(where: { $0.role == .voice }) {
+            var key = try AudioBuffer(silenceOf: length, sampleRate: rate, channels: settings.channels)
+            for (track, stem) in zip(tracks, stems) where track.role == .voice {
+                for i in key.samples.indices { key.samples[i] += stem.samples[i] }
+            }
+            let curve = Ducker(settings: ducking, sampleRate: rate).gainCurve(key: key)
+            for index in stems.indices where tracks[index].role == .music {
+                for frame in 0..<length {
+                    for channel in 0..<settings.channels { stems[index][frame, channel] *= curve[frame] }
+                }
+            }
+        }
+        var mix = try AudioBuffer(silenceOf: length, sampleRate: rate, channels: settings.channels)
+        for stem in stems {
+            for i in mix.samples.indices { mix.samples[i] += stem.samples[i] }
+        }
+        var gainDB = 0.0
+        if let target = settings.loudnessTarget {
+            (mix, gainDB) = try Loudness.normalize(mix, targetLUFS: target, truePeakCeiling: settings.truePeakCeiling)
+            let gain = Float(pow(10, gainDB / 20))
+            for index in stems.indices {
+                for i in stems[index].samples.indices { stems[index].samples[i] *= gain }
+            }
+        }
+        return MixResult(mix: mix, stems: zip(tracks, stems).map { ($0.name, $1) }, normalizationGainDB: gainDB)
+    }
+
+    /// One track on a silent timeline of `length` frames, with its gain, fades and pan.
+    private func place(_ track: MixTrack, audio: AudioBuffer, at start: Int, length: Int) throws -> AudioBuffer {
+        let rate = Double(settings.sampleRate)
+        let channels = settings.channels
+        var stem = try AudioBuffer(silenceOf: length, sampleRate: settings.sampleRate, channels: channels)
+        let gain = Float(pow(10, track.gainDB / 20))
+        let fadeInFrames = track.fadeIn * rate
+        let fadeOutFrames = track.fadeOut * rate
+        let balance: [Float] = channels == 2 ? [Float(min(1, 1 - track.pan)), Float(min(1, 1 + track.pan))] : [1]
+        let frames = min(audio.frameCount, length - start)
+        guard frames > 0 else { return stem }
+        for frame in 0..<frames {
+            var envelope = gain
+            if Double(frame) < fadeInFrames { envelope *= Float(Double(frame) / fadeInFrames) }
+            let remaining = Double(audio.frameCount - frame)
+            if remaining <= fadeOutFrames { envelope *= Float((remaining - 1) / fadeOutFrames) }
+            for channel in 0..<channels {
+                stem[start + frame, channel] = audio[frame, channel] * envelope * balance[channel]
+            }
+        }
+        return stem
+    }
+}

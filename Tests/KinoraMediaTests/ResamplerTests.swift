@@ -1,0 +1,21 @@
+import XCTest
+
+@testable import KinoraMedia
+
+final class ResamplerTests: XCTestCase {
+    func testResamplingKeepsDurationAmplitudeAndFrequency() throws {
+        let tone = try TestSupport.sine(frequency: 1000, amplitude: 0.5, seconds: 0.5, sampleRate: 44100)
+        let out = try Resampler.resample(tone, to: 48000)
+        XCTAssertEqual(out.sampleRate, 48000)
+        XCTAssertEqual(out.frameCount, 24000)
+        XCTAssertEqual(TestSupport.rms(out, frames: 2000..<22000), Float(0.5 / 2.0.squareRoot()), accuracy: 0.005)
+        let reference = try TestSupport.sine(frequency: 1000, amplitude: 0.5, seconds: 0.5, sampleRate: 48000)
+        let error = (2000..<22000).map { abs(out.samples[$0] - reference.samples[$0]) }.max()!
+        XCTAssertLessThan(error, 0.01)
+    }
+
+    func testSameRateIsIdentity() throws {
+        let tone = try TestSupport.sine(frequency: 440, amplitude: 0.2, seconds: 0.01)
+        XCTAssertEqual(try Resampler.resample(tone, to: 48000), tone)
+    }
+}
