@@ -52,5 +52,6 @@ let package = Package(
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
         .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
+        .testTarget(name: "KinoraCLITests", dependencies: ["kinora"]),
     ]
 )

@@ -258,3 +258,12 @@ VkResult kvk_create_instance(const char *applicationName, const char *const *lay
     }
     return result;
 }
+
+void kvk_submit_debug_message(VkInstance instance, const char *message) {
+    if (functions.vkSubmitDebugUtilsMessageEXT == NULL) return;
+    VkDebugUtilsMessengerCallbackDataEXT data = {.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CALLBACK_DATA_EXT,
+                                                 .pMessageIdName = "kinora-test",
+                                                 .pMessage = message};
+    functions.vkSubmitDebugUtilsMessageEXT(instance, VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+                                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT, &data);
+}

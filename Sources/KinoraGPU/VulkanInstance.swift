@@ -58,6 +58,11 @@ public final class VulkanInstance: @unchecked Sendable {
         vk.vkDestroyInstance(handle, nil)
     }
 
+    /// Sends `text` through the debug-utils messenger as a validation error, to prove the message path works.
+    func submitDebugMessage(_ text: String) {
+        kvk_submit_debug_message(handle, text)
+    }
+
     /// Every physical device, in the order the loader reports them.
     public func physicalDevices() throws -> [PhysicalDevice] {
         var count: UInt32 = 0

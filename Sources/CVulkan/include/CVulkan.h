@@ -84,6 +84,7 @@ typedef VkResult(VKAPI_PTR *PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKH
 #define KVK_OPTIONAL_INSTANCE_FUNCTIONS(X) \
     X(vkCreateDebugUtilsMessengerEXT) \
     X(vkDestroyDebugUtilsMessengerEXT) \
+    X(vkSubmitDebugUtilsMessageEXT) \
     X(vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR)
 
 #define KVK_DEVICE_FUNCTIONS(X) \
@@ -206,6 +207,9 @@ uint32_t kvk_cooperative_matrix_shapes(VkPhysicalDevice device, KvkCooperativeMa
 /// cooperative matrix, memory budget). Returns the VkResult of vkCreateDevice.
 VkResult kvk_create_device(VkPhysicalDevice physical, uint32_t queueFamily, const KvkDeviceCapabilities *caps,
                            VkDevice *device);
+
+/// Sends `message` through the debug-utils messengers as a validation error (used to test the message path).
+void kvk_submit_debug_message(VkInstance instance, const char *message);
 
 /// Debug-utils callback that forwards validation messages to a Swift closure context.
 typedef void (*KvkMessageSink)(void *context, int severity, const char *message);

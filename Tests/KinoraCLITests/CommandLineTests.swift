@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+
+/// Runs the built `kinora` binary as a user would and checks its output and exit status.
+final class CommandLineTests: XCTestCase {
+    private struct Outcome {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    private var binary: URL {
+        // The test bundle sits in the build products directory next to the executable.
+        var directory = Bundle(for: Self.self).bundleURL
+        while directory.pathComponents.count > 1 && !FileManager.default.fileExists(
+            atPath: directory.appending(path: "kinora").path) {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appending(path: "kinora")
+    }
+
+    private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
+                       error: String(decoding: errData, as: UTF8.self))
+    }
+
+    func testDevicesJSONListsASelectedDeviceWithFeaturesAndTier() throws {
+        let outcome = try run(["devices", "--json"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let devices = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [[String: Any]])
+        XCTAssertFalse(devices.isEmpty)
+        XCTAssertEqual(devices.filter { $0["selected"] as? Bool == true }.count, 1)
+        let features = try XCTUnwrap(devices[0]["features"] as? [String: Any])
+        XCTAssertNotNil(features["subgroupSize"])
+        XCTAssertNotNil(features["maxStorageBufferRange"])
+        XCTAssertTrue(["scalar-fp32", "fp16", "cooperative-matrix"].contains(devices[0]["tier"] as? String ?? ""))
+    }
+
+    func testMissingVulkanLoaderGivesOneClearMessageAndANonZeroExit() throws {
+        let outcome = try run(["devices"], environment: ["KINORA_VULKAN_LOADER": "/nonexistent/libvulkan.so.1"])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("Vulkan is not available"), outcome.error)
+        XCTAssertEqual(outcome.error.split(separator: "\n").count, 1, outcome.error)
+    }
+
+    func testUnknownDeviceIsReportedWithTheDevicesThatExist() throws {
+        let outcome = try run(["bench", "kernels", "--device", "no-such-gpu", "--filter", "silu"])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("no-such-gpu") && outcome.error.contains("available"), outcome.error)
+    }
+
+    func testBadMemoryBudgetIsRejected() throws {
+        let outcome = try run(["bench", "kernels", "--vram", "lots", "--filter", "silu"])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("--vram lots"), outcome.error)
+    }
+
+    func testBenchKernelsJSONReportsTimesAndRatesUnderValidation() throws {
+        let outcome = try run(["bench", "kernels", "--filter", "matmul-f32", "--matmul-size", "33", "--repeats", "1",
+                               "--json", "--validation"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertFalse(outcome.error.contains("validation"), outcome.error)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+        let results = try XCTUnwrap(report["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 1)
+        XCTAssertTrue((results[0]["name"] as? String ?? "").contains("matmul"))
+        XCTAssertGreaterThan(results[0]["gflops"] as? Double ?? 0, 0)
+    }
+}
