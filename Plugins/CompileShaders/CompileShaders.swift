@@ -6,6 +6,10 @@ import PackagePlugin
 /// A shader declares its variants in its first lines as `// variant: NAME -DDEFINE=VALUE ...`; a shader without
 /// such lines compiles once under its file stem. Every `shaders/*.glsl` include is an input of every compile,
 /// so editing an include rebuilds the shaders that may use it.
+///
+/// A shader whose header says `// compiler: glslang` needs GLSL extensions newer than Debian 12's glslc
+/// (`GL_KHR_cooperative_matrix`); it is compiled with glslang 13 from `/opt/kinora/glslang` (installed by
+/// `scripts/setup.sh`) for Vulkan 1.3, and left out with a warning when that compiler is absent.
 @main
 struct CompileShaders: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -15,6 +19,9 @@ struct CompileShaders: BuildToolPlugin {
         let includes = files.filter { $0.pathExtension == "glsl" }
         let sources = files.filter { $0.pathExtension == "comp" }
         let glslc = URL(filePath: "/usr/bin/glslc")
+        let glslangRoot = URL(filePath: "/opt/kinora/glslang/cmeel.prefix")
+        let glslang = glslangRoot.appending(path: "bin/glslangValidator")
+        let hasGlslang = FileManager.default.isExecutableFile(atPath: glslang.path)
         let outputDirectory = context.pluginWorkDirectoryURL.appending(path: "spirv")
 
         var commands: [Command] = []
@@ -22,16 +29,35 @@ struct CompileShaders: BuildToolPlugin {
         var spirvFiles: [URL] = []
         for source in sources {
             let stem = source.deletingPathExtension().lastPathComponent
+            let header = try String(contentsOf: source, encoding: .utf8).split(separator: "\n").prefix(40)
+            let needsGlslang = header.contains { $0.trimmingCharacters(in: .whitespaces) == "// compiler: glslang" }
+            if needsGlslang && !hasGlslang {
+                Diagnostics.warning("\(source.lastPathComponent) needs glslang 13 (\(glslang.path)); run "
+                    + "scripts/setup.sh to build the cooperative-matrix kernels")
+                continue
+            }
             for variant in try variants(of: source, stem: stem) {
                 let output = outputDirectory.appending(path: "\(variant.name).spv")
-                commands.append(.buildCommand(
-                    displayName: "glslc \(variant.name)",
-                    executable: glslc,
-                    arguments: ["-fshader-stage=compute", "--target-env=vulkan1.2", "-O", "-Werror",
-                                "-I", shaderDirectory.path] + variant.defines + ["-o", output.path, source.path],
-                    inputFiles: [source] + includes,
-                    outputFiles: [output]
-                ))
+                if needsGlslang {
+                    commands.append(.buildCommand(
+                        displayName: "glslang \(variant.name)",
+                        executable: glslang,
+                        arguments: ["-V", "--target-env", "vulkan1.3", "--quiet", "-I\(shaderDirectory.path)"]
+                            + variant.defines + ["-o", output.path, source.path],
+                        environment: ["LD_LIBRARY_PATH": glslangRoot.appending(path: "lib").path],
+                        inputFiles: [source] + includes,
+                        outputFiles: [output]
+                    ))
+                } else {
+                    commands.append(.buildCommand(
+                        displayName: "glslc \(variant.name)",
+                        executable: glslc,
+                        arguments: ["-fshader-stage=compute", "--target-env=vulkan1.2", "-O", "-Werror",
+                                    "-I", shaderDirectory.path] + variant.defines + ["-o", output.path, source.path],
+                        inputFiles: [source] + includes,
+                        outputFiles: [output]
+                    ))
+                }
                 spirvFiles.append(output)
                 embedArguments += [variant.name, output.path]
             }

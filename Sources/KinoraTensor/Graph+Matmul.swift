@@ -6,6 +6,8 @@ public enum MatmulStrategy: Sendable, CaseIterable {
     case sharedMemory
     /// Each thread loads its operands directly (CPU drivers, where caches do the tiling).
     case direct
+    /// Tensor cores through `VK_KHR_cooperative_matrix` (f16 operands, f32 accumulation).
+    case cooperativeMatrix
 }
 
 /// Matrix products: batched matmul and linear layers, weights read in their storage type.
@@ -58,6 +60,18 @@ extension Graph {
         } else {
             operands.append(operands[1])
         }
+        let pushConstants = [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32)
+        let work = 2 * Double(batchA) * Double(m) * Double(n) * Double(k)
+        if try usesCooperativeMatrix() {
+            let plan = try CooperativeMatrixPlan(device: device)
+            let call = KernelCall(
+                shader: "matmul_coopmat.\(b.dtype.variant)", specialization: plan.specialization(
+                    transposeB: transposeB, hasBias: bias != nil),
+                pushConstants: pushConstants,
+                groups: (UInt32((n + plan.bn - 1) / plan.bn), UInt32((m + plan.bm - 1) / plan.bm), UInt32(batchA)),
+                operands: operands, work: work, label: "matmul")
+            return record(call, output: Array(a.shape.dropLast()) + [n])
+        }
         let direct = matmulStrategy == .direct || (matmulStrategy == .automatic && device.physical.kind == .cpu)
         let tile = MatmulTile.choose(m: m, n: n, direct: direct)
         let call = KernelCall(
@@ -65,10 +79,24 @@ extension Graph {
             specialization: [UInt32(tile.threads), 1, 1, UInt32(tile.bm), UInt32(tile.bn), UInt32(tile.bk),
                              UInt32(tile.tm), UInt32(tile.tn), transposeB ? 1 : 0, bias == nil ? 0 : 1,
                              tile.direct ? 1 : 0],
-            pushConstants: [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32),
+            pushConstants: pushConstants,
             groups: (UInt32((n + tile.bn - 1) / tile.bn), UInt32((m + tile.bm - 1) / tile.bm), UInt32(batchA)),
-            operands: operands, work: 2 * Double(batchA) * Double(m) * Double(n) * Double(k), label: "matmul")
+            operands: operands, work: work, label: "matmul")
         return record(call, output: Array(a.shape.dropLast()) + [n])
+    }
+
+    /// Whether this matmul runs on tensor cores: when asked for explicitly (throws if the device cannot), or
+    /// automatically on the cooperative-matrix tier once the kernel has passed its self-check on this device.
+    private func usesCooperativeMatrix() throws -> Bool {
+        switch matmulStrategy {
+        case .cooperativeMatrix:
+            _ = try CooperativeMatrixPlan(device: device)
+            return true
+        case .automatic:
+            return tier == .cooperativeMatrix && CooperativeMatrixCheck.passes(on: device)
+        case .sharedMemory, .direct:
+            return false
+        }
     }
 
     /// A linear layer: `x · weightᵀ + bias` with `weight` [out, in] as stored by PyTorch, over x's last axis.

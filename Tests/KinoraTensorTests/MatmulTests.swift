@@ -1,3 +1,5 @@
+import Foundation
+import KinoraShaders
 import KinoraTensor
 import XCTest
 
@@ -67,5 +69,38 @@ final class MatmulTests: TensorTestCase {
             XCTAssertEqual(error as? TensorError,
                            .shapeMismatch(op: "matmul", shapes: [[2, 3], [4, 2]], reason: "inner sizes 3 and 4 differ"))
         }
+    }
+}
+
+final class CooperativeMatrixMatmulTests: TensorTestCase {
+    func testTensorCoreKernelsAreBuiltWhenGlslangIsInstalled() throws {
+        let glslang = "/opt/kinora/glslang/cmeel.prefix/bin/glslangValidator"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: glslang), "glslang 13 not installed")
+        for dtype in DType.allCases {
+            XCTAssertNotNil(ShaderLibrary.spirv(named: "matmul_coopmat.\(dtype.rawValue)"), "\(dtype)")
+        }
+    }
+
+    func testAskingForTensorCoresOnADeviceWithoutThemThrowsAClearError() throws {
+        try XCTSkipIf(device.physical.features.cooperativeMatrix, "this device has cooperative matrices")
+        let graph = makeGraph()
+        graph.matmulStrategy = .cooperativeMatrix
+        let a = try graph.input(randomValues(6), shape: [2, 3])
+        let b = try graph.input(randomValues(6), shape: [3, 2])
+        XCTAssertThrowsError(try graph.matmul(a, b)) { error in
+            XCTAssertTrue("\(error)".contains("cooperative"), "\(error)")
+        }
+    }
+
+    func testTensorCoreKernelMatchesTheReferenceWhereTheDeviceHasIt() throws {
+        try XCTSkipUnless(device.physical.features.cooperativeMatrix, "no VK_KHR_cooperative_matrix on this device")
+        let (m, n, k) = (70, 90, 50)
+        let a = randomValues(m * k), b = randomValues(n * k).map { HostConversionMirror.rounded($0, to: .f16) }
+        let graph = makeGraph()
+        graph.matmulStrategy = .cooperativeMatrix
+        let result = try graph.run([graph.matmul(graph.input(a, shape: [m, k]),
+                                                 graph.input(b, shape: [n, k], dtype: .f16), transposeB: true)])[0]
+        let expected = Reference.matmul(a, b, batch: 1, batchB: 1, m: m, n: n, k: k, transposeB: true)
+        assertClose(try result.floats(), expected, tolerance: 2e-3, "f16 operands")
     }
 }

@@ -1,0 +1,121 @@
+#version 450
+// compiler: glslang
+// variant: f32
+// variant: f16 -DW_F16
+// variant: bf16 -DW_BF16
+// Batched matrix product on tensor cores (GL_KHR_cooperative_matrix), same contract as matmul.comp:
+// C[b] = A[b] x op(B[b]) (+ bias). Operand tiles are staged through shared memory as f16 (values beyond f16's
+// range are clamped to ±65504, as fp16 inference does) and accumulated in f32. Each subgroup owns a
+// (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device matrices.
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 3) const uint BM = 64;
+layout(constant_id = 4) const uint BN = 64;
+layout(constant_id = 5) const uint BK = 32;
+layout(constant_id = 6) const uint CM = 16;
+layout(constant_id = 7) const uint CN = 16;
+layout(constant_id = 8) const uint CK = 16;
+layout(constant_id = 9) const bool TRANSPOSE_B = false;
+layout(constant_id = 10) const bool HAS_BIAS = false;
+layout(constant_id = 11) const uint SUBGROUPS_M = 2;
+layout(constant_id = 12) const uint SUBGROUPS_N = 2;
+
+layout(std430, binding = 0) readonly buffer MatrixA { float a[]; };
+layout(std430, binding = 1) readonly buffer MatrixB { W_T b[]; };
+layout(std430, binding = 2) readonly buffer Bias { W_T bias[]; };
+layout(std430, binding = 3) writeonly buffer MatrixC { float c[]; };
+layout(push_constant) uniform Parameters {
+    uint M;
+    uint N;
+    uint K;
+    uint a_batch_stride;
+    uint b_batch_stride;
+    uint c_batch_stride;
+};
+
+const uint TILES_M = BM / SUBGROUPS_M / CM;
+const uint TILES_N = BN / SUBGROUPS_N / CN;
+
+shared float16_t tile_a[BM * BK];
+shared float16_t tile_b[BK * BN];
+shared float tile_c[BM * BN];
+
+float16_t to_half(float x) { return float16_t(clamp(x, -65504.0, 65504.0)); }
+
+void main() {
+    uint thread = gl_LocalInvocationID.x;
+    uint row0 = gl_WorkGroupID.y * BM;
+    uint col0 = gl_WorkGroupID.x * BN;
+    uint batch = gl_WorkGroupID.z;
+    uint a_base = batch * a_batch_stride;
+    uint b_base = batch * b_batch_stride;
+    uint subgroup_row = (gl_SubgroupID / SUBGROUPS_N) * (BM / SUBGROUPS_M);
+    uint subgroup_col = (gl_SubgroupID % SUBGROUPS_N) * (BN / SUBGROUPS_N);
+
+    coopmat<float, gl_ScopeSubgroup, CM, CN, gl_MatrixUseAccumulator> sums[TILES_M * TILES_N];
+    for (uint t = 0; t < TILES_M * TILES_N; t++) {
+        sums[t] = coopmat<float, gl_ScopeSubgroup, CM, CN, gl_MatrixUseAccumulator>(0.0);
+    }
+
+    for (uint k0 = 0; k0 < K; k0 += BK) {
+        for (uint e = thread; e < BM * BK; e += WORKGROUP_SIZE) {
+            uint r = e / BK;
+            uint k = e % BK;
+            uint row = row0 + r;
+            uint kk = k0 + k;
+            tile_a[e] = to_half((row < M && kk < K) ? a[a_base + row * K + kk] : 0.0);
+        }
+        for (uint e = thread; e < BN * BK; e += WORKGROUP_SIZE) {
+            float value = 0.0;
+            uint n;
+            uint k;
+            if (TRANSPOSE_B) {
+                n = e / BK;
+                k = e % BK;
+                if (col0 + n < N && k0 + k < K) value = W_LOAD(b[b_base + (col0 + n) * K + k0 + k]);
+            } else {
+                k = e / BN;
+                n = e % BN;
+                if (col0 + n < N && k0 + k < K) value = W_LOAD(b[b_base + (k0 + k) * N + col0 + n]);
+            }
+            tile_b[k * BN + n] = to_half(value);
+        }
+        barrier();
+        for (uint kk = 0; kk < BK; kk += CK) {
+            coopmat<float16_t, gl_ScopeSubgroup, CM, CK, gl_MatrixUseA> left[TILES_M];
+            for (uint i = 0; i < TILES_M; i++) {
+                coopMatLoad(left[i], tile_a, (subgroup_row + i * CM) * BK + kk, BK,
+                            gl_CooperativeMatrixLayoutRowMajor);
+            }
+            for (uint j = 0; j < TILES_N; j++) {
+                coopmat<float16_t, gl_ScopeSubgroup, CK, CN, gl_MatrixUseB> right;
+                coopMatLoad(right, tile_b, kk * BN + subgroup_col + j * CN, BN, gl_CooperativeMatrixLayoutRowMajor);
+                for (uint i = 0; i < TILES_M; i++) {
+                    sums[i * TILES_N + j] = coopMatMulAdd(left[i], right, sums[i * TILES_N + j]);
+                }
+            }
+        }
+        barrier();
+    }
+
+    for (uint i = 0; i < TILES_M; i++) {
+        for (uint j = 0; j < TILES_N; j++) {
+            coopMatStore(sums[i * TILES_N + j], tile_c, (subgroup_row + i * CM) * BN + subgroup_col + j * CN, BN,
+                         gl_CooperativeMatrixLayoutRowMajor);
+        }
+    }
+    barrier();
+    for (uint e = thread; e < BM * BN; e += WORKGROUP_SIZE) {
+        uint row = row0 + e / BN;
+        uint col = col0 + e % BN;
+        if (row >= M || col >= N) continue;
+        float value = tile_c[e];
+        if (HAS_BIAS) value += W_LOAD(bias[col]);
+        c[batch * c_batch_stride + row * N + col] = value;
+    }
+}
