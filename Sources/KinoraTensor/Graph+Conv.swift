@@ -1,0 +1,233 @@
+/// Convolutions in PyTorch's layout (N, C, [T,] [H,] W activations; weights as PyTorch stores them, read in their
+/// storage type), run as direct implicit GEMMs: input patches are gathered into shared-memory tiles on the fly and
+/// never materialised as an im2col buffer. A bias is read in the weight's storage type (cast to it when it differs).
+extension Graph {
+    /// The shape of one convolution over (time, height, width); 1-D and 2-D convolutions use size-1 leading axes.
+    struct ConvGeometry {
+        var batch: Int
+        var inChannels: Int
+        var outChannels: Int
+        var groups: Int
+        var input: [Int]
+        var output: [Int]
+        var kernel: [Int]
+        var stride: [Int]
+        var dilation: [Int]
+        /// Zeros before each axis (after: the same for height and width, none for time).
+        var padding: [Int]
+        /// A 1-D transposed convolution (weight [Cin, Cout/groups, k]) in gather form.
+        var transposed = false
+
+        var outputSize: Int { output.reduce(1, *) }
+    }
+
+    /// A tile configuration for the convolution kernel (specialization constants); the kernel needs the thread
+    /// count to be a multiple of `bn` and `bk` to be a multiple of threads / `bn`.
+    struct ConvTile {
+        var bm: Int, bn: Int, bk: Int, tm: Int, tn: Int
+        var threads: Int { (bm / tm) * (bn / tn) }
+
+        /// Rows sized to the output channels per group, so depthwise and few-channel convolutions waste little.
+        static func choose(outChannelsPerGroup m: Int) -> ConvTile {
+            if m > 32 { return ConvTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4) }
+            if m > 16 { return ConvTile(bm: 32, bn: 128, bk: 16, tm: 4, tn: 4) }
+            if m > 4 { return ConvTile(bm: 16, bn: 128, bk: 16, tm: 2, tn: 4) }
+            if m > 1 { return ConvTile(bm: 4, bn: 128, bk: 16, tm: 1, tn: 4) }
+            return ConvTile(bm: 1, bn: 128, bk: 16, tm: 1, tn: 1)
+        }
+    }
+
+    /// A 2-D convolution as PyTorch's `Conv2d`: `x` [N, Cin, H, W], `weight` [Cout, Cin/groups, kH, kW],
+    /// `bias` [Cout]; the result is [N, Cout, Hout, Wout] with
+    /// Hout = (H + 2·padH − dilH·(kH − 1) − 1) / strideH + 1 (Wout likewise).
+    /// 1×1 stride-1 unpadded kernels run as a plain GEMM over channels.
+    public func conv2d(_ x: Value, weight: Value, bias: Value? = nil, stride: (Int, Int) = (1, 1),
+                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Value {
+        let geometry = try convolutionGeometry(
+            op: "conv2d", x: x, weight: weight, bias: bias, stride: [stride.0, stride.1],
+            padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1], groups: groups, causal: false)
+        return try recordConvolution(op: "conv2d", x: x, weight: weight, bias: bias, geometry: geometry,
+                                     outputShape: [geometry.batch, geometry.outChannels] + geometry.output.suffix(2))
+    }
+
+    /// A 1-D convolution as PyTorch's `Conv1d`: `x` [N, Cin, L], `weight` [Cout, Cin/groups, k], `bias` [Cout];
+    /// the result is [N, Cout, Lout], Lout = (L + 2·padding − dilation·(k − 1) − 1) / stride + 1.
+    public func conv1d(_ x: Value, weight: Value, bias: Value? = nil, stride: Int = 1, padding: Int = 0,
+                       dilation: Int = 1, groups: Int = 1) throws -> Value {
+        let geometry = try convolutionGeometry(
+            op: "conv1d", x: x, weight: weight, bias: bias, stride: [stride], padding: [padding],
+            dilation: [dilation], groups: groups, causal: false)
+        return try recordConvolution(op: "conv1d", x: x, weight: weight, bias: bias, geometry: geometry,
+                                     outputShape: [geometry.batch, geometry.outChannels, geometry.output[2]])
+    }
+
+    /// A causal 3-D convolution as Wan's and Mochi's `CausalConv3d`: `x` [N, Cin, T, H, W], `weight`
+    /// [Cout, Cin, kT, kH, kW], `bias` [Cout]. Time is padded in front only, with (kT − 1)·dilationT zeros, so
+    /// output frame t reads input frames ≤ t·strideT; height and width are padded on both sides by `padding`.
+    /// The result is [N, Cout, Tout, Hout, Wout] with Tout = (T − 1) / strideT + 1.
+    public func causalConv3d(_ x: Value, weight: Value, bias: Value? = nil, stride: (Int, Int, Int) = (1, 1, 1),
+                             padding: (Int, Int) = (0, 0), dilation: (Int, Int, Int) = (1, 1, 1)) throws -> Value {
+        let geometry = try convolutionGeometry(
+            op: "causalConv3d", x: x, weight: weight, bias: bias, stride: [stride.0, stride.1, stride.2],
+            padding: [0, padding.0, padding.1], dilation: [dilation.0, dilation.1, dilation.2], groups: 1,
+            causal: true)
+        return try recordConvolution(op: "causalConv3d", x: x, weight: weight, bias: bias, geometry: geometry,
+                                     outputShape: [geometry.batch, geometry.outChannels] + geometry.output)
+    }
+
+    /// A 1-D transposed convolution as PyTorch's `ConvTranspose1d`: `x` [N, Cin, L], `weight` [Cin, Cout/groups, k],
+    /// `bias` [Cout]; the result is [N, Cout, Lout], Lout = (L − 1)·stride − 2·padding + dilation·(k − 1) +
+    /// outputPadding + 1. Each output sums the inputs that map onto it (a gather, no atomics).
+    public func convTranspose1d(_ x: Value, weight: Value, bias: Value? = nil, stride: Int, padding: Int = 0,
+                                outputPadding: Int = 0, dilation: Int = 1, groups: Int = 1) throws -> Value {
+        let op = "convTranspose1d"
+        try checkConvolutionOperands(op: op, x: x, weight: weight, bias: bias, spatialRank: 1)
+        guard stride >= 1, dilation >= 1, padding >= 0, groups >= 1 else {
+            throw TensorError.invalidArgument(
+                op: op, reason: "stride \(stride) and dilation \(dilation) must be ≥ 1, padding \(padding) ≥ 0, "
+                    + "groups \(groups) ≥ 1")
+        }
+        guard outputPadding >= 0, outputPadding < max(stride, dilation) else {
+            throw TensorError.invalidArgument(
+                op: op, reason: "output padding \(outputPadding) must be ≥ 0 and below stride \(stride) or dilation "
+                    + "\(dilation)")
+        }
+        let (batch, inChannels, length) = (x.shape[0], x.shape[1], x.shape[2])
+        guard weight.shape[0] == inChannels else {
+            throw TensorError.shapeMismatch(op: op, shapes: [x.shape, weight.shape],
+                                            reason: "weight must be [Cin, Cout/groups, k] with Cin = \(inChannels)")
+        }
+        guard inChannels % groups == 0 else {
+            throw TensorError.invalidArgument(
+                op: op, reason: "groups \(groups) does not divide the \(inChannels) input channels")
+        }
+        let kernel = weight.shape[2]
+        let outChannels = weight.shape[1] * groups
+        let outLength = (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1
+        guard outLength >= 1 else {
+            throw TensorError.shapeMismatch(op: op, shapes: [x.shape, weight.shape],
+                                            reason: "padding \(padding) leaves an output length of \(outLength)")
+        }
+        try checkConvolutionBias(op: op, bias: bias, outChannels: outChannels)
+        let geometry = ConvGeometry(
+            batch: batch, inChannels: inChannels, outChannels: outChannels, groups: groups, input: [1, 1, length],
+            output: [1, 1, outLength], kernel: [1, 1, kernel], stride: [1, 1, stride], dilation: [1, 1, dilation],
+            padding: [0, 0, padding], transposed: true)
+        return try recordConvolution(op: op, x: x, weight: weight, bias: bias, geometry: geometry,
+                                     outputShape: [batch, outChannels, outLength])
+    }
+
+    // MARK: Validation and recording
+
+    private func checkConvolutionOperands(op: String, x: Value, weight: Value, bias: Value?,
+                                          spatialRank: Int) throws {
+        try check(x, op)
+        try check(weight, op)
+        if let bias { try check(bias, op) }
+        let axes = (["N", "C"] + (spatialRank == 1 ? ["L"] : ["T", "H", "W"].suffix(spatialRank)))
+            .joined(separator: ", ")
+        guard x.rank == spatialRank + 2, weight.rank == spatialRank + 2 else {
+            throw TensorError.shapeMismatch(op: op, shapes: [x.shape, weight.shape],
+                                            reason: "input must be [\(axes)] and the weight of the same rank")
+        }
+    }
+
+    private func checkConvolutionBias(op: String, bias: Value?, outChannels: Int) throws {
+        guard let bias, bias.count != outChannels else { return }
+        throw TensorError.shapeMismatch(op: op, shapes: [bias.shape], reason: "bias needs \(outChannels) elements")
+    }
+
+    /// Checks a (non-transposed) convolution and returns its geometry; `padding` is symmetric except along time
+    /// when `causal`, where (kT − 1)·dilationT zeros go in front and none behind.
+    private func convolutionGeometry(op: String, x: Value, weight: Value, bias: Value?, stride: [Int],
+                                     padding: [Int], dilation: [Int], groups: Int, causal: Bool) throws
+        -> ConvGeometry
+    {
+        let rank = stride.count
+        try checkConvolutionOperands(op: op, x: x, weight: weight, bias: bias, spatialRank: rank)
+        guard stride.allSatisfy({ $0 >= 1 }), dilation.allSatisfy({ $0 >= 1 }), padding.allSatisfy({ $0 >= 0 }),
+              groups >= 1
+        else {
+            throw TensorError.invalidArgument(
+                op: op, reason: "stride \(stride) and dilation \(dilation) must be ≥ 1, padding \(padding) ≥ 0, "
+                    + "groups \(groups) ≥ 1")
+        }
+        let inChannels = x.shape[1], outChannels = weight.shape[0]
+        guard inChannels % groups == 0, outChannels % groups == 0 else {
+            throw TensorError.invalidArgument(
+                op: op, reason: "groups \(groups) must divide the \(inChannels) input and \(outChannels) output "
+                    + "channels")
+        }
+        guard weight.shape[1] * groups == inChannels else {
+            throw TensorError.shapeMismatch(
+                op: op, shapes: [x.shape, weight.shape],
+                reason: "weight has \(weight.shape[1]) input channels per group; the input has \(inChannels) "
+                    + "channels in \(groups) group(s)")
+        }
+        let lead = 3 - rank
+        let kernel = Array(repeating: 1, count: lead) + weight.shape.suffix(rank)
+        let input = Array(repeating: 1, count: lead) + x.shape.suffix(rank)
+        let strides = Array(repeating: 1, count: lead) + stride
+        let dilations = Array(repeating: 1, count: lead) + dilation
+        var before = Array(repeating: 0, count: lead) + padding
+        var after = before
+        if causal {
+            before[0] = (kernel[0] - 1) * dilations[0]
+            after[0] = 0
+        }
+        var output: [Int] = []
+        for axis in 0..<3 {
+            let padded = input[axis] + before[axis] + after[axis]
+            let extent = dilations[axis] * (kernel[axis] - 1) + 1
+            guard extent <= padded else {
+                throw TensorError.shapeMismatch(
+                    op: op, shapes: [x.shape, weight.shape],
+                    reason: "kernel extent \(extent) exceeds the padded input size \(padded)")
+            }
+            output.append((padded - extent) / strides[axis] + 1)
+        }
+        try checkConvolutionBias(op: op, bias: bias, outChannels: outChannels)
+        return ConvGeometry(batch: x.shape[0], inChannels: inChannels, outChannels: outChannels, groups: groups,
+                            input: input, output: output, kernel: kernel, stride: strides, dilation: dilations,
+                            padding: before)
+    }
+
+    private func recordConvolution(op: String, x: Value, weight: Value, bias: Value?, geometry g: ConvGeometry,
+                                   outputShape: [Int]) throws -> Value {
+        let inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups
+        let pointwise = g.kernel == [1, 1, 1] && g.stride == [1, 1, 1] && g.padding == [0, 0, 0]
+        let mode: UInt32 = g.transposed ? 2 : (pointwise ? 1 : 0)
+        let tile = ConvTile.choose(outChannelsPerGroup: outPerGroup)
+        let rowTiles = (outPerGroup + tile.bm - 1) / tile.bm
+        // The transposed kernel runs one GEMM per output phase (position modulo the stride).
+        let phases = g.transposed ? g.stride[2] : 1
+        let columns = g.batch * (g.transposed ? (g.output[2] + phases - 1) / phases : g.outputSize)
+        let zGroups = rowTiles * g.groups * phases
+        guard zGroups <= 65535 else {
+            throw TensorError.invalidArgument(
+                op: op, reason: "\(g.groups) groups × \(phases) phases × \(rowTiles) channel tiles exceed 65535")
+        }
+        let columnTiles = Launch.groups((columns + tile.bn - 1) / tile.bn)
+
+        var operands = [KernelCall.Operand(value: try cast(x, to: .f32).id, access: .read),
+                        KernelCall.Operand(value: weight.id, access: .read)]
+        if let bias {
+            operands.append(.init(value: try cast(bias, to: weight.dtype).id, access: .read))
+        } else {
+            operands.append(operands[1])
+        }
+        let tileConstants = [tile.threads, 1, 1, tile.bm, tile.bn, tile.bk, tile.tm, tile.tn]
+        let call = KernelCall(
+            shader: "conv.\(weight.dtype.variant)",
+            specialization: tileConstants.map { UInt32($0) } + [mode, bias == nil ? 0 : 1]
+                + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) },
+            pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
+                .map(Launch.u32),
+            groups: (columnTiles.x, columnTiles.y, UInt32(zGroups)),
+            operands: operands,
+            work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
+                * Double(g.kernel.reduce(1, *)) / Double(phases),
+            label: op)
+        return record(call, output: outputShape)
+    }
+}
