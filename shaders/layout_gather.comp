@@ -1,0 +1,35 @@
+#version 450
+// variant: b32
+// variant: b16 -DBITS16
+// Strided gather: out[i] = in[base + sum(coordinate(i, axis) * strides[axis])] over up to 6 axes, where the
+// coordinates are those of i in the row-major output shape `dims`. Elements move as raw bits (32- or 16-bit), so
+// f32, f16 and bf16 keep their storage type. Permutes that keep the last axis, slices (base and the outer
+// strides), and nearest upsampling (stride 0 on the repeat axes) are all this kernel.
+#include "common.glsl"
+layout(local_size_x_id = 0) in;
+#if defined(BITS16)
+#define ELEM_T uint16_t
+#else
+#define ELEM_T uint
+#endif
+layout(std430, binding = 0) readonly buffer Input { ELEM_T source[]; };
+layout(std430, binding = 1) writeonly buffer Output { ELEM_T result[]; };
+layout(push_constant) uniform Parameters {
+    uint count;
+    uint base;
+    uint dims[6];    // output shape, outermost first, padded with 1 in front
+    uint strides[6]; // input element stride of each output axis
+};
+
+void main() {
+    uint i = linear_invocation();
+    if (i >= count) return;
+    uint rest = i;
+    uint index = base;
+    for (int axis = 5; axis >= 0; axis--) {
+        uint coordinate = rest % dims[axis];
+        rest /= dims[axis];
+        index += coordinate * strides[axis];
+    }
+    result[i] = source[index];
+}
