@@ -1,0 +1,125 @@
+/// Multi-head scaled-dot-product attention, tiled flash-style (`attention.comp`).
+extension Graph {
+    /// How attention operands lay out their heads.
+    public enum AttentionLayout: Sendable {
+        /// [B, L, heads · D]: what linear projections produce; head h is the h-th D-wide slice of each token.
+        case tokensFirst
+        /// [B, heads, L, D].
+        case headsFirst
+    }
+
+    /// Tiles of the attention kernel for a head dim: query rows per workgroup, key rows per streamed tile.
+    /// Shared memory is BR·D + BC·(D+1) + BR·BC floats: at most about 17.5 KB for D ≤ 256.
+    private static func attentionTile(headDim: Int) -> (rows: Int, columns: Int) {
+        if headDim <= 64 { return (32, 16) }
+        if headDim <= 128 { return (16, 16) }
+        return (8, 8)
+    }
+
+    static let attentionThreads = 128
+    /// The largest head dim the kernel supports.
+    public static let maxAttentionHeadDim = 256
+
+    /// `softmax(q·kᵀ · scale + mask) · v` per head, without materialising the score matrix.
+    ///
+    /// - Parameters:
+    ///   - query: [B, Lq, heads · D] (`.tokensFirst`) or [B, heads, Lq, D] (`.headsFirst`).
+    ///   - key, value: [B, Lk, heads · D] or [B, heads, Lk, D]; Lk may differ from Lq (cross-attention).
+    ///   - heads: number of heads; D (≤ 256) is the head dim.
+    ///   - scale: multiplies the scores; 1/√D when nil.
+    ///   - mask: an additive mask (−inf hides a key) broadcastable to [B, heads, Lq, Lk]: rank 2 to 4, aligned from
+    ///     the last axis, each axis equal to the full size or 1; its last axis must be Lk.
+    ///   - blockCausal: a chunk size S: query i sees key j only if j / S <= (i + Lk − Lq) / S. With Lk > Lq the
+    ///     keys start with a KV-cache prefix and query i sits at position Lk − Lq + i; Lk < Lq is rejected.
+    ///   - layout: the layout of all three operands and of the result.
+    /// - Returns: f32 attention output in the operands' layout: [B, Lq, heads · D] or [B, heads, Lq, D]. A query
+    ///   row that sees no key (every score −inf) gives zeros.
+    public func attention(query: Value, key: Value, value: Value, heads: Int, scale: Float? = nil,
+                          mask: Value? = nil, blockCausal: Int? = nil, layout: AttentionLayout = .tokensFirst)
+        throws -> Value {
+        for operand in [query, key, value] { try check(operand, "attention") }
+        guard heads > 0 else {
+            throw TensorError.invalidArgument(op: "attention", reason: "heads must be positive, got \(heads)")
+        }
+        let shapes = [query.shape, key.shape, value.shape]
+        let batch: Int, queryLength: Int, keyLength: Int, headDim: Int
+        switch layout {
+        case .tokensFirst:
+            guard query.rank == 3, key.rank == 3, key.shape == value.shape, query.shape[0] == key.shape[0],
+                  query.shape[2] == key.shape[2] else {
+                throw TensorError.shapeMismatch(op: "attention", shapes: shapes,
+                                                reason: "expected query [B, Lq, H·D] and key, value [B, Lk, H·D]")
+            }
+            guard query.shape[2] % heads == 0 else {
+                throw TensorError.shapeMismatch(op: "attention", shapes: shapes,
+                                                reason: "width \(query.shape[2]) does not split into \(heads) heads")
+            }
+            (batch, queryLength, keyLength, headDim) = (query.shape[0], query.shape[1], key.shape[1],
+                                                        query.shape[2] / heads)
+        case .headsFirst:
+            guard query.rank == 4, key.rank == 4, key.shape == value.shape, query.shape[0] == key.shape[0],
+                  query.shape[1] == heads, key.shape[1] == heads, query.shape[3] == key.shape[3] else {
+                throw TensorError.shapeMismatch(op: "attention", shapes: shapes,
+                                                reason: "expected query [B, \(heads), Lq, D] and key, value "
+                                                    + "[B, \(heads), Lk, D]")
+            }
+            (batch, queryLength, keyLength, headDim) = (query.shape[0], query.shape[2], key.shape[2], query.shape[3])
+        }
+        guard headDim <= Self.maxAttentionHeadDim else {
+            throw TensorError.invalidArgument(op: "attention",
+                                              reason: "head dim \(headDim) exceeds \(Self.maxAttentionHeadDim)")
+        }
+        if let blockCausal {
+            guard blockCausal > 0 else {
+                throw TensorError.invalidArgument(op: "attention", reason: "block size \(blockCausal) must be positive")
+            }
+            guard keyLength >= queryLength else {
+                throw TensorError.shapeMismatch(op: "attention", shapes: shapes,
+                                                reason: "block-causal attention needs Lk >= Lq (keys end with the "
+                                                    + "queries)")
+            }
+        }
+        let tile = Self.attentionTile(headDim: headDim)
+        let queryBlocks = (queryLength + tile.rows - 1) / tile.rows
+        guard queryBlocks <= 65535, heads <= 65535, batch <= 65535 else {
+            throw TensorError.invalidArgument(op: "attention", reason: "grid of \(queryBlocks) query blocks, "
+                + "\(heads) heads, \(batch) batches exceeds 65535 workgroups per axis")
+        }
+
+        // Element strides (batch, head, row) of a tensor of `length` rows in this layout.
+        func strides(length: Int) -> [Int] {
+            switch layout {
+            case .tokensFirst: return [length * heads * headDim, headDim, heads * headDim]
+            case .headsFirst: return [heads * length * headDim, length * headDim, headDim]
+            }
+        }
+        let q = try cast(query, to: .f32), k = try cast(key, to: .f32), v = try cast(value, to: .f32)
+        var maskOperand = q
+        var maskStrides = [0, 0, 0]
+        if let mask {
+            try check(mask, "attention")
+            let full = [batch, heads, queryLength, keyLength]
+            let padded = [Int](repeating: 1, count: max(0, 4 - mask.rank)) + mask.shape
+            guard mask.rank >= 2, mask.rank <= 4, mask.shape.last == keyLength,
+                  zip(padded, full).allSatisfy({ $0 == $1 || $0 == 1 }) else {
+                throw TensorError.shapeMismatch(op: "attention", shapes: [mask.shape, full],
+                                                reason: "mask must broadcast to [B, heads, Lq, Lk] with last axis Lk")
+            }
+            maskStrides = Array(Self.broadcastStrides(padded).prefix(3))
+            maskOperand = try cast(mask, to: .f32)
+        }
+        let pushConstants = [queryLength, keyLength].map(Launch.u32) + [Launch.bits(scale ?? 1 / Float(headDim)
+            .squareRoot())] + (strides(length: queryLength) + strides(length: keyLength) + strides(length: queryLength)
+            + maskStrides + [blockCausal ?? 1, max(0, keyLength - queryLength)]).map(Launch.u32)
+        let call = KernelCall(
+            shader: "attention",
+            specialization: [UInt32(Self.attentionThreads), 1, 1, UInt32(headDim), UInt32(tile.rows),
+                             UInt32(tile.columns), mask == nil ? 0 : 1, blockCausal == nil ? 0 : 1],
+            pushConstants: pushConstants,
+            groups: (UInt32(queryBlocks), UInt32(heads), UInt32(batch)),
+            operands: [q, k, v, maskOperand].map { .init(value: $0.id, access: .read) },
+            work: 4 * Double(batch * heads) * Double(queryLength) * Double(keyLength) * Double(headDim),
+            label: "attention")
+        return record(call, output: query.shape)
+    }
+}

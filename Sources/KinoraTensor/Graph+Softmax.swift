@@ -1,0 +1,24 @@
+/// Softmax along any axis.
+extension Graph {
+    /// `exp(x − max) / Σ exp(x − max)` along `axis` (negative counts from the end), computed stably in fp32 by one
+    /// workgroup per row. The last axis reads contiguous rows; other axes read rows with a stride. Entries of
+    /// −inf get zero weight, and a row of only −inf gives zeros.
+    public func softmax(_ x: Value, axis: Int = -1) throws -> Value {
+        try check(x, "softmax")
+        let resolved = axis < 0 ? axis + x.rank : axis
+        guard resolved >= 0, resolved < x.rank else {
+            throw TensorError.invalidArgument(op: "softmax", reason: "axis \(axis) is outside a rank-\(x.rank) tensor")
+        }
+        let length = x.shape[resolved]
+        let inner = x.shape[(resolved + 1)...].reduce(1, *)
+        let rows = x.count / length
+        var threads = 32
+        while threads < min(length, 256) { threads *= 2 }
+        let input = try cast(x, to: .f32)
+        let call = KernelCall(
+            shader: "softmax", specialization: [UInt32(threads)], pushConstants: [rows, length, inner].map(Launch.u32),
+            groups: Launch.groups(rows), operands: [.init(value: input.id, access: .read)],
+            work: Double(x.count * 12), label: "softmax")
+        return record(call, output: x.shape)
+    }
+}

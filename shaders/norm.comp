@@ -1,0 +1,136 @@
+#version 450
+// variant: f32
+// variant: f16 -DW_F16
+// variant: bf16 -DW_BF16
+// Normalisation over contiguous rows of a row-major f32 tensor: group norm (a row is one group of one sample,
+// group_channels x spatial elements), layer norm and RMS norm (a row is the last axis). Statistics are fp32:
+// per-thread Welford updates merged with Chan's formula in shared memory, stable for rows of millions of elements.
+// PASS (constant 3): 0 = one workgroup per row computes the row's statistics and normalises the row;
+//                    1 = workgroup (row, chunk) writes its chunk's (count, mean, M2) to `result`;
+//                    2 = workgroup (row, chunk) merges the row's partial statistics and normalises its chunk.
+// NORM (4): 0 group, 1 layer, 2 RMS. HAS_WEIGHT (5), HAS_BIAS (6): per-channel affine, stored as W_T.
+// SCALE_MODE (7), SHIFT_MODE (8): adaptive modulation y = y * (1 + scale) + shift, 0 = none, 1 = one
+// [row_length] vector per batch of rows_per_batch rows, 2 = one vector per row.
+#include "common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 3) const uint PASS = 0;
+layout(constant_id = 4) const uint NORM = 0;
+layout(constant_id = 5) const bool HAS_WEIGHT = false;
+layout(constant_id = 6) const bool HAS_BIAS = false;
+layout(constant_id = 7) const uint SCALE_MODE = 0;
+layout(constant_id = 8) const uint SHIFT_MODE = 0;
+
+layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 1) readonly buffer Weight { W_T weight[]; };
+layout(std430, binding = 2) readonly buffer Bias { W_T bias[]; };
+layout(std430, binding = 3) readonly buffer Scale { float scale[]; };
+layout(std430, binding = 4) readonly buffer Shift { float shift[]; };
+layout(std430, binding = 5) readonly buffer Partials { float partials[]; };
+layout(std430, binding = 6) writeonly buffer Output { float result[]; };
+layout(push_constant) uniform Parameters {
+    uint rows;
+    uint row_length;     // elements per row
+    uint chunk_length;   // elements per workgroup (row_length in pass 0)
+    uint chunks;         // workgroups per row (1 in pass 0)
+    uint groups;         // group norm: groups per sample
+    uint group_channels; // group norm: channels per group
+    uint spatial;        // group norm: elements per channel
+    uint rows_per_batch; // modulation mode 1: consecutive rows sharing one scale/shift vector
+    float epsilon;
+};
+
+shared float shared_count[WORKGROUP_SIZE];
+shared float shared_mean[WORKGROUP_SIZE];
+shared float shared_m2[WORKGROUP_SIZE];
+
+// Chan et al.'s merge of (count, mean, M2) summaries.
+void merge(inout float count, inout float mean, inout float m2, float other_count, float other_mean,
+           float other_m2) {
+    float total = count + other_count;
+    if (total == 0.0) return;
+    float delta = other_mean - mean;
+    float other_weight = other_count / total;
+    mean += delta * other_weight;
+    m2 += other_m2 + delta * delta * count * other_weight;
+    count = total;
+}
+
+// Merges every thread's summary; all threads receive the workgroup's.
+void reduce_workgroup(inout float count, inout float mean, inout float m2) {
+    uint thread = gl_LocalInvocationID.x;
+    shared_count[thread] = count;
+    shared_mean[thread] = mean;
+    shared_m2[thread] = m2;
+    barrier();
+    for (uint stride = WORKGROUP_SIZE / 2; stride > 0; stride >>= 1) {
+        if (thread < stride) {
+            merge(count, mean, m2, shared_count[thread + stride], shared_mean[thread + stride],
+                  shared_m2[thread + stride]);
+            shared_count[thread] = count;
+            shared_mean[thread] = mean;
+            shared_m2[thread] = m2;
+        }
+        barrier();
+    }
+    count = shared_count[0];
+    mean = shared_mean[0];
+    m2 = shared_m2[0];
+}
+
+void main() {
+    uint thread = gl_LocalInvocationID.x;
+    uint workgroup = linear_workgroup();
+    uint row = workgroup / chunks;
+    uint chunk = workgroup % chunks;
+    if (row >= rows) return;
+    uint base = row * row_length;
+    uint begin = chunk * chunk_length;
+    uint end = min(begin + chunk_length, row_length);
+
+    float count = 0.0;
+    float mean = 0.0;
+    float m2 = 0.0;
+    if (PASS == 2) {
+        for (uint c = thread; c < chunks; c += WORKGROUP_SIZE) {
+            uint at = (row * chunks + c) * 3;
+            merge(count, mean, m2, partials[at], partials[at + 1], partials[at + 2]);
+        }
+    } else {
+        for (uint i = begin + thread; i < end; i += WORKGROUP_SIZE) {
+            float value = x[base + i];
+            count += 1.0;
+            float delta = value - mean;
+            mean += delta / count;
+            m2 += delta * (value - mean);
+        }
+    }
+    reduce_workgroup(count, mean, m2);
+
+    if (PASS == 1) {
+        if (thread == 0) {
+            uint at = (row * chunks + chunk) * 3;
+            result[at] = count;
+            result[at + 1] = mean;
+            result[at + 2] = m2;
+        }
+        return;
+    }
+
+    float variance = m2 / count;
+    float center = mean;
+    if (NORM == 2) {
+        variance += mean * mean;
+        center = 0.0;
+    }
+    float inverse = inversesqrt(variance + epsilon);
+    uint modulation_base = (row / rows_per_batch) * row_length;
+    for (uint i = begin + thread; i < end; i += WORKGROUP_SIZE) {
+        float y = (x[base + i] - center) * inverse;
+        uint channel = NORM == 0 ? (row % groups) * group_channels + i / spatial : i;
+        if (HAS_WEIGHT) y *= W_LOAD(weight[channel]);
+        if (HAS_BIAS) y += W_LOAD(bias[channel]);
+        if (SCALE_MODE != 0) y *= 1.0 + scale[(SCALE_MODE == 1 ? modulation_base : base) + i];
+        if (SHIFT_MODE != 0) y += shift[(SHIFT_MODE == 1 ? modulation_base : base) + i];
+        result[base + i] = y;
+    }
+}

@@ -1,0 +1,64 @@
+#version 450
+// Softmax along one axis of a row-major f32 tensor viewed as [outer, length, inner]: workgroup w normalises the
+// `length` elements at (w / inner, :, w % inner), `inner` apart (1 for the last axis). Numerically stable: each
+// thread keeps an online (max, sum of exp(x - max)) pair, merged in shared memory. -inf entries weigh nothing;
+// a row of only -inf gives zeros.
+#include "common.glsl"
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 1) writeonly buffer Output { float result[]; };
+layout(push_constant) uniform Parameters {
+    uint rows;
+    uint length;
+    uint inner;
+};
+
+shared float shared_max[WORKGROUP_SIZE];
+shared float shared_sum[WORKGROUP_SIZE];
+
+const float NEG_INF = -1.0 / 0.0;
+
+// Rescales a (max, sum) pair to a new max; an empty pair (max -inf) contributes nothing.
+float rescaled(float sum, float old_max, float new_max) {
+    return old_max == NEG_INF ? 0.0 : sum * exp(old_max - new_max);
+}
+
+void main() {
+    uint thread = gl_LocalInvocationID.x;
+    uint row = linear_workgroup();
+    if (row >= rows) return;
+    uint base = (row / inner) * length * inner + row % inner;
+
+    float row_max = NEG_INF;
+    float sum = 0.0;
+    for (uint i = thread; i < length; i += WORKGROUP_SIZE) {
+        float value = x[base + i * inner];
+        if (value == NEG_INF) continue;
+        if (value > row_max) {
+            sum = rescaled(sum, row_max, value) + 1.0;
+            row_max = value;
+        } else {
+            sum += exp(value - row_max);
+        }
+    }
+    shared_max[thread] = row_max;
+    shared_sum[thread] = sum;
+    barrier();
+    for (uint stride = WORKGROUP_SIZE / 2; stride > 0; stride >>= 1) {
+        if (thread < stride) {
+            float other_max = shared_max[thread + stride];
+            float merged_max = max(row_max, other_max);
+            sum = rescaled(sum, row_max, merged_max) + rescaled(shared_sum[thread + stride], other_max, merged_max);
+            row_max = merged_max;
+            shared_max[thread] = row_max;
+            shared_sum[thread] = sum;
+        }
+        barrier();
+    }
+    row_max = shared_max[0];
+    float inverse = row_max == NEG_INF ? 0.0 : 1.0 / shared_sum[0];
+    for (uint i = thread; i < length; i += WORKGROUP_SIZE) {
+        float value = x[base + i * inner];
+        result[base + i * inner] = value == NEG_INF ? 0.0 : exp(value - row_max) * inverse;
+    }
+}
