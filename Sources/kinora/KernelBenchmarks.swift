@@ -84,6 +84,47 @@ enum KernelBenchmarks {
             amount: 2 * Double(tokens) * Double(features) * Double(features),
             build: { graph, inputs in try graph.linear(inputs[0], weight: inputs[1], bias: inputs[2]) },
             inputs: [([tokens, features], .f32), ([features, features], .f16), ([features], .f16)]))
+        // A VAE/UNet-style 3×3 convolution and a 1×1 projection (implicit GEMM, f16 weights).
+        let (channels, side) = large ? (512, 128) : (64, 32)
+        for (kernel, padding) in [(3, 1), (1, 0)] {
+            cases.append(Case(
+                name: "conv2d-\(kernel)x\(kernel)-f16", shape: "1x\(channels)x\(side)x\(side)->\(channels)", dtype: .f16,
+                measure: .flops,
+                amount: 2 * Double(channels * channels * kernel * kernel) * Double(side * side),
+                build: { graph, inputs in
+                    try graph.conv2d(inputs[0], weight: inputs[1], bias: inputs[2], padding: (padding, padding))
+                },
+                inputs: [([1, channels, side, side], .f32), ([channels, channels, kernel, kernel], .f16),
+                         ([channels], .f16)]))
+        }
+        // Flash attention: self-attention over image tokens.
+        let (sequence, heads, headDim) = large ? (4096, 16, 64) : (256, 8, 64)
+        cases.append(Case(
+            name: "attention", shape: "L\(sequence) h\(heads) d\(headDim)", dtype: .f32, measure: .flops,
+            amount: 4 * Double(sequence) * Double(sequence) * Double(heads * headDim),
+            build: { graph, inputs in try graph.attention(query: inputs[0], key: inputs[1], value: inputs[2], heads: heads) },
+            inputs: Array(repeating: ([1, sequence, heads * headDim], .f32), count: 3)))
+        let (groupChannels, groupSide) = large ? (512, 128) : (128, 32)
+        cases.append(Case(
+            name: "group-norm", shape: "1x\(groupChannels)x\(groupSide)x\(groupSide) g32", dtype: .f32, measure: .bytes,
+            amount: Double(groupChannels * groupSide * groupSide) * 12,
+            build: { graph, inputs in try graph.groupNorm(inputs[0], groups: 32, weight: inputs[1], bias: inputs[2]) },
+            inputs: [([1, groupChannels, groupSide, groupSide], .f32), ([groupChannels], .f32), ([groupChannels], .f32)]))
+        let (normRows, normWidth) = large ? (16384, 2048) : (1024, 768)
+        cases.append(Case(
+            name: "layer-norm", shape: "\(normRows)x\(normWidth)", dtype: .f32, measure: .bytes,
+            amount: Double(normRows * normWidth) * 12,
+            build: { graph, inputs in try graph.layerNorm(inputs[0], weight: inputs[1], bias: inputs[2]) },
+            inputs: [([normRows, normWidth], .f32), ([normWidth], .f32), ([normWidth], .f32)]))
+        cases.append(Case(
+            name: "softmax", shape: "\(normRows)x\(normWidth)", dtype: .f32, measure: .bytes,
+            amount: Double(normRows * normWidth) * 8,
+            build: { graph, inputs in try graph.softmax(inputs[0]) }, inputs: [([normRows, normWidth], .f32)]))
+        cases.append(Case(
+            name: "permute-0213", shape: "\(normRows / 64)x64x\(normWidth / 64)x64", dtype: .f32, measure: .bytes,
+            amount: Double(normRows * normWidth) * 8,
+            build: { graph, inputs in try graph.permute(inputs[0], [0, 2, 1, 3]) },
+            inputs: [([normRows / 64, 64, normWidth / 64, 64], .f32)]))
         let elements = large ? 64 << 20 : 1 << 20
         cases.append(Case(
             name: "add-broadcast", shape: "\(elements / 1024)x1024 + 1024", dtype: .f32, measure: .bytes,
