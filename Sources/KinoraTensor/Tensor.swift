@@ -29,6 +29,18 @@ public struct Tensor: @unchecked Sendable {
         self.init(shape: shape, dtype: dtype, device: device, buffer: buffer)
     }
 
+    /// Uploads raw elements already in `dtype`'s layout (little-endian, row-major), e.g. straight from a weight file.
+    public init(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, on device: GPUDevice) throws {
+        try Self.validate(shape: shape, op: "Tensor")
+        let count = shape.reduce(1, *)
+        guard bytes.count == count * dtype.size else {
+            throw TensorError.dataLength(expected: count, got: bytes.count / dtype.size)
+        }
+        let buffer = try device.allocate(bytes: UInt64(max(bytes.count, 4)))
+        try device.upload(bytes, to: buffer)
+        self.init(shape: shape, dtype: dtype, device: device, buffer: buffer)
+    }
+
     /// Elements in the tensor.
     public var count: Int { shape.reduce(1, *) }
     /// Bytes of the elements.
