@@ -1,0 +1,84 @@
+import KinoraGPU
+import KinoraTensor
+
+/// A model's weights on the device: tensors uploaded from a `WeightStore` on first use, in their file dtype.
+///
+/// `prefix` scopes names the way a model's submodules do (`weights.scoped("encoder.layers.0")`), so a block reads
+/// its parameters by their reference-implementation names.
+public final class DeviceWeights: @unchecked Sendable {
+    public let store: WeightStore
+    public let device: GPUDevice
+    public let prefix: String
+    private let cache: Cache
+
+    private final class Cache: @unchecked Sendable {
+        var tensors: [String: Tensor] = [:]
+    }
+
+    public init(store: WeightStore, device: GPUDevice, prefix: String = "") {
+        self.store = store
+        self.device = device
+        self.prefix = prefix
+        cache = Cache()
+    }
+
+    private init(parent: DeviceWeights, prefix: String) {
+        store = parent.store
+        device = parent.device
+        self.prefix = prefix
+        cache = parent.cache
+    }
+
+    /// The weights under `name` (joined with a dot).
+    public func scoped(_ name: String) -> DeviceWeights {
+        DeviceWeights(parent: self, prefix: qualified(name))
+    }
+
+    /// Whether the store has `name` under this scope.
+    public func contains(_ name: String) -> Bool {
+        (try? store.info(qualified(name))) != nil
+    }
+
+    /// The device tensor for `name`, uploaded on first request. F32, F16 and BF16 keep their type; others throw.
+    public func tensor(_ name: String) throws -> Tensor {
+        let full = qualified(name)
+        if let cached = cache.tensors[full] { return cached }
+        let info = try store.info(full)
+        let dtype: DType
+        switch info.dtype {
+        case .f32: dtype = .f32
+        case .f16: dtype = .f16
+        case .bf16: dtype = .bf16
+        default:
+            throw WeightsError.unsupportedDType(file: store.sourceName, tensor: full, dtype: info.dtype.rawValue)
+        }
+        let shape = info.shape.isEmpty ? [1] : info.shape
+        let tensor = try store.withBytes(of: full) { bytes in
+            try Tensor(bytes: bytes, shape: shape, dtype: dtype, on: device)
+        }
+        cache.tensors[full] = tensor
+        return tensor
+    }
+
+    /// `name` as a graph input, checked against `shape` when given.
+    public func value(_ name: String, in graph: Graph, shape: [Int]? = nil) throws -> Value {
+        let tensor = try tensor(name)
+        if let shape, tensor.shape != shape {
+            throw WeightsError.malformedEntry(file: store.sourceName, tensor: qualified(name),
+                                              reason: "expected shape \(shape), found \(tensor.shape)")
+        }
+        return graph.input(tensor)
+    }
+
+    /// `name` as a graph input when present, nil otherwise.
+    public func optionalValue(_ name: String, in graph: Graph) throws -> Value? {
+        contains(name) ? try value(name, in: graph) : nil
+    }
+
+    /// Bytes of the tensors uploaded so far.
+    public var uploadedBytes: Int { cache.tensors.values.reduce(0) { $0 + $1.byteCount } }
+
+    private func qualified(_ name: String) -> String {
+        prefix.isEmpty ? name : "\(prefix).\(name)"
+    }
+}
