@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "kinora", targets: ["kinora"]),
         .library(name: "KinoraGPU", targets: ["KinoraGPU"]),
         .library(name: "KinoraTensor", targets: ["KinoraTensor"]),
+        .library(name: "KinoraModels", targets: ["KinoraModels"]),
         .library(name: "KinoraMedia", targets: ["KinoraMedia"]),
     ],
     dependencies: [
@@ -24,6 +25,7 @@ let package = Package(
         // GLSL compute shaders from `shaders/`, compiled by glslc at build time and embedded as SPIR-V.
         .target(name: "KinoraShaders", plugins: ["CompileShaders"]),
         .target(name: "KinoraTensor", dependencies: ["KinoraGPU", "KinoraShaders"]),
+        .target(name: "KinoraModels", dependencies: ["KinoraTensor"]),
         .systemLibrary(
             name: "CFFmpeg",
             pkgConfig: "libavformat libavcodec libavutil libswscale libswresample libavfilter",
@@ -51,6 +53,7 @@ let package = Package(
         .plugin(name: "CompileShaders", capability: .buildTool()),
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
         .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
+        .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
         .testTarget(name: "KinoraCLITests", dependencies: ["kinora"]),
     ]

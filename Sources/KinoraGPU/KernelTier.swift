@@ -2,7 +2,8 @@
 public enum KernelTier: String, Sendable, Codable, CaseIterable {
     /// fp32 arithmetic everywhere; runs on any Vulkan 1.2 device, including lavapipe.
     case scalarF32 = "scalar-fp32"
-    /// fp16 storage and arithmetic for weights and matmul inner loops.
+    /// Devices with fp16 arithmetic. Today its kernels are the scalar ones (f16/bf16 weights are converted to
+    /// fp32 as they are loaded); the tier exists so that fp16-arithmetic variants can be chosen per device.
     case float16 = "fp16"
     /// Tensor-core matmul through `VK_KHR_cooperative_matrix`.
     case cooperativeMatrix = "cooperative-matrix"

@@ -1,14 +1,30 @@
 import CFFmpeg
 
 /// Owns an `SwsContext` that converts between packed 8-bit RGB arrays and frames in a codec's pixel format, with
-/// BT.709 coefficients and limited range on the YUV side.
+/// BT.709 coefficients and limited range on the YUV side. The context is built once per size and format pair and
+/// reused for every frame of that shape.
 final class PixelConverter {
     private var context: OpaquePointer?
+    private var shape: Shape?
     private let flags: Int32
+    private let threads: Int
+
+    /// What a context was built for; a frame of another shape rebuilds it.
+    private struct Shape: Equatable {
+        let width: Int
+        let height: Int
+        let source: AVPixelFormat
+        let target: AVPixelFormat
+        let yuvIsBT709: Bool
+        let yuvIsFullRange: Bool
+    }
 
     /// `accurate` trades speed for exact rounding and full chroma interpolation (used when decoding for checks).
-    init(accurate: Bool) {
+    /// `threads` is swscale's slice-thread count for ``convert(rgb24:width:height:into:bt709:fullRange:)``: 0 picks
+    /// one per core, as FFmpeg's scale filter does; the result does not depend on it.
+    init(accurate: Bool, threads: Int = 1) {
         flags = accurate ? Int32(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT) : Int32(SWS_BICUBIC)
+        self.threads = threads
     }
 
     static func pixelFormat(named name: String) throws -> AVPixelFormat {
@@ -17,40 +33,60 @@ final class PixelConverter {
         return format
     }
 
-    private func prepare(width: Int, height: Int, from source: AVPixelFormat, to target: AVPixelFormat,
-                         yuvIsBT709: Bool, yuvIsFullRange: Bool) throws {
-        context = sws_getCachedContext(
-            context, Int32(width), Int32(height), source, Int32(width), Int32(height), target, flags, nil, nil, nil)
-        guard context != nil else {
-            throw MediaError.invalidArgument("sws_getCachedContext cannot convert \(width)x\(height) "
-                + "\(String(cString: av_get_pix_fmt_name(source))) to \(String(cString: av_get_pix_fmt_name(target)))")
+    private func prepare(_ wanted: Shape) throws {
+        guard wanted != shape else { return }
+        sws_freeContext(context)
+        shape = nil
+        context = sws_alloc_context()
+        guard let context else { throw FFmpegError.error("sws_alloc_context", FFmpegError.outOfMemory) }
+        let options: [(String, Int64)] = [
+            ("srcw", Int64(wanted.width)), ("srch", Int64(wanted.height)), ("src_format", Int64(wanted.source.rawValue)),
+            ("dstw", Int64(wanted.width)), ("dsth", Int64(wanted.height)), ("dst_format", Int64(wanted.target.rawValue)),
+            ("sws_flags", Int64(flags)), ("threads", Int64(threads)),
+        ]
+        for (name, value) in options {
+            try FFmpegError.check(av_opt_set_int(UnsafeMutableRawPointer(context), name, value, 0),
+                                  "av_opt_set_int(\(name))")
         }
-        let yuvTable = sws_getCoefficients(yuvIsBT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
-        let rgbIsSource = source == AV_PIX_FMT_RGB24
-        let yuvRange: Int32 = yuvIsFullRange ? 1 : 0
+        let status = sws_init_context(context, nil, nil)
+        guard status >= 0 else {
+            throw MediaError.invalidArgument("sws_init_context cannot convert \(wanted.width)x\(wanted.height) "
+                + "\(String(cString: av_get_pix_fmt_name(wanted.source))) to "
+                + "\(String(cString: av_get_pix_fmt_name(wanted.target))): \(FFmpegError.message(for: status))")
+        }
+        let yuvTable = sws_getCoefficients(wanted.yuvIsBT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
+        let rgbIsSource = wanted.source == AV_PIX_FMT_RGB24
+        let yuvRange: Int32 = wanted.yuvIsFullRange ? 1 : 0
         sws_setColorspaceDetails(
             context, yuvTable, rgbIsSource ? 1 : yuvRange, yuvTable, rgbIsSource ? yuvRange : 1, 0, 1 << 16, 1 << 16)
+        shape = wanted
     }
 
     /// Converts packed RGB24 `pixels` of `width × height` into `frame` (already allocated in its format and size).
     /// YUV targets get BT.709 limited range unless `bt709` / `fullRange` say otherwise (JPEG is BT.601 full range).
+    /// The pixels are read in place, not copied; with several threads each converts a band of rows.
     func convert(rgb24 pixels: [UInt8], width: Int, height: Int, into frame: Frame, bt709: Bool = true,
                  fullRange: Bool = false) throws {
         let target = AVPixelFormat(rawValue: frame.pointer.pointee.format)
-        try prepare(width: width, height: height, from: AV_PIX_FMT_RGB24, to: target, yuvIsBT709: bt709,
-                    yuvIsFullRange: fullRange)
-        pixels.withUnsafeBufferPointer { source in
-            var sourcePlanes: [UnsafePointer<UInt8>?] = [source.baseAddress, nil, nil, nil]
-            var sourceStrides: [Int32] = [Int32(width * 3), 0, 0, 0]
-            withUnsafeMutablePointer(to: &frame.pointer.pointee.data) { data in
-                withUnsafeMutablePointer(to: &frame.pointer.pointee.linesize) { linesize in
-                    data.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { planes in
-                        linesize.withMemoryRebound(to: Int32.self, capacity: 8) { strides in
-                            _ = sws_scale(context, &sourcePlanes, &sourceStrides, 0, Int32(height), planes, strides)
-                        }
-                    }
-                }
+        try prepare(Shape(width: width, height: height, source: AV_PIX_FMT_RGB24, target: target, yuvIsBT709: bt709,
+                          yuvIsFullRange: fullRange))
+        let source = try Frame()
+        try pixels.withUnsafeBufferPointer { buffer in
+            // sws_scale_frame takes a reference to its source; this one borrows `pixels` for the call and frees
+            // nothing when released.
+            let borrowed = UnsafeMutablePointer(mutating: buffer.baseAddress!)
+            guard let reference = av_buffer_create(borrowed, buffer.count, { _, _ in }, nil,
+                                                   Int32(AV_BUFFER_FLAG_READONLY)) else {
+                throw FFmpegError.error("av_buffer_create", FFmpegError.outOfMemory)
             }
+            defer { av_frame_unref(source.pointer) }
+            source.pointer.pointee.buf.0 = reference
+            source.pointer.pointee.data.0 = borrowed
+            source.pointer.pointee.linesize.0 = Int32(width * 3)
+            source.pointer.pointee.width = Int32(width)
+            source.pointer.pointee.height = Int32(height)
+            source.pointer.pointee.format = AV_PIX_FMT_RGB24.rawValue
+            try FFmpegError.check(sws_scale_frame(context, frame.pointer, source.pointer), "sws_scale_frame")
         }
     }
 
@@ -59,22 +95,23 @@ final class PixelConverter {
         let width = Int(frame.pointer.pointee.width)
         let height = Int(frame.pointer.pointee.height)
         let source = AVPixelFormat(rawValue: frame.pointer.pointee.format)
-        try prepare(width: width, height: height, from: source, to: AV_PIX_FMT_RGB24,
-                    yuvIsBT709: frame.pointer.pointee.colorspace == AVCOL_SPC_BT709,
-                    yuvIsFullRange: frame.pointer.pointee.color_range == AVCOL_RANGE_JPEG)
+        try prepare(Shape(width: width, height: height, source: source, target: AV_PIX_FMT_RGB24,
+                          yuvIsBT709: frame.pointer.pointee.colorspace == AVCOL_SPC_BT709,
+                          yuvIsFullRange: frame.pointer.pointee.color_range == AVCOL_RANGE_JPEG))
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
-        pixels.withUnsafeMutableBufferPointer { target in
-            var targetPlanes: [UnsafeMutablePointer<UInt8>?] = [target.baseAddress, nil, nil, nil]
-            var targetStrides: [Int32] = [Int32(width * 3), 0, 0, 0]
-            withUnsafeMutablePointer(to: &frame.pointer.pointee.data) { data in
-                withUnsafeMutablePointer(to: &frame.pointer.pointee.linesize) { linesize in
-                    data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { planes in
-                        linesize.withMemoryRebound(to: Int32.self, capacity: 8) { strides in
-                            _ = sws_scale(context, planes, strides, 0, Int32(height), &targetPlanes, &targetStrides)
-                        }
-                    }
-                }
+        let target = try Frame()
+        try pixels.withUnsafeMutableBufferPointer { buffer in
+            guard let reference = av_buffer_create(buffer.baseAddress, buffer.count, { _, _ in }, nil, 0) else {
+                throw FFmpegError.error("av_buffer_create", FFmpegError.outOfMemory)
             }
+            defer { av_frame_unref(target.pointer) }
+            target.pointer.pointee.buf.0 = reference
+            target.pointer.pointee.data.0 = buffer.baseAddress
+            target.pointer.pointee.linesize.0 = Int32(width * 3)
+            target.pointer.pointee.width = Int32(width)
+            target.pointer.pointee.height = Int32(height)
+            target.pointer.pointee.format = AV_PIX_FMT_RGB24.rawValue
+            try FFmpegError.check(sws_scale_frame(context, target.pointer, frame.pointer), "sws_scale_frame")
         }
         return (width, height, pixels)
     }

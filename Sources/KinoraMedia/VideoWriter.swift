@@ -5,6 +5,10 @@ import Foundation
 /// audio and subtitles are muxed alongside; the audio is trimmed or padded to the video's duration. The file
 /// appears under its final name only when ``finish()`` succeeds; any failure removes the partial file.
 ///
+/// `append(frame:)` converts the frame to the codec's pixel format on the caller's thread and queues it; encoding
+/// and muxing run on a thread of the writer's own, a few frames behind. An encoding error is thrown by the next
+/// `append(frame:)` or by `finish()`.
+///
 /// ```swift
 /// let writer = try VideoWriter(url: out, settings: VideoSettings(codec: .h264, frameRate: FrameRate(24)))
 /// for frame in frames { try writer.append(frame: frame) }
@@ -23,32 +27,60 @@ public final class VideoWriter {
     private let audio: AudioBuffer?
     private let subtitles: [SubtitleCue]
     private var session: Session?
+    private var pipeline: EncodePipeline?
     private var closed = false
 
-    /// Everything that exists once the first frame fixed the size: the file, encoders and buffers.
+    /// Pictures circulating between conversion and encoding: one being filled, one being encoded, one waiting.
+    private static let pipelineDepth = 3
+
+    /// Everything that exists once the first frame fixed the size: the file, encoders and converter. The
+    /// encoder, muxer and audio belong to the encoding thread until its pipeline has finished.
     private final class Session {
         let format: OutputFormat
         let encoder: CodecContext
         let stream: Int32
-        let frame: Frame
-        let converter = PixelConverter(accurate: false)
+        let pixelFormat: AVPixelFormat
+        /// Slice-threaded like FFmpeg's scale filter (one thread per core).
+        let converter = PixelConverter(accurate: false, threads: 0)
         let audio: AudioStreamMuxer?
+        let frameRate: FrameRate
+        let path: String
         let width: Int
         let height: Int
         let encodedWidth: Int
         let encodedHeight: Int
 
-        init(format: OutputFormat, encoder: CodecContext, stream: Int32, frame: Frame, audio: AudioStreamMuxer?,
-             width: Int, height: Int, encodedWidth: Int, encodedHeight: Int) {
+        init(format: OutputFormat, encoder: CodecContext, stream: Int32, pixelFormat: AVPixelFormat,
+             audio: AudioStreamMuxer?, frameRate: FrameRate, path: String, width: Int, height: Int,
+             encodedWidth: Int, encodedHeight: Int) {
             self.format = format
             self.encoder = encoder
             self.stream = stream
-            self.frame = frame
+            self.pixelFormat = pixelFormat
             self.audio = audio
+            self.frameRate = frameRate
+            self.path = path
             self.width = width
             self.height = height
             self.encodedWidth = encodedWidth
             self.encodedHeight = encodedHeight
+        }
+
+        /// Encodes one converted picture, muxes its packets and the audio that covers the video so far.
+        func encode(_ picture: Frame) throws {
+            try encoder.encode(picture, path: path) { packet in
+                try format.write(packet, stream: stream)
+            }
+            if let audio {
+                try audio.encode(upTo: audioFrames(videoFrames: Int(picture.pts) + 1, at: audio.sampleRate),
+                                 into: format)
+            }
+        }
+
+        /// Audio frames at `sampleRate` that cover `videoFrames` frames of video.
+        func audioFrames(videoFrames: Int, at sampleRate: Int) -> Int {
+            let numerator = videoFrames * frameRate.denominator * sampleRate
+            return (numerator + frameRate.numerator / 2) / frameRate.numerator
         }
     }
 
@@ -74,6 +106,13 @@ public final class VideoWriter {
         do {
             let session = try self.session ?? start(width: frame.width, height: frame.height)
             self.session = session
+            let pipeline = try self.pipeline ?? EncodePipeline(
+                pictures: (0..<Self.pipelineDepth).map { _ in
+                    try Frame(width: session.encodedWidth, height: session.encodedHeight,
+                              pixelFormat: session.pixelFormat)
+                },
+                encode: session.encode)
+            self.pipeline = pipeline
             guard frame.width == session.width, frame.height == session.height else {
                 throw MediaError.frameSizeMismatch(index: frameCount, expected: "\(session.width)x\(session.height)",
                                                    got: "\(frame.width)x\(frame.height)")
@@ -83,17 +122,13 @@ public final class VideoWriter {
                 pixels = Self.padded(pixels, width: session.width, height: session.height,
                                      toWidth: session.encodedWidth, toHeight: session.encodedHeight)
             }
-            try session.frame.makeWritable()
+            let picture = try pipeline.take()
+            try picture.makeWritable()
             try session.converter.convert(rgb24: pixels, width: session.encodedWidth, height: session.encodedHeight,
-                                          into: session.frame)
-            session.frame.pts = Int64(frameCount)
-            try session.encoder.encode(session.frame, path: url.path) { packet in
-                try session.format.write(packet, stream: session.stream)
-            }
+                                          into: picture)
+            picture.pts = Int64(frameCount)
+            pipeline.submit(picture)
             frameCount += 1
-            if let audio = session.audio {
-                try audio.encode(upTo: audioFrames(at: audio.sampleRate), into: session.format)
-            }
         } catch {
             fail()
             throw error
@@ -105,12 +140,15 @@ public final class VideoWriter {
     public func finish() throws -> URL {
         guard !closed else { throw MediaError.writerClosed(path: url.path) }
         do {
-            guard let session else { throw MediaError.noFrames(path: url.path) }
+            guard let session, let pipeline else { throw MediaError.noFrames(path: url.path) }
+            try pipeline.finish()
+            self.pipeline = nil
             try session.encoder.encode(nil, path: url.path) { packet in
                 try session.format.write(packet, stream: session.stream)
             }
             if let audio = session.audio {
-                try audio.finish(at: audioFrames(at: audio.sampleRate), into: session.format)
+                try audio.finish(at: session.audioFrames(videoFrames: frameCount, at: audio.sampleRate),
+                                 into: session.format)
             }
             try session.format.finish()
             self.session = nil
@@ -123,16 +161,16 @@ public final class VideoWriter {
         }
     }
 
-    /// Audio frames at `sampleRate` that cover the video written so far.
-    private func audioFrames(at sampleRate: Int) -> Int {
-        let numerator = frameCount * settings.frameRate.denominator * sampleRate
-        return (numerator + settings.frameRate.numerator / 2) / settings.frameRate.numerator
-    }
-
     private func fail() {
         closed = true
+        pipeline?.cancel()
+        pipeline = nil
         session = nil
         output.discard()
+    }
+
+    deinit {
+        pipeline?.cancel()
     }
 
     private func start(width: Int, height: Int) throws -> Session {
@@ -167,9 +205,9 @@ public final class VideoWriter {
         try format.setMetadata(settings.metadata)
         try format.writeHeader(options: container.muxerOptions)
         try subtitleMuxer?.writeAll(into: format)
-        let frame = try Frame(width: encodedWidth, height: encodedHeight, pixelFormat: pixelFormat)
-        return Session(format: format, encoder: encoder, stream: stream, frame: frame, audio: audioMuxer,
-                       width: width, height: height, encodedWidth: encodedWidth, encodedHeight: encodedHeight)
+        return Session(format: format, encoder: encoder, stream: stream, pixelFormat: pixelFormat, audio: audioMuxer,
+                       frameRate: settings.frameRate, path: url.path, width: width, height: height,
+                       encodedWidth: encodedWidth, encodedHeight: encodedHeight)
     }
 
     /// `pixels` grown to `toWidth × toHeight` by repeating the last column and row.

@@ -116,15 +116,37 @@ struct EncodeCommand: ParsableCommand {
         return paths
     }
 
-    /// Reads packed RGB24 frames of `size` ("WxH") from the file named by --frames ("-" for standard input).
+    /// Reads packed RGB24 frames of `size` ("WxH") from the file named by --frames ("-" for standard input), one
+    /// whole frame per read into a buffer that is reused for every frame.
     private func appendRawFrames(size: String, to writer: VideoWriter) throws {
         let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--raw-rgb needs WxH") }
         let handle = frames == "-" ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: frames))
-        let frameBytes = parts[0] * parts[1] * 3
-        while let data = try handle.read(upToCount: frameBytes), data.count == frameBytes {
-            try writer.append(frame: VideoFrame(width: parts[0], height: parts[1], rgb8: [UInt8](data)))
+        var buffer = [UInt8](repeating: 0, count: parts[0] * parts[1] * 3)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try Self.readFully(handle.fileDescriptor, into: $0, path: frames) }
+            if count == 0 { break }
+            guard count == buffer.count else {
+                throw ValidationError("'\(frames)' ends with a partial frame (\(count) of \(buffer.count) bytes)")
+            }
+            try writer.append(frame: VideoFrame(width: parts[0], height: parts[1], rgb8: buffer))
         }
+    }
+
+    /// Fills `target` from `descriptor` unless the input ends first; returns the bytes read.
+    private static func readFully(_ descriptor: Int32, into target: UnsafeMutableRawBufferPointer, path: String) throws
+        -> Int {
+        var filled = 0
+        while filled < target.count {
+            let count = read(descriptor, target.baseAddress! + filled, target.count - filled)
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ValidationError("read failed for '\(path)': \(String(cString: strerror(errno)))")
+            }
+            filled += count
+        }
+        return filled
     }
 }
 
