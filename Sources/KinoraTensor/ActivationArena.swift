@@ -24,12 +24,11 @@ public final class ActivationArena: @unchecked Sendable {
 
     /// A slot of at least `bytes`: the smallest free one that fits (and wastes at most half), else a new one.
     func acquire(bytes: UInt64) throws -> GPUBuffer {
-        let rounded = (max(bytes, 4) + Self.granularity - 1) / Self.granularity * Self.granularity
-        let candidates = free.enumerated().filter { $0.element.size >= rounded && $0.element.size <= 2 * rounded }
-        if let best = candidates.min(by: { $0.element.size < $1.element.size }) {
-            free.remove(at: best.offset)
-            inUse[ObjectIdentifier(best.element)] = best.element
-            return best.element
+        let rounded = Self.slotSize(for: bytes)
+        if let best = Self.bestFit(free.map(\.size), for: rounded) {
+            let slot = free.remove(at: best)
+            inUse[ObjectIdentifier(slot)] = slot
+            return slot
         }
         let slot: GPUBuffer
         do {
@@ -41,6 +40,16 @@ public final class ActivationArena: @unchecked Sendable {
         }
         inUse[ObjectIdentifier(slot)] = slot
         return slot
+    }
+
+    /// The slot size for a request of `bytes`.
+    static func slotSize(for bytes: UInt64) -> UInt64 {
+        (max(bytes, 4) + granularity - 1) / granularity * granularity
+    }
+
+    /// The index of the smallest free slot that holds `rounded` bytes and wastes at most half of itself.
+    static func bestFit(_ sizes: [UInt64], for rounded: UInt64) -> Int? {
+        sizes.indices.filter { sizes[$0] >= rounded && sizes[$0] <= 2 * rounded }.min { sizes[$0] < sizes[$1] }
     }
 
     /// Returns a slot for reuse.

@@ -111,7 +111,8 @@ public final class Graph {
         try execute(outputs, profiling: true)
     }
 
-    private func execute(_ outputs: [Value], profiling: Bool) throws -> (tensors: [Tensor], timings: [DispatchTiming]) {
+    /// The nodes the outputs need, in order, and the position of each storage root's last use among them.
+    private func schedule(_ outputs: [Value]) throws -> (outputRoots: Set<Int>, live: [Int], lastUse: [Int: Int]) {
         for output in outputs { try check(output, "run") }
         let outputRoots = Set(outputs.map { root(of: $0.id).id })
         let live = liveNodes(for: outputRoots)
@@ -119,6 +120,43 @@ public final class Graph {
         for (position, index) in live.enumerated() {
             for operand in nodes[index].call.operands { lastUse[root(of: operand.value).id] = position }
         }
+        return (outputRoots, live, lastUse)
+    }
+
+    /// The device memory a run of `outputs` will take, worked out without running anything: the arena's slots are
+    /// assigned by the same liveness and best-fit rule as in `run`, starting from an empty arena.
+    public func memoryPlan(_ outputs: [Value]) throws -> MemoryPlan {
+        let (outputRoots, live, lastUse) = try schedule(outputs)
+        var free: [UInt64] = []
+        var held: [Int: UInt64] = [:]
+        var plan = MemoryPlan()
+        var current: UInt64 = 0
+        for (position, index) in live.enumerated() {
+            let node = nodes[index]
+            let bytes = UInt64(byteCount(node.output))
+            if outputRoots.contains(node.output) {
+                plan.outputBytes += bytes
+            } else if held[node.output] == nil {
+                let rounded = ActivationArena.slotSize(for: bytes)
+                if let best = ActivationArena.bestFit(free, for: rounded) {
+                    held[node.output] = free.remove(at: best)
+                } else {
+                    held[node.output] = rounded
+                    current += rounded
+                    plan.slots += 1
+                    plan.activationBytes = max(plan.activationBytes, current)
+                }
+            }
+            for operand in node.call.operands {
+                let rootID = root(of: operand.value).id
+                if lastUse[rootID] == position, let slot = held.removeValue(forKey: rootID) { free.append(slot) }
+            }
+        }
+        return plan
+    }
+
+    private func execute(_ outputs: [Value], profiling: Bool) throws -> (tensors: [Tensor], timings: [DispatchTiming]) {
+        let (outputRoots, live, lastUse) = try schedule(outputs)
 
         var storage: [Int: GPUBuffer] = [:]
         var arenaOwned: Set<Int> = []

@@ -27,6 +27,25 @@ final class GraphTests: TensorTestCase {
         assertClose(try result.floats(), expected, tolerance: 1e-6)
     }
 
+    func testMemoryPlanPredictsTheMeasuredPeakOfARunWithBranches() throws {
+        let graph = makeGraph()
+        let x = try graph.input(randomValues(33 * 1000), shape: [33, 1000])
+        let w = try graph.input(randomValues(1000 * 130), shape: [1000, 130])
+        let left = try graph.silu(graph.matmul(x, w))
+        let right = try graph.tanh(graph.scale(graph.matmul(x, w), by: 0.5))
+        let joined = try graph.add(graph.exp(left), right)
+        let output = try graph.multiply(joined, joined)
+        let plan = try graph.memoryPlan([output])
+        XCTAssertGreaterThan(plan.slots, 1)
+        arena.trim()
+        device.memory.resetPeak()
+        let before = device.memory.liveBytes
+        _ = try graph.run([output])
+        let measured = device.memory.peakBytes - before
+        XCTAssertLessThanOrEqual(measured, plan.peakBytes + 4096, "measured \(measured) planned \(plan)")
+        XCTAssertGreaterThanOrEqual(measured, plan.activationBytes, "measured \(measured) planned \(plan)")
+    }
+
     func testUnusedBranchesAreNotExecuted() throws {
         let graph = makeGraph()
         let x = try graph.input(randomValues(10), shape: [10])
