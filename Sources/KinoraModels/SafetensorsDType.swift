@@ -1,0 +1,35 @@
+/// The element types a safetensors header may name. Kinora computes with F32, F16 and BF16 weights; the other types
+/// are recognised so that any valid file opens (and integer buffers such as `position_ids` can be read), but they are
+/// refused as weights.
+public enum SafetensorsDType: String, Sendable, CaseIterable {
+    case f64 = "F64"
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case f8E4M3 = "F8_E4M3"
+    case f8E5M2 = "F8_E5M2"
+    case i64 = "I64"
+    case i32 = "I32"
+    case i16 = "I16"
+    case i8 = "I8"
+    case u64 = "U64"
+    case u32 = "U32"
+    case u16 = "U16"
+    case u8 = "U8"
+    case bool = "BOOL"
+
+    /// Bytes per element.
+    public var size: Int {
+        switch self {
+        case .f64, .i64, .u64: return 8
+        case .f32, .i32, .u32: return 4
+        case .f16, .bf16, .i16, .u16: return 2
+        case .f8E4M3, .f8E5M2, .i8, .u8, .bool: return 1
+        }
+    }
+
+    /// Whether Kinora can use tensors of this type as model weights.
+    public var isWeightType: Bool {
+        self == .f32 || self == .f16 || self == .bf16
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import KinoraModels
+import XCTest
+
+/// Compares against `Tests/Fixtures/tokenizer/expected_ids.json`, written by
+/// `scripts/fixtures/make_tokenizer_fixtures.py` from transformers' `CLIPTokenizer` on the real CLIP vocabulary.
+final class CLIPTokenizerTests: XCTestCase {
+    private struct Case: Decodable {
+        let prompt: String
+        let tokens: [String]
+        let ids_padded_eos: [Int]
+        let ids_padded_bang: [Int]
+        let ids_full: [Int]
+    }
+
+    private struct Expected: Decodable {
+        let cases: [Case]
+    }
+
+    private static let fixtures = fixturesFolder.appending(path: "tokenizer")
+
+    private func tokenizerFolder(padToken: String? = nil) throws -> URL {
+        let folder = try makeTemporaryFolder(self)
+        try gunzip(Self.fixtures.appending(path: "vocab.json.gz")).write(to: folder.appending(path: "vocab.json"))
+        try gunzip(Self.fixtures.appending(path: "merges.txt.gz")).write(to: folder.appending(path: "merges.txt"))
+        if let padToken {
+            let map = try JSONSerialization.data(withJSONObject: ["pad_token": ["content": padToken]])
+            try map.write(to: folder.appending(path: "special_tokens_map.json"))
+        }
+        return folder
+    }
+
+    private func expectedCases() throws -> [Case] {
+        let data = try Data(contentsOf: Self.fixtures.appending(path: "expected_ids.json"))
+        return try JSONDecoder().decode(Expected.self, from: data).cases
+    }
+
+    func testTokensAndIdsMatchTransformersOnEveryFixturePrompt() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(tokenizer.bosTokenID, 49406)
+        XCTAssertEqual(tokenizer.eosTokenID, 49407)
+        XCTAssertEqual(tokenizer.padTokenID, 49407)
+        let cases = try expectedCases()
+        XCTAssertGreaterThanOrEqual(cases.count, 25)
+        for expected in cases {
+            XCTAssertEqual(tokenizer.tokens(expected.prompt), expected.tokens, expected.prompt)
+            XCTAssertEqual(tokenizer.fullIDs(expected.prompt), expected.ids_full, expected.prompt)
+            XCTAssertEqual(tokenizer.paddedIDs(expected.prompt), expected.ids_padded_eos, expected.prompt)
+        }
+    }
+
+    func testPadTokenComesFromTheSpecialTokensMap() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder(padToken: "!"))
+        XCTAssertEqual(tokenizer.padTokenID, 0)
+        for expected in try expectedCases() {
+            XCTAssertEqual(tokenizer.paddedIDs(expected.prompt), expected.ids_padded_bang, expected.prompt)
+        }
+    }
+
+    func testLongPromptsSplitIntoWindowsOf75Tokens() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        let long = try XCTUnwrap(try expectedCases().max { $0.ids_full.count < $1.ids_full.count })
+        let content = Array(long.ids_full.dropFirst().dropLast())
+        XCTAssertGreaterThan(content.count, 150)
+        let windows = tokenizer.windows(long.prompt)
+        XCTAssertEqual(windows.count, (content.count + 74) / 75)
+        XCTAssertTrue(windows.allSatisfy { $0.count == 77 && $0.first == 49406 })
+        XCTAssertEqual(windows.flatMap { Array($0[1...].prefix { $0 != 49407 }) }, content)
+        XCTAssertEqual(Array(windows[0][1..<76]), Array(content.prefix(75)))
+        XCTAssertEqual(windows[0][76], 49407)
+        XCTAssertEqual(tokenizer.windows(""), [tokenizer.paddedIDs("")])
+    }
+
+    func testMissingSpecialTokenIsReported() throws {
+        XCTAssertThrowsError(
+            try CLIPTokenizer(vocabularyJSON: Data(#"{"a</w>": 0}"#.utf8), merges: Data("#version: 0.2\n".utf8))
+        ) {
+            XCTAssertEqual($0 as? TokenizerError, .missingToken(file: "vocab.json", token: "<|startoftext|>"))
+        }
+    }
+}
