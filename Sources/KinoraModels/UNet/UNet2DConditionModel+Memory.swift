@@ -1,0 +1,42 @@
+extension UNet2DConditionModel {
+    /// Bytes of the model's weights in their file dtypes (every tensor under its weight scope).
+    public var weightBytes: Int {
+        let store = weights.store
+        let prefix = weights.prefix.isEmpty ? "" : weights.prefix + "."
+        return store.tensorNames.filter { $0.hasPrefix(prefix) }.reduce(0) { total, name in
+            total + ((try? store.info(name).byteCount) ?? 0)
+        }
+    }
+
+    /// An estimate of the peak activation memory of one forward pass over latents of `height` × `width` for a
+    /// batch of `batch` (f32 activations, flash attention so no score matrix), for the memory planner: the skip
+    /// states held for the up path, plus the largest working set of one level — 20 feature maps' worth of
+    /// channels where a transformer runs (its GEGLU feed-forward widens the tokens 8×), the concatenated inputs
+    /// and outputs of an up-path resnet, or an upsampled map and its convolution — doubled, because the activation
+    /// arena serves a request from any free slot up to twice its size and keeps its slots for the whole run.
+    public func activationBytes(batch: Int, height: Int, width: Int) -> Int {
+        let config = configuration
+        let channels = config.blockOutChannels
+        let padding = config.downsamplePadding
+        var areas = [height * width]
+        var (h, w) = (height, width)
+        for _ in 1..<channels.count {
+            (h, w) = ((h + 2 * padding - 3) / 2 + 1, (w + 2 * padding - 3) / 2 + 1)
+            areas.append(h * w)
+        }
+        var skips = channels[0] * areas[0]
+        var working = 0
+        for level in channels.indices {
+            let (c, area) = (channels[level], areas[level])
+            skips += layersPerBlock[level] * c * area + (level + 1 < channels.count ? c * areas[level + 1] : 0)
+            let upInput = channels[min(level + 1, channels.count - 1)] + c
+            let attends = downBlocks[level].crossAttention != nil
+                || upBlocks[channels.count - 1 - level].crossAttention != nil
+                || (level == channels.count - 1 && midBlock != nil)
+            var need = max(3 * (upInput + c) * area, attends ? 20 * c * area : 0)
+            if level > 0 { need = max(need, 2 * c * areas[level - 1]) }
+            working = max(working, need)
+        }
+        return 2 * 4 * batch * (skips + working)
+    }
+}

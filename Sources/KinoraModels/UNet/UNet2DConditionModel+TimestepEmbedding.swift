@@ -1,0 +1,32 @@
+import KinoraTensor
+
+extension UNet2DConditionModel {
+    /// diffusers' `Timesteps`: the sinusoidal embedding of timesteps (`get_timestep_embedding`, scale 1,
+    /// max period 10000), computed on the host in fp32 as PyTorch does.
+    struct Timesteps {
+        let channels: Int
+        let flipSinToCos: Bool
+        let downscaleFreqShift: Float
+
+        /// [timesteps.count, channels].
+        func callAsFunction(_ graph: Graph, _ timesteps: [Float]) throws -> Value {
+            try graph.timestepEmbedding(timesteps, dim: channels, flipSinToCos: flipSinToCos,
+                                        downscaleFreqShift: downscaleFreqShift)
+        }
+    }
+
+    /// diffusers' `TimestepEmbedding` with SiLU: `linear_2(silu(linear_1(x)))`.
+    struct TimestepEmbedding {
+        let weights: DeviceWeights
+        let inChannels: Int
+        let timeEmbedDim: Int
+
+        /// [N, inChannels] → [N, timeEmbedDim].
+        func callAsFunction(_ graph: Graph, _ x: Value) throws -> Value {
+            let hidden = try Layers.linear(graph, weights.scoped("linear_1"), x, inFeatures: inChannels,
+                                           outFeatures: timeEmbedDim)
+            return try Layers.linear(graph, weights.scoped("linear_2"), graph.silu(hidden), inFeatures: timeEmbedDim,
+                                     outFeatures: timeEmbedDim)
+        }
+    }
+}
