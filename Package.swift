@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "kinora",
             dependencies: [
-                "KinoraGPU", "KinoraTensor", "KinoraMedia",
+                "KinoraGPU", "KinoraTensor", "KinoraModels", "KinoraMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

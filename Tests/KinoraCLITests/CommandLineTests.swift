@@ -66,6 +66,35 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(outcome.error.contains("--vram lots"), outcome.error)
     }
 
+    func testImageWritesAPNGWithItsSettingsOnTheTinyFixtureModel() throws {
+        let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let model = repository.appending(path: "Tests/Fixtures/pipeline/sd").path
+        let output = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID()).png")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let outcome = try run(["image", "--model", model, "--prompt", "a red fox", "--steps", "2", "--seed", "7",
+                               "--width", "24", "--height", "16", "--validation", "-o", output.path])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertTrue(outcome.error.contains("2/2"), outcome.error)
+        XCTAssertFalse(outcome.error.contains("validation "), outcome.error)
+        let data = try Data(contentsOf: output)
+        XCTAssertEqual(Array(data.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        XCTAssertNotNil(data.range(of: Data("Steps: 2, Sampler: euler".utf8)))
+        XCTAssertNotNil(data.range(of: Data("Seed: 7".utf8)))
+    }
+
+    func testImageOverTheBudgetFailsBeforeAnyStepAndWritesNothing() throws {
+        let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let output = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID()).png")
+        let outcome = try run(["image", "--model", repository.appending(path: "Tests/Fixtures/pipeline/sd").path,
+                               "--prompt", "x", "--vram", "64KiB", "-o", output.path])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("needs about"), outcome.error)
+        XCTAssertFalse(outcome.error.contains("1/"), outcome.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+    }
+
     func testBenchKernelsJSONReportsTimesAndRatesUnderValidation() throws {
         let outcome = try run(["bench", "kernels", "--filter", "matmul-f32", "--matmul-size", "33", "--repeats", "1",
                                "--json", "--validation"])

@@ -34,6 +34,8 @@ public struct UNet2DConditionConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// The latent size the model was trained at (`sample_size`; 64 for SD 1.x, 96 for SD 2.x-v, 128 for SDXL).
+    public var sampleSize: Int
     public var inChannels: Int
     public var outChannels: Int
     public var centerInputSample: Bool
@@ -82,6 +84,7 @@ public struct UNet2DConditionConfig: Codable, Sendable, Equatable {
     public var crossAttentionNorm: String?
 
     enum CodingKeys: String, CodingKey {
+        case sampleSize = "sample_size"
         case inChannels = "in_channels", outChannels = "out_channels", centerInputSample = "center_input_sample"
         case flipSinToCos = "flip_sin_to_cos", freqShift = "freq_shift", downBlockTypes = "down_block_types"
         case midBlockType = "mid_block_type", upBlockTypes = "up_block_types"
@@ -107,6 +110,12 @@ public struct UNet2DConditionConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        // sample_size is an int, or [height, width] in some exports; the first is enough for a default image size.
+        if let sizes = try? c.decodeIfPresent([Int].self, forKey: .sampleSize), let first = sizes.first {
+            sampleSize = first
+        } else {
+            sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize) ?? 64
+        }
         inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? 4
         outChannels = try c.decodeIfPresent(Int.self, forKey: .outChannels) ?? 4
         centerInputSample = try c.decodeIfPresent(Bool.self, forKey: .centerInputSample) ?? false

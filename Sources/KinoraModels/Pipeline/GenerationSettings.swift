@@ -1,0 +1,41 @@
+/// What one text-to-image generation is asked to do.
+public struct GenerationSettings: Sendable, Codable, Equatable {
+    public var prompt: String
+    public var negativePrompt: String = ""
+    public var steps: Int = 20
+    /// Classifier-free guidance scale; 1 or less turns guidance off (one UNet pass per step).
+    public var guidanceScale: Float = 7.5
+    public var sampler: SamplerKind = .euler
+    public var seed: UInt64 = 0
+    /// Image size in pixels; multiples of 8 (the VAE's downsampling factor).
+    public var width: Int = 512
+    public var height: Int = 512
+    /// diffusers' `clip_skip` (layers skipped; A1111's "Clip skip" N is N − 1 here).
+    public var clipSkip: Int?
+    public var vaeTiling: AutoencoderKL.Tiling = .auto
+    /// For image-to-image: how much of the schedule to run over the initial image (0 keeps it, 1 ignores it).
+    public var strength: Double = 0.75
+
+    public init(prompt: String) {
+        self.prompt = prompt
+    }
+}
+
+extension AutoencoderKL.Tiling: Codable {
+    public init(from decoder: any Decoder) throws {
+        switch try decoder.singleValueContainer().decode(String.self) {
+        case "on": self = .on
+        case "off": self = .off
+        default: self = .auto
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .on: try container.encode("on")
+        case .off: try container.encode("off")
+        case .auto: try container.encode("auto")
+        }
+    }
+}

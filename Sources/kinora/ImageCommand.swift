@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import KinoraMedia
+import KinoraModels
+
+/// `kinora image`: text to image (or image to image) with a Stable Diffusion 1.x/2.x/SDXL diffusers folder.
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Generate an image with Stable Diffusion 1.x, 2.x or SDXL.")
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Option(name: .long, help: "A diffusers model folder (with model_index.json).")
+    var model: String
+
+    @Option(name: .long, help: "What to draw.")
+    var prompt: String
+
+    @Option(name: .long, help: "What to steer away from.")
+    var negative = ""
+
+    @Option(name: .long, help: "Sampling steps.")
+    var steps = 20
+
+    @Option(name: .long, help: "Classifier-free guidance scale (1 turns guidance off).")
+    var cfg: Float = 7.5
+
+    @Option(name: .long, help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var sampler: SamplerKind = .euler
+
+    @Option(name: .long, help: "Seed; the same seed gives diffusers' image for the same settings.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Width in pixels (default: the model's native size or the initial image's).")
+    var width: Int?
+
+    @Option(name: .long, help: "Height in pixels (default: the model's native size or the initial image's).")
+    var height: Int?
+
+    @Option(name: .long, help: "diffusers clip_skip: text-encoder layers to skip (A1111's Clip skip minus 1).")
+    var clipSkip: Int?
+
+    @Option(name: .customLong("init-image"), help: "An image to start from (image to image).")
+    var initImage: String?
+
+    @Option(name: .long, help: "Image to image: share of the schedule to run (0...1).")
+    var strength = 0.75
+
+    @Option(name: .customLong("vae-tiling"), help: "auto (tile when the decode would not fit), on, or off.")
+    var vaeTiling: TilingOption = .auto
+
+    @Option(name: .shortAndLong, help: "The PNG, JPEG or WebP to write.")
+    var output: String
+
+    enum TilingOption: String, ExpressibleByArgument {
+        case auto, on, off
+
+        var tiling: AutoencoderKL.Tiling {
+            switch self {
+            case .auto: return .auto
+            case .on: return .on
+            case .off: return .off
+            }
+        }
+    }
+
+    func run() throws {
+        let device = try deviceOptions.open()
+        let pipeline = try StableDiffusionPipeline(folder: URL(filePath: model), device: device)
+        var settings = GenerationSettings(prompt: prompt)
+        settings.negativePrompt = negative
+        settings.steps = steps
+        settings.guidanceScale = cfg
+        settings.sampler = sampler
+        settings.seed = seed
+        settings.clipSkip = clipSkip
+        settings.vaeTiling = vaeTiling.tiling
+        settings.strength = strength
+
+        var initial: [Float]?
+        if let initImage {
+            guard let frame = try VideoReader(url: URL(filePath: initImage)).nextFrame() else {
+                throw ValidationError("\(initImage) holds no picture")
+            }
+            if (width ?? frame.width) != frame.width || (height ?? frame.height) != frame.height {
+                throw ValidationError("--init-image is \(frame.width)×\(frame.height); resize it or leave out "
+                    + "--width/--height")
+            }
+            settings.width = frame.width
+            settings.height = frame.height
+            initial = Self.planar(frame)
+        } else {
+            settings.width = width ?? pipeline.nativeSize
+            settings.height = height ?? pipeline.nativeSize
+        }
+
+        let bar = ProgressBar(label: "denoising")
+        let image = try pipeline.generate(settings, initImage: initial) { bar.update($0.step, of: $0.steps) }
+        bar.finish()
+        let frame = try VideoFrame(width: settings.width, height: settings.height,
+                                   rgbFloat: Self.interleaved(image, width: settings.width, height: settings.height))
+        try StillImageWriter.write(frame, to: URL(filePath: output),
+                                   metadata: Self.metadata(settings, model: model, initImage: initImage))
+        FileHandle.standardError.write(Data("wrote \(output) (\(settings.width)×\(settings.height), seed \(seed))\n".utf8))
+    }
+
+    /// The settings in the PNG's text chunks: A1111's `parameters` line (which image tools read) and Kinora's JSON.
+    static func metadata(_ settings: GenerationSettings, model: String, initImage: String?) -> [String: String] {
+        var parameters = settings.prompt
+        if !settings.negativePrompt.isEmpty { parameters += "\nNegative prompt: \(settings.negativePrompt)" }
+        parameters += "\nSteps: \(settings.steps), Sampler: \(settings.sampler.rawValue), CFG scale: "
+            + "\(settings.guidanceScale), Seed: \(settings.seed), Size: \(settings.width)x\(settings.height), "
+            + "Model: \(URL(filePath: model).lastPathComponent)"
+        if let clipSkip = settings.clipSkip { parameters += ", Clip skip: \(clipSkip + 1)" }
+        if let initImage { parameters += ", Init image: \(initImage), Denoising strength: \(settings.strength)" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = (try? encoder.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ["parameters": parameters, "kinora": json, "Software": "kinora"]
+    }
+
+    static func planar(_ frame: VideoFrame) -> [Float] {
+        let rgb = frame.rgb8
+        let pixels = frame.width * frame.height
+        var planar = [Float](repeating: 0, count: 3 * pixels)
+        for pixel in 0..<pixels {
+            for channel in 0..<3 { planar[channel * pixels + pixel] = Float(rgb[pixel * 3 + channel]) / 255 }
+        }
+        return planar
+    }
+
+    static func interleaved(_ planar: [Float], width: Int, height: Int) -> [Float] {
+        let pixels = width * height
+        var rgb = [Float](repeating: 0, count: 3 * pixels)
+        for pixel in 0..<pixels {
+            for channel in 0..<3 { rgb[pixel * 3 + channel] = planar[channel * pixels + pixel] }
+        }
+        return rgb
+    }
+}
+
+extension SamplerKind: ExpressibleByArgument {}

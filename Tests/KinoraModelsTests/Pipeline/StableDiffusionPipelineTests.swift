@@ -1,0 +1,74 @@
+import Foundation
+import KinoraGPU
+import KinoraModels
+import XCTest
+
+final class StableDiffusionPipelineTests: ModelTestCase {
+    private func settings(from expected: SafetensorsFile) throws -> GenerationSettings {
+        let metadata = expected.metadata
+        var settings = GenerationSettings(prompt: try XCTUnwrap(metadata["prompt"]))
+        settings.negativePrompt = try XCTUnwrap(metadata["negative_prompt"])
+        settings.steps = try XCTUnwrap(Int(metadata["steps"] ?? ""))
+        settings.guidanceScale = try XCTUnwrap(Float(metadata["guidance_scale"] ?? ""))
+        settings.seed = try XCTUnwrap(UInt64(metadata["seed"] ?? ""))
+        settings.width = try XCTUnwrap(Int(metadata["width"] ?? ""))
+        settings.height = try XCTUnwrap(Int(metadata["height"] ?? ""))
+        settings.sampler = .euler
+        return settings
+    }
+
+    func testStableDiffusionFourStepImageMatchesDiffusersForTheSameSeed() throws {
+        let expected = try fixture("pipeline/expected.safetensors")
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
+        XCTAssertEqual(pipeline.family, .stableDiffusion)
+        var steps: [Int] = []
+        let image = try pipeline.generate(try settings(from: expected)) { steps.append($0.step) }
+        XCTAssertEqual(steps, [1, 2, 3, 4])
+        assertClose(image, try expected.floats("image"), tolerance: 1e-3, "decoded image")
+    }
+
+    func testStableDiffusionImageToImageMatchesDiffusersImg2ImgPipeline() throws {
+        let expected = try fixture("pipeline/expected.safetensors")
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
+        var settings = try settings(from: expected)
+        settings.strength = try XCTUnwrap(Double(expected.metadata["strength"] ?? ""))
+        var steps = 0
+        let image = try pipeline.generate(settings, initImage: try expected.floats("init_image")) { _ in steps += 1 }
+        XCTAssertEqual(steps, 3, "strength 0.75 of 4 steps runs the last 3")
+        assertClose(image, try expected.floats("img2img_image"), tolerance: 1e-3, "img2img image")
+    }
+
+    func testStableDiffusionRequestOverTheBudgetFailsBeforeAnyStep() throws {
+        let expected = try fixture("pipeline/expected.safetensors")
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
+        let memory = device.memory
+        let saved = memory.budget
+        defer { memory.budget = saved }
+        memory.budget = 64 << 10
+        var ran = false
+        XCTAssertThrowsError(try pipeline.generate(try settings(from: expected)) { _ in ran = true }) { error in
+            guard case PipelineError.overBudget(let needed, let budget) = error else {
+                return XCTFail("expected overBudget, got \(error)")
+            }
+            XCTAssertGreaterThan(needed, budget)
+            XCTAssertTrue("\(error)".contains("needs about"), "\(error)")
+        }
+        XCTAssertFalse(ran)
+    }
+
+    func testStableDiffusionRejectsSizesThatAreNotMultiplesOfTheLatentScale() throws {
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
+        var settings = GenerationSettings(prompt: "x")
+        settings.width = 21
+        settings.height = 16
+        XCTAssertThrowsError(try pipeline.generate(settings)) { error in
+            XCTAssertEqual(error as? PipelineError, .invalidSize(width: 21, height: 16, multiple: 2))
+        }
+    }
+
+    func testAFolderWithoutModelIndexIsRejectedClearly() {
+        XCTAssertThrowsError(try StableDiffusionPipeline(folder: fixtureURL("clip"), device: device)) { error in
+            XCTAssertTrue("\(error)".contains("not a diffusers model folder"), "\(error)")
+        }
+    }
+}
