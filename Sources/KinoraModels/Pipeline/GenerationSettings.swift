@@ -1,6 +1,7 @@
 /// What one text-to-image generation is asked to do.
 public struct GenerationSettings: Sendable, Codable, Equatable {
     public var prompt: String
+    /// Empty means no negative prompt (diffusers' `negative_prompt=None`).
     public var negativePrompt: String = ""
     public var steps: Int = 20
     /// Classifier-free guidance scale; 1 or less turns guidance off (one UNet pass per step).

@@ -31,7 +31,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     let vae: AutoencoderKL
     let schedulerConfiguration: SchedulerConfiguration
     let arena: ActivationArena
-    /// SDXL's `force_zeros_for_empty_prompt`: an empty negative prompt conditions on zeros.
+    /// SDXL's `force_zeros_for_empty_prompt`: without a negative prompt (diffusers' `negative_prompt=None`) the
+    /// unconditional half is conditioned on zeros rather than on the encoding of "".
     let zerosForEmptyNegative: Bool
 
     /// Opens a diffusers folder (`model_index.json` with `tokenizer`, `text_encoder`, `unet`, `vae`, `scheduler`

@@ -27,6 +27,14 @@ final class StableDiffusionPipelineTests: ModelTestCase {
         assertClose(image, try expected.floats("image"), tolerance: 1e-3, "decoded image")
     }
 
+    func testStableDiffusionXLFourStepImageMatchesDiffusersWithZeroedEmptyNegative() throws {
+        let expected = try fixture("pipeline/expected-sdxl.safetensors")
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sdxl"), device: device)
+        XCTAssertEqual(pipeline.family, .stableDiffusionXL)
+        let image = try pipeline.generate(try settings(from: expected))
+        assertClose(image, try expected.floats("image"), tolerance: 1e-3, "decoded SDXL image")
+    }
+
     func testStableDiffusionImageToImageMatchesDiffusersImg2ImgPipeline() throws {
         let expected = try fixture("pipeline/expected.safetensors")
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
