@@ -40,8 +40,10 @@ final class PixelConverter {
         context = sws_alloc_context()
         guard let context else { throw FFmpegError.error("sws_alloc_context", FFmpegError.outOfMemory) }
         let options: [(String, Int64)] = [
-            ("srcw", Int64(wanted.width)), ("srch", Int64(wanted.height)), ("src_format", Int64(wanted.source.rawValue)),
-            ("dstw", Int64(wanted.width)), ("dsth", Int64(wanted.height)), ("dst_format", Int64(wanted.target.rawValue)),
+            ("srcw", Int64(wanted.width)), ("srch", Int64(wanted.height)),
+            ("src_format", Int64(wanted.source.rawValue)),
+            ("dstw", Int64(wanted.width)), ("dsth", Int64(wanted.height)),
+            ("dst_format", Int64(wanted.target.rawValue)),
             ("sws_flags", Int64(flags)), ("threads", Int64(threads)),
         ]
         for (name, value) in options {

@@ -61,15 +61,9 @@ public enum StillImageWriter {
         }
         let encoder = try CodecContext(encoderNamed: encoderName)
         let pixelFormat = try PixelConverter.pixelFormat(named: pixelFormatName)
-        var width = frame.width
-        var height = frame.height
-        var pixels = frame.rgb8
-        if format != .png && (width % 2 == 1 || height % 2 == 1) {
-            let evenWidth = width + width % 2
-            let evenHeight = height + height % 2
-            pixels = VideoWriter.padded(pixels, width: width, height: height, toWidth: evenWidth, toHeight: evenHeight)
-            (width, height) = (evenWidth, evenHeight)
-        }
+        // mjpeg and libwebp store odd sizes in 4:2:0 themselves (the last chroma sample covers one column or row),
+        // so the picture keeps its size, which the WebP extended header written later also states.
+        let (width, height, pixels) = (frame.width, frame.height, frame.rgb8)
         encoder.configureVideo(width: width, height: height, pixelFormat: pixelFormat, frameRate: try FrameRate(1),
                                bt709: false, globalHeader: false)
         if format == .jpeg { encoder.setFixedQuality(2 + (100 - quality) * 29 / 100) }

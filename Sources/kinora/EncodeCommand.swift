@@ -121,10 +121,13 @@ struct EncodeCommand: ParsableCommand {
     private func appendRawFrames(size: String, to writer: VideoWriter) throws {
         let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--raw-rgb needs WxH") }
-        let handle = frames == "-" ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: frames))
+        let handle = frames == "-"
+            ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: frames))
         var buffer = [UInt8](repeating: 0, count: parts[0] * parts[1] * 3)
         while true {
-            let count = try buffer.withUnsafeMutableBytes { try Self.readFully(handle.fileDescriptor, into: $0, path: frames) }
+            let count = try buffer.withUnsafeMutableBytes {
+                try Self.readFully(handle.fileDescriptor, into: $0, path: frames)
+            }
             if count == 0 { break }
             guard count == buffer.count else {
                 throw ValidationError("'\(frames)' ends with a partial frame (\(count) of \(buffer.count) bytes)")

@@ -32,6 +32,20 @@ final class StillImageWriterTests: XCTestCase {
         }
     }
 
+    func testOddSizedJPEGAndWebPKeepTheirSize() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let frame = try TestSupport.gradientFrame(index: 0, width: 33, height: 17)
+        for name in ["odd.jpg", "odd.webp"] {
+            let url = directory.appendingPathComponent(name)
+            try StillImageWriter.write(frame, to: url, quality: 95, metadata: ["seed": "7"])
+            let decoded = try XCTUnwrap(try VideoReader(url: url).nextFrame())
+            XCTAssertEqual(decoded.width, 33, name)
+            XCTAssertEqual(decoded.height, 17, name)
+            XCTAssertGreaterThan(TestSupport.psnr(decoded.rgb8, frame.rgb8), 28, name)
+        }
+    }
+
     func testUnknownExtensionIsRejected() throws {
         let frame = try TestSupport.gradientFrame(index: 0, width: 4, height: 4)
         XCTAssertThrowsError(try StillImageWriter.write(frame, to: URL(fileURLWithPath: "/tmp/x.bmp")))

@@ -160,6 +160,17 @@ final class VideoWriterTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "previous")
     }
 
+    func testAbandonedWriterStopsEncodingAndLeavesNoFile() throws {
+        let url = directory.appendingPathComponent("abandoned.mp4")
+        do {
+            let writer = try VideoWriter(url: url, settings: VideoSettings(frameRate: try FrameRate(24)))
+            for index in 0..<4 {
+                try writer.append(frame: TestSupport.gradientFrame(index: index, width: 64, height: 48))
+            }
+        }
+        XCTAssertEqual(try TestSupport.files(in: directory), [])
+    }
+
     func testCodecThatTheContainerCannotHoldIsRejected() throws {
         let settings = VideoSettings(codec: .prores, frameRate: try FrameRate(24))
         XCTAssertThrowsError(try encode("p.webm", settings: settings, frames: 1)) {
