@@ -32,7 +32,8 @@ void main() {
     if (OP == 0) r = x;
     else if (OP == 1) r = x * sigmoid(x);
     else if (OP == 2) r = 0.5 * x * one_plus_erf(x * 0.70710678118654752);
-    else if (OP == 3) r = 0.5 * x * (1.0 + tanh(clamp(0.79788456080286536 * (x + 0.044715 * x * x * x), -15.0, 15.0)));
+    // 0.5·x·(1 + tanh(u)) written as x·sigmoid(2u): the same value without cancellation in the negative tail.
+    else if (OP == 3) r = x / (1.0 + exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
     else if (OP == 4) r = tanh(clamp(x, -15.0, 15.0));
     else if (OP == 5) r = sigmoid(x);
     else if (OP == 6) r = x > 20.0 ? x : log(1.0 + exp(x));

@@ -25,7 +25,8 @@ class TensorTestCase: XCTestCase {
 
     override func setUp() {
         super.setUp()
-        random = SeededRandom(seed: UInt64(truncatingIfNeeded: name.hashValue))
+        // FNV-1a of the test's name: the same inputs on every run (String.hashValue is randomised per process).
+        random = SeededRandom(seed: name.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 })
     }
 
     override func tearDown() {
