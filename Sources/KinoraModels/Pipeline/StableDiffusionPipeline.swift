@@ -134,6 +134,14 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         return try decode(latents, shape: shape, tiling: settings.vaeTiling)
     }
 
+    /// The text conditioning for `prompt`: hidden states [1, 77 · windows, width] and, for SDXL, the pooled
+    /// embedding. Prompt weighting (`(word:1.3)`, `[word]`) and prompts longer than one window are applied.
+    public func textConditioning(_ prompt: String, clipSkip: Int? = nil) throws -> (hiddenStates: Tensor, pooled: Tensor?) {
+        let windows = PromptWeighting.windows(prompt, tokenizer: tokenizer).count
+        let conditioning = try encode(prompt, windows: windows, clipSkip: clipSkip, timeIds: [])
+        return (conditioning.hiddenStates, conditioning.pooled)
+    }
+
     // MARK: Steps
 
     struct Conditioning {
@@ -150,7 +158,11 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     private func encodePrompts(_ settings: GenerationSettings, guided: Bool, _ width: Int, _ height: Int) throws
         -> Conditionings {
         let timeIds = [Float(height), Float(width), 0, 0, Float(height), Float(width)]
-        let conditional = try encode(settings.prompt, clipSkip: settings.clipSkip, timeIds: timeIds)
+        let positive = PromptWeighting.windows(settings.prompt, tokenizer: tokenizer)
+        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: tokenizer)
+        // Both halves of a guided step need the same text length: the shorter prompt gets empty windows.
+        let windows = guided ? max(positive.count, negative.count) : positive.count
+        let conditional = try encode(settings.prompt, windows: windows, clipSkip: settings.clipSkip, timeIds: timeIds)
         guard guided else { return Conditionings(conditional: conditional, unconditional: nil) }
         if family == .stableDiffusionXL && zerosForEmptyNegative && settings.negativePrompt.isEmpty {
             let zeros = Conditioning(
@@ -162,27 +174,72 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
                 timeIds: timeIds)
             return Conditionings(conditional: conditional, unconditional: zeros)
         }
-        let unconditional = try encode(settings.negativePrompt, clipSkip: settings.clipSkip, timeIds: timeIds)
+        let unconditional = try encode(settings.negativePrompt, windows: windows, clipSkip: settings.clipSkip,
+                                       timeIds: timeIds)
         return Conditionings(conditional: conditional, unconditional: unconditional)
     }
 
-    private func encode(_ prompt: String, clipSkip: Int?, timeIds: [Float]) throws -> Conditioning {
-        let graph = Graph(arena: arena)
-        let ids = [tokenizer.paddedIDs(prompt).map { Int32($0) }]
-        let output = try textEncoder(graph, inputIDs: ids)
-        guard let tokenizer2, let textEncoder2 else {
-            let states = try textEncoder.stableDiffusionPromptEmbeds(graph, output: output, clipSkip: clipSkip)
-            return Conditioning(hiddenStates: try graph.run([states])[0], pooled: nil, timeIds: timeIds)
+    /// Encodes `prompt` window by window (75 tokens each, `BREAK` starting a new one, as A1111 and ComfyUI do),
+    /// applies its attention weights, and joins the windows along the sequence; `windows` pads with empty ones.
+    /// The pooled SDXL embedding comes from the first window.
+    private func encode(_ prompt: String, windows count: Int, clipSkip: Int?, timeIds: [Float]) throws
+        -> Conditioning {
+        var first = PromptWeighting.windows(prompt, tokenizer: tokenizer)
+        var second = tokenizer2.map { PromptWeighting.windows(prompt, tokenizer: $0) }
+        let empty = PromptWeighting.windows("", tokenizer: tokenizer)[0]
+        while first.count < count { first.append(empty) }
+        if let tokenizer2, var windows = second {
+            let emptySecond = PromptWeighting.windows("", tokenizer: tokenizer2)[0]
+            while windows.count < count { windows.append(emptySecond) }
+            second = windows
         }
-        let ids2 = [tokenizer2.paddedIDs(prompt).map { Int32($0) }]
-        let output2 = try textEncoder2(graph, inputIDs: ids2)
+        var states: [Tensor] = []
+        var pooled: Tensor?
+        for (index, window) in first.enumerated() {
+            let (windowStates, windowPooled) = try encodeWindow(window, second?[index], clipSkip: clipSkip)
+            states.append(try emphasized(windowStates, weights: window.weights))
+            if index == 0 { pooled = windowPooled }
+        }
+        guard states.count > 1 else { return Conditioning(hiddenStates: states[0], pooled: pooled, timeIds: timeIds) }
+        let graph = Graph(arena: arena)
+        let joined = try graph.concat(states.map(graph.input), axis: 1)
+        return Conditioning(hiddenStates: try graph.run([joined])[0], pooled: pooled, timeIds: timeIds)
+    }
+
+    private func encodeWindow(_ window: WeightedWindow, _ second: WeightedWindow?, clipSkip: Int?) throws
+        -> (Tensor, Tensor?) {
+        let graph = Graph(arena: arena)
+        let output = try textEncoder(graph, inputIDs: [window.ids.map { Int32($0) }])
+        guard let second, let textEncoder2 else {
+            let states = try textEncoder.stableDiffusionPromptEmbeds(graph, output: output, clipSkip: clipSkip)
+            return (try graph.run([states])[0], nil)
+        }
+        let output2 = try textEncoder2(graph, inputIDs: [second.ids.map { Int32($0) }])
         let states = try graph.concat([
             CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: clipSkip),
             CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output2, clipSkip: clipSkip),
         ], axis: -1)
         guard let pooled = output2.textEmbeds else { throw PipelineError.missingProjection }
         let results = try graph.run([states, pooled])
-        return Conditioning(hiddenStates: results[0], pooled: results[1], timeIds: timeIds)
+        return (results[0], results[1])
+    }
+
+    /// A1111's emphasis: each token's embedding is multiplied by its weight, then the whole window is rescaled so its
+    /// mean is what it was. Windows whose weights are all 1 are returned untouched.
+    private func emphasized(_ states: Tensor, weights: [Double]) throws -> Tensor {
+        guard weights.contains(where: { $0 != 1 }) else { return states }
+        var values = try states.floats()
+        let width = values.count / weights.count
+        let originalMean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        for (token, weight) in weights.enumerated() {
+            for index in token * width..<(token + 1) * width { values[index] = Float(Double(values[index]) * weight) }
+        }
+        let newMean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        if newMean != 0 {
+            let factor = Float(originalMean / newMean)
+            values = values.map { $0 * factor }
+        }
+        return try Tensor(values, shape: states.shape, on: device)
     }
 
     private func predict(_ latents: [Float], shape: [Int], timestep: Float, conditioning: Conditioning) throws

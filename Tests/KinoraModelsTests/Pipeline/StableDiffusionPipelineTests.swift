@@ -46,6 +46,28 @@ final class StableDiffusionPipelineTests: ModelTestCase {
         assertClose(image, try expected.floats("img2img_image"), tolerance: 1e-3, "img2img image")
     }
 
+    func testStableDiffusionLongPromptsSpanSeveralWindowsAndWeightsChangeTheirTokens() throws {
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
+        let long = Array(repeating: "a red fox", count: 40).joined(separator: " ")
+        let longShape = try pipeline.textConditioning(long).hiddenStates.shape
+        XCTAssertTrue(longShape[1] > 77 && longShape[1] % 77 == 0, "\(longShape)")
+        XCTAssertEqual(try pipeline.textConditioning("a fox BREAK in snow").hiddenStates.shape, [1, 154, 32])
+
+        let plain = try pipeline.textConditioning("a red fox").hiddenStates.floats()
+        XCTAssertEqual(try pipeline.textConditioning("a (red:1.0) fox").hiddenStates.floats(), plain)
+        let weighted = try pipeline.textConditioning("a (red:1.5) fox").hiddenStates.floats()
+        XCTAssertNotEqual(weighted, plain)
+        let mean = { (values: [Float]) in values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
+        XCTAssertEqual(mean(weighted), mean(plain), accuracy: 1e-5, "emphasis keeps the window's mean")
+        // Only the weighted token's row (position 2: BOS, "a", "red") changes beyond the rescaling.
+        let width = 32
+        let ratio = { (row: Int) in
+            (row * width..<(row + 1) * width).reduce(0.0) { $0 + abs(Double(weighted[$1])) }
+                / (row * width..<(row + 1) * width).reduce(0.0) { $0 + abs(Double(plain[$1])) }
+        }
+        XCTAssertGreaterThan(ratio(2) / ratio(1), 1.4)
+    }
+
     func testStableDiffusionRequestOverTheBudgetFailsBeforeAnyStep() throws {
         let expected = try fixture("pipeline/expected.safetensors")
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
