@@ -1,0 +1,71 @@
+import Foundation
+import KinoraTensor
+
+/// Stand-in inputs of the right shapes for recording a catalogued model's graphs: fixed, smoothly varying values
+/// (any values do for memory and timing).
+public enum CatalogInputs {
+    /// One UNet evaluation's inputs.
+    public struct UNetInputs {
+        public var sample: Value
+        public var encoderHiddenStates: Value
+        public var addedConditions: UNetAddedConditions?
+    }
+
+    /// A prompt's token ids as `CLIPTokenizer.paddedIDs` lays them out: start, a few words, end, padding.
+    public static func promptIDs(_ configuration: CLIPTextConfig) -> [Int32] {
+        let words: [Int32] = [320, 1929, 539, 550, 18376, 6765]
+        let ids = [49406] + words + [49407]
+        return ids + [Int32](repeating: 49407, count: configuration.maxPositionEmbeddings - ids.count)
+    }
+
+    /// Latents [batch, channels, height, width] as a graph input.
+    public static func latents(_ graph: Graph, channels: Int, batch: Int, height: Int, width: Int) throws -> Value {
+        try graph.input(values(batch * channels * height * width), shape: [batch, channels, height, width])
+    }
+
+    /// Latents, 77-token conditioning and, for SDXL, the pooled embedding and time ids for a batch of `batch`.
+    public static func unet(_ graph: Graph, _ configuration: UNet2DConditionConfig, batch: Int, height: Int,
+                            width: Int) throws -> UNetInputs {
+        let crossDim = try configuration.perBlock(configuration.crossAttentionDim, "cross_attention_dim")[0]
+        let sample = try latents(graph, channels: configuration.inChannels, batch: batch, height: height,
+                                 width: width)
+        let states = try graph.input(values(batch * 77 * crossDim), shape: [batch, 77, crossDim])
+        var added: UNetAddedConditions?
+        if let inputDim = configuration.projectionClassEmbeddingsInputDim,
+           let timeDim = configuration.additionTimeEmbedDim {
+            let pooled = inputDim - 6 * timeDim
+            let sizes: [Float] = [Float(height * 8), Float(width * 8), 0, 0, Float(height * 8), Float(width * 8)]
+            added = UNetAddedConditions(
+                textEmbeds: try graph.input(values(batch * pooled), shape: [batch, pooled]),
+                timeIds: [Float]((0..<batch).map { _ in sizes }.joined()))
+        }
+        return UNetInputs(sample: sample, encoderHiddenStates: states, addedConditions: added)
+    }
+
+    /// Records one UNet evaluation at timestep 500.
+    public static func recordUNet(_ graph: Graph, _ unet: UNet2DConditionModel, _ inputs: UNetInputs) throws
+        -> Value {
+        try unet(graph, sample: inputs.sample, timestep: 500, encoderHiddenStates: inputs.encoderHiddenStates,
+                 addedConditions: inputs.addedConditions)
+    }
+
+    /// The tiles a tiled decode of `height` × `width` latents uses: the VAE's default (diffusers' `sample_size`
+    /// tiles) when the latents exceed them, else the default halved until the latents span more than one tile
+    /// (SDXL's 1024-pixel default never tiles a 1024² image), down to 32-latent (256-pixel) tiles; nil when even
+    /// those hold the whole latent.
+    public static func decodeTiles(_ configuration: AutoencoderKLConfiguration, height: Int, width: Int)
+        -> AutoencoderKL.TileConfiguration? {
+        var tiles = AutoencoderKL.TileConfiguration(configuration: configuration)
+        while max(height, width) <= tiles.latentTileSize {
+            guard tiles.latentTileSize / 2 >= 32 else { return nil }
+            tiles = AutoencoderKL.TileConfiguration(latentTileSize: tiles.latentTileSize / 2,
+                                                    sampleTileSize: tiles.sampleTileSize / 2,
+                                                    overlapFactor: tiles.overlapFactor)
+        }
+        return tiles
+    }
+
+    private static func values(_ count: Int) -> [Float] {
+        (0..<count).map { Float(sin(Double($0) * 0.618)) }
+    }
+}

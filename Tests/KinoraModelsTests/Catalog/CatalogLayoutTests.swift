@@ -1,0 +1,55 @@
+import Foundation
+import KinoraModels
+import XCTest
+
+/// The catalog's tensor tables against the reference constructors' state dicts
+/// (`scripts/fixtures/make_catalog_shapes.py`), and the random weights' values.
+final class CatalogLayoutTests: ModelTestCase {
+    func testCatalogLayoutMatchesReferenceStateDicts() throws {
+        let data = try Data(contentsOf: fixtureURL("catalog/shapes.json"))
+        let reference = try JSONDecoder().decode([String: [String: [Int]]].self, from: data)
+        var ours: [String: [String: [Int]]] = [:]
+        for model in CatalogModel.allCases {
+            let encoders = try model.textEncoders()
+            for (index, encoder) in encoders.enumerated() {
+                let key = "\(model.rawValue)TextEncoder\(index == 0 ? "" : "\(index + 1)")"
+                ours[key] = CatalogLayout.clipText(encoder.configuration, withProjection: encoder.withProjection)
+            }
+            let prefix = model == .sd15 ? "sd15" : "sdxl"
+            ours["\(prefix)UNet"] = try CatalogLayout.unet(model.unetConfiguration())
+            ours["\(prefix)VAE"] = CatalogLayout.autoencoderKL(try model.vaeConfiguration())
+        }
+        XCTAssertEqual(Set(ours.keys), Set(reference.keys))
+        for (component, expected) in reference {
+            let actual = ours[component] ?? [:]
+            let missing = Set(expected.keys).subtracting(actual.keys).sorted()
+            let extra = Set(actual.keys).subtracting(expected.keys).sorted()
+            XCTAssertTrue(missing.isEmpty, "\(component) lacks \(missing.prefix(5)) (\(missing.count) in all)")
+            XCTAssertTrue(extra.isEmpty, "\(component) has extra \(extra.prefix(5)) (\(extra.count) in all)")
+            for (name, shape) in expected where actual[name] != nil {
+                XCTAssertEqual(actual[name], shape, "\(component) \(name)")
+            }
+        }
+        let unetParameters = try CatalogLayout.unet(CatalogModel.sd15.unetConfiguration()).values
+            .reduce(0) { $0 + $1.reduce(1, *) }
+        XCTAssertEqual(unetParameters, 859_520_964)
+    }
+
+    func testRandomWeightStoreIsDeterministicF16AtScaleTwoHundredths() throws {
+        let store = RandomWeightStore(shapes: ["a.weight": [64, 128], "b.weight": [64, 128], "c.bias": [3]],
+                                      sourceName: "random test")
+        XCTAssertEqual(store.tensorNames, ["a.weight", "b.weight", "c.bias"])
+        XCTAssertEqual(try store.info("a.weight").dtype, .f16)
+        XCTAssertEqual(store.totalBytes, 2 * (2 * 64 * 128 + 3))
+        let a = try store.floats("a.weight")
+        XCTAssertEqual(a, try store.floats("a.weight"))
+        XCTAssertNotEqual(a, try store.floats("b.weight"))
+        XCTAssertEqual(try store.floats("c.bias").count, 3)
+        XCTAssertTrue(a.allSatisfy { abs($0) >= 1.0 / 128 && abs($0) < 1.0 / 32 })
+        let mean = a.reduce(0, +) / Float(a.count)
+        let rms = (a.reduce(0) { $0 + $1 * $1 } / Float(a.count)).squareRoot()
+        XCTAssertLessThan(abs(mean), 0.002)
+        XCTAssertEqual(rms, 0.02, accuracy: 0.004)
+        XCTAssertThrowsError(try store.info("missing.weight"))
+    }
+}

@@ -1,0 +1,59 @@
+import KinoraGPU
+import KinoraModels
+import KinoraShaders
+import KinoraTensor
+import XCTest
+
+/// Full-size SD 1.5 and SDXL memory: random F16 weights uploaded, graphs recorded (never run) and planned.
+final class CatalogMemoryTests: XCTestCase {
+    /// A device whose allocator admits a full-size UNet's weights (lavapipe reports a 2 GiB heap but takes more).
+    static let device: GPUDevice = {
+        do {
+            return try GPUDevice(selection: .fromEnvironment(), validation: false, budget: 16_000_000_000,
+                                 shaders: { ShaderLibrary.spirv(named: $0) })
+        } catch {
+            fatalError("cannot open a Vulkan device: \(error)")
+        }
+    }()
+
+    func testStableDiffusion15At512FitsFourGigabytesAndFailsTwo() throws {
+        let report = try CatalogMemoryReport.measure(.sd15, width: 512, height: 512, device: Self.device)
+        let unet = try XCTUnwrap(report.weights.first { $0.component == "unet" })
+        XCTAssertEqual(unet.fileBytes, 2 * 859_520_964)
+        // Every UNet tensor is uploaded; the allocator rounds each to 256 bytes and adds a few tiny inputs.
+        XCTAssertGreaterThanOrEqual(unet.uploadedBytes, unet.fileBytes)
+        XCTAssertLessThan(unet.uploadedBytes, unet.fileBytes + 1_000_000)
+        XCTAssertGreaterThan(report.unetBatch2.plannedBytes, report.unetBatch1.plannedBytes)
+        XCTAssertLessThan(try XCTUnwrap(report.decodeTiled).plannedBytes, report.decodeUntiled.plannedBytes)
+
+        let plan = try report.plan(budget: 4_000_000_000)
+        XCTAssertLessThanOrEqual(plan.peakBytes, 4_000_000_000)
+        XCTAssertTrue(plan.batchedGuidance)
+        XCTAssertFalse(plan.tiledDecode)
+
+        XCTAssertThrowsError(try report.plan(budget: 2_000_000_000)) { error in
+            guard case PipelineError.overBudget(let needed, let budget) = error else {
+                return XCTFail("expected overBudget, got \(error)")
+            }
+            XCTAssertEqual(budget, 2_000_000_000)
+            XCTAssertGreaterThan(needed, budget)
+            XCTAssertLessThanOrEqual(needed, plan.peakBytes)
+            XCTAssertTrue("\(error)".contains("\(ByteCount(needed))"), "\(error)")
+        }
+    }
+
+    func testStableDiffusionXLAt1024FitsTenGigabytesWithTiledDecode() throws {
+        let report = try CatalogMemoryReport.measure(.sdxl, width: 1024, height: 1024, device: Self.device)
+        let unet = try XCTUnwrap(report.weights.first { $0.component == "unet" })
+        XCTAssertEqual(unet.fileBytes, 2 * 2_567_463_684)
+        XCTAssertGreaterThanOrEqual(unet.uploadedBytes, unet.fileBytes)
+        let tiled = try XCTUnwrap(report.decodeTiled)
+        XCTAssertLessThan(tiled.plannedBytes, report.decodeUntiled.plannedBytes)
+
+        XCTAssertEqual(report.decodeTileLatentSize, 64)
+        let plan = try report.plan(budget: 10_000_000_000)
+        XCTAssertLessThanOrEqual(plan.peakBytes, 10_000_000_000)
+        XCTAssertTrue(plan.tiledDecode, "untiled, the decode alone plans \(report.decodeUntiled.plannedBytes) bytes")
+        XCTAssertThrowsError(try report.plan(budget: 6_000_000_000))
+    }
+}
