@@ -37,11 +37,7 @@ public struct EulerAncestralDiscreteScheduler: Sampler {
         stepIndex = index
     }
 
-    public func scaleModelInput(_ sample: [Float]) -> [Float] {
-        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
-        let scale = (sigma * sigma + 1).squareRoot()
-        return sample.map { $0 / scale }
-    }
+    public func scaleModelInput(_ sample: [Float]) -> [Float] { sigmaScaledInput(sample) }
 
     /// One ancestral step; draws one noise tensor of the sample's size on every step (the last one included), as
     /// diffusers does.

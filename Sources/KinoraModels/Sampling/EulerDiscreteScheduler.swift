@@ -45,11 +45,7 @@ public struct EulerDiscreteScheduler: Sampler {
         stepIndex = index
     }
 
-    public func scaleModelInput(_ sample: [Float]) -> [Float] {
-        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
-        let scale = (sigma * sigma + 1).squareRoot()
-        return sample.map { $0 / scale }
-    }
+    public func scaleModelInput(_ sample: [Float]) -> [Float] { sigmaScaledInput(sample) }
 
     public mutating func step<Noise: NoiseSource>(_ modelOutput: [Float], sample: [Float], noise: inout Noise) throws
         -> SamplerStep

@@ -76,6 +76,15 @@ extension Sampler {
     }
 }
 
+extension Sampler {
+    /// The σ-parameterised samplers' `scale_model_input`: x / √(σ² + 1) at the current step.
+    func sigmaScaledInput(_ sample: [Float]) -> [Float] {
+        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
+        let scale = (sigma * sigma + 1).squareRoot()
+        return sample.map { $0 / scale }
+    }
+}
+
 /// Classifier-free guidance: `uncond + scale · (cond − uncond)`, elementwise in float32 as the pipelines compute it.
 public func classifierFreeGuidance(unconditional: [Float], conditional: [Float], scale: Float) -> [Float] {
     precondition(unconditional.count == conditional.count, "guidance inputs differ in size")
