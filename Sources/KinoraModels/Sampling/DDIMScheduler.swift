@@ -59,22 +59,15 @@ public struct DDIMScheduler: Sampler {
         let previous = t - schedule.trainTimesteps / inferenceSteps
         let alpha = schedule.alphasCumprod[t]
         let alphaPrevious = previous >= 0 ? schedule.alphasCumprod[previous] : finalAlphaCumprod
-        let beta = 1 - alpha
-        let sqrtAlpha = alpha.squareRoot(), sqrtBeta = beta.squareRoot()
-        var original: [Float], epsilon: [Float]
+        let sqrtAlpha = alpha.squareRoot(), sqrtBeta = (1 - alpha).squareRoot()
+        let original = predictOriginal(modelOutput, sample: sample, alphaCumprod: alpha, predictionType,
+                                       clip: clipRange)
+        // ε from the unclipped prediction, as diffusers computes `pred_epsilon` before clipping x₀.
+        let epsilon: [Float]
         switch predictionType {
-        case .epsilon:
-            original = sample.combined(modelOutput) { x, eps in (x - sqrtBeta * eps) / sqrtAlpha }
-            epsilon = modelOutput
-        case .vPrediction:
-            original = sample.combined(modelOutput) { x, v in sqrtAlpha * x - sqrtBeta * v }
-            epsilon = modelOutput.combined(sample) { v, x in sqrtAlpha * v + sqrtBeta * x }
-        case .sample:
-            original = modelOutput
-            epsilon = sample.combined(modelOutput) { x, x0 in (x - sqrtAlpha * x0) / sqrtBeta }
-        }
-        if let range = clipRange {
-            original = original.map { min(max($0, -range), range) }
+        case .epsilon: epsilon = modelOutput
+        case .vPrediction: epsilon = modelOutput.combined(sample) { v, x in sqrtAlpha * v + sqrtBeta * x }
+        case .sample: epsilon = sample.combined(modelOutput) { x, x0 in (x - sqrtAlpha * x0) / sqrtBeta }
         }
         let direction = (1 - alphaPrevious).squareRoot()
         let sqrtAlphaPrevious = alphaPrevious.squareRoot()

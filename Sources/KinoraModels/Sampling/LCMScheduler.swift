@@ -61,22 +61,14 @@ public struct LCMScheduler: Sampler {
         let previous = stepIndex + 1 < trainTimesteps.count ? trainTimesteps[stepIndex + 1] : t
         let alpha = schedule.alphasCumprod[t]
         let alphaPrevious = previous >= 0 ? schedule.alphasCumprod[previous] : finalAlphaCumprod
-        let sqrtAlpha = alpha.squareRoot(), sqrtBeta = (1 - alpha).squareRoot()
 
         // Boundary condition scalings c_skip, c_out with σ_data = 0.5 (`0.25 / x` is `x.reciprocal() * 0.25`).
         let scaled = Float(t) * timestepScaling
         let skip = (1 / (scaled * scaled + 0.25)) * 0.25
         let out = scaled / (scaled * scaled + 0.25).squareRoot()
 
-        var original: [Float]
-        switch predictionType {
-        case .epsilon: original = sample.combined(modelOutput) { x, eps in (x - sqrtBeta * eps) / sqrtAlpha }
-        case .vPrediction: original = sample.combined(modelOutput) { x, v in sqrtAlpha * x - sqrtBeta * v }
-        case .sample: original = modelOutput
-        }
-        if let range = clipRange {
-            original = original.map { min(max($0, -range), range) }
-        }
+        let original = predictOriginal(modelOutput, sample: sample, alphaCumprod: alpha, predictionType,
+                                       clip: clipRange)
         let denoised = original.combined(sample) { x0, x in out * x0 + skip * x }
         var next = denoised
         if stepIndex != inferenceSteps - 1 {

@@ -85,6 +85,21 @@ extension Sampler {
     }
 }
 
+/// The α-parameterised samplers' `pred_original_sample` (DDIM, LCM): x₀ from the model output at ᾱ = `alpha`,
+/// clipped to ±`range` when the configuration asks for `clip_sample`.
+func predictOriginal(_ modelOutput: [Float], sample: [Float], alphaCumprod alpha: Float,
+                     _ predictionType: PredictionType, clip range: Float?) -> [Float] {
+    let sqrtAlpha = alpha.squareRoot(), sqrtBeta = (1 - alpha).squareRoot()
+    let original: [Float]
+    switch predictionType {
+    case .epsilon: original = sample.combined(modelOutput) { x, eps in (x - sqrtBeta * eps) / sqrtAlpha }
+    case .vPrediction: original = sample.combined(modelOutput) { x, v in sqrtAlpha * x - sqrtBeta * v }
+    case .sample: original = modelOutput
+    }
+    guard let range else { return original }
+    return original.map { min(max($0, -range), range) }
+}
+
 /// Classifier-free guidance: `uncond + scale · (cond − uncond)`, elementwise in float32 as the pipelines compute it.
 public func classifierFreeGuidance(unconditional: [Float], conditional: [Float], scale: Float) -> [Float] {
     precondition(unconditional.count == conditional.count, "guidance inputs differ in size")
