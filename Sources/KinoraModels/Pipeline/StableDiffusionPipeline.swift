@@ -136,9 +136,10 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
 
     /// The text conditioning for `prompt`: hidden states [1, 77 · windows, width] and, for SDXL, the pooled
     /// embedding. Prompt weighting (`(word:1.3)`, `[word]`) and prompts longer than one window are applied.
-    public func textConditioning(_ prompt: String, clipSkip: Int? = nil) throws -> (hiddenStates: Tensor, pooled: Tensor?) {
-        let windows = PromptWeighting.windows(prompt, tokenizer: tokenizer).count
-        let conditioning = try encode(prompt, windows: windows, clipSkip: clipSkip, timeIds: [])
+    public func textConditioning(_ prompt: String, clipSkip: Int? = nil) throws
+        -> (hiddenStates: Tensor, pooled: Tensor?) {
+        let windows = PromptWeighting.windows(prompt, tokenizer: tokenizer)
+        let conditioning = try encode(prompt, windows: windows, count: windows.count, clipSkip: clipSkip, timeIds: [])
         return (conditioning.hiddenStates, conditioning.pooled)
     }
 
@@ -162,7 +163,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: tokenizer)
         // Both halves of a guided step need the same text length: the shorter prompt gets empty windows.
         let windows = guided ? max(positive.count, negative.count) : positive.count
-        let conditional = try encode(settings.prompt, windows: windows, clipSkip: settings.clipSkip, timeIds: timeIds)
+        let conditional = try encode(settings.prompt, windows: positive, count: windows, clipSkip: settings.clipSkip,
+                                     timeIds: timeIds)
         guard guided else { return Conditionings(conditional: conditional, unconditional: nil) }
         if family == .stableDiffusionXL && zerosForEmptyNegative && settings.negativePrompt.isEmpty {
             let zeros = Conditioning(
@@ -174,24 +176,24 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
                 timeIds: timeIds)
             return Conditionings(conditional: conditional, unconditional: zeros)
         }
-        let unconditional = try encode(settings.negativePrompt, windows: windows, clipSkip: settings.clipSkip,
-                                       timeIds: timeIds)
+        let unconditional = try encode(settings.negativePrompt, windows: negative, count: windows,
+                                       clipSkip: settings.clipSkip, timeIds: timeIds)
         return Conditionings(conditional: conditional, unconditional: unconditional)
     }
 
-    /// Encodes `prompt` window by window (75 tokens each, `BREAK` starting a new one, as A1111 and ComfyUI do),
-    /// applies its attention weights, and joins the windows along the sequence; `windows` pads with empty ones.
-    /// The pooled SDXL embedding comes from the first window.
-    private func encode(_ prompt: String, windows count: Int, clipSkip: Int?, timeIds: [Float]) throws
-        -> Conditioning {
-        var first = PromptWeighting.windows(prompt, tokenizer: tokenizer)
+    /// Encodes `prompt`, already split into `windows` by the first tokenizer (75 tokens each, `BREAK` starting a new
+    /// one, as A1111 and ComfyUI do), applies its attention weights, and joins the windows along the sequence,
+    /// padded with empty ones to `count`. The pooled SDXL embedding comes from the first window.
+    private func encode(_ prompt: String, windows: [WeightedWindow], count: Int, clipSkip: Int?, timeIds: [Float])
+        throws -> Conditioning {
+        var first = windows
         var second = tokenizer2.map { PromptWeighting.windows(prompt, tokenizer: $0) }
         let empty = PromptWeighting.windows("", tokenizer: tokenizer)[0]
         while first.count < count { first.append(empty) }
-        if let tokenizer2, var windows = second {
+        if let tokenizer2, var padded = second {
             let emptySecond = PromptWeighting.windows("", tokenizer: tokenizer2)[0]
-            while windows.count < count { windows.append(emptySecond) }
-            second = windows
+            while padded.count < count { padded.append(emptySecond) }
+            second = padded
         }
         var states: [Tensor] = []
         var pooled: Tensor?
