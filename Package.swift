@@ -25,7 +25,13 @@ let package = Package(
         // GLSL compute shaders from `shaders/`, compiled by glslc at build time and embedded as SPIR-V.
         .target(name: "KinoraShaders", plugins: ["CompileShaders"]),
         .target(name: "KinoraTensor", dependencies: ["KinoraGPU", "KinoraShaders"]),
-        .target(name: "KinoraModels", dependencies: ["KinoraTensor"]),
+        // espeak-ng turns text into IPA phonemes for the Piper voices, as Piper's own front end does.
+        .systemLibrary(
+            name: "CEspeakNG",
+            pkgConfig: "espeak-ng",
+            providers: [.apt(["libespeak-ng-dev"])]
+        ),
+        .target(name: "KinoraModels", dependencies: ["KinoraTensor", "CEspeakNG"]),
         .systemLibrary(
             name: "CFFmpeg",
             pkgConfig: "libavformat libavcodec libavutil libswscale libswresample libavfilter",

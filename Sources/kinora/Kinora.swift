@@ -6,6 +6,7 @@ struct Kinora: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kinora",
         abstract: "Local-GPU generative media on Vulkan.",
-        subcommands: [DevicesCommand.self, ImageCommand.self, BenchCommand.self, EncodeCommand.self, MixCommand.self]
+        subcommands: [DevicesCommand.self, ImageCommand.self, BenchCommand.self, EncodeCommand.self, MixCommand.self,
+                      SpeakCommand.self]
     )
 }
