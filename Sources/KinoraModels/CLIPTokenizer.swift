@@ -15,7 +15,7 @@ public struct CLIPTokenizer: Sendable {
     public let padTokenID: Int
     /// Sequence length including BOS and EOS (`model_max_length`).
     public let maximumLength: Int
-    private let vocabulary: [String: Int]
+    let vocabulary: [String: Int]
     private let encoding: BytePairEncoding
     /// Texts split out of the input before cleaning and mapped straight to their ids.
     private let specialTokens: [String]
@@ -42,19 +42,25 @@ public struct CLIPTokenizer: Sendable {
             }
             vocabulary[token] = id
         }
-        guard let text = String(data: merges, encoding: .utf8) else {
-            throw TokenizerError.malformedMerges(file: mergesFile, line: 1, reason: "not UTF-8")
-        }
-        let lines = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
-            separator: "\n", omittingEmptySubsequences: false)
-        var pairs: [(String, String)] = []
-        for (offset, line) in lines.dropFirst().prefix(49_152 - 256 - 2).enumerated() {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2 else {
-                throw TokenizerError.malformedMerges(file: mergesFile, line: offset + 2, reason: "expected two symbols")
-            }
-            pairs.append((String(parts[0]), String(parts[1])))
-        }
+        try self.init(vocabulary: vocabulary, pairs: Self.mergePairs(merges, file: mergesFile), padToken: padToken,
+                      maximumLength: maximumLength, vocabularyFile: vocabularyFile)
+    }
+
+    /// Builds a tokenizer from CLIP's merge list alone: OpenAI's and OpenCLIP's `bpe_simple_vocab_16e6.txt` (or a
+    /// tokenizer folder's `merges.txt`, which holds the same lines). The vocabulary is derived as OpenAI's
+    /// `SimpleTokenizer` derives it: the 256 byte symbols, the same with `</w>`, one token per merge, then
+    /// `<|startoftext|>` and `<|endoftext|>`; for CLIP's merges these are exactly the 49 408 ids of transformers'
+    /// `vocab.json`.
+    public init(bpeMerges: Data, padToken: String = "<|endoftext|>",
+                maximumLength: Int = CLIPTokenizer.defaultMaximumLength,
+                mergesFile: String = "bpe_simple_vocab_16e6.txt") throws {
+        let pairs = try Self.mergePairs(bpeMerges, file: mergesFile)
+        try self.init(vocabulary: Self.derivedVocabulary(pairs), pairs: pairs, padToken: padToken,
+                      maximumLength: maximumLength, vocabularyFile: mergesFile)
+    }
+
+    private init(vocabulary: [String: Int], pairs: [(String, String)], padToken: String, maximumLength: Int,
+                 vocabularyFile: String) throws {
         func id(_ token: String) throws -> Int {
             guard let id = vocabulary[token] else {
                 throw TokenizerError.missingToken(file: vocabularyFile, token: token)
@@ -75,9 +81,42 @@ public struct CLIPTokenizer: Sendable {
         specialTokens = standard + (standard.contains(padToken) ? [] : [padToken])
     }
 
+    /// The merge pairs of a merges file: after its header line, at most 48 894 (49 408 − 512 − 2), as both
+    /// transformers and OpenAI's `SimpleTokenizer` read them.
+    private static func mergePairs(_ merges: Data, file: String) throws -> [(String, String)] {
+        guard let text = String(data: merges, encoding: .utf8) else {
+            throw TokenizerError.malformedMerges(file: file, line: 1, reason: "not UTF-8")
+        }
+        let lines = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        var pairs: [(String, String)] = []
+        for (offset, line) in lines.dropFirst().prefix(49_152 - 256 - 2).enumerated() {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else {
+                throw TokenizerError.malformedMerges(file: file, line: offset + 2, reason: "expected two symbols")
+            }
+            pairs.append((String(parts[0]), String(parts[1])))
+        }
+        return pairs
+    }
+
+    /// `SimpleTokenizer`'s vocabulary: byte symbols in `bytes_to_unicode` order (printable bytes first), the same
+    /// with `</w>`, the merged pairs, the two special tokens.
+    static func derivedVocabulary(_ pairs: [(String, String)]) -> [String: Int] {
+        let printable = Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF)
+        let order = printable + (0..<256).filter { !printable.contains($0) }
+        let symbols = order.map { BytePairEncoding.byteCharacters[$0] }
+        let tokens = symbols + symbols.map { $0 + "</w>" } + pairs.map { $0.0 + $0.1 }
+            + ["<|startoftext|>", "<|endoftext|>"]
+        var vocabulary: [String: Int] = [:]
+        for (id, token) in tokens.enumerated() { vocabulary[token] = id }
+        return vocabulary
+    }
+
     /// Loads `vocab.json` and `merges.txt` from a diffusers tokenizer folder; the pad token and maximum length come
-    /// from `tokenizer_config.json` and then `special_tokens_map.json` when present.
-    public init(folder: URL) throws {
+    /// from `tokenizer_config.json` and then `special_tokens_map.json` when present, and `padToken` overrides the
+    /// pad token (a single-file checkpoint's family decides it).
+    public init(folder: URL, padToken overridingPad: String? = nil) throws {
         func read(_ name: String) throws -> Data? {
             let url = folder.appending(path: name)
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
@@ -111,7 +150,8 @@ public struct CLIPTokenizer: Sendable {
             }
         }
         try self.init(
-            vocabularyJSON: vocabulary, merges: merges, padToken: padToken, maximumLength: maximumLength,
+            vocabularyJSON: vocabulary, merges: merges, padToken: overridingPad ?? padToken,
+            maximumLength: maximumLength,
             vocabularyFile: vocabularyFile, mergesFile: mergesFile)
     }
 

@@ -29,9 +29,12 @@ public struct CheckpointDescription: Sendable, Equatable {
         self.contextDimension = contextDimension
     }
 
-    /// Detects layout and family from the shapes of a single-file checkpoint or of a diffusers `unet/` folder:
-    /// the context width is the input width of a cross-attention key projection (`attn2.to_k.weight` `[inner, ctx]`)
-    /// and SDXL is confirmed by its additional embedding (`label_emb` / `add_embedding`).
+    /// Detects layout and family from the shapes of a single-file checkpoint or of a diffusers `unet/` folder.
+    /// A single file that carries its text encoders is recognised by their layout, whatever the model's widths:
+    /// `conditioner.embedders.*` is SDXL, OpenCLIP under `cond_stage_model.model.` is SD 2.x, OpenAI CLIP under
+    /// `cond_stage_model.transformer.` is SD 1.x. Otherwise the context width decides: it is the input width of a
+    /// cross-attention key projection (`attn2.to_k.weight` `[inner, ctx]`), and SDXL is confirmed by its additional
+    /// embedding (`label_emb` / `add_embedding`).
     public static func detect(shapes: [String: [Int]], file: String) throws -> CheckpointDescription {
         let names = shapes.keys.sorted()
         let layout: CheckpointLayout
@@ -52,6 +55,9 @@ public struct CheckpointDescription: Sendable, Equatable {
         }
         let context = shape[1]
         let hasAddedEmbedding = names.contains { $0.contains("label_emb.") || $0.hasPrefix("add_embedding.") }
+        if layout == .singleFile, let family = textEncoderFamily(names) {
+            return CheckpointDescription(layout: layout, family: family, contextDimension: context)
+        }
         let family: ModelFamily
         switch (context, hasAddedEmbedding) {
         case (768, false): family = .sd1
@@ -64,5 +70,13 @@ public struct CheckpointDescription: Sendable, Equatable {
                     + "matches none of SD1.x (768), SD2.x (1024), SDXL base (2048 with label_emb)")
         }
         return CheckpointDescription(layout: layout, family: family, contextDimension: context)
+    }
+
+    /// The family a single file's text-encoder layout names, or nil when it holds no text encoder.
+    private static func textEncoderFamily(_ names: [String]) -> ModelFamily? {
+        if names.contains(where: { $0.hasPrefix("conditioner.embedders.") }) { return .sdxl }
+        if names.contains(where: { $0.hasPrefix("cond_stage_model.model.") }) { return .sd2 }
+        if names.contains(where: { $0.hasPrefix("cond_stage_model.transformer.") }) { return .sd1 }
+        return nil
     }
 }

@@ -3,15 +3,36 @@ import Foundation
 import KinoraMedia
 import KinoraModels
 
-/// `kinora image`: text to image (or image to image) with a Stable Diffusion 1.x/2.x/SDXL diffusers folder.
+/// `kinora image`: text to image (or image to image) with a Stable Diffusion 1.x/2.x/SDXL diffusers folder or
+/// A1111/ComfyUI single-file checkpoint.
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Generate an image with Stable Diffusion 1.x, 2.x or SDXL.")
 
     @OptionGroup var deviceOptions: DeviceOptions
 
-    @Option(name: .long, help: "A diffusers model folder (with model_index.json).")
+    @Option(name: .long, help: ArgumentHelp(
+        "A diffusers model folder (with model_index.json) or a single-file checkpoint (.safetensors, A1111/ComfyUI).",
+        discussion: "A single file's configuration is inferred from its tensor shapes and its family (SD 1.x, 2.x, "
+            + "SDXL); it carries no tokenizer (see --tokenizer)."))
     var model: String
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Single files: a tokenizer folder (vocab.json, merges.txt) or CLIP's bpe_simple_vocab_16e6.txt.",
+        discussion: "Default: the --config folder's tokenizer, else $KINORA_CLIP_BPE, else "
+            + "/opt/kinora/clip/bpe_simple_vocab_16e6.txt (installed by scripts/setup.sh)."))
+    var tokenizer: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Single files: a diffusers folder whose component config.json files replace the inferred ones.",
+        discussion: "As diffusers' from_single_file(config=...): unet/, vae/, text_encoder*/ config.json, "
+            + "scheduler/scheduler_config.json and tokenizer*/ are used where present."))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Single files: what the UNet predicts, eps or v.",
+        discussion: "Default: v when the file has ComfyUI's v_pred marker or is SD 2.x, else eps."))
+    var prediction: PredictionOption?
 
     @Option(name: .long, help: "What to draw.")
     var prompt: String
@@ -52,6 +73,12 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The PNG, JPEG or WebP to write.")
     var output: String
 
+    enum PredictionOption: String, ExpressibleByArgument {
+        case eps, v
+
+        var type: PredictionType { self == .v ? .vPrediction : .epsilon }
+    }
+
     enum TilingOption: String, ExpressibleByArgument {
         case auto, on, off
 
@@ -66,7 +93,7 @@ struct ImageCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
-        let pipeline = try StableDiffusionPipeline(folder: URL(filePath: model), device: device)
+        let pipeline = try StableDiffusionPipeline(components: components(), device: device)
         var settings = GenerationSettings(prompt: prompt)
         settings.negativePrompt = negative
         settings.steps = steps
@@ -101,7 +128,28 @@ struct ImageCommand: ParsableCommand {
                                    rgbFloat: Self.interleaved(image, width: settings.width, height: settings.height))
         try StillImageWriter.write(frame, to: URL(filePath: output),
                                    metadata: Self.metadata(settings, model: model, initImage: initImage))
-        FileHandle.standardError.write(Data("wrote \(output) (\(settings.width)×\(settings.height), seed \(seed))\n".utf8))
+        let summary = "wrote \(output) (\(settings.width)×\(settings.height), seed \(seed))\n"
+        FileHandle.standardError.write(Data(summary.utf8))
+    }
+
+    /// The model's components: a diffusers folder, or a single file with the single-file options.
+    func components() throws -> StableDiffusionComponents {
+        let url = URL(filePath: model)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ValidationError("--model \(model) does not exist")
+        }
+        if isDirectory.boolValue {
+            if tokenizer != nil || config != nil || prediction != nil {
+                throw ValidationError("--tokenizer, --config and --prediction apply to single-file checkpoints; "
+                    + "\(model) is a diffusers folder")
+            }
+            return try StableDiffusionComponents(folder: url)
+        }
+        let options = SingleFileOptions(tokenizer: tokenizer.map { URL(filePath: $0) },
+                                        configuration: config.map { URL(filePath: $0) },
+                                        prediction: prediction?.type)
+        return try StableDiffusionComponents(singleFile: url, options: options)
     }
 
     /// The settings in the PNG's text chunks: A1111's `parameters` line (which image tools read) and Kinora's JSON.

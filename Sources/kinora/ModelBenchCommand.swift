@@ -49,7 +49,7 @@ struct ModelBenchCommand: ParsableCommand {
         var size: Int
         var budget: UInt64
         var memory: CatalogMemoryReport
-        var plan: CatalogMemoryPlan
+        var plan: GenerationMemoryPlan
         var measurements: [Measurement]
         var unetSecondsPerStep: Double?
         var predictedGenerationSeconds: Double?
@@ -94,8 +94,10 @@ struct ModelBenchCommand: ParsableCommand {
                 let vae = try catalog.makeAutoencoder(device: device)
                 let z = try CatalogInputs.latents(graph, channels: vae.configuration.latentChannels, batch: 1,
                                                   height: edge / 8, width: edge / 8)
-                let tiles = CatalogInputs.decodeTiles(vae.configuration, height: edge / 8, width: edge / 8)
-                return (try vae.decode(graph, z, tiling: plan.tiledDecode ? .on : .off, tiles: tiles), vae)
+                let tiles = plan.decodeTileLatentSize.map {
+                    AutoencoderKL.TileConfiguration(latentTileSize: $0, sampleTileSize: $0 * 8)
+                }
+                return (try vae.decode(graph, z, tiling: tiles == nil ? .off : .on, tiles: tiles), vae)
             }
             measurements = [unet, decode]
             secondsPerStep = unet.seconds * (plan.batchedGuidance ? 1 : 2)
@@ -155,28 +157,31 @@ struct ModelBenchCommand: ParsableCommand {
         print("  \("total".padding(toLength: 26, withPad: " ", startingAt: 0)) "
             + "\(column(memory.weights.reduce(0) { $0 + $1.fileBytes })) \(column(memory.uploadedWeightBytes))")
         print("\nstage activations + outputs   planned (memoryPlan)   model's estimate   inputs")
-        var stages = [memory.textEncoding, memory.unetBatch1, memory.unetBatch2, memory.decodeUntiled]
-        if let tiled = memory.decodeTiled { stages.append(tiled) }
-        for stage in stages {
+        let stages = memory.memory
+        for stage in [stages.textEncoding, stages.unetBatch1, stages.unetBatch2, stages.decodeUntiled]
+            + stages.decodeTiled.map(\.stage) {
             print("  \(stage.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(column(stage.plannedBytes))"
                 + "      \(stage.estimatedBytes.map(column) ?? column(nil))   \(ByteCount(stage.inputBytes))")
         }
-        if let tile = memory.decodeTileLatentSize {
-            print("  (tiles of \(tile)×\(tile) latents, \(tile * 8)-pixel)")
-        } else {
+        if stages.decodeTiled.isEmpty {
             print("  (no tiled decode: the latents are too small to split)")
+        } else {
+            print("  (tiles of " + stages.decodeTiled.map { "\($0.latentTileSize)" }.joined(separator: ", ")
+                + " latents, in that order)")
         }
     }
 
-    private func printPlan(_ plan: CatalogMemoryPlan) {
+    private func printPlan(_ plan: GenerationMemoryPlan) {
         print("\npredicted peaks for budget \(ByteCount(plan.budget)) (all weights resident, one stage's "
             + "activations at a time):")
-        print("  resident weights \(ByteCount(plan.residentWeightBytes)), conditioning "
-            + "\(ByteCount(plan.conditioningBytes))")
+        print("  resident weights \(ByteCount(plan.residentBytes)), conditioning "
+            + "\(ByteCount(plan.conditioningBytes))"
+            + (plan.releaseTextEncoders ? "; text encoders released after encoding" : ""))
         print("  text encoders  \(ByteCount(plan.textPeakBytes))")
         let guidance = plan.batchedGuidance ? "batched" : "sequential"
         print("  UNet           \(ByteCount(plan.unetPeakBytes))  (guidance \(guidance))")
-        print("  VAE decode     \(ByteCount(plan.decodePeakBytes))  (\(plan.tiledDecode ? "tiled" : "untiled"))")
+        let decode = plan.decodeTileLatentSize.map { "tiled, \($0)-latent tiles" } ?? "untiled"
+        print("  VAE decode     \(ByteCount(plan.decodePeakBytes))  (\(decode))")
         print("  peak           \(ByteCount(plan.peakBytes))  fits")
     }
 

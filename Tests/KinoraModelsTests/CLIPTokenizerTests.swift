@@ -1,5 +1,5 @@
 import Foundation
-import KinoraModels
+@testable import KinoraModels
 import XCTest
 
 /// Compares against `Tests/Fixtures/tokenizer/expected_ids.json`, written by
@@ -76,6 +76,31 @@ final class CLIPTokenizerTests: XCTestCase {
             try CLIPTokenizer(vocabularyJSON: Data(#"{"a</w>": 0}"#.utf8), merges: Data("#version: 0.2\n".utf8))
         ) {
             XCTAssertEqual($0 as? TokenizerError, .missingToken(file: "vocab.json", token: "<|startoftext|>"))
+        }
+    }
+
+    func testVocabularyDerivedFromTheMergesAloneIsTransformersVocabulary() throws {
+        let merges = try gunzip(Self.fixtures.appending(path: "merges.txt.gz"))
+        let derived = try CLIPTokenizer(bpeMerges: merges)
+        let reference = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(derived.vocabulary.count, 49_408)
+        XCTAssertEqual(derived.vocabulary, reference.vocabulary)
+        let bang = try CLIPTokenizer(bpeMerges: merges, padToken: "!")
+        for expected in try expectedCases() {
+            XCTAssertEqual(derived.paddedIDs(expected.prompt), expected.ids_padded_eos, expected.prompt)
+            XCTAssertEqual(bang.paddedIDs(expected.prompt), expected.ids_padded_bang, expected.prompt)
+        }
+    }
+
+    func testInstalledOpenCLIPMergesGiveTransformersIds() throws {
+        let installed = SingleFileOptions.defaultTokenizer
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: installed.path),
+                          "\(installed.path) is not installed (scripts/setup.sh installs it)")
+        let tokenizer = try CLIPTokenizer(bpeMerges: Data(contentsOf: installed))
+        let reference = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(tokenizer.vocabulary, reference.vocabulary)
+        for expected in try expectedCases() {
+            XCTAssertEqual(tokenizer.fullIDs(expected.prompt), expected.ids_full, expected.prompt)
         }
     }
 }

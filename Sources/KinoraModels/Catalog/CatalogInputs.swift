@@ -23,20 +23,26 @@ public enum CatalogInputs {
         try graph.input(values(batch * channels * height * width), shape: [batch, channels, height, width])
     }
 
-    /// Latents, 77-token conditioning and, for SDXL, the pooled embedding and time ids for a batch of `batch`.
+    /// Latents, `tokens` of conditioning (77 per prompt window) and, for SDXL, the pooled embedding and time ids
+    /// for a batch of `batch`.
     public static func unet(_ graph: Graph, _ configuration: UNet2DConditionConfig, batch: Int, height: Int,
-                            width: Int) throws -> UNetInputs {
+                            width: Int, tokens: Int = 77) throws -> UNetInputs {
         let crossDim = try configuration.perBlock(configuration.crossAttentionDim, "cross_attention_dim")[0]
         let sample = try latents(graph, channels: configuration.inChannels, batch: batch, height: height,
                                  width: width)
-        let states = try graph.input(values(batch * 77 * crossDim), shape: [batch, 77, crossDim])
+        // One conditioning input per batch entry, joined on the graph, as the pipeline joins its guidance halves.
+        let halves = try (0..<batch).map { _ in
+            try graph.input(values(tokens * crossDim), shape: [1, tokens, crossDim])
+        }
+        let states = batch == 1 ? halves[0] : try graph.concat(halves, axis: 0)
         var added: UNetAddedConditions?
         if let inputDim = configuration.projectionClassEmbeddingsInputDim,
            let timeDim = configuration.additionTimeEmbedDim {
             let pooled = inputDim - 6 * timeDim
             let sizes: [Float] = [Float(height * 8), Float(width * 8), 0, 0, Float(height * 8), Float(width * 8)]
+            let embeds = try (0..<batch).map { _ in try graph.input(values(pooled), shape: [1, pooled]) }
             added = UNetAddedConditions(
-                textEmbeds: try graph.input(values(batch * pooled), shape: [batch, pooled]),
+                textEmbeds: batch == 1 ? embeds[0] : try graph.concat(embeds, axis: 0),
                 timeIds: [Float]((0..<batch).map { _ in sizes }.joined()))
         }
         return UNetInputs(sample: sample, encoderHiddenStates: states, addedConditions: added)
@@ -47,22 +53,6 @@ public enum CatalogInputs {
         -> Value {
         try unet(graph, sample: inputs.sample, timestep: 500, encoderHiddenStates: inputs.encoderHiddenStates,
                  addedConditions: inputs.addedConditions)
-    }
-
-    /// The tiles a tiled decode of `height` × `width` latents uses: the VAE's default (diffusers' `sample_size`
-    /// tiles) when the latents exceed them, else the default halved until the latents span more than one tile
-    /// (SDXL's 1024-pixel default never tiles a 1024² image), down to 32-latent (256-pixel) tiles; nil when even
-    /// those hold the whole latent.
-    public static func decodeTiles(_ configuration: AutoencoderKLConfiguration, height: Int, width: Int)
-        -> AutoencoderKL.TileConfiguration? {
-        var tiles = AutoencoderKL.TileConfiguration(configuration: configuration)
-        while max(height, width) <= tiles.latentTileSize {
-            guard tiles.latentTileSize / 2 >= 32 else { return nil }
-            tiles = AutoencoderKL.TileConfiguration(latentTileSize: tiles.latentTileSize / 2,
-                                                    sampleTileSize: tiles.sampleTileSize / 2,
-                                                    overlapFactor: tiles.overlapFactor)
-        }
-        return tiles
     }
 
     private static func values(_ count: Int) -> [Float] {

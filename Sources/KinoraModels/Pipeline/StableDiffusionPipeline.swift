@@ -2,12 +2,16 @@ import Foundation
 import KinoraGPU
 import KinoraTensor
 
-/// Text to image with a Stable Diffusion 1.x, 2.x or SDXL checkpoint in a diffusers folder, step for step as
-/// diffusers' `StableDiffusionPipeline` / `StableDiffusionXLPipeline` run it.
+/// Text to image with a Stable Diffusion 1.x, 2.x or SDXL checkpoint (a diffusers folder or a single file), step
+/// for step as diffusers' `StableDiffusionPipeline` / `StableDiffusionXLPipeline` run it.
 ///
-/// The prompt is encoded once; each step runs the UNet (conditional and unconditional halves batched together
-/// when the budget allows, one after the other otherwise), combines them with classifier-free guidance and lets
-/// the sampler advance the latents; the VAE decodes at the end, tiled when needed.
+/// Before anything runs, the generation's memory is planned (`GenerationMemory`): every stage is recorded over
+/// stand-in inputs and the tactics chosen for the device budget, or the request is refused naming the stage that
+/// does not fit. The prompt is then encoded once (the text encoders released afterwards when that is what makes the
+/// rest fit); each step runs the UNet (conditional and unconditional halves batched together when the budget allows,
+/// one after the other otherwise), combines them with classifier-free guidance and lets the sampler advance the
+/// latents; the VAE decodes at the end, tiled with the largest tile that fits when the whole image does not. The
+/// activation arena is trimmed between stages.
 public final class StableDiffusionPipeline: @unchecked Sendable {
     /// Where a step is, for progress reporting.
     public struct Progress: Sendable {
@@ -15,66 +19,64 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         public var steps: Int
     }
 
-    /// What the pipeline found in the folder.
+    /// Which pipeline the checkpoint runs in.
     public enum Family: String, Sendable {
         case stableDiffusion = "sd"
         case stableDiffusionXL = "sdxl"
     }
 
+    /// What one generation produced.
+    public struct Generation: Sendable {
+        /// The final latents [1, channels, height / f, width / f], as diffusers' `output_type="latent"` returns them.
+        public var latents: [Float]
+        /// RGB in [0, 1], channel-planar [3, height, width].
+        public var image: [Float]
+        /// The memory tactics it ran with.
+        public var memoryPlan: GenerationMemoryPlan
+    }
+
+    /// The text encoders while they are on the device.
+    struct TextEncoders {
+        var textEncoder: CLIPTextModel
+        var textEncoder2: CLIPTextModelWithProjection?
+    }
+
     public let family: Family
     public let device: GPUDevice
-    let tokenizer: CLIPTokenizer
-    let textEncoder: CLIPTextModel
-    let tokenizer2: CLIPTokenizer?
-    let textEncoder2: CLIPTextModelWithProjection?
+    public let components: StableDiffusionComponents
     let unet: UNet2DConditionModel
     let vae: AutoencoderKL
-    let schedulerConfiguration: SchedulerConfiguration
     let arena: ActivationArena
-    /// SDXL's `force_zeros_for_empty_prompt`: without a negative prompt (diffusers' `negative_prompt=None`) the
-    /// unconditional half is conditioned on zeros rather than on the encoding of "".
-    let zerosForEmptyNegative: Bool
+    /// Loaded on first use; nil again after a generation whose plan released them.
+    var textEncoders: TextEncoders?
+    /// Device bytes the text encoders held when last loaded.
+    var textEncoderBytes: UInt64 = 0
 
-    /// Opens a diffusers folder (`model_index.json` with `tokenizer`, `text_encoder`, `unet`, `vae`, `scheduler`
-    /// and, for SDXL, `tokenizer_2` and `text_encoder_2`). Weights stay memory-mapped and upload on first use.
-    public init(folder: URL, device: GPUDevice) throws {
+    /// Builds the pipeline over `components`; weights stay memory-mapped and upload on first use.
+    public init(components: StableDiffusionComponents, device: GPUDevice) throws {
+        self.components = components
         self.device = device
-        let index = folder.appending(path: "model_index.json")
-        guard FileManager.default.fileExists(atPath: index.path) else {
-            throw PipelineError.notADiffusersFolder(folder.path)
-        }
-        let indexObject = (try? JSONSerialization.jsonObject(with: Data(contentsOf: index))) as? [String: Any] ?? [:]
-        zerosForEmptyNegative = indexObject["force_zeros_for_empty_prompt"] as? Bool ?? false
-        func encoder(_ name: String) throws -> (CLIPTextConfig, DeviceWeights) {
-            let directory = folder.appending(path: name)
-            let configuration = try CLIPTextConfig.load(from: directory.appending(path: "config.json"))
-            return (configuration, DeviceWeights(store: try WeightFolder.open(directory), device: device))
-        }
-        tokenizer = try CLIPTokenizer(folder: folder.appending(path: "tokenizer"))
-        let (textConfiguration, textWeights) = try encoder("text_encoder")
-        textEncoder = try CLIPTextModel(configuration: textConfiguration, weights: textWeights)
-        if FileManager.default.fileExists(atPath: folder.appending(path: "text_encoder_2").path) {
-            family = .stableDiffusionXL
-            tokenizer2 = try CLIPTokenizer(folder: folder.appending(path: "tokenizer_2"))
-            let (configuration, weights) = try encoder("text_encoder_2")
-            textEncoder2 = try CLIPTextModelWithProjection(configuration: configuration, weights: weights)
-        } else {
-            family = .stableDiffusion
-            tokenizer2 = nil
-            textEncoder2 = nil
-        }
-        let unetFolder = folder.appending(path: "unet")
-        unet = try UNet2DConditionModel(
-            configuration: UNet2DConditionConfig(contentsOf: unetFolder.appending(path: "config.json")),
-            weights: DeviceWeights(store: try WeightFolder.open(unetFolder), device: device))
-        let vaeFolder = folder.appending(path: "vae")
-        vae = try AutoencoderKL(
-            configuration: AutoencoderKLConfiguration.load(from: vaeFolder.appending(path: "config.json")),
-            weights: DeviceWeights(store: try WeightFolder.open(vaeFolder), device: device))
-        schedulerConfiguration = try SchedulerConfiguration(
-            contentsOf: folder.appending(path: "scheduler/scheduler_config.json"))
+        family = components.textEncoder2 == nil ? .stableDiffusion : .stableDiffusionXL
+        unet = try UNet2DConditionModel(configuration: components.unetConfiguration,
+                                        weights: DeviceWeights(store: components.unetStore, device: device))
+        vae = try AutoencoderKL(configuration: components.vaeConfiguration,
+                                weights: DeviceWeights(store: components.vaeStore, device: device))
         arena = ActivationArena(device: device)
     }
+
+    /// Opens a diffusers folder (see `StableDiffusionComponents.init(folder:)`).
+    public convenience init(folder: URL, device: GPUDevice) throws {
+        try self.init(components: StableDiffusionComponents(folder: folder), device: device)
+    }
+
+    /// Opens an A1111/ComfyUI single-file checkpoint (see `StableDiffusionComponents.init(singleFile:options:)`).
+    public convenience init(singleFile: URL, options: SingleFileOptions = SingleFileOptions(), device: GPUDevice)
+        throws {
+        try self.init(components: StableDiffusionComponents(singleFile: singleFile, options: options), device: device)
+    }
+
+    /// The family the checkpoint belongs to (SD 1.x, SD 2.x, SDXL).
+    public var modelFamily: ModelFamily { components.family }
 
     /// The image size the checkpoint was trained for (512 for SD 1.x, 768 for SD 2.x-v, 1024 for SDXL).
     public var nativeSize: Int { unet.configuration.sampleSize * latentScale }
@@ -87,15 +89,24 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     /// noised to the level where `settings.strength` of the schedule remains, and only those steps run.
     public func generate(_ settings: GenerationSettings, initImage: [Float]? = nil,
                          progress: (Progress) -> Void = { _ in }) throws -> [Float] {
+        try run(settings, initImage: initImage, progress: progress).image
+    }
+
+    /// `generate`, also returning the final latents and the memory plan it ran with. Throws
+    /// `PipelineError.overBudget` before any step when no tactic fits the device budget.
+    public func run(_ settings: GenerationSettings, initImage: [Float]? = nil,
+                    progress: (Progress) -> Void = { _ in }) throws -> Generation {
         try validate(settings)
         let latentHeight = settings.height / latentScale, latentWidth = settings.width / latentScale
         let channels = unet.configuration.inChannels
         let guided = settings.guidanceScale > 1
-        let batched = guided && fitsBatched(height: latentHeight, width: latentWidth)
-        try checkBudget(batch: batched ? 2 : 1, height: latentHeight, width: latentWidth)
+        let plan = try planMemory(settings)
 
         let conditioning = try encodePrompts(settings, guided: guided, settings.width, settings.height)
-        var sampler = try settings.sampler.make(configuration: schedulerConfiguration, steps: settings.steps)
+        if plan.releaseTextEncoders { textEncoders = nil }
+        trimStage()
+        var sampler = try settings.sampler.make(configuration: components.schedulerConfiguration,
+                                                steps: settings.steps)
         var noise = TorchRandom(seed: settings.seed)
         let shape = [1, channels, latentHeight, latentWidth]
         var latents: [Float]
@@ -106,6 +117,7 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
             }
             guard (0...1).contains(settings.strength) else { throw PipelineError.invalidStrength(settings.strength) }
             let original = try encodeImage(initImage, width: settings.width, height: settings.height, noise: &noise)
+            trimStage()
             latents = try sampler.startImageToImage(original: original, noise: noise.normal(count: original.count),
                                                     strength: settings.strength)
         } else {
@@ -117,7 +129,7 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
             let input = sampler.scaleModelInput(latents)
             let prediction: [Float]
             if guided {
-                let (unconditional, conditional) = batched
+                let (unconditional, conditional) = plan.batchedGuidance
                     ? try predictBatched(input, shape: shape, timestep: timestep, conditioning: conditioning)
                     : (try predict(input, shape: shape, timestep: timestep, conditioning: conditioning.unconditional!),
                        try predict(input, shape: shape, timestep: timestep, conditioning: conditioning.conditional))
@@ -131,14 +143,37 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
             evaluation += 1
             progress(Progress(step: evaluation, steps: evaluations))
         }
-        return try decode(latents, shape: shape, tiling: settings.vaeTiling)
+        trimStage()
+        let image = try decode(latents, shape: shape, tile: plan.decodeTileLatentSize)
+        trimStage()
+        return Generation(latents: latents, image: image, memoryPlan: plan)
+    }
+
+    /// Decodes final latents [1, channels, height / f, width / f] on their own (the decode stage of a staged
+    /// workflow), planned as a generation's decode: untiled when that fits the device budget next to what is
+    /// resident, else with the largest tile that fits (`GenerationMemory.planDecode`). Returns RGB in [0, 1],
+    /// channel-planar [3, height, width], and the plan.
+    public func decode(_ latents: [Float], width: Int, height: Int, tiling: AutoencoderKL.Tiling = .auto) throws
+        -> (image: [Float], memoryPlan: GenerationMemoryPlan) {
+        let shape = [1, vae.configuration.latentChannels, height / latentScale, width / latentScale]
+        guard width % latentScale == 0, height % latentScale == 0, latents.count == shape.reduce(1, *) else {
+            throw PipelineError.invalidSize(width: width, height: height, multiple: latentScale)
+        }
+        trimStage()
+        let stages = try GenerationMemory.decodeStages(vae, height: shape[2], width: shape[3], device: device)
+        device.memory.trim()
+        let plan = try GenerationMemory.planDecode(residentBytes: device.memory.liveBytes, untiled: stages.untiled,
+                                                   tiled: stages.tiled, budget: device.memory.budget, tiling: tiling)
+        let image = try decode(latents, shape: shape, tile: plan.decodeTileLatentSize)
+        trimStage()
+        return (image, plan)
     }
 
     /// The text conditioning for `prompt`: hidden states [1, 77 · windows, width] and, for SDXL, the pooled
     /// embedding. Prompt weighting (`(word:1.3)`, `[word]`) and prompts longer than one window are applied.
     public func textConditioning(_ prompt: String, clipSkip: Int? = nil) throws
         -> (hiddenStates: Tensor, pooled: Tensor?) {
-        let windows = PromptWeighting.windows(prompt, tokenizer: tokenizer)
+        let windows = PromptWeighting.windows(prompt, tokenizer: components.tokenizer)
         let conditioning = try encode(prompt, windows: windows, count: windows.count, clipSkip: clipSkip, timeIds: [])
         return (conditioning.hiddenStates, conditioning.pooled)
     }
@@ -159,14 +194,14 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     private func encodePrompts(_ settings: GenerationSettings, guided: Bool, _ width: Int, _ height: Int) throws
         -> Conditionings {
         let timeIds = [Float(height), Float(width), 0, 0, Float(height), Float(width)]
-        let positive = PromptWeighting.windows(settings.prompt, tokenizer: tokenizer)
-        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: tokenizer)
+        let positive = PromptWeighting.windows(settings.prompt, tokenizer: components.tokenizer)
+        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: components.tokenizer)
         // Both halves of a guided step need the same text length: the shorter prompt gets empty windows.
         let windows = guided ? max(positive.count, negative.count) : positive.count
         let conditional = try encode(settings.prompt, windows: positive, count: windows, clipSkip: settings.clipSkip,
                                      timeIds: timeIds)
         guard guided else { return Conditionings(conditional: conditional, unconditional: nil) }
-        if family == .stableDiffusionXL && zerosForEmptyNegative && settings.negativePrompt.isEmpty {
+        if family == .stableDiffusionXL && components.zerosForEmptyNegative && settings.negativePrompt.isEmpty {
             let zeros = Conditioning(
                 hiddenStates: try Tensor([Float](repeating: 0, count: conditional.hiddenStates.count),
                                          shape: conditional.hiddenStates.shape, on: device),
@@ -187,10 +222,10 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     private func encode(_ prompt: String, windows: [WeightedWindow], count: Int, clipSkip: Int?, timeIds: [Float])
         throws -> Conditioning {
         var first = windows
-        var second = tokenizer2.map { PromptWeighting.windows(prompt, tokenizer: $0) }
-        let empty = PromptWeighting.windows("", tokenizer: tokenizer)[0]
+        var second = components.tokenizer2.map { PromptWeighting.windows(prompt, tokenizer: $0) }
+        let empty = PromptWeighting.windows("", tokenizer: components.tokenizer)[0]
         while first.count < count { first.append(empty) }
-        if let tokenizer2, var padded = second {
+        if let tokenizer2 = components.tokenizer2, var padded = second {
             let emptySecond = PromptWeighting.windows("", tokenizer: tokenizer2)[0]
             while padded.count < count { padded.append(emptySecond) }
             second = padded
@@ -211,19 +246,41 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     private func encodeWindow(_ window: WeightedWindow, _ second: WeightedWindow?, clipSkip: Int?) throws
         -> (Tensor, Tensor?) {
         let graph = Graph(arena: arena)
-        let output = try textEncoder(graph, inputIDs: [window.ids.map { Int32($0) }])
-        guard let second, let textEncoder2 else {
-            let states = try textEncoder.stableDiffusionPromptEmbeds(graph, output: output, clipSkip: clipSkip)
-            return (try graph.run([states])[0], nil)
+        let outputs = try recordTextEncoding(graph, ids: window.ids.map { Int32($0) },
+                                             ids2: second.map { $0.ids.map { Int32($0) } }, clipSkip: clipSkip)
+        let results = try graph.run(outputs)
+        return (results[0], results.count > 1 ? results[1] : nil)
+    }
+
+    /// Records one window's conditioning: the hidden states and, for SDXL, the pooled embedding.
+    func recordTextEncoding(_ graph: Graph, ids: [Int32], ids2: [Int32]?, clipSkip: Int?) throws -> [Value] {
+        let encoders = try loadedTextEncoders()
+        let output = try encoders.textEncoder(graph, inputIDs: [ids])
+        guard let ids2, let textEncoder2 = encoders.textEncoder2 else {
+            return [try encoders.textEncoder.stableDiffusionPromptEmbeds(graph, output: output, clipSkip: clipSkip)]
         }
-        let output2 = try textEncoder2(graph, inputIDs: [second.ids.map { Int32($0) }])
+        let output2 = try textEncoder2(graph, inputIDs: [ids2])
         let states = try graph.concat([
             CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: clipSkip),
             CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output2, clipSkip: clipSkip),
         ], axis: -1)
         guard let pooled = output2.textEmbeds else { throw PipelineError.missingProjection }
-        let results = try graph.run([states, pooled])
-        return (results[0], results[1])
+        return [states, pooled]
+    }
+
+    /// The text encoders, built over their stores (weights upload when a forward pass is first recorded).
+    func loadedTextEncoders() throws -> TextEncoders {
+        if let textEncoders { return textEncoders }
+        let first = components.textEncoder
+        let loaded = TextEncoders(
+            textEncoder: try CLIPTextModel(configuration: first.configuration,
+                                           weights: DeviceWeights(store: first.store, device: device)),
+            textEncoder2: try components.textEncoder2.map {
+                try CLIPTextModelWithProjection(configuration: $0.configuration,
+                                                weights: DeviceWeights(store: $0.store, device: device))
+            })
+        textEncoders = loaded
+        return loaded
     }
 
     /// A1111's emphasis: each token's embedding is multiplied by its weight, then the whole window is rescaled so its
@@ -291,74 +348,25 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         return try graph.run([z])[0].floats()
     }
 
-    private func decode(_ latents: [Float], shape: [Int], tiling: AutoencoderKL.Tiling) throws -> [Float] {
+    private func decode(_ latents: [Float], shape: [Int], tile: Int?) throws -> [Float] {
         let graph = Graph(arena: arena)
-        let z = try vae.unscaleLatents(graph, graph.input(latents, shape: shape))
-        let image = try vae.decode(graph, z, tiling: tiling)
-        // diffusers' postprocess: (x / 2 + 0.5).clamp(0, 1).
-        let normalized = try graph.scale(image, by: 0.5, offset: 0.5)
-        let values = try graph.run([normalized])[0].floats()
-        return values.map { min(max($0, 0), 1) }
+        let image = try vae.decodeLatents(graph, graph.input(latents, shape: shape), tile: tile)
+        return try graph.run([image])[0].floats().map { min(max($0, 0), 1) }
+    }
+
+    /// Frees the arena's slots and the allocator's empty blocks between stages.
+    private func trimStage() {
+        arena.trim()
+        device.memory.trim()
     }
 
     // MARK: Checks
 
-    private func validate(_ settings: GenerationSettings) throws {
+    func validate(_ settings: GenerationSettings) throws {
         guard settings.width > 0, settings.height > 0, settings.width % latentScale == 0,
               settings.height % latentScale == 0 else {
             throw PipelineError.invalidSize(width: settings.width, height: settings.height, multiple: latentScale)
         }
         guard settings.steps >= 1 else { throw PipelineError.invalidSteps(settings.steps) }
-    }
-
-    /// Whether a batch-2 UNet pass fits next to what is already resident.
-    private func fitsBatched(height: Int, width: Int) -> Bool {
-        let memory = device.memory
-        let needed = UInt64(unet.activationBytes(batch: 2, height: height, width: width))
-        return memory.liveBytes + UInt64(max(0, unet.weightBytes - unet.weights.uploadedBytes)) + needed
-            <= memory.budget
-    }
-
-    /// Fails before any step runs when the weights plus the largest stage's activations exceed the budget.
-    private func checkBudget(batch: Int, height: Int, width: Int) throws {
-        let unetPeak = UInt64(unet.weightBytes + unet.activationBytes(batch: batch, height: height, width: width))
-        let decodePeak = vae.decodeUsesTiles(height: height, width: width, tiling: .auto)
-            ? UInt64(0) : vae.decodeActivationBytes(height: height, width: width)
-        let needed = unetPeak + decodePeak
-        let budget = device.memory.budget
-        guard needed <= budget else {
-            throw PipelineError.overBudget(needed: needed, budget: budget)
-        }
-    }
-}
-
-/// Why a generation could not start.
-public enum PipelineError: Error, CustomStringConvertible, Equatable {
-    case notADiffusersFolder(String)
-    case missingProjection
-    case invalidSize(width: Int, height: Int, multiple: Int)
-    case invalidSteps(Int)
-    case overBudget(needed: UInt64, budget: UInt64)
-    case initImageSize(values: Int, width: Int, height: Int)
-    case invalidStrength(Double)
-
-    public var description: String {
-        switch self {
-        case .notADiffusersFolder(let path):
-            return "\(path) is not a diffusers model folder (no model_index.json)"
-        case .missingProjection:
-            return "the second text encoder has no text_projection (not an SDXL CLIPTextModelWithProjection)"
-        case .invalidSize(let width, let height, let multiple):
-            return "image size \(width)×\(height) must be positive multiples of \(multiple)"
-        case .invalidSteps(let steps):
-            return "steps must be at least 1, got \(steps)"
-        case .initImageSize(let values, let width, let height):
-            return "the initial image has \(values / 3) pixels but the generation is \(width)×\(height)"
-        case .invalidStrength(let strength):
-            return "strength must be between 0 and 1, got \(strength)"
-        case .overBudget(let needed, let budget):
-            return "this generation needs about \(ByteCount(needed)) of device memory but the budget is "
-                + "\(ByteCount(budget)); lower the size, or raise --vram"
-        }
     }
 }

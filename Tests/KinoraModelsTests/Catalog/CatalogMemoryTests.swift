@@ -23,8 +23,11 @@ final class CatalogMemoryTests: XCTestCase {
         // Every UNet tensor is uploaded; the allocator rounds each to 256 bytes and adds a few tiny inputs.
         XCTAssertGreaterThanOrEqual(unet.uploadedBytes, unet.fileBytes)
         XCTAssertLessThan(unet.uploadedBytes, unet.fileBytes + 1_000_000)
-        XCTAssertGreaterThan(report.unetBatch2.plannedBytes, report.unetBatch1.plannedBytes)
-        XCTAssertLessThan(try XCTUnwrap(report.decodeTiled).plannedBytes, report.decodeUntiled.plannedBytes)
+        let memory = report.memory
+        XCTAssertGreaterThan(memory.unetBatch2.plannedBytes, memory.unetBatch1.plannedBytes)
+        XCTAssertEqual(memory.decodeTiled.map(\.latentTileSize), [32])
+        XCTAssertLessThan(try XCTUnwrap(memory.decodeTiled.first).stage.plannedBytes,
+                          memory.decodeUntiled.plannedBytes)
 
         let plan = try report.plan(budget: 4_000_000_000)
         XCTAssertLessThanOrEqual(plan.peakBytes, 4_000_000_000)
@@ -32,7 +35,7 @@ final class CatalogMemoryTests: XCTestCase {
         XCTAssertFalse(plan.tiledDecode)
 
         XCTAssertThrowsError(try report.plan(budget: 2_000_000_000)) { error in
-            guard case PipelineError.overBudget(let needed, let budget) = error else {
+            guard case PipelineError.overBudget(let needed, let budget, _) = error else {
                 return XCTFail("expected overBudget, got \(error)")
             }
             XCTAssertEqual(budget, 2_000_000_000)
@@ -47,13 +50,14 @@ final class CatalogMemoryTests: XCTestCase {
         let unet = try XCTUnwrap(report.weights.first { $0.component == "unet" })
         XCTAssertEqual(unet.fileBytes, 2 * 2_567_463_684)
         XCTAssertGreaterThanOrEqual(unet.uploadedBytes, unet.fileBytes)
-        let tiled = try XCTUnwrap(report.decodeTiled)
-        XCTAssertLessThan(tiled.plannedBytes, report.decodeUntiled.plannedBytes)
+        let memory = report.memory
+        XCTAssertEqual(memory.decodeTiled.map(\.latentTileSize), [64, 32])
+        XCTAssertLessThan(memory.decodeTiled[0].stage.plannedBytes, memory.decodeUntiled.plannedBytes)
 
-        XCTAssertEqual(report.decodeTileLatentSize, 64)
         let plan = try report.plan(budget: 10_000_000_000)
         XCTAssertLessThanOrEqual(plan.peakBytes, 10_000_000_000)
-        XCTAssertTrue(plan.tiledDecode, "untiled, the decode alone plans \(report.decodeUntiled.plannedBytes) bytes")
+        XCTAssertEqual(plan.decodeTileLatentSize, 64,
+                       "untiled, the decode alone plans \(memory.decodeUntiled.plannedBytes) bytes")
         XCTAssertThrowsError(try report.plan(budget: 6_000_000_000))
     }
 }
