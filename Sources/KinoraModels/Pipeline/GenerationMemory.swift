@@ -80,7 +80,7 @@ public struct GenerationMemory: Codable, Sendable {
     /// Throws `PipelineError.overBudget` with the smallest peak any tactic reaches, naming the stage at that peak.
     public func plan(budget: UInt64, guidance: Bool = true, tiling: AutoencoderKL.Tiling = .auto) throws
         -> GenerationMemoryPlan {
-        let conditioning = textEncoding.outputBytes * UInt64(windows) * (guidance ? 2 : 1)
+        let conditioning = Self.conditioningBytes(textEncoding, windows: windows, guidance: guidance)
         let text = residentBytes + textEncoding.peakBytes + conditioning
         let tactics = guidance ? [(false, true), (true, true), (false, false), (true, false)]
             : [(false, false), (true, false)]
@@ -101,6 +101,39 @@ public struct GenerationMemory: Codable, Sendable {
         throw PipelineError.overBudget(needed: plan.peakBytes, budget: budget, stage: plan.peakStage)
     }
 
+    /// The plan of the text encoding on its own (the encode-text stage of a staged workflow) next to
+    /// `residentBytes`: the encoders' peak while they also hold the conditioning they produce (`windows` per prompt,
+    /// twice with guidance); its UNet and decode peaks are zero.
+    public static func planTextEncoding(residentBytes: UInt64, textEncoding: Stage, windows: Int, guidance: Bool,
+                                        budget: UInt64) throws -> GenerationMemoryPlan {
+        let conditioning = conditioningBytes(textEncoding, windows: windows, guidance: guidance)
+        let plan = GenerationMemoryPlan(
+            budget: budget, residentBytes: residentBytes, conditioningBytes: conditioning, releaseTextEncoders: false,
+            batchedGuidance: false, decodeTileLatentSize: nil,
+            textPeakBytes: residentBytes + textEncoding.peakBytes + conditioning, unetPeakBytes: 0, decodePeakBytes: 0)
+        guard plan.peakBytes <= budget else {
+            throw PipelineError.overBudget(needed: plan.peakBytes, budget: budget, stage: plan.peakStage)
+        }
+        return plan
+    }
+
+    /// The plan of the denoising loop on its own (the denoise stage of a staged workflow): the UNet next to
+    /// `residentBytes` and the `conditioningBytes` it reads, with guidance halves batched when that fits, else one
+    /// after the other; its text and decode peaks are zero.
+    public static func planDenoise(residentBytes: UInt64, conditioningBytes: UInt64, unetBatch1: Stage,
+                                   unetBatch2: Stage, guidance: Bool, budget: UInt64) throws -> GenerationMemoryPlan {
+        let resident = residentBytes + conditioningBytes
+        let plans = (guidance ? [true, false] : [false]).map { batched in
+            GenerationMemoryPlan(
+                budget: budget, residentBytes: residentBytes, conditioningBytes: conditioningBytes,
+                releaseTextEncoders: false, batchedGuidance: batched, decodeTileLatentSize: nil, textPeakBytes: 0,
+                unetPeakBytes: resident + (batched ? unetBatch2 : unetBatch1).peakBytes, decodePeakBytes: 0)
+        }
+        if let plan = plans.first(where: { $0.peakBytes <= budget }) { return plan }
+        let smallest = plans.min { $0.peakBytes < $1.peakBytes }!
+        throw PipelineError.overBudget(needed: smallest.peakBytes, budget: budget, stage: smallest.peakStage)
+    }
+
     /// The plan of a decode on its own (latents decoded as a separate stage) next to `residentBytes`: untiled when
     /// that fits or `tiling` is `.off`, else the largest tile that fits; its text and UNet peaks are zero.
     public static func planDecode(residentBytes: UInt64, untiled: Stage, tiled: [TiledDecode], budget: UInt64,
@@ -114,6 +147,11 @@ public struct GenerationMemory: Codable, Sendable {
             throw PipelineError.overBudget(needed: plan.peakBytes, budget: budget, stage: plan.peakStage)
         }
         return plan
+    }
+
+    /// Device bytes of the conditioning: the text stage's outputs per window, twice with guidance.
+    private static func conditioningBytes(_ textEncoding: Stage, windows: Int, guidance: Bool) -> UInt64 {
+        textEncoding.outputBytes * UInt64(windows) * (guidance ? 2 : 1)
     }
 
     /// The first decode that fits next to `resident` (untiled unless `tiling` is `.on`, then tiles from the

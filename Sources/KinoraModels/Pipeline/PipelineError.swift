@@ -11,6 +11,8 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case overBudget(needed: UInt64, budget: UInt64, stage: String)
     case initImageSize(values: Int, width: Int, height: Int)
     case invalidStrength(Double)
+    /// Text conditioning handed to `denoise` that this checkpoint cannot take (shape, width, missing half).
+    case invalidConditioning(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
             return "the initial image has \(values / 3) pixels but the generation is \(width)×\(height)"
         case .invalidStrength(let strength):
             return "strength must be between 0 and 1, got \(strength)"
+        case .invalidConditioning(let reason):
+            return "the text conditioning does not fit this checkpoint: \(reason)"
         case .overBudget(let needed, let budget, let stage):
             return "this generation needs about \(ByteCount(needed)) of device memory (at its \(stage) stage) but "
                 + "the budget is \(ByteCount(budget)); lower the size, or raise --vram"

@@ -7,33 +7,17 @@ extension StableDiffusionPipeline {
     /// every model is loaded and each stage recorded over stand-in inputs of this generation's shapes.
     public func memory(for settings: GenerationSettings) throws -> GenerationMemory {
         try validate(settings)
+        try checkWeightsFit(pendingWeightBytes(textEncoders: true, unet: true, vae: true))
         let memory = device.memory
-        arena.trim()
-        memory.trim()
-        let pending = pendingWeightBytes()
-        guard memory.liveBytes + pending <= memory.budget else {
-            throw PipelineError.overBudget(needed: memory.liveBytes + pending, budget: memory.budget,
-                                           stage: "model weights")
-        }
-        let tokenizer = components.tokenizer
-        let positive = PromptWeighting.windows(settings.prompt, tokenizer: tokenizer).count
-        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: tokenizer).count
-        let windows = settings.guidanceScale > 1 ? max(positive, negative) : positive
+        let (text, windows) = try textEncodingStage(settings)
         let latentHeight = settings.height / latentScale, latentWidth = settings.width / latentScale
-
-        let text = try GenerationMemory.record("text encoders", device: device) { graph in
-            let ids = components.tokenizer.window([]).map { Int32($0) }
-            let ids2 = components.tokenizer2.map { $0.window([]).map { Int32($0) } }
-            return try recordTextEncoding(graph, ids: ids, ids2: ids2, clipSkip: settings.clipSkip)
-        }
-        if text.loadedBytes > 0 { textEncoderBytes = text.loadedBytes }
         let unetStages = try GenerationMemory.unetStages(unet, height: latentHeight, width: latentWidth,
                                                          tokens: 77 * windows, device: device)
         let decodeStages = try GenerationMemory.decodeStages(vae, height: latentHeight, width: latentWidth,
                                                              device: device)
         memory.trim()
         return GenerationMemory(
-            residentBytes: memory.liveBytes, textEncoderBytes: textEncoderBytes, textEncoding: text.stage,
+            residentBytes: memory.liveBytes, textEncoderBytes: textEncoderBytes, textEncoding: text,
             windows: windows, unetBatch1: unetStages.batch1, unetBatch2: unetStages.batch2,
             decodeUntiled: decodeStages.untiled, decodeTiled: decodeStages.tiled)
     }
@@ -45,15 +29,73 @@ extension StableDiffusionPipeline {
                                        tiling: settings.vaeTiling)
     }
 
-    /// File bytes of the weights not yet uploaded: the text encoders when they are not loaded, and what the UNet
-    /// and VAE have not uploaded yet (an upper bound: a few tensors, such as CLIP's token table, never upload).
-    private func pendingWeightBytes() -> UInt64 {
+    /// The pre-flight check of `encodePrompts` on its own: the text encoders' weights, then their recorded stage
+    /// and its output next to what is resident (`GenerationMemory.planTextEncoding`). Neither the UNet nor the VAE
+    /// is touched.
+    func planTextEncoding(_ settings: GenerationSettings) throws -> GenerationMemoryPlan {
+        try checkWeightsFit(pendingWeightBytes(textEncoders: true))
+        let (text, windows) = try textEncodingStage(settings)
+        device.memory.trim()
+        return try GenerationMemory.planTextEncoding(residentBytes: device.memory.liveBytes, textEncoding: text,
+                                                     windows: windows, guidance: settings.guidanceScale > 1,
+                                                     budget: device.memory.budget)
+    }
+
+    /// The pre-flight check of `denoise` on its own: the UNet's weights (and the VAE's for image-to-image), then the
+    /// UNet recorded over `conditioning`'s tokens next to what is resident and the conditioning
+    /// (`GenerationMemory.planDenoise`). The text encoders are not loaded.
+    func planDenoise(_ settings: GenerationSettings, conditioning: PromptConditioning, imageToImage: Bool) throws
+        -> GenerationMemoryPlan {
+        try checkWeightsFit(pendingWeightBytes(unet: true, vae: imageToImage))
+        let stages = try GenerationMemory.unetStages(unet, height: settings.height / latentScale,
+                                                     width: settings.width / latentScale,
+                                                     tokens: conditioning.tokens, device: device)
+        device.memory.trim()
+        return try GenerationMemory.planDenoise(
+            residentBytes: device.memory.liveBytes, conditioningBytes: conditioning.byteCount,
+            unetBatch1: stages.batch1, unetBatch2: stages.batch2, guidance: settings.guidanceScale > 1,
+            budget: device.memory.budget)
+    }
+
+    /// Trims the arena and allocator, then throws `PipelineError.overBudget` for stage "model weights" when
+    /// `pending` more bytes of weights do not fit next to what is live.
+    private func checkWeightsFit(_ pending: UInt64) throws {
+        let memory = device.memory
+        arena.trim()
+        memory.trim()
+        guard memory.liveBytes + pending <= memory.budget else {
+            throw PipelineError.overBudget(needed: memory.liveBytes + pending, budget: memory.budget,
+                                           stage: "model weights")
+        }
+    }
+
+    /// The text encoders over one window, recorded (which loads them), and the windows per prompt for `settings`.
+    private func textEncodingStage(_ settings: GenerationSettings) throws
+        -> (stage: GenerationMemory.Stage, windows: Int) {
+        let tokenizer = components.tokenizer
+        let positive = PromptWeighting.windows(settings.prompt, tokenizer: tokenizer).count
+        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: tokenizer).count
+        let windows = settings.guidanceScale > 1 ? max(positive, negative) : positive
+        let text = try GenerationMemory.record("text encoders", device: device) { graph in
+            let ids = components.tokenizer.window([]).map { Int32($0) }
+            let ids2 = components.tokenizer2.map { $0.window([]).map { Int32($0) } }
+            return try recordTextEncoding(graph, ids: ids, ids2: ids2, clipSkip: settings.clipSkip)
+        }
+        if text.loadedBytes > 0 { textEncoderBytes = text.loadedBytes }
+        return (text.stage, windows)
+    }
+
+    /// File bytes of the chosen weights not yet uploaded: the text encoders when they are not loaded, and what the
+    /// UNet and VAE have not uploaded yet (an upper bound: a few tensors, such as CLIP's token table, never upload).
+    private func pendingWeightBytes(textEncoders includeText: Bool = false, unet includeUNet: Bool = false,
+                                    vae includeVAE: Bool = false) -> UInt64 {
         func fileBytes(_ store: any WeightStore) -> Int {
             store.tensorNames.reduce(0) { $0 + ((try? store.info($1).byteCount) ?? 0) }
         }
-        var pending = max(0, fileBytes(components.unetStore) - unet.weights.uploadedBytes)
-            + max(0, fileBytes(components.vaeStore) - vae.weights.uploadedBytes)
-        if textEncoders == nil {
+        var pending = 0
+        if includeUNet { pending += max(0, fileBytes(components.unetStore) - unet.weights.uploadedBytes) }
+        if includeVAE { pending += max(0, fileBytes(components.vaeStore) - vae.weights.uploadedBytes) }
+        if includeText && textEncoders == nil {
             pending += fileBytes(components.textEncoder.store)
                 + (components.textEncoder2.map { fileBytes($0.store) } ?? 0)
         }

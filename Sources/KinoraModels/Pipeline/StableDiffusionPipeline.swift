@@ -12,6 +12,9 @@ import KinoraTensor
 /// one after the other otherwise), combines them with classifier-free guidance and lets the sampler advance the
 /// latents; the VAE decodes at the end, tiled with the largest tile that fits when the whole image does not. The
 /// activation arena is trimmed between stages.
+///
+/// A staged workflow runs the three stages as separate calls, each planned on its own: `encodePrompts` (to a
+/// `PromptConditioning` it can store), `denoise` (to latents) and `decode`. `run` is their composition.
 public final class StableDiffusionPipeline: @unchecked Sendable {
     /// Where a step is, for progress reporting.
     public struct Progress: Sendable {
@@ -92,61 +95,62 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         try run(settings, initImage: initImage, progress: progress).image
     }
 
-    /// `generate`, also returning the final latents and the memory plan it ran with. Throws
+    /// `generate`, also returning the final latents and the memory plan it ran with: `encodePrompts`, `denoise` and
+    /// `decode` in turn, under one plan made for the whole generation before anything runs. Throws
     /// `PipelineError.overBudget` before any step when no tactic fits the device budget.
     public func run(_ settings: GenerationSettings, initImage: [Float]? = nil,
                     progress: (Progress) -> Void = { _ in }) throws -> Generation {
         try validate(settings)
-        let latentHeight = settings.height / latentScale, latentWidth = settings.width / latentScale
-        let channels = unet.configuration.inChannels
-        let guided = settings.guidanceScale > 1
+        try validate(initImage: initImage, settings)
         let plan = try planMemory(settings)
-
-        let conditioning = try encodePrompts(settings, guided: guided, settings.width, settings.height)
+        let conditioning = try encodePrompts(settings, guided: settings.guidanceScale > 1)
         if plan.releaseTextEncoders { textEncoders = nil }
         trimStage()
-        var sampler = try settings.sampler.make(configuration: components.schedulerConfiguration,
-                                                steps: settings.steps)
-        var noise = TorchRandom(seed: settings.seed)
-        let shape = [1, channels, latentHeight, latentWidth]
-        var latents: [Float]
-        if let initImage {
-            guard initImage.count == 3 * settings.width * settings.height else {
-                throw PipelineError.initImageSize(values: initImage.count, width: settings.width,
-                                                  height: settings.height)
-            }
-            guard (0...1).contains(settings.strength) else { throw PipelineError.invalidStrength(settings.strength) }
-            let original = try encodeImage(initImage, width: settings.width, height: settings.height, noise: &noise)
-            trimStage()
-            latents = try sampler.startImageToImage(original: original, noise: noise.normal(count: original.count),
-                                                    strength: settings.strength)
-        } else {
-            latents = sampler.initialLatents(&noise, count: channels * latentHeight * latentWidth)
-        }
-        let evaluations = sampler.timesteps.count
-        var evaluation = 0
-        while let timestep = sampler.currentTimestep {
-            let input = sampler.scaleModelInput(latents)
-            let prediction: [Float]
-            if guided {
-                let (unconditional, conditional) = plan.batchedGuidance
-                    ? try predictBatched(input, shape: shape, timestep: timestep, conditioning: conditioning)
-                    : (try predict(input, shape: shape, timestep: timestep, conditioning: conditioning.unconditional!),
-                       try predict(input, shape: shape, timestep: timestep, conditioning: conditioning.conditional))
-                prediction = classifierFreeGuidance(unconditional: unconditional, conditional: conditional,
-                                                    scale: settings.guidanceScale)
-            } else {
-                prediction = try predict(input, shape: shape, timestep: timestep,
-                                         conditioning: conditioning.conditional)
-            }
-            latents = try sampler.step(prediction, sample: latents, noise: &noise).sample
-            evaluation += 1
-            progress(Progress(step: evaluation, steps: evaluations))
-        }
+        let latents = try denoise(settings, conditioning: conditioning, initImage: initImage,
+                                  batchedGuidance: plan.batchedGuidance, progress: progress)
         trimStage()
-        let image = try decode(latents, shape: shape, tile: plan.decodeTileLatentSize)
+        let image = try decode(latents, shape: latentShape(settings), tile: plan.decodeTileLatentSize)
         trimStage()
         return Generation(latents: latents, image: image, memoryPlan: plan)
+    }
+
+    /// Encodes the prompt and, with guidance, the negative prompt on their own (the encode-text stage of a staged
+    /// workflow), padded to the same number of windows, as a generation with `settings` would. Throws
+    /// `PipelineError.overBudget` before encoding when the text encoders and their output do not fit next to what is
+    /// resident. The text encoders stay loaded (`releaseTextEncoders()` frees them).
+    public func encodePrompts(_ settings: GenerationSettings) throws -> PromptConditioning {
+        try validate(settings)
+        _ = try planTextEncoding(settings)
+        let conditioning = try encodePrompts(settings, guided: settings.guidanceScale > 1)
+        trimStage()
+        return conditioning
+    }
+
+    /// Runs the sampling loop on its own (the denoise stage of a staged workflow) over `conditioning` from
+    /// `encodePrompts`, and returns the final latents [1, channels, height / f, width / f], bit for bit those of
+    /// `run` with the same settings. With `initImage` it runs image-to-image as `generate` does. Planned on its own
+    /// before any step: the UNet (and, for image-to-image, the VAE) next to what is resident and the conditioning,
+    /// guidance halves batched when that fits, else one after the other; the text encoders are not loaded. Throws
+    /// `PipelineError.invalidConditioning` for conditioning this checkpoint or `settings` cannot take.
+    public func denoise(_ settings: GenerationSettings, conditioning: PromptConditioning, initImage: [Float]? = nil,
+                        progress: (Progress) -> Void = { _ in }) throws -> [Float] {
+        try validate(settings)
+        try validate(initImage: initImage, settings)
+        try validate(conditioning, guided: settings.guidanceScale > 1)
+        let plan = try planDenoise(settings, conditioning: conditioning, imageToImage: initImage != nil)
+        let latents = try denoise(settings, conditioning: conditioning, initImage: initImage,
+                                  batchedGuidance: plan.batchedGuidance, progress: progress)
+        trimStage()
+        return latents
+    }
+
+    /// Whether the text encoders are on the device.
+    public var textEncodersLoaded: Bool { textEncoders != nil }
+
+    /// Frees the text encoders' device weights (they load again for the next encoding).
+    public func releaseTextEncoders() {
+        textEncoders = nil
+        trimStage()
     }
 
     /// Decodes final latents [1, channels, height / f, width / f] on their own (the decode stage of a staged
@@ -174,53 +178,106 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     public func textConditioning(_ prompt: String, clipSkip: Int? = nil) throws
         -> (hiddenStates: Tensor, pooled: Tensor?) {
         let windows = PromptWeighting.windows(prompt, tokenizer: components.tokenizer)
-        let conditioning = try encode(prompt, windows: windows, count: windows.count, clipSkip: clipSkip, timeIds: [])
-        return (conditioning.hiddenStates, conditioning.pooled)
+        return try encode(prompt, windows: windows, count: windows.count, clipSkip: clipSkip)
     }
 
     // MARK: Steps
 
+    /// One half's conditioning on the device, as the UNet takes it.
     struct Conditioning {
         var hiddenStates: Tensor
         var pooled: Tensor?
         var timeIds: [Float]
     }
 
-    struct Conditionings {
-        var conditional: Conditioning
-        var unconditional: Conditioning?
-    }
-
-    private func encodePrompts(_ settings: GenerationSettings, guided: Bool, _ width: Int, _ height: Int) throws
-        -> Conditionings {
-        let timeIds = [Float(height), Float(width), 0, 0, Float(height), Float(width)]
+    private func encodePrompts(_ settings: GenerationSettings, guided: Bool) throws -> PromptConditioning {
         let positive = PromptWeighting.windows(settings.prompt, tokenizer: components.tokenizer)
         let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: components.tokenizer)
         // Both halves of a guided step need the same text length: the shorter prompt gets empty windows.
         let windows = guided ? max(positive.count, negative.count) : positive.count
-        let conditional = try encode(settings.prompt, windows: positive, count: windows, clipSkip: settings.clipSkip,
-                                     timeIds: timeIds)
-        guard guided else { return Conditionings(conditional: conditional, unconditional: nil) }
+        let conditional = try embedding(encode(settings.prompt, windows: positive, count: windows,
+                                               clipSkip: settings.clipSkip))
+        guard guided else { return PromptConditioning(conditional: conditional) }
         if family == .stableDiffusionXL && components.zerosForEmptyNegative && settings.negativePrompt.isEmpty {
-            let zeros = Conditioning(
-                hiddenStates: try Tensor([Float](repeating: 0, count: conditional.hiddenStates.count),
-                                         shape: conditional.hiddenStates.shape, on: device),
-                pooled: try conditional.pooled.map {
-                    try Tensor([Float](repeating: 0, count: $0.count), shape: $0.shape, on: device)
-                },
-                timeIds: timeIds)
-            return Conditionings(conditional: conditional, unconditional: zeros)
+            let zeros = { (values: PromptConditioning.Values) in
+                try PromptConditioning.Values([Float](repeating: 0, count: values.values.count), shape: values.shape)
+            }
+            let unconditional = PromptConditioning.Embedding(hiddenStates: try zeros(conditional.hiddenStates),
+                                                             pooled: try conditional.pooled.map(zeros))
+            return PromptConditioning(conditional: conditional, unconditional: unconditional)
         }
-        let unconditional = try encode(settings.negativePrompt, windows: negative, count: windows,
-                                       clipSkip: settings.clipSkip, timeIds: timeIds)
-        return Conditionings(conditional: conditional, unconditional: unconditional)
+        let unconditional = try embedding(encode(settings.negativePrompt, windows: negative, count: windows,
+                                                 clipSkip: settings.clipSkip))
+        return PromptConditioning(conditional: conditional, unconditional: unconditional)
+    }
+
+    /// Downloads one prompt's conditioning.
+    private func embedding(_ encoded: (hiddenStates: Tensor, pooled: Tensor?)) throws -> PromptConditioning.Embedding {
+        let values = { (tensor: Tensor) in try PromptConditioning.Values(tensor.floats(), shape: tensor.shape) }
+        return PromptConditioning.Embedding(hiddenStates: try values(encoded.hiddenStates),
+                                            pooled: try encoded.pooled.map(values))
+    }
+
+    /// Uploads one prompt's conditioning, with SDXL's size conditioning for `settings`: original size = target
+    /// size, no crop (diffusers' defaults).
+    private func upload(_ embedding: PromptConditioning.Embedding, _ settings: GenerationSettings) throws
+        -> Conditioning {
+        let device = device
+        let upload = { (values: PromptConditioning.Values) in
+            try Tensor(values.values, shape: values.shape, on: device)
+        }
+        let height = Float(settings.height), width = Float(settings.width)
+        return Conditioning(hiddenStates: try upload(embedding.hiddenStates), pooled: try embedding.pooled.map(upload),
+                            timeIds: [height, width, 0, 0, height, width])
+    }
+
+    /// The sampling loop over planned tactics: the latents start from the seeded noise (or the noised initial
+    /// image), and each step runs the UNet, combines the halves with classifier-free guidance and advances them.
+    private func denoise(_ settings: GenerationSettings, conditioning: PromptConditioning, initImage: [Float]?,
+                         batchedGuidance: Bool, progress: (Progress) -> Void) throws -> [Float] {
+        let shape = latentShape(settings)
+        let conditional = try upload(conditioning.conditional, settings)
+        let unconditional = try conditioning.unconditional.map { try upload($0, settings) }
+        var sampler = try settings.sampler.make(configuration: components.schedulerConfiguration,
+                                                steps: settings.steps)
+        var noise = TorchRandom(seed: settings.seed)
+        var latents: [Float]
+        if let initImage {
+            let original = try encodeImage(initImage, width: settings.width, height: settings.height, noise: &noise)
+            trimStage()
+            latents = try sampler.startImageToImage(original: original, noise: noise.normal(count: original.count),
+                                                    strength: settings.strength)
+        } else {
+            latents = sampler.initialLatents(&noise, count: shape.reduce(1, *))
+        }
+        let evaluations = sampler.timesteps.count
+        var evaluation = 0
+        while let timestep = sampler.currentTimestep {
+            let input = sampler.scaleModelInput(latents)
+            let prediction: [Float]
+            if let unconditional {
+                let (unconditionalPrediction, conditionalPrediction) = batchedGuidance
+                    ? try predictBatched(input, shape: shape, timestep: timestep, unconditional: unconditional,
+                                         conditional: conditional)
+                    : (try predict(input, shape: shape, timestep: timestep, conditioning: unconditional),
+                       try predict(input, shape: shape, timestep: timestep, conditioning: conditional))
+                prediction = classifierFreeGuidance(unconditional: unconditionalPrediction,
+                                                    conditional: conditionalPrediction, scale: settings.guidanceScale)
+            } else {
+                prediction = try predict(input, shape: shape, timestep: timestep, conditioning: conditional)
+            }
+            latents = try sampler.step(prediction, sample: latents, noise: &noise).sample
+            evaluation += 1
+            progress(Progress(step: evaluation, steps: evaluations))
+        }
+        return latents
     }
 
     /// Encodes `prompt`, already split into `windows` by the first tokenizer (75 tokens each, `BREAK` starting a new
     /// one, as A1111 and ComfyUI do), applies its attention weights, and joins the windows along the sequence,
     /// padded with empty ones to `count`. The pooled SDXL embedding comes from the first window.
-    private func encode(_ prompt: String, windows: [WeightedWindow], count: Int, clipSkip: Int?, timeIds: [Float])
-        throws -> Conditioning {
+    private func encode(_ prompt: String, windows: [WeightedWindow], count: Int, clipSkip: Int?) throws
+        -> (hiddenStates: Tensor, pooled: Tensor?) {
         var first = windows
         var second = components.tokenizer2.map { PromptWeighting.windows(prompt, tokenizer: $0) }
         let empty = PromptWeighting.windows("", tokenizer: components.tokenizer)[0]
@@ -237,10 +294,10 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
             states.append(try emphasized(windowStates, weights: window.weights))
             if index == 0 { pooled = windowPooled }
         }
-        guard states.count > 1 else { return Conditioning(hiddenStates: states[0], pooled: pooled, timeIds: timeIds) }
+        guard states.count > 1 else { return (states[0], pooled) }
         let graph = Graph(arena: arena)
         let joined = try graph.concat(states.map(graph.input), axis: 1)
-        return Conditioning(hiddenStates: try graph.run([joined])[0], pooled: pooled, timeIds: timeIds)
+        return (try graph.run([joined])[0], pooled)
     }
 
     private func encodeWindow(_ window: WeightedWindow, _ second: WeightedWindow?, clipSkip: Int?) throws
@@ -314,10 +371,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     }
 
     /// Both halves in one UNet pass of batch 2 (unconditional first, as diffusers concatenates them).
-    private func predictBatched(_ latents: [Float], shape: [Int], timestep: Float, conditioning: Conditionings)
-        throws -> ([Float], [Float]) {
-        guard let unconditional = conditioning.unconditional else { throw PipelineError.missingProjection }
-        let conditional = conditioning.conditional
+    private func predictBatched(_ latents: [Float], shape: [Int], timestep: Float, unconditional: Conditioning,
+                                conditional: Conditioning) throws -> ([Float], [Float]) {
         let graph = Graph(arena: arena)
         let sample = try graph.input(latents + latents, shape: [2] + shape.dropFirst())
         let states = try graph.concat([graph.input(unconditional.hiddenStates), graph.input(conditional.hiddenStates)],
@@ -358,15 +413,5 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     private func trimStage() {
         arena.trim()
         device.memory.trim()
-    }
-
-    // MARK: Checks
-
-    func validate(_ settings: GenerationSettings) throws {
-        guard settings.width > 0, settings.height > 0, settings.width % latentScale == 0,
-              settings.height % latentScale == 0 else {
-            throw PipelineError.invalidSize(width: settings.width, height: settings.height, multiple: latentScale)
-        }
-        guard settings.steps >= 1 else { throw PipelineError.invalidSteps(settings.steps) }
     }
 }

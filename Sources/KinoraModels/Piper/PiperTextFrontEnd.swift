@@ -10,10 +10,16 @@ public struct PiperSentence: Sendable, Equatable {
 }
 
 /// What the text front end made of a text: its sentences, and the phonemes it skipped because the voice has no id
-/// for them (in order of first appearance, each once).
+/// for them (in order of first appearance, each once). A staged workflow stores it after phonemizing and rebuilds
+/// it (`init(sentences:skippedPhonemes:)`) to speak exactly those ids.
 public struct PiperEncodedText: Sendable, Equatable {
     public var sentences: [PiperSentence]
     public var skippedPhonemes: [String]
+
+    public init(sentences: [PiperSentence], skippedPhonemes: [String] = []) {
+        self.sentences = sentences
+        self.skippedPhonemes = skippedPhonemes
+    }
 }
 
 /// Piper's text front end for one voice: text → sentences of phonemes (`PiperPhonemizer`) → phoneme ids
