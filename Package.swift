@@ -59,8 +59,10 @@ let package = Package(
         .plugin(name: "CompileShaders", capability: .buildTool()),
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
         .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
-        .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels"]),
+        .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
-        .testTarget(name: "KinoraCLITests", dependencies: ["kinora"]),
+        .testTarget(name: "KinoraCLITests", dependencies: ["kinora", "KinoraTestSupport"]),
+        // What several test targets share: running the built command, assembling single-file fixtures.
+        .target(name: "KinoraTestSupport", dependencies: ["KinoraModels"], path: "Tests/KinoraTestSupport"),
     ]
 )

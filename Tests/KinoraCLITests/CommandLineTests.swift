@@ -1,42 +1,11 @@
 import Foundation
+import KinoraTestSupport
 import XCTest
 
 /// Runs the built `kinora` binary as a user would and checks its output and exit status.
 final class CommandLineTests: XCTestCase {
-    private struct Outcome {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    private var binary: URL {
-        // The test bundle sits in the build products directory next to the executable.
-        var directory = Bundle(for: Self.self).bundleURL
-        while directory.pathComponents.count > 1 && !FileManager.default.fileExists(
-            atPath: directory.appending(path: "kinora").path) {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appending(path: "kinora")
-    }
-
-    private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                       error: String(decoding: errData, as: UTF8.self))
-    }
-
     func testDevicesJSONListsASelectedDeviceWithFeaturesAndTier() throws {
-        let outcome = try run(["devices", "--json"])
+        let outcome = try KinoraCommand.run(["devices", "--json"])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         let devices = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [[String: Any]])
         XCTAssertFalse(devices.isEmpty)
@@ -48,20 +17,20 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testMissingVulkanLoaderGivesOneClearMessageAndANonZeroExit() throws {
-        let outcome = try run(["devices"], environment: ["KINORA_VULKAN_LOADER": "/nonexistent/libvulkan.so.1"])
+        let outcome = try KinoraCommand.run(["devices"], environment: ["KINORA_VULKAN_LOADER": "/nonexistent/libvulkan.so.1"])
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.error.contains("Vulkan is not available"), outcome.error)
         XCTAssertEqual(outcome.error.split(separator: "\n").count, 1, outcome.error)
     }
 
     func testUnknownDeviceIsReportedWithTheDevicesThatExist() throws {
-        let outcome = try run(["bench", "kernels", "--device", "no-such-gpu", "--filter", "silu"])
+        let outcome = try KinoraCommand.run(["bench", "kernels", "--device", "no-such-gpu", "--filter", "silu"])
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.error.contains("no-such-gpu") && outcome.error.contains("available"), outcome.error)
     }
 
     func testBadMemoryBudgetIsRejected() throws {
-        let outcome = try run(["bench", "kernels", "--vram", "lots", "--filter", "silu"])
+        let outcome = try KinoraCommand.run(["bench", "kernels", "--vram", "lots", "--filter", "silu"])
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.error.contains("--vram lots"), outcome.error)
     }
@@ -72,7 +41,7 @@ final class CommandLineTests: XCTestCase {
         let model = repository.appending(path: "Tests/Fixtures/pipeline/sd").path
         let output = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID()).png")
         defer { try? FileManager.default.removeItem(at: output) }
-        let outcome = try run(["image", "--model", model, "--prompt", "a red fox", "--steps", "2", "--seed", "7",
+        let outcome = try KinoraCommand.run(["image", "--model", model, "--prompt", "a red fox", "--steps", "2", "--seed", "7",
                                "--width", "24", "--height", "16", "--validation", "-o", output.path])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         XCTAssertTrue(outcome.error.contains("2/2"), outcome.error)
@@ -87,7 +56,7 @@ final class CommandLineTests: XCTestCase {
         let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let output = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID()).png")
-        let outcome = try run(["image", "--model", repository.appending(path: "Tests/Fixtures/pipeline/sd").path,
+        let outcome = try KinoraCommand.run(["image", "--model", repository.appending(path: "Tests/Fixtures/pipeline/sd").path,
                                "--prompt", "x", "--vram", "64KiB", "-o", output.path])
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.error.contains("needs about"), outcome.error)
@@ -96,7 +65,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testBenchKernelsJSONReportsTimesAndRatesUnderValidation() throws {
-        let outcome = try run(["bench", "kernels", "--filter", "matmul-f32", "--matmul-size", "33", "--repeats", "1",
+        let outcome = try KinoraCommand.run(["bench", "kernels", "--filter", "matmul-f32", "--matmul-size", "33", "--repeats", "1",
                                "--json", "--validation"])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         XCTAssertFalse(outcome.error.contains("validation"), outcome.error)

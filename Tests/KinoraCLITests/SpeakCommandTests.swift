@@ -1,48 +1,14 @@
 import Foundation
+import KinoraTestSupport
 import XCTest
 
 /// `kinora speak` run as a user would: bad input gives one clear message, a non-zero exit and no file; with the
 /// installed voice, a short sentence becomes a WAV.
 final class SpeakCommandTests: XCTestCase {
-    private struct Outcome {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
     private static let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     private static let fixtureConfig = repository
         .appending(path: "Tests/Fixtures/piper-frontend/en_US-joe-medium.onnx.json")
-
-    private var binary: URL {
-        var directory = Bundle(for: Self.self).bundleURL
-        while directory.pathComponents.count > 1 && !FileManager.default.fileExists(
-            atPath: directory.appending(path: "kinora").path) {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appending(path: "kinora")
-    }
-
-    private func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws
-        -> Outcome {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe(), error = Pipe(), standardInput = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = standardInput
-        try process.run()
-        standardInput.fileHandleForWriting.write(Data((input ?? "").utf8))
-        try standardInput.fileHandleForWriting.close()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                       error: String(decoding: errData, as: UTF8.self))
-    }
 
     /// A fresh folder, removed when the test ends.
     private func folder() throws -> URL {
@@ -63,7 +29,7 @@ final class SpeakCommandTests: XCTestCase {
     }
 
     /// Asserts a failed run: non-zero exit, `message` in a one-line error, and nothing at all in `outputFolder`.
-    private func assertFails(_ outcome: Outcome, saying message: String, outputFolder: URL,
+    private func assertFails(_ outcome: KinoraCommand.Outcome, saying message: String, outputFolder: URL,
                              file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertNotEqual(outcome.status, 0, file: file, line: line)
         XCTAssertTrue(outcome.error.contains(message), outcome.error, file: file, line: line)
@@ -75,28 +41,28 @@ final class SpeakCommandTests: XCTestCase {
     func testSpeakEmptyTextIsOneClearErrorAndWritesNothing() throws {
         let voice = try fakeVoice(model: Data([0]))
         let out = try folder()
-        let outcome = try run(["speak", "  ", "--voice", voice.path, "-o", out.appending(path: "line.wav").path])
+        let outcome = try KinoraCommand.run(["speak", "  ", "--voice", voice.path, "-o", out.appending(path: "line.wav").path])
         try assertFails(outcome, saying: "no text to speak", outputFolder: out)
     }
 
     func testSpeakBlankStandardInputIsTheSameError() throws {
         let voice = try fakeVoice(model: Data([0]))
         let out = try folder()
-        let outcome = try run(["speak", "-", "--voice", voice.path, "-o", out.appending(path: "line.wav").path],
+        let outcome = try KinoraCommand.run(["speak", "-", "--voice", voice.path, "-o", out.appending(path: "line.wav").path],
                               input: "\n\n")
         try assertFails(outcome, saying: "no text to speak", outputFolder: out)
     }
 
     func testSpeakWithoutTextSaysHowToGiveIt() throws {
         let out = try folder()
-        let outcome = try run(["speak", "-o", out.appending(path: "line.wav").path])
+        let outcome = try KinoraCommand.run(["speak", "-o", out.appending(path: "line.wav").path])
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.error.contains("--file"), outcome.error)
     }
 
     func testSpeakVoiceThatIsNotAnONNXExportIsRejected() throws {
         let out = try folder()
-        let outcome = try run(["speak", "Hello.", "--voice", "/tmp/model.safetensors",
+        let outcome = try KinoraCommand.run(["speak", "Hello.", "--voice", "/tmp/model.safetensors",
                                "-o", out.appending(path: "line.wav").path])
         try assertFails(outcome, saying: "/tmp/model.safetensors: not a Piper voice", outputFolder: out)
     }
@@ -104,20 +70,20 @@ final class SpeakCommandTests: XCTestCase {
     func testSpeakVoiceWithoutItsConfigNamesTheMissingFile() throws {
         let voice = try fakeVoice(model: Data([0]), config: false)
         let out = try folder()
-        let outcome = try run(["speak", "Hello.", "--voice", voice.path, "-o", out.appending(path: "line.wav").path])
+        let outcome = try KinoraCommand.run(["speak", "Hello.", "--voice", voice.path, "-o", out.appending(path: "line.wav").path])
         try assertFails(outcome, saying: "fake.onnx.json is missing", outputFolder: out)
     }
 
     func testSpeakModelThatIsNotAVITSExportFailsBeforeWriting() throws {
         let voice = try fakeVoice(model: Data("this is not a protobuf".utf8))
         let out = try folder()
-        let outcome = try run(["speak", "Hello.", "--voice", voice.path, "-o", out.appending(path: "line.wav").path])
+        let outcome = try KinoraCommand.run(["speak", "Hello.", "--voice", voice.path, "-o", out.appending(path: "line.wav").path])
         try assertFails(outcome, saying: voice.path, outputFolder: out)
     }
 
     func testSpeakMissingDefaultVoiceSaysToRunSetup() throws {
         let out = try folder()
-        let outcome = try run(["speak", "Hello.", "-o", out.appending(path: "line.wav").path],
+        let outcome = try KinoraCommand.run(["speak", "Hello.", "-o", out.appending(path: "line.wav").path],
                               environment: ["KINORA_PIPER_VOICE": "/nonexistent/voice.onnx"])
         try assertFails(outcome, saying: "run bash scripts/setup.sh", outputFolder: out)
     }
@@ -125,7 +91,7 @@ final class SpeakCommandTests: XCTestCase {
     func testSpeakUnknownSpeakerIsRejected() throws {
         let voice = try fakeVoice(model: Data([0]))
         let out = try folder()
-        let outcome = try run(["speak", "Hello.", "--voice", voice.path, "--speaker", "ann",
+        let outcome = try KinoraCommand.run(["speak", "Hello.", "--voice", voice.path, "--speaker", "ann",
                                "-o", out.appending(path: "line.wav").path])
         try assertFails(outcome, saying: "no speaker named 'ann'", outputFolder: out)
     }
@@ -137,7 +103,7 @@ final class SpeakCommandTests: XCTestCase {
             throw XCTSkip("the Piper voice is not installed at \(model); run bash scripts/setup.sh")
         }
         let output = try folder().appending(path: "line.wav")
-        let outcome = try run(["speak", "Hi there.", "--voice", model, "--seed", "1", "--validation",
+        let outcome = try KinoraCommand.run(["speak", "Hi there.", "--voice", model, "--seed", "1", "--validation",
                                "-o", output.path])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         XCTAssertFalse(outcome.error.contains("validation"), outcome.error)

@@ -7,14 +7,14 @@ import KinoraModels
 /// describes loads back to the folders' weights; it, not Kinora's key maps, says which folder tensor (and transform)
 /// makes each single-file tensor, so the tests of those key maps stay independent of them.
 ///
-/// Also compiled into KinoraCLITests (a symbolic link there), so it uses nothing but KinoraModels and Foundation.
-struct SingleFileFixture {
+/// Shared by the model and command-line tests through the KinoraTestSupport target.
+public struct SingleFileFixture {
     /// Why a recipe could not be turned into a file; each case names the recipe and, where one is involved, the tensor.
-    enum RecipeError: Error, CustomStringConvertible {
+    public enum RecipeError: Error, CustomStringConvertible {
         case unreadable(recipe: String, reason: String)
         case invalidEntry(recipe: String, tensor: String, reason: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .unreadable(let recipe, let reason):
                 return "\(recipe): cannot read the layout recipe (\(reason))"
@@ -54,13 +54,13 @@ struct SingleFileFixture {
     let fixtures: URL
 
     /// The fixture `name` (`sd`, `sdxl`, `sd2`) of the `Tests/Fixtures` folder `fixtures`.
-    init(_ name: String, fixtures: URL) {
+    public init(_ name: String, fixtures: URL) {
         self.fixtures = fixtures
         recipe = fixtures.appending(path: "single-file/\(name).layout.json")
     }
 
     /// Assembles the checkpoint and writes it to `url`.
-    func write(to url: URL) throws {
+    public func write(to url: URL) throws {
         let layout: Recipe
         do {
             layout = try JSONDecoder().decode(Recipe.self, from: Data(contentsOf: recipe))

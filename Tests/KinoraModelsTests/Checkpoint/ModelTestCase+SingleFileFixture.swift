@@ -1,4 +1,5 @@
 import Foundation
+import KinoraTestSupport
 
 extension ModelTestCase {
     /// The tiny single-file checkpoint `name` (`sd`, `sdxl`, `sd2`) assembled from its layout recipe as
