@@ -10,9 +10,11 @@ let package = Package(
         .library(name: "KinoraTensor", targets: ["KinoraTensor"]),
         .library(name: "KinoraModels", targets: ["KinoraModels"]),
         .library(name: "KinoraMedia", targets: ["KinoraMedia"]),
+        .library(name: "KinoraPipeline", targets: ["KinoraPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Vulkan headers plus a C shim that loads libvulkan with dlopen at run time, so a machine without a
@@ -49,10 +51,15 @@ let package = Package(
             providers: [.apt(["libebur128-dev"])]
         ),
         .target(name: "KinoraMedia", dependencies: ["CFFmpeg", "CSndFile", "CEBUR128"]),
+        // Workflow files, the stage graph, the memory-fitting planner, the stage cache and progress events.
+        .target(
+            name: "KinoraPipeline",
+            dependencies: ["KinoraModels", "KinoraMedia", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "kinora",
             dependencies: [
-                "KinoraGPU", "KinoraTensor", "KinoraModels", "KinoraMedia",
+                "KinoraGPU", "KinoraTensor", "KinoraModels", "KinoraMedia", "KinoraPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +68,7 @@ let package = Package(
         .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
         .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
+        .testTarget(name: "KinoraPipelineTests", dependencies: ["KinoraPipeline"]),
         .testTarget(name: "KinoraCLITests", dependencies: ["kinora", "KinoraTestSupport"]),
         // What several test targets share: running the built command, assembling single-file fixtures.
         .target(name: "KinoraTestSupport", dependencies: ["KinoraModels"], path: "Tests/KinoraTestSupport"),

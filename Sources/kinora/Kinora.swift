@@ -7,6 +7,6 @@ struct Kinora: ParsableCommand {
         commandName: "kinora",
         abstract: "Local-GPU generative media on Vulkan.",
         subcommands: [DevicesCommand.self, ImageCommand.self, BenchCommand.self, EncodeCommand.self, MixCommand.self,
-                      SpeakCommand.self]
+                      SpeakCommand.self, RenderCommand.self, PlanCommand.self]
     )
 }

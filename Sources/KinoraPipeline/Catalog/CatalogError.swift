@@ -1,0 +1,30 @@
+/// Why the catalog could not be read or a model could not be found.
+public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A catalog file could not be read.
+    case unreadable(file: String, reason: String)
+    /// Catalog files break the format; every problem, each with file, line and field.
+    case invalid([SourceIssue])
+    /// A workflow names a family the catalog does not have.
+    case unknownFamily(String, location: SourceLocation, known: [String])
+    /// A model's files were not found anywhere the search looked.
+    case notFound(model: String, family: String, location: SourceLocation, searched: [String])
+    /// A model was found but its files do not match any of the family's layouts.
+    case incomplete(model: String, path: String, location: SourceLocation, problem: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let file, let reason):
+            return "\(file): cannot read the catalog entry: \(reason)"
+        case .invalid(let issues):
+            return issues.map(\.description).joined(separator: "\n")
+        case .unknownFamily(let family, let location, let known):
+            return "\(location): unknown model family '\(family)'\(Suggestion.hint(for: family, in: known)); "
+                + "the catalog has \(known.joined(separator: ", "))"
+        case .notFound(let model, let family, let location, let searched):
+            return "\(location): model '\(model)' (\(family)) not found; looked in:\n"
+                + searched.map { "  \($0)" }.joined(separator: "\n")
+        case .incomplete(let model, let path, let location, let problem):
+            return "\(location): model '\(model)' at \(path): \(problem)"
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/// What a model component does in a chain; stages bind to components by role.
+public enum ComponentRole: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Prompt to conditioning (CLIP): the `encodeText` stage.
+    case textEncoder = "text_encoder"
+    /// Iterative denoiser (UNet, DiT): the `denoise` stage.
+    case denoiser
+    /// Latents to pixels (VAE decoder): the `decode` stage.
+    case decoder
+    /// Phonemes to speech (VITS): the `speak` stage.
+    case voice
+}

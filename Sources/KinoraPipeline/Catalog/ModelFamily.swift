@@ -1,0 +1,99 @@
+import Foundation
+
+/// One entry of the model catalog (`models/<family>.yaml`): what a family of models produces, the files and key
+/// layouts its weights come in, its default settings and the memory and compute figures the planner works from.
+public struct ModelFamily: Sendable, Hashable {
+    /// What the family's models make.
+    public enum Output: String, Sendable, Hashable, CaseIterable {
+        case image, video, speech
+
+        /// What the family makes, as a plural noun for messages: `images`, `videos`, `speech`.
+        public var noun: String { self == .speech ? "speech" : rawValue + "s" }
+    }
+
+    /// Default generation settings (image families) or audio settings (voices).
+    public struct Defaults: Sendable, Hashable {
+        public var steps: Int?
+        public var draftSteps: Int?
+        public var sampler: String?
+        public var size: ImageSize?
+        public var cfg: Double?
+        public var sampleRate: Int?
+
+        static let keys = ["steps", "draft_steps", "sampler", "size", "cfg", "sample_rate"]
+    }
+
+    /// How weights are laid out on disk.
+    public struct Layout: Sendable, Hashable {
+        public var name: String
+        /// Files a model folder must hold (diffusers layout); empty for a single-file layout.
+        public var files: [String]
+        /// The file extension of a single-file layout (`safetensors`, `onnx`); nil for a folder layout.
+        public var fileExtension: String?
+        /// Suffixes of files that must sit next to a single file (`.json`: `voice.onnx.json`).
+        public var companions: [String]
+        /// The ComfyUI models subfolder such files live in (`checkpoints`, `voices`).
+        public var folder: String?
+        /// Tensor-name prefix of each component inside a single-file checkpoint.
+        public var keyPrefixes: [String: String]
+        /// Tensors whose presence identifies the family in a single-file checkpoint.
+        public var detectKeys: [String]
+
+        static let keys = ["files", "extension", "companions", "folder", "key_prefixes", "detect_keys"]
+    }
+
+    /// One component (text encoder, UNet, VAE, voice) and its figures.
+    public struct Component: Sendable, Hashable {
+        public var name: String
+        public var role: ComponentRole
+        /// The ComfyUI models subfolder a separate file of this component lives in.
+        public var folder: String?
+        public var weightBytes: CatalogFigure
+        /// The largest block's weights: what must be resident when the weights are streamed block by block.
+        public var streamBlockBytes: CatalogFigure?
+        /// Activation bytes per unit of work: `per_token`, `per_latent_pixel` (per batch item), `per_pixel`,
+        /// `per_audio_second`.
+        public var activation: [String: CatalogFigure]
+        /// Floating-point operations per unit of work: `per_token`, `per_latent_pixel_step`, `per_pixel`,
+        /// `per_audio_second`.
+        public var flops: [String: CatalogFigure]
+        /// Latent tile edges the decoder can tile with, largest first.
+        public var tileLatentSizes: [Int]
+    }
+
+    /// A whole-model peak measured on a device, to check the figures against.
+    public struct MeasuredPeak: Sendable, Hashable {
+        public var size: ImageSize
+        public var peak: CatalogFigure
+        /// How the peak was accounted (what was resident, which tactics).
+        public var accounting: String
+    }
+
+    public var name: String
+    public var description: String
+    public var output: Output
+    /// A tiny random-weight family for tests: its pictures mean nothing.
+    public var testOnly: Bool
+    /// Pixels per latent pixel along each side, and latent channels (image families).
+    public var latentScale: Int
+    public var latentChannels: Int
+    /// Paths relative to a models folder where a `catalog:` reference to this family looks for its weights.
+    public var names: [String]
+    public var defaults: Defaults
+    public var layouts: [Layout]
+    /// In file order.
+    public var components: [Component]
+    public var measured: [MeasuredPeak]
+    public var location: SourceLocation
+
+    /// The components with `role`, in file order.
+    public func components(_ role: ComponentRole) -> [Component] {
+        components.filter { $0.role == role }
+    }
+
+    /// The sum of every component's weight bytes.
+    public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }
+
+    static let keys = ["family", "description", "produces", "test_only", "latent", "names", "defaults", "layouts",
+                       "components", "measured"]
+}

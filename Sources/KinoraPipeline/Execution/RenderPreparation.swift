@@ -1,0 +1,92 @@
+import Foundation
+
+/// Everything a render or a plan needs before anything runs: the workflow read and validated, each of its models
+/// found on disk and fingerprinted, the stage graph for the mode, and the plan for the budget. `kinora plan` prints
+/// the plan; `kinora render` hands all of it to a `RenderExecutor`.
+public struct RenderPreparation: Sendable {
+    public var workflow: Workflow
+    /// The workflow file's folder: relative paths in it (output, music, model paths) start there.
+    public var folder: URL
+    public var catalog: ModelCatalog
+    public var graph: StageGraph
+    public var plan: Plan
+    /// Where each model's weights are, by `ModelIdentity.key`.
+    public var locations: [String: URL]
+    /// Seconds spent reading, locating, building and planning (the planner's overhead).
+    public var seconds: Double
+
+    /// Prepares `workflowURL` for `mode` with the catalog in `catalogFolder`, models searched for in `searchPaths`,
+    /// and a device with `device`'s budget. Throws `WorkflowError` (file, line, field), `CatalogError` (a model not
+    /// found, with every place looked in), `StageGraphError`, `PlanError` (the stage that does not fit) or
+    /// `FileFingerprint.Failure` (an unreadable music file).
+    public static func prepare(workflow workflowURL: URL, mode: RenderMode, catalogFolder: URL,
+                               searchPaths: ModelSearchPaths, device: DeviceProfile) throws -> RenderPreparation {
+        let start = ProcessInfo.processInfo.systemUptime
+        let workflow = try Workflow.load(contentsOf: workflowURL)
+        let folder = workflowURL.deletingLastPathComponent()
+        let catalog = try ModelCatalog.load(directory: catalogFolder)
+        let locator = ModelLocator(catalog: catalog, searchPaths: searchPaths, base: folder)
+        var found: [String: (url: URL, fingerprint: String)] = [:]
+        var locations: [String: URL] = [:]
+        let builder = StageGraphBuilder(
+            catalog: catalog,
+            provideModel: { reference, family, role in
+                let model = try found[reference.name] ?? {
+                    let url = try locator.locate(reference).url
+                    return (url, try FileFingerprint.of(url))
+                }()
+                found[reference.name] = model
+                let identity = ModelIdentity(name: "\(reference.name)/\(role.rawValue)", family: family.name,
+                                             component: role.rawValue, fingerprint: model.fingerprint,
+                                             precision: reference.precision.rawValue)
+                guard let stageModel = CatalogStageModel(family: family, role: role, identity: identity) else {
+                    throw StageGraphError.invalid([SourceIssue(
+                        location: reference.location, field: "models.\(reference.name)",
+                        message: "the \(family.name) catalog entry has no \(role.rawValue) component")])
+                }
+                locations[identity.key] = model.url
+                return stageModel
+            },
+            fingerprint: { file in
+                try FileFingerprint.of(file.hasPrefix("/") ? URL(fileURLWithPath: file)
+                                       : folder.appendingPathComponent(file))
+            })
+        let graph = try builder.build(workflow, mode: mode)
+        let plan = try Planner(device: device).plan(graph)
+        return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,
+                                 locations: locations, seconds: ProcessInfo.processInfo.systemUptime - start)
+    }
+
+    /// Why a workflow cannot be prepared before it is even read.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// No `models/` folder with the catalog was found.
+        case noCatalog
+
+        public var description: String {
+            "cannot find the model catalog (a models/ folder with sd15.yaml) above the kinora executable or the "
+                + "current folder; set \(BundledCatalog.environmentVariable) to it"
+        }
+    }
+
+    /// Prepares the workflow at `path` with the project's catalog (`BundledCatalog`) and the standard search paths:
+    /// `modelsDirs`, then `KINORA_MODELS` from `environment`, then the catalog's own folder.
+    public static func prepare(workflow path: String, mode: RenderMode, modelsDirs: [String], budgetBytes: UInt64,
+                               flopsPerSecond: Double = DeviceProfile.discreteGPUFlopsPerSecond,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> RenderPreparation {
+        guard let catalog = BundledCatalog.locate(environment: environment) else { throw Failure.noCatalog }
+        return try prepare(workflow: URL(fileURLWithPath: path).standardizedFileURL, mode: mode,
+                           catalogFolder: catalog,
+                           searchPaths: .standard(modelsDirs: modelsDirs, environment: environment, bundled: catalog),
+                           device: DeviceProfile(budgetBytes: budgetBytes, flopsPerSecond: flopsPerSecond))
+    }
+
+    /// Where the output goes: `override` (relative to the current directory) when given, else the workflow's
+    /// `output.file` (relative to the workflow's folder).
+    public func outputURL(override: String?) -> URL {
+        if let override { return URL(fileURLWithPath: override).standardizedFileURL }
+        let file = workflow.output.file
+        return (file.hasPrefix("/") ? URL(fileURLWithPath: file) : folder.appendingPathComponent(file))
+            .standardizedFileURL
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// What a render did, written next to its output as JSON and as a short summary: per stage its time, predicted and
+/// measured device peak, seed and whether it came from the cache.
+public struct RenderReport: Sendable, Hashable, Codable {
+    /// One stage.
+    public struct StageRecord: Sendable, Hashable, Codable {
+        public var stage: String
+        public var kind: StageKind
+        public var model: String?
+        public var tactic: Tactic?
+        /// Wall seconds of the batch the stage ran in (0 for cache hits).
+        public var seconds: Double
+        public var predictedPeakBytes: UInt64
+        public var measuredPeakBytes: UInt64?
+        public var seed: UInt64?
+        public var cacheHit: Bool
+        /// The stage's content address.
+        public var key: String
+    }
+
+    public var file: String
+    public var mode: RenderMode
+    public var budgetBytes: UInt64
+    public var seconds: Double
+    public var estimatedSeconds: Double
+    /// In the order they completed.
+    public var stages: [StageRecord]
+
+    public var cacheHits: Int { stages.filter(\.cacheHit).count }
+    public var predictedPeakBytes: UInt64 { stages.map(\.predictedPeakBytes).max() ?? 0 }
+    public var measuredPeakBytes: UInt64? { stages.compactMap(\.measuredPeakBytes).max() }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// A few lines: totals, then one line per stage that ran.
+    public func summary() -> String {
+        var lines = ["Rendered \(file) (\(mode.rawValue)) in \(Plan.duration(seconds)) (estimated "
+                     + "\(Plan.duration(estimatedSeconds))): \(stages.count) stages, \(cacheHits) from cache"]
+        var peak = "Device peak: predicted \(ByteAmount(predictedPeakBytes))"
+        if let measured = measuredPeakBytes { peak += ", measured \(ByteAmount(measured))" }
+        lines.append(peak + " of a \(ByteAmount(budgetBytes)) budget")
+        for record in stages where !record.cacheHit {
+            var line = "  \(record.stage)  \(Plan.duration(record.seconds))"
+            if record.model != nil {
+                line += "  peak \(ByteAmount(record.predictedPeakBytes)) predicted"
+                if let measured = record.measuredPeakBytes { line += ", \(ByteAmount(measured)) measured" }
+            }
+            if let seed = record.seed { line += "  seed \(seed)" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Writes `report.json` and `report.txt` into `folder`, each under a temporary name renamed when complete.
+    public func write(to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try json().write(to: folder.appendingPathComponent("report.json"), options: .atomic)
+        try Data((summary() + "\n").utf8).write(to: folder.appendingPathComponent("report.txt"), options: .atomic)
+    }
+
+    /// Writes the report next to a render's `output`: `<name>.report.json` and `<name>.report.txt` (for
+    /// `demo.mp4`, `demo.report.json`), each atomically. Returns the two files.
+    @discardableResult
+    public func write(besides output: URL) throws -> (json: URL, summary: URL) {
+        let stem = output.deletingPathExtension()
+        let files = (json: URL(fileURLWithPath: stem.path + ".report.json"),
+                     summary: URL(fileURLWithPath: stem.path + ".report.txt"))
+        try json().write(to: files.json, options: .atomic)
+        try Data((summary() + "\n").utf8).write(to: files.summary, options: .atomic)
+        return files
+    }
+}

@@ -1,0 +1,141 @@
+/// A `StageModel` whose figures come from a catalog entry: the components of one role of a family (SDXL's two text
+/// encoders count as one), with memory and compute scaled from the entry's per-token, per-pixel and
+/// per-audio-second figures by each stage's parameters.
+public struct CatalogStageModel: StageModel {
+    public let identity: ModelIdentity
+    public let family: ModelFamily
+    public let role: ComponentRole
+    public let components: [ModelFamily.Component]
+
+    /// The `role` components of `family`; nil when the family has none.
+    public init?(family: ModelFamily, role: ComponentRole, identity: ModelIdentity) {
+        let components = family.components(role)
+        guard !components.isEmpty else { return nil }
+        self.family = family
+        self.role = role
+        self.components = components
+        self.identity = identity
+    }
+
+    public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }
+
+    /// Two of the largest block (one computing, one uploading) plus the rest of a component that has no block
+    /// figure: nil unless some component states a block size.
+    public var streamedWeightBytes: UInt64? {
+        guard components.contains(where: { $0.streamBlockBytes != nil }) else { return nil }
+        return components.reduce(0) { total, component in
+            total + (component.streamBlockBytes.map { 2 * $0.bytes } ?? component.weightBytes.bytes)
+        }
+    }
+
+    private func activation(_ unit: String) -> Double {
+        components.reduce(0) { $0 + ($1.activation[unit]?.value ?? 0) }
+    }
+
+    private func flops(_ unit: String) -> Double {
+        components.reduce(0) { $0 + ($1.flops[unit]?.value ?? 0) }
+    }
+
+    private static func guided(_ stage: Stage) -> Bool { (stage.parameters.number("cfg") ?? 0) > 1 }
+
+    private func pixels(_ stage: Stage) -> (width: Int, height: Int) {
+        (stage.parameters.int("width") ?? 0, stage.parameters.int("height") ?? 0)
+    }
+
+    /// CLIP windows of 77 tokens: one per 75 tokens of text, counting a token per three bytes (an over-estimate
+    /// for English, whose tokens average about four).
+    private static func tokens(_ text: String) -> Int {
+        let windows = max(1, (text.utf8.count / 3 + 74) / 75)
+        return 77 * windows
+    }
+
+    public func tactics(for stage: Stage) -> [Tactic] {
+        switch stage.kind {
+        case .denoise where Self.guided(stage):
+            return [Tactic(guidance: .batched), Tactic(guidance: .sequential)]
+        case .decode:
+            let (width, height) = pixels(stage)
+            let latentEdge = max(width, height) / family.latentScale
+            let tiles = components.flatMap(\.tileLatentSizes).filter { $0 < latentEdge }
+            return [Tactic()] + Set(tiles).sorted(by: >).map { Tactic(tileLatentSize: $0) }
+        default:
+            return [Tactic()]
+        }
+    }
+
+    public func maximumBatch(for stage: Stage) -> Int {
+        stage.kind == .speak ? 1 : 8
+    }
+
+    public func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64 {
+        guard let stage = stages.first else { return 0 }
+        let count = Double(stages.count)
+        let (width, height) = pixels(stage)
+        let bytes: Double
+        switch stage.kind {
+        case .encodeText:
+            bytes = stages.reduce(0) { total, stage in
+                let prompt = Self.tokens(stage.parameters.string("prompt") ?? "")
+                let negative = Self.guided(stage) ? Self.tokens(stage.parameters.string("negative") ?? "") : 0
+                return total + activation("per_token") * Double(prompt + negative)
+            }
+        case .denoise:
+            let latentPixels = Double(width / family.latentScale * (height / family.latentScale))
+            let halves = tactic.guidance == .batched ? 2.0 : 1.0
+            bytes = activation("per_latent_pixel") * latentPixels * count * halves
+        case .decode:
+            let image = Double(width * height) * 3 * 4 * count
+            if let tile = tactic.tileLatentSize {
+                let tilePixels = Double(tile * family.latentScale * tile * family.latentScale)
+                bytes = activation("per_pixel") * tilePixels + image
+            } else {
+                bytes = activation("per_pixel") * Double(width * height) * count
+            }
+        case .speak:
+            bytes = activation("per_audio_second") * stages.reduce(0) { $0 + Self.audioSeconds($1) }
+        default:
+            bytes = 0
+        }
+        return UInt64(bytes.rounded(.up))
+    }
+
+    /// Spoken seconds of a `speak` stage, estimated from its text (15 characters a second).
+    static func audioSeconds(_ stage: Stage) -> Double {
+        let characters = Double(stage.parameters.int("characters") ?? 0)
+        return max(1, characters / 15 / (stage.parameters.number("speed") ?? 1))
+    }
+
+    public func estimatedSeconds(for stages: [Stage], tactic: Tactic, device: DeviceProfile) -> Double {
+        guard let stage = stages.first else { return 0 }
+        let count = Double(stages.count)
+        let (width, height) = pixels(stage)
+        var work: Double
+        var passes = 1.0
+        switch stage.kind {
+        case .encodeText:
+            work = flops("per_token") * Double(stages.reduce(0) { total, stage in
+                total + Self.tokens(stage.parameters.string("prompt") ?? "")
+                    + (Self.guided(stage) ? Self.tokens(stage.parameters.string("negative") ?? "") : 0)
+            })
+        case .denoise:
+            let latentPixels = Double(width / family.latentScale * (height / family.latentScale))
+            passes = Double(stage.parameters.int("steps") ?? 1)
+            let halves = Self.guided(stage) ? 2.0 : 1.0
+            // Two half-size passes keep the device less busy than one full pass.
+            let efficiency = tactic.guidance == .sequential ? 0.9 : 1.0
+            work = flops("per_latent_pixel_step") * latentPixels * passes * halves * count / efficiency
+        case .decode:
+            // Overlapping tiles decode about a quarter more pixels.
+            work = flops("per_pixel") * Double(width * height) * count * (tactic.tileLatentSize == nil ? 1 : 1.25)
+        case .speak:
+            work = flops("per_audio_second") * stages.reduce(0) { $0 + Self.audioSeconds($1) }
+        default:
+            work = 0
+        }
+        var seconds = work / device.flopsPerSecond
+        if tactic.streamedWeights {
+            seconds += passes * Double(weightBytes) / device.uploadBytesPerSecond
+        }
+        return seconds
+    }
+}

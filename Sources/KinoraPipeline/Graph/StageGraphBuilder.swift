@@ -1,0 +1,211 @@
+import Foundation
+
+/// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → animate, then one
+/// encodeVideo; per voice line phonemize → speak; per music cue loadAudio; then mix and mux. Stages that would do
+/// identical work (same kind, model, settings and inputs) are built once and shared.
+public struct StageGraphBuilder {
+    /// Makes the `StageModel` for the `role` component of a workflow model.
+    public typealias ModelProvider = (ModelReference, ModelFamily, ComponentRole) throws -> any StageModel
+    /// The fingerprint of a file the workflow names (music), for cache keys.
+    public typealias FileFingerprinter = (String) throws -> String
+
+    public var catalog: ModelCatalog
+    public var provideModel: ModelProvider
+    public var fingerprint: FileFingerprinter
+
+    public init(catalog: ModelCatalog, provideModel: @escaping ModelProvider,
+                fingerprint: @escaping FileFingerprinter) {
+        self.catalog = catalog
+        self.provideModel = provideModel
+        self.fingerprint = fingerprint
+    }
+
+    /// Builds the graph for `mode`. Throws `StageGraphError.invalid` for items their models cannot make,
+    /// `CatalogError` for unknown families, and whatever the model provider or fingerprinter throws.
+    public func build(_ workflow: Workflow, mode: RenderMode) throws -> StageGraph {
+        var state = BuildState()
+        var issues: [SourceIssue] = []
+
+        var frames: [String] = []
+        for (index, shot) in workflow.shots.enumerated() {
+            let owner = "shots[\(index)]"
+            let settings = try resolve(shot, mode: mode, workflow: workflow)
+            guard let reference = workflow.model(named: settings.model) else { continue }
+            let family = try catalog.family(of: reference)
+            let wanted: ModelFamily.Output = shot.motion == .still ? .image : .video
+            guard family.output == wanted else {
+                issues.append(SourceIssue(location: settings.modelLocation, field: "\(owner).\(mode.rawValue).model",
+                                          message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                          + "\(family.output.noun); a \(shot.motion.rawValue) shot needs one "
+                                          + "that makes \(wanted.noun)"))
+                continue
+            }
+            let text = state.add(Stage(
+                id: "\(shot.id)/encode-text", kind: .encodeText,
+                model: try state.bind(reference, family, .textEncoder, provideModel),
+                parameters: StageParameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
+                                             "cfg": .number(settings.cfg)]),
+                owners: [owner], batchSignature: "encodeText"))
+            let size = settings.size
+            let denoise = state.add(Stage(
+                id: "\(shot.id)/denoise", kind: .denoise,
+                model: try state.bind(reference, family, .denoiser, provideModel),
+                parameters: StageParameters(["width": .int(size.width), "height": .int(size.height),
+                                             "steps": .int(settings.steps), "sampler": .string(settings.sampler),
+                                             "cfg": .number(settings.cfg), "seed": .string(String(shot.seed))]),
+                inputs: [text], seed: shot.seed, steps: settings.steps, owners: [owner],
+                batchSignature: "denoise \(size) \(settings.steps) \(settings.sampler) \(settings.cfg)"))
+            let decode = state.add(Stage(
+                id: "\(shot.id)/decode", kind: .decode,
+                model: try state.bind(reference, family, .decoder, provideModel),
+                parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]),
+                inputs: [denoise], owners: [owner], batchSignature: "decode \(size)"))
+            let frameCount = max(1, Int((shot.duration * workflow.output.fps.value).rounded()))
+            let camera = shot.camera
+            frames.append(state.add(Stage(
+                id: "\(shot.id)/animate", kind: .animate,
+                parameters: StageParameters([
+                    "frames": .int(frameCount), "width": .int(workflow.output.size.width),
+                    "height": .int(workflow.output.size.height),
+                    "zoom": .string("\(camera.zoom.start)→\(camera.zoom.end)"),
+                    "pan": .string("\(camera.pan.start)→\(camera.pan.end)"),
+                    "tilt": .string("\(camera.tilt.start)→\(camera.tilt.end)"), "ease": .string(camera.ease.rawValue),
+                ]),
+                inputs: [decode], steps: frameCount, owners: [owner])))
+        }
+
+        let output = workflow.output
+        let video = state.add(Stage(
+            id: "video/encode", kind: .encodeVideo,
+            parameters: StageParameters(["codec": .string(output.codec.rawValue), "crf": .int(output.crf ?? -1),
+                                         "fps": .string(output.fps.description),
+                                         "width": .int(output.size.width), "height": .int(output.size.height)]),
+            inputs: frames,
+            steps: workflow.shots.reduce(0) { $0 + max(1, Int(($1.duration * output.fps.value).rounded())) },
+            owners: ["output"]))
+
+        var audio: [String] = []
+        var placements: [String] = []
+        for (index, line) in workflow.voiceLines.enumerated() {
+            let owner = "voices[\(index)]"
+            guard let reference = workflow.model(named: line.voice) else { continue }
+            let family = try catalog.family(of: reference)
+            guard family.output == .speech else {
+                issues.append(SourceIssue(location: line.voiceLocation, field: "\(owner).voice",
+                                          message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                          + "\(family.output.noun), not speech"))
+                continue
+            }
+            let voice = try state.bind(reference, family, .voice, provideModel)
+            let phonemes = state.add(Stage(
+                id: "\(line.id)/phonemize", kind: .phonemize,
+                parameters: StageParameters(["text": .string(line.text), "voice": .string(voice)]),
+                owners: [owner]))
+            let speaker: String
+            switch line.speaker {
+            case .index(let number): speaker = "#\(number)"
+            case .name(let name): speaker = name
+            case nil: speaker = ""
+            }
+            audio.append(state.add(Stage(
+                id: "\(line.id)/speak", kind: .speak, model: voice,
+                parameters: StageParameters(["speaker": .string(speaker), "speed": .number(line.speed),
+                                             "characters": .int(line.text.count)]),
+                inputs: [phonemes], owners: [owner])))
+            placements.append("voice \(line.id) start=\(line.start) end=\(line.end.map { "\($0)" } ?? "-") "
+                              + "gain=\(line.gain)")
+        }
+        for (index, cue) in workflow.musicCues.enumerated() {
+            audio.append(state.add(Stage(
+                id: "\(cue.id)/load", kind: .loadAudio,
+                parameters: StageParameters(["file": .string(cue.file),
+                                             "fingerprint": .string(try fingerprint(cue.file)),
+                                             "sample_rate": .int(output.sampleRate)]),
+                owners: ["music[\(index)]"])))
+            placements.append("music \(cue.id) start=\(cue.start) end=\(cue.end.map { "\($0)" } ?? "-") "
+                              + "gain=\(cue.gain) fade=\(cue.fadeIn)/\(cue.fadeOut) loop=\(cue.loop)")
+        }
+        guard issues.isEmpty else { throw StageGraphError.invalid(issues) }
+
+        var muxInputs = [video]
+        if !audio.isEmpty {
+            let ducking = workflow.mix.ducking.map {
+                "amount=\($0.amount) threshold=\($0.threshold) attack=\($0.attack) release=\($0.release)"
+            } ?? "off"
+            muxInputs.append(state.add(Stage(
+                id: "audio/mix", kind: .mix,
+                parameters: StageParameters([
+                    "placements": .string(placements.joined(separator: "\n")), "ducking": .string(ducking),
+                    "normalize": .bool(workflow.mix.normalize), "loudness": .number(output.loudness),
+                    "true_peak": .number(output.truePeak), "sample_rate": .int(output.sampleRate),
+                    "duration": .number(workflow.duration),
+                ]),
+                inputs: audio, owners: ["mix"])))
+        }
+        _ = state.add(Stage(
+            id: "output/mux", kind: .mux,
+            parameters: StageParameters(["file": .string(output.file), "duration": .number(workflow.duration)]),
+            inputs: muxInputs, owners: ["output"]))
+        return StageGraph(file: workflow.file, mode: mode, stages: state.stages, models: state.models)
+    }
+
+    /// A shot's settings for `mode` with the family's defaults filled in.
+    struct Resolved {
+        var model: String
+        var modelLocation: SourceLocation
+        var steps: Int
+        var sampler: String
+        var size: ImageSize
+        var cfg: Double
+    }
+
+    /// The draft settings default to the final's model with the family's draft steps and half the size.
+    func resolve(_ shot: Shot, mode: RenderMode, workflow: Workflow) throws -> Resolved {
+        let final = shot.final
+        let finalFamily = try workflow.model(named: final.model).map { try catalog.family(of: $0) }
+        let finalSize = final.size ?? shot.size ?? workflow.output.size
+        guard mode == .draft else {
+            return Resolved(model: final.model, modelLocation: final.modelLocation,
+                            steps: final.steps ?? finalFamily?.defaults.steps ?? 25,
+                            sampler: final.sampler ?? finalFamily?.defaults.sampler ?? "euler", size: finalSize,
+                            cfg: final.cfg ?? finalFamily?.defaults.cfg ?? 7.5)
+        }
+        let draft = shot.draft ?? GenerationSettings(model: final.model, location: final.location,
+                                                      modelLocation: final.modelLocation)
+        let family = try workflow.model(named: draft.model).map { try catalog.family(of: $0) }
+        let steps = draft.steps ?? family?.defaults.draftSteps ?? max(1, (final.steps ?? 25) / 3)
+        return Resolved(model: draft.model, modelLocation: draft.modelLocation, steps: steps,
+                        sampler: draft.sampler ?? final.sampler ?? family?.defaults.sampler ?? "euler",
+                        size: draft.size ?? finalSize.halved,
+                        cfg: draft.cfg ?? final.cfg ?? family?.defaults.cfg ?? 7.5)
+    }
+
+    /// The stages and models collected so far, with identical stages merged.
+    private struct BuildState {
+        var stages: [Stage] = []
+        var models: [String: any StageModel] = [:]
+        var byWork: [String: Int] = [:]
+
+        /// Binds `role` of `reference` and returns the model's key.
+        mutating func bind(_ reference: ModelReference, _ family: ModelFamily, _ role: ComponentRole,
+                           _ provide: ModelProvider) throws -> String {
+            let model = try provide(reference, family, role)
+            let key = model.identity.key
+            if models[key] == nil { models[key] = model }
+            return key
+        }
+
+        /// Adds `stage`, or adds its owners to an identical stage already there; returns the id to depend on.
+        mutating func add(_ stage: Stage) -> String {
+            let work = [stage.kind.rawValue, stage.model ?? "", stage.parameters.canonical,
+                        stage.inputs.joined(separator: "\u{1F}")].joined(separator: "\u{1E}")
+            if let index = byWork[work] {
+                stages[index].owners += stage.owners
+                return stages[index].id
+            }
+            byWork[work] = stages.count
+            stages.append(stage)
+            return stage.id
+        }
+    }
+}

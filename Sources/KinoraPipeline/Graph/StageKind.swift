@@ -1,0 +1,34 @@
+/// What a stage does. Stages of the first four kinds run a model on the device; the others run on the host.
+public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Prompt and negative prompt to conditioning (text encoder).
+    case encodeText
+    /// Noise to latents over the sampler's steps (denoiser).
+    case denoise
+    /// Latents to a picture (VAE decoder).
+    case decode
+    /// Text to phonemes (espeak-ng, on the host).
+    case phonemize
+    /// Phonemes to speech (voice model).
+    case speak
+    /// A still to the shot's frames with its pan and zoom (host).
+    case animate
+    /// All shots' frames to the video stream (host).
+    case encodeVideo
+    /// A music file decoded and resampled (host).
+    case loadAudio
+    /// Voice lines and music placed, ducked and normalised into one stem (host).
+    case mix
+    /// Video and audio into the output file (host).
+    case mux
+
+    /// The model component the stage runs, or nil for host stages.
+    public var role: ComponentRole? {
+        switch self {
+        case .encodeText: return .textEncoder
+        case .denoise: return .denoiser
+        case .decode: return .decoder
+        case .speak: return .voice
+        case .phonemize, .animate, .encodeVideo, .loadAudio, .mix, .mux: return nil
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The ordered steps of a render with their predicted memory and time: what `kinora plan` prints and what the
+/// executor follows.
+public struct Plan: Sendable, Hashable, Codable {
+    public var file: String
+    public var mode: RenderMode
+    public var device: DeviceProfile
+    public var steps: [PlanStep]
+
+    public init(file: String, mode: RenderMode, device: DeviceProfile, steps: [PlanStep]) {
+        self.file = file
+        self.mode = mode
+        self.device = device
+        self.steps = steps
+    }
+
+    /// The largest predicted peak of any step.
+    public var predictedPeakBytes: UInt64 { steps.map(\.peakBytes).max() ?? 0 }
+
+    public var estimatedSeconds: Double { steps.reduce(0) { $0 + $1.estimatedSeconds } }
+
+    /// How many times each model (by display name) is loaded.
+    public var loadCounts: [String: Int] {
+        steps.filter { $0.action == .load }.reduce(into: [:]) { $0[$1.model ?? "", default: 0] += 1 }
+    }
+
+    /// The plan as pretty-printed JSON with sorted keys.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// The plan for people: a header with the budget, peak and time, then one line per step.
+    public func rendered() -> String {
+        var lines = ["Plan for \(file) (\(mode.rawValue)): budget \(ByteAmount(device.budgetBytes)), "
+                     + "predicted peak \(ByteAmount(predictedPeakBytes)), estimated \(Self.duration(estimatedSeconds))"]
+        let width = String(steps.count).count
+        for (index, step) in steps.enumerated() {
+            let number = String(repeating: " ", count: width - String(index + 1).count) + String(index + 1)
+            var line = "  \(number)  "
+            switch step.action {
+            case .load:
+                let streamed = step.tactic?.streamedWeights == true
+                line += "load   \(step.model ?? "?")  \(ByteAmount(step.weightBytes))"
+                    + (streamed ? " on the device at a time (weights streamed)" : "")
+            case .evict:
+                line += "evict  \(step.model ?? "?")  frees \(ByteAmount(step.weightBytes))"
+            case .run:
+                let kind = step.kind?.rawValue ?? "?"
+                let stages = step.stages.joined(separator: ", ")
+                if let model = step.model, let tactic = step.tactic {
+                    line += "run    \(kind) \(stages) on \(model) [\(tactic)]  peak \(ByteAmount(step.peakBytes))"
+                } else {
+                    line += "run    \(kind) \(stages) (host)"
+                }
+            }
+            if step.estimatedSeconds >= 0.05 { line += "  ~\(Self.duration(step.estimatedSeconds))" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `0.4 s`, `12 s`, `3 min 05 s`.
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 10 { return String(format: "%.1f s", seconds) }
+        if seconds < 60 { return "\(Int(seconds.rounded())) s" }
+        let whole = Int(seconds.rounded())
+        return String(format: "%d min %02d s", whole / 60, whole % 60)
+    }
+}

@@ -1,0 +1,229 @@
+/// Orders a stage graph into load, run and evict steps that keep the predicted device memory under the budget.
+///
+/// Order: the planner runs one model at a time and all of that model's ready work back to back, choosing next a
+/// model none of whose remaining stages waits on another model's remaining work (so, for an acyclic chain such as
+/// text encoder → UNet → VAE, every model is loaded exactly once); the model already resident goes first, then
+/// the one whose first stage comes first in the graph. Host stages run as soon as their inputs are done. A model no
+/// remaining stage needs is evicted right away; one still needed stays resident unless the next model does not fit
+/// beside it.
+///
+/// Tactics: for each batch the planner walks the model's tactics best first, with resident weights before
+/// streamed ones and, for each, the largest batch of same-signature stages first, and takes the first whose
+/// predicted peak (weights of every resident model + the batch's activations) fits the budget.
+public struct Planner: Sendable {
+    public var device: DeviceProfile
+
+    public init(device: DeviceProfile) {
+        self.device = device
+    }
+
+    /// The plan for `graph`; throws `PlanError.doesNotFit` naming the stage and the smallest peak it could reach.
+    public func plan(_ graph: StageGraph) throws -> Plan {
+        var state = PlanState(graph: graph, device: device)
+        for stage in graph.stages {
+            if let key = stage.model, graph.models[key] == nil {
+                throw PlanError.unboundModel(stage: stage.id, key: key)
+            }
+        }
+        while !state.remaining.isEmpty {
+            state.runReadyHostStages()
+            guard !state.remaining.isEmpty else { break }
+            guard let key = state.nextModel() else {
+                throw PlanError.cycle(stages: graph.stages.map(\.id).filter { state.remaining.contains($0) })
+            }
+            try state.runGroup(of: key)
+        }
+        state.evictAll()
+        return Plan(file: graph.file, mode: graph.mode, device: device, steps: state.steps)
+    }
+}
+
+/// The planner's progress through a graph.
+private struct PlanState {
+    let graph: StageGraph
+    let device: DeviceProfile
+    let order: [String: Int]
+    var remaining: Set<String>
+    var done: Set<String> = []
+    /// Resident models by key: bytes on the device and whether they are streamed.
+    var resident: [(key: String, bytes: UInt64, streamed: Bool)] = []
+    var steps: [PlanStep] = []
+
+    init(graph: StageGraph, device: DeviceProfile) {
+        self.graph = graph
+        self.device = device
+        order = Dictionary(uniqueKeysWithValues: graph.stages.enumerated().map { ($1.id, $0) })
+        remaining = Set(graph.stages.map(\.id))
+    }
+
+    var residentBytes: UInt64 { resident.reduce(0) { $0 + $1.bytes } }
+
+    func isReady(_ stage: Stage) -> Bool { stage.inputs.allSatisfy(done.contains) }
+
+    func remainingStages(where predicate: (Stage) -> Bool) -> [Stage] {
+        graph.stages.filter { remaining.contains($0.id) && predicate($0) }
+    }
+
+    mutating func runReadyHostStages() {
+        var progressed = true
+        while progressed {
+            progressed = false
+            for stage in remainingStages(where: { $0.model == nil }) where isReady(stage) {
+                steps.append(PlanStep(action: .run, stages: [stage.id], kind: stage.kind,
+                                      weightBytes: residentBytes, peakBytes: residentBytes))
+                finish(stage.id)
+                progressed = true
+            }
+        }
+    }
+
+    mutating func finish(_ id: String) {
+        remaining.remove(id)
+        done.insert(id)
+    }
+
+    /// Whether some remaining stage of `key` waits (directly or through host stages) on remaining work of another
+    /// model.
+    func waitsOnOtherModels(_ key: String) -> Bool {
+        var visited: Set<String> = []
+        var stack = remainingStages(where: { $0.model == key }).flatMap(\.inputs)
+        while let id = stack.popLast() {
+            guard remaining.contains(id), visited.insert(id).inserted, let stage = graph.stage(id) else { continue }
+            if let model = stage.model, model != key { return true }
+            stack += stage.inputs
+        }
+        return false
+    }
+
+    func nextModel() -> String? {
+        let ready = remainingStages(where: { $0.model != nil && isReady($0) })
+        var keys: [String] = []
+        for key in ready.compactMap(\.model) where !keys.contains(key) { keys.append(key) }
+        let complete = keys.filter { !waitsOnOtherModels($0) }
+        let candidates = complete.isEmpty ? keys : complete
+        return candidates.first { key in resident.contains { $0.key == key } } ?? candidates.first
+    }
+
+    /// Runs every stage of `key` that is or becomes ready, in batches, then evicts the model if nothing else needs
+    /// it.
+    mutating func runGroup(of key: String) throws {
+        guard let model = graph.models[key] else { return }
+        while true {
+            let ready = remainingStages(where: { $0.model == key && isReady($0) })
+            guard let first = ready.first else { break }
+            let batch = Array(ready.filter { first.batchSignature != nil && $0.batchSignature == first.batchSignature }
+                .prefix(max(1, model.maximumBatch(for: first))))
+            try runBatch(batch.isEmpty ? [first] : batch, model: model, key: key)
+            runReadyHostStages()
+        }
+        if remainingStages(where: { $0.model == key }).isEmpty {
+            evict(key)
+        }
+    }
+
+    /// Chooses the tactic and batch size for (a prefix of) `stages`, loading or evicting as needed, and records
+    /// the run.
+    mutating func runBatch(_ stages: [Stage], model: any StageModel, key: String) throws {
+        if let choice = choose(stages, model: model, key: key, others: residentBytes(except: key)) {
+            commit(choice, model: model, key: key)
+            return
+        }
+        // Nothing fits beside the other resident models: evict them (they will be loaded again) and retry; then
+        // drop this model's own residency too, so it may come back streamed.
+        for other in resident.map(\.key) where other != key { evict(other) }
+        if let choice = choose(stages, model: model, key: key, others: 0) {
+            commit(choice, model: model, key: key)
+            return
+        }
+        if resident.contains(where: { $0.key == key }) {
+            evict(key)
+            if let choice = choose(stages, model: model, key: key, others: 0) {
+                commit(choice, model: model, key: key)
+                return
+            }
+        }
+        let smallest = smallestPeak(stages[0], model: model)
+        throw PlanError.doesNotFit(stage: stages[0].id, model: model.identity.name, neededBytes: smallest.bytes,
+                                   budgetBytes: device.budgetBytes, tactic: smallest.tactic.description)
+    }
+
+    func residentBytes(except key: String) -> UInt64 {
+        resident.filter { $0.key != key }.reduce(0) { $0 + $1.bytes }
+    }
+
+    struct Choice {
+        var stages: [Stage]
+        var tactic: Tactic
+        var weightBytes: UInt64
+        var activationBytes: UInt64
+        var peakBytes: UInt64
+    }
+
+    /// The first fitting (tactic, residency, batch size), or nil. A model already resident keeps its residency.
+    func choose(_ stages: [Stage], model: any StageModel, key: String, others: UInt64) -> Choice? {
+        let current = resident.first { $0.key == key }
+        var residencies: [Bool] = [false]
+        if let streamed = model.streamedWeightBytes, streamed < model.weightBytes { residencies.append(true) }
+        if let current { residencies = [current.streamed] }
+        for streamed in residencies {
+            let weights = streamed ? (model.streamedWeightBytes ?? model.weightBytes) : model.weightBytes
+            for base in model.tactics(for: stages[0]) {
+                for size in stride(from: stages.count, through: 1, by: -1) {
+                    var tactic = base.batched(size)
+                    tactic.streamedWeights = streamed
+                    let batch = Array(stages.prefix(size))
+                    let activation = model.activationBytes(for: batch, tactic: tactic)
+                    let peak = others + weights + activation
+                    if peak <= device.budgetBytes {
+                        return Choice(stages: batch, tactic: tactic, weightBytes: weights, activationBytes: activation,
+                                      peakBytes: peak)
+                    }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The smallest peak any tactic reaches for `stage` alone on an empty device, for the error message.
+    func smallestPeak(_ stage: Stage, model: any StageModel) -> (bytes: UInt64, tactic: Tactic) {
+        var best: (UInt64, Tactic)?
+        for streamed in [false, true] where !streamed || model.streamedWeightBytes != nil {
+            let weights = streamed ? (model.streamedWeightBytes ?? model.weightBytes) : model.weightBytes
+            for var tactic in model.tactics(for: stage) {
+                tactic.streamedWeights = streamed
+                let peak = weights + model.activationBytes(for: [stage], tactic: tactic)
+                if peak < best?.0 ?? .max { best = (peak, tactic) }
+            }
+        }
+        return best ?? (model.weightBytes, Tactic())
+    }
+
+    mutating func commit(_ choice: Choice, model: any StageModel, key: String) {
+        if !resident.contains(where: { $0.key == key }) {
+            resident.append((key, choice.weightBytes, choice.tactic.streamedWeights))
+            var loadTactic = Tactic()
+            loadTactic.streamedWeights = choice.tactic.streamedWeights
+            steps.append(PlanStep(action: .load, model: model.identity.name, modelKey: key, tactic: loadTactic,
+                                  weightBytes: choice.weightBytes, peakBytes: residentBytes,
+                                  estimatedSeconds: device.loadSeconds(model.weightBytes)))
+        }
+        steps.append(PlanStep(action: .run, model: model.identity.name, modelKey: key,
+                              stages: choice.stages.map(\.id), kind: choice.stages[0].kind, tactic: choice.tactic,
+                              weightBytes: residentBytes, activationBytes: choice.activationBytes,
+                              peakBytes: residentBytes + choice.activationBytes,
+                              estimatedSeconds: model.estimatedSeconds(for: choice.stages, tactic: choice.tactic,
+                                                                       device: device)))
+        choice.stages.forEach { finish($0.id) }
+    }
+
+    mutating func evict(_ key: String) {
+        guard let index = resident.firstIndex(where: { $0.key == key }) else { return }
+        let entry = resident.remove(at: index)
+        steps.append(PlanStep(action: .evict, model: graph.models[key]?.identity.name, modelKey: key,
+                              weightBytes: entry.bytes, peakBytes: residentBytes))
+    }
+
+    mutating func evictAll() {
+        for key in resident.map(\.key) { evict(key) }
+    }
+}

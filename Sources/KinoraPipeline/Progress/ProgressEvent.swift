@@ -1,0 +1,81 @@
+import Foundation
+
+/// What a render reports as it goes, for the terminal bars, `--progress json` and the render report.
+public enum ProgressEvent: Sendable, Hashable {
+    /// The render begins: how many stages and steps of progress in all, and the plan's estimate.
+    case renderStarted(stages: Int, totalSteps: Int, estimatedSeconds: Double, budgetBytes: UInt64)
+    case modelLoaded(model: String, bytes: UInt64, streamed: Bool)
+    case modelEvicted(model: String, bytes: UInt64)
+    case stageStarted(stage: String, kind: StageKind, steps: Int)
+    /// `step` of the stage's `steps` are done.
+    case stageStep(stage: String, step: Int, steps: Int)
+    case stageFinished(stage: String, seconds: Double, measuredPeakBytes: UInt64?)
+    /// The stage's result came from the cache.
+    case cacheHit(stage: String, key: String)
+    /// Device memory in use now.
+    case memory(usedBytes: UInt64, budgetBytes: UInt64)
+    case renderFinished(seconds: Double)
+
+    /// The event's name in JSON (`stage_step`).
+    public var name: String {
+        switch self {
+        case .renderStarted: return "render_started"
+        case .modelLoaded: return "model_loaded"
+        case .modelEvicted: return "model_evicted"
+        case .stageStarted: return "stage_started"
+        case .stageStep: return "stage_step"
+        case .stageFinished: return "stage_finished"
+        case .cacheHit: return "cache_hit"
+        case .memory: return "memory"
+        case .renderFinished: return "render_finished"
+        }
+    }
+}
+
+extension ProgressEvent: Encodable {
+    private enum Key: String, CodingKey {
+        case event, stages, totalSteps = "total_steps", estimatedSeconds = "estimated_seconds"
+        case budgetBytes = "budget_bytes", model, bytes, streamed, stage, kind, steps, step, seconds
+        case measuredPeakBytes = "measured_peak_bytes", key, usedBytes = "used_bytes"
+    }
+
+    /// A flat object: `{"event": "stage_step", "stage": "shot-1/denoise", "step": 3, "steps": 25}`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(name, forKey: .event)
+        switch self {
+        case .renderStarted(let stages, let totalSteps, let estimatedSeconds, let budgetBytes):
+            try container.encode(stages, forKey: .stages)
+            try container.encode(totalSteps, forKey: .totalSteps)
+            try container.encode(estimatedSeconds, forKey: .estimatedSeconds)
+            try container.encode(budgetBytes, forKey: .budgetBytes)
+        case .modelLoaded(let model, let bytes, let streamed):
+            try container.encode(model, forKey: .model)
+            try container.encode(bytes, forKey: .bytes)
+            try container.encode(streamed, forKey: .streamed)
+        case .modelEvicted(let model, let bytes):
+            try container.encode(model, forKey: .model)
+            try container.encode(bytes, forKey: .bytes)
+        case .stageStarted(let stage, let kind, let steps):
+            try container.encode(stage, forKey: .stage)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(steps, forKey: .steps)
+        case .stageStep(let stage, let step, let steps):
+            try container.encode(stage, forKey: .stage)
+            try container.encode(step, forKey: .step)
+            try container.encode(steps, forKey: .steps)
+        case .stageFinished(let stage, let seconds, let measuredPeakBytes):
+            try container.encode(stage, forKey: .stage)
+            try container.encode(seconds, forKey: .seconds)
+            try container.encodeIfPresent(measuredPeakBytes, forKey: .measuredPeakBytes)
+        case .cacheHit(let stage, let key):
+            try container.encode(stage, forKey: .stage)
+            try container.encode(key, forKey: .key)
+        case .memory(let usedBytes, let budgetBytes):
+            try container.encode(usedBytes, forKey: .usedBytes)
+            try container.encode(budgetBytes, forKey: .budgetBytes)
+        case .renderFinished(let seconds):
+            try container.encode(seconds, forKey: .seconds)
+        }
+    }
+}

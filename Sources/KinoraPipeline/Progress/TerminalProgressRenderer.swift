@@ -1,0 +1,109 @@
+import Foundation
+
+/// Progress on a terminal: an overall bar (stages done, ETA, device memory) and a bar for the running stage (steps,
+/// it/s, ETA), redrawn in place. Without a terminal (`interactive: false`) it prints one line per finished stage.
+public final class TerminalProgressRenderer: ProgressSink {
+    private let write: (String) -> Void
+    private let clock: () -> Double
+    private let interactive: Bool
+    private let barWidth: Int
+
+    private var renderStart: Double?
+    private var estimatedSeconds = 0.0
+    private var totalStages = 0
+    private var finishedStages = 0
+    private var totalSteps = 0
+    private var finishedSteps = 0
+    private var memory: (used: UInt64, budget: UInt64)?
+    private var current: (stage: String, kind: StageKind, step: Int, steps: Int, start: Double)?
+    private var drawnLines = 0
+
+    /// `write` receives text for the terminal (standard error by default); `clock` gives seconds (monotonic).
+    public init(write: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+                clock: @escaping () -> Double = { ProcessInfo.processInfo.systemUptime },
+                interactive: Bool = true, barWidth: Int = 24) {
+        self.write = write
+        self.clock = clock
+        self.interactive = interactive
+        self.barWidth = barWidth
+    }
+
+    public func receive(_ event: ProgressEvent) {
+        let now = clock()
+        switch event {
+        case .renderStarted(let stages, let steps, let estimate, let budget):
+            renderStart = now
+            totalStages = stages
+            totalSteps = steps
+            estimatedSeconds = estimate
+            memory = (0, budget)
+        case .stageStarted(let stage, let kind, let steps):
+            current = (stage, kind, 0, steps, now)
+        case .stageStep(let stage, let step, let steps):
+            if let running = current, running.stage == stage {
+                current = (stage, running.kind, step, steps, running.start)
+            }
+        case .stageFinished(let stage, let seconds, _):
+            finishedStages += 1
+            finishedSteps += current?.steps ?? 1
+            current = nil
+            if !interactive { write("done  \(stage)  \(Plan.duration(seconds))\n") }
+        case .cacheHit(let stage, _):
+            finishedStages += 1
+            finishedSteps += 1
+            if !interactive { write("cached  \(stage)\n") }
+        case .memory(let used, let budget):
+            memory = (used, budget)
+        case .renderFinished(let seconds):
+            if interactive { redraw() }
+            write("rendered in \(Plan.duration(seconds))\n")
+            drawnLines = 0
+            return
+        case .modelLoaded, .modelEvicted:
+            break
+        }
+        if interactive { redraw() }
+    }
+
+    /// The lines the renderer shows now: the overall bar, then the running stage's bar if any.
+    public func lines() -> [String] {
+        let now = clock()
+        let elapsed = renderStart.map { now - $0 } ?? 0
+        let stepsDone = finishedSteps + (current?.step ?? 0)
+        let fraction = totalSteps > 0 ? min(1, Double(stepsDone) / Double(totalSteps)) : 0
+        let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : max(0, estimatedSeconds - elapsed)
+        var overall = "overall  \(bar(fraction))  \(finishedStages)/\(totalStages) stages  ETA \(Plan.duration(eta))"
+        if let memory, memory.budget > 0 {
+            overall += "  mem \(ByteAmount(memory.used)) / \(ByteAmount(memory.budget))"
+        }
+        var result = [overall]
+        if let running = current {
+            let seconds = now - running.start
+            let fraction = running.steps > 0 ? Double(running.step) / Double(running.steps) : 0
+            var line = "\(running.stage)  \(bar(fraction))  \(running.step)/\(running.steps)"
+            if running.step > 0, seconds > 0 {
+                let rate = Double(running.step) / seconds
+                let remaining = Double(running.steps - running.step) / rate
+                line += String(format: "  %.2f it/s", rate) + "  ETA \(Plan.duration(remaining))"
+            }
+            result.append(line)
+        }
+        return result
+    }
+
+    private func bar(_ fraction: Double) -> String {
+        let filled = Int((fraction * Double(barWidth)).rounded(.down))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
+            + String(format: "%3d%%", Int((fraction * 100).rounded(.down)))
+    }
+
+    /// Moves the cursor up over the previous drawing, clears those lines and draws the current ones.
+    private func redraw() {
+        var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)F" : ""
+        let current = lines()
+        for line in current { text += "\u{1B}[2K" + line + "\n" }
+        for _ in current.count..<max(current.count, drawnLines) { text += "\u{1B}[2K\n" }
+        drawnLines = max(current.count, drawnLines)
+        write(text)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import KinoraMedia
+
+/// The host stages that make the cut: a still's frames, the shots joined, the music loaded, the mix and the final
+/// file.
+///
+/// Results on disk: `animate` writes the shot's frames (`frames.mkv`) and `encode-video` the whole cut's
+/// (`video.mkv`), both FFV1, lossless 8-bit RGB, so they decode to exactly the frames that were made; `load` and
+/// `mix` write 32-bit float WAV (`audio.wav`, `mix.wav`); `mux` writes the final file (`output.<ext>`) in the
+/// output's codec with the mix muxed alongside, trimmed or padded to the video's duration. Frames stream from file
+/// to encoder, so memory stays flat however long the cut.
+extension ChainStageRunner {
+    var frameRate: FrameRate {
+        get throws { try FrameRate(workflow.output.fps.numerator, workflow.output.fps.denominator) }
+    }
+
+    func animate(_ stage: Stage, still: URL, into folder: URL, progress: (Int) -> Void) throws {
+        let shot = workflow.shots[try ownerIndex(stage, prefix: "shots")]
+        let (image, shape) = try FloatArrayFile.read(file("image.kf32", in: still, for: stage))
+        guard shape.count == 3 else {
+            throw RunnerError.unsupported(stage: stage.id,
+                                          reason: "expected a [3, height, width] picture, got \(shape)")
+        }
+        let width = try int(stage, "width"), height = try int(stage, "height"), count = try int(stage, "frames")
+        let animator = try StillAnimator(image: image, width: shape[2], height: shape[1], move: shot.camera,
+                                         outputWidth: width, outputHeight: height)
+        let writer = try VideoWriter(url: folder.appendingPathComponent("frames.mkv"),
+                                     settings: VideoSettings(codec: .ffv1, frameRate: frameRate))
+        for index in 0..<count {
+            try writer.append(frame: VideoFrame(width: width, height: height, rgb8: animator.frame(index, of: count)))
+            progress(index + 1)
+        }
+        try writer.finish()
+    }
+
+    func joinShots(_ stage: Stage, shots: [URL], into folder: URL, progress: (Int) -> Void) throws {
+        let writer = try VideoWriter(url: folder.appendingPathComponent("video.mkv"),
+                                     settings: VideoSettings(codec: .ffv1, frameRate: frameRate))
+        for shot in shots {
+            let reader = try VideoReader(url: file("frames.mkv", in: shot, for: stage))
+            while let frame = try reader.nextFrame() {
+                try writer.append(frame: frame)
+                progress(writer.frameCount)
+            }
+        }
+        try writer.finish()
+    }
+
+    func loadAudio(_ stage: Stage, into folder: URL) throws {
+        let cue = workflow.musicCues[try ownerIndex(stage, prefix: "music")]
+        let source = cue.file.hasPrefix("/") ? URL(fileURLWithPath: cue.file)
+            : workflowFolder.appendingPathComponent(cue.file)
+        let audio = try Resampler.resample(AudioFile.read(source), to: try int(stage, "sample_rate"))
+        try AudioFile.write(audio, to: folder.appendingPathComponent("audio.wav"), format: .wavFloat)
+    }
+
+    /// Places every voice line and music cue (inputs in the workflow's order: lines, then cues), ducks the music
+    /// under the voices and normalises the loudness to the output's target.
+    func mix(_ stage: Stage, stems: [URL], into folder: URL) throws {
+        let lines = workflow.voiceLines, cues = workflow.musicCues
+        guard stems.count == lines.count + cues.count else {
+            throw RunnerError.mixInputs(expected: lines.count + cues.count, got: stems.count)
+        }
+        var tracks: [MixTrack] = []
+        for (line, stem) in zip(lines, stems) {
+            let speech = try AudioFile.read(file("speech.wav", in: stem, for: stage))
+            if let end = line.end, line.start + speech.duration > end + 1e-3 {
+                note(String(format: "voice line '%@' lasts %.2f s and ends at %.2f s, after its end at %.2f s",
+                            line.id, speech.duration, line.start + speech.duration, end))
+            }
+            tracks.append(MixTrack(name: line.id, audio: speech, role: .voice, start: line.start, gainDB: line.gain))
+        }
+        let duration = workflow.duration
+        for (cue, stem) in zip(cues, stems.dropFirst(lines.count)) {
+            var music = try AudioFile.read(file("audio.wav", in: stem, for: stage))
+            let length = max(0, min(cue.end ?? duration, duration) - cue.start)
+            let frames = Int((length * Double(music.sampleRate)).rounded())
+            if cue.loop, music.frameCount > 0, music.frameCount < frames {
+                let repeats = (frames + music.frameCount - 1) / music.frameCount
+                music = try AudioBuffer(sampleRate: music.sampleRate, channels: music.channels,
+                                        samples: Array([[Float]](repeating: music.samples, count: repeats).joined()))
+            }
+            if music.frameCount > frames { music = music.resized(to: frames) }
+            tracks.append(MixTrack(name: cue.id, audio: music, role: .music, start: cue.start, gainDB: cue.gain,
+                                   fadeIn: cue.fadeIn, fadeOut: cue.fadeOut))
+        }
+        let output = workflow.output
+        let ducking = workflow.mix.ducking.map {
+            DuckingSettings(reductionDB: $0.amount, thresholdDB: $0.threshold, attack: $0.attack, release: $0.release)
+        }
+        let mixer = Mixer(settings: KinoraMedia.MixSettings(
+            sampleRate: output.sampleRate, channels: 2, ducking: ducking,
+            loudnessTarget: workflow.mix.normalize ? output.loudness : nil, truePeakCeiling: output.truePeak,
+            duration: duration))
+        try AudioFile.write(try mixer.mix(tracks).mix, to: folder.appendingPathComponent("mix.wav"), format: .wavFloat)
+    }
+
+    /// Encodes the cut in the output's codec with the mix, into `output.<ext>` (the extension of the output file).
+    func mux(_ stage: Stage, video: URL, audio: URL?, into folder: URL) throws {
+        let output = workflow.output
+        let mix = try audio.map { try AudioFile.read(file("mix.wav", in: $0, for: stage)) }
+        let name = "output." + (URL(fileURLWithPath: output.file).pathExtension.isEmpty ? "mp4"
+            : URL(fileURLWithPath: output.file).pathExtension.lowercased())
+        let writer = try VideoWriter(
+            url: folder.appendingPathComponent(name),
+            settings: VideoSettings(codec: VideoCodec(parsing: output.codec.rawValue), frameRate: frameRate,
+                                    crf: output.crf),
+            audio: mix)
+        let reader = try VideoReader(url: file("video.mkv", in: video, for: stage))
+        while let frame = try reader.nextFrame() {
+            try writer.append(frame: frame)
+        }
+        try writer.finish()
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import KinoraGPU
+import KinoraModels
+
+/// The `StageRunner` that renders for real: Stable Diffusion pipelines encode text, denoise and decode on the
+/// device, a Piper voice speaks, and KinoraMedia turns stills into frames, mixes the audio and writes the final
+/// file. Every stage reads its inputs from, and writes its result into, the folders the executor hands it.
+///
+/// Loading follows the plan: a pipeline is opened for a weights folder when the first of its components is loaded
+/// and dropped (with its device weights and activation arena, the allocator trimmed after) when the last is
+/// evicted; a voice is loaded and dropped on its own. Each run measures the device allocator's peak from a fresh
+/// start, so the report can set it beside the plan's prediction.
+public final class ChainStageRunner: StageRunner {
+    public let device: GPUDevice
+    public let workflow: Workflow
+    /// The folder the workflow's relative paths (music files) start from.
+    public let workflowFolder: URL
+    /// Where each model's weights are, by `ModelIdentity.key`.
+    let locations: [String: URL]
+    /// Open pipelines by weights path, with the roles the plan has loaded from them.
+    var pipelines: [String: OpenPipeline] = [:]
+    var voices: [String: PiperSynthesizer] = [:]
+    /// Things the user should know that do not stop the render (a voice line running past its `end`).
+    public private(set) var warnings: [String] = []
+
+    /// A pipeline and the components of it that are loaded.
+    struct OpenPipeline {
+        var pipeline: StableDiffusionPipeline
+        var roles: Set<ComponentRole>
+    }
+
+    public init(device: GPUDevice, workflow: Workflow, workflowFolder: URL, locations: [String: URL]) {
+        self.device = device
+        self.workflow = workflow
+        self.workflowFolder = workflowFolder
+        self.locations = locations
+    }
+
+    /// Opens the model's weights. Streaming is not implemented by the pipelines yet, so a model the plan streams is
+    /// loaded whole; the pipeline's own memory plan still picks tiled decode and sequential guidance as needed.
+    public func load(_ model: any StageModel, streamed: Bool) throws {
+        let key = model.identity.key
+        guard let url = locations[key] else {
+            throw RunnerError.unknownModel(stage: "load", key: model.identity.name)
+        }
+        let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
+        if role == .voice {
+            voices[key] = try PiperSynthesizer(files: PiperVoiceFiles(path: url), device: device)
+            return
+        }
+        var open = try pipelines[url.path] ?? OpenPipeline(pipeline: openPipeline(url), roles: [])
+        open.roles.insert(role)
+        pipelines[url.path] = open
+    }
+
+    /// Drops the model; a pipeline's text encoders go when their component is evicted, and the pipeline goes when
+    /// none of its components is loaded any more.
+    public func evict(_ model: any StageModel) throws {
+        let key = model.identity.key
+        if voices.removeValue(forKey: key) == nil, let url = locations[key], var open = pipelines[url.path] {
+            let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
+            open.roles.remove(role)
+            if role == .textEncoder { open.pipeline.releaseTextEncoders() }
+            pipelines[url.path] = open.roles.isEmpty ? nil : open
+        }
+        device.memory.trim()
+    }
+
+    public func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
+                    outputs: [String: URL], step: (String, Int) -> Void) throws -> UInt64? {
+        device.memory.trim()
+        device.memory.resetPeak()
+        try withoutActuallyEscaping(step) { step in
+            try run(stages, model: model, tactic: tactic, inputs: inputs, outputs: outputs, step: step)
+        }
+        return model == nil ? nil : device.memory.peakBytes
+    }
+
+    private func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
+                     outputs: [String: URL], step: @escaping (String, Int) -> Void) throws {
+        for stage in stages {
+            guard let folder = outputs[stage.id] else {
+                throw RunnerError.missingInput(stage: stage.id, file: "its output folder")
+            }
+            let input = { (index: Int) throws -> URL in
+                guard stage.inputs.indices.contains(index), let url = inputs[stage.inputs[index]] else {
+                    throw RunnerError.missingInput(stage: stage.id, file: "input \(index + 1)")
+                }
+                return url
+            }
+            let progress = { (done: Int) in step(stage.id, done) }
+            switch stage.kind {
+            case .encodeText:
+                try encodeText(stage, pipeline: pipeline(for: stage, model: model), into: folder)
+                progress(1)
+            case .denoise:
+                try denoise(stage, pipeline: pipeline(for: stage, model: model), text: input(0), into: folder,
+                            progress: progress)
+            case .decode:
+                try decode(stage, pipeline: pipeline(for: stage, model: model), latents: input(0), tactic: tactic,
+                           into: folder)
+                progress(1)
+            case .phonemize:
+                try phonemize(stage, into: folder)
+                progress(1)
+            case .speak:
+                try speak(stage, model: model, phonemes: input(0), into: folder)
+                progress(1)
+            case .animate:
+                try animate(stage, still: input(0), into: folder, progress: progress)
+            case .encodeVideo:
+                try joinShots(stage, shots: stage.inputs.indices.map(input), into: folder, progress: progress)
+            case .loadAudio:
+                try loadAudio(stage, into: folder)
+                progress(1)
+            case .mix:
+                try mix(stage, stems: stage.inputs.indices.map(input), into: folder)
+                progress(1)
+            case .mux:
+                try mux(stage, video: input(0), audio: stage.inputs.count > 1 ? input(1) : nil, into: folder)
+                progress(1)
+            }
+        }
+    }
+
+    /// Opens a diffusers folder or a single-file checkpoint.
+    private func openPipeline(_ url: URL) throws -> StableDiffusionPipeline {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        return isDirectory.boolValue ? try StableDiffusionPipeline(folder: url, device: device)
+            : try StableDiffusionPipeline(singleFile: url, device: device)
+    }
+
+    /// The open pipeline `stage`'s model belongs to.
+    private func pipeline(for stage: Stage, model: (any StageModel)?) throws -> StableDiffusionPipeline {
+        guard let model, let url = locations[model.identity.key] else {
+            throw RunnerError.unknownModel(stage: stage.id, key: stage.model ?? "none")
+        }
+        guard let open = pipelines[url.path] else {
+            throw RunnerError.modelNotLoaded(stage: stage.id, model: model.identity.name)
+        }
+        return open.pipeline
+    }
+
+    /// The index `i` of the stage's first owner `prefix[i]` (`shots[2]` → 2).
+    func ownerIndex(_ stage: Stage, prefix: String) throws -> Int {
+        for owner in stage.owners where owner.hasPrefix(prefix + "[") && owner.hasSuffix("]") {
+            if let index = Int(owner.dropFirst(prefix.count + 1).dropLast()) { return index }
+        }
+        throw RunnerError.unknownOwner(stage: stage.id, owner: stage.owners.joined(separator: ", "))
+    }
+
+    func note(_ warning: String) {
+        warnings.append(warning)
+    }
+
+    func string(_ stage: Stage, _ name: String) throws -> String {
+        guard let value = stage.parameters.string(name) else {
+            throw RunnerError.missingParameter(stage: stage.id, name: name)
+        }
+        return value
+    }
+
+    func int(_ stage: Stage, _ name: String) throws -> Int {
+        guard let value = stage.parameters.int(name) else {
+            throw RunnerError.missingParameter(stage: stage.id, name: name)
+        }
+        return value
+    }
+
+    func number(_ stage: Stage, _ name: String) throws -> Double {
+        guard let value = stage.parameters.number(name) else {
+            throw RunnerError.missingParameter(stage: stage.id, name: name)
+        }
+        return value
+    }
+
+    /// `file` inside a stage folder, which must exist.
+    func file(_ name: String, in folder: URL, for stage: Stage) throws -> URL {
+        let url = folder.appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw RunnerError.missingInput(stage: stage.id, file: name)
+        }
+        return url
+    }
+}

@@ -1,0 +1,75 @@
+/// The final file: where it goes, its picture size and frame rate, the video codec and quality, and the loudness the
+/// mixed audio is normalised to.
+public struct OutputSettings: Sendable, Hashable {
+    /// The video codecs the output can use (KinoraMedia's `VideoCodec` names).
+    public enum Codec: String, Sendable, Hashable, CaseIterable {
+        case h264, h265, av1, prores, ffv1
+
+        /// The CRF values the codec accepts; nil for codecs with fixed-quality profiles.
+        public var crfRange: ClosedRange<Int>? {
+            switch self {
+            case .h264, .h265: return 0...51
+            case .av1: return 1...63
+            case .prores, .ffv1: return nil
+            }
+        }
+
+        static let aliases = ["x264": "h264", "avc": "h264", "hevc": "h265", "x265": "h265", "svtav1": "av1",
+                              "lossless": "ffv1"]
+    }
+
+    /// The output path as written (relative paths are relative to the workflow file's folder).
+    public var file: String
+    public var size: ImageSize
+    public var fps: FrameRateSpec
+    public var codec: Codec
+    /// Constant rate factor; nil for the codec's default.
+    public var crf: Int?
+    /// Integrated loudness target of the mix in LUFS (−14 for streaming, −23 for EBU R128 broadcast).
+    public var loudness: Double
+    /// True-peak ceiling in dBTP.
+    public var truePeak: Double
+    public var sampleRate: Int
+    public var location: SourceLocation
+
+    public init(file: String, size: ImageSize, fps: FrameRateSpec = FrameRateSpec(numerator: 24, denominator: 1),
+                codec: Codec = .h264, crf: Int? = nil, loudness: Double = -14, truePeak: Double = -1,
+                sampleRate: Int = 48_000, location: SourceLocation) {
+        self.file = file
+        self.size = size
+        self.fps = fps
+        self.codec = codec
+        self.crf = crf
+        self.loudness = loudness
+        self.truePeak = truePeak
+        self.sampleRate = sampleRate
+        self.location = location
+    }
+
+    static let keys = ["file", "size", "fps", "codec", "crf", "loudness", "true_peak", "sample_rate"]
+
+    /// Reads the `output` mapping; `defaultFile` is used when `file` is absent.
+    init?(reading field: YAMLField, defaultFile: String) {
+        guard let mapping = field.mapping(Self.keys) else { return nil }
+        let size = mapping.required("size")?.size()
+        let fps = mapping["fps"].map { FrameRateSpec(reading: $0) } ?? FrameRateSpec(numerator: 24, denominator: 1)
+        let codec = mapping["codec"].map { $0.choice(Codec.allCases.map(\.rawValue), aliases: Codec.aliases) }
+            ?? Codec.h264.rawValue
+        var crf: Int?
+        if let crfField = mapping["crf"], let codec = codec.flatMap(Codec.init(rawValue:)) {
+            if let range = codec.crfRange {
+                crf = crfField.integer(in: range)
+            } else {
+                crfField.fail("\(codec.rawValue) has fixed-quality profiles and takes no crf")
+            }
+        }
+        let loudness = mapping["loudness"].map { $0.number(in: -70...0, unit: "LUFS") } ?? -14
+        let truePeak = mapping["true_peak"].map { $0.number(in: -20...0, unit: "dBTP") } ?? -1
+        let sampleRate = mapping["sample_rate"].map { $0.integer(in: 8_000...192_000) } ?? 48_000
+        let file = mapping["file"].map { $0.string() } ?? defaultFile
+        guard let size, let fps, let codec = codec.flatMap(Codec.init(rawValue:)), let loudness, let truePeak,
+              let sampleRate, let file else { return nil }
+        self.init(file: file, size: size, fps: fps, codec: codec, crf: crf, loudness: loudness, truePeak: truePeak,
+                  sampleRate: sampleRate, location: field.location)
+    }
+}

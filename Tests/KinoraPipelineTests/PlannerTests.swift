@@ -1,0 +1,170 @@
+import XCTest
+
+@testable import KinoraPipeline
+
+final class PlannerTests: XCTestCase {
+    static let gib: UInt64 = 1 << 30
+
+    /// Three SDXL shots at 1024x1024 and a voice line: the 16 GB workstation case with real figures.
+    static let sdxlWorkflow = """
+        output: {size: 1024x1024}
+        models:
+          hero: {catalog: sdxl}
+          narrator: {catalog: piper-vits}
+        shots:
+          - {id: a, prompt: a harbour at dawn, duration: 2, final: {model: hero}}
+          - {id: b, prompt: a fish market, duration: 2, final: {model: hero}}
+          - {id: c, prompt: a lighthouse, duration: 2, final: {model: hero}}
+        voices:
+          - {text: Every morning the harbour wakes., voice: narrator, start: 0.5}
+        """
+
+    /// The same chain with SD 1.5 at 512x512 and every byte figure scaled to a quarter: the 1 GB case.
+    static let smallWorkflow = """
+        output: {size: 512x512}
+        models:
+          hero: {catalog: sd15}
+          narrator: {catalog: piper-vits}
+        shots:
+          - {id: a, prompt: a harbour at dawn, duration: 2, final: {model: hero}}
+          - {id: b, prompt: a fish market, duration: 2, final: {model: hero}}
+          - {id: c, prompt: a lighthouse, duration: 2, final: {model: hero}}
+        voices:
+          - {text: Every morning the harbour wakes., voice: narrator, start: 0.5}
+        """
+
+    private func graph(_ text: String, scale: Double = 1) throws -> StageGraph {
+        let catalog = try TestSupport.catalog()
+        var families: [String: ModelFamily] = [:]
+        for family in catalog.families { families[family.name] = TestSupport.scaled(family, by: scale) }
+        return try TestSupport.builder(families: families).build(try Workflow.parse(text, file: "w.yaml"),
+                                                                 mode: .final)
+    }
+
+    private func plan(_ graph: StageGraph, budget: UInt64) throws -> Plan {
+        try Planner(device: DeviceProfile(budgetBytes: budget)).plan(graph)
+    }
+
+    /// The run steps of stages of `kind`.
+    private func runs(_ plan: Plan, _ kind: StageKind) -> [PlanStep] {
+        plan.steps.filter { $0.action == .run && $0.kind == kind }
+    }
+
+    /// Checks the invariants every plan must keep.
+    private func checkInvariants(_ plan: Plan, _ graph: StageGraph, file: StaticString = #filePath,
+                                 line: UInt = #line) {
+        XCTAssertLessThanOrEqual(plan.predictedPeakBytes, plan.device.budgetBytes, file: file, line: line)
+        for step in plan.steps {
+            XCTAssertLessThanOrEqual(step.peakBytes, plan.device.budgetBytes, "\(step)", file: file, line: line)
+        }
+        // Each model loaded exactly once (the chain is acyclic) and evicted once.
+        let models = Set(graph.models.values.map(\.identity.name))
+        let once = Dictionary(uniqueKeysWithValues: models.map { ($0, 1) })
+        XCTAssertEqual(plan.loadCounts, once, file: file, line: line)
+        // Every stage runs exactly once, after its inputs.
+        var done: Set<String> = []
+        for step in plan.steps where step.action == .run {
+            for id in step.stages {
+                XCTAssertTrue(graph.stage(id)?.inputs.allSatisfy(done.contains) == true, id, file: file, line: line)
+                XCTAssertTrue(done.insert(id).inserted, "\(id) twice", file: file, line: line)
+            }
+        }
+        XCTAssertEqual(done, Set(graph.stages.map(\.id)), file: file, line: line)
+        // A model's runs are back to back: between its load and its eviction only its own and host stages run.
+        var current: String?
+        for step in plan.steps {
+            switch step.action {
+            case .load: current = step.model
+            case .evict: if step.model == current { current = nil }
+            case .run:
+                if let model = step.model {
+                    XCTAssertEqual(model, current, "\(step.stages) ran outside its model's window", file: file,
+                                   line: line)
+                }
+            }
+        }
+    }
+
+    func testSixteenGigabytesRunsSDXLUntiledWithBatchedGuidance() throws {
+        let graph = try graph(Self.sdxlWorkflow)
+        let plan = try plan(graph, budget: 16 * Self.gib)
+        checkInvariants(plan, graph)
+        let denoise = runs(plan, .denoise)
+        XCTAssertTrue(denoise.allSatisfy { $0.tactic?.guidance == .batched && $0.tactic?.streamedWeights == false })
+        XCTAssertEqual(denoise.map(\.stages.count), [3], "all three shots in one batch")
+        XCTAssertTrue(runs(plan, .decode).allSatisfy { $0.tactic?.tileLatentSize == nil })
+        XCTAssertEqual(runs(plan, .encodeText).map(\.stages.count), [3])
+    }
+
+    func testTacticsDegradeAsTheBudgetShrinks() throws {
+        let graph = try graph(Self.sdxlWorkflow)
+        var previousPeak = UInt64.max
+        var seen: [String] = []
+        for gigabytes in [16.0, 10, 7, 6, 5.5, 2] {
+            let budget = UInt64(gigabytes * Double(Self.gib))
+            let plan = try plan(graph, budget: budget)
+            checkInvariants(plan, graph)
+            XCTAssertLessThanOrEqual(plan.predictedPeakBytes, previousPeak)
+            previousPeak = plan.predictedPeakBytes
+            let denoise = try XCTUnwrap(runs(plan, .denoise).first?.tactic)
+            let decode = try XCTUnwrap(runs(plan, .decode).first?.tactic)
+            seen.append("\(gigabytes): denoise \(denoise); decode \(decode)")
+        }
+        XCTAssertEqual(seen, [
+            // 3 untiled decodes take 15.5 GiB; with every other model evicted they fit.
+            "16.0: denoise batch 3, CFG batched; decode batch 3",
+            "10.0: denoise batch 3, CFG batched; decode batch 1",
+            // 4.8 GiB of UNet weights leave room for one guided pass, then for one half at a time.
+            "7.0: denoise batch 1, CFG batched; decode batch 1",
+            "6.0: denoise batch 1, CFG sequential; decode batch 1",
+            "5.5: denoise batch 1, CFG sequential; decode batch 1",
+            // Below the UNet's weights: streamed block by block; the decode tiles.
+            "2.0: denoise batch 1, CFG batched, weights streamed; decode batch 3, tiles 64",
+        ])
+    }
+
+    func testOneGigabyteWithScaledModelsStaysUnderBudget() throws {
+        let graph = try graph(Self.smallWorkflow, scale: 0.25)
+        let roomy = try plan(graph, budget: Self.gib)
+        checkInvariants(roomy, graph)
+        XCTAssertTrue(runs(roomy, .decode).allSatisfy { $0.tactic?.tileLatentSize == nil })
+        let tight = try plan(graph, budget: Self.gib / 2)
+        checkInvariants(tight, graph)
+        XCTAssertNotEqual(runs(tight, .denoise).map(\.tactic), runs(roomy, .denoise).map(\.tactic))
+        XCTAssertNotEqual(runs(tight, .decode).map(\.tactic), runs(roomy, .decode).map(\.tactic))
+    }
+
+    func testEvictsEachModelBeforeTheNextNeedsTheRoom() throws {
+        let graph = try graph(Self.sdxlWorkflow)
+        let plan = try plan(graph, budget: 16 * Self.gib)
+        let actions = plan.steps.filter { $0.action != .run }.map { "\($0.action.rawValue) \($0.model ?? "")" }
+        XCTAssertEqual(actions, [
+            "load hero/text_encoder", "evict hero/text_encoder", "load hero/denoiser", "evict hero/denoiser",
+            "load hero/decoder", "evict hero/decoder", "load narrator/voice", "evict narrator/voice",
+        ])
+    }
+
+    func testNothingFitsNamesTheStageAndTheSmallestPeak() throws {
+        let graph = try graph(Self.sdxlWorkflow)
+        XCTAssertThrowsError(try plan(graph, budget: 500_000_000)) { error in
+            guard case PlanError.doesNotFit(let stage, let model, let needed, let budget, _) = error else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(stage, "a/encode-text")
+            XCTAssertEqual(model, "hero/text_encoder")
+            XCTAssertGreaterThan(needed, budget)
+            XCTAssertTrue("\(error)".contains("more than the budget of 476.84 MiB"), "\(error)")
+        }
+    }
+
+    func testTimeEstimateCountsLoadsAndWork() throws {
+        let graph = try graph(Self.sdxlWorkflow)
+        let plan = try plan(graph, budget: 16 * Self.gib)
+        let loads = plan.steps.filter { $0.action == .load }.reduce(0) { $0 + $1.estimatedSeconds }
+        let device = plan.device
+        XCTAssertEqual(loads, device.loadSeconds(try XCTUnwrap(graph.models.values.reduce(0) { $0 + $1.weightBytes })),
+                       accuracy: 1e-9)
+        XCTAssertGreaterThan(runs(plan, .denoise).reduce(0) { $0 + $1.estimatedSeconds }, 0)
+        XCTAssertEqual(plan.estimatedSeconds, plan.steps.reduce(0) { $0 + $1.estimatedSeconds }, accuracy: 1e-9)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import XCTest
+
+@testable import KinoraPipeline
+
+final class RenderExecutorTests: XCTestCase {
+    private func setUp(_ text: String? = nil) throws -> (StageGraph, Plan) {
+        let workflow = try text.map { try Workflow.parse($0, file: "demo.yaml") } ?? TestSupport.demoWorkflow()
+        let graph = try TestSupport.builder().build(workflow, mode: .final)
+        return (graph, try Planner(device: DeviceProfile(budgetBytes: 1 << 30)).plan(graph))
+    }
+
+    private func render(_ graph: StageGraph, _ plan: Plan, runner: RecordingRunner, cache: StageCache,
+                        useCache: Bool = true, log: EventLog = EventLog()) throws -> RenderReport {
+        try RenderExecutor(graph: graph, plan: plan, runner: runner, cache: cache, useCache: useCache,
+                           progress: [log]).run()
+    }
+
+    func testFirstRenderRunsThePlanInOrderAndSecondComesFromCache() throws {
+        let (graph, plan) = try setUp()
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
+        let runner = RecordingRunner()
+        runner.measuredPeak = 1234
+        let report = try render(graph, plan, runner: runner, cache: cache)
+        XCTAssertEqual(runner.ranStages, plan.steps.filter { $0.action == .run }.flatMap(\.stages))
+        XCTAssertEqual(Array(runner.calls.prefix(4)), [
+            .run(["welcome/phonemize"]), .run(["closing/phonemize"]), .run(["pad/load"]),
+            .load("hero/text_encoder", streamed: false),
+        ], "host stages run as soon as they can, then the first model")
+        XCTAssertEqual(report.cacheHits, 0)
+        XCTAssertEqual(report.stages.count, graph.stages.count)
+        XCTAssertEqual(report.stages.first { $0.stage == "harbour/denoise" }?.seed, 1234)
+        XCTAssertEqual(report.measuredPeakBytes, 1234)
+
+        let again = RecordingRunner()
+        let cached = try render(graph, plan, runner: again, cache: cache)
+        XCTAssertEqual(again.calls, [], "nothing runs and no model is loaded")
+        XCTAssertEqual(cached.cacheHits, graph.stages.count)
+    }
+
+    func testEditingOneShotRerunsOnlyItsStages() throws {
+        let (graph, plan) = try setUp()
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
+        _ = try render(graph, plan, runner: RecordingRunner(), cache: cache)
+
+        let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+            .replacingOccurrences(of: "a lighthouse on a cliff", with: "a lighthouse on a rock")
+        let (edited, editedPlan) = try setUp(text)
+        let runner = RecordingRunner()
+        let report = try render(edited, editedPlan, runner: runner, cache: cache)
+        XCTAssertEqual(runner.ranStages, ["lighthouse/encode-text", "lighthouse/denoise", "lighthouse/decode",
+                                          "lighthouse/animate", "video/encode", "output/mux"])
+        XCTAssertEqual(report.cacheHits, graph.stages.count - 6)
+        let loads = runner.calls.filter { if case .load = $0 { return true } else { return false } }
+        XCTAssertEqual(loads.count, 3, "the voice model is never loaded: its stages are cached")
+    }
+
+    func testKilledRenderResumesFromCompletedStages() throws {
+        let (graph, plan) = try setUp()
+        let root = try TestSupport.temporaryFolder(self)
+        let killed = RecordingRunner()
+        killed.failAt = "market/decode"
+        XCTAssertThrowsError(try render(graph, plan, runner: killed, cache: try StageCache(root: root))) { error in
+            // The three decodes ran as one batch, so none of them was stored.
+            XCTAssertEqual("\(error)", "stage 'harbour/decode, market/decode, lighthouse/decode' failed: Killed()")
+        }
+        let completed = killed.ranStages
+        XCTAssertFalse(completed.contains("market/decode"))
+
+        let resumed = RecordingRunner()
+        let report = try render(graph, plan, runner: resumed, cache: try StageCache(root: root))
+        XCTAssertTrue(resumed.ranStages.contains("market/decode"), "the partial result is not reused")
+        XCTAssertEqual(Set(resumed.ranStages).intersection(completed), [])
+        XCTAssertEqual(Set(resumed.ranStages).union(completed), Set(graph.stages.map(\.id)))
+        XCTAssertEqual(report.cacheHits, completed.count)
+    }
+
+    func testNoCacheRunsEverythingAndLeavesTheCacheUntouched() throws {
+        let (graph, plan) = try setUp()
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
+        _ = try render(graph, plan, runner: RecordingRunner(), cache: cache)
+        let before = cache.entries().map(\.key)
+        let runner = RecordingRunner()
+        let report = try render(graph, plan, runner: runner, cache: cache, useCache: false)
+        XCTAssertEqual(runner.ranStages.count, graph.stages.count)
+        XCTAssertEqual(report.cacheHits, 0)
+        XCTAssertEqual(Set(cache.entries().map(\.key)), Set(before))
+    }
+
+    func testProgressEventsFollowTheRender() throws {
+        let (graph, plan) = try setUp()
+        let log = EventLog()
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
+        _ = try render(graph, plan, runner: RecordingRunner(), cache: cache, log: log)
+        guard case .renderStarted(let stages, let steps, _, _) = log.events.first else {
+            return XCTFail("first event: \(String(describing: log.events.first))")
+        }
+        XCTAssertEqual(stages, graph.stages.count)
+        XCTAssertEqual(steps, graph.stages.reduce(0) { $0 + $1.steps })
+        let denoiseSteps = log.events.filter {
+            if case .stageStep(stage: "harbour/denoise", _, _) = $0 { return true } else { return false }
+        }
+        XCTAssertEqual(denoiseSteps.count, 4)
+        XCTAssertEqual(log.events.filter { $0.name == "stage_finished" }.count, graph.stages.count)
+        XCTAssertEqual(log.events.last?.name, "render_finished")
+    }
+}
