@@ -9,8 +9,23 @@ public struct LoudnessMeasurement: Sendable, Equatable {
     public let truePeak: Double
 }
 
+/// Audio normalised to a loudness target, with the loudness it reached.
+public struct LoudnessNormalization: Sendable, Equatable {
+    /// The normalised (and, where needed, limited) audio.
+    public let audio: AudioBuffer
+    /// Gain applied ahead of the limiter, in dB.
+    public let gainDB: Double
+    /// Integrated loudness and true peak of `audio`: the target, or as close as the limiter allowed.
+    public let loudness: LoudnessMeasurement
+}
+
 /// Measures loudness with libebur128 and normalises audio to a loudness target under a true-peak ceiling.
 public enum Loudness {
+    /// How close to the target normalisation aims before it stops refining the gain, in LU.
+    static let aim = 0.05
+    /// Gain refinements normalisation tries at most.
+    static let maximumPasses = 6
+
     /// The integrated loudness and true peak of `buffer`.
     public static func measure(_ buffer: AudioBuffer) throws -> LoudnessMeasurement {
         let meter = try LoudnessMeter(channels: buffer.channels, sampleRate: buffer.sampleRate)
@@ -18,26 +33,65 @@ public enum Loudness {
         return LoudnessMeasurement(integrated: try meter.integrated(), truePeak: try meter.truePeak())
     }
 
-    /// `buffer` scaled to `targetLUFS` integrated loudness; if that puts the true peak above `truePeakCeiling`
-    /// (dBTP), a look-ahead limiter holds it under the ceiling. Silence is returned unchanged.
-    public static func normalize(_ buffer: AudioBuffer, targetLUFS: Double = -14, truePeakCeiling: Double = -1)
-        throws -> (audio: AudioBuffer, gainDB: Double)
+    /// `buffer` scaled to `targetLUFS` integrated loudness with its true peak held at or under `truePeakCeiling`
+    /// (dBTP) by a look-ahead true-peak limiter. Limiting lowers the loudness, so the gain is refined over a few
+    /// passes until the result is within 0.05 LU of the target. The limiter never takes more than
+    /// `maximumLimitingDB` off the loudest peak, since deeper limiting pumps audibly; a target that needs more
+    /// (a very high crest factor) is missed, and the result's `loudness` says by how much. Silence is returned
+    /// unchanged.
+    public static func normalize(_ buffer: AudioBuffer, targetLUFS: Double = -14, truePeakCeiling: Double = -1,
+                                 maximumLimitingDB: Double = 12) throws -> LoudnessNormalization
     {
-        let before = try measure(buffer)
-        guard before.integrated.isFinite else { return (buffer, 0) }
-        let gainDB = targetLUFS - before.integrated
-        let gain = Float(pow(10, gainDB / 20))
-        var audio = buffer
-        for i in audio.samples.indices { audio.samples[i] *= gain }
-        var threshold = truePeakCeiling
-        for _ in 0..<6 {
-            let peak = try measure(audio).truePeak
-            guard peak > truePeakCeiling else { break }
-            threshold -= peak - truePeakCeiling + 0.05
-            let scaled = audio
-            audio = PeakLimiter(thresholdDB: threshold, sampleRate: buffer.sampleRate).apply(to: scaled)
+        guard maximumLimitingDB >= 0 else {
+            throw MediaError.invalidArgument("maximum limiting must not be negative, got \(maximumLimitingDB) dB")
         }
-        return (audio, gainDB)
+        let original = try measure(buffer)
+        guard original.integrated.isFinite else {
+            return LoudnessNormalization(audio: buffer, gainDB: 0, loudness: original)
+        }
+        let limiter = PeakLimiter(thresholdDB: truePeakCeiling, sampleRate: buffer.sampleRate)
+        var peaks: [Float]?
+        func pass(gainDB: Double) throws -> LoudnessNormalization {
+            let gain = Float(pow(10, gainDB / 20))
+            var audio = buffer
+            if original.truePeak + gainDB <= truePeakCeiling {
+                for i in audio.samples.indices { audio.samples[i] *= gain }
+            } else {
+                let detected = peaks ?? PeakLimiter.truePeaks(of: buffer)
+                peaks = detected
+                audio = limiter.apply(to: buffer, gain: gain, peaks: detected)
+            }
+            let reached = try measure(audio)
+            guard reached.truePeak > truePeakCeiling else {
+                return LoudnessNormalization(audio: audio, gainDB: gainDB, loudness: reached)
+            }
+            // The limiter reads the true peak of its input; the gain it applies reshapes the waveform slightly, so
+            // a peak can end up a few hundredths of a dB over. A trim by that much holds the ceiling exactly.
+            let trim = Float(pow(10, (truePeakCeiling - reached.truePeak) / 20))
+            for i in audio.samples.indices { audio.samples[i] *= trim }
+            return LoudnessNormalization(audio: audio, gainDB: gainDB, loudness: try measure(audio))
+        }
+
+        let maximumGainDB = truePeakCeiling - original.truePeak + maximumLimitingDB
+        var latest = try pass(gainDB: min(targetLUFS - original.integrated, maximumGainDB))
+        var earlier: LoudnessNormalization?
+        var best = latest
+        for _ in 1..<maximumPasses {
+            let error = targetLUFS - latest.loudness.integrated
+            if abs(error) <= aim || (error > 0 && latest.gainDB >= maximumGainDB) { break }
+            // Secant step: the loudness rises by at most 1 LU per dB of gain, less the deeper the limiter works.
+            var slope = 1.0
+            if let earlier, earlier.gainDB != latest.gainDB {
+                let rise = latest.loudness.integrated - earlier.loudness.integrated
+                slope = min(1, max(0.05, rise / (latest.gainDB - earlier.gainDB)))
+            }
+            earlier = latest
+            latest = try pass(gainDB: min(latest.gainDB + error / slope, maximumGainDB))
+            if abs(targetLUFS - latest.loudness.integrated) < abs(targetLUFS - best.loudness.integrated) {
+                best = latest
+            }
+        }
+        return best
     }
 }
 
@@ -48,7 +102,8 @@ final class LoudnessMeter {
 
     init(channels: Int, sampleRate: Int) throws {
         self.channels = channels
-        state = ebur128_init(UInt32(channels), UInt(sampleRate), Int32(EBUR128_MODE_I.rawValue | EBUR128_MODE_TRUE_PEAK.rawValue))
+        let mode = Int32(EBUR128_MODE_I.rawValue | EBUR128_MODE_TRUE_PEAK.rawValue)
+        state = ebur128_init(UInt32(channels), UInt(sampleRate), mode)
         guard state != nil else { throw MediaError.loudness(call: "ebur128_init", code: -1) }
     }
 

@@ -77,6 +77,9 @@ public struct MixResult: Sendable {
     public let stems: [(name: String, audio: AudioBuffer)]
     /// Gain the normaliser applied, in dB (0 without a loudness target).
     public let normalizationGainDB: Double
+    /// Integrated loudness and true peak the master reached: the target, or as close as the true-peak ceiling
+    /// allowed (nil without a loudness target).
+    public let loudness: LoudnessMeasurement?
 }
 
 /// Mixes tracks into one master: places each on the timeline, applies gain, fades and pan, ducks music under
@@ -126,14 +129,17 @@ public struct Mixer: Sendable {
             for i in mix.samples.indices { mix.samples[i] += stem.samples[i] }
         }
         var gainDB = 0.0
+        var loudness: LoudnessMeasurement?
         if let target = settings.loudnessTarget {
-            (mix, gainDB) = try Loudness.normalize(mix, targetLUFS: target, truePeakCeiling: settings.truePeakCeiling)
+            let normalized = try Loudness.normalize(mix, targetLUFS: target, truePeakCeiling: settings.truePeakCeiling)
+            (mix, gainDB, loudness) = (normalized.audio, normalized.gainDB, normalized.loudness)
             let gain = Float(pow(10, gainDB / 20))
             for index in stems.indices {
                 for i in stems[index].samples.indices { stems[index].samples[i] *= gain }
             }
         }
-        return MixResult(mix: mix, stems: zip(tracks, stems).map { ($0.name, $1) }, normalizationGainDB: gainDB)
+        return MixResult(mix: mix, stems: zip(tracks, stems).map { ($0.name, $1) }, normalizationGainDB: gainDB,
+                         loudness: loudness)
     }
 
     /// One track on a silent timeline of `length` frames, with its gain, fades and pan.

@@ -65,7 +65,12 @@ struct MixCommand: ParsableCommand {
                 try AudioFile.write(stem.audio, to: stemURL, format: fileFormat)
             }
         }
-        let loudness = try Loudness.measure(result.mix)
+        let loudness = try result.loudness ?? Loudness.measure(result.mix)
+        if let target = settings.loudnessTarget, abs(loudness.integrated - target) > 0.5 {
+            let reached = String(format: "%.1f", loudness.integrated), wanted = String(format: "%.1f", target)
+            FileHandle.standardError.write(Data(("warning: the mix reaches \(reached) LUFS, not \(wanted): the "
+                + "true-peak ceiling and the limiter's 12 dB cap allow no more\n").utf8))
+        }
         print("wrote \(url.path): \(String(format: "%.2f", result.mix.duration)) s, "
               + "\(String(format: "%.1f", loudness.integrated)) LUFS, \(String(format: "%.1f", loudness.truePeak)) dBTP")
     }

@@ -73,6 +73,24 @@ final class MixerTests: XCTestCase {
         XCTAssertLessThanOrEqual(try Loudness.measure(result.mix).truePeak, -1 + 0.05)
     }
 
+    func testSpeechOverMusicMixReachesTargetUnderCeilingAndReportsIt() throws {
+        // The render case: a peaky voice over a quieter music bed, ducked, normalised to -16 LUFS under -1 dBTP. In
+        // mono the voice's peaks sit ~17 dB over its loudness, so the limiter has to work.
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Mixer(settings: MixSettings(channels: 1, loudnessTarget: -16, truePeakCeiling: -1)).mix([
+            MixTrack(name: "music", audio: try LoudnessSignals.musicBed(seconds: 8), role: .music),
+            MixTrack(name: "voice", audio: try LoudnessSignals.voice(seconds: 7), role: .voice, start: 0.5),
+        ])
+        let measured = try Loudness.measure(result.mix)
+        XCTAssertEqual(result.loudness, measured)
+        XCTAssertEqual(measured.integrated, -16, accuracy: 0.5)
+        XCTAssertLessThanOrEqual(measured.truePeak, -1 + 0.1)
+        let url = directory.appendingPathComponent("mix.wav")
+        try AudioFile.write(result.mix, to: url, format: .wavFloat)
+        XCTAssertEqual(try TestSupport.ffmpegIntegratedLoudness(of: url), -16, accuracy: 0.5)
+    }
+
     func testInvalidPanIsRejected() throws {
         XCTAssertThrowsError(try Mixer(settings: plain).mix([MixTrack(name: "a", audio: try impulse(), pan: 2)]))
     }
