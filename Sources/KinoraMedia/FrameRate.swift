@@ -4,6 +4,8 @@ import Foundation
 public struct FrameRate: Sendable, Equatable, CustomStringConvertible {
     /// Frames.
     public let numerator: Int
+    /// Decimals at or above this are refused rather than scaled by 1000 past what `Int` holds.
+    private static let largestDecimal = 1_000_000.0
     /// Per this many seconds.
     public let denominator: Int
 
@@ -15,7 +17,8 @@ public struct FrameRate: Sendable, Equatable, CustomStringConvertible {
         self.denominator = denominator / divisor
     }
 
-    /// Parses "30", "24000/1001" or a decimal such as "29.97" (read as 30000/1001) or "12.5".
+    /// Parses "30", "24000/1001" or a decimal such as "29.97" (read as 30000/1001) or "12.5". Decimals are read to
+    /// a thousandth of a frame and must be below a million frames per second.
     public init(parsing text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
@@ -23,7 +26,7 @@ public struct FrameRate: Sendable, Equatable, CustomStringConvertible {
             try self.init(num, den)
         } else if parts.count == 1, let whole = Int(trimmed), whole > 0 {
             try self.init(whole)
-        } else if parts.count == 1, let value = Double(trimmed), value > 0, value.isFinite {
+        } else if parts.count == 1, let value = Double(trimmed), value > 0, value < Self.largestDecimal {
             for ntsc in [24, 30, 48, 60, 120] where abs(value - Double(ntsc) * 1000 / 1001) < 0.006 {
                 try self.init(ntsc * 1000, 1001)
                 return

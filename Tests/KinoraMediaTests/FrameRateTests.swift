@@ -12,4 +12,11 @@ final class FrameRateTests: XCTestCase {
         XCTAssertThrowsError(try FrameRate(parsing: "0"))
         XCTAssertThrowsError(try FrameRate(parsing: "fast"))
     }
+
+    func testHugeDecimalRatesAreRefusedNotOverflowed() throws {
+        XCTAssertThrowsError(try FrameRate(parsing: "1e30"))
+        XCTAssertThrowsError(try FrameRate(parsing: "99999999999999999999.5"))
+        XCTAssertThrowsError(try FrameRate(parsing: "inf"))
+        XCTAssertEqual(try FrameRate(parsing: "999999.5"), try FrameRate(1_999_999, 2))
+    }
 }
