@@ -10,8 +10,9 @@ struct PlanCommand: ParsableCommand {
         abstract: "Print the plan of a workflow's render: loads, runs, evictions, tactics, peak memory, time.",
         discussion: """
             The budget is --vram when given (no GPU needed), else the device's own. Each model is loaded once and \
-            all its work runs back to back; tactics (batch size, batched or sequential guidance, tiled decode, \
-            streamed weights) are chosen so the predicted peak stays under the budget.
+            all its work runs back to back; tactics (batch size, batched or sequential guidance, tiled decode) are \
+            chosen so the predicted peak stays under the budget. Weights are loaded whole: a model that does not fit \
+            the budget with its smallest tactic is refused here, naming the stage and the model.
 
             Example: kinora plan examples/demo.yaml --vram 1GB
             """)

@@ -72,13 +72,17 @@ struct RenderCommand: ParsableCommand {
         Self.warn(preparation.workflow.warnings.map(\.description))
         let outputURL = preparation.outputURL(override: output)
         _ = try AtomicOutput(outputURL)
+        // Refuse an extension no container is written for before any stage runs; the codec is checked against the
+        // container when the mux opens it.
+        _ = try VideoContainer(for: outputURL)
+        let graph = output == nil ? preparation.graph : preparation.graph.writing(to: outputURL.path)
 
         let cache = try StageCache(root: cacheDir.map { URL(fileURLWithPath: $0) } ?? StageCache.defaultFolder(),
                                    sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
         let runner = ChainStageRunner(device: device, workflow: preparation.workflow,
                                       workflowFolder: preparation.folder, locations: preparation.locations)
         let executor = RenderExecutor(
-            graph: preparation.graph, plan: preparation.plan, runner: runner, cache: cache, useCache: !noCache,
+            graph: graph, plan: preparation.plan, runner: runner, cache: cache, useCache: !noCache,
             progress: sinks(), deliver: { stage, folder in
                 guard stage.kind == .mux else { return }
                 try Self.place(from: folder, at: outputURL)

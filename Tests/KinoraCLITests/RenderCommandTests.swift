@@ -81,6 +81,19 @@ final class RenderCommandTests: XCTestCase {
         }
     }
 
+    /// ffprobe's container format name of `url`, as its CSV writes it (`"mov,mp4,m4a,3gp,3g2,mj2"`).
+    private func formatName(_ url: URL) throws -> String {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", url.path]
+        let pipe = Pipe()
+        probe.standardOutput = pipe
+        try probe.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        probe.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func testTinyRenderWritesVideoAndAudioOfTheWorkflowsDurationThenComesFromTheCache() throws {
         let (workflow, cache, output) = try workspace()
         let first = try render(workflow, cache: cache)
@@ -106,6 +119,15 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.error)
         XCTAssertEqual(try ranStages(output), [], "every stage comes from the cache")
         XCTAssertEqual(try streams(output).count, 2, "the output is written again from the cached mux")
+        let format = try formatName(output)
+        XCTAssertTrue(format.contains("mp4"), format)
+
+        // `-o` with another extension muxes again into that container (the earlier stages come from the cache).
+        let matroska = output.deletingLastPathComponent().appending(path: "tiny-copy.mkv")
+        let third = try render(workflow, cache: cache, ["-o", matroska.path])
+        XCTAssertEqual(third.status, 0, third.error)
+        XCTAssertEqual(try ranStages(matroska), ["output/mux"])
+        XCTAssertEqual(try formatName(matroska), "\"matroska,webm\"", "ffprobe quotes the comma")
     }
 
     func testEditingOneShotsPromptRerunsOnlyThatShot() throws {

@@ -26,4 +26,23 @@ final class FloatArrayFileTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("c.kf32"), "\(error)")
         }
     }
+
+    func testHeaderWhoseShapeOverflowsIsRejectedNotTrapped() throws {
+        let url = try TestSupport.temporaryFolder(self).appendingPathComponent("d.kf32")
+        // Rank 8, every dimension 2^32 - 1: the product overflows Int.
+        var header = Array("KF32".utf8) + [8, 0, 0, 0]
+        for _ in 0..<8 { header += [0xFF, 0xFF, 0xFF, 0xFF] }
+        try Data(header + [0, 0, 0, 0]).write(to: url)
+        XCTAssertThrowsError(try FloatArrayFile.read(url)) { error in
+            XCTAssertTrue("\(error)".contains("d.kf32"), "\(error)")
+        }
+    }
+
+    func testHeaderWhoseByteCountOverflowsIsRejectedNotTrapped() throws {
+        let url = try TestSupport.temporaryFolder(self).appendingPathComponent("e.kf32")
+        // 2^31 * 2^31 values fit Int, but not 4 bytes each.
+        let header = Array("KF32".utf8) + [2, 0, 0, 0] + [0, 0, 0, 0x80] + [0, 0, 0, 0x80]
+        try Data(header).write(to: url)
+        XCTAssertThrowsError(try FloatArrayFile.read(url))
+    }
 }

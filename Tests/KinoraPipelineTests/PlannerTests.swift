@@ -100,7 +100,7 @@ final class PlannerTests: XCTestCase {
         let graph = try graph(Self.sdxlWorkflow)
         var previousPeak = UInt64.max
         var seen: [String] = []
-        for gigabytes in [16.0, 10, 7, 6, 5.5, 2] {
+        for gigabytes in [16.0, 10, 7, 6, 5.5] {
             let budget = UInt64(gigabytes * Double(Self.gib))
             let plan = try plan(graph, budget: budget)
             checkInvariants(plan, graph)
@@ -118,9 +118,43 @@ final class PlannerTests: XCTestCase {
             "7.0: denoise batch 1, CFG batched; decode batch 1",
             "6.0: denoise batch 1, CFG sequential; decode batch 1",
             "5.5: denoise batch 1, CFG sequential; decode batch 1",
-            // Below the UNet's weights: streamed block by block; the decode tiles.
-            "2.0: denoise batch 1, CFG batched, weights streamed; decode batch 3, tiles 64",
         ])
+    }
+
+    func testAModelLargerThanTheBudgetIsRejectedAtPlanTimeNotStreamed() throws {
+        // 2 GiB holds SDXL's text encoders but not its 4.8 GiB UNet; the runners cannot stream weights, so the
+        // plan must not pretend they can.
+        let graph = try graph(Self.sdxlWorkflow)
+        let unet = try XCTUnwrap(graph.models.values.first { $0.identity.name == "hero/denoiser" })
+        XCTAssertThrowsError(try plan(graph, budget: 2 * Self.gib)) { error in
+            guard case PlanError.doesNotFit(let stage, let model, let needed, let budget, let tactic) = error else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(stage, "a/denoise")
+            XCTAssertEqual(model, "hero/denoiser")
+            XCTAssertGreaterThan(needed, unet.weightBytes, "the smallest peak counts the whole UNet")
+            XCTAssertEqual(budget, 2 * Self.gib)
+            XCTAssertFalse(tactic.contains("streamed"), tactic)
+        }
+    }
+
+    func testTightScaledBudgetRejectsTheDenoiserByName() throws {
+        // SD 1.5 at a quarter scale: a 430 MB UNet against a 400 MB budget that holds the text encoder.
+        let graph = try graph(Self.smallWorkflow, scale: 0.25)
+        XCTAssertThrowsError(try plan(graph, budget: 400_000_000)) { error in
+            guard case PlanError.doesNotFit(_, let model, _, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(model, "hero/denoiser")
+            XCTAssertTrue("\(error)".contains("(hero/denoiser)"), "\(error)")
+        }
+    }
+
+    func testNoPlanStreamsWeights() throws {
+        let graph = try graph(Self.sdxlWorkflow)
+        for gigabytes in [16.0, 10, 7, 6, 5.5] {
+            let plan = try plan(graph, budget: UInt64(gigabytes * Double(Self.gib)))
+            XCTAssertFalse(plan.steps.contains { $0.tactic?.streamedWeights == true }, "\(gigabytes) GiB")
+            XCTAssertFalse(plan.rendered().contains("streamed"), "\(gigabytes) GiB")
+        }
     }
 
     func testOneGigabyteWithScaledModelsStaysUnderBudget() throws {

@@ -10,7 +10,7 @@ final class RenderExecutorTests: XCTestCase {
         return (graph, try Planner(device: DeviceProfile(budgetBytes: 1 << 30)).plan(graph))
     }
 
-    private func render(_ graph: StageGraph, _ plan: Plan, runner: RecordingRunner, cache: StageCache,
+    private func render(_ graph: StageGraph, _ plan: Plan, runner: any StageRunner, cache: StageCache,
                         useCache: Bool = true, log: EventLog = EventLog()) throws -> RenderReport {
         try RenderExecutor(graph: graph, plan: plan, runner: runner, cache: cache, useCache: useCache,
                            progress: [log]).run()
@@ -103,5 +103,35 @@ final class RenderExecutorTests: XCTestCase {
         XCTAssertEqual(denoiseSteps.count, 4)
         XCTAssertEqual(log.events.filter { $0.name == "stage_finished" }.count, graph.stages.count)
         XCTAssertEqual(log.events.last?.name, "render_finished")
+    }
+
+    func testACacheLimitNeverEvictsAResultALaterStageReads() throws {
+        let (graph, plan) = try setUp()
+        // Smaller than any one result: every store would evict everything else.
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self), sizeLimit: 1)
+        let runner = InputCheckingRunner()
+        let report = try render(graph, plan, runner: runner, cache: cache)
+        XCTAssertEqual(runner.missing, [], "every input folder was there when its stage ran")
+        XCTAssertEqual(report.stages.count, graph.stages.count)
+        XCTAssertLessThanOrEqual(cache.totalBytes, 1, "trimmed to the limit when the render ended")
+    }
+}
+
+/// Runs every stage like `RecordingRunner`, after checking that each input's result is still on disk.
+private final class InputCheckingRunner: StageRunner {
+    private let inner = RecordingRunner()
+    var missing: [String] = []
+
+    func load(_ model: any StageModel, streamed: Bool) throws { try inner.load(model, streamed: streamed) }
+
+    func evict(_ model: any StageModel) throws { try inner.evict(model) }
+
+    func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
+             outputs: [String: URL], step: (String, Int) -> Void) throws -> UInt64? {
+        for (id, folder) in inputs.sorted(by: { $0.key < $1.key })
+        where !FileManager.default.fileExists(atPath: folder.appendingPathComponent("result.txt").path) {
+            missing.append(id)
+        }
+        return try inner.run(stages, model: model, tactic: tactic, inputs: inputs, outputs: outputs, step: step)
     }
 }

@@ -7,17 +7,17 @@ final class RenderReportTests: XCTestCase {
     private let report = RenderReport(file: "demo.yaml", mode: .final, budgetBytes: 8 << 30, seconds: 12,
                                       estimatedSeconds: 10, stages: [
         .init(stage: "a/denoise", kind: .denoise, model: "hero/denoiser", tactic: Tactic(guidance: .batched),
-              seconds: 9, predictedPeakBytes: 3 << 30, measuredPeakBytes: 2 << 30, seed: 42, cacheHit: false,
-              key: "k1"),
+              seconds: 9, batchSize: 2, predictedPeakBytes: 3 << 30, measuredPeakBytes: 2 << 30, seed: 42,
+              cacheHit: false, key: "k1"),
         .init(stage: "a/encode-text", kind: .encodeText, model: "hero/text_encoder", tactic: Tactic(), seconds: 0,
-              predictedPeakBytes: 1 << 30, measuredPeakBytes: nil, seed: nil, cacheHit: true, key: "k2"),
+              batchSize: 1, predictedPeakBytes: 1 << 30, measuredPeakBytes: nil, seed: nil, cacheHit: true, key: "k2"),
     ])
 
     func testSummaryNamesTotalsPeaksAndSeeds() {
         XCTAssertEqual(report.summary(), """
             Rendered demo.yaml (final) in 12 s (estimated 10 s): 2 stages, 1 from cache
             Device peak: predicted 3.00 GiB, measured 2.00 GiB of a 8.00 GiB budget
-              a/denoise  9.0 s  peak 3.00 GiB predicted, 2.00 GiB measured  seed 42
+              a/denoise  9.0 s (batch of 2)  peak 3.00 GiB predicted, 2.00 GiB measured  seed 42
             """)
     }
 

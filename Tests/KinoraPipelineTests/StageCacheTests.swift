@@ -78,4 +78,59 @@ final class StageCacheTests: XCTestCase {
         try cache.clear()
         XCTAssertEqual(cache.entries().count, 0)
     }
+
+    func testPinnedEntriesOutliveTheLimitUntilUnpinnedAndTrimmed() throws {
+        let clock = FakeClock()
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self), sizeLimit: 150,
+                                   clock: { clock.now })
+        cache.pin(["a", "b"])
+        for key in ["a", "b", "c"] {
+            try cache.store(key, write: write(100))
+            clock.advance()
+        }
+        XCTAssertEqual(cache.entries().map(\.key), ["a", "b", "c"], "a and b are pinned, c is the newest")
+        try cache.store("d", write: write(100))
+        XCTAssertEqual(cache.entries().map(\.key), ["a", "b", "d"])
+        cache.unpin(["a", "b"])
+        cache.trim()
+        XCTAssertEqual(cache.entries().map(\.key), ["d"])
+    }
+
+    func testAKeyPinnedTwiceStaysUntilBothUnpin() throws {
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self), sizeLimit: 50)
+        cache.pin(["a"])
+        cache.pin(["a"])
+        try cache.store("a", write: write(100))
+        cache.unpin(["a"])
+        cache.trim()
+        XCTAssertNotNil(cache.lookup("a"))
+        cache.unpin(["a"])
+        cache.trim()
+        XCTAssertNil(cache.lookup("a"))
+    }
+
+    func testAValidEntryStoredMeanwhileByAnotherWriterIsKept() throws {
+        let root = try TestSupport.temporaryFolder(self)
+        let cache = try StageCache(root: root), other = try StageCache(root: root)
+        let stored = try cache.store("k") { folder in
+            // Another process finishes the same key while this one is still writing.
+            try other.store("k") { try Data("first".utf8).write(to: $0.appendingPathComponent("out.bin")) }
+            try Data("second".utf8).write(to: folder.appendingPathComponent("out.bin"))
+        }
+        XCTAssertEqual(String(decoding: try Data(contentsOf: stored.folder.appendingPathComponent("out.bin")),
+                              as: UTF8.self), "first", "the existing entry is never replaced")
+        XCTAssertEqual(stored.bytes, 5)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("tmp").path), [])
+    }
+
+    func testADamagedEntryInTheWayIsReplaced() throws {
+        let root = try TestSupport.temporaryFolder(self)
+        let cache = try StageCache(root: root)
+        let damaged = root.appendingPathComponent("entries/k")
+        try FileManager.default.createDirectory(at: damaged, withIntermediateDirectories: true)
+        try Data("junk".utf8).write(to: damaged.appendingPathComponent("leftover.bin"))
+        let stored = try cache.store("k", write: write(10))
+        XCTAssertEqual(stored.bytes, 10)
+        XCTAssertNotNil(cache.lookup("k"))
+    }
 }

@@ -47,8 +47,10 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     public let family: Family
     public let device: GPUDevice
     public let components: StableDiffusionComponents
-    let unet: UNet2DConditionModel
-    let vae: AutoencoderKL
+    /// Rebuilt over fresh `DeviceWeights` by `releaseUNet()`, which drops the uploaded tensors.
+    private(set) var unet: UNet2DConditionModel
+    /// Rebuilt over fresh `DeviceWeights` by `releaseVAE()`, which drops the uploaded tensors.
+    private(set) var vae: AutoencoderKL
     let arena: ActivationArena
     /// Loaded on first use; nil again after a generation whose plan released them.
     var textEncoders: TextEncoders?
@@ -60,11 +62,20 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         self.components = components
         self.device = device
         family = components.textEncoder2 == nil ? .stableDiffusion : .stableDiffusionXL
-        unet = try UNet2DConditionModel(configuration: components.unetConfiguration,
-                                        weights: DeviceWeights(store: components.unetStore, device: device))
-        vae = try AutoencoderKL(configuration: components.vaeConfiguration,
-                                weights: DeviceWeights(store: components.vaeStore, device: device))
+        unet = try Self.makeUNet(components, device: device)
+        vae = try Self.makeVAE(components, device: device)
         arena = ActivationArena(device: device)
+    }
+
+    private static func makeUNet(_ components: StableDiffusionComponents, device: GPUDevice) throws
+        -> UNet2DConditionModel {
+        try UNet2DConditionModel(configuration: components.unetConfiguration,
+                                 weights: DeviceWeights(store: components.unetStore, device: device))
+    }
+
+    private static func makeVAE(_ components: StableDiffusionComponents, device: GPUDevice) throws -> AutoencoderKL {
+        try AutoencoderKL(configuration: components.vaeConfiguration,
+                          weights: DeviceWeights(store: components.vaeStore, device: device))
     }
 
     /// Opens a diffusers folder (see `StableDiffusionComponents.init(folder:)`).
@@ -150,6 +161,24 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     /// Frees the text encoders' device weights (they load again for the next encoding).
     public func releaseTextEncoders() {
         textEncoders = nil
+        trimStage()
+    }
+
+    /// Device bytes of the UNet's weights uploaded so far (zero before its first pass and after `releaseUNet()`).
+    public var unetUploadedBytes: Int { unet.weights.uploadedBytes }
+
+    /// Device bytes of the VAE's weights uploaded so far (zero before its first use and after `releaseVAE()`).
+    public var vaeUploadedBytes: Int { vae.weights.uploadedBytes }
+
+    /// Frees the UNet's device weights; they upload again on its next pass. The text encoders and the VAE stay.
+    public func releaseUNet() throws {
+        unet = try Self.makeUNet(components, device: device)
+        trimStage()
+    }
+
+    /// Frees the VAE's device weights; they upload again on its next use. The text encoders and the UNet stay.
+    public func releaseVAE() throws {
+        vae = try Self.makeVAE(components, device: device)
         trimStage()
     }
 

@@ -1,17 +1,10 @@
 import Foundation
 
-/// A short string that changes whenever a file or folder of weights (or a music file) changes: its path, size and
-/// modification time by default, or a SHA-256 of its content when the files' times cannot be trusted (copied
-/// folders, network mounts).
+/// A short string that changes whenever a file or folder of weights (or a music file) changes: the path, size and
+/// modification time of every file it is made of, including the companion files a layout needs beside a single
+/// file (a voice's `.onnx.json`). Symbolic links are followed, so a checkpoint linked from a Hugging Face cache
+/// folder changes fingerprint when the file it points to does.
 public enum FileFingerprint {
-    /// How a fingerprint is taken.
-    public enum Mode: String, Sendable, Hashable, Codable {
-        /// Path, size and modification time of every file: instant.
-        case metadata
-        /// SHA-256 of every file's bytes: reads everything once.
-        case content
-    }
-
     /// Why a fingerprint could not be taken.
     public struct Failure: Error, CustomStringConvertible {
         public var path: String
@@ -19,60 +12,55 @@ public enum FileFingerprint {
         public var description: String { "\(path): cannot fingerprint: \(reason)" }
     }
 
-    /// The fingerprint of `url`: a file, or a folder (all regular files below it, by relative path).
-    public static func of(_ url: URL, mode: Mode = .metadata) throws -> String {
+    /// The fingerprint of `url` (a file, or a folder: all regular files below it, by relative path) together with
+    /// `companions`, files that belong with it.
+    public static func of(_ url: URL, companions: [URL] = []) throws -> String {
+        var hash = SHA256()
+        hash.update("metadata\n" + url.standardizedFileURL.path + "\n")
+        for file in try files(of: url) { try update(&hash, with: file) }
+        for companion in companions {
+            hash.update("companion " + companion.standardizedFileURL.path + "\n")
+            guard FileManager.default.fileExists(atPath: companion.path) else {
+                throw Failure(path: companion.path, reason: "no such file")
+            }
+            try update(&hash, with: (companion.lastPathComponent, companion))
+        }
+        return "metadata:" + hash.hexDigest()
+    }
+
+    /// The regular files `url` is made of, by path relative to it, sorted; links are followed.
+    private static func files(of url: URL) throws -> [(relative: String, url: URL)] {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw Failure(path: url.path, reason: "no such file or folder")
         }
+        guard isDirectory.boolValue else { return [(url.lastPathComponent, url)] }
+        let folder = url.resolvingSymlinksInPath()
+        guard let enumerator = manager.enumerator(at: folder, includingPropertiesForKeys: nil) else {
+            throw Failure(path: url.path, reason: "cannot list the folder")
+        }
+        let prefix = folder.standardizedFileURL.path + "/"
         var files: [(relative: String, url: URL)] = []
-        if isDirectory.boolValue {
-            guard let enumerator = manager.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey]) else {
-                throw Failure(path: url.path, reason: "cannot list the folder")
-            }
-            let prefix = url.standardizedFileURL.path + "/"
-            for case let file as URL in enumerator
-            where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-                files.append((String(file.standardizedFileURL.path.dropFirst(prefix.count)), file))
-            }
-            files.sort { $0.relative < $1.relative }
-        } else {
-            files = [(url.lastPathComponent, url)]
+        for case let file as URL in enumerator {
+            var isFolder: ObjCBool = false
+            guard manager.fileExists(atPath: file.path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            files.append((String(file.standardizedFileURL.path.dropFirst(prefix.count)), file))
         }
-        var hash = SHA256()
-        hash.update(mode == .metadata ? "metadata\n" + url.standardizedFileURL.path + "\n" : "content\n")
-        for file in files {
-            hash.update(file.relative + "\n")
-            switch mode {
-            case .metadata:
-                let attributes: [FileAttributeKey: Any]
-                do {
-                    attributes = try manager.attributesOfItem(atPath: file.url.path)
-                } catch {
-                    throw Failure(path: file.url.path, reason: error.localizedDescription)
-                }
-                let size = (attributes[.size] as? NSNumber)?.uint64Value ?? 0
-                let time = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-                hash.update("\(size) \(time)\n")
-            case .content:
-                guard let handle = FileHandle(forReadingAtPath: file.url.path) else {
-                    throw Failure(path: file.url.path, reason: "cannot open for reading")
-                }
-                defer { try? handle.close() }
-                while true {
-                    let chunk: Data
-                    do {
-                        chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-                    } catch {
-                        throw Failure(path: file.url.path, reason: error.localizedDescription)
-                    }
-                    if chunk.isEmpty { break }
-                    hash.update(chunk)
-                }
-                hash.update("\n")
-            }
+        return files.sorted { $0.relative < $1.relative }
+    }
+
+    /// Adds the file's relative name, the path it resolves to, its size and modification time to `hash`.
+    private static func update(_ hash: inout SHA256, with file: (relative: String, url: URL)) throws {
+        let target = file.url.resolvingSymlinksInPath()
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: target.path)
+        } catch {
+            throw Failure(path: file.url.path, reason: error.localizedDescription)
         }
-        return mode.rawValue + ":" + hash.hexDigest()
+        let size = (attributes[.size] as? NSNumber)?.uint64Value ?? 0
+        let time = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        hash.update(file.relative + "\n" + target.path + "\n\(size) \(time)\n")
     }
 }

@@ -3,9 +3,11 @@ import Foundation
 /// A content-addressed store of stage results on disk. Each entry is a folder named by its stage key holding the
 /// files the stage wrote and a `manifest.json` (file names and sizes). Entries are written under a temporary name
 /// and renamed into place only when complete, so a render killed mid-stage leaves nothing that looks finished and
-/// resumes from the stages that were. A size limit evicts the least recently used entries.
+/// resumes from the stages that were. A size limit evicts the least recently used entries, except those a render
+/// in this process has pinned. Several processes may share one cache: keys are content addresses, so when two
+/// store the same key the first entry stays and the second writer uses it.
 ///
-/// Layout: `<root>/entries/<key>/` and `<root>/tmp/<key>.<pid>.<n>/` for entries being written.
+/// Layout: `<root>/entries/<key>/` and `<root>/tmp/<key>.<pid>.<uuid>/` for entries being written.
 public final class StageCache: @unchecked Sendable {
     /// A finished entry.
     public struct Entry: Sendable, Hashable {
@@ -30,7 +32,8 @@ public final class StageCache: @unchecked Sendable {
     public let sizeLimit: UInt64?
     private let clock: @Sendable () -> Date
     private let lock = NSRecursiveLock()
-    private var counter = 0
+    /// How many times each key is pinned (renders in this process that need the entry).
+    private var pins: [String: Int] = [:]
 
     static let manifestName = "manifest.json"
 
@@ -71,9 +74,36 @@ public final class StageCache: @unchecked Sendable {
         return entry
     }
 
+    /// Keeps the entries for `keys` (present now or stored later) from eviction until they are unpinned: a render
+    /// pins every key it looks up or produces, so its own results stay while later stages read them.
+    public func pin(_ keys: some Sequence<String>) {
+        lock.lock()
+        defer { lock.unlock() }
+        for key in keys { pins[key, default: 0] += 1 }
+    }
+
+    /// Undoes one `pin` of each of `keys`; an entry becomes evictable when no pin is left.
+    public func unpin(_ keys: some Sequence<String>) {
+        lock.lock()
+        defer { lock.unlock() }
+        for key in keys {
+            guard let count = pins[key] else { continue }
+            pins[key] = count > 1 ? count - 1 : nil
+        }
+    }
+
+    /// Evicts the least recently used unpinned entries until the cache fits its limit (a render calls it when it
+    /// ends, once its entries are unpinned).
+    public func trim() {
+        lock.lock()
+        defer { lock.unlock() }
+        evict(keeping: nil)
+    }
+
     /// Stores a stage's result: `write` fills a fresh folder, which becomes the entry for `key` only when `write`
-    /// returns. If `write` throws, nothing is stored. Then the least recently used entries are evicted until the
-    /// cache fits its limit (never the new one).
+    /// returns. If `write` throws, nothing is stored. If a valid entry for `key` appeared meanwhile (another
+    /// process stored it), that entry is kept and returned and the new files are dropped. Then the least recently
+    /// used unpinned entries are evicted until the cache fits its limit (never the new one).
     @discardableResult
     public func store(_ key: String, write: (URL) throws -> Void) throws -> Entry {
         let temporary = makeTemporaryFolder(for: key)
@@ -88,21 +118,36 @@ public final class StageCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let destination = entriesFolder.appendingPathComponent(key)
-        if FileManager.default.fileExists(atPath: destination.path) {
-            try? discard(destination)
-        }
-        guard rename(temporary.path, destination.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw Failure(path: destination.path, reason: "cannot move the finished entry into place: \(reason)")
-        }
-        guard var entry = readEntry(destination) else {
+        guard var entry = try moveIntoPlace(temporary, destination) else {
             throw Failure(path: destination.path, reason: "the entry just written cannot be read back")
         }
         entry.lastUsed = clock()
         touch(entry)
         evict(keeping: key)
         return entry
+    }
+
+    /// Renames the finished `temporary` folder to `destination` and reads the entry there. A valid entry already at
+    /// `destination` (a concurrent writer's) is never replaced: it is returned and `temporary` removed. A damaged
+    /// one is discarded first.
+    private func moveIntoPlace(_ temporary: URL, _ destination: URL) throws -> Entry? {
+        for _ in 0..<2 {
+            if rename(temporary.path, destination.path) == 0 { return readEntry(destination) }
+            let code = errno
+            guard code == ENOTEMPTY || code == EEXIST else {
+                try? FileManager.default.removeItem(at: temporary)
+                throw Failure(path: destination.path,
+                              reason: "cannot move the finished entry into place: \(String(cString: strerror(code)))")
+            }
+            if let existing = readEntry(destination) {
+                try? FileManager.default.removeItem(at: temporary)
+                return existing
+            }
+            try? discard(destination)
+        }
+        try? FileManager.default.removeItem(at: temporary)
+        throw Failure(path: destination.path, reason: "cannot move the finished entry into place: another writer "
+                      + "keeps a damaged entry there")
     }
 
     /// Every finished entry, least recently used first.
@@ -131,11 +176,8 @@ public final class StageCache: @unchecked Sendable {
     }
 
     private func makeTemporaryFolder(for key: String) -> URL {
-        lock.lock()
-        counter += 1
-        let name = "\(key).\(getpid()).\(counter)"
-        lock.unlock()
-        return temporaryFolder.appendingPathComponent(name)
+        // Unique across processes and across caches open on the same folder in one process.
+        temporaryFolder.appendingPathComponent("\(key).\(getpid()).\(UUID().uuidString)")
     }
 
     /// Removes `folder` by renaming it away first, so a reader never sees half of it.
@@ -188,11 +230,12 @@ public final class StageCache: @unchecked Sendable {
         try? FileManager.default.setAttributes([.modificationDate: entry.lastUsed], ofItemAtPath: manifest)
     }
 
-    private func evict(keeping key: String) {
+    /// Evicts least recently used entries, never `key` nor a pinned one, until the cache fits its limit.
+    private func evict(keeping key: String?) {
         guard let sizeLimit else { return }
         var all = entries()
         var total = all.reduce(0) { $0 + $1.bytes }
-        while total > sizeLimit, let index = all.firstIndex(where: { $0.key != key }) {
+        while total > sizeLimit, let index = all.firstIndex(where: { $0.key != key && pins[$0.key] == nil }) {
             let victim = all.remove(at: index)
             try? discard(victim.folder)
             total -= victim.bytes

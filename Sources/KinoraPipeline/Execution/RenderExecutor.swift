@@ -58,6 +58,13 @@ public final class RenderExecutor {
             scratch = folder
         }
         defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+        // Every entry this render looks up or produces stays until it ends, so a size limit never evicts a result
+        // a later stage still reads; the cache is trimmed to its limit once the render is over.
+        store.pin(keys.values)
+        defer {
+            store.unpin(keys.values)
+            store.trim()
+        }
 
         emit(.renderStarted(stages: graph.stages.count, totalSteps: graph.stages.reduce(0) { $0 + $1.steps },
                             estimatedSeconds: plan.estimatedSeconds, budgetBytes: plan.device.budgetBytes))
@@ -85,8 +92,9 @@ public final class RenderExecutor {
                     guard let stage = graph.stage(id), let key = keys[id] else { continue }
                     if useCache, let entry = store.lookup(key) {
                         results[id] = entry.folder
-                        records.append(record(stage, step: step, key: key, seconds: 0, measured: nil, hit: true))
-                        emit(.cacheHit(stage: id, key: key))
+                        records.append(record(stage, step: step, key: key, seconds: 0, batchSize: 1, measured: nil,
+                                              hit: true))
+                        emit(.cacheHit(stage: id, key: key, steps: stage.steps))
                         try handOver(stage, entry.folder)
                     } else {
                         toRun.append(stage)
@@ -110,7 +118,7 @@ public final class RenderExecutor {
                                                        results: &results)
                 for stage in toRun {
                     records.append(record(stage, step: step, key: keys[stage.id] ?? "", seconds: seconds,
-                                          measured: measured, hit: false))
+                                          batchSize: toRun.count, measured: measured, hit: false))
                 }
             }
         }
@@ -184,10 +192,10 @@ public final class RenderExecutor {
         }
     }
 
-    private func record(_ stage: Stage, step: PlanStep, key: String, seconds: Double, measured: UInt64?, hit: Bool)
-        -> RenderReport.StageRecord {
+    private func record(_ stage: Stage, step: PlanStep, key: String, seconds: Double, batchSize: Int,
+                        measured: UInt64?, hit: Bool) -> RenderReport.StageRecord {
         RenderReport.StageRecord(stage: stage.id, kind: stage.kind, model: step.model, tactic: step.tactic,
-                                 seconds: seconds, predictedPeakBytes: step.peakBytes, measuredPeakBytes: measured,
-                                 seed: stage.seed, cacheHit: hit, key: key)
+                                 seconds: seconds, batchSize: batchSize, predictedPeakBytes: step.peakBytes,
+                                 measuredPeakBytes: measured, seed: stage.seed, cacheHit: hit, key: key)
     }
 }

@@ -32,8 +32,8 @@ public struct RenderPreparation: Sendable {
             catalog: catalog,
             provideModel: { reference, family, role in
                 let model = try found[reference.name] ?? {
-                    let url = try locator.locate(reference).url
-                    return (url, try FileFingerprint.of(url))
+                    let located = try locator.locate(reference)
+                    return (located.url, try FileFingerprint.of(located.url, companions: companions(of: located)))
                 }()
                 found[reference.name] = model
                 let identity = ModelIdentity(name: "\(reference.name)/\(role.rawValue)", family: family.name,
@@ -55,6 +55,13 @@ public struct RenderPreparation: Sendable {
         let plan = try Planner(device: device).plan(graph)
         return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,
                                  locations: locations, seconds: ProcessInfo.processInfo.systemUptime - start)
+    }
+
+    /// The files a single-file layout needs next to the located file (a voice's `.onnx.json`, which holds its
+    /// phoneme map and sample rate): part of the model, so part of its fingerprint.
+    static func companions(of located: ModelLocator.Located) -> [URL] {
+        guard located.layout.fileExtension != nil else { return [] }
+        return located.layout.companions.map { URL(fileURLWithPath: located.url.path + $0) }
     }
 
     /// Why a workflow cannot be prepared before it is even read.

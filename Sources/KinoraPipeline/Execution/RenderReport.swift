@@ -11,6 +11,8 @@ public struct RenderReport: Sendable, Hashable, Codable {
         public var tactic: Tactic?
         /// Wall seconds of the batch the stage ran in (0 for cache hits).
         public var seconds: Double
+        /// How many stages ran in that batch, sharing `seconds` (1 for cache hits).
+        public var batchSize: Int
         public var predictedPeakBytes: UInt64
         public var measuredPeakBytes: UInt64?
         public var seed: UInt64?
@@ -46,6 +48,7 @@ public struct RenderReport: Sendable, Hashable, Codable {
         lines.append(peak + " of a \(ByteAmount(budgetBytes)) budget")
         for record in stages where !record.cacheHit {
             var line = "  \(record.stage)  \(Plan.duration(record.seconds))"
+            if record.batchSize > 1 { line += " (batch of \(record.batchSize))" }
             if record.model != nil {
                 line += "  peak \(ByteAmount(record.predictedPeakBytes)) predicted"
                 if let measured = record.measuredPeakBytes { line += ", \(ByteAmount(measured)) measured" }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A workflow as stages: every shot, voice line and music cue expanded into the stages that make it, each bound to
 /// the model that runs it, in an order where every stage comes after its inputs.
 public struct StageGraph: Sendable {
@@ -24,5 +26,21 @@ public struct StageGraph: Sendable {
     /// The model `stage` runs, or nil for host stages.
     public func model(of stage: Stage) -> (any StageModel)? {
         stage.model.flatMap { models[$0] }
+    }
+
+    /// The container a file is written in, from its extension (lowercased; `mp4` when it has none).
+    public static func container(of file: String) -> String {
+        let pathExtension = URL(fileURLWithPath: file).pathExtension.lowercased()
+        return pathExtension.isEmpty ? "mp4" : pathExtension
+    }
+
+    /// The graph with the mux stage writing the container of `file` (such as `kinora render -o out.mkv`) instead of
+    /// the workflow's `output.file`; its cache key changes with it.
+    public func writing(to file: String) -> StageGraph {
+        var copy = self
+        for index in copy.stages.indices where copy.stages[index].kind == .mux {
+            copy.stages[index].parameters["container"] = .string(Self.container(of: file))
+        }
+        return copy
     }
 }

@@ -43,22 +43,24 @@ public struct StageGraphBuilder {
             let text = state.add(Stage(
                 id: "\(shot.id)/encode-text", kind: .encodeText,
                 model: try state.bind(reference, family, .textEncoder, provideModel),
-                parameters: StageParameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
-                                             "cfg": .number(settings.cfg)]),
+                parameters: Self.parameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
+                                             "cfg": .number(settings.cfg)], model: reference),
                 owners: [owner], batchSignature: "encodeText"))
             let size = settings.size
             let denoise = state.add(Stage(
                 id: "\(shot.id)/denoise", kind: .denoise,
                 model: try state.bind(reference, family, .denoiser, provideModel),
-                parameters: StageParameters(["width": .int(size.width), "height": .int(size.height),
+                parameters: Self.parameters(["width": .int(size.width), "height": .int(size.height),
                                              "steps": .int(settings.steps), "sampler": .string(settings.sampler),
-                                             "cfg": .number(settings.cfg), "seed": .string(String(shot.seed))]),
+                                             "cfg": .number(settings.cfg), "seed": .string(String(shot.seed))],
+                                            model: reference),
                 inputs: [text], seed: shot.seed, steps: settings.steps, owners: [owner],
                 batchSignature: "denoise \(size) \(settings.steps) \(settings.sampler) \(settings.cfg)"))
             let decode = state.add(Stage(
                 id: "\(shot.id)/decode", kind: .decode,
                 model: try state.bind(reference, family, .decoder, provideModel),
-                parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]),
+                parameters: Self.parameters(["width": .int(size.width), "height": .int(size.height)],
+                                            model: reference),
                 inputs: [denoise], owners: [owner], batchSignature: "decode \(size)"))
             let frameCount = max(1, Int((shot.duration * workflow.output.fps.value).rounded()))
             let camera = shot.camera
@@ -94,6 +96,12 @@ public struct StageGraphBuilder {
                 issues.append(SourceIssue(location: line.voiceLocation, field: "\(owner).voice",
                                           message: "'\(reference.name)' is a \(family.name) model, which makes "
                                           + "\(family.output.noun), not speech"))
+                continue
+            }
+            if reference.hasSingleFileOptions {
+                issues.append(SourceIssue(location: reference.location, field: "models.\(reference.name)",
+                                          message: "'prediction', 'tokenizer' and 'config' apply to Stable Diffusion "
+                                          + "single-file checkpoints, not to a \(family.name) voice"))
                 continue
             }
             let voice = try state.bind(reference, family, .voice, provideModel)
@@ -144,7 +152,8 @@ public struct StageGraphBuilder {
         }
         _ = state.add(Stage(
             id: "output/mux", kind: .mux,
-            parameters: StageParameters(["file": .string(output.file), "duration": .number(workflow.duration)]),
+            parameters: StageParameters(["container": .string(StageGraph.container(of: output.file)),
+                                         "duration": .number(workflow.duration)]),
             inputs: muxInputs, owners: ["output"]))
         return StageGraph(file: workflow.file, mode: mode, stages: state.stages, models: state.models)
     }
@@ -157,6 +166,15 @@ public struct StageGraphBuilder {
         var sampler: String
         var size: ImageSize
         var cfg: Double
+    }
+
+    /// `values` plus, when the model reference gives single-file options, those options: they change what the
+    /// model computes, so they are part of the stage's cache key.
+    static func parameters(_ values: [String: StageParameters.Value], model reference: ModelReference)
+        -> StageParameters {
+        var values = values
+        if reference.hasSingleFileOptions { values["model_options"] = .string(reference.singleFileOptionsDescription) }
+        return StageParameters(values)
     }
 
     /// The draft settings default to the final's model with the family's draft steps and half the size.
@@ -185,13 +203,27 @@ public struct StageGraphBuilder {
         var stages: [Stage] = []
         var models: [String: any StageModel] = [:]
         var byWork: [String: Int] = [:]
+        /// The reference each model key was first bound for, to catch one file bound with two sets of single-file
+        /// options (the runner opens one pipeline per model key).
+        var referenceByKey: [String: ModelReference] = [:]
 
-        /// Binds `role` of `reference` and returns the model's key.
+        /// Binds `role` of `reference` and returns the model's key. Throws `StageGraphError.invalid` when the same
+        /// weights were bound before by a reference with different single-file options.
         mutating func bind(_ reference: ModelReference, _ family: ModelFamily, _ role: ComponentRole,
                            _ provide: ModelProvider) throws -> String {
             let model = try provide(reference, family, role)
             let key = model.identity.key
-            if models[key] == nil { models[key] = model }
+            if let first = referenceByKey[key],
+               first.singleFileOptionsDescription != reference.singleFileOptionsDescription {
+                throw StageGraphError.invalid([SourceIssue(
+                    location: reference.location, field: "models.\(reference.name)",
+                    message: "'\(reference.name)' and '\(first.name)' are the same weights with different "
+                        + "'prediction', 'tokenizer' or 'config'; give them one set of options")])
+            }
+            if models[key] == nil {
+                models[key] = model
+                referenceByKey[key] = reference
+            }
             return key
         }
 

@@ -1,6 +1,5 @@
 /// How one step of the plan runs a model: how many stages go through it at once, whether classifier-free
-/// guidance's two halves share a pass, whether the decode is tiled, and whether the weights are streamed block by
-/// block from host memory instead of being resident.
+/// guidance's two halves share a pass, and whether the decode is tiled.
 public struct Tactic: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Classifier-free guidance.
     public enum Guidance: String, Sendable, Hashable, Codable {
@@ -17,6 +16,9 @@ public struct Tactic: Sendable, Hashable, Codable, CustomStringConvertible {
     public var guidance: Guidance
     /// Latent tile edge of a tiled decode; nil: untiled.
     public var tileLatentSize: Int?
+    /// Weights streamed block by block from host memory instead of resident. The planner never sets it: the
+    /// runners load every model whole, so offering it would turn a plan-time refusal into a run-time
+    /// out-of-memory error.
     public var streamedWeights: Bool
 
     public init(batch: Int = 1, guidance: Guidance = .none, tileLatentSize: Int? = nil,

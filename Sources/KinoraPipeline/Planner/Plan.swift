@@ -42,9 +42,7 @@ public struct Plan: Sendable, Hashable, Codable {
             var line = "  \(number)  "
             switch step.action {
             case .load:
-                let streamed = step.tactic?.streamedWeights == true
                 line += "load   \(step.model ?? "?")  \(ByteAmount(step.weightBytes))"
-                    + (streamed ? " on the device at a time (weights streamed)" : "")
             case .evict:
                 line += "evict  \(step.model ?? "?")  frees \(ByteAmount(step.weightBytes))"
             case .run:

@@ -7,9 +7,11 @@
 /// remaining stage needs is evicted right away; one still needed stays resident unless the next model does not fit
 /// beside it.
 ///
-/// Tactics: for each batch the planner walks the model's tactics best first, with resident weights before
-/// streamed ones and, for each, the largest batch of same-signature stages first, and takes the first whose
-/// predicted peak (weights of every resident model + the batch's activations) fits the budget.
+/// Tactics: for each batch the planner walks the model's tactics best first and, for each, the largest batch of
+/// same-signature stages first, and takes the first whose predicted peak (weights of every resident model + the
+/// batch's activations) fits the budget. Every model is planned fully resident: the runners cannot stream weights
+/// block by block yet, so a model whose weights alone exceed the budget is a `PlanError.doesNotFit` here rather than
+/// an out-of-memory error at run time.
 public struct Planner: Sendable {
     public var device: DeviceProfile
 
@@ -45,8 +47,8 @@ private struct PlanState {
     let order: [String: Int]
     var remaining: Set<String>
     var done: Set<String> = []
-    /// Resident models by key: bytes on the device and whether they are streamed.
-    var resident: [(key: String, bytes: UInt64, streamed: Bool)] = []
+    /// Resident models by key with their bytes on the device.
+    var resident: [(key: String, bytes: UInt64)] = []
     var steps: [PlanStep] = []
 
     init(graph: StageGraph, device: DeviceProfile) {
@@ -128,19 +130,11 @@ private struct PlanState {
             commit(choice, model: model, key: key)
             return
         }
-        // Nothing fits beside the other resident models: evict them (they will be loaded again) and retry; then
-        // drop this model's own residency too, so it may come back streamed.
+        // Nothing fits beside the other resident models: evict them (they will be loaded again) and retry.
         for other in resident.map(\.key) where other != key { evict(other) }
         if let choice = choose(stages, model: model, key: key, others: 0) {
             commit(choice, model: model, key: key)
             return
-        }
-        if resident.contains(where: { $0.key == key }) {
-            evict(key)
-            if let choice = choose(stages, model: model, key: key, others: 0) {
-                commit(choice, model: model, key: key)
-                return
-            }
         }
         let smallest = smallestPeak(stages[0], model: model)
         throw PlanError.doesNotFit(stage: stages[0].id, model: model.identity.name, neededBytes: smallest.bytes,
@@ -159,25 +153,18 @@ private struct PlanState {
         var peakBytes: UInt64
     }
 
-    /// The first fitting (tactic, residency, batch size), or nil. A model already resident keeps its residency.
+    /// The first fitting (tactic, batch size) with the model's weights fully resident, or nil.
     func choose(_ stages: [Stage], model: any StageModel, key: String, others: UInt64) -> Choice? {
-        let current = resident.first { $0.key == key }
-        var residencies: [Bool] = [false]
-        if let streamed = model.streamedWeightBytes, streamed < model.weightBytes { residencies.append(true) }
-        if let current { residencies = [current.streamed] }
-        for streamed in residencies {
-            let weights = streamed ? (model.streamedWeightBytes ?? model.weightBytes) : model.weightBytes
-            for base in model.tactics(for: stages[0]) {
-                for size in stride(from: stages.count, through: 1, by: -1) {
-                    var tactic = base.batched(size)
-                    tactic.streamedWeights = streamed
-                    let batch = Array(stages.prefix(size))
-                    let activation = model.activationBytes(for: batch, tactic: tactic)
-                    let peak = others + weights + activation
-                    if peak <= device.budgetBytes {
-                        return Choice(stages: batch, tactic: tactic, weightBytes: weights, activationBytes: activation,
-                                      peakBytes: peak)
-                    }
+        let weights = model.weightBytes
+        for base in model.tactics(for: stages[0]) {
+            for size in stride(from: stages.count, through: 1, by: -1) {
+                let tactic = base.batched(size)
+                let batch = Array(stages.prefix(size))
+                let activation = model.activationBytes(for: batch, tactic: tactic)
+                let peak = others + weights + activation
+                if peak <= device.budgetBytes {
+                    return Choice(stages: batch, tactic: tactic, weightBytes: weights, activationBytes: activation,
+                                  peakBytes: peak)
                 }
             }
         }
@@ -187,23 +174,17 @@ private struct PlanState {
     /// The smallest peak any tactic reaches for `stage` alone on an empty device, for the error message.
     func smallestPeak(_ stage: Stage, model: any StageModel) -> (bytes: UInt64, tactic: Tactic) {
         var best: (UInt64, Tactic)?
-        for streamed in [false, true] where !streamed || model.streamedWeightBytes != nil {
-            let weights = streamed ? (model.streamedWeightBytes ?? model.weightBytes) : model.weightBytes
-            for var tactic in model.tactics(for: stage) {
-                tactic.streamedWeights = streamed
-                let peak = weights + model.activationBytes(for: [stage], tactic: tactic)
-                if peak < best?.0 ?? .max { best = (peak, tactic) }
-            }
+        for tactic in model.tactics(for: stage) {
+            let peak = model.weightBytes + model.activationBytes(for: [stage], tactic: tactic)
+            if peak < best?.0 ?? .max { best = (peak, tactic) }
         }
         return best ?? (model.weightBytes, Tactic())
     }
 
     mutating func commit(_ choice: Choice, model: any StageModel, key: String) {
         if !resident.contains(where: { $0.key == key }) {
-            resident.append((key, choice.weightBytes, choice.tactic.streamedWeights))
-            var loadTactic = Tactic()
-            loadTactic.streamedWeights = choice.tactic.streamedWeights
-            steps.append(PlanStep(action: .load, model: model.identity.name, modelKey: key, tactic: loadTactic,
+            resident.append((key, choice.weightBytes))
+            steps.append(PlanStep(action: .load, model: model.identity.name, modelKey: key, tactic: Tactic(),
                                   weightBytes: choice.weightBytes, peakBytes: residentBytes,
                                   estimatedSeconds: device.loadSeconds(model.weightBytes)))
         }

@@ -10,8 +10,8 @@ public enum ProgressEvent: Sendable, Hashable {
     /// `step` of the stage's `steps` are done.
     case stageStep(stage: String, step: Int, steps: Int)
     case stageFinished(stage: String, seconds: Double, measuredPeakBytes: UInt64?)
-    /// The stage's result came from the cache.
-    case cacheHit(stage: String, key: String)
+    /// The stage's result came from the cache; `steps` of progress are done at once.
+    case cacheHit(stage: String, key: String, steps: Int)
     /// Device memory in use now.
     case memory(usedBytes: UInt64, budgetBytes: UInt64)
     case renderFinished(seconds: Double)
@@ -68,9 +68,10 @@ extension ProgressEvent: Encodable {
             try container.encode(stage, forKey: .stage)
             try container.encode(seconds, forKey: .seconds)
             try container.encodeIfPresent(measuredPeakBytes, forKey: .measuredPeakBytes)
-        case .cacheHit(let stage, let key):
+        case .cacheHit(let stage, let key, let steps):
             try container.encode(stage, forKey: .stage)
             try container.encode(key, forKey: .key)
+            try container.encode(steps, forKey: .steps)
         case .memory(let usedBytes, let budgetBytes):
             try container.encode(usedBytes, forKey: .usedBytes)
             try container.encode(budgetBytes, forKey: .budgetBytes)

@@ -2,7 +2,15 @@ import Foundation
 
 /// Progress on a terminal: an overall bar (stages done, ETA, device memory) and a bar for the running stage (steps,
 /// it/s, ETA), redrawn in place. Without a terminal (`interactive: false`) it prints one line per finished stage.
+/// A batch starts all its stages before any finishes, so each running stage's steps are kept by its id.
 public final class TerminalProgressRenderer: ProgressSink {
+    /// A stage that has started and not finished.
+    private struct RunningStage {
+        var step: Int
+        var steps: Int
+        var start: Double
+    }
+
     private let write: (String) -> Void
     private let clock: () -> Double
     private let interactive: Bool
@@ -15,7 +23,11 @@ public final class TerminalProgressRenderer: ProgressSink {
     private var totalSteps = 0
     private var finishedSteps = 0
     private var memory: (used: UInt64, budget: UInt64)?
-    private var current: (stage: String, kind: StageKind, step: Int, steps: Int, start: Double)?
+    /// Running stages by id, and their ids in start order.
+    private var running: [String: RunningStage] = [:]
+    private var runningOrder: [String] = []
+    /// The running stage the second bar shows: the one that last started or stepped.
+    private var shown: String?
     private var drawnLines = 0
 
     /// `write` receives text for the terminal (standard error by default); `clock` gives seconds (monotonic).
@@ -37,20 +49,25 @@ public final class TerminalProgressRenderer: ProgressSink {
             totalSteps = steps
             estimatedSeconds = estimate
             memory = (0, budget)
-        case .stageStarted(let stage, let kind, let steps):
-            current = (stage, kind, 0, steps, now)
+        case .stageStarted(let stage, _, let steps):
+            if running[stage] == nil { runningOrder.append(stage) }
+            running[stage] = RunningStage(step: 0, steps: steps, start: now)
+            shown = stage
         case .stageStep(let stage, let step, let steps):
-            if let running = current, running.stage == stage {
-                current = (stage, running.kind, step, steps, running.start)
+            if running[stage] != nil {
+                running[stage]?.step = step
+                running[stage]?.steps = steps
+                shown = stage
             }
         case .stageFinished(let stage, let seconds, _):
             finishedStages += 1
-            finishedSteps += current?.steps ?? 1
-            current = nil
+            finishedSteps += running.removeValue(forKey: stage)?.steps ?? 0
+            runningOrder.removeAll { $0 == stage }
+            if shown == stage { shown = runningOrder.first }
             if !interactive { write("done  \(stage)  \(Plan.duration(seconds))\n") }
-        case .cacheHit(let stage, _):
+        case .cacheHit(let stage, _, let steps):
             finishedStages += 1
-            finishedSteps += 1
+            finishedSteps += steps
             if !interactive { write("cached  \(stage)\n") }
         case .memory(let used, let budget):
             memory = (used, budget)
@@ -69,7 +86,7 @@ public final class TerminalProgressRenderer: ProgressSink {
     public func lines() -> [String] {
         let now = clock()
         let elapsed = renderStart.map { now - $0 } ?? 0
-        let stepsDone = finishedSteps + (current?.step ?? 0)
+        let stepsDone = finishedSteps + running.values.reduce(0) { $0 + $1.step }
         let fraction = totalSteps > 0 ? min(1, Double(stepsDone) / Double(totalSteps)) : 0
         let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : max(0, estimatedSeconds - elapsed)
         var overall = "overall  \(bar(fraction))  \(finishedStages)/\(totalStages) stages  ETA \(Plan.duration(eta))"
@@ -77,13 +94,13 @@ public final class TerminalProgressRenderer: ProgressSink {
             overall += "  mem \(ByteAmount(memory.used)) / \(ByteAmount(memory.budget))"
         }
         var result = [overall]
-        if let running = current {
-            let seconds = now - running.start
-            let fraction = running.steps > 0 ? Double(running.step) / Double(running.steps) : 0
-            var line = "\(running.stage)  \(bar(fraction))  \(running.step)/\(running.steps)"
-            if running.step > 0, seconds > 0 {
-                let rate = Double(running.step) / seconds
-                let remaining = Double(running.steps - running.step) / rate
+        if let id = shown, let stage = running[id] {
+            let seconds = now - stage.start
+            let fraction = stage.steps > 0 ? Double(stage.step) / Double(stage.steps) : 0
+            var line = "\(id)  \(bar(fraction))  \(stage.step)/\(stage.steps)"
+            if stage.step > 0, seconds > 0 {
+                let rate = Double(stage.step) / seconds
+                let remaining = Double(stage.steps - stage.step) / rate
                 line += String(format: "  %.2f it/s", rate) + "  ETA \(Plan.duration(remaining))"
             }
             result.append(line)

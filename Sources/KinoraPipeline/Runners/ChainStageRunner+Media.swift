@@ -95,12 +95,12 @@ extension ChainStageRunner {
         try AudioFile.write(try mixer.mix(tracks).mix, to: folder.appendingPathComponent("mix.wav"), format: .wavFloat)
     }
 
-    /// Encodes the cut in the output's codec with the mix, into `output.<ext>` (the extension of the output file).
+    /// Encodes the cut in the output's codec with the mix, into `output.<container>`: the stage's `container`
+    /// parameter, the extension of the file the render writes (`-o` when given, else the workflow's `output.file`).
     func mux(_ stage: Stage, video: URL, audio: URL?, into folder: URL) throws {
         let output = workflow.output
         let mix = try audio.map { try AudioFile.read(file("mix.wav", in: $0, for: stage)) }
-        let name = "output." + (URL(fileURLWithPath: output.file).pathExtension.isEmpty ? "mp4"
-            : URL(fileURLWithPath: output.file).pathExtension.lowercased())
+        let name = "output." + (try string(stage, "container"))
         let writer = try VideoWriter(
             url: folder.appendingPathComponent(name),
             settings: VideoSettings(codec: VideoCodec(parsing: output.codec.rawValue), frameRate: frameRate,

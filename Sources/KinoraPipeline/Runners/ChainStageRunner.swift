@@ -17,7 +17,8 @@ public final class ChainStageRunner: StageRunner {
     public let workflowFolder: URL
     /// Where each model's weights are, by `ModelIdentity.key`.
     let locations: [String: URL]
-    /// Open pipelines by weights path, with the roles the plan has loaded from them.
+    /// Open pipelines by `pipelineKey` (the weights path, with the single-file options when given), with the roles
+    /// the plan has loaded from them.
     var pipelines: [String: OpenPipeline] = [:]
     var voices: [String: PiperSynthesizer] = [:]
     /// Things the user should know that do not stop the render (a voice line running past its `end`).
@@ -48,22 +49,36 @@ public final class ChainStageRunner: StageRunner {
             voices[key] = try PiperSynthesizer(files: PiperVoiceFiles(path: url), device: device)
             return
         }
-        var open = try pipelines[url.path] ?? OpenPipeline(pipeline: openPipeline(url), roles: [])
+        let reference = self.reference(of: model)
+        let pipelineKey = Self.pipelineKey(url, reference)
+        var open = try pipelines[pipelineKey] ?? OpenPipeline(pipeline: openPipeline(url, reference), roles: [])
         open.roles.insert(role)
-        pipelines[url.path] = open
+        pipelines[pipelineKey] = open
     }
 
-    /// Drops the model; a pipeline's text encoders go when their component is evicted, and the pipeline goes when
-    /// none of its components is loaded any more.
+    /// Drops the model: the evicted component's device weights (text encoders, UNet or VAE) are released from its
+    /// pipeline at once, so the next model has the room the plan counted on even while the pipeline's other
+    /// components stay loaded; the pipeline goes when none of its components is loaded any more.
     public func evict(_ model: any StageModel) throws {
         let key = model.identity.key
-        if voices.removeValue(forKey: key) == nil, let url = locations[key], var open = pipelines[url.path] {
+        let pipelineKey = locations[key].map { Self.pipelineKey($0, reference(of: model)) }
+        if voices.removeValue(forKey: key) == nil, let pipelineKey, var open = pipelines[pipelineKey] {
             let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
             open.roles.remove(role)
-            if role == .textEncoder { open.pipeline.releaseTextEncoders() }
-            pipelines[url.path] = open.roles.isEmpty ? nil : open
+            try Self.release(role, of: open.pipeline)
+            pipelines[pipelineKey] = open.roles.isEmpty ? nil : open
         }
         device.memory.trim()
+    }
+
+    /// Frees the device weights of `role`'s component of `pipeline`.
+    static func release(_ role: ComponentRole, of pipeline: StableDiffusionPipeline) throws {
+        switch role {
+        case .textEncoder: pipeline.releaseTextEncoders()
+        case .denoiser: try pipeline.releaseUNet()
+        case .decoder: try pipeline.releaseVAE()
+        case .voice: break
+        }
     }
 
     public func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
@@ -123,12 +138,41 @@ public final class ChainStageRunner: StageRunner {
         }
     }
 
-    /// Opens a diffusers folder or a single-file checkpoint.
-    private func openPipeline(_ url: URL) throws -> StableDiffusionPipeline {
+    /// The workflow's reference `model` is a component of (its identity is named `reference/component`).
+    func reference(of model: any StageModel) -> ModelReference? {
+        workflow.models.first { "\($0.name)/\(model.identity.component)" == model.identity.name }
+    }
+
+    /// Where an open pipeline is kept: the weights path, plus the single-file options when the reference gives any,
+    /// so the same file under other options never shares a pipeline.
+    static func pipelineKey(_ url: URL, _ reference: ModelReference?) -> String {
+        guard let reference, reference.hasSingleFileOptions else { return url.path }
+        return url.path + "\u{1F}" + reference.singleFileOptionsDescription
+    }
+
+    /// The single-file options `reference` gives, its relative paths resolved against `workflowFolder`.
+    static func singleFileOptions(_ reference: ModelReference?, workflowFolder folder: URL) -> SingleFileOptions {
+        let resolve = { (path: String) in
+            (path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)).standardizedFileURL
+        }
+        let prediction = reference?.prediction.map { $0 == .v ? PredictionType.vPrediction : .epsilon }
+        return SingleFileOptions(tokenizer: reference?.tokenizer.map(resolve),
+                                 configuration: reference?.config.map(resolve), prediction: prediction)
+    }
+
+    /// Opens a diffusers folder, or a single-file checkpoint with the reference's single-file options.
+    private func openPipeline(_ url: URL, _ reference: ModelReference?) throws -> StableDiffusionPipeline {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        return isDirectory.boolValue ? try StableDiffusionPipeline(folder: url, device: device)
-            : try StableDiffusionPipeline(singleFile: url, device: device)
+        guard isDirectory.boolValue else {
+            let options = Self.singleFileOptions(reference, workflowFolder: workflowFolder)
+            return try StableDiffusionPipeline(singleFile: url, options: options, device: device)
+        }
+        if let reference, reference.hasSingleFileOptions {
+            throw RunnerError.unsupported(stage: "load", reason: "model '\(reference.name)' is the diffusers folder "
+                + "\(url.path); 'prediction', 'tokenizer' and 'config' apply to single-file checkpoints only")
+        }
+        return try StableDiffusionPipeline(folder: url, device: device)
     }
 
     /// The open pipeline `stage`'s model belongs to.
@@ -136,7 +180,7 @@ public final class ChainStageRunner: StageRunner {
         guard let model, let url = locations[model.identity.key] else {
             throw RunnerError.unknownModel(stage: stage.id, key: stage.model ?? "none")
         }
-        guard let open = pipelines[url.path] else {
+        guard let open = pipelines[Self.pipelineKey(url, reference(of: model))] else {
             throw RunnerError.modelNotLoaded(stage: stage.id, model: model.identity.name)
         }
         return open.pipeline

@@ -44,17 +44,30 @@ public enum FloatArrayFile {
             throw Failure(path: url.path, reason: "not a KF32 float array")
         }
         let shape = (0..<rank).compactMap { word(1 + $0) }
-        let start = 8 + 4 * rank
-        let count = shape.reduce(1, *)
-        guard shape.count == rank, bytes.count == start + 4 * count else {
-            throw Failure(path: url.path, reason: "holds \(bytes.count) bytes, not the \(start + 4 * count) that "
-                          + "shape \(shape) needs")
+        guard shape.count == rank else {
+            throw Failure(path: url.path, reason: "holds \(bytes.count) bytes, too few for its \(rank) dimensions")
         }
-        let values = (0..<count).map { index -> Float in
+        let start = 8 + 4 * rank
+        guard let valueBytes = Self.valueBytes(of: shape), bytes.count - start == valueBytes else {
+            throw Failure(path: url.path, reason: "holds \(bytes.count - start) bytes of values, not the 4 per value "
+                          + "that shape \(shape) needs")
+        }
+        let values = (0..<valueBytes / 4).map { index -> Float in
             let offset = start + 4 * index
             return Float(bitPattern: UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8
                          | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24)
         }
         return (values, shape)
+    }
+
+    /// Bytes of the values of `shape`; nil when that overflows `Int` (a damaged header).
+    private static func valueBytes(of shape: [Int]) -> Int? {
+        var product = 4
+        for dimension in shape {
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            product = next
+        }
+        return product
     }
 }

@@ -1,3 +1,5 @@
+import KinoraMedia
+
 /// A frame rate as an exact fraction, so 29.97 fps is 30000/1001 rather than a rounded float.
 public struct FrameRateSpec: Sendable, Hashable, Codable, CustomStringConvertible {
     public var numerator: Int
@@ -14,44 +16,27 @@ public struct FrameRateSpec: Sendable, Hashable, Codable, CustomStringConvertibl
     /// `24` or `30000/1001`.
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
-    /// The NTSC rates people write as decimals.
-    static let ntsc: [String: FrameRateSpec] = [
-        "23.976": FrameRateSpec(numerator: 24_000, denominator: 1001),
-        "29.97": FrameRateSpec(numerator: 30_000, denominator: 1001),
-        "59.94": FrameRateSpec(numerator: 60_000, denominator: 1001),
-    ]
+    /// The rates a workflow may ask for, in frames per second.
+    static let allowedRange: ClosedRange<Double> = 1...240
 
-    /// Reads `24`, `12.5`, `23.976` (the NTSC fraction) or `30000/1001`; the rate must lie in 1...240.
+    /// Reads `24`, `12.5`, `23.976` (the NTSC fraction) or `30000/1001` with KinoraMedia's `FrameRate(parsing:)`;
+    /// the rate must lie in 1...240.
     init?(reading field: YAMLField) {
         guard let text = field.text()?.trimmingCharacters(in: .whitespaces) else { return nil }
-        var parsed: FrameRateSpec?
-        if let ntsc = Self.ntsc[text] {
-            parsed = ntsc
-        } else if let whole = Int(text) {
-            parsed = FrameRateSpec(numerator: whole, denominator: 1)
-        } else if let decimal = Double(text), decimal.isFinite, (decimal * 1000).rounded() == decimal * 1000 {
-            parsed = FrameRateSpec(numerator: Int((decimal * 1000).rounded()), denominator: 1000).reduced
-        } else {
-            let parts = text.split(separator: "/")
-            if parts.count == 2, let numerator = Int(parts[0]), let denominator = Int(parts[1]), denominator > 0 {
-                parsed = FrameRateSpec(numerator: numerator, denominator: denominator)
-            }
+        let rangeMessage = "must be between 1 and 240 frames per second, got \(text)"
+        // A decimal is range-checked before it is parsed: a huge one such as 1e30 would not fit an integer fraction.
+        if let decimal = Double(text), decimal.isFinite, !Self.allowedRange.contains(decimal) {
+            field.fail(rangeMessage)
+            return nil
         }
-        guard let rate = parsed else {
+        guard let rate = try? FrameRate(parsing: text) else {
             field.fail("expected a frame rate such as 24, 23.976 or 30000/1001, got '\(text)'")
             return nil
         }
-        guard rate.numerator > 0, (1...240).contains(rate.value) else {
-            field.fail("must be between 1 and 240 frames per second, got \(text)")
+        guard Self.allowedRange.contains(rate.framesPerSecond) else {
+            field.fail(rangeMessage)
             return nil
         }
-        self = rate
-    }
-
-    /// The fraction in lowest terms.
-    var reduced: FrameRateSpec {
-        var (a, b) = (numerator, denominator)
-        while b != 0 { (a, b) = (b, a % b) }
-        return FrameRateSpec(numerator: numerator / a, denominator: denominator / a)
+        self.init(numerator: rate.numerator, denominator: rate.denominator)
     }
 }

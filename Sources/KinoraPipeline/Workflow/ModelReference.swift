@@ -9,6 +9,15 @@ public struct ModelReference: Sendable, Hashable {
         case catalog(String)
     }
 
+    /// What the UNet of a single-file Stable Diffusion checkpoint predicts, overriding what the file and its family
+    /// imply (SD 2.x single files default to v-prediction, but 2.x base at 512 predicts the noise).
+    public enum Prediction: String, Sendable, Hashable, CaseIterable {
+        /// The added noise ε.
+        case epsilon
+        /// The velocity v.
+        case v
+    }
+
     /// The precision weights are held in on the device.
     public enum Precision: String, Sendable, Hashable, CaseIterable {
         /// The dtype the file stores.
@@ -22,18 +31,40 @@ public struct ModelReference: Sendable, Hashable {
     /// The catalog family (`sd15`, `sdxl`, `piper-vits`, ...): given with `path`, the catalog name itself otherwise.
     public var family: String
     public var precision: Precision
+    /// Single-file checkpoints only: the prediction type, overriding the file's marker and its family's default.
+    public var prediction: Prediction?
+    /// Single-file checkpoints only: a tokenizer folder (`vocab.json`, `merges.txt`) or CLIP's merges file, as
+    /// written (relative to the workflow's folder).
+    public var tokenizer: String?
+    /// Single-file checkpoints only: a diffusers folder whose `config.json` files replace the inferred
+    /// configurations, as written (relative to the workflow's folder).
+    public var config: String?
     public var location: SourceLocation
 
     public init(name: String, source: Source, family: String, precision: Precision = .auto,
+                prediction: Prediction? = nil, tokenizer: String? = nil, config: String? = nil,
                 location: SourceLocation) {
         self.name = name
         self.source = source
         self.family = family
         self.precision = precision
+        self.prediction = prediction
+        self.tokenizer = tokenizer
+        self.config = config
         self.location = location
     }
 
-    static let keys = ["path", "catalog", "family", "precision"]
+    /// Whether any single-file option (`prediction`, `tokenizer`, `config`) is given.
+    public var hasSingleFileOptions: Bool { prediction != nil || tokenizer != nil || config != nil }
+
+    /// The single-file options in a canonical form, empty when none is given: part of the cache parameters of
+    /// every stage the model runs, since each changes what the model computes.
+    public var singleFileOptionsDescription: String {
+        [("prediction", prediction?.rawValue), ("tokenizer", tokenizer), ("config", config)]
+            .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: ",")
+    }
+
+    static let keys = ["path", "catalog", "family", "precision", "prediction", "tokenizer", "config"]
 
     /// Reads one entry of `models`: exactly one of `path` and `catalog`; `family` is required with `path`.
     init?(reading field: YAMLField, name: String) {
@@ -44,6 +75,11 @@ public struct ModelReference: Sendable, Hashable {
         let precision = mapping["precision"].map {
             $0.choice(Precision.allCases.map(\.rawValue), aliases: ["fp32": "f32", "fp16": "f16", "half": "f16"])
         } ?? Precision.auto.rawValue
+        let prediction = mapping["prediction"].map {
+            $0.choice(Prediction.allCases.map(\.rawValue), aliases: ["eps": "epsilon", "v_prediction": "v"])
+        }
+        let tokenizer = mapping["tokenizer"].map { $0.string() }
+        let config = mapping["config"].map { $0.string() }
         let source: Source
         let resolvedFamily: String
         switch (path, catalog) {
@@ -70,7 +106,11 @@ public struct ModelReference: Sendable, Hashable {
             }
             return nil
         }
-        guard let precision = precision.flatMap(Precision.init(rawValue:)) else { return nil }
-        self.init(name: name, source: source, family: resolvedFamily, precision: precision, location: field.location)
+        guard let precision = precision.flatMap(Precision.init(rawValue:)),
+              prediction.map({ $0 != nil }) ?? true, tokenizer.map({ $0 != nil }) ?? true,
+              config.map({ $0 != nil }) ?? true else { return nil }
+        self.init(name: name, source: source, family: resolvedFamily, precision: precision,
+                  prediction: prediction.flatMap { $0.flatMap(Prediction.init(rawValue:)) },
+                  tokenizer: tokenizer ?? nil, config: config ?? nil, location: field.location)
     }
 }

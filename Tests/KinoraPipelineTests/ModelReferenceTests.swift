@@ -1,0 +1,110 @@
+import Foundation
+import KinoraModels
+import XCTest
+
+@testable import KinoraPipeline
+
+/// A model reference's single-file options (`prediction`, `tokenizer`, `config`): read and validated, part of the
+/// cache parameters of the stages the model runs, and handed to the single-file loader by the runner.
+final class ModelReferenceTests: XCTestCase {
+    private func workflow(_ model: String, voice: String = "") throws -> Workflow {
+        try Workflow.parse("""
+            output: {size: 64x64}
+            models:
+              hero: \(model)
+            \(voice)
+            shots:
+              - {id: a, prompt: a boat, duration: 1, final: {model: hero}}
+            """, file: "w.yaml")
+    }
+
+    func testReadsPredictionTokenizerAndConfig() throws {
+        let reference = try XCTUnwrap(try workflow(
+            "{path: sd2-base.safetensors, family: sd2, prediction: eps, tokenizer: tok, config: cfg/sd2}"
+        ).model(named: "hero"))
+        XCTAssertEqual(reference.prediction, .epsilon)
+        XCTAssertEqual(reference.tokenizer, "tok")
+        XCTAssertEqual(reference.config, "cfg/sd2")
+        XCTAssertEqual(reference.singleFileOptionsDescription, "prediction=epsilon,tokenizer=tok,config=cfg/sd2")
+        XCTAssertEqual(try workflow("{catalog: sd2, prediction: v_prediction}").model(named: "hero")?.prediction, .v)
+        XCTAssertFalse(try XCTUnwrap(try workflow("{catalog: sd2}").model(named: "hero")).hasSingleFileOptions)
+    }
+
+    func testRejectsAnUnknownPredictionAndAnEmptyPath() throws {
+        XCTAssertThrowsError(try workflow("{catalog: sd2, prediction: sample}")) { error in
+            XCTAssertTrue("\(error)".contains("unknown value 'sample'"), "\(error)")
+            XCTAssertTrue("\(error)".contains("expected one of epsilon, v"), "\(error)")
+        }
+        XCTAssertThrowsError(try workflow("{catalog: sd2, tokenizer: ''}")) { error in
+            XCTAssertTrue("\(error)".contains("must not be empty"), "\(error)")
+        }
+    }
+
+    func testOptionsArePartOfTheCacheParametersOfTheModelsStages() throws {
+        let plain = try TestSupport.builder().build(try workflow("{catalog: sd2}"), mode: .final)
+        let epsilon = try TestSupport.builder().build(try workflow("{catalog: sd2, prediction: epsilon}"),
+                                                      mode: .final)
+        for id in ["a/encode-text", "a/denoise", "a/decode"] {
+            XCTAssertNil(plain.stage(id)?.parameters.string("model_options"), id)
+            XCTAssertEqual(epsilon.stage(id)?.parameters.string("model_options"), "prediction=epsilon", id)
+        }
+        XCTAssertNil(epsilon.stage("a/animate")?.parameters.string("model_options"))
+    }
+
+    func testAVoiceRejectsSingleFileOptions() throws {
+        let text = """
+            output: {size: 64x64}
+            models:
+              hero: {catalog: sd15}
+              narrator: {catalog: piper-vits, prediction: v}
+            shots:
+              - {id: a, prompt: a boat, duration: 1, final: {model: hero}}
+            voices:
+              - {text: hello, voice: narrator, start: 0}
+            """
+        XCTAssertThrowsError(try TestSupport.builder().build(try Workflow.parse(text, file: "w.yaml"), mode: .final)) {
+            guard case StageGraphError.invalid(let issues) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(issues.map(\.field), ["models.narrator"])
+            XCTAssertTrue(issues[0].message.contains("not to a piper-vits voice"), issues[0].message)
+        }
+    }
+
+    func testTheSameWeightsWithTwoSetsOfOptionsAreRefused() throws {
+        let text = """
+            output: {size: 64x64}
+            models:
+              base: {path: sd2.safetensors, family: sd2, prediction: epsilon}
+              vee: {path: sd2.safetensors, family: sd2, prediction: v}
+            shots:
+              - {id: a, prompt: a boat, duration: 1, final: {model: base}}
+              - {id: b, prompt: a boat, duration: 1, final: {model: vee}}
+            """
+        // Both references name one file, so their models share a key, as RenderPreparation's would.
+        let provider: StageGraphBuilder.ModelProvider = { reference, family, role in
+            let identity = ModelIdentity(name: "\(reference.name)/\(role.rawValue)", family: family.name,
+                                         component: role.rawValue, fingerprint: "same-file", precision: "auto")
+            return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
+        }
+        let builder = StageGraphBuilder(catalog: try TestSupport.catalog(), provideModel: provider,
+                                        fingerprint: { "test-file:\($0)" })
+        XCTAssertThrowsError(try builder.build(try Workflow.parse(text, file: "w.yaml"), mode: .final)) {
+            guard case StageGraphError.invalid(let issues) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(issues.map(\.field), ["models.vee"])
+            XCTAssertTrue(issues[0].message.contains("'vee' and 'base' are the same weights"), issues[0].message)
+        }
+    }
+
+    func testTheRunnerResolvesTheOptionsForTheSingleFileLoader() throws {
+        let workflow = try workflow("{path: sd2.safetensors, family: sd2, prediction: eps, tokenizer: tok, "
+                                    + "config: /abs/cfg}")
+        let reference = try XCTUnwrap(workflow.model(named: "hero"))
+        let options = ChainStageRunner.singleFileOptions(reference, workflowFolder: URL(fileURLWithPath: "/work/f"))
+        XCTAssertEqual(options.prediction, .epsilon)
+        XCTAssertEqual(options.tokenizer?.path, "/work/f/tok")
+        XCTAssertEqual(options.configuration?.path, "/abs/cfg")
+        XCTAssertNil(ChainStageRunner.singleFileOptions(nil, workflowFolder: URL(fileURLWithPath: "/w")).prediction)
+        let url = URL(fileURLWithPath: "/m/sd2.safetensors")
+        XCTAssertEqual(ChainStageRunner.pipelineKey(url, nil), "/m/sd2.safetensors")
+        XCTAssertNotEqual(ChainStageRunner.pipelineKey(url, reference), "/m/sd2.safetensors")
+    }
+}
