@@ -7,15 +7,8 @@ import XCTest
 final class StableDiffusion2PipelineTests: ModelTestCase {
     func testStableDiffusion2VPredictionFourStepRunMatchesDiffusers() throws {
         let expected = try fixture("sd2/expected.safetensors")
-        let metadata = expected.metadata
-        var settings = GenerationSettings(prompt: try XCTUnwrap(metadata["prompt"]))
-        settings.negativePrompt = try XCTUnwrap(metadata["negative_prompt"])
-        settings.steps = try XCTUnwrap(Int(metadata["steps"] ?? ""))
-        settings.guidanceScale = try XCTUnwrap(Float(metadata["guidance_scale"] ?? ""))
-        settings.seed = try XCTUnwrap(UInt64(metadata["seed"] ?? ""))
-        settings.width = try XCTUnwrap(Int(metadata["width"] ?? ""))
-        settings.height = try XCTUnwrap(Int(metadata["height"] ?? ""))
-        settings.sampler = .ddim
+        let settings = try GenerationSettings(fixture: expected)
+        XCTAssertEqual(settings.sampler, .ddim)
 
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("sd2/model"), device: device)
         XCTAssertEqual(pipeline.modelFamily, .sd2)

@@ -4,25 +4,12 @@ import KinoraModels
 import XCTest
 
 final class StableDiffusionPipelineTests: ModelTestCase {
-    private func settings(from expected: SafetensorsFile) throws -> GenerationSettings {
-        let metadata = expected.metadata
-        var settings = GenerationSettings(prompt: try XCTUnwrap(metadata["prompt"]))
-        settings.negativePrompt = try XCTUnwrap(metadata["negative_prompt"])
-        settings.steps = try XCTUnwrap(Int(metadata["steps"] ?? ""))
-        settings.guidanceScale = try XCTUnwrap(Float(metadata["guidance_scale"] ?? ""))
-        settings.seed = try XCTUnwrap(UInt64(metadata["seed"] ?? ""))
-        settings.width = try XCTUnwrap(Int(metadata["width"] ?? ""))
-        settings.height = try XCTUnwrap(Int(metadata["height"] ?? ""))
-        settings.sampler = .euler
-        return settings
-    }
-
     func testStableDiffusionFourStepImageMatchesDiffusersForTheSameSeed() throws {
         let expected = try fixture("pipeline/expected.safetensors")
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
         XCTAssertEqual(pipeline.family, .stableDiffusion)
         var steps: [Int] = []
-        let image = try pipeline.generate(try settings(from: expected)) { steps.append($0.step) }
+        let image = try pipeline.generate(try GenerationSettings(fixture: expected)) { steps.append($0.step) }
         XCTAssertEqual(steps, [1, 2, 3, 4])
         assertClose(image, try expected.floats("image"), tolerance: 1e-3, "decoded image")
     }
@@ -31,14 +18,14 @@ final class StableDiffusionPipelineTests: ModelTestCase {
         let expected = try fixture("pipeline/expected-sdxl.safetensors")
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sdxl"), device: device)
         XCTAssertEqual(pipeline.family, .stableDiffusionXL)
-        let image = try pipeline.generate(try settings(from: expected))
+        let image = try pipeline.generate(try GenerationSettings(fixture: expected))
         assertClose(image, try expected.floats("image"), tolerance: 1e-3, "decoded SDXL image")
     }
 
     func testStableDiffusionImageToImageMatchesDiffusersImg2ImgPipeline() throws {
         let expected = try fixture("pipeline/expected.safetensors")
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
-        var settings = try settings(from: expected)
+        var settings = try GenerationSettings(fixture: expected)
         settings.strength = try XCTUnwrap(Double(expected.metadata["strength"] ?? ""))
         var steps = 0
         let image = try pipeline.generate(settings, initImage: try expected.floats("init_image")) { _ in steps += 1 }

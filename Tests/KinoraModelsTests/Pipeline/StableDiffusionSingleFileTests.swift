@@ -7,19 +7,6 @@ import XCTest
 /// reads them back to the folders' weights) must reproduce the folders' diffusers expectations, with the tiny
 /// configurations passed explicitly as diffusers needs them too.
 final class StableDiffusionSingleFileTests: ModelTestCase {
-    private func settings(from expected: SafetensorsFile) throws -> GenerationSettings {
-        let metadata = expected.metadata
-        var settings = GenerationSettings(prompt: try XCTUnwrap(metadata["prompt"]))
-        settings.negativePrompt = try XCTUnwrap(metadata["negative_prompt"])
-        settings.steps = try XCTUnwrap(Int(metadata["steps"] ?? ""))
-        settings.guidanceScale = try XCTUnwrap(Float(metadata["guidance_scale"] ?? ""))
-        settings.seed = try XCTUnwrap(UInt64(metadata["seed"] ?? ""))
-        settings.width = try XCTUnwrap(Int(metadata["width"] ?? ""))
-        settings.height = try XCTUnwrap(Int(metadata["height"] ?? ""))
-        settings.sampler = SamplerKind(rawValue: metadata["sampler"] ?? "euler") ?? .euler
-        return settings
-    }
-
     private func pipeline(_ name: String, configuration: String, tokenizer: String? = nil) throws
         -> StableDiffusionPipeline {
         let options = SingleFileOptions(tokenizer: tokenizer.map { fixtureURL($0) },
@@ -31,7 +18,7 @@ final class StableDiffusionSingleFileTests: ModelTestCase {
         let expected = try fixture("pipeline/expected.safetensors")
         let pipeline = try pipeline("sd", configuration: "pipeline/sd")
         XCTAssertEqual(pipeline.modelFamily, .sd1)
-        let generation = try pipeline.run(try settings(from: expected))
+        let generation = try pipeline.run(try GenerationSettings(fixture: expected))
         assertClose(generation.latents, try expected.floats("latents"), tolerance: 1e-3, "single-file latents")
         assertClose(generation.image, try expected.floats("image"), tolerance: 1e-3, "single-file image")
     }
@@ -42,7 +29,7 @@ final class StableDiffusionSingleFileTests: ModelTestCase {
         let pipeline = try pipeline("sdxl", configuration: "pipeline/sdxl", tokenizer: "pipeline/sdxl/tokenizer")
         XCTAssertEqual(pipeline.modelFamily, .sdxl)
         XCTAssertEqual(pipeline.family, .stableDiffusionXL)
-        let image = try pipeline.generate(try settings(from: expected))
+        let image = try pipeline.generate(try GenerationSettings(fixture: expected))
         assertClose(image, try expected.floats("image"), tolerance: 1e-3, "single-file SDXL image")
     }
 
@@ -52,7 +39,7 @@ final class StableDiffusionSingleFileTests: ModelTestCase {
         XCTAssertEqual(pipeline.modelFamily, .sd2)
         XCTAssertEqual(pipeline.components.textEncoder.configuration.numHiddenLayers, 2)
         XCTAssertFalse(pipeline.components.textEncoder.store.tensorNames.contains { $0.contains("layers.2.") })
-        let generation = try pipeline.run(try settings(from: expected))
+        let generation = try pipeline.run(try GenerationSettings(fixture: expected))
         assertClose(generation.latents, try expected.floats("latents"), tolerance: 1e-3, "SD2 single-file latents")
         assertClose(generation.image, try expected.floats("image"), tolerance: 1e-3, "SD2 single-file image")
     }
