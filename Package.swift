@@ -68,9 +68,10 @@ let package = Package(
         .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
         .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
-        .testTarget(name: "KinoraPipelineTests", dependencies: ["KinoraPipeline"]),
+        .testTarget(name: "KinoraPipelineTests", dependencies: ["KinoraPipeline", "KinoraTestSupport"]),
         .testTarget(name: "KinoraCLITests", dependencies: ["kinora", "KinoraTestSupport"]),
-        // What several test targets share: running the built command, assembling single-file fixtures.
-        .target(name: "KinoraTestSupport", dependencies: ["KinoraModels"], path: "Tests/KinoraTestSupport"),
+        // What several test targets share: a validated device, running the built command, single-file fixtures.
+        .target(name: "KinoraTestSupport", dependencies: ["KinoraModels", "KinoraShaders"],
+                path: "Tests/KinoraTestSupport"),
     ]
 )

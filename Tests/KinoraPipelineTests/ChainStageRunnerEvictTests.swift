@@ -1,7 +1,6 @@
 import Foundation
-import KinoraGPU
 import KinoraModels
-import KinoraShaders
+import KinoraTestSupport
 import XCTest
 
 @testable import KinoraPipeline
@@ -9,9 +8,13 @@ import XCTest
 /// The runner's evictions on the tiny SD fixture: evicting the decoder or the denoiser frees that component's device
 /// weights even while the pipeline stays open for its other components.
 final class ChainStageRunnerEvictTests: XCTestCase {
+    override func tearDown() {
+        ValidatedTestDevice.assertNoValidationMessages()
+        super.tearDown()
+    }
+
     func testEvictingTheDecoderOrDenoiserFreesItsWeightsWhileThePipelineStaysOpen() throws {
-        let device = try GPUDevice(selection: .fromEnvironment(), validation: true,
-                                   shaders: { ShaderLibrary.spirv(named: $0) })
+        let device = ValidatedTestDevice.shared
         let folder = TestSupport.root.appendingPathComponent("Tests/Fixtures/pipeline/sd")
         let family = try XCTUnwrap(TestSupport.catalog().family(named: "sd15"))
         let models = try [ComponentRole.textEncoder, .denoiser, .decoder].map { role in

