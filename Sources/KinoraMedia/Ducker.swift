@@ -1,7 +1,7 @@
 import Foundation
 
 /// How music is turned down under voice: a sidechain compressor keyed by the voice tracks.
-public struct DuckingSettings: Sendable, Equatable {
+public struct DuckingSettings: Sendable, Hashable {
     /// Gain applied to music while voice is present, in dB (negative).
     public var reductionDB: Double
     /// Voice level (envelope, dBFS) above which ducking engages.

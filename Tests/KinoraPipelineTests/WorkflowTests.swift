@@ -67,7 +67,7 @@ final class WorkflowTests: XCTestCase {
         XCTAssertEqual(workflow.shots[1].draft?.steps, 2)
         XCTAssertNil(workflow.shots[2].draft)
         XCTAssertEqual(workflow.musicCues[0].gain, -8)
-        XCTAssertEqual(workflow.mix.ducking?.amount, -10)
+        XCTAssertEqual(workflow.mix.ducking?.reductionDB, -10)
         XCTAssertEqual(workflow.warnings, [])
     }
 

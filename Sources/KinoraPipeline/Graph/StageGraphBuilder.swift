@@ -138,7 +138,7 @@ public struct StageGraphBuilder {
         var muxInputs = [video]
         if !audio.isEmpty {
             let ducking = workflow.mix.ducking.map {
-                "amount=\($0.amount) threshold=\($0.threshold) attack=\($0.attack) release=\($0.release)"
+                "amount=\($0.reductionDB) threshold=\($0.thresholdDB) attack=\($0.attack) release=\($0.release)"
             } ?? "off"
             muxInputs.append(state.add(Stage(
                 id: "audio/mix", kind: .mix,

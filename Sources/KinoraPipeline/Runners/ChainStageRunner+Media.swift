@@ -85,11 +85,8 @@ extension ChainStageRunner {
                                    fadeIn: cue.fadeIn, fadeOut: cue.fadeOut))
         }
         let output = workflow.output
-        let ducking = workflow.mix.ducking.map {
-            DuckingSettings(reductionDB: $0.amount, thresholdDB: $0.threshold, attack: $0.attack, release: $0.release)
-        }
         let mixer = Mixer(settings: KinoraMedia.MixSettings(
-            sampleRate: output.sampleRate, channels: 2, ducking: ducking,
+            sampleRate: output.sampleRate, channels: 2, ducking: workflow.mix.ducking,
             loudnessTarget: workflow.mix.normalize ? output.loudness : nil, truePeakCeiling: output.truePeak,
             duration: duration))
         try AudioFile.write(try mixer.mix(tracks).mix, to: folder.appendingPathComponent("mix.wav"), format: .wavFloat)
