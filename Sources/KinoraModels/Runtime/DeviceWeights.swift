@@ -78,6 +78,15 @@ public final class DeviceWeights: @unchecked Sendable {
     /// Bytes of the tensors uploaded so far.
     public var uploadedBytes: Int { cache.tensors.values.reduce(0) { $0 + $1.byteCount } }
 
+    /// Full names of the tensors uploaded so far (shared by every scope of one model).
+    public var uploadedNames: Set<String> { Set(cache.tensors.keys) }
+
+    /// Drops the uploaded tensors named in `names` (full names, as `uploadedNames` lists them): their device memory
+    /// is freed once no recorded graph holds them, and they upload again on their next request.
+    public func evict(_ names: Set<String>) {
+        for name in names { cache.tensors[name] = nil }
+    }
+
     private func qualified(_ name: String) -> String {
         prefix.isEmpty ? name : "\(prefix).\(name)"
     }

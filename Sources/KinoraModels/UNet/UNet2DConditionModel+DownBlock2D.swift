@@ -34,23 +34,35 @@ extension UNet2DConditionModel {
             var hidden = x
             var skips: [Value] = []
             for index in 0..<layers {
-                let resnet = resnets.block(weights.scoped("resnets.\(index)"),
-                                           inChannels: index == 0 ? inChannels : outChannels, outChannels: outChannels)
-                hidden = try resnet(graph, hidden, activatedTemb: activatedTemb)
-                if let crossAttention {
-                    let transformer = crossAttention.transformer(weights.scoped("attentions.\(index)"),
-                                                                 channels: outChannels)
+                hidden = try resnet(index)(graph, hidden, activatedTemb: activatedTemb)
+                if let transformer = transformer(index) {
                     hidden = try transformer(graph, hidden, context: context)
                 }
                 skips.append(hidden)
             }
-            if let downsamplePadding {
-                let downsampler = Downsample2D(weights: weights.scoped("downsamplers.0"), channels: outChannels,
-                                               padding: downsamplePadding)
+            if let downsampler {
                 hidden = try downsampler(graph, hidden)
                 skips.append(hidden)
             }
             return (hidden, skips)
+        }
+
+        /// Layer `index`'s resnet.
+        func resnet(_ index: Int) -> ResnetBlock2D {
+            resnets.block(weights.scoped("resnets.\(index)"), inChannels: index == 0 ? inChannels : outChannels,
+                          outChannels: outChannels)
+        }
+
+        /// Layer `index`'s transformer, nil in a block without cross-attention.
+        func transformer(_ index: Int) -> Transformer2DModel? {
+            crossAttention?.transformer(weights.scoped("attentions.\(index)"), channels: outChannels)
+        }
+
+        /// The downsampler, nil in the last block.
+        var downsampler: Downsample2D? {
+            downsamplePadding.map {
+                Downsample2D(weights: weights.scoped("downsamplers.0"), channels: outChannels, padding: $0)
+            }
         }
     }
 }

@@ -11,12 +11,18 @@ extension UNet2DConditionModel {
 
         /// [B, channels, H, W] → [B, channels, H, W].
         func callAsFunction(_ graph: Graph, _ x: Value, activatedTemb: Value, context: Value) throws -> Value {
-            var hidden = try resnets.block(weights.scoped("resnets.0"), inChannels: channels, outChannels: channels)(
-                graph, x, activatedTemb: activatedTemb)
-            let transformer = crossAttention.transformer(weights.scoped("attentions.0"), channels: channels)
+            var hidden = try resnet(0)(graph, x, activatedTemb: activatedTemb)
             hidden = try transformer(graph, hidden, context: context)
-            let resnet = resnets.block(weights.scoped("resnets.1"), inChannels: channels, outChannels: channels)
-            return try resnet(graph, hidden, activatedTemb: activatedTemb)
+            return try resnet(1)(graph, hidden, activatedTemb: activatedTemb)
+        }
+
+        /// `resnets.0` (before the transformer) or `resnets.1` (after it).
+        func resnet(_ index: Int) -> ResnetBlock2D {
+            resnets.block(weights.scoped("resnets.\(index)"), inChannels: channels, outChannels: channels)
+        }
+
+        var transformer: Transformer2DModel {
+            crossAttention.transformer(weights.scoped("attentions.0"), channels: channels)
         }
     }
 }

@@ -22,29 +22,46 @@ extension UNet2DConditionModel {
                             context: Value) throws -> Value {
             var hidden = x
             for index in 0..<layers {
-                let skip = skips.removeLast()
-                let skipChannels = index == layers - 1 ? inChannels : outChannels
-                let resnetIn = index == 0 ? previousOutChannels : outChannels
-                guard skip.shape[1] == skipChannels, skip.shape[2...] == hidden.shape[2...] else {
-                    throw UNetError.invalidInput(name: "\(weights.prefix) skip \(index)", shape: skip.shape,
-                                                 reason: "does not match the up path's \(hidden.shape)")
-                }
-                hidden = try graph.concat([hidden, skip], axis: 1)
-                let resnet = resnets.block(weights.scoped("resnets.\(index)"), inChannels: resnetIn + skipChannels,
-                                           outChannels: outChannels)
-                hidden = try resnet(graph, hidden, activatedTemb: activatedTemb)
-                if let crossAttention {
-                    let transformer = crossAttention.transformer(weights.scoped("attentions.\(index)"),
-                                                                 channels: outChannels)
+                hidden = try resnetLayer(index, graph, hidden, skip: skips.removeLast(),
+                                         activatedTemb: activatedTemb)
+                if let transformer = transformer(index) {
                     hidden = try transformer(graph, hidden, context: context)
                 }
             }
-            guard upsamples else { return hidden }
-            guard let next = skips.last else {
+            guard let upsampler else { return hidden }
+            return try upsampler(graph, hidden, outputSize: upsampleSize(nextSkip: skips.last?.shape))
+        }
+
+        /// Layer `index`'s resnet over `hidden` joined on the channels with its skip state from the down path.
+        func resnetLayer(_ index: Int, _ graph: Graph, _ hidden: Value, skip: Value, activatedTemb: Value) throws
+            -> Value {
+            let skipChannels = index == layers - 1 ? inChannels : outChannels
+            let resnetIn = index == 0 ? previousOutChannels : outChannels
+            guard skip.shape[1] == skipChannels, skip.shape[2...] == hidden.shape[2...] else {
+                throw UNetError.invalidInput(name: "\(weights.prefix) skip \(index)", shape: skip.shape,
+                                             reason: "does not match the up path's \(hidden.shape)")
+            }
+            let resnet = resnets.block(weights.scoped("resnets.\(index)"), inChannels: resnetIn + skipChannels,
+                                       outChannels: outChannels)
+            return try resnet(graph, graph.concat([hidden, skip], axis: 1), activatedTemb: activatedTemb)
+        }
+
+        /// Layer `index`'s transformer, nil in a block without cross-attention.
+        func transformer(_ index: Int) -> Transformer2DModel? {
+            crossAttention?.transformer(weights.scoped("attentions.\(index)"), channels: outChannels)
+        }
+
+        /// The upsampler, nil in the last block.
+        var upsampler: Upsample2D? {
+            upsamples ? Upsample2D(weights: weights.scoped("upsamplers.0"), channels: outChannels) : nil
+        }
+
+        /// The upsampler's output size: that of the skip state the next block consumes first.
+        func upsampleSize(nextSkip: [Int]?) throws -> (Int, Int) {
+            guard let nextSkip else {
                 throw UNetError.unsupportedConfiguration("\(weights.prefix) upsamples but no skip state is left")
             }
-            let upsampler = Upsample2D(weights: weights.scoped("upsamplers.0"), channels: outChannels)
-            return try upsampler(graph, hidden, outputSize: (next.shape[2], next.shape[3]))
+            return (nextSkip[2], nextSkip[3])
         }
     }
 }

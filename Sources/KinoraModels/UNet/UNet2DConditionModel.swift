@@ -193,7 +193,7 @@ public final class UNet2DConditionModel: Sendable {
     }
 
     /// `time_proj` and `time_embedding` of one timestep: [1, time embed dim], broadcast over the batch.
-    private func timeEmbedding(_ graph: Graph, timestep: Float) throws -> Value {
+    func timeEmbedding(_ graph: Graph, timestep: Float) throws -> Value {
         let config = configuration
         let projection = Timesteps(channels: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
                                    downscaleFreqShift: Float(config.freqShift))
@@ -204,7 +204,7 @@ public final class UNet2DConditionModel: Sendable {
 
     /// SDXL's `add_time_proj` of the time ids, concatenated after the pooled text embedding, through
     /// `add_embedding`: [B, time embed dim].
-    private func addEmbedding(_ graph: Graph, _ conditions: UNetAddedConditions, batch: Int) throws -> Value {
+    func addEmbedding(_ graph: Graph, _ conditions: UNetAddedConditions, batch: Int) throws -> Value {
         let config = configuration
         let timeDim = config.additionTimeEmbedDim ?? 0
         let projection = Timesteps(channels: timeDim, flipSinToCos: config.flipSinToCos,
@@ -216,7 +216,7 @@ public final class UNet2DConditionModel: Sendable {
         return try embedding(graph, combined)
     }
 
-    private func checkInputs(sample: Value, encoderHiddenStates: Value, addedConditions: UNetAddedConditions?)
+    func checkInputs(sample: Value, encoderHiddenStates: Value, addedConditions: UNetAddedConditions?)
         throws {
         let config = configuration
         guard sample.rank == 4, sample.shape[1] == config.inChannels else {
