@@ -70,6 +70,10 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .customLong("vae-tiling"), help: "auto (tile when the decode would not fit), on, or off.")
     var vaeTiling: TilingOption = .auto
 
+    @Option(name: .customLong("stream-weights"),
+            help: "Stream the UNet's weights block by block: auto (only when resident does not fit), on, or off.")
+    var streamWeights: WeightStreaming = .auto
+
     @Option(name: .shortAndLong, help: "The PNG, JPEG or WebP to write.")
     var output: String
 
@@ -102,6 +106,7 @@ struct ImageCommand: ParsableCommand {
         settings.seed = seed
         settings.clipSkip = clipSkip
         settings.vaeTiling = vaeTiling.tiling
+        settings.unetWeightStreaming = streamWeights
         settings.strength = strength
 
         var initial: [Float]?
@@ -188,3 +193,5 @@ struct ImageCommand: ParsableCommand {
 }
 
 extension SamplerKind: ExpressibleByArgument {}
+
+extension WeightStreaming: ExpressibleByArgument {}

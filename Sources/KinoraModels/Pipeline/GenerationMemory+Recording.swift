@@ -19,11 +19,11 @@ extension GenerationMemory {
                        _ body: (Graph) throws -> [Value]) throws -> Recording {
         let memory = device.memory
         let start = memory.liveBytes
-        let (plan, recorded): (MemoryPlan, UInt64) = try {
+        let (plan, recorded): (MemoryPlan, UInt64) = try overBudgetIfOutOfMemory(stage: name, device: device) {
             let graph = Graph(arena: ActivationArena(device: device))
             let outputs = try body(graph)
             return (try graph.memoryPlan(outputs), memory.liveBytes)
-        }()
+        }
         let after = memory.liveBytes
         let loaded = after - min(start, after)
         return Recording(stage: Stage(name: name, inputBytes: recorded - min(after, recorded),
@@ -32,10 +32,23 @@ extension GenerationMemory {
                          loadedBytes: loaded)
     }
 
-    /// The UNet at batch 1 and 2 over `height` × `width` latents and `tokens` of text conditioning.
+    /// `body`, with the allocator refusing a stand-in input or a weight upload reported as the stage being over
+    /// budget (what it asked for on top of what was live), so a plan that cannot even be recorded is refused like
+    /// one that does not fit.
+    static func overBudgetIfOutOfMemory<T>(stage: String, device: GPUDevice, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch GPUError.outOfMemory(let requested, _, let budget) {
+            throw PipelineError.overBudget(needed: device.memory.liveBytes + requested, budget: budget, stage: stage)
+        }
+    }
+
+    /// The UNet over `height` × `width` latents and `tokens` of text conditioning for `pictures` pictures: one
+    /// pass per guidance half (batch `pictures`) and both halves in one pass (batch 2 · `pictures`).
     static func unetStages(_ unet: UNet2DConditionModel, height: Int, width: Int, tokens: Int = 77,
-                           device: GPUDevice) throws -> (batch1: Stage, batch2: Stage, loadedBytes: UInt64) {
-        let stages = try [1, 2].map { batch in
+                           batch pictures: Int = 1, device: GPUDevice) throws
+        -> (batch1: Stage, batch2: Stage, loadedBytes: UInt64) {
+        let stages = try [pictures, 2 * pictures].map { batch in
             try record("UNet batch \(batch)", device: device,
                        estimated: UInt64(unet.activationBytes(batch: batch, height: height, width: width))) { graph in
                 let inputs = try CatalogInputs.unet(graph, unet.configuration, batch: batch, height: height,
@@ -44,6 +57,43 @@ extension GenerationMemory {
             }
         }
         return (stages[0].stage, stages[1].stage, stages[0].loadedBytes + stages[1].loadedBytes)
+    }
+
+    /// The UNet for `pictures` pictures (batch `pictures` and 2 · `pictures`) with its weights streamed block by block (`UNet2DConditionModel.streamedPrediction`),
+    /// planned piece by piece over stand-in inputs: each stage's inputs are the stand-ins, and its planned bytes
+    /// what the pass adds above them at its highest (the largest piece's weights, the skip states it holds, the
+    /// piece's activations). The head and tail weights stay (`loadedBytes`). A piece whose weights cannot be uploaded
+    /// under the budget is `PipelineError.overBudget`.
+    static func streamedUNetStages(_ unet: UNet2DConditionModel, height: Int, width: Int, tokens: Int = 77,
+                                   batch pictures: Int = 1, device: GPUDevice) throws
+        -> (batch1: Stage, batch2: Stage, loadedBytes: UInt64) {
+        let memory = device.memory
+        let start = memory.liveBytes
+        let config = unet.configuration
+        let crossDim = try config.perBlock(config.crossAttentionDim, "cross_attention_dim")[0]
+        let zeros = { (shape: [Int]) in
+            try Tensor([Float](repeating: 0, count: shape.reduce(1, *)), shape: shape, on: device)
+        }
+        let stages = try [pictures, 2 * pictures].map { batch -> Stage in
+            try overBudgetIfOutOfMemory(stage: "UNet (weights streamed)", device: device) {
+                let before = memory.liveBytes
+                var inputs = UNetStreamedInputs(
+                    sample: try zeros([batch, config.inChannels, height, width]), timestep: 500,
+                    encoderHiddenStates: try (0..<batch).map { _ in try zeros([1, tokens, crossDim]) })
+                if let inputDim = config.projectionClassEmbeddingsInputDim,
+                   let timeDim = config.additionTimeEmbedDim {
+                    inputs.textEmbeds = try (0..<batch).map { _ in try zeros([1, inputDim - 6 * timeDim]) }
+                    inputs.timeIds = [Float](repeating: Float(8 * max(height, width)), count: 6 * batch)
+                }
+                let inputBytes = memory.liveBytes - before
+                let peak = try unet.plannedStreamedPeak(inputs)
+                // Live now: what was before, the stand-ins, and the head and tail weights the pass keeps.
+                return Stage(name: "UNet batch \(batch), weights streamed", inputBytes: inputBytes,
+                             plannedBytes: peak - min(peak, memory.liveBytes),
+                             outputBytes: UInt64(batch * config.outChannels * height * width * 4))
+            }
+        }
+        return (stages[0], stages[1], memory.liveBytes - min(start, memory.liveBytes))
     }
 
     /// The pipeline's VAE decode (`AutoencoderKL.decodeLatents`) of `height` × `width` latents, untiled and with

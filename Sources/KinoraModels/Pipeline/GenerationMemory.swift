@@ -53,9 +53,13 @@ public struct GenerationMemory: Codable, Sendable {
     public var decodeUntiled: Stage
     /// Tiled decodes, largest tile first; empty when the latents are too small to split.
     public var decodeTiled: [TiledDecode]
+    /// Whether the UNet stages were measured with its weights streamed block by block: `residentBytes` then holds
+    /// only the UNet's head and tail, and each UNet stage counts the largest piece's weights with its activations.
+    public var streamedUNet: Bool
 
     public init(residentBytes: UInt64, textEncoderBytes: UInt64, textEncoding: Stage, windows: Int = 1,
-                unetBatch1: Stage, unetBatch2: Stage, decodeUntiled: Stage, decodeTiled: [TiledDecode]) {
+                unetBatch1: Stage, unetBatch2: Stage, decodeUntiled: Stage, decodeTiled: [TiledDecode],
+                streamedUNet: Bool = false) {
         self.residentBytes = residentBytes
         self.textEncoderBytes = textEncoderBytes
         self.textEncoding = textEncoding
@@ -64,6 +68,7 @@ public struct GenerationMemory: Codable, Sendable {
         self.unetBatch2 = unetBatch2
         self.decodeUntiled = decodeUntiled
         self.decodeTiled = decodeTiled
+        self.streamedUNet = streamedUNet
     }
 
     /// The tactics for `budget`, the first that fits in this order of preference: guidance halves batched with the
@@ -91,8 +96,8 @@ public struct GenerationMemory: Codable, Sendable {
                                      tiling: tiling)
             let plan = GenerationMemoryPlan(
                 budget: budget, residentBytes: residentBytes, conditioningBytes: conditioning,
-                releaseTextEncoders: release, batchedGuidance: batched, decodeTileLatentSize: decode.tile,
-                textPeakBytes: text, unetPeakBytes: resident + (batched ? unetBatch2 : unetBatch1).peakBytes,
+                releaseTextEncoders: release, batchedGuidance: batched, streamedUNet: streamedUNet,
+                decodeTileLatentSize: decode.tile, textPeakBytes: text, unetPeakBytes: resident + (batched ? unetBatch2 : unetBatch1).peakBytes,
                 decodePeakBytes: resident + decode.stage.peakBytes)
             if plan.peakBytes <= budget { return plan }
             if best.map({ plan.peakBytes < $0.peakBytes }) ?? true { best = plan }
@@ -121,12 +126,14 @@ public struct GenerationMemory: Codable, Sendable {
     /// `residentBytes` and the `conditioningBytes` it reads, with guidance halves batched when that fits, else one
     /// after the other; its text and decode peaks are zero.
     public static func planDenoise(residentBytes: UInt64, conditioningBytes: UInt64, unetBatch1: Stage,
-                                   unetBatch2: Stage, guidance: Bool, budget: UInt64) throws -> GenerationMemoryPlan {
+                                   unetBatch2: Stage, streamedUNet: Bool = false, guidance: Bool, budget: UInt64)
+        throws -> GenerationMemoryPlan {
         let resident = residentBytes + conditioningBytes
         let plans = (guidance ? [true, false] : [false]).map { batched in
             GenerationMemoryPlan(
                 budget: budget, residentBytes: residentBytes, conditioningBytes: conditioningBytes,
-                releaseTextEncoders: false, batchedGuidance: batched, decodeTileLatentSize: nil, textPeakBytes: 0,
+                releaseTextEncoders: false, batchedGuidance: batched, streamedUNet: streamedUNet,
+                decodeTileLatentSize: nil, textPeakBytes: 0,
                 unetPeakBytes: resident + (batched ? unetBatch2 : unetBatch1).peakBytes, decodePeakBytes: 0)
         }
         if let plan = plans.first(where: { $0.peakBytes <= budget }) { return plan }
@@ -191,6 +198,8 @@ public struct GenerationMemoryPlan: Codable, Sendable, Equatable {
     public var releaseTextEncoders: Bool
     /// Both guidance halves in one UNet pass (else two passes of batch 1).
     public var batchedGuidance: Bool
+    /// The UNet's weights streamed block by block instead of resident.
+    public var streamedUNet: Bool = false
     /// The tile edge in latent pixels of a tiled decode; nil decodes untiled.
     public var decodeTileLatentSize: Int?
     public var textPeakBytes: UInt64
@@ -205,7 +214,10 @@ public struct GenerationMemoryPlan: Codable, Sendable, Equatable {
     /// The stage where the peak is reached.
     public var peakStage: String {
         if peakBytes == textPeakBytes { return "text encoding" }
-        if peakBytes == unetPeakBytes { return batchedGuidance ? "UNet (batch 2)" : "UNet" }
+        if peakBytes == unetPeakBytes {
+            let streamed = streamedUNet ? ", weights streamed" : ""
+            return batchedGuidance ? "UNet (batch 2\(streamed))" : streamedUNet ? "UNet (weights streamed)" : "UNet"
+        }
         return tiledDecode ? "VAE decode (tiled)" : "VAE decode"
     }
 }

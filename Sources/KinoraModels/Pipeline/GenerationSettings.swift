@@ -14,6 +14,9 @@ public struct GenerationSettings: Sendable, Codable, Equatable {
     /// diffusers' `clip_skip` (layers skipped; A1111's "Clip skip" N is N − 1 here).
     public var clipSkip: Int?
     public var vaeTiling: AutoencoderKL.Tiling = .auto
+    /// Whether the UNet's weights stay on the device or stream block by block (`.auto`: only when that is what
+    /// fits).
+    public var unetWeightStreaming: WeightStreaming = .auto
     /// For image-to-image: how much of the schedule to run over the initial image (0 keeps it, 1 ignores it).
     public var strength: Double = 0.75
 

@@ -4,29 +4,60 @@ import KinoraTensor
 extension StableDiffusionPipeline {
     /// The device memory `settings` needs, stage by stage, measured without running a step: the weights not yet on
     /// the device must fit next to what is live (else `PipelineError.overBudget` for stage "model weights"), then
-    /// every model is loaded and each stage recorded over stand-in inputs of this generation's shapes.
-    public func memory(for settings: GenerationSettings) throws -> GenerationMemory {
+    /// every model is loaded and each stage recorded over stand-in inputs of this generation's shapes. With
+    /// `streamedUNet` the UNet's weights are dropped first and its stages planned piece by piece with them
+    /// streamed, so only its head and tail count as resident.
+    public func memory(for settings: GenerationSettings, streamedUNet: Bool = false) throws -> GenerationMemory {
         try validate(settings)
-        try checkWeightsFit(pendingWeightBytes(textEncoders: true, unet: true, vae: true))
+        if streamedUNet { try releaseUNet() }
+        try checkWeightsFit(pendingWeightBytes(textEncoders: true, unet: !streamedUNet, vae: true)
+            + (streamedUNet ? UInt64(unet.streamedResidentBytes) : 0))
         let memory = device.memory
         let (text, windows) = try textEncodingStage(settings)
         let latentHeight = settings.height / latentScale, latentWidth = settings.width / latentScale
-        let unetStages = try GenerationMemory.unetStages(unet, height: latentHeight, width: latentWidth,
-                                                         tokens: 77 * windows, device: device)
+        let unetStages = streamedUNet
+            ? try GenerationMemory.streamedUNetStages(unet, height: latentHeight, width: latentWidth,
+                                                      tokens: 77 * windows, device: device)
+            : try GenerationMemory.unetStages(unet, height: latentHeight, width: latentWidth, tokens: 77 * windows,
+                                              device: device)
         let decodeStages = try GenerationMemory.decodeStages(vae, height: latentHeight, width: latentWidth,
                                                              device: device)
         memory.trim()
         return GenerationMemory(
             residentBytes: memory.liveBytes, textEncoderBytes: textEncoderBytes, textEncoding: text,
             windows: windows, unetBatch1: unetStages.batch1, unetBatch2: unetStages.batch2,
-            decodeUntiled: decodeStages.untiled, decodeTiled: decodeStages.tiled)
+            decodeUntiled: decodeStages.untiled, decodeTiled: decodeStages.tiled, streamedUNet: streamedUNet)
     }
 
-    /// The tactics for `settings` on the device budget (`GenerationMemory.plan`); throws
+    /// The tactics for `settings` on the device budget (`GenerationMemory.plan`), with the UNet resident or
+    /// streamed as `settings.unetWeightStreaming` says (`.auto`: resident when that fits); throws
     /// `PipelineError.overBudget`, naming the stage, when nothing fits.
     func planMemory(_ settings: GenerationSettings) throws -> GenerationMemoryPlan {
-        try memory(for: settings).plan(budget: device.memory.budget, guidance: settings.guidanceScale > 1,
-                                       tiling: settings.vaeTiling)
+        try withUNetStreaming(settings.unetWeightStreaming) { streamed in
+            try memory(for: settings, streamedUNet: streamed).plan(
+                budget: device.memory.budget, guidance: settings.guidanceScale > 1, tiling: settings.vaeTiling)
+        }
+    }
+
+    /// `plan(false)` (UNet resident) or `plan(true)` (streamed) as `streaming` asks; for `.auto`, resident first and
+    /// streamed when that is over budget (the UNet's weights are dropped before), reporting the smaller need when
+    /// neither fits.
+    private func withUNetStreaming(_ streaming: WeightStreaming, _ plan: (Bool) throws -> GenerationMemoryPlan)
+        throws -> GenerationMemoryPlan {
+        switch streaming {
+        case .off: return try plan(false)
+        case .on: return try plan(true)
+        case .auto:
+            do {
+                return try plan(false)
+            } catch PipelineError.overBudget(let needed, let budget, let stage) {
+                do {
+                    return try plan(true)
+                } catch PipelineError.overBudget(let streamedNeed, _, _) where streamedNeed >= needed {
+                    throw PipelineError.overBudget(needed: needed, budget: budget, stage: stage)
+                }
+            }
+        }
     }
 
     /// The pre-flight check of `encodePrompts` on its own: the text encoders' weights, then their recorded stage
@@ -41,20 +72,29 @@ extension StableDiffusionPipeline {
                                                      budget: device.memory.budget)
     }
 
-    /// The pre-flight check of `denoise` on its own: the UNet's weights (and the VAE's for image-to-image), then the
-    /// UNet recorded over `conditioning`'s tokens next to what is resident and the conditioning
-    /// (`GenerationMemory.planDenoise`). The text encoders are not loaded.
-    func planDenoise(_ settings: GenerationSettings, conditioning: PromptConditioning, imageToImage: Bool) throws
-        -> GenerationMemoryPlan {
-        try checkWeightsFit(pendingWeightBytes(unet: true, vae: imageToImage))
-        let stages = try GenerationMemory.unetStages(unet, height: settings.height / latentScale,
-                                                     width: settings.width / latentScale,
-                                                     tokens: conditioning.tokens, device: device)
-        device.memory.trim()
-        return try GenerationMemory.planDenoise(
-            residentBytes: device.memory.liveBytes, conditioningBytes: conditioning.byteCount,
-            unetBatch1: stages.batch1, unetBatch2: stages.batch2, guidance: settings.guidanceScale > 1,
-            budget: device.memory.budget)
+    /// The pre-flight check of a denoise on its own (of `batch` pictures with `tokens` of text each and
+    /// `conditioningBytes` of conditioning in all): the UNet's weights (and the VAE's for image-to-image), then the
+    /// UNet recorded at the batch's sizes next to what is resident and the conditioning
+    /// (`GenerationMemory.planDenoise`), resident or streamed as `settings.unetWeightStreaming` says. The text
+    /// encoders are not loaded.
+    func planDenoise(_ settings: GenerationSettings, tokens: Int, conditioningBytes: UInt64, batch: Int,
+                     imageToImage: Bool) throws -> GenerationMemoryPlan {
+        try withUNetStreaming(settings.unetWeightStreaming) { streamed in
+            if streamed { try releaseUNet() }
+            try checkWeightsFit(pendingWeightBytes(unet: !streamed, vae: imageToImage)
+                + (streamed ? UInt64(unet.streamedResidentBytes) : 0))
+            let height = settings.height / latentScale, width = settings.width / latentScale
+            let stages = streamed
+                ? try GenerationMemory.streamedUNetStages(unet, height: height, width: width, tokens: tokens,
+                                                          batch: batch, device: device)
+                : try GenerationMemory.unetStages(unet, height: height, width: width, tokens: tokens, batch: batch,
+                                                  device: device)
+            device.memory.trim()
+            return try GenerationMemory.planDenoise(
+                residentBytes: device.memory.liveBytes, conditioningBytes: conditioningBytes,
+                unetBatch1: stages.batch1, unetBatch2: stages.batch2, streamedUNet: streamed,
+                guidance: settings.guidanceScale > 1, budget: device.memory.budget)
+        }
     }
 
     /// Trims the arena and allocator, then throws `PipelineError.overBudget` for stage "model weights" when

@@ -20,6 +20,9 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     public struct Progress: Sendable {
         public var step: Int
         public var steps: Int
+        /// In a batched denoise that runs its pictures one by one, the index of the picture this step is of; nil
+        /// when the step is of every picture.
+        public var picture: Int?
     }
 
     /// Which pipeline the checkpoint runs in.
@@ -117,8 +120,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         let conditioning = try encodePrompts(settings, guided: settings.guidanceScale > 1)
         if plan.releaseTextEncoders { textEncoders = nil }
         trimStage()
-        let latents = try denoise(settings, conditioning: conditioning, initImage: initImage,
-                                  batchedGuidance: plan.batchedGuidance, progress: progress)
+        let latents = try denoise(settings, conditioning: conditioning, initImage: initImage, plan: plan,
+                                  progress: progress)
         trimStage()
         let image = try decode(latents, shape: latentShape(settings), tile: plan.decodeTileLatentSize)
         trimStage()
@@ -148,11 +151,57 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         try validate(settings)
         try validate(initImage: initImage, settings)
         try validate(conditioning, guided: settings.guidanceScale > 1)
-        let plan = try planDenoise(settings, conditioning: conditioning, imageToImage: initImage != nil)
-        let latents = try denoise(settings, conditioning: conditioning, initImage: initImage,
-                                  batchedGuidance: plan.batchedGuidance, progress: progress)
+        let plan = try planDenoise(settings, tokens: conditioning.tokens, conditioningBytes: conditioning.byteCount,
+                                   batch: 1, imageToImage: initImage != nil)
+        let latents = try denoise(settings, conditioning: conditioning, initImage: initImage, plan: plan,
+                                  progress: progress)
         trimStage()
         return latents
+    }
+
+    /// One picture of a batched denoise: its prompt conditioning (from `encodePrompts`) and its seed.
+    public struct DenoiseRequest: Sendable {
+        public var conditioning: PromptConditioning
+        public var seed: UInt64
+
+        public init(conditioning: PromptConditioning, seed: UInt64) {
+            self.conditioning = conditioning
+            self.seed = seed
+        }
+    }
+
+    /// Runs the sampling loops of several pictures that share `settings` but for their seeds (which `batch` gives;
+    /// `settings.seed` is ignored) together: every step is one UNet pass over the whole batch (both guidance halves
+    /// of every picture when batched guidance fits), so the device works on larger problems and reads the weights
+    /// once per step for all of them. Each picture keeps its own sampler and noise stream, so its latents are those
+    /// of its own `denoise` up to the last bits of the batched kernels. Planned before any step for the whole batch
+    /// (`batchPlan`); when the batch does not fit the budget, or the prompts have different lengths, the pictures
+    /// run one after the other, each planned on its own. Returns the latents in `batch` order.
+    public func denoise(_ settings: GenerationSettings, batch: [DenoiseRequest],
+                        progress: (Progress) -> Void = { _ in }) throws -> [[Float]] {
+        try validate(settings)
+        for request in batch { try validate(request.conditioning, guided: settings.guidanceScale > 1) }
+        guard let plan = batchPlan(settings, batch: batch) else {
+            return try batch.enumerated().map { index, request in
+                var single = settings
+                single.seed = request.seed
+                return try denoise(single, conditioning: request.conditioning) { step in
+                    progress(Progress(step: step.step, steps: step.steps, picture: index))
+                }
+            }
+        }
+        let latents = try denoise(settings, requests: batch, initImage: nil, plan: plan, progress: progress)
+        trimStage()
+        return latents
+    }
+
+    /// The memory plan `denoise(_:batch:)` runs its pictures together with, or nil when they would run one after
+    /// the other (a single picture, prompts of different lengths, or a batch over the budget).
+    public func batchPlan(_ settings: GenerationSettings, batch: [DenoiseRequest]) -> GenerationMemoryPlan? {
+        guard batch.count > 1, Set(batch.map(\.conditioning.tokens)).count == 1 else { return nil }
+        return try? planDenoise(settings, tokens: batch[0].conditioning.tokens,
+                                conditioningBytes: batch.reduce(0) { $0 + $1.conditioning.byteCount },
+                                batch: batch.count, imageToImage: false)
     }
 
     /// Whether the text encoders are on the device.
@@ -260,46 +309,88 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
                             timeIds: [height, width, 0, 0, height, width])
     }
 
-    /// The sampling loop over planned tactics: the latents start from the seeded noise (or the noised initial
-    /// image), and each step runs the UNet, combines the halves with classifier-free guidance and advances them.
+    /// The sampling loop of one picture over planned tactics (`denoise(_:requests:...)` with one request).
     private func denoise(_ settings: GenerationSettings, conditioning: PromptConditioning, initImage: [Float]?,
-                         batchedGuidance: Bool, progress: (Progress) -> Void) throws -> [Float] {
-        let shape = latentShape(settings)
-        let conditional = try upload(conditioning.conditional, settings)
-        let unconditional = try conditioning.unconditional.map { try upload($0, settings) }
-        var sampler = try settings.sampler.make(configuration: components.schedulerConfiguration,
-                                                steps: settings.steps)
-        var noise = TorchRandom(seed: settings.seed)
+                         plan: GenerationMemoryPlan, progress: (Progress) -> Void) throws -> [Float] {
+        try denoise(settings, requests: [DenoiseRequest(conditioning: conditioning, seed: settings.seed)],
+                    initImage: initImage, plan: plan, progress: progress)[0]
+    }
+
+    /// One picture's state in the sampling loop.
+    private struct SamplingState {
+        var conditional: Conditioning
+        var unconditional: Conditioning?
+        var sampler: any Sampler
+        var noise: TorchRandom
         var latents: [Float]
-        if let initImage {
-            let original = try encodeImage(initImage, width: settings.width, height: settings.height, noise: &noise)
-            trimStage()
-            latents = try sampler.startImageToImage(original: original, noise: noise.normal(count: original.count),
-                                                    strength: settings.strength)
-        } else {
-            latents = sampler.initialLatents(&noise, count: shape.reduce(1, *))
-        }
-        let evaluations = sampler.timesteps.count
-        var evaluation = 0
-        while let timestep = sampler.currentTimestep {
-            let input = sampler.scaleModelInput(latents)
-            let prediction: [Float]
-            if let unconditional {
-                let (unconditionalPrediction, conditionalPrediction) = batchedGuidance
-                    ? try predictBatched(input, shape: shape, timestep: timestep, unconditional: unconditional,
-                                         conditional: conditional)
-                    : (try predict(input, shape: shape, timestep: timestep, conditioning: unconditional),
-                       try predict(input, shape: shape, timestep: timestep, conditioning: conditional))
-                prediction = classifierFreeGuidance(unconditional: unconditionalPrediction,
-                                                    conditional: conditionalPrediction, scale: settings.guidanceScale)
+    }
+
+    /// The sampling loop over planned tactics for pictures that share `settings` but for their seeds: each latent
+    /// starts from its seeded noise (or the noised initial image), and each step runs the UNet over the batch (its
+    /// weights streamed when the plan says so; with batched guidance the rows are each picture's unconditional then
+    /// conditional half, else one pass per half), combines the halves with classifier-free guidance and lets each
+    /// picture's sampler advance it.
+    private func denoise(_ settings: GenerationSettings, requests: [DenoiseRequest], initImage: [Float]?,
+                         plan: GenerationMemoryPlan, progress: (Progress) -> Void) throws -> [[Float]] {
+        let shape = latentShape(settings)
+        var states: [SamplingState] = []
+        for request in requests {
+            var sampler = try settings.sampler.make(configuration: components.schedulerConfiguration,
+                                                    steps: settings.steps)
+            var noise = TorchRandom(seed: request.seed)
+            var latents: [Float]
+            if let initImage {
+                let original = try encodeImage(initImage, width: settings.width, height: settings.height,
+                                               noise: &noise)
+                trimStage()
+                latents = try sampler.startImageToImage(original: original, noise: noise.normal(count: original.count),
+                                                        strength: settings.strength)
             } else {
-                prediction = try predict(input, shape: shape, timestep: timestep, conditioning: conditional)
+                latents = sampler.initialLatents(&noise, count: shape.reduce(1, *))
             }
-            latents = try sampler.step(prediction, sample: latents, noise: &noise).sample
+            states.append(SamplingState(
+                conditional: try upload(request.conditioning.conditional, settings),
+                unconditional: try request.conditioning.unconditional.map { try upload($0, settings) },
+                sampler: sampler, noise: noise, latents: latents))
+        }
+        guard let first = states.first else { return [] }
+        let evaluations = first.sampler.timesteps.count
+        let conditional = states.map(\.conditional)
+        let unconditional = states.compactMap(\.unconditional)
+        let guided = unconditional.count == states.count
+        var evaluation = 0
+        while let timestep = states[0].sampler.currentTimestep {
+            let inputs = states.map { $0.sampler.scaleModelInput($0.latents) }
+            let predict = { (rows: [[Float]], halves: [Conditioning]) in
+                try self.predict(rows, shape: shape, timestep: timestep, halves: halves, streamed: plan.streamedUNet)
+            }
+            var predictions = [[Float]]()
+            if guided {
+                var pairs: [(unconditional: [Float], conditional: [Float])]
+                if plan.batchedGuidance {
+                    let rows = try predict(inputs.flatMap { [$0, $0] },
+                                           zip(unconditional, conditional).flatMap { [$0, $1] })
+                    pairs = stride(from: 0, to: rows.count, by: 2).map { (rows[$0], rows[$0 + 1]) }
+                } else {
+                    pairs = Array(zip(try predict(inputs, unconditional), try predict(inputs, conditional)))
+                }
+                predictions = pairs.map {
+                    classifierFreeGuidance(unconditional: $0.unconditional, conditional: $0.conditional,
+                                           scale: settings.guidanceScale)
+                }
+            } else {
+                predictions = try predict(inputs, conditional)
+            }
+            for index in states.indices {
+                var state = states[index]
+                state.latents = try state.sampler.step(predictions[index], sample: state.latents,
+                                                       noise: &state.noise).sample
+                states[index] = state
+            }
             evaluation += 1
             progress(Progress(step: evaluation, steps: evaluations))
         }
-        return latents
+        return states.map(\.latents)
     }
 
     /// Encodes `prompt`, already split into `windows` by the first tokenizer (75 tokens each, `BREAK` starting a new
@@ -387,37 +478,32 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         return try Tensor(values, shape: states.shape, on: device)
     }
 
-    private func predict(_ latents: [Float], shape: [Int], timestep: Float, conditioning: Conditioning) throws
-        -> [Float] {
-        let graph = Graph(arena: arena)
-        let sample = try graph.input(latents, shape: shape)
-        let added = conditioning.pooled.map {
-            UNetAddedConditions(textEmbeds: graph.input($0), timeIds: conditioning.timeIds)
+    /// One UNet pass over `rows` (latents of `shape` each), row i conditioned on `halves[i]`, its weights streamed
+    /// or resident; returns each row's prediction.
+    private func predict(_ rows: [[Float]], shape: [Int], timestep: Float, halves: [Conditioning], streamed: Bool)
+        throws -> [[Float]] {
+        let batchShape = [rows.count] + shape.dropFirst()
+        let pooled = halves.compactMap(\.pooled)
+        let timeIds = pooled.isEmpty ? [] : Array(halves.map(\.timeIds).joined())
+        let values: [Float]
+        if streamed {
+            let inputs = UNetStreamedInputs(
+                sample: try Tensor(Array(rows.joined()), shape: batchShape, on: device), timestep: timestep,
+                encoderHiddenStates: halves.map(\.hiddenStates), textEmbeds: pooled, timeIds: timeIds)
+            values = try unet.streamedPrediction(inputs, arena: arena).floats()
+        } else {
+            let graph = Graph(arena: arena)
+            let joined = { (tensors: [Tensor]) in
+                tensors.count == 1 ? graph.input(tensors[0]) : try graph.concat(tensors.map(graph.input), axis: 0)
+            }
+            let added = pooled.isEmpty ? nil : UNetAddedConditions(textEmbeds: try joined(pooled), timeIds: timeIds)
+            let output = try unet(graph, sample: graph.input(Array(rows.joined()), shape: batchShape),
+                                  timestep: timestep, encoderHiddenStates: joined(halves.map(\.hiddenStates)),
+                                  addedConditions: added)
+            values = try graph.run([output])[0].floats()
         }
-        let output = try unet(graph, sample: sample, timestep: timestep,
-                              encoderHiddenStates: graph.input(conditioning.hiddenStates), addedConditions: added)
-        return try graph.run([output])[0].floats()
-    }
-
-    /// Both halves in one UNet pass of batch 2 (unconditional first, as diffusers concatenates them).
-    private func predictBatched(_ latents: [Float], shape: [Int], timestep: Float, unconditional: Conditioning,
-                                conditional: Conditioning) throws -> ([Float], [Float]) {
-        let graph = Graph(arena: arena)
-        let sample = try graph.input(latents + latents, shape: [2] + shape.dropFirst())
-        let states = try graph.concat([graph.input(unconditional.hiddenStates), graph.input(conditional.hiddenStates)],
-                                      axis: 0)
-        var added: UNetAddedConditions?
-        if let pooledUnconditional = unconditional.pooled, let pooledConditional = conditional.pooled {
-            added = UNetAddedConditions(
-                textEmbeds: try graph.concat([graph.input(pooledUnconditional), graph.input(pooledConditional)],
-                                             axis: 0),
-                timeIds: unconditional.timeIds + conditional.timeIds)
-        }
-        let output = try unet(graph, sample: sample, timestep: timestep, encoderHiddenStates: states,
-                              addedConditions: added)
-        let values = try graph.run([output])[0].floats()
-        let half = values.count / 2
-        return (Array(values[..<half]), Array(values[half...]))
+        let size = values.count / rows.count
+        return (0..<rows.count).map { Array(values[$0 * size..<($0 + 1) * size]) }
     }
 
     /// The image's latent as the img2img pipelines take it: a sample of the VAE posterior (its noise drawn first

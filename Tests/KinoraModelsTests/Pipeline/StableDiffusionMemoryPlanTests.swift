@@ -3,7 +3,8 @@ import KinoraGPU
 import KinoraModels
 import XCTest
 
-/// The pipeline's pre-flight memory plan on the tiny SD fixture, with budgets set on the device's allocator.
+/// The pipeline's pre-flight memory plan on the tiny SD fixture, with budgets set on the device's allocator, the
+/// UNet resident (`StableDiffusionWeightStreamingTests` covers streaming).
 final class StableDiffusionMemoryPlanTests: ModelTestCase {
     private func settings() throws -> GenerationSettings {
         let metadata = try fixture("pipeline/expected.safetensors").metadata
@@ -14,6 +15,8 @@ final class StableDiffusionMemoryPlanTests: ModelTestCase {
         settings.seed = 42
         settings.width = 24
         settings.height = 16
+        // The resident tactics; streaming the UNet's weights has tests of its own.
+        settings.unetWeightStreaming = .off
         return settings
     }
 
@@ -95,6 +98,7 @@ final class StableDiffusionMemoryPlanTests: ModelTestCase {
         settings.height = 72
         settings.steps = 1
         settings.guidanceScale = 1
+        settings.unetWeightStreaming = .off
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
         let generation = try pipeline.run(settings)
         XCTAssertNil(generation.memoryPlan.decodeTileLatentSize)
