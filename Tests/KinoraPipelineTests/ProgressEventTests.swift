@@ -14,4 +14,13 @@ final class ProgressEventTests: XCTestCase {
             ProgressEvent.stageFinished(stage: "s", seconds: 1.5, measuredPeakBytes: nil)), as: UTF8.self)
         XCTAssertEqual(finished, #"{"event":"stage_finished","seconds":1.5,"stage":"s"}"#)
     }
+
+    func testADiscardedCacheEntryEncodesItsStageAndReason() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let event = ProgressEvent.cacheDiscarded(stage: "a/denoise", reason: "result.kf32 is missing")
+        XCTAssertEqual(event.name, "cache_discarded")
+        XCTAssertEqual(String(decoding: try encoder.encode(event), as: UTF8.self),
+                       #"{"event":"cache_discarded","reason":"result.kf32 is missing","stage":"a/denoise"}"#)
+    }
 }

@@ -30,4 +30,21 @@ final class RenderReportTests: XCTestCase {
         let text = try String(contentsOf: folder.appendingPathComponent("report.txt"), encoding: .utf8)
         XCTAssertEqual(text, report.summary() + "\n")
     }
+
+    func testADiscardedEntryIsCountedAndNamedInTheSummaryAndJSON() throws {
+        var report = self.report
+        report.stages[0].cacheDiscarded = "latents.kf32 holds 10 bytes,\nits manifest.json says 64"
+        XCTAssertEqual(report.cacheDiscards, 1)
+        XCTAssertEqual(report.summary(), """
+            Rendered demo.yaml (final) in 12 s (estimated 10 s): 2 stages, 1 from cache, 1 damaged cache entry replaced
+            Device peak: predicted 3.00 GiB, measured 2.00 GiB of a 8.00 GiB budget
+              a/denoise  9.0 s (batch of 2)  peak 3.00 GiB predicted, 2.00 GiB measured  seed 42  (damaged cache \
+            entry replaced: latents.kf32 holds 10 bytes, its manifest.json says 64)
+            """)
+        let decoded = try JSONDecoder().decode(RenderReport.self, from: try report.json())
+        XCTAssertEqual(decoded, report)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: try self.report.json()) as? [String: Any])
+        let stages = try XCTUnwrap(json["stages"] as? [[String: Any]])
+        XCTAssertNil(stages[0]["cacheDiscarded"], "absent when nothing was discarded")
+    }
 }

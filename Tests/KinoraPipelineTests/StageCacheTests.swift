@@ -16,10 +16,10 @@ final class StageCacheTests: XCTestCase {
 
     func testStoreThenLookupReturnsTheFiles() throws {
         let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
-        XCTAssertNil(cache.lookup("k1"))
+        XCTAssertEqual(cache.lookup("k1"), .miss)
         let stored = try cache.store("k1", write: write(100))
         XCTAssertEqual(stored.bytes, 100)
-        let found = try XCTUnwrap(cache.lookup("k1"))
+        let found = try XCTUnwrap(cache.lookup("k1").entry)
         XCTAssertEqual(try Data(contentsOf: found.folder.appendingPathComponent("out.bin")).count, 100)
     }
 
@@ -31,26 +31,110 @@ final class StageCacheTests: XCTestCase {
             try Data("half".utf8).write(to: folder.appendingPathComponent("out.bin"))
             throw Boom()
         })
-        XCTAssertNil(cache.lookup("k1"))
+        XCTAssertEqual(cache.lookup("k1"), .miss)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("tmp").path), [])
     }
 
     func testPartialEntriesOfAKilledWriterAreIgnoredAndCleanedUp() throws {
         let root = try TestSupport.temporaryFolder(self)
         _ = try StageCache(root: root)
-        // A writer that died mid-entry (pid 2147483646 does not run) and an entry whose file was truncated.
+        // A writer that died mid-entry (pid 2147483646 does not run).
         let abandoned = root.appendingPathComponent("tmp/k1.2147483646.1")
         try FileManager.default.createDirectory(at: abandoned, withIntermediateDirectories: true)
         try Data("partial".utf8).write(to: abandoned.appendingPathComponent("out.bin"))
         let cache = try StageCache(root: root)
         XCTAssertFalse(FileManager.default.fileExists(atPath: abandoned.path))
-        XCTAssertNil(cache.lookup("k1"))
-        let entry = try cache.store("k2", write: write(64))
+        XCTAssertEqual(cache.lookup("k1"), .miss)
+    }
+
+    func testAnEntryWhoseFileChangedSizeIsDiscardedAtLookup() throws {
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
+        let entry = try cache.store("k", write: write(64))
+        // Truncated, as a full disk or a killed copy leaves a file.
         try Data(repeating: 7, count: 10).write(to: entry.folder.appendingPathComponent("out.bin"))
-        XCTAssertNil(cache.lookup("k2"), "a file whose size differs from the manifest invalidates the entry")
-        let noManifest = root.appendingPathComponent("entries/k3")
-        try FileManager.default.createDirectory(at: noManifest, withIntermediateDirectories: true)
-        XCTAssertNil(cache.lookup("k3"))
+        XCTAssertEqual(cache.damage("k"), "out.bin holds 10 bytes, its manifest.json says 64")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: entry.folder.path), "asking about damage changes nothing")
+        XCTAssertEqual(cache.lookup("k"), .discarded(reason: "out.bin holds 10 bytes, its manifest.json says 64"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: entry.folder.path), "the damaged entry is removed")
+        XCTAssertEqual(cache.lookup("k"), .miss, "reported once")
+        try cache.store("k", write: write(64))
+        XCTAssertEqual(cache.lookup("k").entry?.bytes, 64)
+    }
+
+    func testAnEntryMissingAFileOrAManifestIsDiscardedAtLookup() throws {
+        let root = try TestSupport.temporaryFolder(self)
+        let cache = try StageCache(root: root)
+        let manifest = StageCache.manifestName
+        let damages: [(String, (URL) throws -> Void, String)] = [
+            ("file", { try FileManager.default.removeItem(at: $0.appendingPathComponent("out.bin")) },
+             "out.bin is missing"),
+            ("manifest", { try FileManager.default.removeItem(at: $0.appendingPathComponent(manifest)) },
+             "its manifest.json is missing"),
+            ("json", { try Data("{\"files\": {\"out.bin\"".utf8).write(to: $0.appendingPathComponent(manifest)) },
+             "its manifest.json is not a manifest: The given data was not valid JSON."),
+            ("shape", { try Data(#"{"files": ["out.bin"]}"#.utf8).write(to: $0.appendingPathComponent(manifest)) },
+             "its manifest.json is not a manifest: 'files': Expected to decode Dictionary<String, Any> but found an "
+                + "array instead."),
+        ]
+        for (key, damage, reason) in damages {
+            let entry = try cache.store(key, write: write(32))
+            try damage(entry.folder)
+            XCTAssertEqual(cache.lookup(key), .discarded(reason: reason), key)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: entry.folder.path), key)
+        }
+        let bare = root.appendingPathComponent("entries/bare")
+        try FileManager.default.createDirectory(at: bare, withIntermediateDirectories: true)
+        XCTAssertEqual(cache.lookup("bare"), .discarded(reason: "its manifest.json is missing"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("entries").path),
+                       [])
+    }
+
+    func testNothingOutsideTheCacheIsEverRemoved() throws {
+        let parent = try TestSupport.temporaryFolder(self)
+        let root = parent.appendingPathComponent("cache")
+        let cache = try StageCache(root: root)
+        let outside = parent.appendingPathComponent("precious")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: outside.appendingPathComponent("out.bin"))
+        for key in ["../../precious", "..", ".", "", "a/b"] {
+            XCTAssertEqual(cache.lookup(key), .miss, key)
+            XCTAssertThrowsError(try cache.remove(key), key)
+            XCTAssertThrowsError(try cache.store(key, write: write(1)), key)
+        }
+        // A manifest that names a file outside its entry is damage, and only the entry goes.
+        let entry = try cache.store("k", write: write(4))
+        try Data(#"{"files": {"../../../precious/out.bin": 4}}"#.utf8)
+            .write(to: entry.folder.appendingPathComponent(StageCache.manifestName))
+        XCTAssertEqual(cache.lookup("k"), .discarded(reason: "its manifest.json names '../../../precious/out.bin', "
+                                                        + "which is not a file inside the entry"))
+        XCTAssertEqual(try Data(contentsOf: outside.appendingPathComponent("out.bin")), Data("keep".utf8))
+    }
+
+    func testRemoveTakesAnEntryEvenWhenPinned() throws {
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
+        cache.pin(["k"])
+        try cache.store("k", write: write(8))
+        try cache.remove("k")
+        XCTAssertEqual(cache.lookup("k"), .miss)
+        XCTAssertEqual(cache.damage("k")?.hasSuffix("is gone"), true)
+        XCTAssertNoThrow(try cache.remove("k"), "removing what is not there is not an error")
+    }
+
+    func testTrimRemovesDamagedEntriesNoRenderPins() throws {
+        let cache = try StageCache(root: try TestSupport.temporaryFolder(self), sizeLimit: 1000)
+        var folders: [String: URL] = [:]
+        for key in ["pinned", "loose", "sound"] {
+            folders[key] = try cache.store(key, write: write(16)).folder
+        }
+        for key in ["pinned", "loose"] {
+            try Data().write(to: try XCTUnwrap(folders[key]).appendingPathComponent("out.bin"))
+        }
+        cache.pin(["pinned"])
+        cache.trim()
+        XCTAssertEqual(cache.entries().map(\.key), ["sound"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: try XCTUnwrap(folders["loose"]).path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: try XCTUnwrap(folders["pinned"]).path),
+                      "a pinned entry is left to the render that pins it")
     }
 
     func testEvictsLeastRecentlyUsedFirst() throws {
@@ -61,7 +145,7 @@ final class StageCacheTests: XCTestCase {
             try cache.store(key, write: write(100))
             clock.advance()
         }
-        XCTAssertNotNil(cache.lookup("a"))  // a is now the most recently used
+        XCTAssertNotNil(cache.lookup("a").entry)  // a is now the most recently used
         clock.advance()
         try cache.store("d", write: write(100))
         XCTAssertEqual(cache.entries().map(\.key), ["c", "a", "d"])
@@ -74,7 +158,7 @@ final class StageCacheTests: XCTestCase {
     func testAnEntryLargerThanTheLimitIsStillKeptUntilTheNext() throws {
         let cache = try StageCache(root: try TestSupport.temporaryFolder(self), sizeLimit: 50)
         try cache.store("big", write: write(100))
-        XCTAssertNotNil(cache.lookup("big"))
+        XCTAssertNotNil(cache.lookup("big").entry)
         try cache.clear()
         XCTAssertEqual(cache.entries().count, 0)
     }
@@ -103,10 +187,10 @@ final class StageCacheTests: XCTestCase {
         try cache.store("a", write: write(100))
         cache.unpin(["a"])
         cache.trim()
-        XCTAssertNotNil(cache.lookup("a"))
+        XCTAssertNotNil(cache.lookup("a").entry)
         cache.unpin(["a"])
         cache.trim()
-        XCTAssertNil(cache.lookup("a"))
+        XCTAssertEqual(cache.lookup("a"), .miss)
     }
 
     func testAValidEntryStoredMeanwhileByAnotherWriterIsKept() throws {
@@ -131,6 +215,6 @@ final class StageCacheTests: XCTestCase {
         try Data("junk".utf8).write(to: damaged.appendingPathComponent("leftover.bin"))
         let stored = try cache.store("k", write: write(10))
         XCTAssertEqual(stored.bytes, 10)
-        XCTAssertNotNil(cache.lookup("k"))
+        XCTAssertNotNil(cache.lookup("k").entry)
     }
 }

@@ -52,4 +52,29 @@ final class TerminalProgressRendererTests: XCTestCase {
         renderer.receive(.stageFinished(stage: "b", seconds: 1, measuredPeakBytes: nil))
         XCTAssertEqual(renderer.lines(), ["overall  [##########] 100%  3/3 stages  ETA 0.0 s"])
     }
+
+    func testADiscardedEntryIsOneLineAndNoLongerCountsAsDone() {
+        var output = ""
+        let plain = TerminalProgressRenderer(write: { output += $0 }, clock: { 0 }, interactive: false)
+        plain.receive(.renderStarted(stages: 2, totalSteps: 4, estimatedSeconds: 1, budgetBytes: 0))
+        plain.receive(.cacheHit(stage: "a", key: "k", steps: 3))
+        plain.receive(.cacheDiscarded(stage: "a", reason: "x.kf32: too short\nfor its shape"))
+        XCTAssertEqual(output, "cached  a\ndiscarded the damaged cache entry of a (x.kf32: too short for its shape); "
+                       + "computing it again\n")
+        XCTAssertTrue(plain.lines()[0].contains("0/2 stages"), plain.lines()[0])
+
+        output = ""
+        let bars = TerminalProgressRenderer(write: { output += $0 }, clock: { 0 }, barWidth: 4)
+        bars.receive(.renderStarted(stages: 2, totalSteps: 4, estimatedSeconds: 1, budgetBytes: 0))
+        bars.receive(.cacheHit(stage: "a", key: "k", steps: 3))
+        output = ""
+        bars.receive(.cacheDiscarded(stage: "a", reason: "gone"))
+        XCTAssertEqual(output, "\u{1B}[1F\u{1B}[J"
+                       + "discarded the damaged cache entry of a (gone); computing it again\n"
+                       + "\u{1B}[2Koverall  [----]   0%  0/2 stages  ETA 1.0 s\n",
+                       "the bar is cleared, the line written and the bar drawn again below it")
+        bars.receive(.stageStarted(stage: "a", kind: .denoise, steps: 3))
+        bars.receive(.stageFinished(stage: "a", seconds: 1, measuredPeakBytes: nil))
+        XCTAssertTrue(bars.lines()[0].contains("1/2 stages"), bars.lines()[0])
+    }
 }

@@ -3,9 +3,12 @@ import Foundation
 /// A content-addressed store of stage results on disk. Each entry is a folder named by its stage key holding the
 /// files the stage wrote and a `manifest.json` (file names and sizes). Entries are written under a temporary name
 /// and renamed into place only when complete, so a render killed mid-stage leaves nothing that looks finished and
-/// resumes from the stages that were. A size limit evicts the least recently used entries, except those a render
-/// in this process has pinned. Several processes may share one cache: keys are content addresses, so when two
-/// store the same key the first entry stays and the second writer uses it.
+/// resumes from the stages that were. A lookup checks the entry against its manifest (names and sizes, which is
+/// cheap) and removes an entry that does not match, so a cache damaged from outside heals instead of failing every
+/// render. A size limit evicts the least recently used entries, except those a render in this process has pinned.
+/// Several processes may share one cache: keys are content addresses, so when two store the same key the first entry
+/// stays and the second writer uses it. Nothing outside the cache's root is ever removed: a key is one path
+/// component.
 ///
 /// Layout: `<root>/entries/<key>/` and `<root>/tmp/<key>.<pid>.<uuid>/` for entries being written.
 public final class StageCache: @unchecked Sendable {
@@ -18,6 +21,23 @@ public final class StageCache: @unchecked Sendable {
         public var bytes: UInt64
         /// When the entry was last written or read (drives LRU eviction).
         public var lastUsed: Date
+    }
+
+    /// What a lookup found.
+    public enum Lookup: Sendable, Hashable {
+        /// A sound entry, now marked used.
+        case hit(Entry)
+        /// No entry.
+        case miss
+        /// An entry that did not match its manifest, for `reason` (naming the file); it has been removed (or, if
+        /// removing failed, `reason` says so) and the key is a miss.
+        case discarded(reason: String)
+
+        /// The entry of a hit.
+        public var entry: Entry? {
+            if case .hit(let entry) = self { return entry }
+            return nil
+        }
     }
 
     /// Why the cache failed.
@@ -64,14 +84,58 @@ public final class StageCache: @unchecked Sendable {
     private var entriesFolder: URL { root.appendingPathComponent("entries") }
     private var temporaryFolder: URL { root.appendingPathComponent("tmp") }
 
-    /// The finished entry for `key`, marking it used; nil when there is none or it is damaged.
-    public func lookup(_ key: String) -> Entry? {
+    /// The finished entry for `key`, marking it used. An entry whose files do not match its manifest (a file missing
+    /// or of another size, the manifest missing or not a manifest) is removed and reported as `discarded`.
+    public func lookup(_ key: String) -> Lookup {
         lock.lock()
         defer { lock.unlock() }
-        guard var entry = readEntry(entriesFolder.appendingPathComponent(key)) else { return nil }
-        entry.lastUsed = clock()
-        touch(entry)
-        return entry
+        guard let folder = folder(for: key) else { return .miss }
+        switch inspect(folder) {
+        case .absent:
+            return .miss
+        case .damaged(let reason):
+            do {
+                try discard(folder)
+            } catch {
+                return .discarded(reason: reason + "; removing it failed: \(error)")
+            }
+            return .discarded(reason: reason)
+        case .sound(var entry):
+            entry.lastUsed = clock()
+            touch(entry)
+            return .hit(entry)
+        }
+    }
+
+    /// Why the entry for `key` cannot be used, without changing anything: its folder is gone, or its files do not
+    /// match its manifest. Nil when it is sound. A render asks this of its inputs when a stage fails.
+    public func damage(_ key: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let folder = folder(for: key) else { return "'\(key)' is not a cache key" }
+        switch inspect(folder) {
+        case .absent: return "its folder \(folder.path) is gone"
+        case .damaged(let reason): return reason
+        case .sound: return nil
+        }
+    }
+
+    /// Removes the entry for `key` if there is one, pinned or not: for a caller that found its files unusable and
+    /// computes the result again. Throws `Failure` naming the folder when it cannot be removed.
+    public func remove(_ key: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let folder = folder(for: key) else {
+            throw Failure(path: entriesFolder.path, reason: "'\(key)' is not a cache key")
+        }
+        try discard(folder)
+    }
+
+    /// The folder of `key`'s entry; nil unless the key is a single path component (so no key reaches outside the
+    /// cache).
+    private func folder(for key: String) -> URL? {
+        guard !key.isEmpty, !key.hasPrefix("."), !key.contains("/"), !key.contains("\0") else { return nil }
+        return entriesFolder.appendingPathComponent(key)
     }
 
     /// Keeps the entries for `keys` (present now or stored later) from eviction until they are unpinned: a render
@@ -106,6 +170,9 @@ public final class StageCache: @unchecked Sendable {
     /// used unpinned entries are evicted until the cache fits its limit (never the new one).
     @discardableResult
     public func store(_ key: String, write: (URL) throws -> Void) throws -> Entry {
+        guard let destination = folder(for: key) else {
+            throw Failure(path: entriesFolder.path, reason: "'\(key)' is not a cache key")
+        }
         let temporary = makeTemporaryFolder(for: key)
         do {
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
@@ -117,7 +184,6 @@ public final class StageCache: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-        let destination = entriesFolder.appendingPathComponent(key)
         guard var entry = try moveIntoPlace(temporary, destination) else {
             throw Failure(path: destination.path, reason: "the entry just written cannot be read back")
         }
@@ -132,29 +198,47 @@ public final class StageCache: @unchecked Sendable {
     /// one is discarded first.
     private func moveIntoPlace(_ temporary: URL, _ destination: URL) throws -> Entry? {
         for _ in 0..<2 {
-            if rename(temporary.path, destination.path) == 0 { return readEntry(destination) }
+            if rename(temporary.path, destination.path) == 0 { return inspect(destination).entry }
             let code = errno
             guard code == ENOTEMPTY || code == EEXIST else {
                 try? FileManager.default.removeItem(at: temporary)
                 throw Failure(path: destination.path,
                               reason: "cannot move the finished entry into place: \(String(cString: strerror(code)))")
             }
-            if let existing = readEntry(destination) {
+            if let existing = inspect(destination).entry {
                 try? FileManager.default.removeItem(at: temporary)
                 return existing
             }
-            try? discard(destination)
+            do {
+                try discard(destination)
+            } catch {
+                try? FileManager.default.removeItem(at: temporary)
+                throw error
+            }
         }
         try? FileManager.default.removeItem(at: temporary)
         throw Failure(path: destination.path, reason: "cannot move the finished entry into place: another writer "
                       + "keeps a damaged entry there")
     }
 
-    /// Every finished entry, least recently used first.
+    /// Every sound finished entry, least recently used first.
     public func entries() -> [Entry] {
+        scan().sound
+    }
+
+    /// The sound entries, least recently used first, and the folders of damaged ones.
+    private func scan() -> (sound: [Entry], damaged: [URL]) {
         let folders = (try? FileManager.default.contentsOfDirectory(at: entriesFolder,
                                                                     includingPropertiesForKeys: nil)) ?? []
-        return folders.compactMap(readEntry).sorted { ($0.lastUsed, $0.key) < ($1.lastUsed, $1.key) }
+        var sound: [Entry] = [], damaged: [URL] = []
+        for folder in folders {
+            switch inspect(folder) {
+            case .sound(let entry): sound.append(entry)
+            case .damaged: damaged.append(folder)
+            case .absent: break
+            }
+        }
+        return (sound.sorted { ($0.lastUsed, $0.key) < ($1.lastUsed, $1.key) }, damaged)
     }
 
     /// Bytes of all finished entries.
@@ -180,11 +264,21 @@ public final class StageCache: @unchecked Sendable {
         temporaryFolder.appendingPathComponent("\(key).\(getpid()).\(UUID().uuidString)")
     }
 
-    /// Removes `folder` by renaming it away first, so a reader never sees half of it.
+    /// Removes `folder` (an entry of this cache) by renaming it away first, so a reader never sees half of it.
+    /// A folder already gone is not an error.
     private func discard(_ folder: URL) throws {
         let trash = makeTemporaryFolder(for: "discard-" + folder.lastPathComponent)
-        if rename(folder.path, trash.path) == 0 {
+        guard rename(folder.path, trash.path) == 0 else {
+            let code = errno
+            guard code == ENOENT else {
+                throw Failure(path: folder.path, reason: "cannot remove the entry: \(String(cString: strerror(code)))")
+            }
+            return
+        }
+        do {
             try FileManager.default.removeItem(at: trash)
+        } catch {
+            throw Failure(path: trash.path, reason: "cannot remove a discarded entry: \(error.localizedDescription)")
         }
     }
 
@@ -209,19 +303,65 @@ public final class StageCache: @unchecked Sendable {
         try encoder.encode(Manifest(files: files)).write(to: folder.appendingPathComponent(Self.manifestName))
     }
 
-    /// The entry in `folder` when its manifest is present and every file it lists has the listed size.
-    private func readEntry(_ folder: URL) -> Entry? {
-        let manifestURL = folder.appendingPathComponent(Self.manifestName)
-        guard let data = try? Data(contentsOf: manifestURL),
-              let manifest = try? JSONDecoder().decode(Manifest.self, from: data),
-              let attributes = try? FileManager.default.attributesOfItem(atPath: manifestURL.path) else { return nil }
-        for (name, size) in manifest.files {
-            let path = folder.appendingPathComponent(name).path
-            guard let fileAttributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  (fileAttributes[.size] as? NSNumber)?.uint64Value == size else { return nil }
+    /// What is in an entry's folder.
+    private enum Inspection {
+        case absent
+        /// The folder does not match its manifest, for the reason given (naming the file).
+        case damaged(String)
+        case sound(Entry)
+
+        var entry: Entry? {
+            if case .sound(let entry) = self { return entry }
+            return nil
         }
-        return Entry(key: folder.lastPathComponent, folder: folder, bytes: manifest.files.values.reduce(0, +),
-                     lastUsed: attributes[.modificationDate] as? Date ?? .distantPast)
+    }
+
+    /// Checks `folder` against its manifest: present and a manifest, every file it lists inside the folder and of
+    /// the listed size.
+    private func inspect(_ folder: URL) -> Inspection {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory) else { return .absent }
+        guard isDirectory.boolValue else { return .damaged("\(folder.path) is not a folder") }
+        let manifestURL = folder.appendingPathComponent(Self.manifestName)
+        guard manager.fileExists(atPath: manifestURL.path) else {
+            return .damaged("its \(Self.manifestName) is missing")
+        }
+        let manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
+        } catch let error as DecodingError {
+            return .damaged("its \(Self.manifestName) is not a manifest: \(Self.describe(error))")
+        } catch {
+            return .damaged("its \(Self.manifestName) cannot be read: \(error.localizedDescription)")
+        }
+        for (name, size) in manifest.files.sorted(by: { $0.key < $1.key }) {
+            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+            guard !name.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                return .damaged("its \(Self.manifestName) names '\(name)', which is not a file inside the entry")
+            }
+            guard let attributes = try? manager.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
+            else { return .damaged("\(name) is missing") }
+            let actual = (attributes[.size] as? NSNumber)?.uint64Value ?? 0
+            guard actual == size else {
+                return .damaged("\(name) holds \(actual) bytes, its \(Self.manifestName) says \(size)")
+            }
+        }
+        let time = (try? manager.attributesOfItem(atPath: manifestURL.path))?[.modificationDate] as? Date
+        return .sound(Entry(key: folder.lastPathComponent, folder: folder, bytes: manifest.files.values.reduce(0, +),
+                            lastUsed: time ?? .distantPast))
+    }
+
+    /// A decoding error in one line: what was wrong and where.
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context): return context.debugDescription
+        case .keyNotFound(let key, _): return "no '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "'\(path)': \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
     }
 
     /// Records the entry's use time as its manifest's modification time.
@@ -230,10 +370,13 @@ public final class StageCache: @unchecked Sendable {
         try? FileManager.default.setAttributes([.modificationDate: entry.lastUsed], ofItemAtPath: manifest)
     }
 
-    /// Evicts least recently used entries, never `key` nor a pinned one, until the cache fits its limit.
+    /// Evicts least recently used entries, never `key` nor a pinned one, until the cache fits its limit. Damaged
+    /// entries no render pins go first: a lookup would discard them anyway, and their bytes count against no limit.
     private func evict(keeping key: String?) {
         guard let sizeLimit else { return }
-        var all = entries()
+        let scanned = scan()
+        var all = scanned.sound
+        for folder in scanned.damaged where pins[folder.lastPathComponent] == nil { try? discard(folder) }
         var total = all.reduce(0) { $0 + $1.bytes }
         while total > sizeLimit, let index = all.firstIndex(where: { $0.key != key && pins[$0.key] == nil }) {
             let victim = all.remove(at: index)

@@ -17,8 +17,9 @@ public struct RenderPreparation: Sendable {
 
     /// Prepares `workflowURL` for `mode` with the catalog in `catalogFolder`, models searched for in `searchPaths`,
     /// and a device with `device`'s budget. Throws `WorkflowError` (file, line, field), `CatalogError` (a model not
-    /// found, with every place looked in), `StageGraphError`, `PlanError` (the stage that does not fit) or
-    /// `FileFingerprint.Failure` (an unreadable music file).
+    /// found, with every place looked in), `StageGraphError` (also for a tokenizer or configuration a model names
+    /// that is not there), `PlanError` (the stage that does not fit) or `FileFingerprint.Failure` (an unreadable
+    /// music file).
     public static func prepare(workflow workflowURL: URL, mode: RenderMode, catalogFolder: URL,
                                searchPaths: ModelSearchPaths, device: DeviceProfile) throws -> RenderPreparation {
         let start = ProcessInfo.processInfo.systemUptime
@@ -33,7 +34,7 @@ public struct RenderPreparation: Sendable {
             provideModel: { reference, family, role in
                 let model = try found[reference.name] ?? {
                     let located = try locator.locate(reference)
-                    return (located.url, try FileFingerprint.of(located.url, companions: companions(of: located)))
+                    return (located.url, try fingerprint(of: located, reference: reference, folder: folder))
                 }()
                 found[reference.name] = model
                 let identity = ModelIdentity(name: "\(reference.name)/\(role.rawValue)", family: family.name,
@@ -55,6 +56,30 @@ public struct RenderPreparation: Sendable {
         let plan = try Planner(device: device).plan(graph)
         return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,
                                  locations: locations, seconds: ProcessInfo.processInfo.systemUptime - start)
+    }
+
+    /// The fingerprint of `reference`'s model found at `located`: its weights and their companions, and the
+    /// single-file options the reference gives (the tokenizer and configuration files or folders it names, relative
+    /// to the workflow's `folder` as the runner reads them, and the prediction type), which change what it computes.
+    /// Throws `StageGraphError.invalid` naming the field when a named tokenizer or configuration is not there.
+    static func fingerprint(of located: ModelLocator.Located, reference: ModelReference, folder: URL) throws
+        -> String {
+        let weights = try FileFingerprint.of(located.url, companions: companions(of: located))
+        var options: [(name: String, value: String)] = []
+        if let prediction = reference.prediction { options.append(("prediction", prediction.rawValue)) }
+        for (name, path) in [("tokenizer", reference.tokenizer), ("config", reference.config)] {
+            guard let path else { continue }
+            let url = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path))
+                .standardizedFileURL
+            do {
+                options.append((name, try FileFingerprint.of(url)))
+            } catch let failure as FileFingerprint.Failure {
+                throw StageGraphError.invalid([SourceIssue(location: reference.location,
+                                                           field: "models.\(reference.name).\(name)",
+                                                           message: "\(failure.path): \(failure.reason)")])
+            }
+        }
+        return ModelIdentity.fingerprint(weights: weights, options: options)
     }
 
     /// The files a single-file layout needs next to the located file (a voice's `.onnx.json`, which holds its

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a render did, written next to its output as JSON and as a short summary: per stage its time, predicted and
-/// measured device peak, seed and whether it came from the cache.
+/// measured device peak, seed, whether it came from the cache and why a damaged cache entry of it was discarded.
 public struct RenderReport: Sendable, Hashable, Codable {
     /// One stage.
     public struct StageRecord: Sendable, Hashable, Codable {
@@ -19,6 +19,25 @@ public struct RenderReport: Sendable, Hashable, Codable {
         public var cacheHit: Bool
         /// The stage's content address.
         public var key: String
+        /// Why the stage's cache entry was discarded as damaged (it was then computed again); nil when it was not.
+        public var cacheDiscarded: String?
+
+        public init(stage: String, kind: StageKind, model: String?, tactic: Tactic?, seconds: Double, batchSize: Int,
+                    predictedPeakBytes: UInt64, measuredPeakBytes: UInt64?, seed: UInt64?, cacheHit: Bool,
+                    key: String, cacheDiscarded: String? = nil) {
+            self.stage = stage
+            self.kind = kind
+            self.model = model
+            self.tactic = tactic
+            self.seconds = seconds
+            self.batchSize = batchSize
+            self.predictedPeakBytes = predictedPeakBytes
+            self.measuredPeakBytes = measuredPeakBytes
+            self.seed = seed
+            self.cacheHit = cacheHit
+            self.key = key
+            self.cacheDiscarded = cacheDiscarded
+        }
     }
 
     public var file: String
@@ -30,6 +49,8 @@ public struct RenderReport: Sendable, Hashable, Codable {
     public var stages: [StageRecord]
 
     public var cacheHits: Int { stages.filter(\.cacheHit).count }
+    /// Stages whose damaged cache entry was discarded and computed again.
+    public var cacheDiscards: Int { stages.filter { $0.cacheDiscarded != nil }.count }
     public var predictedPeakBytes: UInt64 { stages.map(\.predictedPeakBytes).max() ?? 0 }
     public var measuredPeakBytes: UInt64? { stages.compactMap(\.measuredPeakBytes).max() }
 
@@ -39,10 +60,14 @@ public struct RenderReport: Sendable, Hashable, Codable {
         return try encoder.encode(self)
     }
 
-    /// A few lines: totals, then one line per stage that ran.
+    /// A few lines: totals, then one line per stage that ran (saying when it replaced a damaged cache entry).
     public func summary() -> String {
-        var lines = ["Rendered \(file) (\(mode.rawValue)) in \(Plan.duration(seconds)) (estimated "
-                     + "\(Plan.duration(estimatedSeconds))): \(stages.count) stages, \(cacheHits) from cache"]
+        var totals = "Rendered \(file) (\(mode.rawValue)) in \(Plan.duration(seconds)) (estimated "
+            + "\(Plan.duration(estimatedSeconds))): \(stages.count) stages, \(cacheHits) from cache"
+        if cacheDiscards > 0 {
+            totals += ", \(cacheDiscards) damaged cache \(cacheDiscards == 1 ? "entry" : "entries") replaced"
+        }
+        var lines = [totals]
         var peak = "Device peak: predicted \(ByteAmount(predictedPeakBytes))"
         if let measured = measuredPeakBytes { peak += ", measured \(ByteAmount(measured))" }
         lines.append(peak + " of a \(ByteAmount(budgetBytes)) budget")
@@ -54,6 +79,10 @@ public struct RenderReport: Sendable, Hashable, Codable {
                 if let measured = record.measuredPeakBytes { line += ", \(ByteAmount(measured)) measured" }
             }
             if let seed = record.seed { line += "  seed \(seed)" }
+            if let reason = record.cacheDiscarded {
+                line += "  (damaged cache entry replaced: "
+                    + reason.split(whereSeparator: \.isNewline).joined(separator: " ") + ")"
+            }
             lines.append(line)
         }
         return lines.joined(separator: "\n")

@@ -12,6 +12,10 @@ public enum ProgressEvent: Sendable, Hashable {
     case stageFinished(stage: String, seconds: Double, measuredPeakBytes: UInt64?)
     /// The stage's result came from the cache; `steps` of progress are done at once.
     case cacheHit(stage: String, key: String, steps: Int)
+    /// The stage's cache entry was damaged (`reason` names the file and what is wrong) and has been removed; the stage
+    /// is computed again. When the stage had already counted as done (its entry was read and a later stage could not
+    /// use it), it no longer does until it finishes again.
+    case cacheDiscarded(stage: String, reason: String)
     /// Device memory in use now.
     case memory(usedBytes: UInt64, budgetBytes: UInt64)
     case renderFinished(seconds: Double)
@@ -26,6 +30,7 @@ public enum ProgressEvent: Sendable, Hashable {
         case .stageStep: return "stage_step"
         case .stageFinished: return "stage_finished"
         case .cacheHit: return "cache_hit"
+        case .cacheDiscarded: return "cache_discarded"
         case .memory: return "memory"
         case .renderFinished: return "render_finished"
         }
@@ -36,7 +41,7 @@ extension ProgressEvent: Encodable {
     private enum Key: String, CodingKey {
         case event, stages, totalSteps = "total_steps", estimatedSeconds = "estimated_seconds"
         case budgetBytes = "budget_bytes", model, bytes, streamed, stage, kind, steps, step, seconds
-        case measuredPeakBytes = "measured_peak_bytes", key, usedBytes = "used_bytes"
+        case measuredPeakBytes = "measured_peak_bytes", key, usedBytes = "used_bytes", reason
     }
 
     /// A flat object: `{"event": "stage_step", "stage": "shot-1/denoise", "step": 3, "steps": 25}`.
@@ -72,6 +77,9 @@ extension ProgressEvent: Encodable {
             try container.encode(stage, forKey: .stage)
             try container.encode(key, forKey: .key)
             try container.encode(steps, forKey: .steps)
+        case .cacheDiscarded(let stage, let reason):
+            try container.encode(stage, forKey: .stage)
+            try container.encode(reason, forKey: .reason)
         case .memory(let usedBytes, let budgetBytes):
             try container.encode(usedBytes, forKey: .usedBytes)
             try container.encode(budgetBytes, forKey: .budgetBytes)

@@ -2,7 +2,8 @@ import Foundation
 
 /// Progress on a terminal: an overall bar (stages done, ETA, device memory) and a bar for the running stage (steps,
 /// it/s, ETA), redrawn in place. Without a terminal (`interactive: false`) it prints one line per finished stage.
-/// A batch starts all its stages before any finishes, so each running stage's steps are kept by its id.
+/// A batch starts all its stages before any finishes, so each running stage's steps are kept by its id. A discarded
+/// cache entry is told in one line above the bars.
 public final class TerminalProgressRenderer: ProgressSink {
     /// A stage that has started and not finished.
     private struct RunningStage {
@@ -19,9 +20,9 @@ public final class TerminalProgressRenderer: ProgressSink {
     private var renderStart: Double?
     private var estimatedSeconds = 0.0
     private var totalStages = 0
-    private var finishedStages = 0
     private var totalSteps = 0
-    private var finishedSteps = 0
+    /// Stages done (run or from the cache), with their steps.
+    private var finished: [String: Int] = [:]
     private var memory: (used: UInt64, budget: UInt64)?
     /// Running stages by id, and their ids in start order.
     private var running: [String: RunningStage] = [:]
@@ -60,15 +61,17 @@ public final class TerminalProgressRenderer: ProgressSink {
                 shown = stage
             }
         case .stageFinished(let stage, let seconds, _):
-            finishedStages += 1
-            finishedSteps += running.removeValue(forKey: stage)?.steps ?? 0
+            finished[stage] = running.removeValue(forKey: stage)?.steps ?? 0
             runningOrder.removeAll { $0 == stage }
             if shown == stage { shown = runningOrder.first }
             if !interactive { write("done  \(stage)  \(Plan.duration(seconds))\n") }
         case .cacheHit(let stage, _, let steps):
-            finishedStages += 1
-            finishedSteps += steps
+            finished[stage] = steps
             if !interactive { write("cached  \(stage)\n") }
+        case .cacheDiscarded(let stage, let reason):
+            finished[stage] = nil
+            let reason = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
+            note("discarded the damaged cache entry of \(stage) (\(reason)); computing it again")
         case .memory(let used, let budget):
             memory = (used, budget)
         case .renderFinished(let seconds):
@@ -86,10 +89,10 @@ public final class TerminalProgressRenderer: ProgressSink {
     public func lines() -> [String] {
         let now = clock()
         let elapsed = renderStart.map { now - $0 } ?? 0
-        let stepsDone = finishedSteps + running.values.reduce(0) { $0 + $1.step }
+        let stepsDone = finished.values.reduce(0, +) + running.values.reduce(0) { $0 + $1.step }
         let fraction = totalSteps > 0 ? min(1, Double(stepsDone) / Double(totalSteps)) : 0
         let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : max(0, estimatedSeconds - elapsed)
-        var overall = "overall  \(bar(fraction))  \(finishedStages)/\(totalStages) stages  ETA \(Plan.duration(eta))"
+        var overall = "overall  \(bar(fraction))  \(finished.count)/\(totalStages) stages  ETA \(Plan.duration(eta))"
         if let memory, memory.budget > 0 {
             overall += "  mem \(ByteAmount(memory.used)) / \(ByteAmount(memory.budget))"
         }
@@ -112,6 +115,15 @@ public final class TerminalProgressRenderer: ProgressSink {
         let filled = Int((fraction * Double(barWidth)).rounded(.down))
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
             + String(format: "%3d%%", Int((fraction * 100).rounded(.down)))
+    }
+
+    /// Writes `line` on its own line; on a terminal it replaces the bars, which the next redraw puts back below it.
+    private func note(_ line: String) {
+        if interactive, drawnLines > 0 {
+            write("\u{1B}[\(drawnLines)F\u{1B}[J")
+            drawnLines = 0
+        }
+        write(line + "\n")
     }
 
     /// Moves the cursor up over the previous drawing, clears those lines and draws the current ones.
