@@ -127,6 +127,26 @@ final class RenderPreparationTests: XCTestCase {
                           ModelIdentity.fingerprint(weights: "w", options: [("a1", "2")]))
     }
 
+    func testTheDefaultTokenizerASingleFileFallsBackToIsPartOfItsIdentity() throws {
+        let workflow = try makeSingleFileWorkflow()
+        let text = try String(contentsOf: workflow, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: ", tokenizer: tok, config: cfg", with: "").utf8).write(to: workflow)
+        let bpe = workflow.deletingLastPathComponent().appendingPathComponent("bpe.txt")
+        try Data("#version: 0.2\na b\n".utf8).write(to: bpe)
+        let saved = ProcessInfo.processInfo.environment["KINORA_CLIP_BPE"]
+        setenv("KINORA_CLIP_BPE", bpe.path, 1)
+        defer {
+            if let saved { setenv("KINORA_CLIP_BPE", saved, 1) } else { unsetenv("KINORA_CLIP_BPE") }
+        }
+        let fingerprint = { try self.prepare(workflow).graph.models.values
+            .first { $0.identity.name == "hero/text_encoder" }?.identity.fingerprint }
+        let before = try fingerprint()
+        try edit("bpe.txt", besides: workflow)
+        XCTAssertNotEqual(try fingerprint(), before, "the merges decide the tokens")
+        let plain = try prepare(workflow).graph.models.values.first { $0.identity.name == "plain/text_encoder" }
+        XCTAssertEqual(plain?.identity.fingerprint.hasPrefix("options:"), false, "a diffusers folder has its own")
+    }
+
     func testAMissingTokenizerIsRefusedNamingTheField() throws {
         let workflow = try makeSingleFileWorkflow()
         try FileManager.default.removeItem(at: workflow.deletingLastPathComponent().appendingPathComponent("tok"))

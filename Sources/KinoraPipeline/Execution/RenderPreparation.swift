@@ -1,4 +1,5 @@
 import Foundation
+import KinoraModels
 
 /// Everything a render or a plan needs before anything runs: the workflow read and validated, each of its models
 /// found on disk and fingerprinted, the stage graph for the mode, and the plan for the budget. `kinora plan` prints
@@ -79,7 +80,23 @@ public struct RenderPreparation: Sendable {
                                                            message: "\(failure.path): \(failure.reason)")])
             }
         }
+        if let tokenizer = defaultTokenizer(of: located, reference: reference, folder: folder) {
+            options.append(("default tokenizer", try FileFingerprint.of(tokenizer)))
+        }
         return ModelIdentity.fingerprint(weights: weights, options: options)
+    }
+
+    /// The CLIP BPE a single-file checkpoint falls back to (`SingleFileOptions.defaultTokenizer`) when its reference
+    /// names no tokenizer and no configuration folder with one; nil otherwise, or when it is not installed (the
+    /// runner then says so).
+    static func defaultTokenizer(of located: ModelLocator.Located, reference: ModelReference, folder: URL) -> URL? {
+        guard located.layout.fileExtension == "safetensors", reference.tokenizer == nil else { return nil }
+        if let config = reference.config {
+            let url = (config.hasPrefix("/") ? URL(fileURLWithPath: config) : folder.appendingPathComponent(config))
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("tokenizer").path) { return nil }
+        }
+        let tokenizer = SingleFileOptions.defaultTokenizer
+        return FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil
     }
 
     /// The files a single-file layout needs next to the located file (a voice's `.onnx.json`, which holds its
