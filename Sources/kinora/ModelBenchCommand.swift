@@ -2,18 +2,27 @@ import ArgumentParser
 import Foundation
 import KinoraGPU
 import KinoraModels
+import KinoraPipeline
 import KinoraTensor
 
 /// `kinora bench model`: device memory of a full-size checkpoint architecture (random weights, nothing downloaded),
-/// predicted per stage, and with `--run` one UNet step and one VAE decode timed and their peaks measured.
+/// predicted per stage, and with `--run` one UNet step and one VAE decode timed and their peaks measured. With
+/// `--catalog-figures`, the activation figures of a catalog family measured over several sizes instead.
 struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Predict (and with --run measure) memory and speed of SD 1.5 or SDXL with random weights.")
+        abstract: "Predict (and with --run measure) memory and speed of SD 1.5, SD 2.x or SDXL with random weights.",
+        discussion: """
+            With --catalog-figures, measures the activation figures of a catalog family (models/*.yaml) instead: \
+            sd15, sd2 and sdxl over random weights, tiny-sd15 and tiny-sdxl over their committed weights, piper-vits \
+            over the installed voice (found as the catalog finds them, or at --weights). Each stage is measured at \
+            every --sizes (image families; default: three sizes up to the native one) and the figure printed is the \
+            largest bytes per unit over them. scripts/measure-catalog.sh runs it for every family.
+            """)
 
     @OptionGroup var deviceOptions: DeviceOptions
 
-    @Argument(help: "sd15 or sdxl.")
+    @Argument(help: "sd15, sd2 or sdxl; with --catalog-figures also tiny-sd15, tiny-sdxl or piper-vits.")
     var model: String
 
     @Option(name: .long, help: "Image edge in pixels, a multiple of 8 (default: the model's native size).")
@@ -25,6 +34,20 @@ struct ModelBenchCommand: ParsableCommand {
     @Flag(name: .customLong("run"),
           help: "Also run one UNet step and one VAE decode, timed, with the allocator's peak.")
     var runStages = false
+
+    @Flag(name: .customLong("stream-weights"),
+          help: "Plan (and with --run, run) the UNet with its weights streamed block by block.")
+    var streamWeights = false
+
+    @Flag(name: .long, help: "Measure the family's catalog activation figures over several sizes.")
+    var catalogFigures = false
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "With --catalog-figures: square image edges in pixels to measure at.")
+    var sizes: [Int] = []
+
+    @Option(name: .long, help: "With --catalog-figures: the weights (diffusers folder or voice .onnx) to measure.")
+    var weights: String?
 
     @Flag(name: .long, help: "Print JSON for tools.")
     var json = false
@@ -56,6 +79,18 @@ struct ModelBenchCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if catalogFigures {
+            guard runStages == false, size == nil else {
+                throw ValidationError("--catalog-figures measures at --sizes; --run and --size do not apply")
+            }
+            guard sizes.allSatisfy({ $0 >= 8 && $0 % 8 == 0 }) else {
+                throw ValidationError("--sizes must be positive multiples of 8")
+            }
+            return
+        }
+        guard sizes.isEmpty, weights == nil else {
+            throw ValidationError("--sizes and --weights need --catalog-figures")
+        }
         guard CatalogModel(rawValue: model) != nil else {
             throw ValidationError("model must be one of "
                 + CatalogModel.allCases.map(\.rawValue).joined(separator: ", "))
@@ -65,7 +100,11 @@ struct ModelBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = CatalogModel(rawValue: model)!
+        if catalogFigures { return try measureCatalogFigures() }
+        guard let catalog = CatalogModel(rawValue: model) else {
+            throw ValidationError("model must be one of "
+                + CatalogModel.allCases.map(\.rawValue).joined(separator: ", "))
+        }
         let edge = size ?? catalog.nativeSize
         let device = try deviceOptions.open()
         let budget = device.memory.budget
@@ -73,7 +112,8 @@ struct ModelBenchCommand: ParsableCommand {
             print("\(catalog.checkpoint) at \(edge)×\(edge), random F16 weights, on \(device.physical.name); "
                 + "budget \(ByteCount(budget))")
         }
-        let memory = try CatalogMemoryReport.measure(catalog, width: edge, height: edge, device: device)
+        let memory = try CatalogMemoryReport.measure(catalog, width: edge, height: edge, streamedUNet: streamWeights,
+                                                     device: device)
         if !json { printMemory(memory) }
         // Over budget, this throws PipelineError.overBudget (the bytes needed) before anything runs.
         let plan = try memory.plan(budget: budget)
@@ -83,13 +123,18 @@ struct ModelBenchCommand: ParsableCommand {
         var secondsPerStep: Double?
         var generationSeconds: Double?
         if runStages {
-            let label = plan.batchedGuidance ? "UNet step (batch 2)" : "UNet pass (batch 1)"
-            let unet = try measure(device, label: label) { graph in
-                let unet = try catalog.makeUNet(device: device)
-                let inputs = try CatalogInputs.unet(graph, unet.configuration, batch: plan.batchedGuidance ? 2 : 1,
-                                                    height: edge / 8, width: edge / 8)
-                return (try CatalogInputs.recordUNet(graph, unet, inputs), unet)
-            }
+            let label = (plan.batchedGuidance ? "UNet step (batch 2)" : "UNet pass (batch 1)")
+                + (streamWeights ? ", streamed" : "")
+            let batch = plan.batchedGuidance ? 2 : 1
+            let unet = try streamWeights
+                ? measureStreamedUNet(device, catalog, label: label, batch: batch, edge: edge,
+                                      stage: batch == 2 ? memory.memory.unetBatch2 : memory.memory.unetBatch1)
+                : measure(device, label: label) { graph in
+                    let unet = try catalog.makeUNet(device: device)
+                    let inputs = try CatalogInputs.unet(graph, unet.configuration, batch: batch, height: edge / 8,
+                                                        width: edge / 8)
+                    return (try CatalogInputs.recordUNet(graph, unet, inputs), unet)
+                }
             let decode = try measure(device, label: plan.tiledDecode ? "VAE decode (tiled)" : "VAE decode") { graph in
                 let vae = try catalog.makeAutoencoder(device: device)
                 let z = try CatalogInputs.latents(graph, channels: vae.configuration.latentChannels, batch: 1,
@@ -148,6 +193,40 @@ struct ModelBenchCommand: ParsableCommand {
                            measuredPeakBytes: peak)
     }
 
+    /// One UNet pass with its weights streamed block by block over stand-in inputs, timed, with the allocator's
+    /// peak against the planned one (`GenerationMemory.streamedUNetStages`, as the report recorded it).
+    private func measureStreamedUNet(_ device: GPUDevice, _ catalog: CatalogModel, label: String, batch: Int,
+                                     edge: Int, stage: GenerationMemory.Stage) throws -> Measurement {
+        device.memory.trim()
+        let unet = try catalog.makeUNet(device: device)
+        let config = unet.configuration
+        let zeros = { (shape: [Int]) in
+            try Tensor([Float](repeating: 0.5, count: shape.reduce(1, *)), shape: shape, on: device)
+        }
+        let crossDim: Int
+        switch config.crossAttentionDim {
+        case .all(let width): crossDim = width
+        case .each(let widths): crossDim = widths.first ?? 0
+        }
+        var inputs = UNetStreamedInputs(
+            sample: try zeros([batch, config.inChannels, edge / 8, edge / 8]), timestep: 500,
+            encoderHiddenStates: try (0..<batch).map { _ in try zeros([1, 77, crossDim]) })
+        if let inputDim = config.projectionClassEmbeddingsInputDim, let timeDim = config.additionTimeEmbedDim {
+            inputs.textEmbeds = try (0..<batch).map { _ in try zeros([1, inputDim - 6 * timeDim]) }
+            inputs.timeIds = [Float](repeating: Float(edge), count: 6 * batch)
+        }
+        // The head and tail upload during the pass and stay: the stage counts them as resident.
+        let resident = device.memory.liveBytes + UInt64(unet.streamedResidentBytes)
+        let predicted = resident + stage.plannedBytes
+        device.memory.resetPeak()
+        let start = Date()
+        let output = try unet.streamedPrediction(inputs, arena: ActivationArena(device: device))
+        let seconds = Date().timeIntervalSince(start)
+        withExtendedLifetime(output) {}
+        return Measurement(stage: label, seconds: seconds, residentBytes: resident, predictedPeakBytes: predicted,
+                           measuredPeakBytes: device.memory.peakBytes)
+    }
+
     private func printMemory(_ memory: CatalogMemoryReport) {
         print("\nweights (F16)                 file bytes     uploaded (allocator, measured)")
         for item in memory.weights {
@@ -179,7 +258,8 @@ struct ModelBenchCommand: ParsableCommand {
             + (plan.releaseTextEncoders ? "; text encoders released after encoding" : ""))
         print("  text encoders  \(ByteCount(plan.textPeakBytes))")
         let guidance = plan.batchedGuidance ? "batched" : "sequential"
-        print("  UNet           \(ByteCount(plan.unetPeakBytes))  (guidance \(guidance))")
+        print("  UNet           \(ByteCount(plan.unetPeakBytes))  (guidance \(guidance)"
+            + (plan.streamedUNet ? ", weights streamed block by block)" : ")"))
         let decode = plan.decodeTileLatentSize.map { "tiled, \($0)-latent tiles" } ?? "untiled"
         print("  VAE decode     \(ByteCount(plan.decodePeakBytes))  (\(decode))")
         print("  peak           \(ByteCount(plan.peakBytes))  fits")
@@ -188,5 +268,107 @@ struct ModelBenchCommand: ParsableCommand {
     private func column(_ bytes: UInt64?) -> String {
         guard let bytes else { return "—".padding(toLength: 14, withPad: " ", startingAt: 0) }
         return String(describing: ByteCount(bytes)).padding(toLength: 14, withPad: " ", startingAt: 0)
+    }
+}
+
+/// `kinora bench model FAMILY --catalog-figures`: the activation figures of `models/FAMILY.yaml`, measured.
+extension ModelBenchCommand {
+    /// Image edges measured by default: up to the native size and, for SD 1.5 and the tiny models, one step past it.
+    static let defaultSizes = ["sd15": [256, 512, 768], "sd2": [256, 512, 768], "sdxl": [512, 768, 1024],
+                               "tiny-sd15": [32, 64, 128], "tiny-sdxl": [32, 64, 128]]
+
+    /// What a voice speaks for its figure: one sentence each, from a word to about eight seconds.
+    static let voiceTexts = [
+        "Hello.",
+        "Every morning the harbour wakes.",
+        "The old lighthouse stood at the edge of the cliff, its lamp dark for many years.",
+        "Every evening, the keeper's granddaughter climbed the spiral stairs to watch the ships pass, counting "
+            + "tankers, ferries, and now and then a tall sailing ship in a small notebook.",
+    ]
+
+    /// What `--catalog-figures --json` prints.
+    struct FiguresReport: Codable {
+        var family: String
+        var catalog: String
+        var measurement: CatalogActivationFigures
+        var figures: [CatalogActivationFigures.Figure]
+    }
+
+    func measureCatalogFigures() throws {
+        guard let folder = BundledCatalog.locate() else {
+            throw ValidationError("no catalog found: set \(BundledCatalog.environmentVariable) to the models/ folder")
+        }
+        let catalog = try ModelCatalog.load(directory: folder)
+        guard let family = catalog.family(named: model) else {
+            throw ValidationError("\(model) is not in the catalog at \(folder.path); families: "
+                + catalog.families.map(\.name).joined(separator: ", "))
+        }
+        let device = try deviceOptions.open()
+        let measurement = try measure(family, catalog: catalog, catalogFolder: folder, device: device)
+        if json {
+            let report = FiguresReport(family: family.name, catalog: folder.path, measurement: measurement,
+                                       figures: measurement.figures)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            printFigures(measurement, family: family)
+        }
+        let messages = device.instance.validationLog.drain()
+        for message in messages { FileHandle.standardError.write(Data("validation \(message)\n".utf8)) }
+    }
+
+    private func measure(_ family: KinoraPipeline.ModelFamily, catalog: ModelCatalog, catalogFolder: URL,
+                         device: GPUDevice) throws -> CatalogActivationFigures {
+        let weightsURL = try weights.map { URL(fileURLWithPath: $0) } ?? {
+            guard CatalogModel(rawValue: family.name) == nil else { return nil }
+            let reference = ModelReference(name: family.name, source: .catalog(family.name), family: family.name,
+                                           location: SourceLocation(file: "command line", line: 1, column: 1))
+            let paths = ModelSearchPaths.standard(modelsDirs: [], environment: ProcessInfo.processInfo.environment,
+                                                  bundled: catalogFolder)
+            return try ModelLocator(catalog: catalog, searchPaths: paths, base: nil).locate(reference).url
+        }()
+        if family.output == .speech {
+            guard let weightsURL else { throw ValidationError("\(family.name): no voice file found") }
+            return try CatalogActivationFigures.measure(voice: try PiperVoiceFiles(path: weightsURL),
+                                                        texts: Self.voiceTexts, device: device)
+        }
+        let native = family.defaults.size.map { max($0.width, $0.height) } ?? 512
+        let edges = sizes.isEmpty ? Self.defaultSizes[family.name] ?? [native / 2, native] : sizes
+        if let weightsURL {
+            return try CatalogActivationFigures.measure(
+                folder: weightsURL.path, components: try StableDiffusionComponents(folder: weightsURL), sizes: edges,
+                device: device)
+        }
+        guard let architecture = CatalogModel(rawValue: family.name) else {
+            throw ValidationError("\(family.name) has no random-weight architecture; give its weights with --weights")
+        }
+        if !json {
+            print("\(architecture.checkpoint), random F16 weights, on \(device.physical.name): recording every stage "
+                + "at " + edges.map { "\($0)²" }.joined(separator: ", "))
+        }
+        return try CatalogActivationFigures.measure(architecture, sizes: edges, device: device)
+    }
+
+    private func printFigures(_ measurement: CatalogActivationFigures, family: KinoraPipeline.ModelFamily) {
+        print("\(family.name): \(measurement.method), on \(measurement.device) (model \(measurement.model))")
+        print("\n  component         unit                 bytes          per unit   setting")
+        for sample in measurement.samples {
+            print("  \(pad(sample.component, 17)) \(pad(sample.unit, 18)) \(pad("\(ByteCount(sample.bytes))", 14)) "
+                + String(format: "%10.0f", sample.perUnit) + "   \(sample.setting)")
+        }
+        print("\nfigures (the largest bytes per unit; the catalog's current value):")
+        for figure in measurement.figures {
+            let current = family.components.first { $0.name == figure.component }?.activation[figure.unit]
+            print("  \(pad(figure.component, 17)) activation_\(pad(figure.unit, 18)) "
+                + String(format: "%10.0f", figure.value)
+                + String(format: "   (smallest %.0f over %d stages; largest at %@)", figure.smallest, figure.samples,
+                         figure.setting)
+                + "   catalog: \(current.map { "\($0)" } ?? "none")")
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text.padding(toLength: width, withPad: " ", startingAt: 0)
     }
 }

@@ -20,11 +20,13 @@ final class ModelCatalogTests: XCTestCase {
         let sdxl = try XCTUnwrap(catalog.family(named: "sdxl"))
         XCTAssertEqual(sdxl.weightBytes, 2 * (123_060_480 + 694_659_840 + 2_567_463_684 + 83_653_863))
         XCTAssertEqual(sdxl.components(.denoiser).first?.weightBytes.basis, .exact)
-        XCTAssertEqual(sdxl.components(.decoder).first?.activation["per_pixel"]?.basis, .estimate)
+        XCTAssertEqual(sdxl.components(.decoder).first?.activation["per_pixel"]?.basis, .measured)
     }
 
     /// The planner's figures, accounted as the measurement was (every weight resident, the peak stage's
-    /// activations on top), must cover each measured peak and stay within 5 % of it.
+    /// activations on top), must cover each measured peak and stay within 10 % of it: the decoder's per-pixel figure
+    /// also covers tiled decodes, which hold every decoded tile until they are blended (the planner's tiled formula
+    /// counts one tile and the image), so untiled decodes are predicted up to 9 % high.
     func testFiguresReproduceTheMeasuredPeaks() throws {
         let catalog = try TestSupport.catalog()
         var checked = 0
@@ -35,19 +37,21 @@ final class ModelCatalogTests: XCTestCase {
                 let size = measured.size
                 let guided = StageParameters(["width": .int(size.width), "height": .int(size.height),
                                               "cfg": .number(7.5), "steps": .int(1)])
-                let tiled = measured.accounting.contains("decode tiled")
+                // "decode tiled with 64-latent tiles": the tile the measurement used.
+                let tile = measured.accounting.components(separatedBy: "decode tiled with ").dropFirst().first
+                    .flatMap { Int($0.prefix { $0.isNumber }) }
                 var peaks: [UInt64] = []
                 for role in [ComponentRole.denoiser, .decoder] {
                     let model = try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
                     let stage = Stage(id: "s", kind: role == .denoiser ? .denoise : .decode, parameters: guided)
                     let tactic = role == .denoiser ? Tactic(guidance: .batched)
-                        : Tactic(tileLatentSize: tiled ? model.components[0].tileLatentSizes.first : nil)
+                        : Tactic(tileLatentSize: tile)
                     peaks.append(model.activationBytes(for: [stage], tactic: tactic))
                 }
                 let predicted = Double(family.weightBytes + (peaks.max() ?? 0))
                 let ratio = predicted / measured.peak.value
                 XCTAssertGreaterThanOrEqual(ratio, 1, "\(family.name) \(measured.accounting)")
-                XCTAssertLessThanOrEqual(ratio, 1.05, "\(family.name) \(measured.accounting)")
+                XCTAssertLessThanOrEqual(ratio, 1.10, "\(family.name) \(measured.accounting)")
                 checked += 1
             }
         }

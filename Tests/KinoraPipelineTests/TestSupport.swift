@@ -31,7 +31,7 @@ enum TestSupport {
         copy.components = family.components.map { component in
             var component = component
             component.weightBytes.value *= scale
-            component.streamBlockBytes?.value *= scale
+            component.streamedWeightBytes?.value *= scale
             component.activation = component.activation.mapValues { figure in
                 var figure = figure
                 figure.value *= scale

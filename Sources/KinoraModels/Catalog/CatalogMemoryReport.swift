@@ -27,9 +27,10 @@ public struct CatalogMemoryReport: Codable, Sendable {
     public var uploadedWeightBytes: UInt64 { weights.reduce(0) { $0 + $1.uploadedBytes } }
 
     /// Builds, uploads and records every component of `model` for a `width` × `height` image on `device`. Needs
-    /// the device budget to hold the largest component's weights.
-    public static func measure(_ model: CatalogModel, width: Int, height: Int, device: GPUDevice) throws
-        -> CatalogMemoryReport {
+    /// the device budget to hold the largest component's weights, or with `streamedUNet` (the UNet planned with
+    /// its weights streamed block by block) the text encoders', the VAE's and the UNet's largest block.
+    public static func measure(_ model: CatalogModel, width: Int, height: Int, streamedUNet: Bool = false,
+                               device: GPUDevice) throws -> CatalogMemoryReport {
         var weights: [Weights] = []
         let textEncoding: GenerationMemory.Stage = try {
             var encoders: [(configuration: CLIPTextConfig, record: (Graph) throws -> [Value])] = []
@@ -49,7 +50,7 @@ public struct CatalogMemoryReport: Codable, Sendable {
                     let text = try CLIPTextModel(configuration: encoder.configuration, weights: deviceWeights)
                     record = { graph in
                         let output = try text(graph, inputIDs: [CatalogInputs.promptIDs(encoder.configuration)])
-                        return [model == .sd15 ? output.lastHiddenState
+                        return [model != .sdxl ? output.lastHiddenState
                             : try CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: nil)]
                     }
                 }
@@ -67,8 +68,10 @@ public struct CatalogMemoryReport: Codable, Sendable {
         let latentHeight = height / 8, latentWidth = width / 8
         let unet = try {
             let unet = try model.makeUNet(device: device)
-            let stages = try GenerationMemory.unetStages(unet, height: latentHeight, width: latentWidth,
-                                                         device: device)
+            let stages = streamedUNet
+                ? try GenerationMemory.streamedUNetStages(unet, height: latentHeight, width: latentWidth,
+                                                          device: device)
+                : try GenerationMemory.unetStages(unet, height: latentHeight, width: latentWidth, device: device)
             weights.append(Weights(component: "unet", fileBytes: UInt64(unet.weightBytes),
                                    uploadedBytes: stages.loadedBytes))
             return stages
@@ -90,7 +93,7 @@ public struct CatalogMemoryReport: Codable, Sendable {
         let memory = GenerationMemory(
             residentBytes: weights.reduce(0) { $0 + $1.uploadedBytes }, textEncoderBytes: textBytes,
             textEncoding: textEncoding, unetBatch1: unet.batch1, unetBatch2: unet.batch2,
-            decodeUntiled: decode.untiled, decodeTiled: decode.tiled)
+            decodeUntiled: decode.untiled, decodeTiled: decode.tiled, streamedUNet: streamedUNet)
         return CatalogMemoryReport(model: model.rawValue, width: width, height: height, weights: weights,
                                    memory: memory)
     }

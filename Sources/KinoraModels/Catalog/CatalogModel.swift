@@ -8,6 +8,9 @@ import KinoraTensor
 public enum CatalogModel: String, CaseIterable, Sendable {
     /// runwayml/stable-diffusion-v1-5: CLIP ViT-L/14 text encoder, 860M-parameter UNet, 84M-parameter VAE.
     case sd15
+    /// stabilityai/stable-diffusion-2-1: OpenCLIP ViT-H/14 text encoder (23 layers, as the pipeline runs it),
+    /// 866M-parameter UNet with linear projections, 84M-parameter VAE.
+    case sd2
     /// stabilityai/stable-diffusion-xl-base-1.0: CLIP ViT-L/14 and OpenCLIP ViT-bigG/14 (with projection) text
     /// encoders, 2.6B-parameter UNet, 84M-parameter VAE.
     case sdxl
@@ -16,6 +19,7 @@ public enum CatalogModel: String, CaseIterable, Sendable {
     public var checkpoint: String {
         switch self {
         case .sd15: return "runwayml/stable-diffusion-v1-5"
+        case .sd2: return "stabilityai/stable-diffusion-2-1"
         case .sdxl: return "stabilityai/stable-diffusion-xl-base-1.0"
         }
     }
@@ -24,6 +28,7 @@ public enum CatalogModel: String, CaseIterable, Sendable {
     public var nativeSize: Int {
         switch self {
         case .sd15: return 512
+        case .sd2: return 768
         case .sdxl: return 1024
         }
     }
@@ -49,6 +54,9 @@ public enum CatalogModel: String, CaseIterable, Sendable {
         case .sd15:
             return [TextEncoder(folder: "text_encoder", configuration: try decode(CatalogConfigs.sd15TextEncoder),
                                 withProjection: false)]
+        case .sd2:
+            return [TextEncoder(folder: "text_encoder", configuration: try decode(CatalogConfigs.sd2TextEncoder),
+                                withProjection: false)]
         case .sdxl:
             return [
                 TextEncoder(folder: "text_encoder", configuration: try decode(CatalogConfigs.sdxlTextEncoder),
@@ -61,13 +69,22 @@ public enum CatalogModel: String, CaseIterable, Sendable {
 
     /// The UNet's `config.json`.
     public func unetConfiguration() throws -> UNet2DConditionConfig {
-        try decode(self == .sd15 ? CatalogConfigs.sd15UNet : CatalogConfigs.sdxlUNet)
+        switch self {
+        case .sd15: return try decode(CatalogConfigs.sd15UNet)
+        case .sd2: return try decode(CatalogConfigs.sd2UNet)
+        case .sdxl: return try decode(CatalogConfigs.sdxlUNet)
+        }
     }
 
     /// The VAE's `config.json`.
     public func vaeConfiguration() throws -> AutoencoderKLConfiguration {
-        let configuration: AutoencoderKLConfiguration = try decode(self == .sd15 ? CatalogConfigs.sd15VAE
-                                                                                 : CatalogConfigs.sdxlVAE)
+        let json: String
+        switch self {
+        case .sd15: json = CatalogConfigs.sd15VAE
+        case .sd2: json = CatalogConfigs.sd2VAE
+        case .sdxl: json = CatalogConfigs.sdxlVAE
+        }
+        let configuration: AutoencoderKLConfiguration = try decode(json)
         try configuration.validate(file: "\(checkpoint) vae/config.json")
         return configuration
     }

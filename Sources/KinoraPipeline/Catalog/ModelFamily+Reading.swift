@@ -75,7 +75,7 @@ extension ModelFamily {
         return layouts
     }
 
-    private static let componentKeys = ["role", "folder", "weight_bytes", "stream_block_bytes",
+    private static let componentKeys = ["role", "folder", "weight_bytes", "streamed_weight_bytes",
                                         "activation_per_token", "activation_per_latent_pixel", "activation_per_pixel",
                                         "activation_per_audio_second", "flops_per_token",
                                         "flops_per_latent_pixel_step", "flops_per_pixel", "flops_per_audio_second",
@@ -99,7 +99,7 @@ extension ModelFamily {
             let role = entries.required("role")?.choice(ComponentRole.allCases.map(\.rawValue))
             let folder = entries["folder"].map { $0.string() }
             let weights = entries.required("weight_bytes").flatMap { CatalogFigure(reading: $0, bytes: true) }
-            let block = entries["stream_block_bytes"].map { CatalogFigure(reading: $0, bytes: true) }
+            let streamed = entries["streamed_weight_bytes"].map { CatalogFigure(reading: $0, bytes: true) }
             var activation: [String: CatalogFigure] = [:], flops: [String: CatalogFigure] = [:]
             for (key, value) in entries.entries where key.hasPrefix("activation_") || key.hasPrefix("flops_") {
                 guard let figure = CatalogFigure(reading: value, bytes: key.hasPrefix("activation_")) else {
@@ -114,12 +114,12 @@ extension ModelFamily {
             }
             let tiles = entries["tile_latent_sizes"]?.sequence()?.map { $0.integer(in: 1...1024) } ?? []
             guard let role = role.flatMap(ComponentRole.init(rawValue:)), folder != .some(nil), let weights,
-                  block != .some(nil), !tiles.contains(nil) else {
+                  streamed != .some(nil), !tiles.contains(nil) else {
                 valid = false
                 continue
             }
             components.append(Component(name: name, role: role, folder: folder ?? nil, weightBytes: weights,
-                                        streamBlockBytes: block ?? nil, activation: activation, flops: flops,
+                                        streamedWeightBytes: streamed ?? nil, activation: activation, flops: flops,
                                         tileLatentSizes: tiles.compactMap { $0 }.sorted(by: >)))
         }
         return valid ? components : nil

@@ -49,8 +49,9 @@ public struct ModelFamily: Sendable, Hashable {
         /// The ComfyUI models subfolder a separate file of this component lives in.
         public var folder: String?
         public var weightBytes: CatalogFigure
-        /// The largest block's weights: what must be resident when the weights are streamed block by block.
-        public var streamBlockBytes: CatalogFigure?
+        /// The weights on the device while they are streamed block by block: the largest piece (one resnet or
+        /// transformer layer) and the parts that stay (embeddings, input and output layers). Nil: cannot stream.
+        public var streamedWeightBytes: CatalogFigure?
         /// Activation bytes per unit of work: `per_token`, `per_latent_pixel` (per batch item), `per_pixel`,
         /// `per_audio_second`.
         public var activation: [String: CatalogFigure]

@@ -9,15 +9,9 @@ final class CatalogLayoutTests: ModelTestCase {
         let data = try Data(contentsOf: fixtureURL("catalog/shapes.json"))
         let reference = try JSONDecoder().decode([String: [String: [Int]]].self, from: data)
         var ours: [String: [String: [Int]]] = [:]
-        for model in CatalogModel.allCases {
-            let encoders = try model.textEncoders()
-            for (index, encoder) in encoders.enumerated() {
-                let key = "\(model.rawValue)TextEncoder\(index == 0 ? "" : "\(index + 1)")"
-                ours[key] = CatalogLayout.clipText(encoder.configuration, withProjection: encoder.withProjection)
-            }
-            let prefix = model == .sd15 ? "sd15" : "sdxl"
-            ours["\(prefix)UNet"] = try CatalogLayout.unet(model.unetConfiguration())
-            ours["\(prefix)VAE"] = CatalogLayout.autoencoderKL(try model.vaeConfiguration())
+        // SD 2.x is not in the table yet; testStableDiffusion2ParameterCountsMatchTheReference covers it.
+        for model in CatalogModel.allCases where model != .sd2 {
+            ours.merge(try Self.layouts(model)) { first, _ in first }
         }
         XCTAssertEqual(Set(ours.keys), Set(reference.keys))
         for (component, expected) in reference {
@@ -33,6 +27,25 @@ final class CatalogLayoutTests: ModelTestCase {
         let unetParameters = try CatalogLayout.unet(CatalogModel.sd15.unetConfiguration()).values
             .reduce(0) { $0 + $1.reduce(1, *) }
         XCTAssertEqual(unetParameters, 859_520_964)
+    }
+
+    /// SD 2.1's components hold as many parameters as diffusers 0.42.1 and transformers 5.23.0 build from the same
+    /// `config.json` files on the meta device (the counts `models/sd2.yaml` states).
+    func testStableDiffusion2ParameterCountsMatchTheReference() throws {
+        let counts = try Self.layouts(.sd2).mapValues { $0.values.reduce(0) { $0 + $1.reduce(1, *) } }
+        XCTAssertEqual(counts, ["sd2TextEncoder": 340_387_840, "sd2UNet": 865_910_724, "sd2VAE": 83_653_863])
+    }
+
+    /// Every component's name → shape table, keyed as `shapes.json` keys them (`sd15UNet`, `sdxlTextEncoder2`).
+    private static func layouts(_ model: CatalogModel) throws -> [String: [String: [Int]]] {
+        var layouts: [String: [String: [Int]]] = [:]
+        for (index, encoder) in try model.textEncoders().enumerated() {
+            let key = "\(model.rawValue)TextEncoder\(index == 0 ? "" : "\(index + 1)")"
+            layouts[key] = CatalogLayout.clipText(encoder.configuration, withProjection: encoder.withProjection)
+        }
+        layouts["\(model.rawValue)UNet"] = try CatalogLayout.unet(model.unetConfiguration())
+        layouts["\(model.rawValue)VAE"] = CatalogLayout.autoencoderKL(try model.vaeConfiguration())
+        return layouts
     }
 
     func testRandomWeightStoreIsDeterministicF16AtScaleTwoHundredths() throws {

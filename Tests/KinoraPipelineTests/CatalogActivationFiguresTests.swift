@@ -1,0 +1,112 @@
+import Foundation
+import KinoraModels
+import KinoraTestSupport
+import XCTest
+
+@testable import KinoraPipeline
+
+/// The tiny families' activation figures (`models/tiny-*.yaml`) against their real pipelines: at every size in the
+/// figures' measured range, what the planner predicts from the catalog (`CatalogStageModel`) must cover what the
+/// pipeline plans for the stage (`StableDiffusionPipeline.memory(for:)`, which `Graph.memoryPlan` makes exact).
+/// Graphs are recorded and planned, never run.
+final class CatalogActivationFiguresTests: XCTestCase {
+    /// The sizes the tiny figures were measured at (the yaml notes say so).
+    static let measuredSizes = [32, 64, 128]
+
+    override func tearDown() {
+        ValidatedTestDevice.assertNoValidationMessages()
+        super.tearDown()
+    }
+
+    private func fixture(_ family: String) -> URL {
+        TestSupport.root.appendingPathComponent(family == "tiny-sdxl" ? "Tests/Fixtures/pipeline/sdxl"
+                                                                      : "Tests/Fixtures/pipeline/sd")
+    }
+
+    private func model(_ family: KinoraPipeline.ModelFamily, _ role: ComponentRole) throws -> CatalogStageModel {
+        let identity = ModelIdentity(name: family.name, family: family.name, component: role.rawValue,
+                                     fingerprint: "test", precision: "auto")
+        return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
+    }
+
+    private func stage(_ kind: StageKind, size: Int, cfg: Double) -> Stage {
+        Stage(id: "s", kind: kind, parameters: StageParameters([
+            "width": .int(size), "height": .int(size), "cfg": .number(cfg), "steps": .int(4),
+            "prompt": .string("a red boat"), "negative": .string(""),
+        ]))
+    }
+
+    func testTinyFiguresCoverEveryStageThePipelinePlansInTheMeasuredRange() throws {
+        let catalog = try TestSupport.catalog()
+        for name in ["tiny-sd15", "tiny-sdxl"] {
+            let family = try XCTUnwrap(catalog.family(named: name))
+            for role in [ComponentRole.textEncoder, .denoiser, .decoder] {
+                for component in family.components(role) {
+                    let unit = role == .textEncoder ? "per_token" : role == .denoiser ? "per_latent_pixel" : "per_pixel"
+                    XCTAssertEqual(component.activation[unit]?.basis, .measured, "\(name) \(component.name)")
+                }
+            }
+            let text = try model(family, .textEncoder), unet = try model(family, .denoiser)
+            let vae = try model(family, .decoder)
+            let pipeline = try StableDiffusionPipeline(folder: fixture(name), device: ValidatedTestDevice.shared)
+            for size in Self.measuredSizes {
+                var settings = KinoraModels.GenerationSettings(prompt: "a red boat")
+                settings.width = size
+                settings.height = size
+                settings.guidanceScale = 7.5
+                let memory = try pipeline.memory(for: settings)
+                let label = "\(name) at \(size)x\(size)"
+
+                for guided in [true, false] {
+                    let planned = try GenerationMemory.planTextEncoding(
+                        residentBytes: 0, textEncoding: memory.textEncoding, windows: memory.windows,
+                        guidance: guided, budget: .max).textPeakBytes
+                    let predicted = text.activationBytes(for: [stage(.encodeText, size: size, cfg: guided ? 7.5 : 1)],
+                                                         tactic: Tactic())
+                    XCTAssertGreaterThanOrEqual(predicted, planned, "\(label): text encoding, guided \(guided)")
+                }
+
+                // As `planDenoise` counts it: the conditioning of both halves, then the UNet's stage.
+                let conditioning = 2 * memory.textEncoding.outputBytes * UInt64(memory.windows)
+                for (guidance, recorded) in [(Tactic.Guidance.batched, memory.unetBatch2),
+                                             (.sequential, memory.unetBatch1)] {
+                    let predicted = unet.activationBytes(for: [stage(.denoise, size: size, cfg: 7.5)],
+                                                         tactic: Tactic(guidance: guidance))
+                    XCTAssertGreaterThanOrEqual(predicted, conditioning + recorded.peakBytes,
+                                                "\(label): UNet, guidance \(guidance)")
+                }
+
+                let decode = stage(.decode, size: size, cfg: 7.5)
+                XCTAssertGreaterThanOrEqual(vae.activationBytes(for: [decode], tactic: Tactic()),
+                                            memory.decodeUntiled.peakBytes, "\(label): untiled decode")
+                for tiled in memory.decodeTiled {
+                    let predicted = vae.activationBytes(for: [decode],
+                                                        tactic: Tactic(tileLatentSize: tiled.latentTileSize))
+                    XCTAssertGreaterThanOrEqual(predicted, tiled.stage.peakBytes,
+                                                "\(label): decode with \(tiled.latentTileSize)-latent tiles")
+                }
+            }
+        }
+    }
+
+    /// A fresh measurement of tiny-sd15 over the measured sizes finds no figure above the catalog's: the committed
+    /// figures still cover the model as it records today.
+    func testCommittedTinyFiguresCoverAFreshMeasurement() throws {
+        let family = try XCTUnwrap(try TestSupport.catalog().family(named: "tiny-sd15"))
+        let measurement = try CatalogActivationFigures.measure(
+            folder: "tiny-sd15", components: try StableDiffusionComponents(folder: fixture("tiny-sd15")),
+            sizes: Self.measuredSizes, device: ValidatedTestDevice.shared)
+        let figures = measurement.figures
+        XCTAssertEqual(Set(figures.map { "\($0.component) \($0.unit)" }),
+                       ["text_encoder per_token", "unet per_latent_pixel", "vae per_pixel"])
+        for figure in figures {
+            let committed = try XCTUnwrap(family.components.first { $0.name == figure.component }?
+                .activation[figure.unit], "\(figure.component) \(figure.unit)")
+            XCTAssertGreaterThanOrEqual(committed.value, figure.value,
+                                        "\(figure.component) activation_\(figure.unit): measured at \(figure.setting)")
+            XCTAssertGreaterThanOrEqual(figure.value, figure.smallest)
+        }
+        let unet = try XCTUnwrap(measurement.figure("unet", "per_latent_pixel"))
+        XCTAssertEqual(unet.samples, 2 * Self.measuredSizes.count, "batch 1 and 2 at every size")
+    }
+}
