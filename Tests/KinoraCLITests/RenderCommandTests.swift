@@ -185,6 +185,53 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertNotNil(plan["steps"] as? [Any])
     }
 
+    /// The denoise step of `kinora plan --json` at `budget`: its peak, and whether it streams the UNet's weights;
+    /// nil when nothing fits.
+    private func plannedDenoise(_ workflow: URL, budget: UInt64) throws -> (peak: UInt64, streamed: Bool)? {
+        let outcome = try KinoraCommand.run(["plan", workflow.path, "--vram", "\(budget)B", "--json"])
+        guard outcome.status == 0 else { return nil }
+        let plan = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+        let steps = try XCTUnwrap(plan["steps"] as? [[String: Any]])
+        let denoise = try XCTUnwrap(steps.first { $0["kind"] as? String == "denoise" })
+        let tactic = try XCTUnwrap(denoise["tactic"] as? [String: Any])
+        return (try XCTUnwrap(denoise["peakBytes"] as? UInt64), tactic["streamedWeights"] as? Bool == true)
+    }
+
+    func testABudgetBelowTheResidentUNetRendersWithItsWeightsStreamed() throws {
+        // Without the voice (its 62 MB would not fit the few megabytes this test allows).
+        let (workflow, cache, output) = try workspace { text in
+            (text.components(separatedBy: "voices:").first ?? text) + "music:"
+                + (text.components(separatedBy: "music:").last ?? "")
+        }
+        // Shrink the budget to one byte below the denoise step's peak until the plan streams the UNet.
+        var budget: UInt64 = 1 << 30
+        var streamed = false
+        for _ in 0..<4 where !streamed {
+            let denoise = try XCTUnwrap(try plannedDenoise(workflow, budget: budget), "a plan at \(budget) bytes")
+            if denoise.streamed {
+                streamed = true
+            } else {
+                budget = denoise.peak - 1
+            }
+        }
+        XCTAssertTrue(streamed, "no plan streamed down to \(budget) bytes")
+        let plan = try KinoraCommand.run(["plan", workflow.path, "--vram", "\(budget)B"])
+        XCTAssertTrue(plan.output.contains("load   tiny/denoiser  150.45 KiB (weights streamed block by block)"),
+                      plan.output)
+
+        let rendered = try render(workflow, cache: cache, ["--vram", "\(budget)B"])
+        XCTAssertEqual(rendered.status, 0, rendered.error)
+        XCTAssertEqual(try streams(output).count, 2)
+        for stage in try report(output) where stage["model"] != nil {
+            let measured = try XCTUnwrap(stage["measuredPeakBytes"] as? UInt64, "\(stage)")
+            XCTAssertLessThanOrEqual(measured, budget, "\(stage["stage"] ?? "?")")
+            if stage["kind"] as? String == "denoise" {
+                let tactic = try XCTUnwrap(stage["tactic"] as? [String: Any])
+                XCTAssertEqual(tactic["streamedWeights"] as? Bool, true)
+            }
+        }
+    }
+
     func testYAMLErrorsExitNonZeroNamingFileAndLine() throws {
         let (workflow, cache, output) = try workspace { $0.replacingOccurrences(of: "steps: 1, cfg: 1}\n  - id: b",
                                                                              with: "steps: many, cfg: 1}\n  - id: b") }

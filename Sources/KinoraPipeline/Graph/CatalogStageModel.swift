@@ -19,12 +19,12 @@ public struct CatalogStageModel: StageModel {
 
     public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }
 
-    /// Two of the largest block (one computing, one uploading) plus the rest of a component that has no block
-    /// figure: nil unless some component states a block size.
+    /// Each component's streamed weight bytes, or all its weights when it cannot stream: nil unless some component
+    /// can.
     public var streamedWeightBytes: UInt64? {
-        guard components.contains(where: { $0.streamBlockBytes != nil }) else { return nil }
+        guard components.contains(where: { $0.streamedWeightBytes != nil }) else { return nil }
         return components.reduce(0) { total, component in
-            total + (component.streamBlockBytes.map { 2 * $0.bytes } ?? component.weightBytes.bytes)
+            total + (component.streamedWeightBytes ?? component.weightBytes).bytes
         }
     }
 
@@ -63,8 +63,10 @@ public struct CatalogStageModel: StageModel {
         }
     }
 
+    /// Denoise stages batch (one sampling loop over up to eight pictures); the others run one at a time, as the
+    /// runners run them.
     public func maximumBatch(for stage: Stage) -> Int {
-        stage.kind == .speak ? 1 : 8
+        stage.kind == .denoise ? 8 : 1
     }
 
     public func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64 {

@@ -4,11 +4,11 @@ public protocol StageModel: Sendable {
     var identity: ModelIdentity { get }
     /// Device bytes of the weights when fully resident.
     var weightBytes: UInt64 { get }
-    /// Device bytes the weights would take while streamed block by block (two blocks: one in use, one uploading);
-    /// nil when the model cannot stream. The planner does not offer streaming until the runners implement it.
+    /// Device bytes the weights take while streamed block by block (the largest block and what always stays); nil
+    /// when the model cannot stream.
     var streamedWeightBytes: UInt64? { get }
     /// The tactics for `stage` (batch 1), best first. The planner takes the first that fits with the weights
-    /// fully resident.
+    /// resident, then the first that fits with them streamed.
     func tactics(for stage: Stage) -> [Tactic]
     /// The most stages of this kind and signature one pass can take.
     func maximumBatch(for stage: Stage) -> Int

@@ -16,9 +16,8 @@ public struct Tactic: Sendable, Hashable, Codable, CustomStringConvertible {
     public var guidance: Guidance
     /// Latent tile edge of a tiled decode; nil: untiled.
     public var tileLatentSize: Int?
-    /// Weights streamed block by block from host memory instead of resident. The planner never sets it: the
-    /// runners load every model whole, so offering it would turn a plan-time refusal into a run-time
-    /// out-of-memory error.
+    /// Weights streamed block by block from host memory instead of resident: one block on the device at a time,
+    /// every pass uploading them again. The planner chooses it only when no resident tactic fits.
     public var streamedWeights: Bool
 
     public init(batch: Int = 1, guidance: Guidance = .none, tileLatentSize: Int? = nil,

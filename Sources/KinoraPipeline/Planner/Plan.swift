@@ -43,6 +43,7 @@ public struct Plan: Sendable, Hashable, Codable {
             switch step.action {
             case .load:
                 line += "load   \(step.model ?? "?")  \(ByteAmount(step.weightBytes))"
+                if step.tactic?.streamedWeights == true { line += " (weights streamed block by block)" }
             case .evict:
                 line += "evict  \(step.model ?? "?")  frees \(ByteAmount(step.weightBytes))"
             case .run:

@@ -9,9 +9,10 @@
 ///
 /// Tactics: for each batch the planner walks the model's tactics best first and, for each, the largest batch of
 /// same-signature stages first, and takes the first whose predicted peak (weights of every resident model + the
-/// batch's activations) fits the budget. Every model is planned fully resident: the runners cannot stream weights
-/// block by block yet, so a model whose weights alone exceed the budget is a `PlanError.doesNotFit` here rather than
-/// an out-of-memory error at run time.
+/// batch's activations) fits the budget — with the model's weights resident first, then, for a model that can
+/// stream them block by block (`StageModel.streamedWeightBytes`), streamed: slower (every pass uploads them again)
+/// but holding one block at a time. A model whose stages fit no way is a `PlanError.doesNotFit` naming the stage and
+/// the smallest peak it could reach.
 public struct Planner: Sendable {
     public var device: DeviceProfile
 
@@ -47,8 +48,8 @@ private struct PlanState {
     let order: [String: Int]
     var remaining: Set<String>
     var done: Set<String> = []
-    /// Resident models by key with their bytes on the device.
-    var resident: [(key: String, bytes: UInt64)] = []
+    /// Resident models by key with their bytes on the device and whether their weights stream.
+    var resident: [(key: String, bytes: UInt64, streamed: Bool)] = []
     var steps: [PlanStep] = []
 
     init(graph: StageGraph, device: DeviceProfile) {
@@ -153,10 +154,24 @@ private struct PlanState {
         var peakBytes: UInt64
     }
 
-    /// The first fitting (tactic, batch size) with the model's weights fully resident, or nil.
+    /// The model's tactics for `stage`, best first, with the weights they hold: every tactic with the weights
+    /// resident, then (when the model can stream) every tactic with them streamed.
+    func weightedTactics(_ stage: Stage, model: any StageModel) -> [(tactic: Tactic, weights: UInt64)] {
+        let tactics = model.tactics(for: stage)
+        var all = tactics.map { ($0, model.weightBytes) }
+        if let streamed = model.streamedWeightBytes {
+            all += tactics.map { tactic in
+                var tactic = tactic
+                tactic.streamedWeights = true
+                return (tactic, streamed)
+            }
+        }
+        return all
+    }
+
+    /// The first fitting (tactic, batch size), resident weights before streamed, or nil.
     func choose(_ stages: [Stage], model: any StageModel, key: String, others: UInt64) -> Choice? {
-        let weights = model.weightBytes
-        for base in model.tactics(for: stages[0]) {
+        for (base, weights) in weightedTactics(stages[0], model: model) {
             for size in stride(from: stages.count, through: 1, by: -1) {
                 let tactic = base.batched(size)
                 let batch = Array(stages.prefix(size))
@@ -174,19 +189,23 @@ private struct PlanState {
     /// The smallest peak any tactic reaches for `stage` alone on an empty device, for the error message.
     func smallestPeak(_ stage: Stage, model: any StageModel) -> (bytes: UInt64, tactic: Tactic) {
         var best: (UInt64, Tactic)?
-        for tactic in model.tactics(for: stage) {
-            let peak = model.weightBytes + model.activationBytes(for: [stage], tactic: tactic)
+        for (tactic, weights) in weightedTactics(stage, model: model) {
+            let peak = weights + model.activationBytes(for: [stage], tactic: tactic)
             if peak < best?.0 ?? .max { best = (peak, tactic) }
         }
         return best ?? (model.weightBytes, Tactic())
     }
 
     mutating func commit(_ choice: Choice, model: any StageModel, key: String) {
+        let streamed = choice.tactic.streamedWeights
+        // A model loaded the other way (resident, now to be streamed, or back) is loaded again.
+        if let loaded = resident.first(where: { $0.key == key }), loaded.streamed != streamed { evict(key) }
         if !resident.contains(where: { $0.key == key }) {
-            resident.append((key, choice.weightBytes))
-            steps.append(PlanStep(action: .load, model: model.identity.name, modelKey: key, tactic: Tactic(),
-                                  weightBytes: choice.weightBytes, peakBytes: residentBytes,
-                                  estimatedSeconds: device.loadSeconds(model.weightBytes)))
+            resident.append((key, choice.weightBytes, streamed))
+            steps.append(PlanStep(action: .load, model: model.identity.name, modelKey: key,
+                                  tactic: Tactic(streamedWeights: streamed), weightBytes: choice.weightBytes,
+                                  peakBytes: residentBytes,
+                                  estimatedSeconds: device.loadSeconds(choice.weightBytes)))
         }
         steps.append(PlanStep(action: .run, model: model.identity.name, modelKey: key,
                               stages: choice.stages.map(\.id), kind: choice.stages[0].kind, tactic: choice.tactic,

@@ -23,9 +23,48 @@ extension ChainStageRunner {
         }
     }
 
-    func denoise(_ stage: Stage, pipeline: StableDiffusionPipeline, text: URL, into folder: URL,
+    /// With a tactic that streams the weights the UNet streams them; otherwise the pipeline keeps them resident
+    /// unless only streaming fits (`WeightStreaming.auto`).
+    func denoise(_ stage: Stage, pipeline: StableDiffusionPipeline, text: URL, tactic: Tactic?, into folder: URL,
                  progress: (Int) -> Void) throws {
-        // The prompts are in the stored conditioning; the pipeline's denoise does not read them from the settings.
+        var settings = try denoiseSettings(stage, tactic: tactic)
+        settings.seed = stage.seed ?? 0
+        let latents = try pipeline.denoise(settings, conditioning: conditioning(stage, in: text, settings)) {
+            progress($0.step)
+        }
+        try writeLatents(latents, settings, pipeline, into: folder)
+    }
+
+    /// Denoise stages of one batch signature (same size, steps, sampler and guidance) as one batched sampling loop
+    /// (`StableDiffusionPipeline.denoise(_:batch:)`, which runs them one by one when the batch does not fit).
+    func denoise(_ stages: [Stage], pipeline: StableDiffusionPipeline, texts: [String: URL], tactic: Tactic?,
+                 into folders: [String: URL], progress: (String, Int) -> Void) throws {
+        let settings = try denoiseSettings(stages[0], tactic: tactic)
+        let requests = try stages.map { stage -> StableDiffusionPipeline.DenoiseRequest in
+            guard let input = stage.inputs.first, let text = texts[input] else {
+                throw RunnerError.missingInput(stage: stage.id, file: "input 1")
+            }
+            return StableDiffusionPipeline.DenoiseRequest(conditioning: try conditioning(stage, in: text, settings),
+                                                          seed: stage.seed ?? 0)
+        }
+        let latents = try pipeline.denoise(settings, batch: requests) { done in
+            if let picture = done.picture {
+                progress(stages[picture].id, done.step)
+            } else {
+                for stage in stages { progress(stage.id, done.step) }
+            }
+        }
+        for (stage, values) in zip(stages, latents) {
+            guard let folder = folders[stage.id] else {
+                throw RunnerError.missingInput(stage: stage.id, file: "its output folder")
+            }
+            try writeLatents(values, settings, pipeline, into: folder)
+        }
+    }
+
+    /// A denoise stage's settings (not its seed): size, steps, guidance and sampler, and weight streaming as the
+    /// tactic says. The prompts are in the stored conditioning; the pipeline's denoise does not read them.
+    private func denoiseSettings(_ stage: Stage, tactic: Tactic?) throws -> KinoraModels.GenerationSettings {
         var settings = KinoraModels.GenerationSettings(prompt: "")
         settings.width = try int(stage, "width")
         settings.height = try int(stage, "height")
@@ -36,11 +75,21 @@ extension ChainStageRunner {
             throw RunnerError.unsupported(stage: stage.id, reason: "unknown sampler '\(samplerName)'")
         }
         settings.sampler = sampler
-        settings.seed = stage.seed ?? 0
-        let conditional = try read("conditional", in: text, for: stage)
-        let unconditional = settings.guidanceScale > 1 ? try read("unconditional", in: text, for: stage) : nil
-        let conditioning = PromptConditioning(conditional: conditional, unconditional: unconditional)
-        let latents = try pipeline.denoise(settings, conditioning: conditioning) { progress($0.step) }
+        settings.unetWeightStreaming = tactic?.streamedWeights == true ? .on : .auto
+        return settings
+    }
+
+    /// The conditioning the encode-text stage stored in `folder` for `stage`.
+    private func conditioning(_ stage: Stage, in folder: URL, _ settings: KinoraModels.GenerationSettings) throws
+        -> PromptConditioning {
+        let conditional = try read("conditional", in: folder, for: stage)
+        let unconditional = settings.guidanceScale > 1 ? try read("unconditional", in: folder, for: stage) : nil
+        return PromptConditioning(conditional: conditional, unconditional: unconditional)
+    }
+
+    /// Writes final latents as `latents.kf32`, [1, channels, height / f, width / f].
+    private func writeLatents(_ latents: [Float], _ settings: KinoraModels.GenerationSettings,
+                              _ pipeline: StableDiffusionPipeline, into folder: URL) throws {
         let latentHeight = settings.height / pipeline.latentScale, latentWidth = settings.width / pipeline.latentScale
         try FloatArrayFile.write(latents,
                                  shape: [1, latents.count / (latentHeight * latentWidth), latentHeight, latentWidth],

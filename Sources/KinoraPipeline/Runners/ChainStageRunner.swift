@@ -37,8 +37,9 @@ public final class ChainStageRunner: StageRunner {
         self.locations = locations
     }
 
-    /// Opens the model's weights. Streaming is not implemented by the pipelines yet, so a model the plan streams is
-    /// loaded whole; the pipeline's own memory plan still picks tiled decode and sequential guidance as needed.
+    /// Opens the model's weights (memory-mapped; they upload on first use). A UNet the plan streams uploads only
+    /// its head and tail: its denoise stages run with `WeightStreaming.on` (see `denoise`). The pipeline's own
+    /// memory plan still checks every stage against the budget and picks tiled decode and sequential guidance.
     public func load(_ model: any StageModel, streamed: Bool) throws {
         let key = model.identity.key
         guard let url = locations[key] else {
@@ -93,6 +94,11 @@ public final class ChainStageRunner: StageRunner {
 
     private func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
                      outputs: [String: URL], step: @escaping (String, Int) -> Void) throws {
+        if stages.count > 1, stages.allSatisfy({ $0.kind == .denoise }), let first = stages.first {
+            try denoise(stages, pipeline: pipeline(for: first, model: model), texts: inputs, tactic: tactic,
+                        into: outputs, progress: step)
+            return
+        }
         for stage in stages {
             guard let folder = outputs[stage.id] else {
                 throw RunnerError.missingInput(stage: stage.id, file: "its output folder")
@@ -109,8 +115,8 @@ public final class ChainStageRunner: StageRunner {
                 try encodeText(stage, pipeline: pipeline(for: stage, model: model), into: folder)
                 progress(1)
             case .denoise:
-                try denoise(stage, pipeline: pipeline(for: stage, model: model), text: input(0), into: folder,
-                            progress: progress)
+                try denoise(stage, pipeline: pipeline(for: stage, model: model), text: input(0), tactic: tactic,
+                            into: folder, progress: progress)
             case .decode:
                 try decode(stage, pipeline: pipeline(for: stage, model: model), latents: input(0), tactic: tactic,
                            into: folder)
