@@ -33,7 +33,7 @@ final class CatalogStageModelTests: XCTestCase {
         let two = [stage(.denoise, 512), stage(.denoise, 512)]
         XCTAssertEqual(unet.activationBytes(for: two, tactic: Tactic(batch: 2, guidance: .sequential)), 2 * one)
         XCTAssertEqual(unet.tactics(for: stage(.denoise, 512, cfg: 1)), [Tactic()])
-        XCTAssertEqual(unet.streamedWeightBytes, 102_478_728, "the largest resnet, the embeddings, conv_in and conv_out")
+        XCTAssertEqual(unet.streamedWeightBytes, 102_478_728, "the largest resnet, the embeddings, conv_in, conv_out")
     }
 
     func testDecodeOffersOnlyTilesSmallerThanTheLatent() throws {

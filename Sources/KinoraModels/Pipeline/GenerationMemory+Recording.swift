@@ -59,11 +59,11 @@ extension GenerationMemory {
         return (stages[0].stage, stages[1].stage, stages[0].loadedBytes + stages[1].loadedBytes)
     }
 
-    /// The UNet for `pictures` pictures (batch `pictures` and 2 · `pictures`) with its weights streamed block by block (`UNet2DConditionModel.streamedPrediction`),
-    /// planned piece by piece over stand-in inputs: each stage's inputs are the stand-ins, and its planned bytes
-    /// what the pass adds above them at its highest (the largest piece's weights, the skip states it holds, the
-    /// piece's activations). The head and tail weights stay (`loadedBytes`). A piece whose weights cannot be uploaded
-    /// under the budget is `PipelineError.overBudget`.
+    /// The UNet for `pictures` pictures (batch `pictures` and 2 · `pictures`) with its weights streamed block by
+    /// block (`UNet2DConditionModel.streamedPrediction`), planned piece by piece over stand-in inputs: each stage's
+    /// inputs are the stand-ins, and its planned bytes what the pass adds above them at its highest (the largest
+    /// piece's weights, the skip states it holds, the piece's activations). The head and tail weights stay
+    /// (`loadedBytes`). A piece whose weights cannot be uploaded under the budget is `PipelineError.overBudget`.
     static func streamedUNetStages(_ unet: UNet2DConditionModel, height: Int, width: Int, tokens: Int = 77,
                                    batch pictures: Int = 1, device: GPUDevice) throws
         -> (batch1: Stage, batch2: Stage, loadedBytes: UInt64) {

@@ -97,7 +97,8 @@ public struct GenerationMemory: Codable, Sendable {
             let plan = GenerationMemoryPlan(
                 budget: budget, residentBytes: residentBytes, conditioningBytes: conditioning,
                 releaseTextEncoders: release, batchedGuidance: batched, streamedUNet: streamedUNet,
-                decodeTileLatentSize: decode.tile, textPeakBytes: text, unetPeakBytes: resident + (batched ? unetBatch2 : unetBatch1).peakBytes,
+                decodeTileLatentSize: decode.tile, textPeakBytes: text,
+                unetPeakBytes: resident + (batched ? unetBatch2 : unetBatch1).peakBytes,
                 decodePeakBytes: resident + decode.stage.peakBytes)
             if plan.peakBytes <= budget { return plan }
             if best.map({ plan.peakBytes < $0.peakBytes }) ?? true { best = plan }

@@ -196,12 +196,24 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     }
 
     /// The memory plan `denoise(_:batch:)` runs its pictures together with, or nil when they would run one after
-    /// the other (a single picture, prompts of different lengths, or a batch over the budget).
+    /// the other (a single picture, prompts of different lengths, or a batch over the budget). With
+    /// `WeightStreaming.auto` a resident batch comes first, then resident pictures one by one (streaming costs a
+    /// full upload of the weights per pass, more than batching saves), and only when one picture does not fit
+    /// resident either, a streamed batch.
     public func batchPlan(_ settings: GenerationSettings, batch: [DenoiseRequest]) -> GenerationMemoryPlan? {
         guard batch.count > 1, Set(batch.map(\.conditioning.tokens)).count == 1 else { return nil }
-        return try? planDenoise(settings, tokens: batch[0].conditioning.tokens,
-                                conditioningBytes: batch.reduce(0) { $0 + $1.conditioning.byteCount },
-                                batch: batch.count, imageToImage: false)
+        let tokens = batch[0].conditioning.tokens
+        let plan = { (streaming: WeightStreaming, requests: [DenoiseRequest]) -> GenerationMemoryPlan? in
+            var planned = settings
+            planned.unetWeightStreaming = streaming
+            return try? self.planDenoise(planned, tokens: tokens,
+                                         conditioningBytes: requests.reduce(0) { $0 + $1.conditioning.byteCount },
+                                         batch: requests.count, imageToImage: false)
+        }
+        guard settings.unetWeightStreaming == .auto else { return plan(settings.unetWeightStreaming, batch) }
+        if let resident = plan(.off, batch) { return resident }
+        if plan(.off, [batch[0]]) != nil { return nil }
+        return plan(.on, batch)
     }
 
     /// Whether the text encoders are on the device.

@@ -21,8 +21,6 @@ final class StreamedPass {
     /// `.plan`: the highest device bytes any piece reaches (live bytes while it is recorded, with its weights
     /// uploaded and the carried tensors held, plus its planned activations and outputs).
     private(set) var peakBytes: UInt64 = 0
-    /// Pieces run (or planned) so far.
-    private(set) var pieces = 0
 
     init(weights: DeviceWeights, arena: ActivationArena, mode: Mode) {
         self.weights = weights
@@ -36,7 +34,6 @@ final class StreamedPass {
         let uploadedBefore = weights.uploadedNames
         defer {
             if !resident { weights.evict(weights.uploadedNames.subtracting(uploadedBefore)) }
-            pieces += 1
         }
         let graph = Graph(arena: arena)
         let outputs = try body(graph)

@@ -244,11 +244,12 @@ public final class StageCache: @unchecked Sendable {
     /// Bytes of all finished entries.
     public var totalBytes: UInt64 { entries().reduce(0) { $0 + $1.bytes } }
 
-    /// Removes every entry.
+    /// Removes every entry, damaged ones included.
     public func clear() throws {
         lock.lock()
         defer { lock.unlock() }
-        for entry in entries() { try discard(entry.folder) }
+        let (sound, damaged) = scan()
+        for folder in sound.map(\.folder) + damaged { try discard(folder) }
     }
 
     /// A fresh, empty folder inside the cache (so results can be moved into entries without copying), removed

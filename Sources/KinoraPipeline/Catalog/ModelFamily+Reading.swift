@@ -99,7 +99,12 @@ extension ModelFamily {
             let role = entries.required("role")?.choice(ComponentRole.allCases.map(\.rawValue))
             let folder = entries["folder"].map { $0.string() }
             let weights = entries.required("weight_bytes").flatMap { CatalogFigure(reading: $0, bytes: true) }
-            let streamed = entries["streamed_weight_bytes"].map { CatalogFigure(reading: $0, bytes: true) }
+            var streamed = entries["streamed_weight_bytes"].map { CatalogFigure(reading: $0, bytes: true) }
+            if let field = entries["streamed_weight_bytes"], role != ComponentRole.denoiser.rawValue {
+                // Only the UNet's runner streams its weights; a plan streaming another model could not run.
+                field.fail("only a denoiser's weights can stream block by block")
+                streamed = .some(nil)
+            }
             var activation: [String: CatalogFigure] = [:], flops: [String: CatalogFigure] = [:]
             for (key, value) in entries.entries where key.hasPrefix("activation_") || key.hasPrefix("flops_") {
                 guard let figure = CatalogFigure(reading: value, bytes: key.hasPrefix("activation_")) else {

@@ -136,7 +136,10 @@ public struct CatalogStageModel: StageModel {
         }
         var seconds = work / device.flopsPerSecond
         if tactic.streamedWeights {
-            seconds += passes * Double(weightBytes) / device.uploadBytesPerSecond
+            // Every UNet pass (of the whole batch) uploads the weights again: two per step when the guidance halves
+            // run one after the other.
+            let passesPerStep = tactic.guidance == .sequential ? 2.0 : 1.0
+            seconds += passes * passesPerStep * Double(weightBytes) / device.uploadBytesPerSecond
         }
         return seconds
     }

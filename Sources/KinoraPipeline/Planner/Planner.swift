@@ -127,13 +127,15 @@ private struct PlanState {
     /// Chooses the tactic and batch size for (a prefix of) `stages`, loading or evicting as needed, and records
     /// the run.
     mutating func runBatch(_ stages: [Stage], model: any StageModel, key: String) throws {
-        if let choice = choose(stages, model: model, key: key, others: residentBytes(except: key)) {
+        if let choice = choose(stages, model: model, key: key, others: residentBytes(except: key), streamed: false) {
             commit(choice, model: model, key: key)
             return
         }
-        // Nothing fits beside the other resident models: evict them (they will be loaded again) and retry.
+        // Nothing fits beside the other resident models: evict them (they will be loaded again) and retry, with
+        // the weights resident and then, as the last resort, streamed.
         for other in resident.map(\.key) where other != key { evict(other) }
-        if let choice = choose(stages, model: model, key: key, others: 0) {
+        if let choice = choose(stages, model: model, key: key, others: 0, streamed: false)
+            ?? choose(stages, model: model, key: key, others: 0, streamed: true) {
             commit(choice, model: model, key: key)
             return
         }
@@ -154,24 +156,23 @@ private struct PlanState {
         var peakBytes: UInt64
     }
 
-    /// The model's tactics for `stage`, best first, with the weights they hold: every tactic with the weights
-    /// resident, then (when the model can stream) every tactic with them streamed.
-    func weightedTactics(_ stage: Stage, model: any StageModel) -> [(tactic: Tactic, weights: UInt64)] {
+    /// The model's tactics for `stage`, best first, with the weights they hold: with the weights resident, or
+    /// streamed (none when the model cannot stream).
+    func weightedTactics(_ stage: Stage, model: any StageModel, streamed: Bool)
+        -> [(tactic: Tactic, weights: UInt64)] {
         let tactics = model.tactics(for: stage)
-        var all = tactics.map { ($0, model.weightBytes) }
-        if let streamed = model.streamedWeightBytes {
-            all += tactics.map { tactic in
-                var tactic = tactic
-                tactic.streamedWeights = true
-                return (tactic, streamed)
-            }
+        guard streamed else { return tactics.map { ($0, model.weightBytes) } }
+        guard let streamedBytes = model.streamedWeightBytes else { return [] }
+        return tactics.map { tactic in
+            var tactic = tactic
+            tactic.streamedWeights = true
+            return (tactic, streamedBytes)
         }
-        return all
     }
 
-    /// The first fitting (tactic, batch size), resident weights before streamed, or nil.
-    func choose(_ stages: [Stage], model: any StageModel, key: String, others: UInt64) -> Choice? {
-        for (base, weights) in weightedTactics(stages[0], model: model) {
+    /// The first fitting (tactic, batch size) with the weights resident, or streamed, or nil.
+    func choose(_ stages: [Stage], model: any StageModel, key: String, others: UInt64, streamed: Bool) -> Choice? {
+        for (base, weights) in weightedTactics(stages[0], model: model, streamed: streamed) {
             for size in stride(from: stages.count, through: 1, by: -1) {
                 let tactic = base.batched(size)
                 let batch = Array(stages.prefix(size))
@@ -189,7 +190,8 @@ private struct PlanState {
     /// The smallest peak any tactic reaches for `stage` alone on an empty device, for the error message.
     func smallestPeak(_ stage: Stage, model: any StageModel) -> (bytes: UInt64, tactic: Tactic) {
         var best: (UInt64, Tactic)?
-        for (tactic, weights) in weightedTactics(stage, model: model) {
+        for (tactic, weights) in weightedTactics(stage, model: model, streamed: false)
+            + weightedTactics(stage, model: model, streamed: true) {
             let peak = weights + model.activationBytes(for: [stage], tactic: tactic)
             if peak < best?.0 ?? .max { best = (peak, tactic) }
         }

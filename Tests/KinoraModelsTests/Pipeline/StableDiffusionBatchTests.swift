@@ -56,7 +56,9 @@ final class StableDiffusionBatchTests: ModelTestCase {
                 let requests = try requests(pipeline, settings)
                 let plan = try XCTUnwrap(pipeline.batchPlan(settings, batch: requests), folder)
                 XCTAssertEqual(plan.batchedGuidance, guidance > 1, folder)
-                let batched = try pipeline.denoise(settings, batch: requests)
+                var pictures: Set<Int?> = []
+                let batched = try pipeline.denoise(settings, batch: requests) { pictures.insert($0.picture) }
+                XCTAssertEqual(pictures, [nil], "\(folder): every step is of the whole batch")
                 let single = try oneByOne(pipeline, settings, requests)
                 assertSame(batched, single, "\(folder) cfg \(guidance)")
                 print("\(folder) cfg \(guidance) batch of 3: relative L2 against one by one "
