@@ -28,6 +28,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
 
+    @Option(name: .long, help: "The stage cache folder whose timings calibrate the estimates (default: render's).")
+    var cacheDir: String?
+
     @Option(name: .long, help: "A models folder to search (ComfyUI layout works); repeatable. Also $KINORA_MODELS.")
     var modelsDir: [String] = []
 
@@ -46,9 +49,16 @@ struct PlanCommand: ParsableCommand {
             budget = opened.memory.budget
             device = opened
         }
+        // Earlier renders on the device correct the time estimates (`kinora render` stores them in its cache).
+        let cacheRoot = cacheDir.map { URL(fileURLWithPath: $0) } ?? StageCache.defaultFolder()
+        let factors = device.map {
+            TimeCalibration.load(from: cacheRoot.appendingPathComponent(TimeCalibration.fileName))
+                .factors(device: $0.physical.name)
+        } ?? [:]
         let preparation = try RenderPreparation.prepare(
             workflow: workflow, mode: draft ? .draft : .final, modelsDirs: modelsDir, budgetBytes: budget,
-            flopsPerSecond: device.map(RenderCommand.flopsPerSecond(of:)) ?? DeviceProfile.discreteGPUFlopsPerSecond)
+            flopsPerSecond: device.map(RenderCommand.flopsPerSecond(of:)) ?? DeviceProfile.discreteGPUFlopsPerSecond,
+            timeFactors: factors)
         RenderCommand.warn(preparation.workflow.warnings.map(\.description))
         if json {
             print(String(decoding: try preparation.plan.json(), as: UTF8.self))

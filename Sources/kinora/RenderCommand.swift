@@ -66,9 +66,13 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         let started = ProcessInfo.processInfo.systemUptime
         let device = try deviceOptions.open()
+        let cacheRoot = cacheDir.map { URL(fileURLWithPath: $0) } ?? StageCache.defaultFolder()
+        let timingsURL = cacheRoot.appendingPathComponent(TimeCalibration.fileName)
+        var calibration = TimeCalibration.load(from: timingsURL)
         let preparation = try RenderPreparation.prepare(workflow: workflow, mode: draft ? .draft : .final,
                                                         modelsDirs: modelsDir, budgetBytes: device.memory.budget,
-                                                        flopsPerSecond: Self.flopsPerSecond(of: device))
+                                                        flopsPerSecond: Self.flopsPerSecond(of: device),
+                                                        timeFactors: calibration.factors(device: device.physical.name))
         Self.warn(preparation.workflow.warnings.map(\.description))
         let outputURL = preparation.outputURL(override: output)
         _ = try AtomicOutput(outputURL)
@@ -77,8 +81,7 @@ struct RenderCommand: ParsableCommand {
         _ = try VideoContainer(for: outputURL)
         let graph = output == nil ? preparation.graph : preparation.graph.writing(to: outputURL.path)
 
-        let cache = try StageCache(root: cacheDir.map { URL(fileURLWithPath: $0) } ?? StageCache.defaultFolder(),
-                                   sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
+        let cache = try StageCache(root: cacheRoot, sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
         let runner = ChainStageRunner(device: device, workflow: preparation.workflow,
                                       workflowFolder: preparation.folder, locations: preparation.locations)
         let executor = RenderExecutor(
@@ -89,6 +92,16 @@ struct RenderCommand: ParsableCommand {
             })
         let report = try executor.run()
         Self.warn(runner.warnings)
+        if !noCache {
+            // The next plan's time estimates learn from this render; failing to store that loses nothing else.
+            calibration.record(report, plan: preparation.plan, graph: graph, device: device.physical.name)
+            do {
+                try calibration.save(to: timingsURL)
+            } catch {
+                Self.warn(["could not store the render's timings in \(timingsURL.path): "
+                    + error.localizedDescription])
+            }
+        }
         let files = try report.write(besides: outputURL)
         let seconds = ProcessInfo.processInfo.systemUptime - started
         let summary = report.summary() + "\n" + String(format: "Planned in %.0f ms; %.1f s in all.",

@@ -111,6 +111,12 @@ final class RenderCommandTests: XCTestCase {
             XCTAssertLessThanOrEqual(measured, predicted, "\(stage["stage"] ?? "?")")
         }
 
+        // The render's timings calibrate the next plan's estimates on this device.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cache.appending(path: "timings.json").path))
+        let plan = try KinoraCommand.run(["plan", workflow.path, "--cache-dir", cache.path])
+        XCTAssertEqual(plan.status, 0, plan.error)
+        XCTAssertTrue(plan.output.contains("(calibrated by earlier renders on this device)"), plan.output)
+
         let second = try render(workflow, cache: cache)
         XCTAssertEqual(second.status, 0, second.error)
         XCTAssertEqual(try ranStages(output), [], "every stage comes from the cache")

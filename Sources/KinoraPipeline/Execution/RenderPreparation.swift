@@ -121,13 +121,18 @@ public struct RenderPreparation: Sendable {
     /// `modelsDirs`, then `KINORA_MODELS` from `environment`, then the catalog's own folder.
     public static func prepare(workflow path: String, mode: RenderMode, modelsDirs: [String], budgetBytes: UInt64,
                                flopsPerSecond: Double = DeviceProfile.discreteGPUFlopsPerSecond,
+                               timeFactors: [String: Double] = [:],
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> RenderPreparation {
         guard let catalog = BundledCatalog.locate(environment: environment) else { throw Failure.noCatalog }
         return try prepare(workflow: URL(fileURLWithPath: path).standardizedFileURL, mode: mode,
                            catalogFolder: catalog,
                            searchPaths: .standard(modelsDirs: modelsDirs, environment: environment, bundled: catalog),
-                           device: DeviceProfile(budgetBytes: budgetBytes, flopsPerSecond: flopsPerSecond))
+                           device: {
+                               var device = DeviceProfile(budgetBytes: budgetBytes, flopsPerSecond: flopsPerSecond)
+                               device.timeFactors = timeFactors
+                               return device
+                           }())
     }
 
     /// Where the output goes: `override` (relative to the current directory) when given, else the workflow's

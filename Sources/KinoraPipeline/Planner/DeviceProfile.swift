@@ -9,6 +9,9 @@ public struct DeviceProfile: Sendable, Hashable, Codable {
     public var uploadBytesPerSecond: Double
     /// Disk read rate, for loading weights.
     public var diskBytesPerSecond: Double
+    /// Measured over estimated seconds of earlier renders on this device, by `family/kind`
+    /// (`TimeCalibration.factors`); a run step's estimate is multiplied by its factor.
+    public var timeFactors: [String: Double] = [:]
 
     /// The arithmetic rate a mid-range discrete GPU sustains; the default.
     public static let discreteGPUFlopsPerSecond = 10e12
@@ -17,12 +20,17 @@ public struct DeviceProfile: Sendable, Hashable, Codable {
     public static let cpuDriverFlopsPerSecond = 2e9
 
     /// Defaults describe a mid-range discrete GPU (10 TFLOP/s, PCIe 4 ×16, NVMe disk).
-    public init(budgetBytes: UInt64, flopsPerSecond: Double = discreteGPUFlopsPerSecond, uploadBytesPerSecond: Double = 12e9,
-                diskBytesPerSecond: Double = 2e9) {
+    public init(budgetBytes: UInt64, flopsPerSecond: Double = discreteGPUFlopsPerSecond,
+                uploadBytesPerSecond: Double = 12e9, diskBytesPerSecond: Double = 2e9) {
         self.budgetBytes = budgetBytes
         self.flopsPerSecond = flopsPerSecond
         self.uploadBytesPerSecond = uploadBytesPerSecond
         self.diskBytesPerSecond = diskBytesPerSecond
+    }
+
+    /// The factor earlier renders set for `kind` stages of a model of `family` (1 when none did).
+    public func timeFactor(family: String, kind: StageKind) -> Double {
+        timeFactors[TimeCalibration.key(family: family, kind: kind)] ?? 1
     }
 
     /// Seconds to read `bytes` of weights from disk and upload them.

@@ -35,7 +35,8 @@ public struct Plan: Sendable, Hashable, Codable {
     /// The plan for people: a header with the budget, peak and time, then one line per step.
     public func rendered() -> String {
         var lines = ["Plan for \(file) (\(mode.rawValue)): budget \(ByteAmount(device.budgetBytes)), "
-                     + "predicted peak \(ByteAmount(predictedPeakBytes)), estimated \(Self.duration(estimatedSeconds))"]
+                     + "predicted peak \(ByteAmount(predictedPeakBytes)), estimated \(Self.duration(estimatedSeconds))"
+                     + (device.timeFactors.isEmpty ? "" : " (calibrated by earlier renders on this device)")]
         let width = String(steps.count).count
         for (index, step) in steps.enumerated() {
             let number = String(repeating: " ", count: width - String(index + 1).count) + String(index + 1)

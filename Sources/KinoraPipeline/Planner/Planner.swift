@@ -214,7 +214,8 @@ private struct PlanState {
                               weightBytes: residentBytes, activationBytes: choice.activationBytes,
                               peakBytes: residentBytes + choice.activationBytes,
                               estimatedSeconds: model.estimatedSeconds(for: choice.stages, tactic: choice.tactic,
-                                                                       device: device)))
+                                                                       device: device)
+                                  * device.timeFactor(family: model.identity.family, kind: choice.stages[0].kind)))
         choice.stages.forEach { finish($0.id) }
     }
 
