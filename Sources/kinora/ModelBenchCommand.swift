@@ -199,22 +199,8 @@ struct ModelBenchCommand: ParsableCommand {
                                      edge: Int, stage: GenerationMemory.Stage) throws -> Measurement {
         device.memory.trim()
         let unet = try catalog.makeUNet(device: device)
-        let config = unet.configuration
-        let zeros = { (shape: [Int]) in
-            try Tensor([Float](repeating: 0.5, count: shape.reduce(1, *)), shape: shape, on: device)
-        }
-        let crossDim: Int
-        switch config.crossAttentionDim {
-        case .all(let width): crossDim = width
-        case .each(let widths): crossDim = widths.first ?? 0
-        }
-        var inputs = UNetStreamedInputs(
-            sample: try zeros([batch, config.inChannels, edge / 8, edge / 8]), timestep: 500,
-            encoderHiddenStates: try (0..<batch).map { _ in try zeros([1, 77, crossDim]) })
-        if let inputDim = config.projectionClassEmbeddingsInputDim, let timeDim = config.additionTimeEmbedDim {
-            inputs.textEmbeds = try (0..<batch).map { _ in try zeros([1, inputDim - 6 * timeDim]) }
-            inputs.timeIds = [Float](repeating: Float(edge), count: 6 * batch)
-        }
+        let inputs = try CatalogInputs.streamedUNet(unet.configuration, batch: batch, height: edge / 8,
+                                                    width: edge / 8, device: device)
         // The head and tail upload during the pass and stay: the stage counts them as resident.
         let resident = device.memory.liveBytes + UInt64(unet.streamedResidentBytes)
         let predicted = resident + stage.plannedBytes

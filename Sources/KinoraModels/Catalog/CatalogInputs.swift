@@ -1,4 +1,5 @@
 import Foundation
+import KinoraGPU
 import KinoraTensor
 
 /// Stand-in inputs of the right shapes for recording a catalogued model's graphs: fixed, smoothly varying values
@@ -46,6 +47,25 @@ public enum CatalogInputs {
                 timeIds: [Float]((0..<batch).map { _ in sizes }.joined()))
         }
         return UNetInputs(sample: sample, encoderHiddenStates: states, addedConditions: added)
+    }
+
+    /// The same inputs for a pass with streamed weights (`UNet2DConditionModel.streamedPrediction`), as device
+    /// tensors: latents, one conditioning tensor per batch entry and, for SDXL, the pooled embeddings and time ids;
+    /// timestep 500.
+    public static func streamedUNet(_ configuration: UNet2DConditionConfig, batch: Int, height: Int, width: Int,
+                                    tokens: Int = 77, device: GPUDevice) throws -> UNetStreamedInputs {
+        let crossDim = try configuration.perBlock(configuration.crossAttentionDim, "cross_attention_dim")[0]
+        let tensor = { (shape: [Int]) in try Tensor(values(shape.reduce(1, *)), shape: shape, on: device) }
+        var inputs = UNetStreamedInputs(
+            sample: try tensor([batch, configuration.inChannels, height, width]), timestep: 500,
+            encoderHiddenStates: try (0..<batch).map { _ in try tensor([1, tokens, crossDim]) })
+        if let inputDim = configuration.projectionClassEmbeddingsInputDim,
+           let timeDim = configuration.additionTimeEmbedDim {
+            inputs.textEmbeds = try (0..<batch).map { _ in try tensor([1, inputDim - 6 * timeDim]) }
+            let sizes: [Float] = [Float(height * 8), Float(width * 8), 0, 0, Float(height * 8), Float(width * 8)]
+            inputs.timeIds = [Float]((0..<batch).map { _ in sizes }.joined())
+        }
+        return inputs
     }
 
     /// Records one UNet evaluation at timestep 500.

@@ -70,21 +70,11 @@ extension GenerationMemory {
         let memory = device.memory
         let start = memory.liveBytes
         let config = unet.configuration
-        let crossDim = try config.perBlock(config.crossAttentionDim, "cross_attention_dim")[0]
-        let zeros = { (shape: [Int]) in
-            try Tensor([Float](repeating: 0, count: shape.reduce(1, *)), shape: shape, on: device)
-        }
         let stages = try [pictures, 2 * pictures].map { batch -> Stage in
             try overBudgetIfOutOfMemory(stage: "UNet (weights streamed)", device: device) {
                 let before = memory.liveBytes
-                var inputs = UNetStreamedInputs(
-                    sample: try zeros([batch, config.inChannels, height, width]), timestep: 500,
-                    encoderHiddenStates: try (0..<batch).map { _ in try zeros([1, tokens, crossDim]) })
-                if let inputDim = config.projectionClassEmbeddingsInputDim,
-                   let timeDim = config.additionTimeEmbedDim {
-                    inputs.textEmbeds = try (0..<batch).map { _ in try zeros([1, inputDim - 6 * timeDim]) }
-                    inputs.timeIds = [Float](repeating: Float(8 * max(height, width)), count: 6 * batch)
-                }
+                let inputs = try CatalogInputs.streamedUNet(config, batch: batch, height: height, width: width,
+                                                            tokens: tokens, device: device)
                 let inputBytes = memory.liveBytes - before
                 let peak = try unet.plannedStreamedPeak(inputs)
                 // Live now: what was before, the stand-ins, and the head and tail weights the pass keeps.

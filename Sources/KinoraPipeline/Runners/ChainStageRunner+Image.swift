@@ -23,20 +23,10 @@ extension ChainStageRunner {
         }
     }
 
-    /// With a tactic that streams the weights the UNet streams them; otherwise the pipeline keeps them resident
-    /// unless only streaming fits (`WeightStreaming.auto`).
-    func denoise(_ stage: Stage, pipeline: StableDiffusionPipeline, text: URL, tactic: Tactic?, into folder: URL,
-                 progress: (Int) -> Void) throws {
-        var settings = try denoiseSettings(stage, tactic: tactic)
-        settings.seed = stage.seed ?? 0
-        let latents = try pipeline.denoise(settings, conditioning: conditioning(stage, in: text, settings)) {
-            progress($0.step)
-        }
-        try writeLatents(latents, settings, pipeline, into: folder)
-    }
-
     /// Denoise stages of one batch signature (same size, steps, sampler and guidance) as one batched sampling loop
-    /// (`StableDiffusionPipeline.denoise(_:batch:)`, which runs them one by one when the batch does not fit).
+    /// (`StableDiffusionPipeline.denoise(_:batch:)`, which runs them one by one when the batch does not fit, and a
+    /// single stage on its own). With a tactic that streams the weights the UNet streams them; otherwise the
+    /// pipeline keeps them resident unless only streaming fits (`WeightStreaming.auto`).
     func denoise(_ stages: [Stage], pipeline: StableDiffusionPipeline, texts: [String: URL], tactic: Tactic?,
                  into folders: [String: URL], progress: (String, Int) -> Void) throws {
         let settings = try denoiseSettings(stages[0], tactic: tactic)

@@ -94,7 +94,7 @@ public final class ChainStageRunner: StageRunner {
 
     private func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
                      outputs: [String: URL], step: @escaping (String, Int) -> Void) throws {
-        if stages.count > 1, stages.allSatisfy({ $0.kind == .denoise }), let first = stages.first {
+        if let first = stages.first, stages.allSatisfy({ $0.kind == .denoise }) {
             try denoise(stages, pipeline: pipeline(for: first, model: model), texts: inputs, tactic: tactic,
                         into: outputs, progress: step)
             return
@@ -115,8 +115,8 @@ public final class ChainStageRunner: StageRunner {
                 try encodeText(stage, pipeline: pipeline(for: stage, model: model), into: folder)
                 progress(1)
             case .denoise:
-                try denoise(stage, pipeline: pipeline(for: stage, model: model), text: input(0), tactic: tactic,
-                            into: folder, progress: progress)
+                try denoise([stage], pipeline: pipeline(for: stage, model: model), texts: inputs, tactic: tactic,
+                            into: outputs, progress: step)
             case .decode:
                 try decode(stage, pipeline: pipeline(for: stage, model: model), latents: input(0), tactic: tactic,
                            into: folder)

@@ -20,15 +20,6 @@ final class StableDiffusionMemoryPlanTests: ModelTestCase {
         return settings
     }
 
-    /// Runs `body` with the device budget set to `budget`, restoring it afterwards.
-    private func withBudget<T>(_ budget: UInt64, _ body: () throws -> T) rethrows -> T {
-        let memory = device.memory
-        let saved = memory.budget
-        defer { memory.budget = saved }
-        memory.budget = budget
-        return try body()
-    }
-
     private func assertOverBudget(_ pipeline: StableDiffusionPipeline, _ budget: UInt64, stage: String,
                                   file: StaticString = #filePath, line: UInt = #line) throws {
         var ran = false

@@ -15,14 +15,6 @@ final class StableDiffusionWeightStreamingTests: ModelTestCase {
         return settings
     }
 
-    private func withBudget<T>(_ budget: UInt64, _ body: () throws -> T) rethrows -> T {
-        let memory = device.memory
-        let saved = memory.budget
-        defer { memory.budget = saved }
-        memory.budget = budget
-        return try body()
-    }
-
     /// The smallest peak any tactic of `memory` reaches.
     private func smallestPeak(_ memory: GenerationMemory) throws -> UInt64 {
         do {

@@ -23,6 +23,15 @@ class ModelTestCase: XCTestCase {
 
     func makeGraph() -> Graph { Graph(arena: arena) }
 
+    /// Runs `body` with the device budget set to `budget`, restoring it afterwards.
+    func withBudget<T>(_ budget: UInt64, _ body: () throws -> T) rethrows -> T {
+        let memory = device.memory
+        let saved = memory.budget
+        defer { memory.budget = saved }
+        memory.budget = budget
+        return try body()
+    }
+
     /// `Tests/Fixtures/<path>` in this checkout.
     func fixtureURL(_ path: String, file: StaticString = #filePath) -> URL {
         var directory = URL(filePath: "\(file)").deletingLastPathComponent()
