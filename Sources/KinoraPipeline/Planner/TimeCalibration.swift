@@ -41,7 +41,6 @@ public struct TimeCalibration: Sendable, Hashable, Codable {
     public mutating func record(_ report: RenderReport, plan: Plan, graph: StageGraph, device: String) {
         let records = Dictionary(report.stages.map { ($0.stage, $0) }, uniquingKeysWith: { _, last in last })
         var entries = devices[device] ?? [:]
-        var seen: Set<String> = []
         var sums: [String: (measured: Double, estimated: Double)] = [:]
         for step in plan.steps where step.action == .run {
             guard let modelKey = step.modelKey, let kind = step.kind,
@@ -56,10 +55,8 @@ public struct TimeCalibration: Sendable, Hashable, Codable {
             let measured = stages.map(\.seconds).max() ?? 0
             sums[key, default: (0, 0)].measured += measured
             sums[key, default: (0, 0)].estimated += step.estimatedSeconds / factor
-            seen.insert(key)
         }
-        for key in seen {
-            guard let sum = sums[key] else { continue }
+        for (key, sum) in sums {
             let old = entries[key]
             entries[key] = Entry(measuredSeconds: (old?.measuredSeconds ?? 0) / 2 + sum.measured,
                                  estimatedSeconds: (old?.estimatedSeconds ?? 0) / 2 + sum.estimated,
