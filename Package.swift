@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kinora", targets: ["kinora"]),
+        .library(name: "KinoraFormats", targets: ["KinoraFormats"]),
         .library(name: "KinoraGPU", targets: ["KinoraGPU"]),
         .library(name: "KinoraTensor", targets: ["KinoraTensor"]),
         .library(name: "KinoraModels", targets: ["KinoraModels"]),
@@ -33,7 +34,9 @@ let package = Package(
             pkgConfig: "espeak-ng",
             providers: [.apt(["libespeak-ng-dev"])]
         ),
-        .target(name: "KinoraModels", dependencies: ["KinoraTensor", "CEspeakNG"]),
+        // Weight files, no GPU: safetensors, ONNX, PyTorch checkpoints, ncnn; every offset and shape checked.
+        .target(name: "KinoraFormats"),
+        .target(name: "KinoraModels", dependencies: ["KinoraFormats", "KinoraTensor", "CEspeakNG"]),
         .systemLibrary(
             name: "CFFmpeg",
             pkgConfig: "libavformat libavcodec libavutil libswscale libswresample libavfilter",
@@ -64,6 +67,7 @@ let package = Package(
             ]
         ),
         .plugin(name: "CompileShaders", capability: .buildTool()),
+        .testTarget(name: "KinoraFormatsTests", dependencies: ["KinoraFormats", "KinoraTestSupport"]),
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
         .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
         .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),

@@ -1,3 +1,4 @@
+import KinoraFormats
 /// The Stable Diffusion generations Kinora recognises from their weights.
 public enum ModelFamily: String, Sendable, Equatable {
     /// SD 1.x: CLIP ViT-L/14 text encoder, cross-attention context 768.

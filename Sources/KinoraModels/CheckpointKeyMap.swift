@@ -1,3 +1,4 @@
+import KinoraFormats
 /// A checkpoint's tensors under Kinora's internal names, plus the checkpoint keys no rule claimed (EMA copies,
 /// `alphas_cumprod`, `logit_scale`, ...), which a loader may log and otherwise ignores.
 public struct WeightMap: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import KinoraFormats
 /// How a checkpoint tensor becomes the tensor a Kinora layer expects. Every transform except `transpose` leaves the
 /// bytes in place (a view of a contiguous range), so weights can still be uploaded straight from the mapped file.
 public enum TensorTransform: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import KinoraFormats
 /// Key rules from the original latent-diffusion (ldm) `UNetModel` layout to diffusers' `UNet2DConditionModel` names,
 /// as in diffusers' `convert_ldm_unet_checkpoint`, for SD1.x, SD2.x and SDXL base:
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 import KinoraModels
 
 /// A tiny A1111/ComfyUI single-file checkpoint, assembled at test time from the committed diffusers-folder fixtures
@@ -70,7 +71,7 @@ public struct SingleFileFixture {
         var files: [String: SafetensorsFile] = [:]
         var writer = SafetensorsWriter()
         for entry in layout.tensors {
-            guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            guard let dtype = WeightDType(rawValue: entry.dtype) else {
                 throw invalid(entry, "unknown dtype \(entry.dtype)")
             }
             if entry.transform == "constant" {

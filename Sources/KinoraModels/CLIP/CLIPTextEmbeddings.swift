@@ -1,3 +1,4 @@
+import KinoraFormats
 import KinoraTensor
 
 /// CLIP's token and position embeddings (`CLIPTextEmbeddings`): `token_embedding.weight[id] +

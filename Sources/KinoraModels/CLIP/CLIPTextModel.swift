@@ -1,3 +1,4 @@
+import KinoraFormats
 import KinoraTensor
 
 /// What a CLIP text encoder's forward pass produces, as values of the graph it was recorded on.

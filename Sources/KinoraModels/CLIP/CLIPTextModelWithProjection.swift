@@ -1,3 +1,4 @@
+import KinoraFormats
 import KinoraTensor
 
 /// transformers' `CLIPTextModelWithProjection`: `CLIPTextModel` plus `text_projection` (a bias-free linear layer

@@ -1,3 +1,4 @@
+import KinoraFormats
 /// A `WeightStore` that holds no file: every tensor of a name → shape table is synthesised on request as
 /// deterministic pseudo-random F16 values (uniform magnitude in [2⁻⁷, 2⁻⁵), random sign: about 0.02 in scale).
 ///
@@ -7,7 +8,7 @@
 public struct RandomWeightStore: WeightStore {
     public let sourceName: String
     public let tensorNames: [String]
-    private let table: [String: SafetensorsTensorInfo]
+    private let table: [String: WeightTensorInfo]
     private let seed: UInt64
 
     /// A store for `shapes` (tensor name → shape), named `sourceName` in messages.
@@ -15,12 +16,12 @@ public struct RandomWeightStore: WeightStore {
         self.sourceName = sourceName
         self.seed = seed
         tensorNames = shapes.keys.sorted()
-        var table: [String: SafetensorsTensorInfo] = [:]
+        var table: [String: WeightTensorInfo] = [:]
         var offset = 0
         for name in tensorNames {
             let shape = shapes[name]!
-            let bytes = shape.reduce(1, *) * SafetensorsDType.f16.size
-            table[name] = SafetensorsTensorInfo(name: name, dtype: .f16, shape: shape,
+            let bytes = shape.reduce(1, *) * WeightDType.f16.size
+            table[name] = WeightTensorInfo(name: name, dtype: .f16, shape: shape,
                                                 dataRange: offset..<offset + bytes)
             offset += bytes
         }
@@ -30,7 +31,7 @@ public struct RandomWeightStore: WeightStore {
     /// Bytes of all tensors (F16).
     public var totalBytes: Int { table.values.reduce(0) { $0 + $1.byteCount } }
 
-    public func info(_ name: String) throws -> SafetensorsTensorInfo {
+    public func info(_ name: String) throws -> WeightTensorInfo {
         guard let info = table[name] else { throw WeightsError.missingTensor(file: sourceName, tensor: name) }
         return info
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// An `AutoencoderKL` configuration read off a checkpoint's tensor shapes (internal diffusers names).
 extension AutoencoderKLConfiguration {

@@ -1,3 +1,4 @@
+import KinoraFormats
 /// A CLIP text-encoder configuration read off a checkpoint's tensor shapes (internal transformers names).
 extension CLIPTextConfig {
     /// Infers vocabulary, width, MLP width, layers, context length and (with `text_projection.weight`) the

@@ -1,3 +1,4 @@
+import KinoraFormats
 /// One component's tensors inside a single-file checkpoint, under Kinora's internal names: a `WeightStore` view of
 /// the memory-mapped file. Every tensor's bytes are handed out in place (a whole tensor, or one contiguous slice of a
 /// fused one) except a transposed matrix (OpenCLIP's small `text_projection`), which is transposed on request.
@@ -23,7 +24,7 @@ public struct ComponentWeightStore: WeightStore {
         return tensor
     }
 
-    public func info(_ name: String) throws -> SafetensorsTensorInfo {
+    public func info(_ name: String) throws -> WeightTensorInfo {
         let tensor = try mapping(name)
         let source = try base.info(tensor.source)
         let shape = try tensor.shape(from: source.shape, file: base.sourceName)
@@ -32,7 +33,7 @@ public struct ComponentWeightStore: WeightStore {
             let size = source.byteCount / count
             range = (range.lowerBound + part * size)..<(range.lowerBound + (part + 1) * size)
         }
-        return SafetensorsTensorInfo(name: name, dtype: source.dtype, shape: shape, dataRange: range)
+        return WeightTensorInfo(name: name, dtype: source.dtype, shape: shape, dataRange: range)
     }
 
     public func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// Tensor shapes of one component under internal names, with the look-ups configuration inference needs; every
 /// failure names the checkpoint file and the tensor it looked for.

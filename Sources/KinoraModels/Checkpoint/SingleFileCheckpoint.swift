@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// An A1111/ComfyUI single-file Stable Diffusion checkpoint (`model.diffusion_model.*`, `first_stage_model.*`,
 /// `cond_stage_model.*`, SDXL's `conditioner.embedders.*`), opened once: the file is memory-mapped, its keys are

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// A `UNet2DConditionModel` configuration read off a checkpoint's tensor shapes (internal diffusers names), as
 /// diffusers' `create_unet_diffusers_config_from_ldm` and ComfyUI's `detect_unet_config` do.

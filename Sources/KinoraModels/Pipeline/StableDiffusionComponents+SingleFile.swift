@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 extension StableDiffusionComponents {
     /// Opens an A1111/ComfyUI single-file checkpoint of SD 1.x, SD 2.x or SDXL. The file is mapped once and each

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// Everything a Stable Diffusion 1.x, 2.x or SDXL generation needs, whatever the checkpoint's layout: tokenizers,
 /// text encoders, UNet, VAE (each a configuration and a memory-mapped `WeightStore` under internal names) and the

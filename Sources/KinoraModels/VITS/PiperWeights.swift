@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// The initializers of a Piper `.onnx` export under the names of Piper's PyTorch modules (`enc_p.emb.weight`,
 /// `flow.flows.0.enc.in_layers.0.weight`, ...), so the VITS blocks read their parameters as Piper's code names them.
@@ -60,13 +61,13 @@ final class PiperWeights: WeightStore {
 
     var sourceName: String { onnx.sourceName }
 
-    func info(_ name: String) throws -> SafetensorsTensorInfo {
+    func info(_ name: String) throws -> WeightTensorInfo {
         switch sources[name] {
         case .initializer(let source):
             let info = try onnx.info(source)
-            return SafetensorsTensorInfo(name: name, dtype: info.dtype, shape: info.shape, dataRange: info.dataRange)
+            return WeightTensorInfo(name: name, dtype: info.dtype, shape: info.shape, dataRange: info.dataRange)
         case .derived(let shape, let values):
-            return SafetensorsTensorInfo(name: name, dtype: .f32, shape: shape, dataRange: 0..<(values.count * 4))
+            return WeightTensorInfo(name: name, dtype: .f32, shape: shape, dataRange: 0..<(values.count * 4))
         case nil:
             throw VITSError.notAPiperVoice(file: sourceName, reason: "tensor '\(name)' is missing")
         }

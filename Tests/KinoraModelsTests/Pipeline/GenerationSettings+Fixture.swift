@@ -1,3 +1,4 @@
+import KinoraFormats
 import KinoraModels
 import XCTest
 

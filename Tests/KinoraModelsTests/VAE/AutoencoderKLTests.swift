@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 import KinoraGPU
 @testable import KinoraModels
 import KinoraTensor

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 @testable import KinoraModels
 import KinoraTestSupport
 import XCTest

@@ -1,4 +1,6 @@
 import Foundation
+import KinoraFormats
+import KinoraTestSupport
 @testable import KinoraModels
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
-import KinoraModels
+import KinoraFormats
+import KinoraTestSupport
 import XCTest
 
 final class ShardedSafetensorsTests: XCTestCase {

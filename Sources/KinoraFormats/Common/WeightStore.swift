@@ -6,7 +6,7 @@ public protocol WeightStore: Sendable {
     /// All tensor names, sorted.
     var tensorNames: [String] { get }
     /// The header entry of a tensor.
-    func info(_ name: String) throws -> SafetensorsTensorInfo
+    func info(_ name: String) throws -> WeightTensorInfo
     /// Calls `body` with the tensor's bytes, straight from the mapped file (no copy). The buffer is valid only for
     /// the duration of the call.
     func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result

@@ -62,7 +62,7 @@ public final class ONNXFile: WeightStore {
         return tensor
     }
 
-    public func info(_ name: String) throws -> SafetensorsTensorInfo {
+    public func info(_ name: String) throws -> WeightTensorInfo {
         let tensor = try tensor(name)
         guard let dtype = tensor.dataType.weightType else {
             throw ONNXError.unsupportedTensor(file: url.path, tensor: name, reason: "\(tensor.dataType) data")
@@ -72,7 +72,7 @@ public final class ONNXFile: WeightStore {
         case .mapped(let bytes): range = bytes
         case .owned(let bytes): range = 0..<bytes.count
         }
-        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: tensor.shape, dataRange: range)
+        return WeightTensorInfo(name: name, dtype: dtype, shape: tensor.shape, dataRange: range)
     }
 
     public func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {

@@ -60,7 +60,7 @@ public final class ShardedSafetensors: WeightStore {
 
     public var sourceName: String { indexURL.path }
 
-    public func info(_ name: String) throws -> SafetensorsTensorInfo {
+    public func info(_ name: String) throws -> WeightTensorInfo {
         try shard(for: name).info(name)
     }
 

@@ -1,8 +1,8 @@
 /// Converts raw little-endian tensor bytes to `Float`, for tests and for host-side checks; the GPU reads weights in
 /// their file dtype.
-enum TensorDecoding {
+public enum TensorDecoding {
     /// The values of `count` elements of `dtype` in `bytes`, or nil for a dtype with no meaningful `Float` reading.
-    static func floats(_ bytes: UnsafeRawBufferPointer, dtype: SafetensorsDType, count: Int) -> [Float]? {
+    public static func floats(_ bytes: UnsafeRawBufferPointer, dtype: WeightDType, count: Int) -> [Float]? {
         func load<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Float) -> [Float] {
             (0..<count).map {
                 convert(T(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * T.bitWidth / 8, as: T.self)))
@@ -27,7 +27,7 @@ enum TensorDecoding {
     }
 
     /// Little-endian bytes of `values` stored as `dtype` (F32, F16 or BF16), or nil for other dtypes.
-    static func bytes(_ values: [Float], dtype: SafetensorsDType) -> [UInt8]? {
+    public static func bytes(_ values: [Float], dtype: WeightDType) -> [UInt8]? {
         func store<T: FixedWidthInteger>(_ convert: (Float) -> T) -> [UInt8] {
             var result: [UInt8] = []
             result.reserveCapacity(values.count * T.bitWidth / 8)

@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import KinoraModels
+@testable import KinoraFormats
 
 final class HalfPrecisionTests: XCTestCase {
     func testHalfDecodesNormalsSubnormalsAndSpecials() {

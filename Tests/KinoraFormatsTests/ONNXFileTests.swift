@@ -1,5 +1,6 @@
 import Foundation
-@testable import KinoraModels
+@testable import KinoraFormats
+import KinoraTestSupport
 import XCTest
 
 final class ONNXFileTests: XCTestCase {

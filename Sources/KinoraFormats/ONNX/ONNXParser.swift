@@ -259,7 +259,7 @@ struct ONNXParser {
                           fixedRanges: fixedRanges, fixedBytes: fixedBytes, integers: integers)
     }
 
-    private func finish(name: String, dataType: ONNXDataType, weightType: SafetensorsDType, dims: [Int64],
+    private func finish(name: String, dataType: ONNXDataType, weightType: WeightDType, dims: [Int64],
                         raw: Range<Int>?, fixedRanges: [Range<Int>], fixedBytes: [UInt8], integers: [Int64]) throws
         -> ONNXTensor
     {

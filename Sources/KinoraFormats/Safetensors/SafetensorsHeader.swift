@@ -5,7 +5,7 @@ struct SafetensorsHeader {
     /// Headers larger than this are refused before any JSON is parsed.
     static let maximumLength: UInt64 = 100_000_000
 
-    let tensors: [String: SafetensorsTensorInfo]
+    let tensors: [String: WeightTensorInfo]
     let metadata: [String: String]
     /// Offset of the data section from the start of the file.
     let dataOffset: Int
@@ -35,7 +35,7 @@ struct SafetensorsHeader {
             throw WeightsError.malformedHeader(file: fileName, reason: "it is not a JSON object")
         }
         let dataSize = file.count - dataOffset
-        var tensors: [String: SafetensorsTensorInfo] = [:]
+        var tensors: [String: WeightTensorInfo] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in entries {
             if name == "__metadata__" {
@@ -69,14 +69,14 @@ struct SafetensorsHeader {
         return result
     }
 
-    private static func tensor(name: String, value: Any, fileName: String) throws -> SafetensorsTensorInfo {
+    private static func tensor(name: String, value: Any, fileName: String) throws -> WeightTensorInfo {
         guard let entry = value as? [String: Any] else {
             throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "the entry is not an object")
         }
         guard let dtypeName = entry["dtype"] as? String else {
             throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "dtype is missing or not a string")
         }
-        guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
+        guard let dtype = WeightDType(rawValue: dtypeName) else {
             throw WeightsError.unknownDType(file: fileName, tensor: name, dtype: dtypeName)
         }
         guard let shapeValues = entry["shape"] as? [Any],
@@ -105,7 +105,7 @@ struct SafetensorsHeader {
                 file: fileName, tensor: name, shape: shape, dtype: dtypeName, expectedBytes: expected,
                 actualBytes: actual)
         }
-        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataRange: offsets[0]..<offsets[1])
+        return WeightTensorInfo(name: name, dtype: dtype, shape: shape, dataRange: offsets[0]..<offsets[1])
     }
 
     /// JSON numbers that are exact integers; nil if any element is not.
@@ -122,7 +122,7 @@ struct SafetensorsHeader {
     }
 
     private static func checkNoOverlap(
-        _ tensors: Dictionary<String, SafetensorsTensorInfo>.Values, fileName: String
+        _ tensors: Dictionary<String, WeightTensorInfo>.Values, fileName: String
     ) throws {
         let ordered = tensors.filter { !$0.dataRange.isEmpty }.sorted {
             ($0.dataRange.lowerBound, $0.name) < ($1.dataRange.lowerBound, $1.name)

@@ -1,7 +1,8 @@
-/// The element types a safetensors header may name. Kinora computes with F32, F16 and BF16 weights; the other types
-/// are recognised so that any valid file opens (and integer buffers such as `position_ids` can be read), but they are
-/// refused as weights.
-public enum SafetensorsDType: String, Sendable, CaseIterable {
+/// The element types of weight tensors, named as safetensors headers name them; every reader (safetensors, ONNX,
+/// PyTorch checkpoints, ncnn) reports its tensors in these. Kinora computes with F32, F16 and BF16 weights; the other
+/// types are recognised so that any valid file opens (and integer buffers such as `position_ids` can be read), but
+/// they are refused as weights.
+public enum WeightDType: String, Sendable, CaseIterable {
     case f64 = "F64"
     case f32 = "F32"
     case f16 = "F16"

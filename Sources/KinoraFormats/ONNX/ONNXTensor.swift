@@ -4,7 +4,7 @@ public enum ONNXDataType: Int64, Sendable, CaseIterable {
     case float16 = 10, double = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
 
     /// The same element type in Kinora's weight vocabulary, or nil for strings.
-    public var weightType: SafetensorsDType? {
+    public var weightType: WeightDType? {
         switch self {
         case .float: return .f32
         case .uint8: return .u8

@@ -1,8 +1,8 @@
 /// Conversions between `Float` and the 16-bit float encodings found in weight files. Written out by hand because
 /// `Float16` is not available on every platform Kinora builds for.
-enum HalfPrecision {
+public enum HalfPrecision {
     /// IEEE 754 binary16 bits to `Float`, exact for every input including subnormals, infinities and NaN.
-    static func float(fromHalf bits: UInt16) -> Float {
+    public static func float(fromHalf bits: UInt16) -> Float {
         let sign = UInt32(bits & 0x8000) << 16
         let exponent = Int(bits >> 10) & 0x1f
         let mantissa = UInt32(bits & 0x3ff)
@@ -17,7 +17,7 @@ enum HalfPrecision {
     }
 
     /// `Float` to binary16 bits, rounding to nearest even; overflow becomes infinity, NaN stays NaN.
-    static func half(from value: Float) -> UInt16 {
+    public static func half(from value: Float) -> UInt16 {
         let bits = value.bitPattern
         let sign = UInt16((bits >> 16) & 0x8000)
         let exponent = Int((bits >> 23) & 0xff)
@@ -42,12 +42,12 @@ enum HalfPrecision {
     }
 
     /// bfloat16 bits to `Float` (the upper half of a binary32).
-    static func float(fromBFloat bits: UInt16) -> Float {
+    public static func float(fromBFloat bits: UInt16) -> Float {
         Float(bitPattern: UInt32(bits) << 16)
     }
 
     /// `Float` to bfloat16 bits, rounding to nearest even; NaN stays NaN.
-    static func bfloat(from value: Float) -> UInt16 {
+    public static func bfloat(from value: Float) -> UInt16 {
         let bits = value.bitPattern
         if value.isNaN {
             return UInt16(bits >> 16) | 0x40

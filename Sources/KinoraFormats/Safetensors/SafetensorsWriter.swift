@@ -5,7 +5,7 @@ import Foundation
 public struct SafetensorsWriter: Sendable {
     private struct Entry {
         let name: String
-        let dtype: SafetensorsDType
+        let dtype: WeightDType
         let shape: [Int]
         let bytes: [UInt8]
     }
@@ -20,7 +20,7 @@ public struct SafetensorsWriter: Sendable {
     }
 
     /// Adds a tensor from its raw little-endian bytes; the byte count must match the shape and dtype.
-    public mutating func add(_ name: String, dtype: SafetensorsDType, shape: [Int], bytes: [UInt8]) throws {
+    public mutating func add(_ name: String, dtype: WeightDType, shape: [Int], bytes: [UInt8]) throws {
         guard !name.isEmpty, name != "__metadata__", shape.allSatisfy({ $0 >= 0 }) else {
             throw WeightsError.malformedEntry(
                 file: "(writer)", tensor: name, reason: "invalid tensor name or negative dimension in \(shape)")
@@ -39,7 +39,7 @@ public struct SafetensorsWriter: Sendable {
     }
 
     /// Adds a tensor from `Float` values, stored as F32, F16 or BF16 (rounded to nearest even).
-    public mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: SafetensorsDType = .f32) throws {
+    public mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: WeightDType = .f32) throws {
         guard let bytes = TensorDecoding.bytes(floats, dtype: dtype) else {
             throw WeightsError.unsupportedDType(file: "(writer)", tensor: name, dtype: dtype.rawValue)
         }

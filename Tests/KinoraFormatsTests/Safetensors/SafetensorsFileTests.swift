@@ -1,5 +1,6 @@
 import Foundation
-import KinoraModels
+import KinoraFormats
+import KinoraTestSupport
 import XCTest
 
 final class SafetensorsFileTests: XCTestCase {
@@ -142,7 +143,7 @@ final class SafetensorsFileTests: XCTestCase {
         XCTAssertThrowsError(try file.floats("w")) {
             XCTAssertEqual($0 as? WeightsError, .unsupportedDType(file: url.path, tensor: "w", dtype: "F8_E4M3"))
         }
-        XCTAssertFalse(SafetensorsDType.f8E4M3.isWeightType)
+        XCTAssertFalse(WeightDType.f8E4M3.isWeightType)
     }
 
     func testMissingTensorNamesFileAndTensor() throws {

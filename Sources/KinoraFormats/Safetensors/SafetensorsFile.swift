@@ -6,7 +6,7 @@ public final class SafetensorsFile: WeightStore {
     public let url: URL
     /// The header's `__metadata__` map (empty when absent).
     public let metadata: [String: String]
-    public let tensors: [String: SafetensorsTensorInfo]
+    public let tensors: [String: WeightTensorInfo]
     public let tensorNames: [String]
     private let mapping: MappedFile
     private let dataOffset: Int
@@ -23,7 +23,7 @@ public final class SafetensorsFile: WeightStore {
 
     public var sourceName: String { url.path }
 
-    public func info(_ name: String) throws -> SafetensorsTensorInfo {
+    public func info(_ name: String) throws -> WeightTensorInfo {
         guard let info = tensors[name] else {
             throw WeightsError.missingTensor(file: url.path, tensor: name)
         }

@@ -1,0 +1,23 @@
+/// One tensor of a weight file: its element type, shape, and where its bytes lie (for safetensors, within the data
+/// section that follows the header; for other formats, within the reader's own storage).
+public struct WeightTensorInfo: Sendable, Equatable {
+    public let name: String
+    public let dtype: WeightDType
+    public let shape: [Int]
+    /// Byte range of the data, relative to the start of the safetensors data section (`data_offsets` in the header) or
+    /// to the reader's storage.
+    public let dataRange: Range<Int>
+
+    public init(name: String, dtype: WeightDType, shape: [Int], dataRange: Range<Int>) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.dataRange = dataRange
+    }
+
+    /// Number of elements: the product of the shape (1 for a scalar).
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Size of the tensor's data in bytes.
+    public var byteCount: Int { dataRange.count }
+}
