@@ -15,7 +15,8 @@ final class MappedFile: @unchecked Sendable {
 
     init(url: URL) throws {
         fileName = url.path
-        let descriptor = open(url.path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat can refuse it.
+        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw WeightsError.unreadable(file: fileName, reason: String(cString: strerror(errno)))
         }

@@ -20,4 +20,15 @@ public struct WeightTensorInfo: Sendable, Equatable {
 
     /// Size of the tensor's data in bytes.
     public var byteCount: Int { dataRange.count }
+
+    /// The bytes of a tensor of `shape` and `dtype`, or nil when the product overflows an `Int`.
+    public static func byteCount(shape: [Int], dtype: WeightDType) -> Int? {
+        var total = dtype.size
+        for dimension in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+            guard !overflow, dimension >= 0 else { return nil }
+            total = product
+        }
+        return total
+    }
 }

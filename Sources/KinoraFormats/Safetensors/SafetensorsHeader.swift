@@ -1,5 +1,3 @@
-import Foundation
-
 /// The parsed and validated JSON header of a safetensors file: tensor entries and the `__metadata__` string map.
 struct SafetensorsHeader {
     /// Headers larger than this are refused before any JSON is parsed.
@@ -21,17 +19,18 @@ struct SafetensorsHeader {
             throw WeightsError.headerLengthOutOfRange(file: fileName, length: length, fileSize: file.count)
         }
         dataOffset = 8 + Int(length)
-        let json = Data(file[8..<dataOffset])
+        let json = UnsafeRawBufferPointer(rebasing: file[8..<dataOffset])
         guard json.first == UInt8(ascii: "{") else {
             throw WeightsError.malformedHeader(file: fileName, reason: "it does not start with a JSON object")
         }
-        let object: Any
+        let object: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: json)
-        } catch {
-            throw WeightsError.malformedHeader(file: fileName, reason: "invalid JSON: \(error.localizedDescription)")
+            object = try JSONDocument.parse(json)
+        } catch let error as JSONSyntaxError {
+            throw WeightsError.malformedHeader(
+                file: fileName, reason: "invalid JSON: \(error.reason) at byte \(8 + error.offset) of the file")
         }
-        guard let entries = object as? [String: Any] else {
+        guard case .object(let entries) = object else {
             throw WeightsError.malformedHeader(file: fileName, reason: "it is not a JSON object")
         }
         let dataSize = file.count - dataOffset
@@ -55,49 +54,44 @@ struct SafetensorsHeader {
         self.metadata = metadata
     }
 
-    private static func metadata(_ value: Any, fileName: String) throws -> [String: String] {
-        guard let map = value as? [String: Any] else {
+    private static func metadata(_ value: JSONValue, fileName: String) throws -> [String: String] {
+        guard case .object(let map) = value else {
             throw WeightsError.malformedHeader(file: fileName, reason: "__metadata__ is not an object")
         }
         var result: [String: String] = [:]
         for (key, entry) in map {
-            guard let text = entry as? String else {
-                throw WeightsError.malformedHeader(file: fileName, reason: "__metadata__['\(key)'] is not a string")
+            guard case .string(let text) = entry else {
+                throw WeightsError.malformedHeader(
+                    file: fileName, reason: "__metadata__['\(key)'] is \(entry.kind), not a string")
             }
             result[key] = text
         }
         return result
     }
 
-    private static func tensor(name: String, value: Any, fileName: String) throws -> WeightTensorInfo {
-        guard let entry = value as? [String: Any] else {
-            throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "the entry is not an object")
+    private static func tensor(name: String, value: JSONValue, fileName: String) throws -> WeightTensorInfo {
+        guard case .object(let members) = value else {
+            throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "the entry is \(value.kind)")
         }
-        guard let dtypeName = entry["dtype"] as? String else {
+        let entry = Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })
+        guard case .string(let dtypeName) = entry["dtype"] else {
             throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "dtype is missing or not a string")
         }
         guard let dtype = WeightDType(rawValue: dtypeName) else {
             throw WeightsError.unknownDType(file: fileName, tensor: name, dtype: dtypeName)
         }
-        guard let shapeValues = entry["shape"] as? [Any],
-            let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 })
-        else {
+        guard let shape = integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
             throw WeightsError.malformedEntry(
                 file: fileName, tensor: name, reason: "shape is missing or not a list of non-negative integers")
         }
-        guard let offsetValues = entry["data_offsets"] as? [Any], offsetValues.count == 2,
-            let offsets = integers(offsetValues), offsets[0] >= 0, offsets[0] <= offsets[1]
+        guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0,
+            offsets[0] <= offsets[1]
         else {
             throw WeightsError.malformedEntry(
                 file: fileName, tensor: name, reason: "data_offsets is not a pair [begin, end] with 0 <= begin <= end")
         }
-        var expected = dtype.size
-        for dimension in shape {
-            let (product, overflow) = expected.multipliedReportingOverflow(by: dimension)
-            guard !overflow else {
-                throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "shape \(shape) is too large")
-            }
-            expected = product
+        guard let expected = WeightTensorInfo.byteCount(shape: shape, dtype: dtype) else {
+            throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "shape \(shape) is too large")
         }
         let actual = offsets[1] - offsets[0]
         guard expected == actual else {
@@ -108,14 +102,13 @@ struct SafetensorsHeader {
         return WeightTensorInfo(name: name, dtype: dtype, shape: shape, dataRange: offsets[0]..<offsets[1])
     }
 
-    /// JSON numbers that are exact integers; nil if any element is not.
-    private static func integers(_ values: [Any]) -> [Int]? {
+    /// The elements of a JSON array of integers; nil if the value is not one.
+    private static func integers(_ value: JSONValue?) -> [Int]? {
+        guard case .array(let elements) = value else { return nil }
         var result: [Int] = []
-        result.reserveCapacity(values.count)
-        for value in values {
-            guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue) else {
-                return nil
-            }
+        result.reserveCapacity(elements.count)
+        for element in elements {
+            guard case .integer(let integer) = element else { return nil }
             result.append(integer)
         }
         return result

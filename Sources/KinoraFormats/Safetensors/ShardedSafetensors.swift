@@ -16,29 +16,39 @@ public final class ShardedSafetensors: WeightStore {
     public init(indexURL: URL) throws {
         self.indexURL = indexURL
         let file = indexURL.path
-        let data: Data
+        let mapping = try MappedFile(url: indexURL)
+        let root: [String: JSONValue]
         do {
-            data = try Data(contentsOf: indexURL)
-        } catch {
-            throw WeightsError.unreadable(file: file, reason: error.localizedDescription)
+            guard case .object(let members) = try JSONDocument.parse(mapping.bytes) else {
+                throw WeightsError.malformedIndex(file: file, reason: "not a JSON object")
+            }
+            root = Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })
+        } catch let error as JSONSyntaxError {
+            throw WeightsError.malformedIndex(file: file, reason: "invalid JSON: \(error)")
         }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw WeightsError.malformedIndex(file: file, reason: "not a JSON object")
-        }
-        guard let map = root["weight_map"] as? [String: Any], !map.isEmpty else {
+        guard case .object(let map) = root["weight_map"], !map.isEmpty else {
             throw WeightsError.malformedIndex(file: file, reason: "weight_map is missing or empty")
         }
         var weightMap: [String: String] = [:]
         for (tensor, value) in map {
-            guard let shard = value as? String, !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "." else {
+            guard case .string(let shard) = value, !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "."
+            else {
                 throw WeightsError.malformedIndex(
                     file: file, reason: "weight_map['\(tensor)'] is not a shard file name in the index's folder")
             }
             weightMap[tensor] = shard
         }
         var metadata: [String: String] = [:]
-        for (key, value) in root["metadata"] as? [String: Any] ?? [:] {
-            metadata[key] = value as? String ?? "\(value)"
+        if case .object(let entries) = root["metadata"] {
+            for (key, value) in entries {
+                switch value {
+                case .string(let text): metadata[key] = text
+                case .integer(let integer): metadata[key] = String(integer)
+                case .number(let number): metadata[key] = String(number)
+                case .bool(let flag): metadata[key] = String(flag)
+                case .null, .array, .object: metadata[key] = value.kind
+                }
+            }
         }
         let folder = indexURL.deletingLastPathComponent()
         var shards: [String: SafetensorsFile] = [:]

@@ -96,6 +96,22 @@ final class SafetensorsFileTests: XCTestCase {
         }
     }
 
+    func testDamagedHeaderJSONNamesTheByteWhereItBreaks() throws {
+        let url = try write(header: #"{"w": {"dtype": "F32", "shape": [1] "data_offsets": [0, 4]}}"#, dataBytes: 4)
+        XCTAssertEqual(
+            openingError(url),
+            .malformedHeader(file: url.path, reason: "invalid JSON: expected ',' or '}' in an object at byte 44 of the file"))
+    }
+
+    func testDuplicateTensorNamesInTheHeaderAreRefused() throws {
+        let header =
+            #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},"#
+            + #" "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#
+        let url = try write(header: header, dataBytes: 8)
+        guard case .malformedHeader(_, let reason) = openingError(url) else { return XCTFail("opened") }
+        XCTAssertTrue(reason.contains("duplicate key 'w'"), reason)
+    }
+
     func testUnknownDTypeNamesTheTensor() throws {
         let url = try write(header: #"{"w": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}"#, dataBytes: 8)
         XCTAssertEqual(openingError(url), .unknownDType(file: url.path, tensor: "w", dtype: "C64"))

@@ -51,6 +51,22 @@ final class ShardedSafetensorsTests: XCTestCase {
         }
     }
 
+    func testDamagedIndexJSONSaysWhereAndAFIFOIsRefused() throws {
+        let folder = try makeTemporaryFolder(self)
+        let index = folder.appending(path: "model.safetensors.index.json")
+        try Data(#"{"weight_map": {"a": "x.safetensors",}}"#.utf8).write(to: index)
+        XCTAssertThrowsError(try ShardedSafetensors(indexURL: index)) {
+            XCTAssertEqual(
+                $0 as? WeightsError,
+                .malformedIndex(file: index.path, reason: "invalid JSON: expected a string key in an object at byte 37"))
+        }
+        let fifo = folder.appending(path: "fifo.index.json")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        XCTAssertThrowsError(try ShardedSafetensors(indexURL: fifo)) {
+            XCTAssertEqual($0 as? WeightsError, .unreadable(file: fifo.path, reason: "not a regular file"))
+        }
+    }
+
     func testWeightFolderPrefersTheVariantFile() throws {
         let folder = try makeTemporaryFolder(self)
         var plain = SafetensorsWriter()
