@@ -2,10 +2,10 @@ import Foundation
 
 /// CLIP's byte-level BPE tokenizer, loaded from a diffusers `tokenizer/` folder (`vocab.json`, `merges.txt`, and
 /// optionally `tokenizer_config.json` / `special_tokens_map.json`). Produces the ids transformers' `CLIPTokenizer`
-/// produces without ftfy: BOS 49406, the text's tokens, EOS 49407, then padding to 77 with EOS (SD1 `tokenizer`) or
-/// with `!` id 0 (SDXL `tokenizer_2`, as its `special_tokens_map.json` says). As in transformers, a pad token that
-/// is not BOS/EOS becomes a special token too: SDXL's `tokenizer_2` turns every `!` in a prompt into id 0 (ComfyUI's
-/// own SDXL tokenizer does not).
+/// (transformers 5, as diffusers' pipelines load it) produces: BOS 49406, the text's tokens, EOS 49407, then padding
+/// to 77 with EOS (SD1 `tokenizer`) or with `!` id 0 (SDXL `tokenizer_2`, as its `special_tokens_map.json` says).
+/// As in transformers, a pad token that is not BOS/EOS becomes a special token too: SDXL's `tokenizer_2` turns every
+/// `!` in a prompt into id 0 (ComfyUI's own SDXL tokenizer does not).
 public struct CLIPTokenizer: Sendable {
     /// The context length of CLIP text encoders.
     public static let defaultMaximumLength = 77
@@ -17,7 +17,7 @@ public struct CLIPTokenizer: Sendable {
     public let maximumLength: Int
     let vocabulary: [String: Int]
     private let encoding: BytePairEncoding
-    /// Texts split out of the input before cleaning and mapped straight to their ids.
+    /// Texts split out of the input before normalization and mapped straight to their ids.
     private let specialTokens: [String]
 
     /// Builds a tokenizer from the contents of `vocab.json` and `merges.txt`. Special tokens default to CLIP's
@@ -77,7 +77,7 @@ public struct CLIPTokenizer: Sendable {
         self.maximumLength = maximumLength
         self.vocabulary = vocabulary
         encoding = BytePairEncoding(merges: pairs)
-        let standard = CLIPTextCleaning.specialTokens
+        let standard = CLIPPreTokenizer.specialTokens
         specialTokens = standard + (standard.contains(padToken) ? [] : [padToken])
     }
 
@@ -163,12 +163,8 @@ public struct CLIPTokenizer: Sendable {
                 result.append(piece)
                 continue
             }
-            for word in CLIPTextCleaning.words(piece) {
-                if CLIPTextCleaning.specialTokens.contains(word) {
-                    result.append(word)
-                } else {
-                    result += encoding.encode(word)
-                }
+            for word in CLIPPreTokenizer.words(piece) {
+                result += encoding.encode(word)
             }
         }
         return result
@@ -207,7 +203,7 @@ public struct CLIPTokenizer: Sendable {
         }
     }
 
-    /// Splits out exact occurrences of the special tokens, as transformers' added-token trie does before cleaning:
+    /// Splits out exact occurrences of the special tokens, as transformers' added-token trie does before normalization:
     /// the earliest match first, the longest of those starting there.
     private func splitSpecialTokens(_ text: String) -> [String] {
         var pieces: [String] = []

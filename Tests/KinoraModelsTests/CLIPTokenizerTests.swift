@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// Compares against `Tests/Fixtures/tokenizer/expected_ids.json`, written by
-/// `scripts/fixtures/make_tokenizer_fixtures.py` from transformers' `CLIPTokenizer` on the real CLIP vocabulary.
+/// `scripts/fixtures/make_tokenizer_fixtures.py` from transformers 5's `CLIPTokenizer` on the real CLIP vocabulary.
 final class CLIPTokenizerTests: XCTestCase {
     private struct Case: Decodable {
         let prompt: String
@@ -41,12 +41,42 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertEqual(tokenizer.eosTokenID, 49407)
         XCTAssertEqual(tokenizer.padTokenID, 49407)
         let cases = try expectedCases()
-        XCTAssertGreaterThanOrEqual(cases.count, 25)
+        XCTAssertGreaterThanOrEqual(cases.count, 54)
         for expected in cases {
             XCTAssertEqual(tokenizer.tokens(expected.prompt), expected.tokens, expected.prompt)
             XCTAssertEqual(tokenizer.fullIDs(expected.prompt), expected.ids_full, expected.prompt)
             XCTAssertEqual(tokenizer.paddedIDs(expected.prompt), expected.ids_padded_eos, expected.prompt)
         }
+    }
+
+    func testCJKRunIsOneWordAndNotOneWordPerIdeograph() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        for run in ["東京タワーの夜景", "一只猫坐在窗台上", "水墨画"] {
+            XCTAssertEqual(tokenizer.tokens(run).filter { $0.hasSuffix("</w>") }.count, 1, run)
+        }
+    }
+
+    func testFormatAndControlCharactersAreKeptAsWordsOfTheirOwn() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(tokenizer.tokens("zero\u{200B}width"), ["zero</w>", "âĢĭ</w>", "width</w>"])
+        XCTAssertEqual(tokenizer.tokens("control\u{07}bell"), ["control</w>", "ć</w>", "bell</w>"])
+        XCTAssertEqual(tokenizer.tokens("soft\u{AD}hyphen").prefix(2), ["soft</w>", "ÂŃ</w>"])
+    }
+
+    func testDecomposedAccentsGiveTheIdsOfTheirComposedSpelling() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(tokenizer.ids("re\u{301}sume\u{301} A\u{30A}ngstro\u{308}m"), tokenizer.ids("résumé Ångström"))
+    }
+
+    func testCapitalSigmaLowercasesWithoutTheFinalForm() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(tokenizer.ids("ΟΔΥΣΣΕΥΣ"), tokenizer.ids("οδυσσευσ"))
+    }
+
+    func testSpecialTokenInAnotherCaseIsEncodedAsText() throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder())
+        XCTAssertEqual(tokenizer.tokens("<|ENDOFTEXT|>"), ["<", "|</w>", "endof", "text</w>", "|", "></w>"])
+        XCTAssertEqual(tokenizer.ids("<|endoftext|>"), [tokenizer.eosTokenID])
     }
 
     func testPadTokenComesFromTheSpecialTokensMap() throws {
