@@ -40,6 +40,13 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .long, help: "What to steer away from.")
     var negative = ""
 
+    @Option(name: .customLong("prompt-syntax"), help: ArgumentHelp(
+        "How prompts are read: plain (as diffusers, the default) or a1111.",
+        discussion: "plain passes the text as written and keeps its first 75 tokens, as diffusers does; the same "
+            + "seed gives diffusers' image. a1111 reads (word:1.3) emphasis, [word], BREAK, and longer prompts in "
+            + "further 75-token windows, as A1111 and ComfyUI do."))
+    var promptSyntax: PromptSyntax = .default
+
     @Option(name: .long, help: "Sampling steps.")
     var steps = 20
 
@@ -100,6 +107,7 @@ struct ImageCommand: ParsableCommand {
         let pipeline = try StableDiffusionPipeline(components: components(), device: device)
         var settings = GenerationSettings(prompt: prompt)
         settings.negativePrompt = negative
+        settings.promptSyntax = promptSyntax
         settings.steps = steps
         settings.guidanceScale = cfg
         settings.sampler = sampler
@@ -126,6 +134,9 @@ struct ImageCommand: ParsableCommand {
             settings.height = height ?? pipeline.nativeSize
         }
 
+        for warning in Self.truncationWarnings(pipeline.droppedPromptTokens(settings)) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         let bar = ProgressBar(label: "denoising")
         let image = try pipeline.generate(settings, initImage: initial) { bar.update($0.step, of: $0.steps) }
         bar.finish()
@@ -157,6 +168,14 @@ struct ImageCommand: ParsableCommand {
         return try StableDiffusionComponents(singleFile: url, options: options)
     }
 
+    /// What to tell the user when the plain syntax drops tokens, as diffusers warns when it truncates.
+    static func truncationWarnings(_ dropped: (prompt: Int, negative: Int)) -> [String] {
+        [("--prompt", dropped.prompt), ("--negative", dropped.negative)].filter { $0.1 > 0 }.map {
+            "\($0.0) is longer than CLIP's 75 tokens; its last \($0.1) are dropped, as diffusers drops them "
+                + "(--prompt-syntax a1111 encodes them in further windows)"
+        }
+    }
+
     /// The settings in the PNG's text chunks: A1111's `parameters` line (which image tools read) and Kinora's JSON.
     static func metadata(_ settings: GenerationSettings, model: String, initImage: String?) -> [String: String] {
         var parameters = settings.prompt
@@ -165,6 +184,7 @@ struct ImageCommand: ParsableCommand {
             + "\(settings.guidanceScale), Seed: \(settings.seed), Size: \(settings.width)x\(settings.height), "
             + "Model: \(URL(filePath: model).lastPathComponent)"
         if let clipSkip = settings.clipSkip { parameters += ", Clip skip: \(clipSkip + 1)" }
+        parameters += ", Prompt syntax: \(settings.promptSyntax.rawValue)"
         if let initImage { parameters += ", Init image: \(initImage), Denoising strength: \(settings.strength)" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -193,5 +213,7 @@ struct ImageCommand: ParsableCommand {
 }
 
 extension SamplerKind: ExpressibleByArgument {}
+
+extension PromptSyntax: ExpressibleByArgument {}
 
 extension WeightStreaming: ExpressibleByArgument {}

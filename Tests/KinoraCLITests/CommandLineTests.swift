@@ -52,6 +52,27 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotNil(data.range(of: Data("Seed: 7".utf8)))
     }
 
+    func testImagePromptSyntaxIsRecordedAndPlainWarnsWhenItDropsTokens() throws {
+        let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let model = repository.appending(path: "Tests/Fixtures/pipeline/sd").path
+        let output = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID()).png")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let long = Array(repeating: "a red fox", count: 40).joined(separator: " ")
+        for syntax in ["plain", "a1111"] {
+            let outcome = try KinoraCommand.run(["image", "--model", model, "--prompt", long, "--prompt-syntax", syntax,
+                                                 "--steps", "1", "--width", "16", "--height", "16", "-o", output.path])
+            XCTAssertEqual(outcome.status, 0, outcome.error)
+            XCTAssertEqual(outcome.error.contains("--prompt is longer than CLIP's 75 tokens"), syntax == "plain",
+                           outcome.error)
+            XCTAssertNotNil(try Data(contentsOf: output).range(of: Data("Prompt syntax: \(syntax)".utf8)))
+        }
+        let unknown = try KinoraCommand.run(["image", "--model", model, "--prompt", "x", "--prompt-syntax", "comfy",
+                                             "-o", output.path])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.error.contains("plain") && unknown.error.contains("a1111"), unknown.error)
+    }
+
     func testImageOverTheBudgetFailsBeforeAnyStepAndWritesNothing() throws {
         let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

@@ -11,6 +11,8 @@ public struct GenerationSettings: Sendable, Codable, Equatable {
     /// Image size in pixels; multiples of 8 (the VAE's downsampling factor).
     public var width: Int = 512
     public var height: Int = 512
+    /// How the prompts are read: `.plain` as diffusers does (the default), `.a1111` with emphasis and long prompts.
+    public var promptSyntax: PromptSyntax = .default
     /// diffusers' `clip_skip` (layers skipped; A1111's "Clip skip" N is N − 1 here).
     public var clipSkip: Int?
     public var vaeTiling: AutoencoderKL.Tiling = .auto

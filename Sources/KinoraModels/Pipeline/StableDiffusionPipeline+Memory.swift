@@ -114,8 +114,8 @@ extension StableDiffusionPipeline {
     private func textEncodingStage(_ settings: GenerationSettings) throws
         -> (stage: GenerationMemory.Stage, windows: Int) {
         let tokenizer = components.tokenizer
-        let positive = PromptWeighting.windows(settings.prompt, tokenizer: tokenizer).count
-        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: tokenizer).count
+        let positive = settings.promptSyntax.windows(settings.prompt, tokenizer: tokenizer).count
+        let negative = settings.promptSyntax.windows(settings.negativePrompt, tokenizer: tokenizer).count
         let windows = settings.guidanceScale > 1 ? max(positive, negative) : positive
         let text = try GenerationMemory.record("text encoders", device: device) { graph in
             let ids = components.tokenizer.window([]).map { Int32($0) }

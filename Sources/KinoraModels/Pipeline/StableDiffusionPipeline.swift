@@ -263,12 +263,21 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         return (image, plan)
     }
 
-    /// The text conditioning for `prompt`: hidden states [1, 77 · windows, width] and, for SDXL, the pooled
-    /// embedding. Prompt weighting (`(word:1.3)`, `[word]`) and prompts longer than one window are applied.
-    public func textConditioning(_ prompt: String, clipSkip: Int? = nil) throws
+    /// The text conditioning for `prompt` read with `syntax`: hidden states [1, 77 · windows, width] and, for SDXL,
+    /// the pooled embedding. Under `.a1111` prompt weighting (`(word:1.3)`, `[word]`) and prompts longer than one
+    /// window are applied; under `.plain` the text is one window, as written.
+    public func textConditioning(_ prompt: String, syntax: PromptSyntax = .default, clipSkip: Int? = nil) throws
         -> (hiddenStates: Tensor, pooled: Tensor?) {
-        let windows = PromptWeighting.windows(prompt, tokenizer: components.tokenizer)
-        return try encode(prompt, windows: windows, count: windows.count, clipSkip: clipSkip)
+        let windows = syntax.windows(prompt, tokenizer: components.tokenizer)
+        return try encode(prompt, syntax: syntax, windows: windows, count: windows.count, clipSkip: clipSkip)
+    }
+
+    /// Tokens of the prompt and of the negative prompt that `settings.promptSyntax` drops (`.plain` keeps 75, as
+    /// diffusers does), for a warning.
+    public func droppedPromptTokens(_ settings: GenerationSettings) -> (prompt: Int, negative: Int) {
+        let syntax = settings.promptSyntax, tokenizer = components.tokenizer
+        return (syntax.droppedTokenCount(settings.prompt, tokenizer: tokenizer),
+                syntax.droppedTokenCount(settings.negativePrompt, tokenizer: tokenizer))
     }
 
     // MARK: Steps
@@ -281,11 +290,12 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     }
 
     private func encodePrompts(_ settings: GenerationSettings, guided: Bool) throws -> PromptConditioning {
-        let positive = PromptWeighting.windows(settings.prompt, tokenizer: components.tokenizer)
-        let negative = PromptWeighting.windows(settings.negativePrompt, tokenizer: components.tokenizer)
+        let syntax = settings.promptSyntax
+        let positive = syntax.windows(settings.prompt, tokenizer: components.tokenizer)
+        let negative = syntax.windows(settings.negativePrompt, tokenizer: components.tokenizer)
         // Both halves of a guided step need the same text length: the shorter prompt gets empty windows.
         let windows = guided ? max(positive.count, negative.count) : positive.count
-        let conditional = try embedding(encode(settings.prompt, windows: positive, count: windows,
+        let conditional = try embedding(encode(settings.prompt, syntax: syntax, windows: positive, count: windows,
                                                clipSkip: settings.clipSkip))
         guard guided else { return PromptConditioning(conditional: conditional) }
         if family == .stableDiffusionXL && components.zerosForEmptyNegative && settings.negativePrompt.isEmpty {
@@ -296,8 +306,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
                                                              pooled: try conditional.pooled.map(zeros))
             return PromptConditioning(conditional: conditional, unconditional: unconditional)
         }
-        let unconditional = try embedding(encode(settings.negativePrompt, windows: negative, count: windows,
-                                                 clipSkip: settings.clipSkip))
+        let unconditional = try embedding(encode(settings.negativePrompt, syntax: syntax, windows: negative,
+                                                 count: windows, clipSkip: settings.clipSkip))
         return PromptConditioning(conditional: conditional, unconditional: unconditional)
     }
 
@@ -405,13 +415,14 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         return states.map(\.latents)
     }
 
-    /// Encodes `prompt`, already split into `windows` by the first tokenizer (75 tokens each, `BREAK` starting a new
-    /// one, as A1111 and ComfyUI do), applies its attention weights, and joins the windows along the sequence,
-    /// padded with empty ones to `count`. The pooled SDXL embedding comes from the first window.
-    private func encode(_ prompt: String, windows: [WeightedWindow], count: Int, clipSkip: Int?) throws
-        -> (hiddenStates: Tensor, pooled: Tensor?) {
+    /// Encodes `prompt`, already split into `windows` by the first tokenizer as `syntax` reads it (one window under
+    /// `.plain`; under `.a1111` 75 tokens each, `BREAK` starting a new one, as A1111 and ComfyUI do), applies its
+    /// attention weights, and joins the windows along the sequence, padded with empty ones to `count`. The pooled
+    /// SDXL embedding comes from the first window.
+    private func encode(_ prompt: String, syntax: PromptSyntax, windows: [WeightedWindow], count: Int,
+                        clipSkip: Int?) throws -> (hiddenStates: Tensor, pooled: Tensor?) {
         var first = windows
-        var second = components.tokenizer2.map { PromptWeighting.windows(prompt, tokenizer: $0) }
+        var second = components.tokenizer2.map { syntax.windows(prompt, tokenizer: $0) }
         let empty = PromptWeighting.windows("", tokenizer: components.tokenizer)[0]
         while first.count < count { first.append(empty) }
         if let tokenizer2 = components.tokenizer2, var padded = second {

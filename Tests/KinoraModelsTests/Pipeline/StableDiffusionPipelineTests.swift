@@ -33,16 +33,17 @@ final class StableDiffusionPipelineTests: ModelTestCase {
         assertClose(image, try expected.floats("img2img_image"), tolerance: 1e-3, "img2img image")
     }
 
-    func testStableDiffusionLongPromptsSpanSeveralWindowsAndWeightsChangeTheirTokens() throws {
+    func testStableDiffusionA1111LongPromptsSpanSeveralWindowsAndWeightsChangeTheirTokens() throws {
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
         let long = Array(repeating: "a red fox", count: 40).joined(separator: " ")
-        let longShape = try pipeline.textConditioning(long).hiddenStates.shape
+        let longShape = try pipeline.textConditioning(long, syntax: .a1111).hiddenStates.shape
         XCTAssertTrue(longShape[1] > 77 && longShape[1] % 77 == 0, "\(longShape)")
-        XCTAssertEqual(try pipeline.textConditioning("a fox BREAK in snow").hiddenStates.shape, [1, 154, 32])
+        XCTAssertEqual(try pipeline.textConditioning("a fox BREAK in snow", syntax: .a1111).hiddenStates.shape,
+                       [1, 154, 32])
 
-        let plain = try pipeline.textConditioning("a red fox").hiddenStates.floats()
-        XCTAssertEqual(try pipeline.textConditioning("a (red:1.0) fox").hiddenStates.floats(), plain)
-        let weighted = try pipeline.textConditioning("a (red:1.5) fox").hiddenStates.floats()
+        let plain = try pipeline.textConditioning("a red fox", syntax: .a1111).hiddenStates.floats()
+        XCTAssertEqual(try pipeline.textConditioning("a (red:1.0) fox", syntax: .a1111).hiddenStates.floats(), plain)
+        let weighted = try pipeline.textConditioning("a (red:1.5) fox", syntax: .a1111).hiddenStates.floats()
         XCTAssertNotEqual(weighted, plain)
         let mean = { (values: [Float]) in values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
         XCTAssertEqual(mean(weighted), mean(plain), accuracy: 1e-5, "emphasis keeps the window's mean")
@@ -53,6 +54,21 @@ final class StableDiffusionPipelineTests: ModelTestCase {
                 / (row * width..<(row + 1) * width).reduce(0.0) { $0 + abs(Double(plain[$1])) }
         }
         XCTAssertGreaterThan(ratio(2) / ratio(1), 1.4)
+    }
+
+    func testStableDiffusionPlainPromptsAreOneWindowReadLiterally() throws {
+        let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
+        let long = Array(repeating: "a red fox", count: 40).joined(separator: " ")
+        XCTAssertEqual(try pipeline.textConditioning(long, syntax: .plain).hiddenStates.shape, [1, 77, 32])
+        XCTAssertEqual(try pipeline.textConditioning("a fox BREAK in snow", syntax: .plain).hiddenStates.shape,
+                       [1, 77, 32])
+        let literal = try pipeline.textConditioning("a robot (v2.0)", syntax: .plain).hiddenStates.floats()
+        XCTAssertNotEqual(try pipeline.textConditioning("a robot (v2.0)", syntax: .a1111).hiddenStates.floats(),
+                          literal)
+        var settings = GenerationSettings(prompt: long)
+        settings.negativePrompt = "blurry"
+        XCTAssertEqual(pipeline.droppedPromptTokens(settings).negative, 0)
+        XCTAssertGreaterThan(pipeline.droppedPromptTokens(settings).prompt, 0)
     }
 
     func testStableDiffusionRejectsSizesThatAreNotMultiplesOfTheLatentScale() throws {
