@@ -18,6 +18,16 @@ final class StageKeysTests: XCTestCase {
         XCTAssertTrue(before.values.allSatisfy { $0.count == 64 })
     }
 
+    func testPromptSyntaxIsInTheEncodedTextKey() throws {
+        let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+        let before = try keys(text)
+        let after = try keys(text.replacingOccurrences(of: "    seed: 5678\n",
+                                                       with: "    seed: 5678\n    prompt_syntax: a1111\n"))
+        let changed = Set(before.keys.filter { before[$0] != after[$0] })
+        XCTAssertEqual(changed, ["market/encode-text", "market/denoise", "market/decode", "market/animate",
+                                 "video/encode", "output/mux"])
+    }
+
     func testSeedAndModelFilesAreInTheKey() throws {
         let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
         let before = try keys(text)

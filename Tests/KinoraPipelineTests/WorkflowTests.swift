@@ -178,6 +178,16 @@ final class WorkflowTests: XCTestCase {
         XCTAssertEqual(crf.map(\.field), ["output.crf"])
     }
 
+    func testPromptSyntaxDefaultsToPlainAndUnknownValuesNameLineAndField() throws {
+        let workflow = try parse(replacing("prompt: a market", with: "prompt: a market\n    prompt_syntax: A1111"))
+        XCTAssertEqual(workflow.shots.map(\.promptSyntax), [.plain, .a1111])
+        let unknown = issues(replacing("prompt: a market", with: "prompt: a market\n    prompt_syntax: comfy"))
+        XCTAssertEqual(unknown.map(\.field), ["shots[1].prompt_syntax"])
+        XCTAssertEqual(unknown.first?.location.line, 13)
+        XCTAssertTrue(unknown.first?.message.contains("expected one of plain, a1111") == true,
+                      unknown.first?.message ?? "")
+    }
+
     func testDuplicateIdsAndUnknownVersionAreRejected() {
         let duplicate = issues(replacing("  - id: two", with: "  - id: one"))
         XCTAssertEqual(duplicate.map(\.field), ["shots[1].id"])

@@ -44,6 +44,7 @@ public struct StageGraphBuilder {
                 id: "\(shot.id)/encode-text", kind: .encodeText,
                 model: try state.bind(reference, family, .textEncoder, provideModel),
                 parameters: Self.parameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
+                                             "prompt_syntax": .string(shot.promptSyntax.rawValue),
                                              "cfg": .number(settings.cfg)], model: reference),
                 owners: [owner], batchSignature: "encodeText"))
             let size = settings.size

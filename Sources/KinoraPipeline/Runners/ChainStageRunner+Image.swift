@@ -15,7 +15,17 @@ extension ChainStageRunner {
     func encodeText(_ stage: Stage, pipeline: StableDiffusionPipeline, into folder: URL) throws {
         var settings = KinoraModels.GenerationSettings(prompt: try string(stage, "prompt"))
         settings.negativePrompt = try string(stage, "negative")
+        let syntax = try string(stage, "prompt_syntax")
+        guard let promptSyntax = PromptSyntax(rawValue: syntax) else {
+            throw RunnerError.unsupported(stage: stage.id, reason: "unknown prompt syntax '\(syntax)'")
+        }
+        settings.promptSyntax = promptSyntax
         settings.guidanceScale = Float(try number(stage, "cfg"))
+        let dropped = pipeline.droppedPromptTokens(settings)
+        for (field, count) in [("prompt", dropped.prompt), ("negative", dropped.negative)] where count > 0 {
+            note("\(stage.owners.joined(separator: ", ")).\(field) is longer than CLIP's 75 tokens; its last \(count) "
+                 + "are dropped, as diffusers drops them (prompt_syntax: a1111 encodes them in further windows)")
+        }
         let conditioning = try pipeline.encodePrompts(settings)
         try write(conditioning.conditional, named: "conditional", into: folder)
         if let unconditional = conditioning.unconditional {

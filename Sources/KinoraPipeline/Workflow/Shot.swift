@@ -1,3 +1,5 @@
+import KinoraModels
+
 /// One shot of the cut: a prompt and seed rendered by its `final` (hero) settings, or by its `draft` (workhorse)
 /// settings for fast previews, shown for `duration` seconds. Shots follow each other in file order.
 public struct Shot: Sendable, Hashable {
@@ -12,6 +14,8 @@ public struct Shot: Sendable, Hashable {
     public var id: String
     public var prompt: String
     public var negative: String
+    /// How `prompt` and `negative` are read: `plain` as diffusers reads them (the default), or `a1111`.
+    public var promptSyntax: PromptSyntax
     /// The seed of both draft and final, so a draft previews its final.
     public var seed: UInt64
     public var duration: Double
@@ -23,12 +27,14 @@ public struct Shot: Sendable, Hashable {
     public var final: GenerationSettings
     public var location: SourceLocation
 
-    public init(id: String, prompt: String, negative: String = "", seed: UInt64, duration: Double,
-                size: ImageSize? = nil, motion: Motion = .still, camera: CameraMove = CameraMove(),
-                draft: GenerationSettings? = nil, final: GenerationSettings, location: SourceLocation) {
+    public init(id: String, prompt: String, negative: String = "", promptSyntax: PromptSyntax = .default,
+                seed: UInt64, duration: Double, size: ImageSize? = nil, motion: Motion = .still,
+                camera: CameraMove = CameraMove(), draft: GenerationSettings? = nil, final: GenerationSettings,
+                location: SourceLocation) {
         self.id = id
         self.prompt = prompt
         self.negative = negative
+        self.promptSyntax = promptSyntax
         self.seed = seed
         self.duration = duration
         self.size = size
@@ -48,7 +54,8 @@ public struct Shot: Sendable, Hashable {
         return (hash ^ (hash >> 32)) & 0xffff_ffff
     }
 
-    static let keys = ["id", "prompt", "negative", "seed", "duration", "size", "motion", "camera", "draft", "final"]
+    static let keys = ["id", "prompt", "negative", "prompt_syntax", "seed", "duration", "size", "motion", "camera",
+                       "draft", "final"]
 
     /// Reads one entry of `shots`; `index` (from 0) names it `shot-N` when it has no `id`.
     init?(reading field: YAMLField, index: Int) {
@@ -56,6 +63,8 @@ public struct Shot: Sendable, Hashable {
         let id = mapping["id"].map { $0.string() } ?? "shot-\(index + 1)"
         let prompt = mapping.required("prompt")?.string()
         let negative = mapping["negative"].map { $0.text() } ?? ""
+        let syntax = mapping["prompt_syntax"].map { $0.choice(PromptSyntax.allCases.map(\.rawValue)) }
+            ?? PromptSyntax.default.rawValue
         let seed = mapping["seed"].map { $0.unsigned() } ?? id.map(Self.defaultSeed)
         let duration = mapping.required("duration")?.seconds(in: 0.04...600)
         let size = mapping["size"].map { $0.size() }
@@ -70,10 +79,11 @@ public struct Shot: Sendable, Hashable {
         if let cameraField = mapping["camera"], motion == Shot.Motion.video.rawValue {
             cameraField.fail("camera moves apply to stills; a video shot's motion comes from its model")
         }
-        guard let id, let prompt, let negative, let seed, let duration, size != .some(nil),
-              let motion = motion.flatMap(Motion.init(rawValue:)), let camera, let final,
-              draft != .some(nil) else { return nil }
-        self.init(id: id, prompt: prompt, negative: negative, seed: seed, duration: duration, size: size ?? nil,
-                  motion: motion, camera: camera, draft: draft ?? nil, final: final, location: field.location)
+        guard let id, let prompt, let negative, let syntax = syntax.flatMap(PromptSyntax.init(rawValue:)), let seed,
+              let duration, size != .some(nil), let motion = motion.flatMap(Motion.init(rawValue:)), let camera,
+              let final, draft != .some(nil) else { return nil }
+        self.init(id: id, prompt: prompt, negative: negative, promptSyntax: syntax, seed: seed, duration: duration,
+                  size: size ?? nil, motion: motion, camera: camera, draft: draft ?? nil, final: final,
+                  location: field.location)
     }
 }
