@@ -1,0 +1,98 @@
+@testable import KinoraFormats
+import XCTest
+
+final class PickleMachineTests: XCTestCase {
+    private func run(_ bytes: [UInt8]) throws -> PickleValue {
+        try bytes.withUnsafeBytes { buffer in
+            var machine = PickleMachine(bytes: buffer) { _ in throw PickleMachine.Failure(reason: "no storages here") }
+            return try machine.run()
+        }
+    }
+
+    private func failure(_ bytes: [UInt8]) -> PickleMachine.Failure? {
+        do {
+            _ = try run(bytes)
+            return nil
+        } catch {
+            return error as? PickleMachine.Failure
+        }
+    }
+
+    private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
+
+    func testProtocolZeroTextOpcodesBuildContainers() throws {
+        // (lp0\nI1\naI01\naF0.5\naS'x'... as pickle.dumps([1, True, 0.5], protocol=0) writes it.
+        let value = try run(text("(lp0\nI1\naI01\naF0.5\na."))
+        guard case .list(let list) = value, list.items.count == 3, case .int(1) = list.items[0],
+            case .bool(true) = list.items[1], case .float(0.5) = list.items[2]
+        else { return XCTFail("\(value)") }
+    }
+
+    func testMemoSharesOneListAndASelfReferenceDoesNotLoop() throws {
+        // [] stored at memo 0, then appended to itself: l = []; l.append(l)
+        let value = try run([0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E])
+        guard case .list(let list) = value, case .list(let inner) = list.items.first else { return XCTFail() }
+        XCTAssertTrue(list === inner)
+    }
+
+    func testLargeIntegersAndNegativeLong1() throws {
+        guard case .int(-1) = try run([0x80, 0x02, 0x8A, 0x01, 0xFF, 0x2E]) else { return XCTFail() }
+        guard case .int(Int.min) = try run([0x80, 0x02, 0x8A, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x2E]) else {
+            return XCTFail()
+        }
+        guard case .bigInt(let bytes) = try run([0x80, 0x02, 0x8A, 0x09] + [UInt8](repeating: 1, count: 9) + [0x2E])
+        else { return XCTFail() }
+        XCTAssertEqual(bytes.count, 9)
+    }
+
+    func testGlobalsOffTheAllowListAreRefusedByNameEveryWayTheyCanBeNamed() {
+        let ways: [[UInt8]] = [
+            text("cos\nsystem\n(S'true'\ntR."),  // GLOBAL + REDUCE
+            [0x80, 0x04, 0x8C, 0x02] + text("os") + [0x8C, 0x06] + text("system") + [0x93, 0x2E],  // STACK_GLOBAL
+            text("(S'true'\nios\nsystem\n."),  // INST
+            text("cbuiltins\neval\n."),
+            text("ctorch\nload\n."),
+        ]
+        for (index, pickle) in ways.enumerated() {
+            let reason = failure(pickle)?.reason ?? ""
+            XCTAssertTrue(reason.contains("not on the list"), "\(index): \(reason)")
+        }
+        XCTAssertTrue(failure(text("cos\nsystem\n."))!.reason.contains("'os.system'"))
+    }
+
+    func testCallingAnAllowedGlobalThatIsNotAFunctionIsRefused() {
+        XCTAssertEqual(
+            failure(text("ctorch\nFloatStorage\n)R."))?.reason, "torch.FloatStorage cannot be called")
+    }
+
+    func testMalformedProgramsGiveTheOpcodesByte() {
+        XCTAssertEqual(failure([0x80, 0x02, 0x30, 0x2E]), .init(reason: "the stack is empty", offset: 2))
+        XCTAssertEqual(failure([0x80, 0x02, 0x68, 0x05, 0x2E]), .init(reason: "memo entry 5 was never stored", offset: 2))
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F]),
+            .init(reason: "a length of 2147483647 reaches past the end of the pickle", offset: 2))
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x82, 0x01, 0x2E]),
+            .init(reason: "opcode 0x82 is not supported in a weights file", offset: 2))
+        XCTAssertEqual(failure([0x80, 0x02, 0x28, 0x4E, 0x2E]), .init(reason: "STOP with a MARK still open", offset: 4))
+        XCTAssertEqual(failure([0x80, 0x02, 0x4E]), .init(reason: "the pickle ends inside an opcode's argument (1 bytes wanted)", offset: 3))
+        XCTAssertEqual(failure([0x80, 0x02, 0x4E, 0x28, 0x30, 0x2E])?.reason, "an opcode reached below the last MARK")
+        XCTAssertEqual(failure([0x80, 0x02, 0x4E, 0x61, 0x2E])?.reason, "the stack is empty")
+        XCTAssertEqual(failure([0x80, 0x02, 0x7D, 0x5D, 0x4E, 0x73, 0x2E])?.reason,
+                       "a dict key must be a str, int, float, bool, None or bytes, not a list")
+    }
+
+    func testTensorViewsThatReachPastTheirStorageAreRefused() {
+        let storage = TorchStorageReference(key: "0", dtype: .f32, elementCount: 6)
+        XCTAssertNoThrow(try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [3, 1], offset: 0))
+        XCTAssertThrowsError(try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [3, 1], offset: 1))
+        XCTAssertThrowsError(try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [4, 1], offset: 0))
+        XCTAssertThrowsError(try TorchTensorReference(storage: storage, dtype: .f32, shape: [-1], strides: [1], offset: 0))
+        XCTAssertThrowsError(
+            try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 2], strides: [Int.max, 1], offset: 0))
+        XCTAssertNoThrow(try TorchTensorReference(storage: storage, dtype: .f32, shape: [0, 9], strides: [9, 1], offset: 99))
+        let bytes = TorchStorageReference(key: "1", dtype: .u8, elementCount: 8)
+        XCTAssertNoThrow(try TorchTensorReference(storage: bytes, dtype: .f16, shape: [4], strides: [1], offset: 0))
+        XCTAssertThrowsError(try TorchTensorReference(storage: bytes, dtype: .f16, shape: [4], strides: [1], offset: 1))
+    }
+}
