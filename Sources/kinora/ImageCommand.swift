@@ -12,7 +12,8 @@ struct ImageCommand: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
 
     @Option(name: .long, help: ArgumentHelp(
-        "A diffusers model folder (with model_index.json) or a single-file checkpoint (.safetensors, A1111/ComfyUI).",
+        "A diffusers model folder (with model_index.json) or a single-file checkpoint (A1111/ComfyUI .safetensors, "
+            + "or a pickled .ckpt read without running it).",
         discussion: "A single file's configuration is inferred from its tensor shapes and its family (SD 1.x, 2.x, "
             + "SDXL); it carries no tokenizer (see --tokenizer)."))
     var model: String

@@ -6,15 +6,16 @@ import KinoraFormats
 /// mapped to Kinora's internal names (`CheckpointKeyMap.singleFile`) and its family detected, and each component
 /// is served by a `ComponentWeightStore` view of the same mapping, so no tensor is copied.
 public final class SingleFileCheckpoint: Sendable {
-    public let file: SafetensorsFile
+    /// The file's tensors: a safetensors file, or a pickled `.ckpt` read safely, its `state_dict.` level removed.
+    public let file: any WeightStore
     public let description: CheckpointDescription
     /// Keys no rule claimed (EMA copies, `alphas_cumprod`, `logit_scale`, ...), ignored.
     public let unmapped: [String]
     private let tensors: [ModelComponent: [MappedTensor]]
 
-    /// Opens `url`; throws when it is not a safetensors file or not a single-file SD 1.x, 2.x or SDXL checkpoint.
+    /// Opens `url`; throws when it is not a weight file or not a single-file SD 1.x, 2.x or SDXL checkpoint.
     public init(url: URL) throws {
-        file = try SafetensorsFile(url: url)
+        file = PrefixStrippedWeightStore.unwrapping(try WeightFile.open(url), prefixes: ["state_dict.", "module."])
         let names = file.tensorNames
         if !names.contains(where: { $0.hasPrefix("model.diffusion_model.") })
             && names.contains(where: { $0.hasPrefix("down_blocks.") || $0.hasPrefix("mid_block.") }) {
@@ -30,7 +31,7 @@ public final class SingleFileCheckpoint: Sendable {
     public var family: ModelFamily { description.family }
 
     /// Whether the file marks itself as predicting v (ComfyUI's `v_pred` key).
-    public var declaresVPrediction: Bool { file.tensors["v_pred"] != nil }
+    public var declaresVPrediction: Bool { file.tensorNames.contains("v_pred") }
 
     /// Whether the file holds `component`.
     public func contains(_ component: ModelComponent) -> Bool { !(tensors[component] ?? []).isEmpty }
@@ -45,7 +46,7 @@ public final class SingleFileCheckpoint: Sendable {
                 .textEncoder2: "conditioner.embedders.1.",
             ]
             throw WeightsError.unrecognizedCheckpoint(
-                file: file.url.path, reason: "it holds no \(component.rawValue) (no \(prefixes[component] ?? "")* "
+                file: file.sourceName, reason: "it holds no \(component.rawValue) (no \(prefixes[component] ?? "")* "
                     + "keys); this is not a complete checkpoint")
         }
         if let layers {

@@ -1,6 +1,7 @@
 import Foundation
 import KinoraFormats
 import KinoraModels
+import KinoraTestSupport
 import XCTest
 
 /// The single-file checkpoint's component views serve each tensor from the mapped file under its internal name.
@@ -43,6 +44,23 @@ final class SingleFileCheckpointTests: ModelTestCase {
             $0.baseAddress?.advanced(by: fused.byteCount / 3)
         }
         XCTAssertEqual(viewAddress, fileAddress, "no copy")
+    }
+
+    func testAPickledCkptOfTheSameWeightsServesTheSameTensors() throws {
+        let safetensors = try SingleFileCheckpoint(url: singleFileFixture("sd"))
+        let ckpt = try makeTemporaryFolder(self).appending(path: "sd.ckpt")
+        try TorchCheckpointWriter.write(safetensors.file, wrapper: "state_dict", to: ckpt)
+        let pickled = try SingleFileCheckpoint(url: ckpt)
+        XCTAssertTrue(pickled.file is PrefixStrippedWeightStore)
+        XCTAssertEqual(pickled.family, safetensors.family)
+        XCTAssertEqual(pickled.file.tensorNames, safetensors.file.tensorNames)
+        for component in [ModelComponent.unet, .vae, .textEncoder] {
+            let (ours, reference) = (try pickled.store(component), try safetensors.store(component))
+            XCTAssertEqual(ours.tensorNames, reference.tensorNames)
+            for name in ours.tensorNames {
+                XCTAssertEqual(try ours.floats(name), try reference.floats(name), name)
+            }
+        }
     }
 
     func testSD2KeepsAllButTheLastOpenCLIPLayerWhenAsked() throws {
