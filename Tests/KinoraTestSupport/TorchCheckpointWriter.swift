@@ -33,7 +33,8 @@ public enum TorchCheckpointWriter {
                 stride *= size
             }
             pickle += unicode(name) + global("torch._utils", "_rebuild_tensor_v2") + [0x28]  // MARK
-            pickle += [0x28] + unicode("storage") + global("torch", storageType) + unicode(String(index))
+            pickle +=
+                [0x28] + unicode("storage") + global("torch", storageType) + unicode(String(index))
                 + unicode("cpu") + int(info.shape.reduce(1, *)) + [0x74, 0x51]  // TUPLE, BINPERSID
             pickle += int(0) + tuple(info.shape) + tuple(strides) + [0x89]  // offset, size, stride, False
             pickle += global("collections", "OrderedDict") + [0x29, 0x52, 0x74, 0x52]  // hooks; TUPLE; REDUCE
@@ -73,19 +74,23 @@ public enum TorchCheckpointWriter {
             let headerEnd = offset + 30 + nameBytes.count + 4
             let padding = (64 - headerEnd % 64) % 64
             let crc = data.withUnsafeBytes { crc32($0) }
-            let common = littleEndian(UInt16(20)) + littleEndian(UInt16(0)) + littleEndian(UInt16(0))
+            let common =
+                littleEndian(UInt16(20)) + littleEndian(UInt16(0)) + littleEndian(UInt16(0))
                 + littleEndian(UInt32(0)) + littleEndian(crc) + littleEndian(UInt32(data.count))
                 + littleEndian(UInt32(data.count)) + littleEndian(UInt16(nameBytes.count))
             archive += littleEndian(UInt32(0x0403_4B50)) + common + littleEndian(UInt16(4 + padding)) + nameBytes
-            archive += littleEndian(UInt16(0xCAFE)) + littleEndian(UInt16(padding)) + [UInt8](repeating: 0, count: padding)
+            archive +=
+                littleEndian(UInt16(0xCAFE)) + littleEndian(UInt16(padding)) + [UInt8](repeating: 0, count: padding)
             archive += data
-            directory += littleEndian(UInt32(0x0201_4B50)) + littleEndian(UInt16(20)) + common
+            directory +=
+                littleEndian(UInt32(0x0201_4B50)) + littleEndian(UInt16(20)) + common
                 + littleEndian(UInt16(0)) + littleEndian(UInt16(0)) + littleEndian(UInt16(0))
                 + littleEndian(UInt16(0)) + littleEndian(UInt32(0)) + littleEndian(UInt32(offset)) + nameBytes
         }
         let directoryOffset = archive.count
         archive += directory
-        archive += littleEndian(UInt32(0x0605_4B50)) + littleEndian(UInt16(0)) + littleEndian(UInt16(0))
+        archive +=
+            littleEndian(UInt32(0x0605_4B50)) + littleEndian(UInt16(0)) + littleEndian(UInt16(0))
             + littleEndian(UInt16(entries.count)) + littleEndian(UInt16(entries.count))
             + littleEndian(UInt32(directory.count)) + littleEndian(UInt32(directoryOffset)) + littleEndian(UInt16(0))
         return archive

@@ -232,7 +232,8 @@ public struct PickleMachine {
         case 0x56: try push(.string(try line()))  // UNICODE (raw-unicode-escape; escapes are kept as written)
         case 0x53:  // STRING: a quoted repr; escapes are kept as written.
             let quoted = try line()
-            guard quoted.count >= 2, let quote = quoted.first, quote == "'" || quote == "\"", quoted.last == quote else {
+            guard quoted.count >= 2, let quote = quoted.first, quote == "'" || quote == "\"", quoted.last == quote
+            else {
                 throw Failure(reason: "STRING argument \(quoted) is not quoted")
             }
             try push(.string(String(quoted.dropFirst().dropLast())))
@@ -249,7 +250,8 @@ public struct PickleMachine {
             let second = try pop()
             try push(.tuple([try pop(), second]))
         case 0x87:  // TUPLE3
-            let third = try pop(), second = try pop()
+            let third = try pop()
+            let second = try pop()
             try push(.tuple([try pop(), second, third]))
         case 0x5D: try push(.list(PickleList()))  // EMPTY_LIST
         case 0x6C:  // LIST
@@ -268,7 +270,8 @@ public struct PickleMachine {
             try setItems(try popToMark(), in: .dict(dict))
             try push(.dict(dict))
         case 0x73:  // SETITEM
-            let value = try pop(), key = try pop()
+            let value = try pop()
+            let key = try pop()
             try setItems([key, value], in: try top)
         case 0x75:  // SETITEMS
             let values = try popToMark()
@@ -276,7 +279,9 @@ public struct PickleMachine {
         case 0x8F: try push(.set([]))  // EMPTY_SET
         case 0x90:  // ADDITEMS
             let values = try popToMark()
-            guard case .set(let items) = try pop() else { throw Failure(reason: "ADDITEMS to a value that is not a set") }
+            guard case .set(let items) = try pop() else {
+                throw Failure(reason: "ADDITEMS to a value that is not a set")
+            }
             try push(.set(items + values))
         case 0x91: try push(.set(try popToMark()))  // FROZENSET
 

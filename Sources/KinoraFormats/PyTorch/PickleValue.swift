@@ -57,7 +57,8 @@ public final class PickleDict: @unchecked Sendable {
 
     func set(_ key: PickleValue, _ value: PickleValue) throws {
         guard let hashable = PickleKey(key) else {
-            throw PickleMachine.Failure(reason: "a dict key must be a str, int, float, bool, None or bytes, not \(key.kind)")
+            throw PickleMachine.Failure(
+                reason: "a dict key must be a str, int, float, bool, None or bytes, not \(key.kind)")
         }
         if let index = indexByKey[hashable] {
             entries[index].value = value
@@ -70,7 +71,12 @@ public final class PickleDict: @unchecked Sendable {
 
 /// The dict keys Kinora accepts: the immutable scalars state dicts use.
 enum PickleKey: Hashable {
-    case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
+    case none
+    case bool(Bool)
+    case int(Int)
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
 
     init?(_ value: PickleValue) {
         switch value {

@@ -42,7 +42,8 @@ public final class PyTorchCheckpoint: WeightStore {
             loaded = try Self.readLegacy(bytes, file: file)
         } else if bytes.count >= 262, String(decoding: bytes[257..<262], as: UTF8.self) == "ustar" {
             throw PyTorchError.notACheckpoint(
-                file: file, reason: "it is the tar format of PyTorch before 0.4, which Kinora does not read; "
+                file: file,
+                reason: "it is the tar format of PyTorch before 0.4, which Kinora does not read; "
                     + "load and save it again with a current torch, or convert it to safetensors")
         } else {
             throw PyTorchError.notACheckpoint(file: file, reason: "it is neither a zip archive nor a pickle")
@@ -200,7 +201,8 @@ public final class PyTorchCheckpoint: WeightStore {
             throw PyTorchError.notACheckpoint(file: file, reason: "an unknown legacy protocol version")
         }
         if case .dict(let info) = try unpickle("the system info"),
-            let order = info.entries.first(where: { if case .string("little_endian") = $0.key { true } else { false } }),
+            let order = info.entries.first(where: { if case .string("little_endian") = $0.key { true } else { false } }
+            ),
             case .bool(false) = order.value
         {
             throw PyTorchError.notACheckpoint(file: file, reason: "it was written on a big-endian machine")
@@ -287,20 +289,23 @@ public final class PyTorchCheckpoint: WeightStore {
                 case .int(let integer): name = String(integer)
                 default: continue
                 }
-                try collect(item, path: child(name), into: &tensors, file: file, depth: depth + 1,
-                            visiting: visiting.union([identity]))
+                try collect(
+                    item, path: child(name), into: &tensors, file: file, depth: depth + 1,
+                    visiting: visiting.union([identity]))
             }
         case .list(let list):
             let identity = ObjectIdentifier(list)
             guard !visiting.contains(identity) else { return }
             for (index, item) in list.items.enumerated() {
-                try collect(item, path: child(String(index)), into: &tensors, file: file, depth: depth + 1,
-                            visiting: visiting.union([identity]))
+                try collect(
+                    item, path: child(String(index)), into: &tensors, file: file, depth: depth + 1,
+                    visiting: visiting.union([identity]))
             }
         case .tuple(let items):
             for (index, item) in items.enumerated() {
-                try collect(item, path: child(String(index)), into: &tensors, file: file, depth: depth + 1,
-                            visiting: visiting)
+                try collect(
+                    item, path: child(String(index)), into: &tensors, file: file, depth: depth + 1,
+                    visiting: visiting)
             }
         default:
             return

@@ -19,7 +19,8 @@ public final class ShardedSafetensors: WeightStore {
         let mapping = try MappedFile(url: indexURL)
         let root: [String: JSONValue]
         do {
-            guard case .object(let members) = try withExtendedLifetime(mapping, { try JSONDocument.parse(mapping.bytes) })
+            guard
+                case .object(let members) = try withExtendedLifetime(mapping, { try JSONDocument.parse(mapping.bytes) })
             else {
                 throw WeightsError.malformedIndex(file: file, reason: "not a JSON object")
             }

@@ -88,9 +88,12 @@ public struct ZipArchive {
             throw Failure(entry: nil, reason: "no end-of-central-directory record; the archive is truncated")
         }
         reader.position = candidate + 4
-        let diskNumber = try reader.u16(), directoryDisk = try reader.u16()
-        let countOnDisk = try reader.u16(), count = try reader.u16()
-        let size = try reader.u32(), offset = try reader.u32()
+        let diskNumber = try reader.u16()
+        let directoryDisk = try reader.u16()
+        let countOnDisk = try reader.u16()
+        let count = try reader.u16()
+        let size = try reader.u32()
+        let offset = try reader.u32()
         guard diskNumber == 0 || diskNumber == 0xFFFF, directoryDisk == 0 || directoryDisk == 0xFFFF,
             countOnDisk == count
         else { throw Failure(entry: nil, reason: "multi-disk archives are not supported") }
@@ -116,7 +119,8 @@ public struct ZipArchive {
             throw Failure(entry: nil, reason: "the central directory lies outside the archive")
         }
         guard directory.count <= directory.size / 46 else {
-            throw Failure(entry: nil, reason: "\(directory.count) entries cannot fit a \(directory.size)-byte directory")
+            throw Failure(
+                entry: nil, reason: "\(directory.count) entries cannot fit a \(directory.size)-byte directory")
         }
         return directory
     }
@@ -126,11 +130,15 @@ public struct ZipArchive {
             throw Failure(entry: nil, reason: "a central directory header is damaged at byte \(reader.position - 4)")
         }
         reader.position += 4
-        let flags = try reader.u16(), method = try reader.u16()
+        let flags = try reader.u16()
+        let method = try reader.u16()
         reader.position += 4
         let crc = try reader.u32()
-        var compressedSize = UInt64(try reader.u32()), size = UInt64(try reader.u32())
-        let nameLength = Int(try reader.u16()), extraLength = Int(try reader.u16()), commentLength = Int(try reader.u16())
+        var compressedSize = UInt64(try reader.u32())
+        var size = UInt64(try reader.u32())
+        let nameLength = Int(try reader.u16())
+        let extraLength = Int(try reader.u16())
+        let commentLength = Int(try reader.u16())
         reader.position += 2 + 2 + 4
         var localOffset = UInt64(try reader.u32())
         guard let name = String(validating: try reader.take(nameLength), as: UTF8.self) else {
@@ -142,7 +150,8 @@ public struct ZipArchive {
             throw Failure(entry: name, reason: "the entry's header runs past the central directory")
         }
         while extra.remaining >= 4 {
-            let id = try extra.u16(), length = Int(try extra.u16())
+            let id = try extra.u16()
+            let length = Int(try extra.u16())
             var field = ByteReader(bytes: try extra.take(length))
             guard id == 0x0001 else { continue }
             if size == 0xFFFF_FFFF { size = try field.u64() }
@@ -171,7 +180,8 @@ public struct ZipArchive {
             throw Failure(entry: name, reason: "no local file header at byte \(localOffset)")
         }
         local.position += 22
-        let nameLength = Int(try local.u16()), extraLength = Int(try local.u16())
+        let nameLength = Int(try local.u16())
+        let extraLength = Int(try local.u16())
         local.position += nameLength + extraLength
         guard local.position <= bytes.count, compressedSize <= UInt64(bytes.count - local.position) else {
             throw Failure(entry: name, reason: "its \(compressedSize) bytes of data run past the archive's end")

@@ -1,5 +1,6 @@
-@testable import KinoraFormats
 import XCTest
+
+@testable import KinoraFormats
 
 final class JSONDocumentTests: XCTestCase {
     private func parse(_ text: String) throws -> JSONValue {
@@ -30,11 +31,14 @@ final class JSONDocumentTests: XCTestCase {
     }
 
     func testErrorsSayWhatAndAtWhichByte() {
-        XCTAssertEqual(syntaxError(#"{"a": [1, 2,, 3]}"#), JSONSyntaxError(offset: 12, reason: "unexpected byte 0x2c where a value was expected"))
+        XCTAssertEqual(
+            syntaxError(#"{"a": [1, 2,, 3]}"#),
+            JSONSyntaxError(offset: 12, reason: "unexpected byte 0x2c where a value was expected"))
         XCTAssertEqual(syntaxError(#"{"a": 1, "a": 2}"#)?.offset, 9)
         XCTAssertEqual(syntaxError(#"{"a": 1} x"#)?.reason, "unexpected content after the JSON value")
         XCTAssertEqual(syntaxError(#"{"a": "unterminated"#)?.reason, "the text ends inside a string")
-        XCTAssertEqual(syntaxError("[99999999999999999999]")?.reason, "the integer 99999999999999999999 does not fit in 64 bits")
+        XCTAssertEqual(
+            syntaxError("[99999999999999999999]")?.reason, "the integer 99999999999999999999 does not fit in 64 bits")
         XCTAssertEqual(syntaxError("[1e999]")?.reason, "the number 1e999 is out of range")
         XCTAssertEqual(syntaxError("[01]")?.reason, "expected ',' or ']' in an array")
         XCTAssertEqual(syntaxError("\"a\u{01}b\"")?.reason, "a control character inside a string must be escaped")

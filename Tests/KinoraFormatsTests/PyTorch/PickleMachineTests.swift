@@ -1,5 +1,6 @@
-@testable import KinoraFormats
 import XCTest
+
+@testable import KinoraFormats
 
 final class PickleMachineTests: XCTestCase {
     private func run(_ bytes: [UInt8]) throws -> PickleValue {
@@ -67,30 +68,40 @@ final class PickleMachineTests: XCTestCase {
 
     func testMalformedProgramsGiveTheOpcodesByte() {
         XCTAssertEqual(failure([0x80, 0x02, 0x30, 0x2E]), .init(reason: "the stack is empty", offset: 2))
-        XCTAssertEqual(failure([0x80, 0x02, 0x68, 0x05, 0x2E]), .init(reason: "memo entry 5 was never stored", offset: 2))
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x68, 0x05, 0x2E]), .init(reason: "memo entry 5 was never stored", offset: 2))
         XCTAssertEqual(
             failure([0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F]),
             .init(reason: "a length of 2147483647 reaches past the end of the pickle", offset: 2))
         XCTAssertEqual(
             failure([0x80, 0x02, 0x82, 0x01, 0x2E]),
             .init(reason: "opcode 0x82 is not supported in a weights file", offset: 2))
-        XCTAssertEqual(failure([0x80, 0x02, 0x28, 0x4E, 0x2E]), .init(reason: "STOP with a MARK still open", offset: 4))
-        XCTAssertEqual(failure([0x80, 0x02, 0x4E]), .init(reason: "the pickle ends inside an opcode's argument (1 bytes wanted)", offset: 3))
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x28, 0x4E, 0x2E]), .init(reason: "STOP with a MARK still open", offset: 4))
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x4E]),
+            .init(reason: "the pickle ends inside an opcode's argument (1 bytes wanted)", offset: 3))
         XCTAssertEqual(failure([0x80, 0x02, 0x4E, 0x28, 0x30, 0x2E])?.reason, "an opcode reached below the last MARK")
         XCTAssertEqual(failure([0x80, 0x02, 0x4E, 0x61, 0x2E])?.reason, "the stack is empty")
-        XCTAssertEqual(failure([0x80, 0x02, 0x7D, 0x5D, 0x4E, 0x73, 0x2E])?.reason,
-                       "a dict key must be a str, int, float, bool, None or bytes, not a list")
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x7D, 0x5D, 0x4E, 0x73, 0x2E])?.reason,
+            "a dict key must be a str, int, float, bool, None or bytes, not a list")
     }
 
     func testTensorViewsThatReachPastTheirStorageAreRefused() {
         let storage = TorchStorageReference(key: "0", dtype: .f32, elementCount: 6)
-        XCTAssertNoThrow(try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [3, 1], offset: 0))
-        XCTAssertThrowsError(try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [3, 1], offset: 1))
-        XCTAssertThrowsError(try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [4, 1], offset: 0))
-        XCTAssertThrowsError(try TorchTensorReference(storage: storage, dtype: .f32, shape: [-1], strides: [1], offset: 0))
+        XCTAssertNoThrow(
+            try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [3, 1], offset: 0))
+        XCTAssertThrowsError(
+            try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [3, 1], offset: 1))
+        XCTAssertThrowsError(
+            try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 3], strides: [4, 1], offset: 0))
+        XCTAssertThrowsError(
+            try TorchTensorReference(storage: storage, dtype: .f32, shape: [-1], strides: [1], offset: 0))
         XCTAssertThrowsError(
             try TorchTensorReference(storage: storage, dtype: .f32, shape: [2, 2], strides: [Int.max, 1], offset: 0))
-        XCTAssertNoThrow(try TorchTensorReference(storage: storage, dtype: .f32, shape: [0, 9], strides: [9, 1], offset: 99))
+        XCTAssertNoThrow(
+            try TorchTensorReference(storage: storage, dtype: .f32, shape: [0, 9], strides: [9, 1], offset: 99))
         let bytes = TorchStorageReference(key: "1", dtype: .u8, elementCount: 8)
         XCTAssertNoThrow(try TorchTensorReference(storage: bytes, dtype: .f16, shape: [4], strides: [1], offset: 0))
         XCTAssertThrowsError(try TorchTensorReference(storage: bytes, dtype: .f16, shape: [4], strides: [1], offset: 1))

@@ -1,6 +1,7 @@
 import Foundation
-@testable import KinoraFormats
 import XCTest
+
+@testable import KinoraFormats
 
 final class PyTorchCheckpointTests: XCTestCase {
     private let folder = fixturesFolder.appending(path: "pytorch")
@@ -48,11 +49,13 @@ final class PyTorchCheckpointTests: XCTestCase {
     func testNonTensorValuesStayInTheRoot() throws {
         let checkpoint = try PyTorchCheckpoint(url: folder.appending(path: "zip.pt"))
         guard case .dict(let root) = checkpoint.root else { return XCTFail("root is \(checkpoint.root.kind)") }
-        let values = Dictionary(uniqueKeysWithValues: root.entries.compactMap { entry -> (String, PickleValue)? in
-            guard case .string(let key) = entry.key else { return nil }
-            return (key, entry.value)
-        })
-        guard case .int(1200) = values["step"], case .float(let lr) = values["lr"], case .string("tiny") = values["name"],
+        let values = Dictionary(
+            uniqueKeysWithValues: root.entries.compactMap { entry -> (String, PickleValue)? in
+                guard case .string(let key) = entry.key else { return nil }
+                return (key, entry.value)
+            })
+        guard case .int(1200) = values["step"], case .float(let lr) = values["lr"],
+            case .string("tiny") = values["name"],
             case .opaque = values["best"]
         else { return XCTFail("\(values.mapValues(\.kind))") }
         XCTAssertEqual(lr, 1e-4)
@@ -107,7 +110,8 @@ final class PyTorchCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try PyTorchCheckpoint(url: url)) {
             XCTAssertEqual(
                 $0 as? PyTorchError,
-                .archive(file: url.path, entry: "zip/data.pkl", reason: "its CRC-32 does not match; the file is damaged"))
+                .archive(
+                    file: url.path, entry: "zip/data.pkl", reason: "its CRC-32 does not match; the file is damaged"))
         }
     }
 
@@ -116,7 +120,8 @@ final class PyTorchCheckpointTests: XCTestCase {
         try Data("hello".utf8).write(to: url)
         XCTAssertThrowsError(try PyTorchCheckpoint(url: url)) {
             XCTAssertEqual(
-                $0 as? PyTorchError, .notACheckpoint(file: url.path, reason: "it is neither a zip archive nor a pickle"))
+                $0 as? PyTorchError, .notACheckpoint(file: url.path, reason: "it is neither a zip archive nor a pickle")
+            )
         }
     }
 }

@@ -100,7 +100,8 @@ final class SafetensorsFileTests: XCTestCase {
         let url = try write(header: #"{"w": {"dtype": "F32", "shape": [1] "data_offsets": [0, 4]}}"#, dataBytes: 4)
         XCTAssertEqual(
             openingError(url),
-            .malformedHeader(file: url.path, reason: "invalid JSON: expected ',' or '}' in an object at byte 44 of the file"))
+            .malformedHeader(
+                file: url.path, reason: "invalid JSON: expected ',' or '}' in an object at byte 44 of the file"))
     }
 
     func testDuplicateTensorNamesInTheHeaderAreRefused() throws {

@@ -58,7 +58,8 @@ final class ShardedSafetensorsTests: XCTestCase {
         XCTAssertThrowsError(try ShardedSafetensors(indexURL: index)) {
             XCTAssertEqual(
                 $0 as? WeightsError,
-                .malformedIndex(file: index.path, reason: "invalid JSON: expected a string key in an object at byte 37"))
+                .malformedIndex(file: index.path, reason: "invalid JSON: expected a string key in an object at byte 37")
+            )
         }
         let fifo = folder.appending(path: "fifo.index.json")
         XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
