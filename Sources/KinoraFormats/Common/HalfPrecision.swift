@@ -41,6 +41,29 @@ public enum HalfPrecision {
         return sign | UInt16(rounded)
     }
 
+    /// float8 e4m3fn bits to `Float` (PyTorch's `float8_e4m3fn`, safetensors' `F8_E4M3`): bias 7, no infinities, NaN
+    /// only for all-ones exponent and mantissa, largest finite ±448. Exact for every input.
+    public static func float(fromE4M3 bits: UInt8) -> Float {
+        let negative = bits & 0x80 != 0
+        let exponent = Int(bits >> 3) & 0xF
+        let mantissa = Float(bits & 0x7)
+        let magnitude: Float
+        if exponent == 0xF && bits & 0x7 == 0x7 {
+            return negative ? -.nan : .nan
+        } else if exponent == 0 {
+            magnitude = mantissa * 0x1p-9
+        } else {
+            magnitude = (1 + mantissa / 8) * Float(sign: .plus, exponent: exponent - 7, significand: 1)
+        }
+        return negative ? -magnitude : magnitude
+    }
+
+    /// float8 e5m2 bits to `Float` (`float8_e5m2`, `F8_E5M2`): the upper byte of an IEEE binary16, infinities and NaN
+    /// included. Exact for every input.
+    public static func float(fromE5M2 bits: UInt8) -> Float {
+        float(fromHalf: UInt16(bits) << 8)
+    }
+
     /// bfloat16 bits to `Float` (the upper half of a binary32).
     public static func float(fromBFloat bits: UInt16) -> Float {
         Float(bitPattern: UInt32(bits) << 16)

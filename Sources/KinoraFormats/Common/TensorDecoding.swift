@@ -1,8 +1,9 @@
 /// Converts raw little-endian tensor bytes to `Float`, for tests and for host-side checks; the GPU reads weights in
 /// their file dtype.
 public enum TensorDecoding {
-    /// The values of `count` elements of `dtype` in `bytes`, or nil for a dtype with no meaningful `Float` reading.
-    public static func floats(_ bytes: UnsafeRawBufferPointer, dtype: WeightDType, count: Int) -> [Float]? {
+    /// The values of `count` elements of `dtype` in `bytes` (every dtype has an exact `Float` reading but 64-bit
+    /// integers and F64, which are rounded).
+    public static func floats(_ bytes: UnsafeRawBufferPointer, dtype: WeightDType, count: Int) -> [Float] {
         func load<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Float) -> [Float] {
             (0..<count).map {
                 convert(T(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * T.bitWidth / 8, as: T.self)))
@@ -22,7 +23,8 @@ public enum TensorDecoding {
         case .u16: return load(UInt16.self) { Float($0) }
         case .u8: return load(UInt8.self) { Float($0) }
         case .bool: return load(UInt8.self) { $0 == 0 ? 0 : 1 }
-        case .f8E4M3, .f8E5M2: return nil
+        case .f8E4M3: return load(UInt8.self, HalfPrecision.float(fromE4M3:))
+        case .f8E5M2: return load(UInt8.self, HalfPrecision.float(fromE5M2:))
         }
     }
 

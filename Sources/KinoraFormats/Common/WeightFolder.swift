@@ -14,11 +14,11 @@ public enum WeightFolder {
             for base in baseNames {
                 let index = folder.appending(path: "\(base)\(suffix).safetensors.index.json")
                 if FileManager.default.fileExists(atPath: index.path) {
-                    return try ShardedSafetensors(indexURL: index)
+                    return try FP8ExpandingWeightStore.wrapping(try ShardedSafetensors(indexURL: index))
                 }
                 let single = folder.appending(path: "\(base)\(suffix).safetensors")
                 if FileManager.default.fileExists(atPath: single.path) {
-                    return try SafetensorsFile(url: single)
+                    return try FP8ExpandingWeightStore.wrapping(try SafetensorsFile(url: single))
                 }
             }
         }

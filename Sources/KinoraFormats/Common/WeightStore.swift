@@ -22,15 +22,10 @@ extension WeightStore {
         return result
     }
 
-    /// The tensor converted to `Float` values in row-major order. F32, F16 and BF16 are weights; F64 and the integer
-    /// and boolean types are converted too (exactly where `Float` can hold the value); F8 types are refused.
+    /// The tensor converted to `Float` values in row-major order: every dtype, exactly where `Float` can hold the
+    /// value (F8 included, without a scale; see `FP8ExpandingWeightStore` for ComfyUI's scaled files).
     public func floats(_ name: String) throws -> [Float] {
         let tensor = try info(name)
-        return try withBytes(of: name) { bytes in
-            guard let values = TensorDecoding.floats(bytes, dtype: tensor.dtype, count: tensor.elementCount) else {
-                throw WeightsError.unsupportedDType(file: sourceName, tensor: name, dtype: tensor.dtype.rawValue)
-            }
-            return values
-        }
+        return try withBytes(of: name) { TensorDecoding.floats($0, dtype: tensor.dtype, count: tensor.elementCount) }
     }
 }
