@@ -73,7 +73,7 @@ public enum TorchCheckpointWriter {
             let nameBytes = Array(name.utf8)
             let headerEnd = offset + 30 + nameBytes.count + 4
             let padding = (64 - headerEnd % 64) % 64
-            let crc = data.withUnsafeBytes { crc32($0) }
+            let crc = data.withUnsafeBytes { CRC32.checksum($0) }
             let common =
                 littleEndian(UInt16(20)) + littleEndian(UInt16(0)) + littleEndian(UInt16(0))
                 + littleEndian(UInt32(0)) + littleEndian(crc) + littleEndian(UInt32(data.count))
@@ -94,14 +94,5 @@ public enum TorchCheckpointWriter {
             + littleEndian(UInt16(entries.count)) + littleEndian(UInt16(entries.count))
             + littleEndian(UInt32(directory.count)) + littleEndian(UInt32(directoryOffset)) + littleEndian(UInt16(0))
         return archive
-    }
-
-    private static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
-        }
-        return crc ^ 0xFFFF_FFFF
     }
 }
