@@ -52,7 +52,7 @@ enum UNetKeyMap {
         "out_layers.0.": "norm2.", "out_layers.3.": "conv2.", "skip_connection.": "conv_shortcut.",
     ]
 
-    private static func name(for key: String, layersPerBlock: Int) -> String? {
+    static func name(for key: String, layersPerBlock: Int) -> String? {
         for (old, new) in topLevel where key.hasPrefix(old) {
             return new + key.dropFirst(old.count)
         }

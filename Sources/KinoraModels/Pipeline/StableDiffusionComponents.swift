@@ -12,6 +12,8 @@ public struct StableDiffusionComponents: Sendable {
         public var store: any WeightStore
         /// Whether it is a `CLIPTextModelWithProjection` (SDXL's second encoder).
         public var withProjection: Bool
+        /// LoRA updates merged into its weights as they upload (see `applying(_:)`).
+        public var patches: [String: [LoRAPatch]] = [:]
 
         public init(configuration: CLIPTextConfig, store: any WeightStore, withProjection: Bool) {
             self.configuration = configuration
@@ -28,6 +30,8 @@ public struct StableDiffusionComponents: Sendable {
     public var textEncoder2: TextEncoder?
     public var unetConfiguration: UNet2DConditionConfig
     public var unetStore: any WeightStore
+    /// LoRA updates merged into the UNet's weights as they upload (see `applying(_:)`).
+    public var unetPatches: [String: [LoRAPatch]] = [:]
     public var vaeConfiguration: AutoencoderKLConfiguration
     public var vaeStore: any WeightStore
     public var schedulerConfiguration: SchedulerConfiguration

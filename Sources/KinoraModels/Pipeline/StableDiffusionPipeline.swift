@@ -73,7 +73,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     private static func makeUNet(_ components: StableDiffusionComponents, device: GPUDevice) throws
         -> UNet2DConditionModel {
         try UNet2DConditionModel(configuration: components.unetConfiguration,
-                                 weights: DeviceWeights(store: components.unetStore, device: device))
+                                 weights: DeviceWeights(store: components.unetStore, device: device,
+                                                         patches: components.unetPatches))
     }
 
     private static func makeVAE(_ components: StableDiffusionComponents, device: GPUDevice) throws -> AutoencoderKL {
@@ -474,10 +475,12 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         let first = components.textEncoder
         let loaded = TextEncoders(
             textEncoder: try CLIPTextModel(configuration: first.configuration,
-                                           weights: DeviceWeights(store: first.store, device: device)),
+                                           weights: DeviceWeights(store: first.store, device: device,
+                                                                  patches: first.patches)),
             textEncoder2: try components.textEncoder2.map {
                 try CLIPTextModelWithProjection(configuration: $0.configuration,
-                                                weights: DeviceWeights(store: $0.store, device: device))
+                                                weights: DeviceWeights(store: $0.store, device: device,
+                                                                       patches: $0.patches))
             })
         textEncoders = loaded
         return loaded

@@ -4,28 +4,34 @@ import KinoraTensor
 
 /// A model's weights on the device: tensors uploaded from a `WeightStore` on first use, in their file dtype.
 ///
+/// LoRA `patches` (keyed by full weight name) are merged into their weights as those upload, so a weight that streams
+/// is merged each time it streams in and the model never sees an unmerged copy.
+///
 /// `prefix` scopes names the way a model's submodules do (`weights.scoped("encoder.layers.0")`), so a block reads
 /// its parameters by their reference-implementation names.
 public final class DeviceWeights: @unchecked Sendable {
     public let store: WeightStore
     public let device: GPUDevice
     public let prefix: String
+    public let patches: [String: [LoRAPatch]]
     private let cache: Cache
 
     private final class Cache: @unchecked Sendable {
         var tensors: [String: Tensor] = [:]
     }
 
-    public init(store: WeightStore, device: GPUDevice, prefix: String = "") {
+    public init(store: WeightStore, device: GPUDevice, prefix: String = "", patches: [String: [LoRAPatch]] = [:]) {
         self.store = store
         self.device = device
         self.prefix = prefix
+        self.patches = patches
         cache = Cache()
     }
 
     private init(parent: DeviceWeights, prefix: String) {
         store = parent.store
         device = parent.device
+        patches = parent.patches
         self.prefix = prefix
         cache = parent.cache
     }
@@ -54,8 +60,11 @@ public final class DeviceWeights: @unchecked Sendable {
             throw WeightsError.unsupportedDType(file: store.sourceName, tensor: full, dtype: info.dtype.rawValue)
         }
         let shape = info.shape.isEmpty ? [1] : info.shape
-        let tensor = try store.withBytes(of: full) { bytes in
+        var tensor = try store.withBytes(of: full) { bytes in
             try Tensor(bytes: bytes, shape: shape, dtype: dtype, on: device)
+        }
+        if let patches = patches[full] {
+            tensor = try LoRAMerge.merged(tensor, patches: patches, device: device)
         }
         cache.tensors[full] = tensor
         return tensor
