@@ -91,8 +91,8 @@ public struct LoRAKey: Sendable, Equatable {
         return nil
     }
 
-    /// `attn1.processor.to_q` → `attn1.to_q`, `to_out` → `to_out.0` (UNet); `self_attn.to_q` → `self_attn.q_proj`,
-    /// `to_out` → `out_proj` (text encoders), as diffusers' own conversion does.
+    /// `attn1.processor.to_q` → `attn1.to_q`, `to_out` → `to_out.0` (UNet); `self_attn.to_q` →
+    /// `self_attn.q_proj`, `to_out` → `out_proj` (text encoders), as diffusers' own conversion does.
     private static func processorModule(_ module: String, component: LoRAComponent) -> String {
         var parts = module.split(separator: ".").map(String.init)
         guard let last = parts.popLast() else { return "" }

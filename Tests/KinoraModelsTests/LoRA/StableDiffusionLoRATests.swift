@@ -50,7 +50,9 @@ final class StableDiffusionLoRATests: ModelTestCase {
         }
         let tensors = try graph.run(values)
         let names = ["unet", "text_encoder", "text_encoder_2"]
-        return Dictionary(uniqueKeysWithValues: try tensors.enumerated().map { (names[$0.offset], try $0.element.floats()) })
+        return Dictionary(uniqueKeysWithValues: try tensors.enumerated().map {
+            (names[$0.offset], try $0.element.floats())
+        })
     }
 
     /// Asserts every output of `components` matches case `reference` of `model`, and differs from the base model's
@@ -63,8 +65,8 @@ final class StableDiffusionLoRATests: ModelTestCase {
             let base = try expected.floats("\(model).base.\(name)")
             let error = relativeL2(actual, fused)
             XCTAssertLessThan(error, Self.tolerance, "\(model) \(reference) \(name)", line: line)
-            XCTAssertGreaterThan(relativeL2(base, fused), 100 * Self.tolerance, "\(model) \(reference) \(name) unchanged",
-                                 line: line)
+            XCTAssertGreaterThan(relativeL2(base, fused), 100 * Self.tolerance,
+                                 "\(model) \(reference) \(name) unchanged", line: line)
             print("\(model) \(reference) \(name): relative L2 \(error)")
         }
     }
