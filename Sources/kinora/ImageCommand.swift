@@ -35,6 +35,13 @@ struct ImageCommand: ParsableCommand {
         discussion: "Default: v when the file has ComfyUI's v_pred marker or is SD 2.x, else eps."))
     var prediction: PredictionOption?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A LoRA file to merge into the model, with an optional strength (default 1); repeat for several.",
+        discussion: "kohya (lora_unet_/lora_te_), diffusers/PEFT (lora_A/lora_B) and ComfyUI (diffusion_model.) "
+            + "layouts, e.g. --lora style.safetensors:0.8. A key that fits no weight of the model is an error.",
+        valueName: "file[:strength]"))
+    var lora: [LoRAArgument] = []
+
     @Option(name: .long, help: "What to draw.")
     var prompt: String
 
@@ -105,7 +112,8 @@ struct ImageCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
-        let pipeline = try StableDiffusionPipeline(components: components(), device: device)
+        let pipeline = try StableDiffusionPipeline(components: components().applying(lora.map(\.adapter)),
+                                                   device: device)
         var settings = GenerationSettings(prompt: prompt)
         settings.negativePrompt = negative
         settings.promptSyntax = promptSyntax
