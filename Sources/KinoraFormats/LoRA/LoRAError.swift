@@ -16,6 +16,8 @@ public enum LoRAError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(file: String, key: String, tensor: String, delta: [Int], weight: [Int])
     /// A file with no LoRA pairs at all.
     case empty(file: String)
+    /// A `lora_adapter_metadata` entry (diffusers' saved PEFT configuration) that cannot be read or honoured.
+    case badMetadata(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,9 @@ public enum LoRAError: Error, Equatable, CustomStringConvertible {
                 + "\(weight); the LoRA was made for another model size"
         case .empty(let file):
             return "\(file): no LoRA down/up pairs found"
+        case .badMetadata(let file, let reason):
+            return "\(file): its PEFT configuration (safetensors metadata '\(LoRAAdapterMetadata.key)'): \(reason); "
+                + "without it the update's scale is unknown, so fix or remove the entry"
         }
     }
 }

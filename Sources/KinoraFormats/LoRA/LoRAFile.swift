@@ -8,16 +8,20 @@ public struct LoRAFile: Sendable {
     /// The adapted modules, sorted by component and module name.
     public let targets: [LoRATarget]
 
-    /// Opens a safetensors LoRA file.
+    /// Opens a safetensors LoRA file, with the PEFT configuration diffusers stores in its metadata.
     public init(url: URL) throws {
-        try self.init(store: SafetensorsFile(url: url))
+        let file = try SafetensorsFile(url: url)
+        try self.init(store: file, metadata: file.metadata)
     }
 
-    /// Reads the LoRA layout of `store`'s keys. Throws `LoRAError` naming the first key that is unknown, of an adapter
-    /// kind Kinora cannot merge, unpaired, or of the wrong shape.
-    public init(store: any WeightStore) throws {
+    /// Reads the LoRA layout of `store`'s keys, scaling pairs without an alpha as the file's `metadata` (safetensors
+    /// `__metadata__`) configures them (`LoRAAdapterMetadata`). Throws `LoRAError` naming the first key that is
+    /// unknown, of an adapter kind Kinora cannot merge, unpaired, or of the wrong shape, or a configuration that
+    /// cannot be honoured.
+    public init(store: any WeightStore, metadata: [String: String] = [:]) throws {
         self.store = store
         let file = store.sourceName
+        let configuration = try LoRAAdapterMetadata(metadata, file: file)
         struct Group {
             var parsed: LoRAKey
             var down: String?
@@ -57,8 +61,13 @@ public struct LoRAFile: Sendable {
                 }
                 alpha = (key, values[0])
             }
-            targets.append(try LoRATarget(down: (down, try store.info(down).shape), up: (up, try store.info(up).shape),
-                                          alpha: alpha, parsed: group.parsed, file: file))
+            let downShape = try store.info(down).shape
+            let configured = alpha == nil && (downShape.count == 2 || downShape.count == 4)
+                ? try configuration?.scale(component: group.parsed.component, module: group.parsed.module,
+                                           rank: downShape.first ?? 0)
+                : nil
+            targets.append(try LoRATarget(down: (down, downShape), up: (up, try store.info(up).shape), alpha: alpha,
+                                          parsed: group.parsed, file: file, configuredScale: configured))
         }
         guard !targets.isEmpty else { throw LoRAError.empty(file: file) }
         self.targets = targets.sorted { ($0.component, $0.module) < ($1.component, $1.module) }

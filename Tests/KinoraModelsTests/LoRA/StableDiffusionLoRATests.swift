@@ -79,6 +79,10 @@ final class StableDiffusionLoRATests: ModelTestCase {
         try assertMatches(components("sd", [("sd-peft.safetensors", 1)]), "sd", "peft")
     }
 
+    func testPEFTConfigurationInTheFilesMetadataScalesTheUpdateAsDiffusers() throws {
+        try assertMatches(components("sd", [("sd-peft-alpha.safetensors", 0.7)]), "sd", "peft-alpha")
+    }
+
     func testTwoAdaptersWithStrengthsAddUpAsInDiffusers() throws {
         try assertMatches(components("sd", [("sd-kohya.safetensors", 0.8), ("sd-peft.safetensors", -0.5)]), "sd",
                           "both")
