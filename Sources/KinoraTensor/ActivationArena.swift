@@ -43,7 +43,7 @@ public final class ActivationArena: @unchecked Sendable {
     }
 
     /// The slot size for a request of `bytes`.
-    static func slotSize(for bytes: UInt64) -> UInt64 {
+    public static func slotSize(for bytes: UInt64) -> UInt64 {
         (max(bytes, 4) + granularity - 1) / granularity * granularity
     }
 
