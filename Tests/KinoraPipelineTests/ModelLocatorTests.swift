@@ -68,4 +68,32 @@ final class ModelLocatorTests: XCTestCase {
         XCTAssertEqual(candidates.prefix(3).map(\.path), ["/work/x.onnx", "/a/x.onnx", "/a/voices/x.onnx"])
         XCTAssertEqual(paths.candidates(for: "/abs/x", base: nil).map(\.path), ["/abs/x"])
     }
+
+    func testFindsALoRAInAModelsFolderLoRAsSubfolderAndRefusesAFolder() throws {
+        let root = try TestSupport.temporaryFolder(self)
+        try touch(root.appendingPathComponent("loras/style.safetensors"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("loras/folder.safetensors"),
+                                                withIntermediateDirectories: true)
+        let locator = ModelLocator(catalog: try TestSupport.catalog(), searchPaths: ModelSearchPaths(roots: [root]),
+                                   base: root.appendingPathComponent("workflow"))
+        let model = ModelReference(name: "hero", source: .catalog("sd15"), family: "sd15",
+                                   location: SourceLocation(file: "w.yaml", line: 3, column: 9))
+        func lora(_ file: String) -> LoRAReference {
+            LoRAReference(file: file, strength: 0.8, location: SourceLocation(file: "w.yaml", line: 5, column: 19),
+                          field: "models.hero.loras[0].file")
+        }
+        XCTAssertEqual(try locator.locate(lora("style.safetensors"), of: model).path,
+                       root.appendingPathComponent("loras/style.safetensors").path)
+        XCTAssertThrowsError(try locator.locate(lora("folder.safetensors"), of: model)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("w.yaml:5:19: models.hero.loras[0].file: "), "\(error)")
+            XCTAssertTrue("\(error)".contains("is a folder, not a LoRA file"), "\(error)")
+        }
+        XCTAssertThrowsError(try locator.locate(lora("gone.safetensors"), of: model)) { error in
+            guard case CatalogError.loraNotFound(_, "hero", _, "models.hero.loras[0].file", let searched) = error else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(searched.first, root.appendingPathComponent("workflow/gone.safetensors").path)
+            XCTAssertTrue(searched.contains(root.appendingPathComponent("loras/gone.safetensors").path))
+        }
+    }
 }

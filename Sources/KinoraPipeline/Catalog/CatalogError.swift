@@ -10,6 +10,10 @@ public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(model: String, family: String, location: SourceLocation, searched: [String])
     /// A model was found but its files do not match any of the family's layouts.
     case incomplete(model: String, path: String, location: SourceLocation, problem: String)
+    /// A LoRA file a model names was not found anywhere the search looked.
+    case loraNotFound(file: String, model: String, location: SourceLocation, field: String, searched: [String])
+    /// A LoRA path that names something other than a regular file (a folder, a device).
+    case loraNotAFile(path: String, location: SourceLocation, field: String, kind: String)
 
     public var description: String {
         switch self {
@@ -25,6 +29,11 @@ public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
                 + searched.map { "  \($0)" }.joined(separator: "\n")
         case .incomplete(let model, let path, let location, let problem):
             return "\(location): model '\(model)' at \(path): \(problem)"
+        case .loraNotFound(let file, let model, let location, let field, let searched):
+            return "\(location): \(field): LoRA '\(file)' of model '\(model)' not found; looked in:\n"
+                + searched.map { "  \($0)" }.joined(separator: "\n")
+        case .loraNotAFile(let path, let location, let field, let kind):
+            return "\(location): \(field): \(path) is \(kind), not a LoRA file; name its .safetensors file"
         }
     }
 }

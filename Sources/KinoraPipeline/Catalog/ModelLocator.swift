@@ -53,6 +53,24 @@ public struct ModelLocator: Sendable {
                                     searched: candidates.map(\.path))
     }
 
+    /// Finds `lora`, an adapter `model` names: an absolute path, or a relative one tried in the workflow's folder,
+    /// then each search root and its ComfyUI subfolders (`loras/` first). Throws `CatalogError.loraNotFound`
+    /// (listing every place looked in) or `.loraNotAFile` (a folder, a device or another special file).
+    public func locate(_ lora: LoRAReference, of model: ModelReference) throws -> URL {
+        let candidates = searchPaths.candidates(for: lora.file, base: base, preferred: ["loras"])
+        guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw CatalogError.loraNotFound(file: lora.file, model: model.name, location: lora.location,
+                                            field: lora.field, searched: candidates.map(\.path))
+        }
+        let type = (try? FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path))?[.type]
+            as? FileAttributeType
+        guard type == .typeRegular else {
+            let kind = type == .typeDirectory ? "a folder" : "not a regular file"
+            throw CatalogError.loraNotAFile(path: url.path, location: lora.location, field: lora.field, kind: kind)
+        }
+        return url.standardizedFileURL
+    }
+
     private struct LayoutMismatch: Error {
         var message: String
     }

@@ -105,6 +105,12 @@ public struct StageGraphBuilder {
                                           + "single-file checkpoints, not to a \(family.name) voice"))
                 continue
             }
+            if let lora = reference.loras.first {
+                issues.append(SourceIssue(location: lora.location, field: lora.field,
+                                          message: "LoRA adapters apply to Stable Diffusion models, not to a "
+                                          + "\(family.name) voice; move 'loras' to an image model"))
+                continue
+            }
             let voice = try state.bind(reference, family, .voice, provideModel)
             let phonemes = state.add(Stage(
                 id: "\(line.id)/phonemize", kind: .phonemize,

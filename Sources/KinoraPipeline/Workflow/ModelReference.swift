@@ -39,11 +39,13 @@ public struct ModelReference: Sendable, Hashable {
     /// Single-file checkpoints only: a diffusers folder whose `config.json` files replace the inferred
     /// configurations, as written (relative to the workflow's folder).
     public var config: String?
+    /// LoRA adapters merged into the text encoders' and denoiser's weights as they load, in order.
+    public var loras: [LoRAReference]
     public var location: SourceLocation
 
     public init(name: String, source: Source, family: String, precision: Precision = .auto,
                 prediction: Prediction? = nil, tokenizer: String? = nil, config: String? = nil,
-                location: SourceLocation) {
+                loras: [LoRAReference] = [], location: SourceLocation) {
         self.name = name
         self.source = source
         self.family = family
@@ -51,6 +53,7 @@ public struct ModelReference: Sendable, Hashable {
         self.prediction = prediction
         self.tokenizer = tokenizer
         self.config = config
+        self.loras = loras
         self.location = location
     }
 
@@ -64,7 +67,7 @@ public struct ModelReference: Sendable, Hashable {
             .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: ",")
     }
 
-    static let keys = ["path", "catalog", "family", "precision", "prediction", "tokenizer", "config"]
+    static let keys = ["path", "catalog", "family", "precision", "prediction", "tokenizer", "config", "loras"]
 
     /// Reads one entry of `models`: exactly one of `path` and `catalog`; `family` is required with `path`.
     init?(reading field: YAMLField, name: String) {
@@ -80,6 +83,11 @@ public struct ModelReference: Sendable, Hashable {
         }
         let tokenizer = mapping["tokenizer"].map { $0.string() }
         let config = mapping["config"].map { $0.string() }
+        let loras = mapping["loras"].map { field -> [LoRAReference]? in
+            guard let items = field.sequence() else { return nil }
+            let read = items.map { LoRAReference(reading: $0) }
+            return read.contains { $0 == nil } ? nil : read.compactMap { $0 }
+        }
         let source: Source
         let resolvedFamily: String
         switch (path, catalog) {
@@ -108,9 +116,10 @@ public struct ModelReference: Sendable, Hashable {
         }
         guard let precision = precision.flatMap(Precision.init(rawValue:)),
               prediction.map({ $0 != nil }) ?? true, tokenizer.map({ $0 != nil }) ?? true,
-              config.map({ $0 != nil }) ?? true else { return nil }
+              config.map({ $0 != nil }) ?? true, loras.map({ $0 != nil }) ?? true else { return nil }
         self.init(name: name, source: source, family: resolvedFamily, precision: precision,
                   prediction: prediction.flatMap { $0.flatMap(Prediction.init(rawValue:)) },
-                  tokenizer: tokenizer ?? nil, config: config ?? nil, location: field.location)
+                  tokenizer: tokenizer ?? nil, config: config ?? nil, loras: (loras ?? nil) ?? [],
+                  location: field.location)
     }
 }
