@@ -107,4 +107,14 @@ final class ModelReferenceTests: XCTestCase {
         XCTAssertEqual(ChainStageRunner.pipelineKey(url, nil), "/m/sd2.safetensors")
         XCTAssertNotEqual(ChainStageRunner.pipelineKey(url, reference), "/m/sd2.safetensors")
     }
+
+    func testWeightsMergedWithOtherLoRAsNeverShareAPipeline() {
+        let url = URL(fileURLWithPath: "/m/sd15")
+        let style = LoRAAdapter(url: URL(fileURLWithPath: "/l/style.safetensors"), strength: 0.8)
+        let keys = [[], [style], [LoRAAdapter(url: style.url, strength: 0.5)],
+                    [style, LoRAAdapter(url: URL(fileURLWithPath: "/l/detail.safetensors"))]]
+            .map { ChainStageRunner.pipelineKey(url, nil, adapters: $0) }
+        XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
+        XCTAssertEqual(keys[0], "/m/sd15")
+    }
 }

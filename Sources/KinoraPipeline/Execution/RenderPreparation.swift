@@ -13,14 +13,16 @@ public struct RenderPreparation: Sendable {
     public var plan: Plan
     /// Where each model's weights are, by `ModelIdentity.key`.
     public var locations: [String: URL]
+    /// The LoRA adapters each workflow model merges at load, found on disk, by model name (absent without any).
+    public var loras: [String: [LoRAAdapter]]
     /// Seconds spent reading, locating, building and planning (the planner's overhead).
     public var seconds: Double
 
     /// Prepares `workflowURL` for `mode` with the catalog in `catalogFolder`, models searched for in `searchPaths`,
     /// and a device with `device`'s budget. Throws `WorkflowError` (file, line, field), `CatalogError` (a model not
     /// found, with every place looked in), `StageGraphError` (also for a tokenizer or configuration a model names
-    /// that is not there), `PlanError` (the stage that does not fit) or `FileFingerprint.Failure` (an unreadable
-    /// music file).
+    /// that is not there, or a LoRA file that is no adapter Kinora merges), `PlanError` (the stage that does not
+    /// fit) or `FileFingerprint.Failure` (an unreadable music file).
     public static func prepare(workflow workflowURL: URL, mode: RenderMode, catalogFolder: URL,
                                searchPaths: ModelSearchPaths, device: DeviceProfile) throws -> RenderPreparation {
         let start = ProcessInfo.processInfo.systemUptime
@@ -28,20 +30,27 @@ public struct RenderPreparation: Sendable {
         let folder = workflowURL.deletingLastPathComponent()
         let catalog = try ModelCatalog.load(directory: catalogFolder)
         let locator = ModelLocator(catalog: catalog, searchPaths: searchPaths, base: folder)
-        var found: [String: (url: URL, fingerprint: String)] = [:]
+        var found: [String: (url: URL, fingerprint: String, loras: ModelLoRAs)] = [:]
         var locations: [String: URL] = [:]
         let builder = StageGraphBuilder(
             catalog: catalog,
             provideModel: { reference, family, role in
                 let model = try found[reference.name] ?? {
                     let located = try locator.locate(reference)
-                    return (located.url, try fingerprint(of: located, reference: reference, folder: folder))
+                    return (located.url, try fingerprint(of: located, reference: reference, folder: folder),
+                            try ModelLoRAs(reference, locator: locator))
                 }()
                 found[reference.name] = model
                 let identity = ModelIdentity(name: "\(reference.name)/\(role.rawValue)", family: family.name,
-                                             component: role.rawValue, fingerprint: model.fingerprint,
+                                             component: role.rawValue,
+                                             fingerprint: ModelIdentity.fingerprint(
+                                                 weights: model.fingerprint,
+                                                 options: model.loras.identityOptions(for: role)),
                                              precision: reference.precision.rawValue)
-                guard let stageModel = CatalogStageModel(family: family, role: role, identity: identity) else {
+                guard let stageModel = CatalogStageModel(family: family, role: role, identity: identity,
+                                                         adapters: model.loras.descriptions(for: role),
+                                                         uploadScratchBytes: try model.loras.scratchBytes(for: role))
+                else {
                     throw StageGraphError.invalid([SourceIssue(
                         location: reference.location, field: "models.\(reference.name)",
                         message: "the \(family.name) catalog entry has no \(role.rawValue) component")])
@@ -55,8 +64,10 @@ public struct RenderPreparation: Sendable {
             })
         let graph = try builder.build(workflow, mode: mode)
         let plan = try Planner(device: device).plan(graph)
+        let loras = found.compactMapValues { $0.loras.entries.isEmpty ? nil : $0.loras.adapters }
         return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,
-                                 locations: locations, seconds: ProcessInfo.processInfo.systemUptime - start)
+                                 locations: locations, loras: loras,
+                                 seconds: ProcessInfo.processInfo.systemUptime - start)
     }
 
     /// The fingerprint of `reference`'s model found at `located`: its weights and their companions, and the

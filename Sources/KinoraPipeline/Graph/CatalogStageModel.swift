@@ -6,15 +6,21 @@ public struct CatalogStageModel: StageModel {
     public let family: ModelFamily
     public let role: ComponentRole
     public let components: [ModelFamily.Component]
+    public let adapters: [String]
+    public let uploadScratchBytes: UInt64
 
-    /// The `role` components of `family`; nil when the family has none.
-    public init?(family: ModelFamily, role: ComponentRole, identity: ModelIdentity) {
+    /// The `role` components of `family`, with the LoRA `adapters` merged into them as they load and the device
+    /// scratch that merge holds; nil when the family has no such component.
+    public init?(family: ModelFamily, role: ComponentRole, identity: ModelIdentity, adapters: [String] = [],
+                 uploadScratchBytes: UInt64 = 0) {
         let components = family.components(role)
         guard !components.isEmpty else { return nil }
         self.family = family
         self.role = role
         self.components = components
         self.identity = identity
+        self.adapters = adapters
+        self.uploadScratchBytes = uploadScratchBytes
     }
 
     public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }

@@ -7,6 +7,11 @@ public protocol StageModel: Sendable {
     /// Device bytes the weights take while streamed block by block (the largest block and what always stays); nil
     /// when the model cannot stream.
     var streamedWeightBytes: UInt64? { get }
+    /// Device bytes held beyond the weights only while they upload (the scratch of merging LoRA adapters into
+    /// them), on every pass when they stream.
+    var uploadScratchBytes: UInt64 { get }
+    /// The LoRA adapters merged into the weights as they load (`style.safetensors:0.8`), as plans list them.
+    var adapters: [String] { get }
     /// The tactics for `stage` (batch 1), best first. The planner takes the first that fits with the weights
     /// resident, then the first that fits with them streamed.
     func tactics(for stage: Stage) -> [Tactic]
@@ -16,4 +21,9 @@ public protocol StageModel: Sendable {
     func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64
     /// Seconds to run `stages` together on `device`.
     func estimatedSeconds(for stages: [Stage], tactic: Tactic, device: DeviceProfile) -> Double
+}
+
+extension StageModel {
+    public var uploadScratchBytes: UInt64 { 0 }
+    public var adapters: [String] { [] }
 }

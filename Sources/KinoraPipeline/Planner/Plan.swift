@@ -45,6 +45,10 @@ public struct Plan: Sendable, Hashable, Codable {
             case .load:
                 line += "load   \(step.model ?? "?")  \(ByteAmount(step.weightBytes))"
                 if step.tactic?.streamedWeights == true { line += " (weights streamed block by block)" }
+                if let adapters = step.adapters {
+                    line += " + LoRA \(adapters.joined(separator: ", ")) merged at load (scratch "
+                        + "\(ByteAmount(step.mergeScratchBytes ?? 0)))"
+                }
             case .evict:
                 line += "evict  \(step.model ?? "?")  frees \(ByteAmount(step.weightBytes))"
             case .run:

@@ -26,10 +26,16 @@ public struct PlanStep: Sendable, Hashable, Codable {
     /// Predicted device bytes at the step's peak.
     public var peakBytes: UInt64
     public var estimatedSeconds: Double
+    /// Load steps of a model with LoRA adapters: each merged into the weights as they upload (`file:strength`).
+    public var adapters: [String]?
+    /// Load steps of a model with LoRA adapters: the merge's device scratch, part of `peakBytes` (and of each run's
+    /// peak when the weights stream).
+    public var mergeScratchBytes: UInt64?
 
     public init(action: Action, model: String? = nil, modelKey: String? = nil, stages: [String] = [],
                 kind: StageKind? = nil, tactic: Tactic? = nil, weightBytes: UInt64 = 0, activationBytes: UInt64 = 0,
-                peakBytes: UInt64 = 0, estimatedSeconds: Double = 0) {
+                peakBytes: UInt64 = 0, estimatedSeconds: Double = 0, adapters: [String]? = nil,
+                mergeScratchBytes: UInt64? = nil) {
         self.action = action
         self.model = model
         self.modelKey = modelKey
@@ -40,5 +46,7 @@ public struct PlanStep: Sendable, Hashable, Codable {
         self.activationBytes = activationBytes
         self.peakBytes = peakBytes
         self.estimatedSeconds = estimatedSeconds
+        self.adapters = adapters
+        self.mergeScratchBytes = mergeScratchBytes
     }
 }

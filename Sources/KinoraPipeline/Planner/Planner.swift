@@ -13,6 +13,10 @@
 /// stream them block by block (`StageModel.streamedWeightBytes`), streamed: slower (every pass uploads them again)
 /// but holding one block at a time. A model whose stages fit no way is a `PlanError.doesNotFit` naming the stage and
 /// the smallest peak it could reach.
+///
+/// LoRA adapters merged into a model's weights as they upload (`StageModel.uploadScratchBytes`) add their merge
+/// scratch to the peak of the model's load, and to every run's peak when its weights stream (each pass merges the
+/// blocks it uploads again).
 public struct Planner: Sendable {
     public var device: DeviceProfile
 
@@ -170,15 +174,23 @@ private struct PlanState {
         }
     }
 
-    /// The first fitting (tactic, batch size) with the weights resident, or streamed, or nil.
+    /// Whether running with the weights `streamed` loads `key` (it is not resident, or resident the other way).
+    func loads(_ key: String, streamed: Bool) -> Bool {
+        !resident.contains { $0.key == key && $0.streamed == streamed }
+    }
+
+    /// The first fitting (tactic, batch size) with the weights resident, or streamed, or nil. A load's merge scratch
+    /// must fit beside the weights too, and with streamed weights beside every pass's activations.
     func choose(_ stages: [Stage], model: any StageModel, key: String, others: UInt64, streamed: Bool) -> Choice? {
+        let scratch = model.uploadScratchBytes
         for (base, weights) in weightedTactics(stages[0], model: model, streamed: streamed) {
             for size in stride(from: stages.count, through: 1, by: -1) {
                 let tactic = base.batched(size)
                 let batch = Array(stages.prefix(size))
-                let activation = model.activationBytes(for: batch, tactic: tactic)
+                let activation = model.activationBytes(for: batch, tactic: tactic) + (streamed ? scratch : 0)
                 let peak = others + weights + activation
-                if peak <= device.budgetBytes {
+                let loadPeak = loads(key, streamed: streamed) ? others + weights + scratch : 0
+                if max(peak, loadPeak) <= device.budgetBytes {
                     return Choice(stages: batch, tactic: tactic, weightBytes: weights, activationBytes: activation,
                                   peakBytes: peak)
                 }
@@ -192,7 +204,9 @@ private struct PlanState {
         var best: (UInt64, Tactic)?
         for (tactic, weights) in weightedTactics(stage, model: model, streamed: false)
             + weightedTactics(stage, model: model, streamed: true) {
-            let peak = weights + model.activationBytes(for: [stage], tactic: tactic)
+            let scratch = model.uploadScratchBytes
+            let activation = model.activationBytes(for: [stage], tactic: tactic)
+            let peak = weights + (tactic.streamedWeights ? activation + scratch : max(activation, scratch))
             if peak < best?.0 ?? .max { best = (peak, tactic) }
         }
         return best ?? (model.weightBytes, Tactic())
@@ -206,8 +220,10 @@ private struct PlanState {
             resident.append((key, choice.weightBytes, streamed))
             steps.append(PlanStep(action: .load, model: model.identity.name, modelKey: key,
                                   tactic: Tactic(streamedWeights: streamed), weightBytes: choice.weightBytes,
-                                  peakBytes: residentBytes,
-                                  estimatedSeconds: device.loadSeconds(choice.weightBytes)))
+                                  peakBytes: residentBytes + model.uploadScratchBytes,
+                                  estimatedSeconds: device.loadSeconds(choice.weightBytes),
+                                  adapters: model.adapters.isEmpty ? nil : model.adapters,
+                                  mergeScratchBytes: model.adapters.isEmpty ? nil : model.uploadScratchBytes))
         }
         steps.append(PlanStep(action: .run, model: model.identity.name, modelKey: key,
                               stages: choice.stages.map(\.id), kind: choice.stages[0].kind, tactic: choice.tactic,

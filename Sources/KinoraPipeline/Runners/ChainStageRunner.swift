@@ -17,8 +17,10 @@ public final class ChainStageRunner: StageRunner {
     public let workflowFolder: URL
     /// Where each model's weights are, by `ModelIdentity.key`.
     let locations: [String: URL]
-    /// Open pipelines by `pipelineKey` (the weights path, with the single-file options when given), with the roles
-    /// the plan has loaded from them.
+    /// The LoRA adapters each workflow model merges into its weights as they load, by model name.
+    let loras: [String: [LoRAAdapter]]
+    /// Open pipelines by `pipelineKey` (the weights path, with the single-file options and LoRA adapters when
+    /// given), with the roles the plan has loaded from them.
     var pipelines: [String: OpenPipeline] = [:]
     var voices: [String: PiperSynthesizer] = [:]
     /// Things the user should know that do not stop the render (a voice line running past its `end`).
@@ -30,11 +32,13 @@ public final class ChainStageRunner: StageRunner {
         var roles: Set<ComponentRole>
     }
 
-    public init(device: GPUDevice, workflow: Workflow, workflowFolder: URL, locations: [String: URL]) {
+    public init(device: GPUDevice, workflow: Workflow, workflowFolder: URL, locations: [String: URL],
+                loras: [String: [LoRAAdapter]] = [:]) {
         self.device = device
         self.workflow = workflow
         self.workflowFolder = workflowFolder
         self.locations = locations
+        self.loras = loras
     }
 
     /// Opens the model's weights (memory-mapped; they upload on first use). A UNet the plan streams uploads only
@@ -51,7 +55,7 @@ public final class ChainStageRunner: StageRunner {
             return
         }
         let reference = self.reference(of: model)
-        let pipelineKey = Self.pipelineKey(url, reference)
+        let pipelineKey = self.pipelineKey(url, reference)
         var open = try pipelines[pipelineKey] ?? OpenPipeline(pipeline: openPipeline(url, reference), roles: [])
         open.roles.insert(role)
         pipelines[pipelineKey] = open
@@ -62,7 +66,7 @@ public final class ChainStageRunner: StageRunner {
     /// components stay loaded; the pipeline goes when none of its components is loaded any more.
     public func evict(_ model: any StageModel) throws {
         let key = model.identity.key
-        let pipelineKey = locations[key].map { Self.pipelineKey($0, reference(of: model)) }
+        let pipelineKey = locations[key].map { self.pipelineKey($0, reference(of: model)) }
         if voices.removeValue(forKey: key) == nil, let pipelineKey, var open = pipelines[pipelineKey] {
             let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
             open.roles.remove(role)
@@ -149,11 +153,19 @@ public final class ChainStageRunner: StageRunner {
         workflow.models.first { "\($0.name)/\(model.identity.component)" == model.identity.name }
     }
 
-    /// Where an open pipeline is kept: the weights path, plus the single-file options when the reference gives any,
-    /// so the same file under other options never shares a pipeline.
-    static func pipelineKey(_ url: URL, _ reference: ModelReference?) -> String {
-        guard let reference, reference.hasSingleFileOptions else { return url.path }
-        return url.path + "\u{1F}" + reference.singleFileOptionsDescription
+    /// Where an open pipeline is kept: the weights path, plus the single-file options and the LoRA `adapters` (files
+    /// and strengths, in order) when there are any, so the same file under other options or merged with other
+    /// adapters never shares a pipeline.
+    static func pipelineKey(_ url: URL, _ reference: ModelReference?, adapters: [LoRAAdapter] = []) -> String {
+        var parts = [url.path]
+        if let reference, reference.hasSingleFileOptions { parts.append(reference.singleFileOptionsDescription) }
+        parts += adapters.map { "lora \($0.url.path)@\($0.strength)" }
+        return parts.joined(separator: "\u{1F}")
+    }
+
+    /// The key of the pipeline `reference`'s model opens from `url`, with the reference's adapters.
+    func pipelineKey(_ url: URL, _ reference: ModelReference?) -> String {
+        Self.pipelineKey(url, reference, adapters: reference.flatMap { loras[$0.name] } ?? [])
     }
 
     /// The single-file options `reference` gives, its relative paths resolved against `workflowFolder`.
@@ -166,19 +178,23 @@ public final class ChainStageRunner: StageRunner {
                                  configuration: reference?.config.map(resolve), prediction: prediction)
     }
 
-    /// Opens a diffusers folder, or a single-file checkpoint with the reference's single-file options.
+    /// Opens a diffusers folder, or a single-file checkpoint with the reference's single-file options, with the
+    /// reference's LoRA adapters merged into its weights as they upload.
     private func openPipeline(_ url: URL, _ reference: ModelReference?) throws -> StableDiffusionPipeline {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        guard isDirectory.boolValue else {
+        let components: StableDiffusionComponents
+        if !isDirectory.boolValue {
             let options = Self.singleFileOptions(reference, workflowFolder: workflowFolder)
-            return try StableDiffusionPipeline(singleFile: url, options: options, device: device)
-        }
-        if let reference, reference.hasSingleFileOptions {
+            components = try StableDiffusionComponents(singleFile: url, options: options)
+        } else if let reference, reference.hasSingleFileOptions {
             throw RunnerError.unsupported(stage: "load", reason: "model '\(reference.name)' is the diffusers folder "
                 + "\(url.path); 'prediction', 'tokenizer' and 'config' apply to single-file checkpoints only")
+        } else {
+            components = try StableDiffusionComponents(folder: url)
         }
-        return try StableDiffusionPipeline(folder: url, device: device)
+        let adapters = reference.flatMap { loras[$0.name] } ?? []
+        return try StableDiffusionPipeline(components: components.applying(adapters), device: device)
     }
 
     /// The open pipeline `stage`'s model belongs to.
@@ -186,7 +202,7 @@ public final class ChainStageRunner: StageRunner {
         guard let model, let url = locations[model.identity.key] else {
             throw RunnerError.unknownModel(stage: stage.id, key: stage.model ?? "none")
         }
-        guard let open = pipelines[Self.pipelineKey(url, reference(of: model))] else {
+        guard let open = pipelines[pipelineKey(url, reference(of: model))] else {
             throw RunnerError.modelNotLoaded(stage: stage.id, model: model.identity.name)
         }
         return open.pipeline
