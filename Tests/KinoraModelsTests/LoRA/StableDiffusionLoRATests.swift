@@ -100,6 +100,30 @@ final class StableDiffusionLoRATests: ModelTestCase {
         try assertMatches(components("sdxl", [("sdxl-kohya.safetensors", 0.6)]), "sdxl", "kohya")
     }
 
+    /// The UNet streamed block by block merges each block's adapters as it streams in, every pass: the same latents
+    /// and image as the resident UNet with the same adapters, and not those of the model without them.
+    func testStreamedUNetWithLoRAsGivesTheResidentGenerationBitForBit() throws {
+        let loras = [("sd-kohya.safetensors", Float(0.8)), ("sd-peft.safetensors", -0.5)]
+        var settings = try GenerationSettings(fixture: fixture("pipeline/expected.safetensors"))
+        settings.steps = 2
+        func generate(_ loras: [(String, Float)], _ streaming: WeightStreaming) throws
+            -> StableDiffusionPipeline.Generation {
+            var settings = settings
+            settings.unetWeightStreaming = streaming
+            let pipeline = try StableDiffusionPipeline(components: components("sd", loras), device: device)
+            defer { device.memory.trim() }
+            return try pipeline.run(settings)
+        }
+        let resident = try generate(loras, .off)
+        let streamed = try generate(loras, .on)
+        XCTAssertFalse(resident.memoryPlan.streamedUNet)
+        XCTAssertTrue(streamed.memoryPlan.streamedUNet)
+        XCTAssertEqual(streamed.latents, resident.latents)
+        XCTAssertEqual(streamed.image, resident.image)
+        let unmerged = try generate([], .on)
+        XCTAssertGreaterThan(relativeL2(unmerged.latents, streamed.latents), 100 * Self.tolerance)
+    }
+
     func testLoRAForAnotherModelIsRefusedNamingItsKey() throws {
         XCTAssertThrowsError(try components("sd", [("sdxl-kohya.safetensors", 1)])) { error in
             guard case LoRAError.noMatchingWeight(let file, let key, _) = error else { return XCTFail("\(error)") }
