@@ -152,7 +152,8 @@ struct ImageCommand: ParsableCommand {
         let frame = try VideoFrame(width: settings.width, height: settings.height,
                                    rgbFloat: Self.interleaved(image, width: settings.width, height: settings.height))
         try StillImageWriter.write(frame, to: URL(filePath: output),
-                                   metadata: Self.metadata(settings, model: model, initImage: initImage))
+                                   metadata: Self.metadata(settings, model: model, initImage: initImage,
+                                                           loras: lora.map(\.adapter)))
         let summary = "wrote \(output) (\(settings.width)×\(settings.height), seed \(seed))\n"
         FileHandle.standardError.write(Data(summary.utf8))
     }
@@ -186,8 +187,15 @@ struct ImageCommand: ParsableCommand {
     }
 
     /// The settings in the PNG's text chunks: A1111's `parameters` line (which image tools read) and Kinora's JSON.
-    static func metadata(_ settings: GenerationSettings, model: String, initImage: String?) -> [String: String] {
+    /// LoRAs are written as A1111 writes them, `<lora:NAME:STRENGTH>` at the end of the prompt (NAME the file's name
+    /// without its extension, as A1111 looks it up in its LoRA folder), so A1111, ComfyUI's and Civitai's readers
+    /// take the adapters back with their strengths; the JSON lists each file's name and strength under `loras`.
+    static func metadata(_ settings: GenerationSettings, model: String, initImage: String?,
+                         loras: [LoRAAdapter] = []) -> [String: String] {
         var parameters = settings.prompt
+        for lora in loras {
+            parameters += " <lora:\(lora.url.deletingPathExtension().lastPathComponent):\(lora.strength)>"
+        }
         if !settings.negativePrompt.isEmpty { parameters += "\nNegative prompt: \(settings.negativePrompt)" }
         parameters += "\nSteps: \(settings.steps), Sampler: \(settings.sampler.rawValue), CFG scale: "
             + "\(settings.guidanceScale), Seed: \(settings.seed), Size: \(settings.width)x\(settings.height), "
@@ -197,7 +205,8 @@ struct ImageCommand: ParsableCommand {
         if let initImage { parameters += ", Init image: \(initImage), Denoising strength: \(settings.strength)" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let json = (try? encoder.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let json = (try? encoder.encode(ImageMetadata(settings: settings, loras: loras)))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ["parameters": parameters, "kinora": json, "Software": "kinora"]
     }
 

@@ -28,6 +28,23 @@ final class ImageCommandSingleFileTests: XCTestCase {
         XCTAssertNotNil(data.range(of: Data("Model: sd.safetensors".utf8)))
     }
 
+    func testPictureMetadataRecordsEachLoRAWithItsStrength() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-lora-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appending(path: "image.png")
+        let outcome = try KinoraCommand.run(["image", "--model", fixture("pipeline/sd"),
+                               "--lora", fixture("lora/sd-kohya.safetensors") + ":0.8",
+                               "--lora", fixture("lora/sd-peft.safetensors"), "--prompt", "a red fox",
+                               "--steps", "1", "--width", "16", "--height", "16", "-o", output.path])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let data = try Data(contentsOf: output)
+        XCTAssertNotNil(data.range(of: Data("a red fox <lora:sd-kohya:0.8> <lora:sd-peft:1.0>\n".utf8)))
+        XCTAssertNotNil(data.range(of: Data(
+            #""loras":[{"file":"sd-kohya.safetensors","strength":0.8},{"file":"sd-peft.safetensors","strength":1}]"#
+                .utf8)))
+    }
+
     func testSingleFileOptionsAreRejectedForAFolder() throws {
         let outcome = try KinoraCommand.run(["image", "--model", fixture("pipeline/sd"),
                                "--tokenizer", fixture("pipeline/sd/tokenizer"),
