@@ -39,7 +39,8 @@ final class LoRAStageKeysTests: XCTestCase {
         try Data(text.utf8).write(to: url)
         return try RenderPreparation.prepare(
             workflow: url, mode: .final, catalogFolder: TestSupport.catalogFolder,
-            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]), device: DeviceProfile(budgetBytes: budget))
+            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
+            device: DeviceProfile(budgetBytes: budget))
     }
 
     private func keys(_ loras: String) throws -> [String: String] {
