@@ -26,6 +26,10 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "KinoraFormats", package: "Kinora")],
             path: "Targets/PyTorch"),
         .executableTarget(
+            name: "fuzz-lora",
+            dependencies: ["FuzzSupport", .product(name: "KinoraFormats", package: "Kinora")],
+            path: "Targets/LoRA"),
+        .executableTarget(
             name: "fuzz-workflow",
             dependencies: ["FuzzSupport", .product(name: "KinoraPipeline", package: "Kinora")],
             path: "Targets/Workflow"),

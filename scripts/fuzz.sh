@@ -5,14 +5,14 @@
 # reader; its input is written under fuzz-findings/<reader>/ (copy it to Tests/Fixtures/fuzz/<reader>/ to keep it as
 # a regression test). Exit status 1 when any reader found something.
 #
-#   scripts/fuzz.sh [SECONDS] [READER...]     readers: safetensors onnx ncnn pytorch workflow (default: all, 60 s each)
+#   scripts/fuzz.sh [SECONDS] [READER...]     readers: safetensors onnx ncnn pytorch lora workflow (default: all, 60 s each)
 #   FUZZ_SEED=N fixes the random seed (CI does, so its short run is repeatable); 0 or unset picks one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(safetensors onnx ncnn pytorch workflow)
+[ ${#readers[@]} -gt 0 ] || readers=(safetensors onnx ncnn pytorch lora workflow)
 
 swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -E "error|warning: |Compiling|Build" \
@@ -25,6 +25,7 @@ seeds_for() {
         onnx) ls Tests/Fixtures/fuzz/seeds/onnx/* ;;
         ncnn) ls Tests/Fixtures/fuzz/seeds/ncnn/* ;;
         pytorch) ls Tests/Fixtures/pytorch/*.pt ;;
+        lora) ls Tests/Fixtures/lora/sd-*.safetensors ;;
         workflow) ls examples/*.yaml Tests/Fixtures/workflow/*.yaml ;;
     esac
     [ -d "Tests/Fixtures/fuzz/$1" ] && find "Tests/Fixtures/fuzz/$1" -type f

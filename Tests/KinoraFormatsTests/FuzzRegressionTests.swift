@@ -33,6 +33,10 @@ final class FuzzRegressionTests: XCTestCase {
         try replay("onnx", minimum: 1) { try ONNXFile(url: $0) }
     }
 
+    func testKeptLoRAInputsNeverCrash() throws {
+        try replay("lora", minimum: 0) { try LoRAFile(url: $0).store }
+    }
+
     func testKeptPyTorchInputsNeverCrash() throws {
         try replay("pytorch", minimum: 0) { try PyTorchCheckpoint(url: $0) }
     }
