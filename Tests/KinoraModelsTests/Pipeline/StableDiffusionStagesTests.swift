@@ -65,6 +65,7 @@ final class StableDiffusionStagesTests: ModelTestCase {
 
     func testStableDiffusionLongPromptPadsTheNegativeHalfToTheSameWindows() throws {
         var settings = GenerationSettings(prompt: "a red fox BREAK in deep snow")
+        settings.promptSyntax = .a1111
         settings.guidanceScale = 5
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
         let conditioning = try pipeline.encodePrompts(settings)
