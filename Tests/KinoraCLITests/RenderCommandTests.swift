@@ -254,4 +254,19 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.error.contains("stage '") && outcome.error.contains("--vram"), outcome.error)
     }
+
+    func testNaNWeightsFailTheDenoiseNamingTheModelEveryTimeAndWriteNothing() throws {
+        let (workflow, cache, output) = try workspace {
+            $0.replacingOccurrences(of: "  tiny:\n    catalog: tiny-sd15", with: "  tiny: {path: nansd, family: tiny-sd15}")
+        }
+        try NaNWeightsFixture.make(at: workflow.deletingLastPathComponent().appending(path: "nansd"))
+        for _ in 0..<2 {
+            let outcome = try render(workflow, cache: cache)
+            XCTAssertEqual(outcome.status, 1, outcome.error)
+            XCTAssertTrue(outcome.error.contains("values of its latents are NaN or infinite"), outcome.error)
+            XCTAssertTrue(outcome.error.contains("model 'tiny/denoiser'"), outcome.error)
+            XCTAssertTrue(outcome.error.contains("/denoise'"), outcome.error)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+        }
+    }
 }

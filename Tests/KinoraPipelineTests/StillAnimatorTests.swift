@@ -80,4 +80,12 @@ final class StillAnimatorTests: XCTestCase {
         XCTAssertThrowsError(try StillAnimator(image: [0, 0, 0], width: 2, height: 2, move: .none, outputWidth: 4,
                                                outputHeight: 4))
     }
+
+    func testNaNAndInfinitePixelsBecomeBlackAndWhiteInsteadOfTrapping() throws {
+        var image = [Float](repeating: 0.5, count: 3 * 2 * 2)
+        (image[0], image[4], image[8]) = (.nan, .infinity, -.infinity)
+        let frame = try StillAnimator(image: image, width: 2, height: 2, move: .none, outputWidth: 2, outputHeight: 2)
+            .frame(0, of: 1)
+        XCTAssertEqual(frame, [0, 255, 0] + [UInt8](repeating: 128, count: 9))
+    }
 }

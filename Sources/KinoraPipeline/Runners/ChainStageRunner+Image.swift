@@ -12,7 +12,8 @@ import KinoraModels
 /// [3, height, width]) and a preview `image.png`. KF32 files read back bit for bit, so the staged render gives the
 /// latents and picture of one whole generation.
 extension ChainStageRunner {
-    func encodeText(_ stage: Stage, pipeline: StableDiffusionPipeline, into folder: URL) throws {
+    func encodeText(_ stage: Stage, pipeline: StableDiffusionPipeline, model: (any StageModel)?, into folder: URL)
+        throws {
         var settings = KinoraModels.GenerationSettings(prompt: try string(stage, "prompt"))
         settings.negativePrompt = try string(stage, "negative")
         let syntax = try string(stage, "prompt_syntax")
@@ -27,6 +28,10 @@ extension ChainStageRunner {
                  + "are dropped, as diffusers drops them (prompt_syntax: a1111 encodes them in further windows)")
         }
         let conditioning = try pipeline.encodePrompts(settings)
+        for embedding in [conditioning.conditional] + (conditioning.unconditional.map { [$0] } ?? []) {
+            try requireFinite(embedding.hiddenStates.values + (embedding.pooled?.values ?? []), "text conditioning",
+                              of: stage, model: model)
+        }
         try write(conditioning.conditional, named: "conditional", into: folder)
         if let unconditional = conditioning.unconditional {
             try write(unconditional, named: "unconditional", into: folder)
@@ -37,8 +42,9 @@ extension ChainStageRunner {
     /// (`StableDiffusionPipeline.denoise(_:batch:)`, which runs them one by one when the batch does not fit, and a
     /// single stage on its own). With a tactic that streams the weights the UNet streams them; otherwise the
     /// pipeline keeps them resident unless only streaming fits (`WeightStreaming.auto`).
-    func denoise(_ stages: [Stage], pipeline: StableDiffusionPipeline, texts: [String: URL], tactic: Tactic?,
-                 into folders: [String: URL], progress: (String, Int) -> Void) throws {
+    func denoise(_ stages: [Stage], pipeline: StableDiffusionPipeline, model: (any StageModel)?,
+                 texts: [String: URL], tactic: Tactic?, into folders: [String: URL],
+                 progress: (String, Int) -> Void) throws {
         let settings = try denoiseSettings(stages[0], tactic: tactic)
         let requests = try stages.map { stage -> StableDiffusionPipeline.DenoiseRequest in
             guard let input = stage.inputs.first, let text = texts[input] else {
@@ -58,6 +64,7 @@ extension ChainStageRunner {
             guard let folder = folders[stage.id] else {
                 throw RunnerError.missingInput(stage: stage.id, file: "its output folder")
             }
+            try requireFinite(values, "latents", of: stage, model: model)
             try writeLatents(values, settings, pipeline, into: folder)
         }
     }
@@ -96,12 +103,13 @@ extension ChainStageRunner {
                                  to: folder.appendingPathComponent("latents.kf32"))
     }
 
-    func decode(_ stage: Stage, pipeline: StableDiffusionPipeline, latents: URL, tactic: Tactic?, into folder: URL)
-        throws {
+    func decode(_ stage: Stage, pipeline: StableDiffusionPipeline, model: (any StageModel)?, latents: URL,
+                tactic: Tactic?, into folder: URL) throws {
         let width = try int(stage, "width"), height = try int(stage, "height")
-        let (values, _) = try FloatArrayFile.read(file("latents.kf32", in: latents, for: stage))
+        let (values, _) = try readFinite("latents.kf32", in: latents, for: stage)
         let decoded = try pipeline.decode(values, width: width, height: height,
                                           tiling: tactic?.tileLatentSize == nil ? .auto : .on)
+        try requireFinite(decoded.image, "picture", of: stage, model: model)
         try FloatArrayFile.write(decoded.image, shape: [3, height, width],
                                  to: folder.appendingPathComponent("image.kf32"))
         let plane = width * height
@@ -125,9 +133,10 @@ extension ChainStageRunner {
 
     /// Reads what `write` stored under `name` in the encode-text stage's folder.
     private func read(_ name: String, in folder: URL, for stage: Stage) throws -> PromptConditioning.Embedding {
-        let states = try FloatArrayFile.read(file(name + ".kf32", in: folder, for: stage))
-        let pooledURL = folder.appendingPathComponent(name + "-pooled.kf32")
-        let pooled = FileManager.default.fileExists(atPath: pooledURL.path) ? try FloatArrayFile.read(pooledURL) : nil
+        let states = try readFinite(name + ".kf32", in: folder, for: stage)
+        let pooledName = name + "-pooled.kf32"
+        let pooled = FileManager.default.fileExists(atPath: folder.appendingPathComponent(pooledName).path)
+            ? try readFinite(pooledName, in: folder, for: stage) : nil
         return PromptConditioning.Embedding(
             hiddenStates: try PromptConditioning.Values(states.values, shape: states.shape),
             pooled: try pooled.map { try PromptConditioning.Values($0.values, shape: $0.shape) })

@@ -16,7 +16,7 @@ extension ChainStageRunner {
 
     func animate(_ stage: Stage, still: URL, into folder: URL, progress: (Int) -> Void) throws {
         let shot = workflow.shots[try ownerIndex(stage, prefix: "shots")]
-        let (image, shape) = try FloatArrayFile.read(file("image.kf32", in: still, for: stage))
+        let (image, shape) = try readFinite("image.kf32", in: still, for: stage)
         guard shape.count == 3 else {
             throw RunnerError.unsupported(stage: stage.id,
                                           reason: "expected a [3, height, width] picture, got \(shape)")
@@ -51,6 +51,7 @@ extension ChainStageRunner {
         let source = cue.file.hasPrefix("/") ? URL(fileURLWithPath: cue.file)
             : workflowFolder.appendingPathComponent(cue.file)
         let audio = try Resampler.resample(AudioFile.read(source), to: try int(stage, "sample_rate"))
+        try requireFinite(audio.samples, "audio (from \(source.path))", of: stage, model: nil)
         try AudioFile.write(audio, to: folder.appendingPathComponent("audio.wav"), format: .wavFloat)
     }
 
@@ -89,7 +90,9 @@ extension ChainStageRunner {
             sampleRate: output.sampleRate, channels: 2, ducking: workflow.mix.ducking,
             loudnessTarget: workflow.mix.normalize ? output.loudness : nil, truePeakCeiling: output.truePeak,
             duration: duration))
-        try AudioFile.write(try mixer.mix(tracks).mix, to: folder.appendingPathComponent("mix.wav"), format: .wavFloat)
+        let mixed = try mixer.mix(tracks).mix
+        try requireFinite(mixed.samples, "mix", of: stage, model: nil)
+        try AudioFile.write(mixed, to: folder.appendingPathComponent("mix.wav"), format: .wavFloat)
     }
 
     /// Encodes the cut in the output's codec with the mix, into `output.<container>`: the stage's `container`

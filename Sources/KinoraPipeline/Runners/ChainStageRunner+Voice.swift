@@ -55,6 +55,7 @@ extension ChainStageRunner {
         let options = PiperSynthesisOptions(speaker: speaker,
                                             lengthScale: synthesizer.config.lengthScale / Float(speed))
         let speech = try synthesizer.speak(encoded, options: options)
+        try requireFinite(speech.samples, "speech", of: stage, model: model)
         let audio = try AudioBuffer(sampleRate: speech.sampleRate, channels: 1, samples: speech.samples)
         try AudioFile.write(audio, to: folder.appendingPathComponent("speech.wav"), format: .wavFloat)
     }

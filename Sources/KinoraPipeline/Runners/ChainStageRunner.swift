@@ -99,8 +99,8 @@ public final class ChainStageRunner: StageRunner {
     private func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
                      outputs: [String: URL], step: @escaping (String, Int) -> Void) throws {
         if let first = stages.first, stages.allSatisfy({ $0.kind == .denoise }) {
-            try denoise(stages, pipeline: pipeline(for: first, model: model), texts: inputs, tactic: tactic,
-                        into: outputs, progress: step)
+            try denoise(stages, pipeline: pipeline(for: first, model: model), model: model, texts: inputs,
+                        tactic: tactic, into: outputs, progress: step)
             return
         }
         for stage in stages {
@@ -116,14 +116,14 @@ public final class ChainStageRunner: StageRunner {
             let progress = { (done: Int) in step(stage.id, done) }
             switch stage.kind {
             case .encodeText:
-                try encodeText(stage, pipeline: pipeline(for: stage, model: model), into: folder)
+                try encodeText(stage, pipeline: pipeline(for: stage, model: model), model: model, into: folder)
                 progress(1)
             case .denoise:
-                try denoise([stage], pipeline: pipeline(for: stage, model: model), texts: inputs, tactic: tactic,
-                            into: outputs, progress: step)
+                try denoise([stage], pipeline: pipeline(for: stage, model: model), model: model, texts: inputs,
+                            tactic: tactic, into: outputs, progress: step)
             case .decode:
-                try decode(stage, pipeline: pipeline(for: stage, model: model), latents: input(0), tactic: tactic,
-                           into: folder)
+                try decode(stage, pipeline: pipeline(for: stage, model: model), model: model, latents: input(0),
+                           tactic: tactic, into: folder)
                 progress(1)
             case .phonemize:
                 try phonemize(stage, into: folder)
@@ -239,6 +239,29 @@ public final class ChainStageRunner: StageRunner {
             throw RunnerError.missingParameter(stage: stage.id, name: name)
         }
         return value
+    }
+
+    /// Throws `RunnerError.nonFinite` when `values`, the `result` `stage` produced with `model`, hold NaN or an
+    /// infinity: such a result would make a black picture or silence, or trap a later stage, and must never reach
+    /// the cache.
+    func requireFinite(_ values: [Float], _ result: String, of stage: Stage, model: (any StageModel)?) throws {
+        let count = values.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        guard count == 0 else {
+            throw RunnerError.nonFinite(stage: stage.id, result: result, count: count, total: values.count,
+                                        model: model?.identity.name,
+                                        weights: model.flatMap { locations[$0.identity.key]?.path })
+        }
+    }
+
+    /// The float array `name` in an input stage's `folder`; a file with NaN or infinite values (stored before such
+    /// results were refused) is `RunnerError.invalidInput`, which makes the executor discard it and compute it again.
+    func readFinite(_ name: String, in folder: URL, for stage: Stage) throws -> (values: [Float], shape: [Int]) {
+        let url = try file(name, in: folder, for: stage)
+        let array = try FloatArrayFile.read(url)
+        guard array.values.allSatisfy(\.isFinite) else {
+            throw RunnerError.invalidInput(stage: stage.id, file: url.path, reason: "it holds NaN or infinite values")
+        }
+        return array
     }
 
     /// `file` inside a stage folder, which must exist.

@@ -16,6 +16,9 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     case mixInputs(expected: Int, got: Int)
     /// The runner has no implementation for the stage's kind on this model family.
     case unsupported(stage: String, reason: String)
+    /// A stage produced NaN or infinite values (`count` of `total`) in its `result`; `model` made them (nil for a
+    /// host stage), from the weights at `weights` when known. Such a result is never stored.
+    case nonFinite(stage: String, result: String, count: Int, total: Int, model: String?, weights: String?)
 
     public var description: String {
         switch self {
@@ -35,6 +38,13 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the mix expects \(expected) audio inputs (voice lines and music cues), got \(got)"
         case .unsupported(let stage, let reason):
             return "stage '\(stage)': \(reason)"
+        case .nonFinite(let stage, let result, let count, let total, let model, let weights):
+            let source = model.map { model in
+                "model '\(model)'" + (weights.map { " (weights \($0))" } ?? "") + " produced them; check its weights "
+                    + "for NaN or infinite values (a damaged or badly converted file) and its settings (cfg)"
+            } ?? "they come from its inputs"
+            return "stage '\(stage)': \(count) of \(total) values of its \(result) are NaN or infinite; \(source). "
+                + "The result was not cached."
         }
     }
 }

@@ -67,11 +67,16 @@ public struct StillAnimator: Sendable {
                     let bottom = Double(image[base + y1 * width + x0]) * (1 - fx)
                         + Double(image[base + y1 * width + x1]) * fx
                     let value = top * (1 - fy) + bottom * fy
-                    pixels[3 * (row * outputWidth + column) + channel] = UInt8((min(max(value, 0), 1) * 255).rounded())
+                    pixels[3 * (row * outputWidth + column) + channel] = Self.byte(value)
                 }
             }
         }
         return pixels
+    }
+
+    /// `value` (0...1 is black to white) as an 8-bit level; NaN, which no comparison clamps, is black.
+    static func byte(_ value: Double) -> UInt8 {
+        value.isNaN ? 0 : UInt8((min(max(value, 0), 1) * 255).rounded())
     }
 
     /// The two neighbouring samples of position `position` (edge-clamped) and the weight of the second.
