@@ -149,6 +149,10 @@ struct ImageCommand: ParsableCommand {
         let bar = ProgressBar(label: "denoising")
         let image = try pipeline.generate(settings, initImage: initial) { bar.update($0.step, of: $0.steps) }
         bar.finish()
+        let broken = image.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        guard broken == 0 else {
+            throw PipelineError.nonFinite(count: broken, total: image.count, model: model)
+        }
         let frame = try VideoFrame(width: settings.width, height: settings.height,
                                    rgbFloat: Self.interleaved(image, width: settings.width, height: settings.height))
         try StillImageWriter.write(frame, to: URL(filePath: output),

@@ -73,6 +73,36 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(unknown.error.contains("plain") && unknown.error.contains("a1111"), unknown.error)
     }
 
+    func testImageFromNaNWeightsFailsNamingTheModelAndWritesNothing() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let model = folder.appending(path: "nansd"), output = folder.appending(path: "out.png")
+        try NaNWeightsFixture.make(at: model)
+        let outcome = try KinoraCommand.run(["image", "--model", model.path, "--prompt", "x", "--steps", "1",
+                                             "--width", "16", "--height", "16", "-o", output.path])
+        XCTAssertEqual(outcome.status, 1, outcome.error)
+        XCTAssertTrue(outcome.error.contains("NaN or infinite"), outcome.error)
+        XCTAssertTrue(outcome.error.contains(model.path), outcome.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+    }
+
+    func testImageSizesAndGuidanceOutsideTheirRangesAreRefusedStatingTheRange() throws {
+        let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let model = repository.appending(path: "Tests/Fixtures/pipeline/sd").path
+        let output = FileManager.default.temporaryDirectory.appending(path: "kinora-cli-\(UUID()).png")
+        for (extra, expected) in [(["--width", "200000", "--height", "200000"], "from 2 to 8192"),
+                                  (["--cfg", "nan"], "between 0.0 and 30.0, got nan"),
+                                  (["--cfg", "inf"], "between 0.0 and 30.0, got inf")] {
+            let outcome = try KinoraCommand.run(["image", "--model", model, "--prompt", "x", "--steps", "1",
+                                                 "-o", output.path] + extra)
+            XCTAssertEqual(outcome.status, 1, outcome.error)
+            XCTAssertTrue(outcome.error.contains(expected), outcome.error)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+        }
+    }
+
     func testImageOverTheBudgetFailsBeforeAnyStepAndWritesNothing() throws {
         let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

@@ -25,6 +25,12 @@ public struct GenerationSettings: Sendable, Codable, Equatable {
     public init(prompt: String) {
         self.prompt = prompt
     }
+
+    /// The longest side a generation may have, in pixels (a workflow's `size` has the same limit): beyond it the
+    /// latents and activations would not fit any device, and their sizes could overflow.
+    public static let largestSide = 8192
+    /// The guidance scales a generation may use (a workflow's `cfg` has the same limit).
+    public static let guidanceRange: ClosedRange<Float> = 0...30
 }
 
 extension AutoencoderKL.Tiling: Codable {

@@ -6,6 +6,10 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case missingTokenizer(checkpoint: String, looked: String)
     case missingProjection
     case invalidSize(width: Int, height: Int, multiple: Int)
+    /// A guidance scale outside `GenerationSettings.guidanceRange` (NaN and infinities included).
+    case invalidGuidance(Float)
+    /// `count` of the `total` values a generation with the model at `model` produced are NaN or infinite.
+    case nonFinite(count: Int, total: Int, model: String)
     case invalidSteps(Int)
     /// The generation's peak, at `stage`, is `needed` bytes, more than `budget`.
     case overBudget(needed: UInt64, budget: UInt64, stage: String)
@@ -24,7 +28,14 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
         case .missingProjection:
             return "the second text encoder has no text_projection (not an SDXL CLIPTextModelWithProjection)"
         case .invalidSize(let width, let height, let multiple):
-            return "image size \(width)×\(height) must be positive multiples of \(multiple)"
+            return "image size \(width)×\(height) must be multiples of \(multiple) from \(multiple) to "
+                + "\(GenerationSettings.largestSide)"
+        case .invalidGuidance(let scale):
+            let range = GenerationSettings.guidanceRange
+            return "the guidance scale (cfg) must be between \(range.lowerBound) and \(range.upperBound), got \(scale)"
+        case .nonFinite(let count, let total, let model):
+            return "\(count) of the \(total) values of the picture are NaN or infinite: check \(model) for NaN or "
+                + "infinite weights (a damaged or badly converted file) and the guidance scale"
         case .invalidSteps(let steps):
             return "steps must be at least 1, got \(steps)"
         case .initImageSize(let values, let width, let height):

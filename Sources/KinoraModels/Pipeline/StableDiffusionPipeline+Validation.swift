@@ -2,11 +2,15 @@
 /// conditioning handed in from an earlier stage.
 extension StableDiffusionPipeline {
     func validate(_ settings: GenerationSettings) throws {
-        guard settings.width > 0, settings.height > 0, settings.width % latentScale == 0,
+        let sides = 1...GenerationSettings.largestSide
+        guard sides.contains(settings.width), sides.contains(settings.height), settings.width % latentScale == 0,
               settings.height % latentScale == 0 else {
             throw PipelineError.invalidSize(width: settings.width, height: settings.height, multiple: latentScale)
         }
         guard settings.steps >= 1 else { throw PipelineError.invalidSteps(settings.steps) }
+        guard GenerationSettings.guidanceRange.contains(settings.guidanceScale) else {
+            throw PipelineError.invalidGuidance(settings.guidanceScale)
+        }
     }
 
     /// An image-to-image start: RGB of the generation's size and a strength in [0, 1].
