@@ -9,10 +9,15 @@ public struct FrameRate: Sendable, Equatable, CustomStringConvertible {
     /// Per this many seconds.
     public let denominator: Int
 
-    /// A rate of `numerator / denominator` frames per second; both must be positive.
+    /// A rate of `numerator / denominator` frames per second; both must be positive and, once reduced, fit the
+    /// 32-bit fractions FFmpeg's time bases are made of.
     public init(_ numerator: Int, _ denominator: Int = 1) throws {
         guard numerator > 0, denominator > 0 else { throw MediaError.invalidFrameRate("\(numerator)/\(denominator)") }
         let divisor = Self.gcd(numerator, denominator)
+        let terms = 1...Int(Int32.max)
+        try ValueBounds.check(numerator / divisor, "the frame rate \(numerator)/\(denominator)'s numerator", in: terms)
+        try ValueBounds.check(denominator / divisor, "the frame rate \(numerator)/\(denominator)'s denominator",
+                              in: terms)
         self.numerator = numerator / divisor
         self.denominator = denominator / divisor
     }

@@ -102,6 +102,9 @@ final class LoudnessMeter {
 
     init(channels: Int, sampleRate: Int) throws {
         self.channels = channels
+        // libebur128 takes 16 Hz to 2.8224 MHz and up to 64 channels, and returns NULL otherwise.
+        try ValueBounds.check(sampleRate, "the sample rate of the audio to measure", in: 16...2_822_400, unit: "Hz")
+        try ValueBounds.check(channels, "the channel count of the audio to measure", in: 1...64)
         let mode = Int32(EBUR128_MODE_I.rawValue | EBUR128_MODE_TRUE_PEAK.rawValue)
         state = ebur128_init(UInt32(channels), UInt(sampleRate), mode)
         guard state != nil else { throw MediaError.loudness(call: "ebur128_init", code: -1) }
@@ -133,6 +136,7 @@ final class LoudnessMeter {
     }
 
     deinit {
-        ebur128_destroy(&state)
+        // A failed init leaves no state, and libebur128's destroy dereferences what it is given.
+        if state != nil { ebur128_destroy(&state) }
     }
 }

@@ -35,6 +35,11 @@ public enum MediaError: Error, Equatable, Sendable {
     case invalidFrameRate(String)
     /// A parameter is out of range; the text says which and why.
     case invalidArgument(String)
+    /// A number (`what`: which, and where it came from) lies outside the `allowed` range (`ValueBounds`).
+    case outOfRange(what: String, value: String, allowed: String)
+    /// An input path names something other than a regular file (a FIFO, a device, a socket or a directory), which
+    /// reading would block on or misread.
+    case notARegularFile(path: String, kind: String)
     /// `append(frame:)` or `finish()` was called on a writer that already finished or failed.
     case writerClosed(path: String)
 }
@@ -76,6 +81,10 @@ extension MediaError: CustomStringConvertible, LocalizedError {
             return "invalid frame rate '\(text)'; give a positive number such as 24, 29.97 or 24000/1001"
         case let .invalidArgument(text):
             return text
+        case let .outOfRange(what, value, allowed):
+            return "\(what) must be within \(allowed), got \(value)"
+        case let .notARegularFile(path, kind):
+            return "'\(path)' is \(kind), not a regular file; give the path of a file"
         case let .writerClosed(path):
             return "the writer for '\(path)' is already finished or failed"
         }

@@ -96,19 +96,17 @@ public struct Mixer: Sendable {
             throw MediaError.invalidArgument("a mix has 1 or 2 channels, not \(settings.channels)")
         }
         guard !tracks.isEmpty else { throw MediaError.invalidArgument("a mix needs at least one track") }
+        try checkBounds(tracks)
         let rate = settings.sampleRate
         var prepared: [AudioBuffer] = []
         var starts: [Int] = []
         for track in tracks {
-            guard track.start >= 0, track.fadeIn >= 0, track.fadeOut >= 0, (-1...1).contains(track.pan) else {
-                throw MediaError.invalidArgument(
-                    "track '\(track.name)': start and fades must not be negative and pan must be within -1...1")
-            }
             prepared.append(try Resampler.resample(track.audio, to: rate).withChannels(settings.channels))
             starts.append(Int((track.start * Double(rate)).rounded()))
         }
         let end = zip(prepared, starts).map { $0.frameCount + $1 }.max() ?? 0
         let length = settings.duration.map { Int(($0 * Double(rate)).rounded()) } ?? end
+        try checkMemory(frames: length, stems: tracks.count)
         var stems = try zip(tracks, zip(prepared, starts)).map { track, placed in
             try place(track, audio: placed.0, at: placed.1, length: length)
         }
@@ -140,6 +138,48 @@ public struct Mixer: Sendable {
         }
         return MixResult(mix: mix, stems: zip(tracks, stems).map { ($0.name, $1) }, normalizationGainDB: gainDB,
                          loudness: loudness)
+    }
+
+    /// Every number of the settings and the tracks within its `ValueBounds` range, before any of them sizes a
+    /// buffer or becomes a sample index.
+    private func checkBounds(_ tracks: [MixTrack]) throws {
+        try ValueBounds.check(settings.sampleRate, "the mix's sample rate", in: ValueBounds.sampleRate, unit: "Hz")
+        if let duration = settings.duration {
+            try ValueBounds.check(duration, "the mix's duration", in: ValueBounds.seconds, unit: "s")
+        }
+        if let target = settings.loudnessTarget {
+            try ValueBounds.check(target, "the loudness target", in: ValueBounds.loudness, unit: "LUFS")
+        }
+        try ValueBounds.check(settings.truePeakCeiling, "the true-peak ceiling", in: ValueBounds.truePeak, unit: "dBTP")
+        if let ducking = settings.ducking {
+            try ValueBounds.check(ducking.reductionDB, "the ducking amount", in: ValueBounds.duckingDB, unit: "dB")
+            try ValueBounds.check(ducking.thresholdDB, "the ducking threshold", in: ValueBounds.duckingThresholdDB,
+                                  unit: "dB")
+            try ValueBounds.check(ducking.attack, "the ducking attack", in: ValueBounds.duckingTime, unit: "s")
+            try ValueBounds.check(ducking.release, "the ducking release", in: ValueBounds.duckingTime, unit: "s")
+        }
+        for track in tracks {
+            let name = "track '\(track.name)'"
+            try ValueBounds.check(track.start, "\(name) start", in: ValueBounds.seconds, unit: "s")
+            try ValueBounds.check(track.gainDB, "\(name) gain", in: ValueBounds.gainDB, unit: "dB")
+            try ValueBounds.check(track.fadeIn, "\(name) fade-in", in: ValueBounds.fade, unit: "s")
+            try ValueBounds.check(track.fadeOut, "\(name) fade-out", in: ValueBounds.fade, unit: "s")
+            try ValueBounds.check(track.pan, "\(name) pan", in: ValueBounds.pan)
+        }
+    }
+
+    /// Refuses a mix whose timeline, one buffer per stem plus the key, the master and the normalised copy, would
+    /// not fit in this machine's memory, instead of failing to allocate it.
+    private func checkMemory(frames: Int, stems: Int) throws {
+        let bytes = Double(frames) * Double(settings.channels) * Double(stems + 3) * Double(MemoryLayout<Float>.size)
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard bytes <= available else {
+            let seconds = Double(frames) / Double(settings.sampleRate)
+            throw MediaError.invalidArgument(String(
+                format: "a %.0f s mix of %d tracks at %d Hz needs about %.1f GB of memory, more than this machine's "
+                    + "%.1f GB; shorten the timeline (track starts) or mix fewer tracks at once",
+                seconds, stems, settings.sampleRate, bytes / 1e9, available / 1e9))
+        }
     }
 
     /// One track on a silent timeline of `length` frames, with its gain, fades and pan.

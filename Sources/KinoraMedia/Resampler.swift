@@ -5,8 +5,12 @@ public enum Resampler {
     /// `buffer` at `sampleRate`; the result has exactly `frameCount × sampleRate / buffer.sampleRate` frames
     /// (rounded), so durations stay exact.
     public static func resample(_ buffer: AudioBuffer, to sampleRate: Int) throws -> AudioBuffer {
-        guard sampleRate > 0 else { throw MediaError.invalidArgument("sample rate must be positive, got \(sampleRate)") }
         guard sampleRate != buffer.sampleRate else { return buffer }
+        try ValueBounds.check(sampleRate, "the sample rate to resample to", in: ValueBounds.sampleRate, unit: "Hz")
+        guard buffer.sampleRate <= Int(Int32.max) else {
+            throw MediaError.outOfRange(what: "the audio's sample rate", value: String(buffer.sampleRate),
+                                        allowed: "1...\(Int32.max) Hz")
+        }
         let context = try SwrContextHandle(channels: buffer.channels, from: buffer.sampleRate, to: sampleRate)
         let expected = Int((Double(buffer.frameCount) * Double(sampleRate) / Double(buffer.sampleRate)).rounded())
         var output = try context.convert(buffer.samples, frames: buffer.frameCount, capacity: expected + 256)

@@ -19,4 +19,13 @@ final class FrameRateTests: XCTestCase {
         XCTAssertThrowsError(try FrameRate(parsing: "inf"))
         XCTAssertEqual(try FrameRate(parsing: "999999.5"), try FrameRate(1_999_999, 2))
     }
+
+    func testRatesWhoseTermsDoNotFitFFmpegsThirtyTwoBitsAreRefused() {
+        XCTAssertThrowsError(try FrameRate(parsing: "3000000000")) { error in
+            XCTAssertEqual(String(describing: error),
+                           "the frame rate 3000000000/1's numerator must be within 1...2147483647, got 3000000000")
+        }
+        XCTAssertThrowsError(try FrameRate(parsing: "1/3000000000"))
+        XCTAssertEqual(try FrameRate(parsing: "2147483647").numerator, 2_147_483_647)
+    }
 }

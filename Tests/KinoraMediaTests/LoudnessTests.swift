@@ -100,4 +100,11 @@ final class LoudnessTests: XCTestCase {
         XCTAssertEqual(normalized.audio, silence)
         XCTAssertEqual(normalized.gainDB, 0)
     }
+
+    func testARateLibebur128CannotMeasureIsRefusedStatingTheRange() throws {
+        let buffer = try AudioBuffer(sampleRate: 15, channels: 1, samples: [Float](repeating: 0.1, count: 30))
+        XCTAssertThrowsError(try Loudness.measure(buffer)) { error in
+            XCTAssertTrue(String(describing: error).contains("must be within 16...2822400 Hz, got 15"), "\(error)")
+        }
+    }
 }

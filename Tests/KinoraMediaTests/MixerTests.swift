@@ -94,4 +94,32 @@ final class MixerTests: XCTestCase {
     func testInvalidPanIsRejected() throws {
         XCTAssertThrowsError(try Mixer(settings: plain).mix([MixTrack(name: "a", audio: try impulse(), pan: 2)]))
     }
+
+    func testOutOfRangeStartsGainsFadesPansAndRatesAreRefusedBeforeAnythingIsAllocated() throws {
+        let cases: [(MixSettings, MixTrack, String)] = [
+            (plain, MixTrack(name: "a", audio: try impulse(), start: 1e308), "track 'a' start must be within 0...86400 s"),
+            (plain, MixTrack(name: "a", audio: try impulse(), gainDB: .infinity), "track 'a' gain"),
+            (plain, MixTrack(name: "a", audio: try impulse(), fadeIn: 1e308), "track 'a' fade-in"),
+            (plain, MixTrack(name: "a", audio: try impulse(), pan: .nan), "track 'a' pan must be within -1...1, got nan"),
+            (MixSettings(sampleRate: 15, ducking: nil, loudnessTarget: nil), MixTrack(name: "a", audio: try impulse()),
+             "the mix's sample rate must be within 8000...384000 Hz, got 15"),
+            (MixSettings(sampleRate: 3_000_000_000, ducking: nil, loudnessTarget: nil),
+             MixTrack(name: "a", audio: try impulse()), "got 3000000000"),
+            (MixSettings(ducking: nil, loudnessTarget: .nan), MixTrack(name: "a", audio: try impulse()),
+             "the loudness target must be within -70...0 LUFS, got nan"),
+        ]
+        for (settings, track, expected) in cases {
+            XCTAssertThrowsError(try Mixer(settings: settings).mix([track])) { error in
+                XCTAssertTrue(String(describing: error).contains(expected), "\(error)")
+            }
+        }
+    }
+
+    func testATimelineThatCannotFitInMemoryIsRefusedSayingHowMuchItNeeds() throws {
+        let track = MixTrack(name: "a", audio: try impulse(), start: 86_000)
+        let settings = MixSettings(sampleRate: 384_000, ducking: nil, loudnessTarget: nil)
+        XCTAssertThrowsError(try Mixer(settings: settings).mix([track, track, track])) { error in
+            XCTAssertTrue(String(describing: error).contains("GB of memory"), "\(error)")
+        }
+    }
 }

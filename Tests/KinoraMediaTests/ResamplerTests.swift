@@ -18,4 +18,13 @@ final class ResamplerTests: XCTestCase {
         let tone = try TestSupport.sine(frequency: 440, amplitude: 0.2, seconds: 0.01)
         XCTAssertEqual(try Resampler.resample(tone, to: 48000), tone)
     }
+
+    func testTargetRatesOutsideTheRangeAreRefusedInsteadOfReachingThirtyTwoBits() throws {
+        let buffer = try AudioBuffer(sampleRate: 48_000, channels: 1, samples: [0, 0.5, 0])
+        for rate in [15, 3_000_000_000] {
+            XCTAssertThrowsError(try Resampler.resample(buffer, to: rate)) { error in
+                XCTAssertTrue(String(describing: error).contains("within 8000...384000 Hz, got \(rate)"), "\(error)")
+            }
+        }
+    }
 }

@@ -114,15 +114,28 @@ public struct PiperVoiceConfig: Sendable, Equatable {
         return config
     }
 
-    /// Throws when a value cannot describe a usable voice: non-positive sizes, ids outside `num_symbols`, a speaker
-    /// outside `num_speakers`, or a missing pad / start / end phoneme.
+    /// The ranges of the numbers that size the audio a voice makes: its sample rate (as KinoraMedia's mixer takes),
+    /// the samples per spectrogram frame, and the inference scales (which stretch durations and noise).
+    static let ranges = (sampleRate: 8_000...384_000, hopLength: 1...65_536, lengthScale: Float(0.05)...20,
+                         noise: Float(0)...10)
+
+    /// Throws when a value cannot describe a usable voice: sizes or scales outside their ranges, ids outside
+    /// `num_symbols`, a speaker outside `num_speakers`, or a missing pad / start / end phoneme.
     public func validate(file: String) throws {
         func fail(_ field: String, _ reason: String) -> PiperError {
             .invalidConfig(file: file, field: field, reason: reason)
         }
-        for (field, value) in [("audio.sample_rate", sampleRate), ("num_symbols", numSymbols),
-                               ("num_speakers", numSpeakers), ("hop_length", hopLength)] where value <= 0 {
+        for (field, value) in [("num_symbols", numSymbols), ("num_speakers", numSpeakers)] where value <= 0 {
             throw fail(field, "must be positive, got \(value)")
+        }
+        for (field, value, range) in [("audio.sample_rate", sampleRate, Self.ranges.sampleRate),
+                                      ("hop_length", hopLength, Self.ranges.hopLength)] where !range.contains(value) {
+            throw fail(field, "must be within \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+        for (field, value, range) in [("inference.length_scale", lengthScale, Self.ranges.lengthScale),
+                                      ("inference.noise_scale", noiseScale, Self.ranges.noise),
+                                      ("inference.noise_w", noiseW, Self.ranges.noise)] where !range.contains(value) {
+            throw fail(field, "must be within \(range.lowerBound)...\(range.upperBound), got \(value)")
         }
         for marker in [Self.pad, Self.bos, Self.eos] where (phonemeIDMap[marker] ?? []).isEmpty {
             throw fail("phoneme_id_map", "has no ids for the phoneme '\(marker)' that every sentence uses")

@@ -62,6 +62,15 @@ final class PiperVoiceConfigTests: XCTestCase {
         XCTAssertEqual(error { $0["speaker_id_map"] = ["ann": 1] },
                        .invalidConfig(file: "v.onnx.json", field: "speaker_id_map",
                                       reason: "speaker 'ann' has id 1, outside 0..<1 (num_speakers)"))
+        XCTAssertEqual(error { $0["audio"] = ["sample_rate": 1e12] },
+                       .invalidConfig(file: "v.onnx.json", field: "audio.sample_rate",
+                                      reason: "must be within 8000...384000, got 1000000000000"))
+        XCTAssertEqual(error { $0["hop_length"] = 1e15 },
+                       .invalidConfig(file: "v.onnx.json", field: "hop_length",
+                                      reason: "must be within 1...65536, got 1000000000000000"))
+        XCTAssertEqual(error { $0["inference"] = ["length_scale": 1e30] },
+                       .invalidConfig(file: "v.onnx.json", field: "inference.length_scale",
+                                      reason: "must be within 0.05...20.0, got 1e+30"))
         XCTAssertEqual(error { $0["phoneme_type"] = "pinyin" },
                        .unsupportedPhonemeType(file: "v.onnx.json", phonemeType: "pinyin"))
         let message = String(describing: try XCTUnwrap(error { $0["audio"] = [:] as [String: Any] }))
