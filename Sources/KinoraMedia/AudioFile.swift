@@ -42,6 +42,7 @@ public enum AudioFileFormat: String, CaseIterable, Sendable {
 public enum AudioFile {
     /// Reads a whole file as float samples.
     public static func read(_ url: URL) throws -> AudioBuffer {
+        try InputFile.requireRegular(url)
         let file = try SoundFile(reading: url.path)
         let samples = try file.readAll()
         return try AudioBuffer(sampleRate: file.sampleRate, channels: file.channels, samples: samples)

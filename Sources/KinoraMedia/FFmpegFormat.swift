@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 /// Owns an output `AVFormatContext` and its file: add streams, write the header, interleave packets, finish.
 final class OutputFormat {
@@ -88,6 +89,7 @@ final class InputFormat {
 
     init(path: String) throws {
         self.path = path
+        try InputFile.requireRegular(URL(fileURLWithPath: path))
         let status = avformat_open_input(&context, path, nil, nil)
         guard status >= 0 else {
             throw MediaError.unreadableFile(path: path, reason: "avformat_open_input: \(FFmpegError.message(for: status))")

@@ -99,6 +99,7 @@ struct SpeakCommand: ParsableCommand {
     private func readText() throws -> String {
         if let file {
             do {
+                try InputFile.requireRegular(URL(fileURLWithPath: file))
                 return try String(contentsOfFile: file, encoding: .utf8)
             } catch {
                 throw ValidationError("cannot read the text file \(file): \(error.localizedDescription)")

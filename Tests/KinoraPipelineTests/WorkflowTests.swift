@@ -223,4 +223,15 @@ final class WorkflowTests: XCTestCase {
         XCTAssertEqual(found.first?.description.hasPrefix("test.yaml:9:15: shots[0].duration: "), true,
                        found.first?.description ?? "")
     }
+
+    func testAFIFOInPlaceOfTheWorkflowIsRefusedAsNotARegularFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kinora-fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("cut.yaml")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        XCTAssertThrowsError(try Workflow.load(contentsOf: fifo)) { error in
+            XCTAssertTrue(String(describing: error).contains("is a FIFO (named pipe), not a regular file"), "\(error)")
+        }
+    }
 }

@@ -83,7 +83,7 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
     public static func load(from url: URL) throws -> CLIPTextConfig {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try RegularFile.contents(of: url)
         } catch {
             throw CLIPError.invalidConfiguration(file: url.path, reason: "cannot read the file (\(error))")
         }

@@ -59,8 +59,9 @@ extension StableDiffusionComponents {
         if let prediction = options.prediction { scheduler.predictionType = prediction }
         schedulerConfiguration = scheduler
 
-        let index = configurationFile("model_index.json")
-            .flatMap { try? JSONSerialization.jsonObject(with: Data(contentsOf: $0)) as? [String: Any] }
+        let indexFile = configurationFile("model_index.json")
+        try indexFile.map(RegularFile.require)
+        let index = indexFile.flatMap { try? JSONSerialization.jsonObject(with: Data(contentsOf: $0)) as? [String: Any] }
         zerosForEmptyNegative = index?["force_zeros_for_empty_prompt"] as? Bool ?? family.zerosForEmptyNegative
         self.family = family
     }
@@ -70,6 +71,7 @@ extension StableDiffusionComponents {
     private static func tokenizer(_ options: SingleFileOptions, folder: URL?, pad: String, checkpoint: URL) throws
         -> CLIPTokenizer {
         if options.tokenizer == nil, let folder {
+            try RegularFile.requireTokenizerFiles(in: folder)
             return try CLIPTokenizer(folder: folder)
         }
         let location = options.tokenizer ?? SingleFileOptions.defaultTokenizer
@@ -78,11 +80,12 @@ extension StableDiffusionComponents {
             throw PipelineError.missingTokenizer(checkpoint: checkpoint.path, looked: location.path)
         }
         if isDirectory.boolValue {
+            try RegularFile.requireTokenizerFiles(in: location)
             return try CLIPTokenizer(folder: location, padToken: pad)
         }
         let merges: Data
         do {
-            merges = try Data(contentsOf: location)
+            merges = try RegularFile.contents(of: location)
         } catch {
             throw TokenizerError.unreadable(file: location.path, reason: error.localizedDescription)
         }

@@ -46,15 +46,18 @@ public struct StableDiffusionComponents: Sendable {
         guard FileManager.default.fileExists(atPath: index.path) else {
             throw PipelineError.notADiffusersFolder(folder.path)
         }
+        try RegularFile.require(index)
         let indexObject = (try? JSONSerialization.jsonObject(with: Data(contentsOf: index))) as? [String: Any] ?? [:]
         func encoder(_ name: String, withProjection: Bool) throws -> TextEncoder {
             let directory = folder.appending(path: name)
             return TextEncoder(configuration: try CLIPTextConfig.load(from: directory.appending(path: "config.json")),
                                store: try WeightFolder.open(directory), withProjection: withProjection)
         }
+        try RegularFile.requireTokenizerFiles(in: folder.appending(path: "tokenizer"))
         tokenizer = try CLIPTokenizer(folder: folder.appending(path: "tokenizer"))
         textEncoder = try encoder("text_encoder", withProjection: false)
         if FileManager.default.fileExists(atPath: folder.appending(path: "text_encoder_2").path) {
+            try RegularFile.requireTokenizerFiles(in: folder.appending(path: "tokenizer_2"))
             tokenizer2 = try CLIPTokenizer(folder: folder.appending(path: "tokenizer_2"))
             textEncoder2 = try encoder("text_encoder_2", withProjection: true)
         }

@@ -66,7 +66,7 @@ public struct PiperVoiceConfig: Sendable, Equatable {
     public static func load(from url: URL) throws -> PiperVoiceConfig {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try RegularFile.contents(of: url)
         } catch {
             throw PiperError.unreadableConfig(file: url.path, reason: error.localizedDescription)
         }

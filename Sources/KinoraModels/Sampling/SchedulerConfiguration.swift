@@ -107,7 +107,7 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try RegularFile.contents(of: url)
         } catch {
             throw SamplerError.unreadableConfiguration(url.path, "\(error)")
         }

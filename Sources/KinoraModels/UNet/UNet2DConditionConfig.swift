@@ -169,7 +169,7 @@ public struct UNet2DConditionConfig: Codable, Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try RegularFile.contents(of: url)
         } catch {
             throw UNetError.unreadableConfiguration(file: url.path, reason: "\(error.localizedDescription)")
         }

@@ -73,7 +73,7 @@ public struct AutoencoderKLConfiguration: Codable, Sendable, Equatable {
     public static func load(from url: URL) throws -> AutoencoderKLConfiguration {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try RegularFile.contents(of: url)
         } catch {
             throw AutoencoderKLError.invalidConfiguration(file: url.path, reason: "cannot read it (\(error))")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraMedia
 
 /// A short string that changes whenever a file or folder of weights (or a music file) changes: the path, size and
 /// modification time of every file it is made of, including the companion files a layout needs beside a single
@@ -35,7 +36,14 @@ public enum FileFingerprint {
         guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw Failure(path: url.path, reason: "no such file or folder")
         }
-        guard isDirectory.boolValue else { return [(url.lastPathComponent, url)] }
+        guard isDirectory.boolValue else {
+            do {
+                try InputFile.requireRegular(url)
+            } catch {
+                throw Failure(path: url.path, reason: "\(error)")
+            }
+            return [(url.lastPathComponent, url)]
+        }
         let folder = url.resolvingSymlinksInPath()
         guard let enumerator = manager.enumerator(at: folder, includingPropertiesForKeys: nil) else {
             throw Failure(path: url.path, reason: "cannot list the folder")

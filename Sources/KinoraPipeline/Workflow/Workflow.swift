@@ -1,4 +1,5 @@
 import Foundation
+import KinoraMedia
 
 /// A creator's workflow file as typed, validated specs: the output, the named models, the shots (played back to
 /// back), the voice lines and music cues placed on the same timeline, and the mix.
@@ -55,6 +56,7 @@ public struct Workflow: Sendable, Hashable {
     public static func load(contentsOf url: URL) throws -> Workflow {
         let text: String
         do {
+            try InputFile.requireRegular(url)
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
             throw WorkflowError.unreadable(file: url.path, reason: error.localizedDescription)
