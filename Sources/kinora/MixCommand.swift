@@ -52,19 +52,20 @@ struct MixCommand: ParsableCommand {
         }
         let settings = MixSettings(sampleRate: sampleRate, ducking: noDuck ? nil : DuckingSettings(reductionDB: duck),
                                    loudnessTarget: noNormalize ? nil : target, truePeakCeiling: truePeak)
-        let result = try Mixer(settings: settings).mix(tracks.map(Self.track))
         let url = URL(fileURLWithPath: output)
-        try AudioFile.write(result.mix, to: url, format: fileFormat)
-        if let stems {
-            let directory = URL(fileURLWithPath: stems)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Both destinations are checked before any work, and the mix is written last: a failure leaves no mix.
+        _ = try AtomicOutput(url)
+        let stemsFolder = try stems.map(Self.stemsFolder)
+        let result = try Mixer(settings: settings).mix(tracks.map(Self.track))
+        if let stemsFolder {
             let ext = url.pathExtension.isEmpty ? "wav" : url.pathExtension
             for (index, stem) in result.stems.enumerated() {
                 let name = URL(fileURLWithPath: stem.name).deletingPathExtension().lastPathComponent
-                let stemURL = directory.appendingPathComponent(String(format: "%02d-%@.%@", index + 1, name, ext))
+                let stemURL = stemsFolder.appendingPathComponent(String(format: "%02d-%@.%@", index + 1, name, ext))
                 try AudioFile.write(stem.audio, to: stemURL, format: fileFormat)
             }
         }
+        try AudioFile.write(result.mix, to: url, format: fileFormat)
         let loudness = try result.loudness ?? Loudness.measure(result.mix)
         if let target = settings.loudnessTarget, abs(loudness.integrated - target) > 0.5 {
             let reached = String(format: "%.1f", loudness.integrated), wanted = String(format: "%.1f", target)
@@ -73,6 +74,18 @@ struct MixCommand: ParsableCommand {
         }
         print("wrote \(url.path): \(String(format: "%.2f", result.mix.duration)) s, "
               + "\(String(format: "%.1f", loudness.integrated)) LUFS, \(String(format: "%.1f", loudness.truePeak)) dBTP")
+    }
+
+    /// The `--stems` folder, created when missing and checked writable.
+    static func stemsFolder(_ path: String) throws -> URL {
+        let folder = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw Kinora.Failure(description: "--stems \(path): cannot create the folder: \(ErrorText.plain(error))")
+        }
+        _ = try AtomicOutput(folder.appendingPathComponent("stem"))
+        return folder
     }
 
     /// Parses FILE[:key=value,...].

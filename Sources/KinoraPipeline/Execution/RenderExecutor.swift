@@ -1,4 +1,5 @@
 import Foundation
+import KinoraMedia
 
 /// Follows a plan: takes each stage's result from the cache when it is there, otherwise loads the model (only when
 /// some stage actually needs it), runs the batch through the `StageRunner` and stores each result under its key.
@@ -45,7 +46,9 @@ public final class RenderExecutor {
         /// What the executor knows beyond the error: the cache entry of an input the stage could not read.
         public var note: String? = nil
 
-        public var description: String { "stage '\(stage)' failed: \(underlying)" + (note.map { "; \($0)" } ?? "") }
+        public var description: String {
+            "stage '\(stage)' failed: \(ErrorText.plain(underlying))" + (note.map { "; \($0)" } ?? "")
+        }
     }
 
     /// A fault in following the plan itself, not in the runner or the cache.
