@@ -60,6 +60,7 @@ struct PlanCommand: ParsableCommand {
             flopsPerSecond: device.map(RenderCommand.flopsPerSecond(of:)) ?? DeviceProfile.discreteGPUFlopsPerSecond,
             timeFactors: factors)
         RenderCommand.warn(preparation.workflow.warnings.map(\.description))
+        _ = try preparation.checkedOutputURL(override: nil)
         if json {
             print(String(decoding: try preparation.plan.json(), as: UTF8.self))
         } else {

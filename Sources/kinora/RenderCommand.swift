@@ -74,11 +74,8 @@ struct RenderCommand: ParsableCommand {
                                                         flopsPerSecond: Self.flopsPerSecond(of: device),
                                                         timeFactors: calibration.factors(device: device.physical.name))
         Self.warn(preparation.workflow.warnings.map(\.description))
-        let outputURL = preparation.outputURL(override: output)
-        _ = try AtomicOutput(outputURL)
-        // Refuse an extension no container is written for before any stage runs; the codec is checked against the
-        // container when the mux opens it.
-        _ = try VideoContainer(for: outputURL)
+        // The codec is checked against the container when the mux opens it.
+        let outputURL = try preparation.checkedOutputURL(override: output)
         let graph = output == nil ? preparation.graph : preparation.graph.writing(to: outputURL.path)
 
         let cache = try StageCache(root: cacheRoot, sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)

@@ -257,7 +257,8 @@ final class RenderCommandTests: XCTestCase {
 
     func testNaNWeightsFailTheDenoiseNamingTheModelEveryTimeAndWriteNothing() throws {
         let (workflow, cache, output) = try workspace {
-            $0.replacingOccurrences(of: "  tiny:\n    catalog: tiny-sd15", with: "  tiny: {path: nansd, family: tiny-sd15}")
+            $0.replacingOccurrences(of: "  tiny:\n    catalog: tiny-sd15",
+                                    with: "  tiny: {path: nansd, family: tiny-sd15}")
         }
         try NaNWeightsFixture.make(at: workflow.deletingLastPathComponent().appending(path: "nansd"))
         for _ in 0..<2 {
@@ -267,6 +268,21 @@ final class RenderCommandTests: XCTestCase {
             XCTAssertTrue(outcome.error.contains("model 'tiny/denoiser'"), outcome.error)
             XCTAssertTrue(outcome.error.contains("/denoise'"), outcome.error)
             XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+        }
+    }
+
+    func testPlanRefusesAnOutputThatRenderRefusesAtOnce() throws {
+        for (file, expected) in [("tiny.avi", "use the extension .mp4, .mov, .mkv or .webm"),
+                                 ("missing/tiny.mp4", "it does not exist")] {
+            let (workflow, cache, _) = try workspace {
+                $0.replacingOccurrences(of: "file: tiny.mp4", with: "file: \(file)")
+            }
+            let plan = try KinoraCommand.run(["plan", workflow.path, "--vram", "8GB"])
+            XCTAssertEqual(plan.status, 1, plan.error)
+            XCTAssertTrue(plan.error.contains(expected), plan.error)
+            let render = try render(workflow, cache: cache)
+            XCTAssertEqual(render.status, 1, render.error)
+            XCTAssertTrue(render.error.contains(expected), render.error)
         }
     }
 }

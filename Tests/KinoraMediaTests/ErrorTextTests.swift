@@ -15,6 +15,7 @@ final class ErrorTextTests: XCTestCase {
     }
 
     func testOtherErrorsKeepTheirOwnDescription() {
-        XCTAssertEqual(ErrorText.plain(MediaError.noFrames(path: "a.mp4")), MediaError.noFrames(path: "a.mp4").description)
+        let error = MediaError.noFrames(path: "a.mp4")
+        XCTAssertEqual(ErrorText.plain(error), error.description)
     }
 }

@@ -97,10 +97,12 @@ final class MixerTests: XCTestCase {
 
     func testOutOfRangeStartsGainsFadesPansAndRatesAreRefusedBeforeAnythingIsAllocated() throws {
         let cases: [(MixSettings, MixTrack, String)] = [
-            (plain, MixTrack(name: "a", audio: try impulse(), start: 1e308), "track 'a' start must be within 0...86400 s"),
+            (plain, MixTrack(name: "a", audio: try impulse(), start: 1e308),
+             "track 'a' start must be within 0...86400 s"),
             (plain, MixTrack(name: "a", audio: try impulse(), gainDB: .infinity), "track 'a' gain"),
             (plain, MixTrack(name: "a", audio: try impulse(), fadeIn: 1e308), "track 'a' fade-in"),
-            (plain, MixTrack(name: "a", audio: try impulse(), pan: .nan), "track 'a' pan must be within -1...1, got nan"),
+            (plain, MixTrack(name: "a", audio: try impulse(), pan: .nan),
+             "track 'a' pan must be within -1...1, got nan"),
             (MixSettings(sampleRate: 15, ducking: nil, loudnessTarget: nil), MixTrack(name: "a", audio: try impulse()),
              "the mix's sample rate must be within 8000...384000 Hz, got 15"),
             (MixSettings(sampleRate: 3_000_000_000, ducking: nil, loudnessTarget: nil),

@@ -61,7 +61,8 @@ extension StableDiffusionComponents {
 
         let indexFile = configurationFile("model_index.json")
         try indexFile.map(RegularFile.require)
-        let index = indexFile.flatMap { try? JSONSerialization.jsonObject(with: Data(contentsOf: $0)) as? [String: Any] }
+        let index = indexFile
+            .flatMap { try? JSONSerialization.jsonObject(with: Data(contentsOf: $0)) as? [String: Any] }
         zerosForEmptyNegative = index?["force_zeros_for_empty_prompt"] as? Bool ?? family.zerosForEmptyNegative
         self.family = family
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraMedia
 import KinoraModels
 
 /// Everything a render or a plan needs before anything runs: the workflow read and validated, each of its models
@@ -144,6 +145,16 @@ public struct RenderPreparation: Sendable {
                                device.timeFactors = timeFactors
                                return device
                            }())
+    }
+
+    /// `outputURL(override:)` once the checks a render makes before any stage runs have passed: its folder exists
+    /// and can be written, and its extension names a container Kinora writes. `kinora plan` makes them too, so it
+    /// never approves a workflow that `kinora render` refuses at once.
+    public func checkedOutputURL(override: String?) throws -> URL {
+        let url = outputURL(override: override)
+        _ = try AtomicOutput(url)
+        _ = try VideoContainer(for: url)
+        return url
     }
 
     /// Where the output goes: `override` (relative to the current directory) when given, else the workflow's
