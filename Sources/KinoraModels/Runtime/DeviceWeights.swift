@@ -80,9 +80,18 @@ public final class DeviceWeights: @unchecked Sendable {
         return graph.input(tensor)
     }
 
-    /// `name` as a graph input when present, nil otherwise.
-    public func optionalValue(_ name: String, in graph: Graph) throws -> Value? {
-        contains(name) ? try value(name, in: graph) : nil
+    /// The layer's `bias` under this scope as a graph input, checked against `shape` when given.
+    ///
+    /// `required` when the architecture creates the layer with a bias (PyTorch's `bias=True`): a checkpoint without
+    /// it is incomplete or made for another architecture, and running without it would silently give wrong output,
+    /// so it throws `WeightsError.missingTensor` naming the tensor and the file. Otherwise the architecture leaves
+    /// the bias out (diffusers' attention `to_q`, `to_k`, `to_v`): it is read when a checkpoint has one, else nil.
+    public func bias(in graph: Graph, shape: [Int]? = nil, required: Bool) throws -> Value? {
+        guard contains("bias") else {
+            guard !required else { throw WeightsError.missingTensor(file: store.sourceName, tensor: qualified("bias")) }
+            return nil
+        }
+        return try value("bias", in: graph, shape: shape)
     }
 
     /// Bytes of the tensors uploaded so far.

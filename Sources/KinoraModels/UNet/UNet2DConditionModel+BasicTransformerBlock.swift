@@ -40,11 +40,12 @@ extension UNet2DConditionModel {
         /// `x` [B, N, queryDim] attending to `context` [B, L, contextDim] → [B, N, queryDim].
         func callAsFunction(_ graph: Graph, _ x: Value, context: Value) throws -> Value {
             let inner = heads * headDim
-            let query = try Layers.linear(graph, weights.scoped("to_q"), x, inFeatures: queryDim, outFeatures: inner)
+            let query = try Layers.linear(graph, weights.scoped("to_q"), x, inFeatures: queryDim, outFeatures: inner,
+                                          biasRequired: false)
             let key = try Layers.linear(graph, weights.scoped("to_k"), context, inFeatures: contextDim,
-                                        outFeatures: inner)
+                                        outFeatures: inner, biasRequired: false)
             let value = try Layers.linear(graph, weights.scoped("to_v"), context, inFeatures: contextDim,
-                                          outFeatures: inner)
+                                          outFeatures: inner, biasRequired: false)
             let attended = try graph.attention(query: query, key: key, value: value, heads: heads,
                                                scale: 1 / Float(headDim).squareRoot())
             return try Layers.linear(graph, weights.scoped("to_out.0"), attended, inFeatures: inner,

@@ -13,11 +13,13 @@ extension UNet2DConditionModel {
             return try graph.conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: (pad, pad))
         }
 
-        /// `nn.Linear(inFeatures, outFeatures)`, with its bias when the checkpoint has one.
-        static func linear(_ graph: Graph, _ weights: DeviceWeights, _ x: Value, inFeatures: Int, outFeatures: Int)
-            throws -> Value {
+        /// `nn.Linear(inFeatures, outFeatures)` with its bias. `biasRequired` is false only for the layers diffusers
+        /// builds without one (attention's `to_q`, `to_k`, `to_v`), whose bias is then used when a checkpoint has it;
+        /// every other linear layer of the UNet has one, and a checkpoint without it is refused, naming the tensor.
+        static func linear(_ graph: Graph, _ weights: DeviceWeights, _ x: Value, inFeatures: Int, outFeatures: Int,
+                           biasRequired: Bool = true) throws -> Value {
             let weight = try weights.value("weight", in: graph, shape: [outFeatures, inFeatures])
-            let bias = weights.contains("bias") ? try weights.value("bias", in: graph, shape: [outFeatures]) : nil
+            let bias = try weights.bias(in: graph, shape: [outFeatures], required: biasRequired)
             return try graph.linear(x, weight: weight, bias: bias)
         }
 

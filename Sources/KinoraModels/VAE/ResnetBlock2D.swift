@@ -1,10 +1,12 @@
 import KinoraTensor
 
-/// Convolution and group-norm layers read from a scope of `DeviceWeights`, as the VAE blocks use them.
+/// Convolution and group-norm layers read from a scope of `DeviceWeights`, as the VAE blocks use them. Every
+/// convolution and linear layer of diffusers' `AutoencoderKL` has a bias (its mid-block attention is built with
+/// `bias=True`), so a checkpoint without one is refused, naming the tensor.
 enum VAELayers {
     static func conv(_ graph: Graph, _ x: Value, _ weights: DeviceWeights, stride: Int = 1, padding: Int) throws
         -> Value {
-        try graph.conv2d(x, weight: weights.value("weight", in: graph), bias: weights.optionalValue("bias", in: graph),
+        try graph.conv2d(x, weight: weights.value("weight", in: graph), bias: weights.bias(in: graph, required: true),
                          stride: (stride, stride), padding: (padding, padding))
     }
 
@@ -14,7 +16,7 @@ enum VAELayers {
     }
 
     static func linear(_ graph: Graph, _ x: Value, _ weights: DeviceWeights) throws -> Value {
-        try graph.linear(x, weight: weights.value("weight", in: graph), bias: weights.optionalValue("bias", in: graph))
+        try graph.linear(x, weight: weights.value("weight", in: graph), bias: weights.bias(in: graph, required: true))
     }
 }
 

@@ -18,7 +18,7 @@ extension PiperVoice {
                 x = try VITSLayers.leakyReLU(graph, x, slope: ResBlock.slope)
                 let up = weights.scoped("ups.\(stage)")
                 x = try graph.convTranspose1d(x, weight: up.value("weight", in: graph),
-                                              bias: up.optionalValue("bias", in: graph), stride: rate,
+                                              bias: up.bias(in: graph, required: true), stride: rate,
                                               padding: (kernel - rate) / 2)
                 var sum: Value?
                 for (index, (size, dilations)) in zip(c.resblockKernelSizes, c.resblockDilationSizes).enumerated() {
@@ -31,7 +31,7 @@ extension PiperVoice {
             }
             x = try VITSLayers.leakyReLU(graph, x, slope: 0.01)
             x = try VITSLayers.conv(graph, x, weights.scoped("conv_post"),
-                                    padding: VITSLayers.samePadding(kernel: c.postKernelSize))
+                                    padding: VITSLayers.samePadding(kernel: c.postKernelSize), biasRequired: false)
             return try graph.tanh(x)
         }
     }

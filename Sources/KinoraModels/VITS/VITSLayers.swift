@@ -3,11 +3,14 @@ import KinoraTensor
 /// The small layers every VITS block uses, read from a scope of `DeviceWeights`. Activations are [1, C, T]
 /// (one utterance, channels before time), as in Piper's code.
 enum VITSLayers {
-    /// `nn.Conv1d` with the scope's `weight` and, when present, `bias`.
+    /// `nn.Conv1d` with the scope's `weight` and `bias`. Piper builds every convolution with a bias except the
+    /// generator's `conv_post` (`biasRequired: false`, whose bias is used when an export has one); a voice without a
+    /// required bias is refused, naming the tensor.
     static func conv(_ graph: Graph, _ x: Value, _ weights: DeviceWeights, stride: Int = 1, padding: Int = 0,
-                     dilation: Int = 1, groups: Int = 1) throws -> Value {
-        try graph.conv1d(x, weight: weights.value("weight", in: graph), bias: weights.optionalValue("bias", in: graph),
-                         stride: stride, padding: padding, dilation: dilation, groups: groups)
+                     dilation: Int = 1, groups: Int = 1, biasRequired: Bool = true) throws -> Value {
+        try graph.conv1d(x, weight: weights.value("weight", in: graph),
+                         bias: weights.bias(in: graph, required: biasRequired), stride: stride, padding: padding,
+                         dilation: dilation, groups: groups)
     }
 
     /// Padding that keeps the length of a stride-1 convolution (Piper's `get_padding`).
