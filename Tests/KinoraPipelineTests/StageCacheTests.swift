@@ -1,4 +1,5 @@
 import Foundation
+import KinoraMedia
 import XCTest
 
 @testable import KinoraPipeline
@@ -45,6 +46,22 @@ final class StageCacheTests: XCTestCase {
         let cache = try StageCache(root: root)
         XCTAssertFalse(FileManager.default.fileExists(atPath: abandoned.path))
         XCTAssertEqual(cache.lookup("k1"), .miss)
+    }
+
+    func testATemporaryOfAnEarlierProcessWithThisIdIsRemovedAndThisProcesssIsKept() throws {
+        let root = try TestSupport.temporaryFolder(self)
+        _ = try StageCache(root: root)
+        let current = WriterProcess.current
+        let start = try XCTUnwrap(current.startTime, "this system records process start times")
+        // The id was reused: the process that wrote this started at another time and has ended.
+        let reused = root.appendingPathComponent("tmp/k1.\(current.pid)-\(start + 1).1")
+        let running = root.appendingPathComponent("tmp/k2.\(current).2")
+        for folder in [reused, running] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        _ = try StageCache(root: root)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: reused.path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: running.path))
     }
 
     func testAnEntryWhoseFileChangedSizeIsDiscardedAtLookup() throws {

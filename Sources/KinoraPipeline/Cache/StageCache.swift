@@ -1,4 +1,5 @@
 import Foundation
+import KinoraMedia
 
 /// A content-addressed store of stage results on disk. Each entry is a folder named by its stage key holding the
 /// files the stage wrote and a `manifest.json` (file names and sizes). Entries are written under a temporary name
@@ -262,7 +263,7 @@ public final class StageCache: @unchecked Sendable {
 
     private func makeTemporaryFolder(for key: String) -> URL {
         // Unique across processes and across caches open on the same folder in one process.
-        temporaryFolder.appendingPathComponent("\(key).\(getpid()).\(UUID().uuidString)")
+        temporaryFolder.appendingPathComponent("\(key).\(WriterProcess.current).\(UUID().uuidString)")
     }
 
     /// Removes `folder` (an entry of this cache) by renaming it away first, so a reader never sees half of it.
@@ -386,14 +387,15 @@ public final class StageCache: @unchecked Sendable {
         }
     }
 
-    /// Temporary folders whose writer process has ended: the leftovers of killed renders.
+    /// Temporary folders whose writer process has ended (`WriterProcess`: its id is gone, or now names a process
+    /// that started at another time): the leftovers of killed renders.
     private func removeAbandonedTemporaries() {
         let folders = (try? FileManager.default.contentsOfDirectory(at: temporaryFolder,
                                                                     includingPropertiesForKeys: nil)) ?? []
         for folder in folders {
             let parts = folder.lastPathComponent.split(separator: ".")
-            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { continue }
-            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+            guard parts.count >= 3, let writer = WriterProcess(parts[parts.count - 2]) else { continue }
+            if !writer.isRunning {
                 try? FileManager.default.removeItem(at: folder)
             }
         }
