@@ -49,6 +49,8 @@ public struct VideoFrame: Sendable, Equatable {
         guard width > 0, height > 0 else {
             throw MediaError.invalidArgument("frame size must be positive, got \(width)x\(height)")
         }
+        try ValueBounds.check(width, "the frame width", in: ValueBounds.frameSide, unit: "pixels")
+        try ValueBounds.check(height, "the frame height", in: ValueBounds.frameSide, unit: "pixels")
         guard count == width * height * 3 else { throw MediaError.invalidFrameData(expected: width * height * 3, got: count) }
     }
 }

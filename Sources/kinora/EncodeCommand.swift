@@ -61,13 +61,14 @@ struct EncodeCommand: ParsableCommand {
             tags[String(item[..<equals])] = String(item[item.index(after: equals)...])
         }
         if let title { tags["title"] = title }
+        let rawSize = try rawRGB.map(Self.rawFrameSize)
         let settings = VideoSettings(codec: try VideoCodec(parsing: codec), frameRate: try FrameRate(parsing: fps),
                                      crf: crf, preset: preset, padOddDimensions: pad, metadata: tags)
         let soundtrack = try mixedAudio()
         let writer = try VideoWriter(url: URL(fileURLWithPath: output), settings: settings, audio: soundtrack)
         let started = Date()
-        if let rawRGB {
-            try appendRawFrames(size: rawRGB, to: writer)
+        if let rawSize {
+            try appendRawFrames(width: rawSize.width, height: rawSize.height, to: writer)
         } else {
             for path in try framePaths() {
                 guard let frame = try VideoReader(url: URL(fileURLWithPath: path)).nextFrame() else {
@@ -116,14 +117,22 @@ struct EncodeCommand: ParsableCommand {
         return paths
     }
 
-    /// Reads packed RGB24 frames of `size` ("WxH") from the file named by --frames ("-" for standard input), one
-    /// whole frame per read into a buffer that is reused for every frame.
-    private func appendRawFrames(size: String, to writer: VideoWriter) throws {
+    /// The frame size `--raw-rgb` gives ("WxH"), each side within `ValueBounds.frameSide`: checked before anything
+    /// is written or a frame buffer allocated.
+    static func rawFrameSize(_ size: String) throws -> (width: Int, height: Int) {
         let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--raw-rgb needs WxH") }
+        guard parts.count == 2 else { throw ValidationError("--raw-rgb needs WxH") }
+        try ValueBounds.check(parts[0], "--raw-rgb width", in: ValueBounds.frameSide, unit: "pixels")
+        try ValueBounds.check(parts[1], "--raw-rgb height", in: ValueBounds.frameSide, unit: "pixels")
+        return (parts[0], parts[1])
+    }
+
+    /// Reads packed RGB24 frames of `width` × `height` from the file named by --frames ("-" for standard input),
+    /// one whole frame per read into a buffer that is reused for every frame.
+    private func appendRawFrames(width: Int, height: Int, to writer: VideoWriter) throws {
         let handle = frames == "-"
             ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: frames))
-        var buffer = [UInt8](repeating: 0, count: parts[0] * parts[1] * 3)
+        var buffer = [UInt8](repeating: 0, count: width * height * 3)
         while true {
             let count = try buffer.withUnsafeMutableBytes {
                 try Self.readFully(handle.fileDescriptor, into: $0, path: frames)
@@ -132,7 +141,7 @@ struct EncodeCommand: ParsableCommand {
             guard count == buffer.count else {
                 throw ValidationError("'\(frames)' ends with a partial frame (\(count) of \(buffer.count) bytes)")
             }
-            try writer.append(frame: VideoFrame(width: parts[0], height: parts[1], rgb8: buffer))
+            try writer.append(frame: VideoFrame(width: width, height: height, rgb8: buffer))
         }
     }
 

@@ -115,6 +115,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
     }
 
+    func testEncodeRefusesARawFrameSizeBeyondTheBoundStatingTheRangeAndWritesNothing() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-raw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appending(path: "out.mp4")
+        let outcome = try KinoraCommand.run(["encode", "--raw-rgb", "200000x200000", "--frames", "-", "--fps", "24",
+                                             "-o", output.path])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("--raw-rgb width must be within 1...16384 pixels, got 200000"),
+                      outcome.error)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
+    }
+
     func testBenchKernelsJSONReportsTimesAndRatesUnderValidation() throws {
         let outcome = try KinoraCommand.run(["bench", "kernels", "--filter", "matmul-f32", "--matmul-size", "33", "--repeats", "1",
                                "--json", "--validation"])

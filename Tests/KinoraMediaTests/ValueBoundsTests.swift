@@ -22,4 +22,11 @@ final class ValueBoundsTests: XCTestCase {
                            "the mix's sample rate must be within 8000...384000 Hz, got 3000000000")
         }
     }
+
+    func testAFrameTooLargeForAnyBufferIsRefusedStatingTheRangeInsteadOfOverflowing() {
+        XCTAssertThrowsError(try VideoFrame(width: 1 << 40, height: 1 << 40, rgb8: [])) { error in
+            XCTAssertEqual(String(describing: error),
+                           "the frame width must be within 1...16384 pixels, got \(1 << 40)")
+        }
+    }
 }
