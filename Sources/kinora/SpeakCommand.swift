@@ -98,11 +98,12 @@ struct SpeakCommand: ParsableCommand {
     /// The text from the argument, the file, or standard input.
     private func readText() throws -> String {
         if let file {
+            // Errors about the file, not the command line: one line, without the usage text a ValidationError adds.
+            try InputFile.requireRegular(URL(fileURLWithPath: file))
             do {
-                try InputFile.requireRegular(URL(fileURLWithPath: file))
                 return try String(contentsOfFile: file, encoding: .utf8)
             } catch {
-                throw ValidationError("cannot read the text file \(file): \(error.localizedDescription)")
+                throw Kinora.Failure(description: "cannot read the text file \(file): \(error.localizedDescription)")
             }
         }
         guard let text, text != "-" else {

@@ -53,6 +53,16 @@ final class SpeakCommandTests: XCTestCase {
         try assertFails(outcome, saying: "no text to speak", outputFolder: out)
     }
 
+    func testSpeakTextFileThatIsAFIFOIsRefusedInsteadOfWaitingForAWriter() throws {
+        let voice = try fakeVoice(model: Data([0]))
+        let out = try folder()
+        let fifo = try folder().appending(path: "text.txt")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        let outcome = try KinoraCommand.run(["speak", "--file", fifo.path, "--voice", voice.path,
+                                             "-o", out.appending(path: "line.wav").path], timeout: 60)
+        try assertFails(outcome, saying: "'\(fifo.path)' is a FIFO (named pipe), not a regular file", outputFolder: out)
+    }
+
     func testSpeakWithoutTextSaysHowToGiveIt() throws {
         let out = try folder()
         let outcome = try KinoraCommand.run(["speak", "-o", out.appending(path: "line.wav").path])

@@ -21,10 +21,27 @@ public enum KinoraCommand {
         return directory.appending(path: "kinora")
     }
 
+    /// A run that did not finish within its time limit: the command was killed, and the test fails with what it
+    /// had printed, rather than hanging the whole suite.
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var arguments: [String]
+        public var seconds: Double
+        public var output: String
+        public var error: String
+        public var description: String {
+            "kinora \(arguments.joined(separator: " ")) did not finish within \(seconds) s and was killed; it printed "
+                + "'\(output)' and on standard error '\(error)'"
+        }
+    }
+
+    /// How long a run may take by default: far more than any test's command needs on lavapipe.
+    public static let defaultTimeout: Double = 600
+
     /// Runs `kinora arguments` to completion. `input`, when given, is written to its standard input, which is then
-    /// closed; without it the command reads an empty standard input.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws
-        -> Outcome {
+    /// closed; without it the command reads an empty standard input. A command still running after `timeout`
+    /// seconds is killed and `TimedOut` thrown.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
+                           timeout: Double = defaultTimeout) throws -> Outcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -34,13 +51,45 @@ public enum KinoraCommand {
         process.standardError = error
         process.standardInput = standardInput
         try process.run()
+        let watchdog = Watchdog(process, after: timeout)
         let errorData = Drain(error.fileHandleForReading)
         standardInput.fileHandleForWriting.write(Data((input ?? "").utf8))
         try standardInput.fileHandleForWriting.close()
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                       error: String(decoding: errorData.wait(), as: UTF8.self))
+        let outcome = Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                              error: String(decoding: errorData.wait(), as: UTF8.self))
+        guard !watchdog.finish() else {
+            throw TimedOut(arguments: arguments, seconds: timeout, output: outcome.output, error: outcome.error)
+        }
+        return outcome
+    }
+
+    /// Kills a process that is still running after its time limit; `finish()` stops the watch and says whether
+    /// it fired.
+    private final class Watchdog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var fired = false
+        private var stopped = false
+
+        init(_ process: Process, after seconds: Double) {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                lock.lock()
+                defer { lock.unlock() }
+                // A process still running has not been reaped, so its pid is still the command's.
+                guard !stopped, process.isRunning else { return }
+                fired = true
+                kill(pid, SIGKILL)
+            }
+        }
+
+        func finish() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            stopped = true
+            return fired
+        }
     }
 
     /// Reads a stream to its end on a thread of its own.
