@@ -143,6 +143,46 @@ final class RenderCommandTests: XCTestCase {
                                                "output/mux"])
     }
 
+    /// Fills the values of every `name` (a KF32 array) in the cache's entries with NaN, keeping its size, as an older
+    /// Kinora stored them from NaN weights; returns how many files it changed.
+    private func poison(_ name: String, in cache: URL) throws -> Int {
+        let entries = cache.appending(path: "entries")
+        var count = 0
+        for entry in try FileManager.default.contentsOfDirectory(atPath: entries.path) {
+            let file = entries.appending(path: entry).appending(path: name)
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            var bytes = [UInt8](try Data(contentsOf: file))
+            // The magic KF32, the rank, one 32-bit word per dimension, then the values.
+            let rank = bytes[4..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
+            for offset in stride(from: 8 + 4 * rank, to: bytes.count, by: 4) {
+                bytes.replaceSubrange(offset..<offset + 4, with: [0x00, 0x00, 0xC0, 0x7F])
+            }
+            try Data(bytes).write(to: file)
+            count += 1
+        }
+        return count
+    }
+
+    func testACachePoisonedWithNaNByAnOlderKinoraIsDiscardedAndRecomputed() throws {
+        let (workflow, cache, output) = try workspace()
+        XCTAssertEqual(try render(workflow, cache: cache).status, 0)
+        // An older Kinora cached NaN latents and pictures, then trapped animating them: nothing after was cached.
+        XCTAssertEqual(try poison("latents.kf32", in: cache), 2)
+        XCTAssertEqual(try poison("image.kf32", in: cache), 2)
+        let text = try String(contentsOf: workflow, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "zoom: [1.0, 1.2]", with: "zoom: [1.0, 1.3]").utf8).write(to: workflow)
+
+        let next = try render(workflow, cache: cache)
+        XCTAssertEqual(next.status, 0, next.error)
+        XCTAssertEqual(try ranStages(output), ["a/denoise", "a/decode", "a/animate", "video/encode", "output/mux"])
+        let discarded = try report(output).filter { $0["cacheDiscarded"] != nil }
+        XCTAssertEqual(Set(discarded.compactMap { $0["stage"] as? String }), ["a/denoise", "a/decode"])
+        for stage in discarded {
+            XCTAssertTrue((stage["cacheDiscarded"] as? String ?? "").contains("NaN or infinite"), "\(stage)")
+        }
+        XCTAssertEqual(try streams(output).count, 2)
+    }
+
     func testKilledRenderResumesFromItsCompletedStages() throws {
         let (workflow, cache, output) = try workspace()
         let (process, stdout) = process(["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"])
