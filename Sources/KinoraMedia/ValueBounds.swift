@@ -24,6 +24,8 @@ public enum ValueBounds {
     public static let duckingThresholdDB: ClosedRange<Double> = -90...0
     /// Ducking attack and release times, in seconds.
     public static let duckingTime: ClosedRange<Double> = 0.001...10
+    /// Frame rates of the videos encoded and rendered, in frames per second.
+    public static let framesPerSecond: ClosedRange<Double> = 1...240
     /// Sides of the video frames encoded, in pixels: the largest codec levels (H.264 6.2, HEVC 6.2) stop at
     /// 8192 × 4320, and one RGB frame of 16384 × 16384 is already 805 MB.
     public static let frameSide: ClosedRange<Int> = 1...16_384

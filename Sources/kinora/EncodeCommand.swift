@@ -62,7 +62,10 @@ struct EncodeCommand: ParsableCommand {
         }
         if let title { tags["title"] = title }
         let rawSize = try rawRGB.map(Self.rawFrameSize)
-        let settings = VideoSettings(codec: try VideoCodec(parsing: codec), frameRate: try FrameRate(parsing: fps),
+        let frameRate = try FrameRate(parsing: fps)
+        try ValueBounds.check(frameRate.framesPerSecond, "--fps", in: ValueBounds.framesPerSecond,
+                              unit: "frames per second")
+        let settings = VideoSettings(codec: try VideoCodec(parsing: codec), frameRate: frameRate,
                                      crf: crf, preset: preset, padOddDimensions: pad, metadata: tags)
         let soundtrack = try mixedAudio()
         let writer = try VideoWriter(url: URL(fileURLWithPath: output), settings: settings, audio: soundtrack)

@@ -115,6 +115,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
     }
 
+    func testEncodeRefusesAFrameRateAWorkflowCouldNotAskFor() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-fps-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let outcome = try KinoraCommand.run(["encode", "--raw-rgb", "2x2", "--frames", "-", "--fps", "1000",
+                                             "-o", folder.appending(path: "out.mp4").path])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("--fps must be within 1...240 frames per second, got 1000"), outcome.error)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
+    }
+
     func testEncodeRefusesARawFrameSizeBeyondTheBoundStatingTheRangeAndWritesNothing() throws {
         let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-raw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -1,3 +1,4 @@
+import KinoraMedia
 import XCTest
 
 @testable import KinoraPipeline
@@ -136,6 +137,17 @@ final class WorkflowTests: XCTestCase {
         let found = issues(text)
         XCTAssertEqual(found.map(\.field), ["output.size", "shots[1].duration", "voices[0].start"])
         XCTAssertEqual(found.map(\.location.line), [2, 13, 18])
+    }
+
+    func testNumbersTheCommandLineAlsoTakesHaveItsRanges() throws {
+        let accepted = try parse(replacing("size: 256x144", with: "size: 256x144\n  sample_rate: 384000\n  fps: 240")
+            + "\nmix:\n  ducking: {attack: 8, release: 10}\n")
+        XCTAssertEqual(accepted.output.sampleRate, ValueBounds.sampleRate.upperBound)
+        XCTAssertEqual(accepted.mix.ducking?.attack, 8)
+        let refused = issues(replacing("size: 256x144", with: "size: 256x144\n  sample_rate: 384001\n  fps: 241")
+            + "\nmix:\n  ducking: {attack: 11}\n")
+        XCTAssertEqual(refused.map(\.field), ["output.sample_rate", "output.fps", "mix.ducking.attack"])
+        XCTAssertEqual(refused.first?.message, "must be between 8000 and 384000, got 384001")
     }
 
     func testTimesOutsideTheCutAreRejected() {

@@ -16,14 +16,15 @@ public struct FrameRateSpec: Sendable, Hashable, Codable, CustomStringConvertibl
     /// `24` or `30000/1001`.
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
-    /// The rates a workflow may ask for, in frames per second.
-    static let allowedRange: ClosedRange<Double> = 1...240
+    /// The rates a workflow may ask for, in frames per second: those `kinora encode --fps` takes.
+    static let allowedRange = ValueBounds.framesPerSecond
 
     /// Reads `24`, `12.5`, `23.976` (the NTSC fraction) or `30000/1001` with KinoraMedia's `FrameRate(parsing:)`;
-    /// the rate must lie in 1...240.
+    /// the rate must lie in `allowedRange`.
     init?(reading field: YAMLField) {
         guard let text = field.text()?.trimmingCharacters(in: .whitespaces) else { return nil }
-        let rangeMessage = "must be between 1 and 240 frames per second, got \(text)"
+        let (low, high) = (Int(Self.allowedRange.lowerBound), Int(Self.allowedRange.upperBound))
+        let rangeMessage = "must be between \(low) and \(high) frames per second, got \(text)"
         // A decimal is range-checked before it is parsed: a huge one such as 1e30 would not fit an integer fraction.
         if let decimal = Double(text), decimal.isFinite, !Self.allowedRange.contains(decimal) {
             field.fail(rangeMessage)

@@ -28,10 +28,13 @@ public struct MixSettings: Sendable, Hashable {
                 ducking = duckingField.boolean().map { $0 ? DuckingSettings() : nil }
             } else if let settings = duckingField.mapping(Self.duckingKeys) {
                 let defaults = DuckingSettings()
-                let amount = settings["amount"].map { $0.number(in: -60...0, unit: "dB") } ?? defaults.reductionDB
-                let threshold = settings["threshold"].map { $0.number(in: -90...0, unit: "dB") } ?? defaults.thresholdDB
-                let attack = settings["attack"].map { $0.seconds(in: 0.001...5) } ?? defaults.attack
-                let release = settings["release"].map { $0.seconds(in: 0.001...10) } ?? defaults.release
+                // The ranges `kinora mix` and the mixer take.
+                let amount = settings["amount"].map { $0.number(in: ValueBounds.duckingDB, unit: "dB") }
+                    ?? defaults.reductionDB
+                let threshold = settings["threshold"].map { $0.number(in: ValueBounds.duckingThresholdDB, unit: "dB") }
+                    ?? defaults.thresholdDB
+                let attack = settings["attack"].map { $0.seconds(in: ValueBounds.duckingTime) } ?? defaults.attack
+                let release = settings["release"].map { $0.seconds(in: ValueBounds.duckingTime) } ?? defaults.release
                 if let amount, let threshold, let attack, let release {
                     ducking = .some(DuckingSettings(reductionDB: amount, thresholdDB: threshold, attack: attack,
                                                     release: release))

@@ -1,3 +1,5 @@
+import KinoraMedia
+
 /// A piece of music placed on the timeline: an audio file (a generator later), where it starts and ends, its gain
 /// and fades.
 public struct MusicCue: Sendable, Hashable {
@@ -35,11 +37,11 @@ public struct MusicCue: Sendable, Hashable {
         guard let mapping = field.mapping(Self.keys) else { return nil }
         let id = mapping["id"].map { $0.string() } ?? "cue-\(index + 1)"
         let file = mapping.required("file")?.string()
-        let start = mapping["start"].map { $0.seconds(in: 0...86_400) } ?? 0
-        let end = mapping["end"].map { $0.seconds(in: 0...86_400) }
-        let gain = mapping["gain"].map { $0.number(in: -60...24, unit: "dB") } ?? 0
-        let fadeIn = mapping["fade_in"].map { $0.seconds(in: 0...600) } ?? 0
-        let fadeOut = mapping["fade_out"].map { $0.seconds(in: 0...600) } ?? 1
+        let start = mapping["start"].map { $0.seconds(in: ValueBounds.seconds) } ?? 0
+        let end = mapping["end"].map { $0.seconds(in: ValueBounds.seconds) }
+        let gain = mapping["gain"].map { $0.number(in: ValueBounds.gainDB, unit: "dB") } ?? 0
+        let fadeIn = mapping["fade_in"].map { $0.seconds(in: ValueBounds.fade) } ?? 0
+        let fadeOut = mapping["fade_out"].map { $0.seconds(in: ValueBounds.fade) } ?? 1
         let loop = mapping["loop"].map { $0.boolean() } ?? false
         if let start, let end = end ?? nil, end <= start, let endField = mapping["end"] {
             endField.fail("must be after start (\(YAMLField.format(start)) s), got \(YAMLField.format(end)) s")

@@ -1,3 +1,5 @@
+import KinoraMedia
+
 /// The final file: where it goes, its picture size and frame rate, the video codec and quality, and the loudness the
 /// mixed audio is normalised to.
 public struct OutputSettings: Sendable, Hashable {
@@ -63,9 +65,9 @@ public struct OutputSettings: Sendable, Hashable {
                 crfField.fail("\(codec.rawValue) has fixed-quality profiles and takes no crf")
             }
         }
-        let loudness = mapping["loudness"].map { $0.number(in: -70...0, unit: "LUFS") } ?? -14
-        let truePeak = mapping["true_peak"].map { $0.number(in: -20...0, unit: "dBTP") } ?? -1
-        let sampleRate = mapping["sample_rate"].map { $0.integer(in: 8_000...192_000) } ?? 48_000
+        let loudness = mapping["loudness"].map { $0.number(in: ValueBounds.loudness, unit: "LUFS") } ?? -14
+        let truePeak = mapping["true_peak"].map { $0.number(in: ValueBounds.truePeak, unit: "dBTP") } ?? -1
+        let sampleRate = mapping["sample_rate"].map { $0.integer(in: ValueBounds.sampleRate) } ?? 48_000
         let file = mapping["file"].map { $0.string() } ?? defaultFile
         guard let size, let fps, let codec = codec.flatMap(Codec.init(rawValue:)), let loudness, let truePeak,
               let sampleRate, let file else { return nil }

@@ -1,3 +1,5 @@
+import KinoraMedia
+
 /// A line of speech: the text, the voice model that speaks it (and which of its speakers), and when it starts on
 /// the timeline.
 public struct VoiceLine: Sendable, Hashable {
@@ -64,9 +66,9 @@ public struct VoiceLine: Sendable, Hashable {
         } else if mapping["speaker"] != nil {
             speaker = .some(nil)
         }
-        let start = mapping.required("start")?.seconds(in: 0...86_400)
-        let end = mapping["end"].map { $0.seconds(in: 0...86_400) }
-        let gain = mapping["gain"].map { $0.number(in: -60...24, unit: "dB") } ?? 0
+        let start = mapping.required("start")?.seconds(in: ValueBounds.seconds)
+        let end = mapping["end"].map { $0.seconds(in: ValueBounds.seconds) }
+        let gain = mapping["gain"].map { $0.number(in: ValueBounds.gainDB, unit: "dB") } ?? 0
         let speed = mapping["speed"].map { $0.number(in: 0.5...2) } ?? 1
         if let start, let end = end ?? nil, end <= start, let endField = mapping["end"] {
             endField.fail("must be after start (\(YAMLField.format(start)) s), got \(YAMLField.format(end)) s")
