@@ -231,4 +231,28 @@ final class PlannerTests: XCTestCase {
         XCTAssertGreaterThan(runs(plan, .denoise).reduce(0) { $0 + $1.estimatedSeconds }, 0)
         XCTAssertEqual(plan.estimatedSeconds, plan.steps.reduce(0) { $0 + $1.estimatedSeconds }, accuracy: 1e-9)
     }
+
+    /// The estimated seconds of the host stages of `kind` in `plan`.
+    private func hostSeconds(_ plan: Plan, _ kind: StageKind) -> Double {
+        runs(plan, kind).filter { $0.model == nil }.reduce(0) { $0 + $1.estimatedSeconds }
+    }
+
+    func testHostStagesAreEstimatedInProportionToFramesPixelsAndSeconds() throws {
+        let base = try plan(graph(Self.smallWorkflow), budget: 16 * Self.gib)
+        let longer = try plan(graph(Self.smallWorkflow.replacingOccurrences(of: "duration: 2", with: "duration: 4")),
+                              budget: 16 * Self.gib)
+        let wider = Self.smallWorkflow.replacingOccurrences(of: "size: 512x512", with: "size: 1024x512")
+        let larger = try plan(graph(wider), budget: 16 * Self.gib)
+        for kind in [StageKind.animate, .encodeVideo, .mix, .mux] {
+            XCTAssertGreaterThan(hostSeconds(base, kind), 0, "\(kind)")
+            XCTAssertEqual(hostSeconds(longer, kind), 2 * hostSeconds(base, kind), accuracy: 1e-9, "\(kind)")
+        }
+        for kind in [StageKind.animate, .encodeVideo] {
+            XCTAssertEqual(hostSeconds(larger, kind), 2 * hostSeconds(base, kind), accuracy: 1e-9, "\(kind)")
+        }
+        XCTAssertGreaterThan(hostSeconds(larger, .mux), hostSeconds(base, .mux))
+        XCTAssertEqual(hostSeconds(larger, .mix), hostSeconds(base, .mix), accuracy: 1e-9, "the audio is the same")
+        XCTAssertGreaterThan(longer.estimatedSeconds, base.estimatedSeconds)
+        XCTAssertGreaterThan(larger.estimatedSeconds, base.estimatedSeconds)
+    }
 }

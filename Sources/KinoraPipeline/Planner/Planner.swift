@@ -77,7 +77,8 @@ private struct PlanState {
             progressed = false
             for stage in remainingStages(where: { $0.model == nil }) where isReady(stage) {
                 steps.append(PlanStep(action: .run, stages: [stage.id], kind: stage.kind,
-                                      weightBytes: residentBytes, peakBytes: residentBytes))
+                                      weightBytes: residentBytes, peakBytes: residentBytes,
+                                      estimatedSeconds: HostStageTimes.estimatedSeconds(for: stage, in: graph)))
                 finish(stage.id)
                 progressed = true
             }
