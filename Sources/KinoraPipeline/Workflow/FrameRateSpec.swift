@@ -30,7 +30,14 @@ public struct FrameRateSpec: Sendable, Hashable, Codable, CustomStringConvertibl
             field.fail(rangeMessage)
             return nil
         }
-        guard let rate = try? FrameRate(parsing: text) else {
+        let rate: FrameRate
+        do {
+            rate = try FrameRate(parsing: text)
+        } catch MediaError.outOfRange {
+            // A fraction whose terms do not fit FFmpeg's 32-bit time base is far outside the range.
+            field.fail(rangeMessage)
+            return nil
+        } catch {
             field.fail("expected a frame rate such as 24, 23.976 or 30000/1001, got '\(text)'")
             return nil
         }
