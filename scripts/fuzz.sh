@@ -14,10 +14,15 @@ shift || true
 readers=("$@")
 [ ${#readers[@]} -gt 0 ] || readers=(safetensors onnx ncnn pytorch lora workflow)
 
-swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -E "error|warning: |Compiling|Build" \
-    | grep -v "^\[" || true
-[ -x .build-fuzz/release/fuzz-safetensors ] || { echo "fuzz: the harnesses did not build" >&2; exit 2; }
+build_log=$(mktemp)
+if ! swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >"$build_log" 2>&1; then
+    grep -E "error" "$build_log" >&2
+    echo "fuzz: the harnesses did not build (log: $build_log)" >&2
+    exit 2
+fi
+grep -E "^Build complete" "$build_log"
+rm -f "$build_log"
 
 seeds_for() {
     case "$1" in

@@ -1,12 +1,13 @@
 import FuzzSupport
 import KinoraFormats
 
-/// libFuzzer entry: the input as a PyTorch checkpoint (zip or legacy pickle), opened and every tensor read.
+/// libFuzzer entry: the input as a PyTorch checkpoint (zip or legacy pickle), opened through `WeightFile.open` and
+/// every tensor read.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPyTorch(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let url = FuzzInput.file("input.pt", data, count)
-    guard let checkpoint = try? PyTorchCheckpoint(url: url) else { return 0 }
-    for name in checkpoint.tensorNames { _ = try? checkpoint.floats(name) }
+    guard let store = try? WeightFile.open(url) else { return 0 }
+    for name in store.tensorNames { _ = try? store.floats(name) }
     return 0
 }
 

@@ -8,6 +8,8 @@ public struct FP8ExpandingWeightStore: WeightStore {
     public let tensorNames: [String]
     /// The dtype each expanded tensor reads as.
     private let expanded: [String: WeightDType]
+    /// The scale tensors present in the file.
+    private let scaled: Set<String>
 
     /// `base` itself when it holds no float8 tensor, else the expanding view of it.
     public static func wrapping(_ base: any WeightStore) throws -> any WeightStore {
@@ -19,12 +21,13 @@ public struct FP8ExpandingWeightStore: WeightStore {
         self.base = base
         var expanded: [String: WeightDType] = [:]
         var hidden = Set<String>()
+        let names = Set(base.tensorNames)
         for name in base.tensorNames {
             let info = try base.info(name)
             guard info.dtype == .f8E4M3 || info.dtype == .f8E5M2 else { continue }
             let scaleName = Self.scaleName(of: name)
             var scale: Float = 1
-            if let scaleName, base.tensorNames.contains(scaleName) {
+            if let scaleName, names.contains(scaleName) {
                 scale = try Self.scale(scaleName, in: base, for: name)
                 hidden.insert(scaleName)
             }
@@ -34,6 +37,7 @@ public struct FP8ExpandingWeightStore: WeightStore {
         }
         if !expanded.isEmpty { hidden.insert("scaled_fp8") }
         self.expanded = expanded
+        scaled = Set(hidden.filter { $0 != "scaled_fp8" })
         tensorNames = base.tensorNames.filter { !hidden.contains($0) }
     }
 
@@ -49,7 +53,7 @@ public struct FP8ExpandingWeightStore: WeightStore {
     public func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
         guard let dtype = expanded[name] else { return try base.withBytes(of: name, body) }
         var values = try base.floats(name)
-        if let scaleName = Self.scaleName(of: name), base.tensorNames.contains(scaleName) {
+        if let scaleName = Self.scaleName(of: name), scaled.contains(scaleName) {
             let scale = try Self.scale(scaleName, in: base, for: name)
             for index in values.indices { values[index] *= scale }
         }
@@ -65,11 +69,15 @@ public struct FP8ExpandingWeightStore: WeightStore {
     }
 
     private static func scale(_ scaleName: String, in base: any WeightStore, for name: String) throws -> Float {
-        let values = try base.floats(scaleName)
-        guard values.count == 1, let scale = values.first, scale.isFinite else {
+        let count = try base.info(scaleName).elementCount
+        guard count == 1, let scale = try base.floats(scaleName).first else {
             throw WeightsError.malformedEntry(
                 file: base.sourceName, tensor: scaleName,
-                reason: "the scale of '\(name)' must be one finite number, found \(values.count) values")
+                reason: "the scale of '\(name)' must be one number, found \(count) values")
+        }
+        guard scale.isFinite else {
+            throw WeightsError.malformedEntry(
+                file: base.sourceName, tensor: scaleName, reason: "the scale of '\(name)' is \(scale)")
         }
         return scale
     }

@@ -118,7 +118,8 @@ public struct JSONDocument {
             }
             position += 1
             var members: [(key: String, value: JSONValue)] = []
-            var keys = Set<String>()
+            // Keys compare by their bytes: Swift's String equality would merge canonically equivalent spellings.
+            var keys = Set<[UInt8]>()
             skipWhitespace()
             if current == UInt8(ascii: "}") {
                 position += 1
@@ -129,7 +130,7 @@ public struct JSONDocument {
                 let keyOffset = position
                 guard current == UInt8(ascii: "\"") else { throw error("expected a string key in an object") }
                 let key = try string()
-                guard keys.insert(key).inserted else {
+                guard keys.insert(Array(key.utf8)).inserted else {
                     throw error("duplicate key '\(key)'", at: keyOffset)
                 }
                 skipWhitespace()

@@ -4,8 +4,8 @@ public struct WeightTensorInfo: Sendable, Equatable {
     public let name: String
     public let dtype: WeightDType
     public let shape: [Int]
-    /// Byte range of the data, relative to the start of the safetensors data section (`data_offsets` in the header) or
-    /// to the reader's storage.
+    /// Byte range of the data: within the safetensors data section (`data_offsets` in the header), within the file for
+    /// other mapped formats, or `0..<byteCount` where the reader hands out a converted copy (a strided view, float8).
     public let dataRange: Range<Int>
 
     public init(name: String, dtype: WeightDType, shape: [Int], dataRange: Range<Int>) {

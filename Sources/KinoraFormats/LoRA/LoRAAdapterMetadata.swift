@@ -38,10 +38,10 @@ public struct LoRAAdapterMetadata: Sendable, Equatable {
     /// not an object of `LoraConfig` fields, and `LoRAError.unsupportedAdapter` for a DoRA configuration.
     public init?(_ metadata: [String: String], file: String) throws {
         guard let text = metadata[Self.key] else { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard case .object(let object)? = try? JSONDocument.parse(Array(text.utf8)) else {
             throw LoRAError.badMetadata(file: file, reason: "'\(Self.key)' is not a JSON object")
         }
-        var fields: [LoRAComponent: [String: Any]] = [:]
+        var fields: [LoRAComponent: [String: JSONValue]] = [:]
         for (name, value) in object {
             guard let dot = name.firstIndex(of: "."),
                 let component = Self.prefixes.first(where: { $0.0 == name[..<dot] })?.1
@@ -52,35 +52,52 @@ public struct LoRAAdapterMetadata: Sendable, Equatable {
         self.file = file
     }
 
-    private static func configuration(_ fields: [String: Any], file: String) throws -> Configuration {
-        func number(_ name: String) throws -> Double? {
-            guard let value = fields[name], !(value is NSNull) else { return nil }
-            guard let number = value as? NSNumber, number.doubleValue.isFinite else {
-                throw LoRAError.badMetadata(file: file, reason: "'\(name)' is \(value), not a number")
+    private static func configuration(_ fields: [String: JSONValue], file: String) throws -> Configuration {
+        func number(_ value: JSONValue?, _ name: String) throws -> Double? {
+            switch value {
+            case nil, .null?: return nil
+            case .integer(let integer)?: return Double(integer)
+            case .number(let number)?: return number
+            case let other?: throw LoRAError.badMetadata(file: file, reason: "'\(name)' is \(other.kind), not a number")
             }
-            return number.doubleValue
         }
+        func rank(_ value: Double, _ name: String) throws -> Int {
+            guard let rank = Int(exactly: value), rank > 0 else {
+                throw LoRAError.badMetadata(
+                    file: file, reason: "'\(name)' must be a positive whole number, got \(value)")
+            }
+            return rank
+        }
+        /// A pattern map in file order (PEFT takes the first pattern that matches).
         func pattern(_ name: String) throws -> [(String, Double)] {
-            guard let value = fields[name], !(value is NSNull) else { return [] }
-            guard let map = value as? [String: Any] else {
-                throw LoRAError.badMetadata(file: file, reason: "'\(name)' is not a mapping of module patterns")
-            }
-            return try map.keys.sorted().map { key in
-                guard let number = map[key] as? NSNumber, number.doubleValue.isFinite else {
-                    throw LoRAError.badMetadata(file: file, reason: "'\(name)' gives '\(key)' no number")
+            switch fields[name] {
+            case nil, .null?: return []
+            case .object(let map)?:
+                return try map.map { key, value in
+                    guard key.allSatisfy({ $0 == "." || !"\\^$*+?()[]{}|".contains($0) }) else {
+                        throw LoRAError.badMetadata(
+                            file: file,
+                            reason: "'\(name)' key '\(key)' is a regular expression; Kinora matches module "
+                                + "names with '.' as the only wildcard")
+                    }
+                    guard let number = try number(value, "\(name)['\(key)']") else {
+                        throw LoRAError.badMetadata(file: file, reason: "'\(name)' gives '\(key)' no number")
+                    }
+                    return (key, number)
                 }
-                return (key, number.doubleValue)
+            case let other?:
+                throw LoRAError.badMetadata(file: file, reason: "'\(name)' is \(other.kind), not a mapping")
             }
         }
-        if (fields["use_dora"] as? Bool) == true {
+        if case .bool(true)? = fields["use_dora"] {
             throw LoRAError.unsupportedAdapter(file: file, key: "\(key): use_dora", kind: "DoRA")
         }
         var configuration = Configuration()
-        if let rank = try number("r") { configuration.rank = Int(rank) }
-        if let alpha = try number("lora_alpha") { configuration.alpha = Float(alpha) }
-        configuration.rankPattern = try pattern("rank_pattern").map { ($0.0, Int($0.1)) }
+        if let value = try number(fields["r"], "r") { configuration.rank = try rank(value, "r") }
+        if let alpha = try number(fields["lora_alpha"], "lora_alpha") { configuration.alpha = Float(alpha) }
+        configuration.rankPattern = try pattern("rank_pattern").map { ($0.0, try rank($0.1, "rank_pattern")) }
         configuration.alphaPattern = try pattern("alpha_pattern").map { ($0.0, Float($0.1)) }
-        configuration.rsLoRA = (fields["use_rslora"] as? Bool) ?? false
+        if case .bool(let flag)? = fields["use_rslora"] { configuration.rsLoRA = flag }
         return configuration
     }
 
@@ -89,23 +106,29 @@ public struct LoRAAdapterMetadata: Sendable, Equatable {
     /// file's tensors and configuration disagree, and no scale is the trained one.
     public func scale(component: LoRAComponent, module: String, rank: Int) throws -> Float? {
         guard let configuration = configurations[component] else { return nil }
-        let configuredRank = configuration.rankPattern.first { Self.matches($0.pattern, module) }?.rank
+        let configuredRank =
+            configuration.rankPattern.first { Self.matches($0.pattern, module) }?.rank
             ?? configuration.rank
         let alpha = configuration.alphaPattern.first { Self.matches($0.pattern, module) }?.alpha ?? configuration.alpha
         guard configuredRank == rank, rank > 0 else {
-            throw LoRAError.badMetadata(file: file, reason: "module '\(module)' is configured with rank "
-                + "\(configuredRank) but its tensors have rank \(rank)")
+            throw LoRAError.badMetadata(
+                file: file,
+                reason: "module '\(module)' is configured with rank "
+                    + "\(configuredRank) but its tensors have rank \(rank)")
         }
         return configuration.rsLoRA ? alpha / Float(rank).squareRoot() : alpha / Float(rank)
     }
 
-    /// PEFT's `get_pattern_key`: `pattern` matches a module whose name ends with it after a dot, or is it (the
-    /// pattern is a regular expression, as in PEFT).
+    /// PEFT's `get_pattern_key` for the patterns diffusers writes (module names, whose dots are regex wildcards):
+    /// `pattern` matches `module` itself or a suffix of it that starts after a dot, `.` matching any character.
     static func matches(_ pattern: String, _ module: String) -> Bool {
-        guard let expression = try? NSRegularExpression(pattern: "^(.*\\.)?(\(pattern))$") else {
-            return pattern == module
+        let pattern = Array(pattern)
+        let module = Array(module)
+        func matchesSuffix(from start: Int) -> Bool {
+            module.count - start == pattern.count
+                && zip(pattern, module[start...]).allSatisfy { $0 == "." || $0 == $1 }
         }
-        let range = NSRange(module.startIndex..., in: module)
-        return expression.firstMatch(in: module, range: range) != nil
+        return matchesSuffix(from: 0)
+            || module.indices.dropFirst().contains { module[$0 - 1] == "." && matchesSuffix(from: $0) }
     }
 }

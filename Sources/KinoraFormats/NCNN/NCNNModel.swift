@@ -45,7 +45,7 @@ public final class NCNNModel: WeightStore {
                 reason: "\(mapping.bytes.count - reader.position) bytes are left after the last layer's weights")
         }
         self.tensors = tensors
-        tensorNames = names
+        tensorNames = names.sorted()
     }
 
     public var sourceName: String { binURL.path }
@@ -98,7 +98,11 @@ public final class NCNNModel: WeightStore {
             let kernelW = try integer(1, "kernel_w")
             let kernelH = try integer(11, "kernel_h", default: kernelW)
             guard try integer(8, "int8_scale_term") == 0 else { throw unsupported("int8 quantized weights") }
-            guard try integer(19, "dynamic_weight") == 0 else { throw unsupported("weights given as an input") }
+            // dynamic_weight is parameter 19 of convolutions and 28 of deconvolutions (where 19 is output_pad_bottom).
+            let dynamicWeight = layer.type.hasPrefix("Deconvolution") ? 28 : 19
+            guard try integer(dynamicWeight, "dynamic_weight") == 0 else {
+                throw unsupported("weights given as an input")
+            }
             let (kernel, overflow) = kernelW.multipliedReportingOverflow(by: kernelH)
             let (perOutput, overflow2) = kernel.multipliedReportingOverflow(by: outputs)
             guard !overflow, !overflow2, perOutput > 0, size % perOutput == 0 else {
@@ -131,6 +135,10 @@ public final class NCNNModel: WeightStore {
             let scale = try reader.floats(count: count, shape: [count], layer)
             guard try integer(1, "bias_term") != 0 else { return [("scale", scale)] }
             return [("scale", scale), ("bias", try reader.floats(count: count, shape: [count], layer))]
+        case "Padding":
+            let count = try integer(6, "per_channel_pad_data_size")
+            guard count > 0 else { return [] }
+            return [("per_channel_pad", try reader.floats(count: count, shape: [count], layer))]
         case _ where weightlessLayers.contains(layer.type):
             return []
         default:
@@ -141,7 +149,7 @@ public final class NCNNModel: WeightStore {
     /// Layer types that load nothing from the `.bin`.
     static let weightlessLayers: Set<String> = [
         "Input", "Split", "Concat", "Slice", "Eltwise", "BinaryOp", "UnaryOp", "Interp", "PixelShuffle", "Reorg",
-        "Crop", "Padding", "Pooling", "ReLU", "Clip", "Sigmoid", "TanH", "Swish", "HardSwish", "HardSigmoid", "Mish",
+        "Crop", "Pooling", "ReLU", "Clip", "Sigmoid", "TanH", "Swish", "HardSwish", "HardSigmoid", "Mish",
         "GELU", "ELU", "Softmax", "Reshape", "Permute", "Flatten", "Dropout", "Noop", "Exp", "Log", "Power",
     ]
 }
@@ -197,7 +205,6 @@ private struct WeightReader {
     mutating func tagged(count: Int, shape: [Int], _ layer: NCNNLayer) throws -> NCNNModelBuffer {
         let tagRange = try take(4, layer, "weight tag")
         let tag = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: tagRange.lowerBound, as: UInt32.self))
-        let tagBytes = UnsafeRawBufferPointer(rebasing: bytes[tagRange])
         let (doubled, overflow) = count.multipliedReportingOverflow(by: 4)
         guard !overflow else {
             throw NCNNError.weightsMismatch(file: file, layer: layer.name, reason: "a size overflows")
@@ -212,10 +219,7 @@ private struct WeightReader {
         case 0x0002_C056, 0:  // float32 ("with extra scaling" is read as plain float32 by ncnn too)
             return NCNNModelBuffer(dtype: .f32, shape: shape, range: try take(doubled, layer, "float32 weights"))
         default:
-            guard tagBytes.reduce(0, { $0 + Int($1) }) != 0 else {
-                return NCNNModelBuffer(dtype: .f32, shape: shape, range: try take(doubled, layer, "float32 weights"))
-            }
-            // A 256-entry float table and one index byte per value.
+            // Any other non-zero tag: a 256-entry float table and one index byte per value.
             let table = try take(256 * 4, layer, "quantization table")
             let indices = try take(Self.aligned(count), layer, "quantized weights")
             var values = [UInt8]()

@@ -8,13 +8,9 @@ enum NCNNParamParser {
     static let maximumBlobsPerLayer = 4096
 
     static func parse(_ text: String, file: String) throws -> [NCNNLayer] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .map {
-                (
-                    number: $0.offset + 1,
-                    fields: $0.element.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-                )
-            }
+        // Lines end in "\n" or "\r\n" (one Character in Swift, so split on newlines, not on "\n").
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+            .map { (number: $0.offset + 1, fields: $0.element.split(whereSeparator: { $0 == " " || $0 == "\t" })) }
             .filter { !$0.fields.isEmpty }
             .makeIterator()
         guard let magicLine = lines.next(), magicLine.fields.count == 1, Int(magicLine.fields[0]) == magic else {
@@ -79,7 +75,7 @@ enum NCNNParamParser {
                 throw fail("'\(field)' is not a parameter 'id=value'")
             }
             let isArray = rawID <= -23300
-            let id = isArray ? -rawID - 23300 : rawID
+            let id = isArray ? -23300 - rawID : rawID
             guard (0...NCNNParameters.maximumID).contains(id) else {
                 throw fail("parameter id \(rawID) is outside 0...\(NCNNParameters.maximumID)")
             }

@@ -14,13 +14,23 @@ enum PickleGlobals {
             ("torch.nn.parameter", "Parameter"), ("torch", "Tensor"), ("torch", "Size"),
             ("builtins", "set"), ("builtins", "frozenset"), ("__builtin__", "set"),
             ("_codecs", "encode"),
-            ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"), ("numpy", "dtype"):
+            ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"), ("numpy", "dtype"),
+            ("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint"):
             return true
         case ("torch", let name), ("torch.storage", let name):
             return WeightDType(torchStorage: name) != nil || WeightDType(torchDType: name) != nil
         default:
             return false
         }
+    }
+
+    /// Whether `global` names a torch storage or dtype that Kinora does not read (`torch.ComplexFloatStorage`,
+    /// `torch.uint16`): refused as an unsupported tensor type, not as code.
+    static func isTorchType(_ global: PickleGlobal) -> Bool {
+        (global.module == "torch" || global.module == "torch.storage")
+            && (global.name.hasSuffix("Storage") || global.name.hasPrefix("float") || global.name.hasPrefix("int")
+                || global.name.hasPrefix("uint") || global.name.hasPrefix("complex") || global.name.hasPrefix("bits")
+                || global.name.hasPrefix("qint") || global.name.hasPrefix("quint"))
     }
 
     /// The result of calling `global` with `arguments` (REDUCE, NEWOBJ).
@@ -64,7 +74,9 @@ enum PickleGlobals {
         case ("torch", "Size"):
             return .tuple(try arguments.first.map(items(of:)) ?? [])
         case ("builtins", "set"), ("builtins", "frozenset"), ("__builtin__", "set"):
-            return .set(try arguments.first.map(items(of:)) ?? [])
+            let set = PickleList()
+            set.items = try arguments.first.map(items(of:)) ?? []
+            return .set(set)
         case ("_codecs", "encode"):
             guard case .string(let text) = arguments.first else { throw Failure(reason: "_codecs.encode needs a str") }
             // Python 2 byte strings pickled by Python 3 arrive as latin-1 text; every scalar is one byte.
@@ -73,6 +85,9 @@ enum PickleGlobals {
             return .opaque("a NumPy scalar")
         case ("numpy", "dtype"):
             return .opaque("a NumPy dtype")
+        case ("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint"):
+            // The training callback's state that A1111-era .ckpt files carry; Kinora needs none of it.
+            return .opaque("a Lightning ModelCheckpoint")
         default:
             throw Failure(reason: "\(global) cannot be called")
         }
@@ -91,8 +106,8 @@ enum PickleGlobals {
 
     private static func items(of value: PickleValue) throws -> [PickleValue] {
         switch value {
-        case .list(let list): return list.items
-        case .tuple(let items), .set(let items): return items
+        case .list(let list), .set(let list): return list.items
+        case .tuple(let items): return items
         default: throw Failure(reason: "expected a list or tuple, got \(value.kind)")
         }
     }

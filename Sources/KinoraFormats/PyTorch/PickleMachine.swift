@@ -14,14 +14,39 @@ public struct PickleMachine {
         }
     }
 
-    /// The most values the stack, the mark stack and the memo may hold together: a bound on memory for any input.
+    /// The most entries the stack, the mark stack and the memo may hold together.
     static let maximumValues = 50_000_000
+    /// The deepest nesting of containers accepted (state dicts nest a few levels).
+    static let maximumDepth = 256
+
+    /// A value on the stack or in the memo, with how deeply it nests (0 for scalars; a list's or dict's own depth is
+    /// kept in the container, which may still grow while it is on the stack).
+    private struct Entry {
+        var value: PickleValue
+        var depth: Int
+
+        var nesting: Int {
+            switch value {
+            case .list(let container), .set(let container): return container.depth
+            case .dict(let container): return container.depth
+            default: return depth
+            }
+        }
+
+        var container: PickleContainer? {
+            switch value {
+            case .list(let container), .set(let container): return container
+            case .dict(let container): return container
+            default: return nil
+            }
+        }
+    }
 
     private let bytes: UnsafeRawBufferPointer
     private var position: Int
-    private var stack: [PickleValue] = []
+    private var stack: [Entry] = []
     private var marks: [Int] = []
-    private var memo: [Int: PickleValue] = [:]
+    private var memo: [Int: Entry] = [:]
     private let persistentLoad: (PickleValue) throws -> PickleValue
 
     /// A machine reading the pickle that starts at `start` in `bytes`; `persistentLoad` turns a persistent id (a
@@ -93,51 +118,93 @@ public struct PickleMachine {
 
     // MARK: The stack
 
-    private mutating func push(_ value: PickleValue) throws {
+    private func checkCapacity() throws {
         guard stack.count + memo.count + marks.count < Self.maximumValues else {
             throw Failure(reason: "more than \(Self.maximumValues) values")
         }
-        stack.append(value)
     }
 
-    private mutating func pop() throws -> PickleValue {
-        guard let value = stack.popLast() else { throw Failure(reason: "the stack is empty") }
+    private mutating func push(_ value: PickleValue, depth: Int = 0) throws {
+        try checkCapacity()
+        stack.append(Entry(value: value, depth: depth))
+    }
+
+    private mutating func push(_ entry: Entry) throws {
+        try checkCapacity()
+        stack.append(entry)
+    }
+
+    private mutating func popEntry() throws -> Entry {
+        guard let entry = stack.popLast() else { throw Failure(reason: "the stack is empty") }
         guard marks.last.map({ stack.count >= $0 }) ?? true else {
             throw Failure(reason: "an opcode reached below the last MARK")
         }
-        return value
+        return entry
     }
 
-    private var top: PickleValue {
+    private mutating func pop() throws -> PickleValue { try popEntry().value }
+
+    private var topEntry: Entry {
         get throws {
-            guard let value = stack.last, marks.last.map({ stack.count > $0 }) ?? true else {
+            guard let entry = stack.last, marks.last.map({ stack.count > $0 }) ?? true else {
                 throw Failure(reason: "the stack is empty")
             }
-            return value
+            return entry
         }
     }
 
-    /// The values pushed since the last MARK, which is removed.
-    private mutating func popToMark() throws -> [PickleValue] {
+    /// The entries pushed since the last MARK, which is removed.
+    private mutating func popToMark() throws -> [Entry] {
         guard let mark = marks.popLast() else { throw Failure(reason: "no MARK to pop to") }
-        let values = Array(stack[mark...])
+        let entries = Array(stack[mark...])
         stack.removeSubrange(mark...)
-        return values
+        return entries
+    }
+
+    /// Seals `children` as they go into a container and returns the container's depth: one more than the deepest.
+    private func nest(_ children: [Entry], into parent: PickleContainer? = nil) throws -> Int {
+        var deepest = 0
+        for child in children {
+            if let container = child.container {
+                guard container !== parent else { throw Failure(reason: "a container is put inside itself") }
+                container.isSealed = true
+            }
+            deepest = max(deepest, child.nesting)
+        }
+        guard deepest < Self.maximumDepth else {
+            throw Failure(reason: "containers nest deeper than \(Self.maximumDepth) levels")
+        }
+        return deepest + 1
+    }
+
+    /// The container on top of the stack, which `children` are about to be added to.
+    private mutating func openContainer(for children: [Entry]) throws -> (PickleValue, PickleContainer) {
+        let top = try topEntry
+        guard let container = top.container else { throw Failure(reason: "adding items to \(top.value.kind)") }
+        guard !container.isSealed else {
+            throw Failure(reason: "the pickle changes \(top.value.kind) after placing it in another container")
+        }
+        container.depth = max(container.depth, try nest(children, into: container))
+        return (top.value, container)
     }
 
     private mutating func memoize(_ index: Int) throws {
         guard index >= 0 else { throw Failure(reason: "a negative memo index") }
-        memo[index] = try top
+        try checkCapacity()
+        memo[index] = try topEntry
     }
 
-    private func memoValue(_ index: Int) throws -> PickleValue {
-        guard let value = memo[index] else { throw Failure(reason: "memo entry \(index) was never stored") }
-        return value
+    private func memoEntry(_ index: Int) throws -> Entry {
+        guard let entry = memo[index] else { throw Failure(reason: "memo entry \(index) was never stored") }
+        return entry
     }
 
     private mutating func global(_ module: String, _ name: String) throws -> PickleValue {
         let global = PickleGlobal(module, name)
         guard PickleGlobals.isAllowed(global) else {
+            if PickleGlobals.isTorchType(global) {
+                throw Failure(reason: "the tensor type '\(global)' is not supported")
+            }
             throw Failure(
                 reason: "the pickle refers to the global '\(global)', which is not on the list of things a weights "
                     + "file may contain; it is refused rather than run (a pickle can execute code)")
@@ -145,29 +212,48 @@ public struct PickleMachine {
         return .global(global)
     }
 
-    private mutating func call(_ callable: PickleValue, _ arguments: PickleValue) throws -> PickleValue {
+    /// "Calls" `callable` with `arguments` (an entry holding a tuple) through the allow-list.
+    private mutating func call(_ callable: PickleValue, _ arguments: Entry) throws {
         guard case .global(let global) = callable else {
             throw Failure(reason: "a call of \(callable.kind), which is not callable")
         }
-        guard case .tuple(let values) = arguments else {
-            throw Failure(reason: "the arguments of \(global) are \(arguments.kind), not a tuple")
+        guard case .tuple(let values) = arguments.value else {
+            throw Failure(reason: "the arguments of \(global) are \(arguments.value.kind), not a tuple")
         }
-        return try PickleGlobals.call(global, values)
+        let result = try PickleGlobals.call(global, values)
+        let entry = Entry(value: result, depth: arguments.nesting)
+        if let container = entry.container { container.depth = max(container.depth, arguments.nesting) }
+        try push(entry)
     }
 
-    private mutating func append(_ values: [PickleValue], to container: PickleValue) throws {
-        switch container {
-        case .list(let list): list.items.append(contentsOf: values)
-        default: throw Failure(reason: "APPEND to \(container.kind)")
+    /// A tuple (or frozen set) of `children`.
+    private mutating func pushTuple(_ children: [Entry]) throws {
+        try push(.tuple(children.map(\.value)), depth: try nest(children))
+    }
+
+    private mutating func append(_ children: [Entry]) throws {
+        let (value, container) = try openContainer(for: children)
+        guard case .list = value, let list = container as? PickleList else {
+            throw Failure(reason: "APPEND to \(value.kind)")
+        }
+        list.items.append(contentsOf: children.map(\.value))
+    }
+
+    private mutating func setItems(_ children: [Entry]) throws {
+        guard children.count % 2 == 0 else { throw Failure(reason: "SETITEMS with an odd number of values") }
+        let (value, container) = try openContainer(for: children)
+        guard let dict = container as? PickleDict else { throw Failure(reason: "SETITEM on \(value.kind)") }
+        for index in stride(from: 0, to: children.count, by: 2) {
+            try dict.set(children[index].value, children[index + 1].value)
         }
     }
 
-    private mutating func setItems(_ values: [PickleValue], in container: PickleValue) throws {
-        guard case .dict(let dict) = container else { throw Failure(reason: "SETITEM on \(container.kind)") }
-        guard values.count % 2 == 0 else { throw Failure(reason: "SETITEMS with an odd number of values") }
-        for index in stride(from: 0, to: values.count, by: 2) {
-            try dict.set(values[index], values[index + 1])
+    private mutating func addItems(_ children: [Entry]) throws {
+        let (value, container) = try openContainer(for: children)
+        guard case .set = value, let set = container as? PickleList else {
+            throw Failure(reason: "ADDITEMS to \(value.kind)")
         }
+        set.items.append(contentsOf: children.map(\.value))
     }
 
     private func integer(fromLittleEndian data: UnsafeRawBufferPointer) -> PickleValue {
@@ -204,11 +290,15 @@ public struct PickleMachine {
             guard marks.isEmpty else { throw Failure(reason: "STOP with a MARK still open") }
             let result = try pop()
             guard stack.isEmpty else { throw Failure(reason: "STOP with \(stack.count) values left on the stack") }
+            if case .list(let container) = result { container.isSealed = true }
+            if case .dict(let container) = result { container.isSealed = true }
             return result
-        case 0x28: marks.append(stack.count)  // MARK
         case 0x30: _ = try pop()  // POP
         case 0x31: _ = try popToMark()  // POP_MARK
-        case 0x32: try push(try top)  // DUP
+        case 0x28:  // MARK
+            try checkCapacity()
+            marks.append(stack.count)
+        case 0x32: try push(try topEntry)  // DUP
 
         case 0x4E: try push(.none)  // NONE
         case 0x88: try push(.bool(true))  // NEWTRUE
@@ -243,55 +333,47 @@ public struct PickleMachine {
         case 0x43: try push(.bytes(Array(try take(Int(try byte())))))  // SHORT_BINBYTES
         case 0x8E, 0x96: try push(.bytes(Array(try take(try length(UInt64.self)))))  // BINBYTES8, BYTEARRAY8
 
-        case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
-        case 0x74: try push(.tuple(try popToMark()))  // TUPLE
-        case 0x85: try push(.tuple([try pop()]))  // TUPLE1
+        case 0x29: try push(.tuple([]), depth: 1)  // EMPTY_TUPLE
+        case 0x74: try pushTuple(try popToMark())  // TUPLE
+        case 0x85: try pushTuple([try popEntry()])  // TUPLE1
         case 0x86:  // TUPLE2
-            let second = try pop()
-            try push(.tuple([try pop(), second]))
+            let second = try popEntry()
+            try pushTuple([try popEntry(), second])
         case 0x87:  // TUPLE3
-            let third = try pop()
-            let second = try pop()
-            try push(.tuple([try pop(), second, third]))
+            let third = try popEntry()
+            let second = try popEntry()
+            try pushTuple([try popEntry(), second, third])
         case 0x5D: try push(.list(PickleList()))  // EMPTY_LIST
         case 0x6C:  // LIST
-            let list = PickleList()
-            list.items = try popToMark()
-            try push(.list(list))
-        case 0x61:  // APPEND
-            let value = try pop()
-            try append([value], to: try top)
-        case 0x65:  // APPENDS
-            let values = try popToMark()
-            try append(values, to: try top)
+            let children = try popToMark()
+            try push(.list(PickleList()))
+            try append(children)
+        case 0x61: try append([try popEntry()])  // APPEND
+        case 0x65: try append(try popToMark())  // APPENDS
         case 0x7D: try push(.dict(PickleDict()))  // EMPTY_DICT
         case 0x64:  // DICT
-            let dict = PickleDict()
-            try setItems(try popToMark(), in: .dict(dict))
-            try push(.dict(dict))
+            let children = try popToMark()
+            try push(.dict(PickleDict()))
+            try setItems(children)
         case 0x73:  // SETITEM
-            let value = try pop()
-            let key = try pop()
-            try setItems([key, value], in: try top)
-        case 0x75:  // SETITEMS
-            let values = try popToMark()
-            try setItems(values, in: try top)
-        case 0x8F: try push(.set([]))  // EMPTY_SET
-        case 0x90:  // ADDITEMS
-            let values = try popToMark()
-            guard case .set(let items) = try pop() else {
-                throw Failure(reason: "ADDITEMS to a value that is not a set")
-            }
-            try push(.set(items + values))
-        case 0x91: try push(.set(try popToMark()))  // FROZENSET
+            let value = try popEntry()
+            let key = try popEntry()
+            try setItems([key, value])
+        case 0x75: try setItems(try popToMark())  // SETITEMS
+        case 0x8F: try push(.set(PickleList()))  // EMPTY_SET
+        case 0x90: try addItems(try popToMark())  // ADDITEMS
+        case 0x91:  // FROZENSET
+            let children = try popToMark()
+            try push(.set(PickleList()))
+            try addItems(children)
 
         case 0x70: try memoize(try textInteger(try line()).intValue())  // PUT
         case 0x71: try memoize(Int(try byte()))  // BINPUT
         case 0x72: try memoize(Int(try littleEndian(UInt32.self)))  // LONG_BINPUT
         case 0x94: try memoize(memo.count)  // MEMOIZE
-        case 0x67: try push(try memoValue(try textInteger(try line()).intValue()))  // GET
-        case 0x68: try push(try memoValue(Int(try byte())))  // BINGET
-        case 0x6A: try push(try memoValue(Int(try littleEndian(UInt32.self))))  // LONG_BINGET
+        case 0x67: try push(try memoEntry(try textInteger(try line()).intValue()))  // GET
+        case 0x68: try push(try memoEntry(Int(try byte())))  // BINGET
+        case 0x6A: try push(try memoEntry(Int(try littleEndian(UInt32.self))))  // LONG_BINGET
 
         case 0x63:  // GLOBAL
             let module = try line()
@@ -301,30 +383,30 @@ public struct PickleMachine {
                 throw Failure(reason: "STACK_GLOBAL needs two strings")
             }
             try push(try global(module, name))
-        case 0x52:  // REDUCE
-            let arguments = try pop()
-            try push(try call(try pop(), arguments))
-        case 0x81:  // NEWOBJ
-            let arguments = try pop()
-            try push(try call(try pop(), arguments))
+        case 0x52, 0x81:  // REDUCE, NEWOBJ
+            let arguments = try popEntry()
+            try call(try pop(), arguments)
         case 0x92:  // NEWOBJ_EX
             _ = try pop()
-            let arguments = try pop()
-            try push(try call(try pop(), arguments))
+            let arguments = try popEntry()
+            try call(try pop(), arguments)
         case 0x62:  // BUILD
             let state = try pop()
-            try push(try PickleGlobals.build(try pop(), state: state))
+            var object = try popEntry()
+            object.value = try PickleGlobals.build(object.value, state: state)
+            try push(object)
         case 0x69:  // INST: a class named inline, called with the values since the mark.
             let module = try line()
             let callable = try global(module, try line())
-            try push(try call(callable, .tuple(try popToMark())))
+            let children = try popToMark()
+            try call(callable, Entry(value: .tuple(children.map(\.value)), depth: try nest(children)))
         case 0x6F:  // OBJ
-            var values = try popToMark()
-            guard !values.isEmpty else { throw Failure(reason: "OBJ without a class") }
-            let callable = values.removeFirst()
-            try push(try call(callable, .tuple(values)))
+            var children = try popToMark()
+            guard !children.isEmpty else { throw Failure(reason: "OBJ without a class") }
+            let callable = children.removeFirst().value
+            try call(callable, Entry(value: .tuple(children.map(\.value)), depth: try nest(children)))
 
-        case 0x51: try push(try persistentLoad(try pop()))  // BINPERSID
+        case 0x51: try push(try persistentLoad(try pop()))  // BINPERSID (the storage tuple's depth is not kept)
         case 0x50: try push(try persistentLoad(.string(try line())))  // PERSID
 
         default:

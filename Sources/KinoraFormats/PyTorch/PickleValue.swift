@@ -13,7 +13,7 @@ public indirect enum PickleValue: Sendable {
     case tuple([PickleValue])
     case list(PickleList)
     case dict(PickleDict)
-    case set([PickleValue])
+    case set(PickleList)
     /// An allow-listed global, referenced but never called (a storage type, a dtype, a rebuild function).
     case global(PickleGlobal)
     /// A storage named by a persistent id: where a tensor's bytes are.
@@ -43,15 +43,23 @@ public indirect enum PickleValue: Sendable {
     }
 }
 
-/// A Python list built by a pickle.
-public final class PickleList: @unchecked Sendable {
+/// What the machine knows of a mutable container while it runs: how deeply it nests, and whether it has been placed
+/// in another container (sealed). A sealed container is never changed again, so every container's depth is exact and
+/// no container can contain itself: values stay trees of bounded depth, which Swift can release without exhausting
+/// the stack.
+public class PickleContainer: @unchecked Sendable {
     // Mutated only while the single-threaded machine runs; read-only once `PickleMachine.run` returns.
+    var depth = 1
+    var isSealed = false
+}
+
+/// A Python list (or set) built by a pickle.
+public final class PickleList: PickleContainer, @unchecked Sendable {
     public internal(set) var items: [PickleValue] = []
 }
 
 /// A Python dict built by a pickle, keys in insertion order; a repeated key replaces the earlier value, as in Python.
-public final class PickleDict: @unchecked Sendable {
-    // Mutated only while the single-threaded machine runs; read-only once `PickleMachine.run` returns.
+public final class PickleDict: PickleContainer, @unchecked Sendable {
     public internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var indexByKey: [PickleKey: Int] = [:]
 
@@ -69,13 +77,14 @@ public final class PickleDict: @unchecked Sendable {
     }
 }
 
-/// The dict keys Kinora accepts: the immutable scalars state dicts use.
+/// The dict keys Kinora accepts: the immutable scalars state dicts use. Strings compare by their UTF-8 bytes, as
+/// Python compares them, not by Swift's canonical equivalence ("é" and "e\u{301}" are two keys).
 enum PickleKey: Hashable {
     case none
     case bool(Bool)
     case int(Int)
     case float(Double)
-    case string(String)
+    case string([UInt8])
     case bytes([UInt8])
 
     init?(_ value: PickleValue) {
@@ -84,7 +93,7 @@ enum PickleKey: Hashable {
         case .bool(let flag): self = .bool(flag)
         case .int(let integer): self = .int(integer)
         case .float(let number): self = .float(number)
-        case .string(let text): self = .string(text)
+        case .string(let text): self = .string(Array(text.utf8))
         case .bytes(let bytes): self = .bytes(bytes)
         default: return nil
         }

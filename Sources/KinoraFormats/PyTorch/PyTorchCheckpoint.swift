@@ -50,9 +50,7 @@ public final class PyTorchCheckpoint: WeightStore {
         }
         root = loaded.root
         storageRanges = loaded.ranges
-        var tensors: [String: TorchTensorReference] = [:]
-        try Self.collect(root, path: "", into: &tensors, file: file, depth: 0, visiting: [])
-        self.tensors = tensors
+        tensors = try Self.collect(root, file: file)
         tensorNames = tensors.keys.sorted()
     }
 
@@ -214,9 +212,11 @@ public final class PyTorchCheckpoint: WeightStore {
         }
         var ranges: [String: Range<Int>] = [:]
         for item in keyList.items {
-            guard case .string(let key) = item, let storage = storages[key] else {
-                throw PyTorchError.storage(
-                    file: file, key: "\(item)", reason: "listed after the pickle but never used by it")
+            guard case .string(let key) = item else {
+                throw PyTorchError.storage(file: file, key: item.kind, reason: "a storage key must be a str")
+            }
+            guard let storage = storages[key] else {
+                throw PyTorchError.storage(file: file, key: key, reason: "listed after the pickle but never used by it")
             }
             guard bytes.count - position >= 8 else {
                 throw PyTorchError.storage(file: file, key: key, reason: "the file ends before its size")
@@ -228,8 +228,8 @@ public final class PyTorchCheckpoint: WeightStore {
                     file: file, key: key,
                     reason: "the pickle declares \(storage.elementCount) elements but the data \(count)")
             }
-            let byteCount = storage.elementCount * storage.dtype.size
-            guard byteCount <= bytes.count - position else {
+            let (byteCount, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.dtype.size)
+            guard !overflow, byteCount <= bytes.count - position else {
                 throw PyTorchError.storage(file: file, key: key, reason: "the file ends inside its \(byteCount) bytes")
             }
             ranges[key] = position..<(position + byteCount)
@@ -265,50 +265,51 @@ public final class PyTorchCheckpoint: WeightStore {
         return false
     }
 
-    /// Every tensor under `value`, named by the dotted path of dict keys and list indices that leads to it.
-    private static func collect(
-        _ value: PickleValue, path: String, into tensors: inout [String: TorchTensorReference], file: String,
-        depth: Int, visiting: Set<ObjectIdentifier>
-    ) throws {
-        guard depth <= maximumDepth else {
-            throw PyTorchError.notACheckpoint(file: file, reason: "containers nest deeper than \(maximumDepth) levels")
-        }
-        func child(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
-        switch value {
-        case .tensor(let tensor):
-            guard tensors.updateValue(tensor, forKey: path) == nil else {
-                throw PyTorchError.duplicateName(file: file, name: path)
+    /// The most values `collect` visits: a bound on the time a pickle of shared tuples (whose paths multiply) can take.
+    static let maximumVisits = 10_000_000
+
+    /// Every tensor under `value`, named by the dotted path of dict keys and list indices that leads to it. A list or
+    /// dict reached twice (the pickle's memo shares it) is named by its first path only.
+    private static func collect(_ root: PickleValue, file: String) throws -> [String: TorchTensorReference] {
+        var tensors: [String: TorchTensorReference] = [:]
+        var seen = Set<ObjectIdentifier>()
+        var visits = 0
+        var pending: [(value: PickleValue, path: String, depth: Int)] = [(root, "", 0)]
+        while let (value, path, depth) = pending.popLast() {
+            visits += 1
+            guard visits <= maximumVisits else {
+                throw PyTorchError.notACheckpoint(file: file, reason: "more than \(maximumVisits) values to search")
             }
-        case .dict(let dict):
-            let identity = ObjectIdentifier(dict)
-            guard !visiting.contains(identity) else { return }
-            for (key, item) in dict.entries {
-                let name: String
-                switch key {
-                case .string(let text): name = text
-                case .int(let integer): name = String(integer)
-                default: continue
+            guard depth <= maximumDepth else {
+                throw PyTorchError.notACheckpoint(
+                    file: file, reason: "containers nest deeper than \(maximumDepth) levels")
+            }
+            func child(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
+            var children: [(PickleValue, String)] = []
+            switch value {
+            case .tensor(let tensor):
+                guard tensors.updateValue(tensor, forKey: path) == nil else {
+                    throw PyTorchError.duplicateName(file: file, name: path)
                 }
-                try collect(
-                    item, path: child(name), into: &tensors, file: file, depth: depth + 1,
-                    visiting: visiting.union([identity]))
+            case .dict(let dict):
+                guard seen.insert(ObjectIdentifier(dict)).inserted else { continue }
+                for (key, item) in dict.entries {
+                    switch key {
+                    case .string(let text): children.append((item, child(text)))
+                    case .int(let integer): children.append((item, child(String(integer))))
+                    default: continue
+                    }
+                }
+            case .list(let list):
+                guard seen.insert(ObjectIdentifier(list)).inserted else { continue }
+                children = list.items.enumerated().map { ($0.element, child(String($0.offset))) }
+            case .tuple(let items):
+                children = items.enumerated().map { ($0.element, child(String($0.offset))) }
+            default:
+                continue
             }
-        case .list(let list):
-            let identity = ObjectIdentifier(list)
-            guard !visiting.contains(identity) else { return }
-            for (index, item) in list.items.enumerated() {
-                try collect(
-                    item, path: child(String(index)), into: &tensors, file: file, depth: depth + 1,
-                    visiting: visiting.union([identity]))
-            }
-        case .tuple(let items):
-            for (index, item) in items.enumerated() {
-                try collect(
-                    item, path: child(String(index)), into: &tensors, file: file, depth: depth + 1,
-                    visiting: visiting)
-            }
-        default:
-            return
+            pending.append(contentsOf: children.reversed().map { ($0.0, $0.1, depth + 1) })
         }
+        return tensors
     }
 }

@@ -30,21 +30,33 @@ public struct TorchTensorReference: Sendable, Equatable {
         guard let byteCount = WeightTensorInfo.byteCount(shape: shape, dtype: dtype) else {
             throw Failure(reason: "tensor size \(shape) is too large")
         }
-        if byteCount > 0 {
-            var last = offset
-            for (size, stride) in zip(shape, strides) {
-                let (step, overflow) = (size - 1).multipliedReportingOverflow(by: stride)
-                let (sum, overflow2) = last.addingReportingOverflow(step)
-                guard !overflow, !overflow2 else { throw Failure(reason: "tensor stride \(strides) is too large") }
-                last = sum
-            }
-            let storageBytes = storage.elementCount.multipliedReportingOverflow(by: storage.dtype.size)
-            let (lastByte, overflow) = (last + 1).multipliedReportingOverflow(by: dtype.size)
-            guard !storageBytes.overflow, !overflow, lastByte <= storageBytes.partialValue else {
-                throw Failure(
-                    reason: "a tensor of size \(shape), stride \(strides) at offset \(offset) reaches past its "
-                        + "storage '\(storage.key)' of \(storage.elementCount) \(storage.dtype.rawValue) elements")
-            }
+        guard byteCount > 0 else {
+            // An empty tensor reads no bytes: its offset and strides are irrelevant, and kept out of any arithmetic.
+            self.storage = storage
+            self.dtype = dtype
+            self.shape = shape
+            self.strides = Self.rowMajorStrides(shape)
+            self.offset = 0
+            return
+        }
+        var last = offset
+        for (size, stride) in zip(shape, strides) {
+            let (step, overflow) = (size - 1).multipliedReportingOverflow(by: stride)
+            let (sum, overflow2) = last.addingReportingOverflow(step)
+            guard !overflow, !overflow2 else { throw Failure(reason: "tensor stride \(strides) is too large") }
+            last = sum
+        }
+        let storageBytes = storage.elementCount.multipliedReportingOverflow(by: storage.dtype.size)
+        let (lastByte, overflow) = (last + 1).multipliedReportingOverflow(by: dtype.size)
+        guard !storageBytes.overflow, !overflow, lastByte <= storageBytes.partialValue else {
+            throw Failure(
+                reason: "a tensor of size \(shape), stride \(strides) at offset \(offset) reaches past its "
+                    + "storage '\(storage.key)' of \(storage.elementCount) \(storage.dtype.rawValue) elements")
+        }
+        guard strides == Self.rowMajorStrides(shape) || byteCount <= storageBytes.partialValue else {
+            throw Failure(
+                reason: "a view of size \(shape) with stride \(strides) repeats its storage '\(storage.key)' "
+                    + "(an expanded tensor) to more bytes than the storage holds")
         }
         self.storage = storage
         self.dtype = dtype
@@ -55,12 +67,21 @@ public struct TorchTensorReference: Sendable, Equatable {
 
     /// Whether the elements lie row-major and without gaps from `offset`, so the tensor is one byte range.
     public var isContiguous: Bool {
-        var expected = 1
-        for (size, stride) in zip(shape, strides).reversed() where size != 1 {
-            guard stride == expected else { return false }
-            expected *= size
+        guard !shape.contains(0) else { return true }
+        let expected = Self.rowMajorStrides(shape)
+        return shape.indices.allSatisfy { shape[$0] == 1 || strides[$0] == expected[$0] }
+    }
+
+    /// The strides of a row-major tensor of `shape`. Wrapping arithmetic: only an empty tensor's element count can
+    /// overflow, and its strides are never used to address memory.
+    static func rowMajorStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var stride = 1
+        for axis in shape.indices.reversed() {
+            strides[axis] = stride
+            stride = stride &* max(shape[axis], 1)
         }
-        return true
+        return strides
     }
 
     public var elementCount: Int { shape.reduce(1, *) }

@@ -47,7 +47,10 @@ struct SafetensorsHeader {
                     file: fileName, tensor: name, begin: info.dataRange.lowerBound, end: info.dataRange.upperBound,
                     dataSize: dataSize)
             }
-            tensors[name] = info
+            // Byte-distinct names that Swift's String equality merges ("é" and "e\u{301}") would shadow each other.
+            guard tensors.updateValue(info, forKey: name) == nil else {
+                throw WeightsError.duplicateTensor(file: fileName, tensor: name)
+            }
         }
         try Self.checkNoOverlap(tensors.values, fileName: fileName)
         self.tensors = tensors
@@ -73,7 +76,7 @@ struct SafetensorsHeader {
         guard case .object(let members) = value else {
             throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "the entry is \(value.kind)")
         }
-        let entry = Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })
+        let entry = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         guard case .string(let dtypeName) = entry["dtype"] else {
             throw WeightsError.malformedEntry(file: fileName, tensor: name, reason: "dtype is missing or not a string")
         }

@@ -24,7 +24,7 @@ public final class ShardedSafetensors: WeightStore {
             else {
                 throw WeightsError.malformedIndex(file: file, reason: "not a JSON object")
             }
-            root = Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })
+            root = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         } catch let error as JSONSyntaxError {
             throw WeightsError.malformedIndex(file: file, reason: "invalid JSON: \(error)")
         }
@@ -38,7 +38,9 @@ public final class ShardedSafetensors: WeightStore {
                 throw WeightsError.malformedIndex(
                     file: file, reason: "weight_map['\(tensor)'] is not a shard file name in the index's folder")
             }
-            weightMap[tensor] = shard
+            guard weightMap.updateValue(shard, forKey: tensor) == nil else {
+                throw WeightsError.duplicateTensor(file: file, tensor: tensor)
+            }
         }
         var metadata: [String: String] = [:]
         if case .object(let entries) = root["metadata"] {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import KinoraFormats
 import XCTest
+
+@testable import KinoraFormats
 
 /// The PEFT configuration diffusers saves as `lora_adapter_metadata`: lora_alpha over r, per-module patterns, rsLoRA,
 /// and what cannot be honoured refused by name.
@@ -29,7 +30,8 @@ final class LoRAAdapterMetadataTests: XCTestCase {
     }
 
     func testLoRAAlphaOverRankWithPatternAndRsLoRAPerModelPart() throws {
-        let lora = try file("""
+        let lora = try file(
+            """
             {"unet.r": 2, "unet.lora_alpha": 3.0, "unet.use_rslora": false, "unet.rank_pattern": {},
              "unet.alpha_pattern": {"mid_block.attentions.0.transformer_blocks.0.attn1.to_q": 6.0},
              "text_encoder.r": 2, "text_encoder.lora_alpha": 5.0, "text_encoder.use_rslora": true}
@@ -43,7 +45,18 @@ final class LoRAAdapterMetadataTests: XCTestCase {
         XCTAssertTrue(LoRAAdapterMetadata.matches("attn1.to_q", "mid_block.attentions.0.attn1.to_q"))
         XCTAssertTrue(LoRAAdapterMetadata.matches("to_q", "to_q"))
         XCTAssertFalse(LoRAAdapterMetadata.matches("to_q", "mid_block.attn1.add_to_q"))
-        XCTAssertTrue(LoRAAdapterMetadata.matches("down_blocks\\.\\d\\..*to_q", "down_blocks.0.attentions.0.to_q"))
+        XCTAssertTrue(LoRAAdapterMetadata.matches("down_blocks.0.attentions.0.to_q", "down_blocks.0.attentions.0.to_q"))
+        XCTAssertTrue(
+            LoRAAdapterMetadata.matches("attn..to_q", "mid_block.attentions.0.attn1.to_q"), "'.' is a wildcard")
+    }
+
+    func testRegularExpressionPatternsAreRefusedRatherThanMisreadOrBacktracked() {
+        XCTAssertThrowsError(try file(#"{"unet.r": 2, "unet.alpha_pattern": {"(.*)*x": 4}}"#)) {
+            XCTAssertTrue("\($0)".contains("is a regular expression"), "\($0)")
+        }
+        XCTAssertThrowsError(try file(#"{"unet.r": 1e300}"#)) {
+            XCTAssertTrue("\($0)".contains("must be a positive whole number"), "\($0)")
+        }
     }
 
     func testPartsWithoutAConfigurationKeepAlphaEqualToTheRank() throws {

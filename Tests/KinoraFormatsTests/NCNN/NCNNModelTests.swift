@@ -60,7 +60,7 @@ final class NCNNModelTests: XCTestCase {
         XCTAssertEqual(model.layers[1].parameters.int(9), 2)
         XCTAssertEqual(
             model.tensorNames,
-            ["conv.weight", "conv.bias", "act.slope", "fc.weight", "bn.slope", "bn.mean", "bn.variance", "bn.bias"])
+            ["act.slope", "bn.bias", "bn.mean", "bn.slope", "bn.variance", "conv.bias", "conv.weight", "fc.weight"])
         XCTAssertEqual(try model.info("conv.weight").dtype, .f16)
         XCTAssertEqual(try model.info("conv.weight").shape, [2, 1, 1, 1])
         XCTAssertEqual(try model.floats("conv.weight"), [1, -2])
@@ -136,6 +136,14 @@ final class NCNNModelTests: XCTestCase {
                 )
             }
         }
+    }
+
+    func testWindowsLineEndingsReadAndAnExtremeParameterIDIsAnError() throws {
+        let (paramURL, binURL) = try write(param: tinyParam.replacingOccurrences(of: "\n", with: "\r\n"), bin: tinyBin)
+        XCTAssertEqual(try NCNNModel(paramURL: paramURL, binURL: binURL).layers.count, 6)
+        let extreme = "7767517\n1 1\nInput in 0 1 x -9223372036854775808=1,0\n"
+        XCTAssertEqual(
+            try error(param: extreme, bin: [])?.description.hasSuffix("is outside 0...31"), true)
     }
 
     func testUnknownLayersAndInt8WeightsAreRefusedByName() throws {

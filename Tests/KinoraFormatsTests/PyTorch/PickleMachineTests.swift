@@ -29,11 +29,57 @@ final class PickleMachineTests: XCTestCase {
         else { return XCTFail("\(value)") }
     }
 
-    func testMemoSharesOneListAndASelfReferenceDoesNotLoop() throws {
-        // [] stored at memo 0, then appended to itself: l = []; l.append(l)
-        let value = try run([0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E])
-        guard case .list(let list) = value, case .list(let inner) = list.items.first else { return XCTFail() }
-        XCTAssertTrue(list === inner)
+    func testMemoSharesOneListButAContainerInsideItselfIsRefused() throws {
+        // l = []; m = [l, l]: the memo shares one list.
+        let shared = try run([0x80, 0x02, 0x5D, 0x71, 0x00, 0x30, 0x5D, 0x28, 0x68, 0x00, 0x68, 0x00, 0x65, 0x2E])
+        guard case .list(let outer) = shared, case .list(let first) = outer.items[0],
+            case .list(let second) = outer.items[1]
+        else { return XCTFail("\(shared)") }
+        XCTAssertTrue(first === second)
+        // l = []; l.append(l)
+        XCTAssertEqual(
+            failure([0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E])?.reason,
+            "a container is put inside itself")
+    }
+
+    func testAListChangedAfterItWasNestedIsRefused() {
+        // a = []; b = [a]; a.append(1): the nested list would change under its parent.
+        let pickle: [UInt8] = [
+            0x80, 0x02, 0x5D, 0x71, 0x00, 0x5D, 0x68, 0x00, 0x61, 0x30, 0x68, 0x00, 0x4B, 0x01, 0x61, 0x2E,
+        ]
+        XCTAssertEqual(failure(pickle)?.reason, "the pickle changes a list after placing it in another container")
+    }
+
+    func testDeepNestingIsRefusedBeforeItCanExhaustTheStack() {
+        // (((…None…),),) a million levels deep: refused at level 256, and releasing what was built does not recurse.
+        let pickle: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
+        XCTAssertEqual(failure(pickle)?.reason, "containers nest deeper than 256 levels")
+        // l = []; then l = [l] three hundred times, through the memo.
+        let lists: [UInt8] =
+            [0x80, 0x02, 0x5D, 0x71, 0x00, 0x30]
+            + [UInt8](repeating: 0, count: 300).flatMap { _ in [0x5D, 0x68, 0x00, 0x61, 0x71, 0x00, 0x30] }
+        XCTAssertEqual(failure(lists + [0x68, 0x00, 0x2E])?.reason, "containers nest deeper than 256 levels")
+    }
+
+    func testSharedTuplesWhosePathsMultiplyAreSearchedOnce() throws {
+        // t = (); t = (t, t) sixty-four times: 2^64 paths to the innermost tuple, 129 distinct values.
+        let pickle: [UInt8] =
+            [0x80, 0x02, 0x29] + [UInt8](repeating: 0, count: 64).flatMap { _ in [0x32, 0x86] } + [0x2E]
+        guard case .tuple(let pair) = try run(pickle) else { return XCTFail() }
+        XCTAssertEqual(pair.count, 2)
+    }
+
+    func testDictKeysCompareByTheirBytesAsInPython() throws {
+        // {"é": 1, "e\u0301": 2}: canonically equivalent in Swift, two keys in Python.
+        let composed = Array("é".utf8)
+        let decomposed = Array("e\u{301}".utf8)
+        let pickle: [UInt8] =
+            [0x80, 0x02, 0x7D, 0x28, 0x8C, UInt8(composed.count)] + composed + [
+                0x4B, 0x01, 0x8C,
+                UInt8(decomposed.count),
+            ] + decomposed + [0x4B, 0x02, 0x75, 0x2E]
+        guard case .dict(let dict) = try run(pickle) else { return XCTFail() }
+        XCTAssertEqual(dict.entries.count, 2)
     }
 
     func testLargeIntegersAndNegativeLong1() throws {
@@ -59,6 +105,13 @@ final class PickleMachineTests: XCTestCase {
             XCTAssertTrue(reason.contains("not on the list"), "\(index): \(reason)")
         }
         XCTAssertTrue(failure(text("cos\nsystem\n."))!.reason.contains("'os.system'"))
+    }
+
+    func testUnsupportedTensorTypesAreNamedAsSuchAndLightningCallbacksAreInert() throws {
+        XCTAssertEqual(failure(text("ctorch\nuint16\n."))?.reason, "the tensor type 'torch.uint16' is not supported")
+        let callback =
+            text("cpytorch_lightning.callbacks.model_checkpoint\nModelCheckpoint\n") + [0x29, 0x81, 0x7D, 0x62, 0x2E]
+        guard case .opaque = try run(callback) else { return XCTFail() }
     }
 
     func testCallingAnAllowedGlobalThatIsNotAFunctionIsRefused() {
