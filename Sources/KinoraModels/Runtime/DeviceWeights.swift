@@ -50,19 +50,7 @@ public final class DeviceWeights: @unchecked Sendable {
     public func tensor(_ name: String) throws -> Tensor {
         let full = qualified(name)
         if let cached = cache.tensors[full] { return cached }
-        let info = try store.info(full)
-        let dtype: DType
-        switch info.dtype {
-        case .f32: dtype = .f32
-        case .f16: dtype = .f16
-        case .bf16: dtype = .bf16
-        default:
-            throw WeightsError.unsupportedDType(file: store.sourceName, tensor: full, dtype: info.dtype.rawValue)
-        }
-        let shape = info.shape.isEmpty ? [1] : info.shape
-        var tensor = try store.withBytes(of: full) { bytes in
-            try Tensor(bytes: bytes, shape: shape, dtype: dtype, on: device)
-        }
+        var tensor = try store.upload(full, to: device)
         if let patches = patches[full] {
             tensor = try LoRAMerge.merged(tensor, patches: patches, device: device)
         }
