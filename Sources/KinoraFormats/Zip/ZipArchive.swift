@@ -149,14 +149,18 @@ public struct ZipArchive {
         guard reader.position <= directoryEnd else {
             throw Failure(entry: name, reason: "the entry's header runs past the central directory")
         }
-        while extra.remaining >= 4 {
-            let id = try extra.u16()
-            let length = Int(try extra.u16())
-            var field = ByteReader(bytes: try extra.take(length))
-            guard id == 0x0001 else { continue }
-            if size == 0xFFFF_FFFF { size = try field.u64() }
-            if compressedSize == 0xFFFF_FFFF { compressedSize = try field.u64() }
-            if localOffset == 0xFFFF_FFFF { localOffset = try field.u64() }
+        do {
+            while extra.remaining >= 4 {
+                let id = try extra.u16()
+                let length = Int(try extra.u16())
+                var field = ByteReader(bytes: try extra.take(length))
+                guard id == 0x0001 else { continue }
+                if size == 0xFFFF_FFFF { size = try field.u64() }
+                if compressedSize == 0xFFFF_FFFF { compressedSize = try field.u64() }
+                if localOffset == 0xFFFF_FFFF { localOffset = try field.u64() }
+            }
+        } catch is Failure {
+            throw Failure(entry: name, reason: "its extra field (Zip64 sizes and offset) is truncated")
         }
         let dataRange = try localData(
             reader.bytes, name: name, localOffset: localOffset, compressedSize: compressedSize)
@@ -176,13 +180,17 @@ public struct ZipArchive {
             throw Failure(entry: name, reason: "the local header offset \(localOffset) is past the archive's end")
         }
         local.position = Int(localOffset)
-        guard try local.u32() == 0x0403_4B50 else {
-            throw Failure(entry: name, reason: "no local file header at byte \(localOffset)")
+        do {
+            guard try local.u32() == 0x0403_4B50 else {
+                throw Failure(entry: name, reason: "no local file header at byte \(localOffset)")
+            }
+            local.position += 22
+            let nameLength = Int(try local.u16())
+            let extraLength = Int(try local.u16())
+            local.position += nameLength + extraLength
+        } catch let failure as Failure where failure.entry == nil {
+            throw Failure(entry: name, reason: "its local header at byte \(localOffset) runs past the archive's end")
         }
-        local.position += 22
-        let nameLength = Int(try local.u16())
-        let extraLength = Int(try local.u16())
-        local.position += nameLength + extraLength
         guard local.position <= bytes.count, compressedSize <= UInt64(bytes.count - local.position) else {
             throw Failure(entry: name, reason: "its \(compressedSize) bytes of data run past the archive's end")
         }
