@@ -53,7 +53,7 @@ let package = Package(
             pkgConfig: "libebur128",
             providers: [.apt(["libebur128-dev"])]
         ),
-        .target(name: "KinoraMedia", dependencies: ["CFFmpeg", "CSndFile", "CEBUR128"]),
+        .target(name: "KinoraMedia", dependencies: ["KinoraFormats", "CFFmpeg", "CSndFile", "CEBUR128"]),
         // Workflow files, the stage graph, the memory-fitting planner, the stage cache and progress events.
         .target(
             name: "KinoraPipeline",

@@ -1,12 +1,9 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import KinoraFormats
 
 /// Reads the configuration, tokenizer and index files of a model only when they are regular files (links are
-/// followed): opening a FIFO in their place would block for ever, and a device never ends. The weight readers make
-/// the same check in `MappedFile`.
+/// followed, `FileKind`): opening a FIFO in their place would block for ever, and a device never ends. The weight
+/// readers make the same check in `MappedFile`.
 enum RegularFile {
     /// Why a path was refused.
     struct Failure: Error, CustomStringConvertible, LocalizedError {
@@ -18,18 +15,9 @@ enum RegularFile {
 
     /// Throws `Failure` when `url` exists and is a FIFO, device, socket or directory.
     static func require(_ url: URL) throws {
-        var status = stat()
-        guard stat(url.path, &status) == 0 else { return }
-        let kind: String
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: return
-        case S_IFIFO: kind = "a FIFO (named pipe)"
-        case S_IFDIR: kind = "a directory"
-        case S_IFCHR, S_IFBLK: kind = "a device"
-        case S_IFSOCK: kind = "a socket"
-        default: kind = "not a plain file"
+        if let kind = FileKind.nonRegularKind(at: url) {
+            throw Failure(path: url.path, kind: kind)
         }
-        throw Failure(path: url.path, kind: kind)
     }
 
     /// The bytes of `url`, a regular file.
