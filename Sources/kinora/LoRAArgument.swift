@@ -2,17 +2,14 @@ import ArgumentParser
 import Foundation
 import KinoraModels
 
-/// `--lora FILE[:strength]`: a LoRA file and its strength (default 1). The text after the last colon is the strength
-/// only when it is a number, so paths with colons still work.
+/// `--lora FILE[:strength]`: a LoRA file and its strength (default 1), split as workflows split their short form
+/// (`LoRAAdapter.splitShortForm`) and held to the same strengths.
 struct LoRAArgument: ExpressibleByArgument {
     let adapter: LoRAAdapter
 
     init?(argument: String) {
-        if let colon = argument.lastIndex(of: ":"), let strength = Float(argument[argument.index(after: colon)...]) {
-            guard strength.isFinite, colon != argument.startIndex else { return nil }
-            adapter = LoRAAdapter(url: URL(filePath: String(argument[..<colon])), strength: strength)
-        } else {
-            adapter = LoRAAdapter(url: URL(filePath: argument))
-        }
+        let (file, strength) = LoRAAdapter.splitShortForm(argument)
+        guard !file.isEmpty, (strength.map { LoRAAdapter.strengths.contains($0) }) ?? true else { return nil }
+        adapter = LoRAAdapter(url: URL(filePath: file), strength: Float(strength ?? 1))
     }
 }

@@ -87,6 +87,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
     }
 
+    func testLoRAStrengthsBeyondTheWorkflowsRangeAreRefusedByTheCommandToo() throws {
+        for argument in ["adapter.safetensors:100", "adapter.safetensors:nan", ":0.5"] {
+            let outcome = try KinoraCommand.run(["image", "--model", "unused", "--prompt", "x", "--lora", argument,
+                                                 "-o", "/tmp/kinora-unused.png"])
+            XCTAssertNotEqual(outcome.status, 0, argument)
+            XCTAssertTrue(outcome.error.contains("--lora"), outcome.error)
+        }
+    }
+
     func testImageSizesAndGuidanceOutsideTheirRangesAreRefusedStatingTheRange() throws {
         let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

@@ -1,3 +1,5 @@
+import KinoraModels
+
 /// A LoRA adapter a workflow model merges into its weights at load: `{file: PATH, strength: X}` or the short
 /// `PATH[:strength]`, as `kinora image --lora` takes it. The file is looked up as model paths are (see
 /// `ModelLocator.locate(_:of:index:)`); several adapters of one model add up, in the order written.
@@ -11,9 +13,8 @@ public struct LoRAReference: Sendable, Hashable {
     /// The path of the field that names the file (`models.hero.loras[0].file`), for messages.
     public var field: String
 
-    /// The strengths accepted: beyond ±10 an adapter swamps the weights it adapts, which is a typo more often than
-    /// an intent.
-    public static let strengths: ClosedRange<Double> = -10...10
+    /// The strengths accepted, the same as `kinora image --lora`'s.
+    public static let strengths = LoRAAdapter.strengths
 
     public init(file: String, strength: Double = 1, location: SourceLocation, field: String) {
         self.file = file
@@ -32,15 +33,11 @@ public struct LoRAReference: Sendable, Hashable {
     init?(reading field: YAMLField) {
         if case .scalar = field.node {
             guard let text = field.string() else { return nil }
-            var file = text
-            var strength = 1.0
-            if let colon = text.lastIndex(of: ":"), let number = Double(text[text.index(after: colon)...]) {
-                file = String(text[..<colon])
-                strength = number
-                guard !file.isEmpty else {
-                    field.fail("'\(text)' names no file before the strength; write PATH:STRENGTH")
-                    return nil
-                }
+            let (file, written) = LoRAAdapter.splitShortForm(text)
+            let strength = written ?? 1
+            guard !file.isEmpty || written == nil else {
+                field.fail("'\(text)' names no file before the strength; write PATH:STRENGTH")
+                return nil
             }
             guard Self.check(strength, text: text, field) else { return nil }
             self.init(file: file, strength: strength, location: field.location, field: field.path)
