@@ -1,4 +1,5 @@
 import Foundation
+import KinoraFormats
 
 /// Adds text tags to encoded still images: tEXt chunks in PNG, COM segments in JPEG, an XMP chunk in WebP.
 enum ImageMetadata {
@@ -18,7 +19,7 @@ enum ImageMetadata {
         var chunks: [UInt8] = []
         for (key, value) in tags {
             let body = Array("tEXt".utf8) + Array(key.utf8.prefix(79)) + [0] + Array(value.utf8)
-            chunks += bigEndian32(UInt32(body.count - 4)) + body + bigEndian32(crc32(body))
+            chunks += bigEndian32(UInt32(body.count - 4)) + body + bigEndian32(body.withUnsafeBytes(CRC32.checksum))
         }
         return Array(bytes[0..<33]) + chunks + Array(bytes[33...])
     }
@@ -69,14 +70,4 @@ enum ImageMetadata {
     }
 
     private static func littleEndian32(_ value: UInt32) -> [UInt8] { bigEndian32(value).reversed() }
-
-    /// CRC-32 (IEEE, reflected) as PNG chunks use it.
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0xEDB8_8320 : 0) }
-        }
-        return ~crc
-    }
 }
