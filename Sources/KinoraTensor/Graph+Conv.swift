@@ -40,14 +40,17 @@ extension Graph {
     /// A 2-D convolution as PyTorch's `Conv2d`: `x` [N, Cin, H, W], `weight` [Cout, Cin/groups, kH, kW],
     /// `bias` [Cout]; the result is [N, Cout, Hout, Wout] with
     /// Hout = (H + 2·padH − dilH·(kH − 1) − 1) / strideH + 1 (Wout likewise).
-    /// 1×1 stride-1 unpadded kernels run as a plain GEMM over channels.
+    /// 1×1 stride-1 unpadded kernels run as a plain GEMM over channels. `epilogue` fuses an activation and a
+    /// scaled residual add into the store.
     public func conv2d(_ x: Value, weight: Value, bias: Value? = nil, stride: (Int, Int) = (1, 1),
-                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Value {
+                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1,
+                       epilogue: ConvEpilogue = .none) throws -> Value {
         let geometry = try convolutionGeometry(
             op: "conv2d", x: x, weight: weight, bias: bias, stride: [stride.0, stride.1],
             padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1], groups: groups, causal: false)
         return try recordConvolution(op: "conv2d", x: x, weight: weight, bias: bias, geometry: geometry,
-                                     outputShape: [geometry.batch, geometry.outChannels] + geometry.output.suffix(2))
+                                     outputShape: [geometry.batch, geometry.outChannels] + geometry.output.suffix(2),
+                                     epilogue: epilogue)
     }
 
     /// A 1-D convolution as PyTorch's `Conv1d`: `x` [N, Cin, L], `weight` [Cout, Cin/groups, k], `bias` [Cout];
@@ -192,8 +195,50 @@ extension Graph {
                             padding: before)
     }
 
+    /// The epilogue's specialization constants (activation kind, leaky slope bits, residual flag, output scale bits)
+    /// and its two operands (per-channel slopes, residual), each aliased to `placeholder` when unused.
+    private func epilogueBindings(op: String, _ epilogue: ConvEpilogue, outChannels: Int, outputShape: [Int],
+                                  placeholder: KernelCall.Operand) throws
+        -> (constants: [UInt32], operands: [KernelCall.Operand])
+    {
+        var constants: [UInt32] = [0, 0, 0, Float(1).bitPattern]
+        var operands = [placeholder, placeholder]
+        switch epilogue.activation {
+        case .none:
+            break
+        case .leakyReLU(let slope):
+            guard slope.isFinite else {
+                throw TensorError.invalidArgument(op: op, reason: "leaky ReLU slope \(slope) is not finite")
+            }
+            constants[0] = 1
+            constants[1] = slope.bitPattern
+        case .prelu(let slopes):
+            try check(slopes, op)
+            guard slopes.count == outChannels else {
+                throw TensorError.shapeMismatch(op: op, shapes: [slopes.shape],
+                                                reason: "PReLU needs one slope per output channel (\(outChannels))")
+            }
+            constants[0] = 2
+            operands[0] = .init(value: try cast(slopes, to: .f32).id, access: .read)
+        }
+        if let residual = epilogue.residual {
+            try check(residual, op)
+            guard residual.shape == outputShape else {
+                throw TensorError.shapeMismatch(op: op, shapes: [residual.shape, outputShape],
+                                                reason: "the residual must have the output's shape")
+            }
+            guard epilogue.outputScale.isFinite else {
+                throw TensorError.invalidArgument(op: op, reason: "output scale \(epilogue.outputScale) is not finite")
+            }
+            constants[2] = 1
+            constants[3] = epilogue.outputScale.bitPattern
+            operands[1] = .init(value: try cast(residual, to: .f32).id, access: .read)
+        }
+        return (constants, operands)
+    }
+
     private func recordConvolution(op: String, x: Value, weight: Value, bias: Value?, geometry g: ConvGeometry,
-                                   outputShape: [Int]) throws -> Value {
+                                   outputShape: [Int], epilogue: ConvEpilogue = .none) throws -> Value {
         let inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups
         let pointwise = g.kernel == [1, 1, 1] && g.stride == [1, 1, 1] && g.padding == [0, 0, 0]
         let mode: UInt32 = g.transposed ? 2 : (pointwise ? 1 : 0)
@@ -216,15 +261,17 @@ extension Graph {
         } else {
             operands.append(operands[1])
         }
+        let fused = try epilogueBindings(op: op, epilogue, outChannels: g.outChannels, outputShape: outputShape,
+                                         placeholder: operands[0])
         let tileConstants = [tile.threads, 1, 1, tile.bm, tile.bn, tile.bk, tile.tm, tile.tn]
         let call = KernelCall(
             shader: "conv.\(weight.dtype.variant)",
             specialization: tileConstants.map { UInt32($0) } + [mode, bias == nil ? 0 : 1]
-                + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) },
+                + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) } + fused.constants,
             pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
                 .map(Launch.u32),
             groups: (columnTiles.x, columnTiles.y, UInt32(zGroups)),
-            operands: operands,
+            operands: operands + fused.operands,
             work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
                 * Double(g.kernel.reduce(1, *)) / Double(phases),
             label: op)

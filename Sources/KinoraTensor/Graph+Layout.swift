@@ -147,6 +147,21 @@ extension Graph {
                           label: "upsampleNearest")
     }
 
+    /// PyTorch's `PixelShuffle(r)` (ncnn's `PixelShuffle 0=r`): [N, C·r², H, W] → [N, C, H·r, W·r] with
+    /// out[n, c, y·r + i, x·r + j] = x[n, c·r² + i·r + j, y, x]. Keeps the storage type.
+    public func pixelShuffle(_ x: Value, factor r: Int) throws -> Value {
+        try check(x, "pixelShuffle")
+        guard x.rank == 4, r >= 1, x.shape[1] % (r * r) == 0 else {
+            throw TensorError.shapeMismatch(op: "pixelShuffle", shapes: [x.shape],
+                                            reason: "needs [N, C·r², H, W] with r = \(r) ≥ 1")
+        }
+        let planes = x.shape[0] * x.shape[1] / (r * r), height = x.shape[2], width = x.shape[3]
+        let plane = height * width
+        return try gather(x, dims: [planes, height, r, width, r], strides: [r * r * plane, width, r * plane, 1, plane],
+                          base: 0, outShape: [x.shape[0], x.shape[1] / (r * r), height * r, width * r],
+                          label: "pixelShuffle")
+    }
+
     /// Nearest-neighbour 2x upsampling of [N, C, H, W] (diffusers' `Upsample2D` before its convolution).
     public func upsampleNearest2x(_ x: Value) throws -> Value {
         try upsampleNearest(x, factorH: 2, factorW: 2)
