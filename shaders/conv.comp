@@ -4,7 +4,8 @@
 // variant: bf16 -DW_BF16
 // Direct convolution as an implicit GEMM (no im2col buffer): per group, C[M, N] = A[M, K] x B[K, N] with
 // M = output channels per group, N = batch x output positions, K = input channels per group x kernel taps.
-// A is the weight in its storage type; B is gathered from the f32 input into shared memory one BK x BN tile
+// A is the weight in its storage type (the bias is f32: a file's f32 bias is not rounded to a 16-bit weight
+// type); B is gathered from the f32 input into shared memory one BK x BN tile
 // at a time. Kernel size, stride, dilation and padding are specialization constants, so the gather unrolls.
 //
 // MODE 0: NC(T)(H)W convolution with weight [Cout, Cin/groups, KT, KH, KW]; time is padded in front only by PT,
@@ -51,7 +52,7 @@ const uint ACTIVATION_PRELU = 2;
 
 layout(std430, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, binding = 1) readonly buffer Weight { W_T w[]; };
-layout(std430, binding = 2) readonly buffer Bias { W_T bias[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) readonly buffer Slopes { float slopes[]; };
 layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
 layout(std430, binding = 5) writeonly buffer Output { float y[]; };
@@ -211,7 +212,7 @@ void main() {
             if (m >= cout_group) continue;
             uint channel = group * cout_group + m;
             float value = sums[i * TN + j];
-            if (HAS_BIAS) value += W_LOAD(bias[channel]);
+            if (HAS_BIAS) value += bias[channel];
             if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
                 value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
             } else if (ACTIVATION == ACTIVATION_PRELU) {

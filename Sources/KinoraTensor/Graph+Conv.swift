@@ -1,6 +1,7 @@
 /// Convolutions in PyTorch's layout (N, C, [T,] [H,] W activations; weights as PyTorch stores them, read in their
 /// storage type), run as direct implicit GEMMs: input patches are gathered into shared-memory tiles on the fly and
-/// never materialised as an im2col buffer. A bias is read in the weight's storage type (cast to it when it differs).
+/// never materialised as an im2col buffer. A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias
+/// with 16-bit weights, as ncnn's files have, keeps its precision).
 extension Graph {
     /// The shape of one convolution over (time, height, width); 1-D and 2-D convolutions use size-1 leading axes.
     struct ConvGeometry {
@@ -257,7 +258,7 @@ extension Graph {
         var operands = [KernelCall.Operand(value: try cast(x, to: .f32).id, access: .read),
                         KernelCall.Operand(value: weight.id, access: .read)]
         if let bias {
-            operands.append(.init(value: try cast(bias, to: weight.dtype).id, access: .read))
+            operands.append(.init(value: try cast(bias, to: .f32).id, access: .read))
         } else {
             operands.append(operands[1])
         }
