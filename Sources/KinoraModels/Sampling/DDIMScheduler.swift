@@ -39,7 +39,7 @@ public struct DDIMScheduler: Sampler {
         inferenceSteps = steps
         timesteps = trainTimesteps.map { Float($0) }
         finalAlphaCumprod = configuration.setAlphaToOne ?? true ? 1 : schedule.alphasCumprod[0]
-        predictionType = configuration.predictionType ?? .epsilon
+        predictionType = try diffusionPredictionType(configuration, Self.name)
         clipRange = configuration.clipSample ?? true ? Float(configuration.clipSampleRange ?? 1) : nil
     }
 
@@ -68,6 +68,7 @@ public struct DDIMScheduler: Sampler {
         case .epsilon: epsilon = modelOutput
         case .vPrediction: epsilon = modelOutput.combined(sample) { v, x in sqrtAlpha * v + sqrtBeta * x }
         case .sample: epsilon = sample.combined(modelOutput) { x, x0 in (x - sqrtAlpha * x0) / sqrtBeta }
+        case .flowPrediction: flowPredictionRejected()
         }
         let direction = (1 - alphaPrevious).squareRoot()
         let sqrtAlphaPrevious = alphaPrevious.squareRoot()

@@ -79,7 +79,7 @@ public struct DPMSolverMultistepScheduler: Sampler {
         inferenceSteps = timesteps.count
         self.timesteps = timesteps.map { Float($0) }
         self.sigmas = sigmas.map { Float($0) }
-        predictionType = configuration.predictionType ?? .epsilon
+        predictionType = try diffusionPredictionType(configuration, Self.name)
         lowerOrderFinal = configuration.lowerOrderFinal ?? true
         eulerAtFinal = configuration.eulerAtFinal ?? false
         finalSigmaIsZero = finalSigma == "zero"
@@ -111,6 +111,7 @@ public struct DPMSolverMultistepScheduler: Sampler {
         case .epsilon: denoised = sample.combined(modelOutput) { x, eps in (x - sigmaS * eps) / alphaS }
         case .vPrediction: denoised = sample.combined(modelOutput) { x, v in alphaS * x - sigmaS * v }
         case .sample: denoised = modelOutput
+        case .flowPrediction: flowPredictionRejected()
         }
         let stepNoise = stochastic ? noise.normal(count: count) : nil
 

@@ -29,7 +29,7 @@ public struct EulerAncestralDiscreteScheduler: Sampler {
         timesteps = sigmaSchedule.timesteps
         sigmas = sigmaSchedule.sigmas
         initNoiseSigma = initialNoiseSigma(sigmas, spacing: spacing)
-        predictionType = configuration.predictionType ?? .epsilon
+        predictionType = try diffusionPredictionType(configuration, Self.name)
     }
 
     public mutating func setBeginIndex(_ index: Int) throws {

@@ -27,7 +27,7 @@ public struct EulerDiscreteScheduler: Sampler {
         timesteps = sigmaSchedule.timesteps
         sigmas = sigmaSchedule.sigmas
         initNoiseSigma = initialNoiseSigma(sigmas, spacing: spacing)
-        predictionType = configuration.predictionType ?? .epsilon
+        predictionType = try diffusionPredictionType(configuration, Self.name)
     }
 
     static func checkSupported(_ configuration: SchedulerConfiguration) throws {
@@ -84,6 +84,8 @@ func predictOriginal(_ modelOutput: [Float], sample: [Float], sigma: Float, _ pr
         return modelOutput.combined(sample) { v, x in v * outputScale + x / variance }
     case .sample:
         return modelOutput
+    case .flowPrediction:
+        flowPredictionRejected()
     }
 }
 

@@ -33,7 +33,7 @@ public struct HeunDiscreteScheduler: Sampler {
         sigmas = [single[0]] + single[1..<(single.count - 1)].flatMap { [$0, $0] } + [single[single.count - 1]]
         timesteps = [sigmaSchedule.timesteps[0]] + sigmaSchedule.timesteps.dropFirst().flatMap { [$0, $0] }
         initNoiseSigma = initialNoiseSigma(sigmas, spacing: spacing)
-        predictionType = configuration.predictionType ?? .epsilon
+        predictionType = try diffusionPredictionType(configuration, Self.name)
         clipRange = configuration.clipSample == true ? Float(configuration.clipSampleRange ?? 1) : nil
     }
 

@@ -39,7 +39,7 @@ public struct LCMScheduler: Sampler {
         inferenceSteps = steps
         timesteps = trainTimesteps.map { Float($0) }
         finalAlphaCumprod = configuration.setAlphaToOne ?? true ? 1 : schedule.alphasCumprod[0]
-        predictionType = configuration.predictionType ?? .epsilon
+        predictionType = try diffusionPredictionType(configuration, Self.name)
         clipRange = configuration.clipSample == true ? Float(configuration.clipSampleRange ?? 1) : nil
         timestepScaling = Float(configuration.timestepScaling ?? 10)
     }

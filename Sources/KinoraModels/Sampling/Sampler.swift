@@ -95,6 +95,7 @@ func predictOriginal(_ modelOutput: [Float], sample: [Float], alphaCumprod alpha
     case .epsilon: original = sample.combined(modelOutput) { x, eps in (x - sqrtBeta * eps) / sqrtAlpha }
     case .vPrediction: original = sample.combined(modelOutput) { x, v in sqrtAlpha * x - sqrtBeta * v }
     case .sample: original = modelOutput
+    case .flowPrediction: flowPredictionRejected()
     }
     guard let range else { return original }
     return original.map { min(max($0, -range), range) }
@@ -120,6 +121,21 @@ func checkedCount(_ scheduler: String, _ modelOutput: [Float], _ sample: [Float]
             scheduler: scheduler, "model output has \(modelOutput.count) values, sample \(sample.count)")
     }
     return sample.count
+}
+
+/// The prediction type of a diffusion (ᾱ- or σ-parameterised) sampler: flow prediction has no form there, only in the
+/// flow-matching samplers, so it is refused when the sampler is made.
+func diffusionPredictionType(_ configuration: SchedulerConfiguration, _ scheduler: String) throws -> PredictionType {
+    let predictionType = configuration.predictionType ?? .epsilon
+    guard predictionType != .flowPrediction else {
+        throw SamplerError.unsupported(scheduler: scheduler, option: "prediction_type flow_prediction")
+    }
+    return predictionType
+}
+
+/// Where a diffusion sampler's x₀ or ε conversion meets flow prediction, which `diffusionPredictionType` refused.
+func flowPredictionRejected() -> Never {
+    preconditionFailure("flow_prediction reached a diffusion sampler, which refuses it when it is made")
 }
 
 /// The denoising samplers' common precondition on the step count.

@@ -8,6 +8,9 @@ public enum PredictionType: String, Codable, Sendable {
     case vPrediction = "v_prediction"
     /// The clean sample x₀.
     case sample
+    /// The flow-matching velocity v = ε − x₀ of x_σ = (1 − σ)·x₀ + σ·ε (Wan, SD3, Flux), which only the flow
+    /// samplers take.
+    case flowPrediction = "flow_prediction"
 }
 
 /// How inference timesteps are spread over the training timesteps (`timestep_spacing`, Table 2 of
@@ -53,7 +56,7 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     /// DPM-Solver: `dpmsolver++` or `sde-dpmsolver++` (the deprecated `dpmsolver` variants are not supported).
     public var algorithmType: String?
     public var solverOrder: Int?
-    /// DPM-Solver: `midpoint` or `heun`.
+    /// DPM-Solver: `midpoint` or `heun`; UniPC: `bh2` (`bh1` is not supported).
     public var solverType: String?
     public var lowerOrderFinal: Bool?
     public var eulerAtFinal: Bool?
@@ -63,6 +66,22 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     public var originalInferenceSteps: Int?
     /// LCM: the timestep multiplier of the consistency boundary condition.
     public var timestepScaling: Double?
+    /// FlowMatchEuler: the timestep shift s of σ' = s·σ / (1 + (s − 1)·σ) (more steps at high noise for s > 1).
+    public var shift: Double?
+    /// UniPC with `use_flow_sigmas`: the same timestep shift (3.0 for Wan 480p, 5.0 for 720p and Wan2.2-TI2V-5B).
+    public var flowShift: Double?
+    /// Flow sigmas: stretch the shifted schedule so that its last σ is this value (LTX-Video).
+    public var shiftTerminal: Double?
+    /// Flow sigmas: a resolution-dependent shift passed at run time (`mu`) instead of the fixed one.
+    public var useDynamicShifting: Bool?
+    /// FlowMatchEuler: σ → 1 − σ (Mochi).
+    public var invertSigmas: Bool?
+    /// FlowMatchEuler: re-noise the x₀ estimate to the next σ with fresh noise instead of an Euler step.
+    public var stochasticSampling: Bool?
+    /// UniPC: solve for the data prediction x₀ (the only form flow prediction has) rather than the noise.
+    public var predictX0: Bool?
+    /// UniPC: the indices of the steps whose predicted sample the UniC corrector leaves as it is.
+    public var disableCorrector: [Int]?
 
     enum CodingKeys: String, CodingKey {
         case className = "_class_name"
@@ -98,6 +117,14 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         case varianceType = "variance_type"
         case originalInferenceSteps = "original_inference_steps"
         case timestepScaling = "timestep_scaling"
+        case shift
+        case flowShift = "flow_shift"
+        case shiftTerminal = "shift_terminal"
+        case useDynamicShifting = "use_dynamic_shifting"
+        case invertSigmas = "invert_sigmas"
+        case stochasticSampling = "stochastic_sampling"
+        case predictX0 = "predict_x0"
+        case disableCorrector = "disable_corrector"
     }
 
     /// An empty configuration: every scheduler's diffusers defaults.
@@ -124,6 +151,7 @@ public enum SamplerError: Error, CustomStringConvertible, Equatable {
     case unreadableConfiguration(String, String)
     case unsupported(scheduler: String, option: String)
     case invalidSteps(scheduler: String, String)
+    case invalidOption(scheduler: String, String)
     case sizeMismatch(scheduler: String, String)
     case finished(scheduler: String)
 
@@ -134,6 +162,8 @@ public enum SamplerError: Error, CustomStringConvertible, Equatable {
         case .unsupported(let scheduler, let option):
             "\(scheduler) does not support \(option); use the diffusers defaults for this option"
         case .invalidSteps(let scheduler, let reason):
+            "\(scheduler): \(reason)"
+        case .invalidOption(let scheduler, let reason):
             "\(scheduler): \(reason)"
         case .sizeMismatch(let scheduler, let reason):
             "\(scheduler): \(reason)"

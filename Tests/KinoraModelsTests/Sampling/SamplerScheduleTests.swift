@@ -82,4 +82,24 @@ final class SamplerScheduleTests: XCTestCase {
         XCTAssertThrowsError(try DPMSolverMultistepScheduler(configuration: configuration, steps: 10))
         XCTAssertThrowsError(try DDIMScheduler(configuration: SchedulerConfiguration(), steps: 0))
     }
+
+    func testSamplerDiffusionSchedulersRefuseFlowPrediction() {
+        var configuration = SchedulerConfiguration()
+        configuration.predictionType = .flowPrediction
+        let makers: [(String, () throws -> any Sampler)] = [
+            ("euler", { try EulerDiscreteScheduler(configuration: configuration, steps: 4) }),
+            ("euler_a", { try EulerAncestralDiscreteScheduler(configuration: configuration, steps: 4) }),
+            ("heun", { try HeunDiscreteScheduler(configuration: configuration, steps: 4) }),
+            ("ddim", { try DDIMScheduler(configuration: configuration, steps: 4) }),
+            ("dpm", { try DPMSolverMultistepScheduler(configuration: configuration, steps: 4) }),
+            ("lcm", { try LCMScheduler(configuration: configuration, steps: 4) }),
+        ]
+        for (label, make) in makers {
+            XCTAssertThrowsError(try make(), label) { error in
+                guard case .unsupported(_, "prediction_type flow_prediction") = error as? SamplerError else {
+                    return XCTFail("\(label): \(error)")
+                }
+            }
+        }
+    }
 }
