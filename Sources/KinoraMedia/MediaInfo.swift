@@ -17,6 +17,11 @@ public struct MediaInfo: Sendable {
         public let frameRate: FrameRate?
         /// Pixel format name (video).
         public let pixelFormat: String?
+        /// The deepest component's bits (8 for rgb24 and yuv420p, 16 for rgb48be, 10 for yuv420p10le; video).
+        public let bitsPerComponent: Int?
+        /// Whether the pixel format carries an alpha channel (rgba, yuva420p, ya8; video). A palette (pal8) is not
+        /// counted: libavutil cannot say whether its entries use their alpha.
+        public let hasAlpha: Bool
         /// Colour primaries, transfer and matrix names (video), e.g. "bt709".
         public let colorPrimaries: String
         public let colorTransfer: String
@@ -59,13 +64,22 @@ public struct MediaInfo: Sendable {
             let kind = av_get_media_type_string(parameters.codec_type).map { String(cString: $0) } ?? "unknown"
             let pixelFormat = parameters.codec_type == AVMEDIA_TYPE_VIDEO
                 ? av_get_pix_fmt_name(AVPixelFormat(rawValue: parameters.format)).map { String(cString: $0) } : nil
+            let descriptor = parameters.codec_type == AVMEDIA_TYPE_VIDEO
+                ? av_pix_fmt_desc_get(AVPixelFormat(rawValue: parameters.format))?.pointee : nil
+            let components = descriptor.map { description in
+                withUnsafeBytes(of: description.comp) { raw in
+                    Array(raw.bindMemory(to: AVComponentDescriptor.self).prefix(Int(description.nb_components)))
+                }
+            } ?? []
+            let alphaFlags = UInt64(AV_PIX_FMT_FLAG_ALPHA)
             let streamDuration = stream.duration != kinora_AV_NOPTS_VALUE()
                 ? Double(stream.duration) * Double(stream.time_base.num) / Double(stream.time_base.den) : nil
             return Stream(
                 kind: kind, codecName: String(cString: avcodec_get_name(parameters.codec_id)),
                 width: Int(parameters.width), height: Int(parameters.height),
                 frameRate: rate.num > 0 && rate.den > 0 ? try? FrameRate(Int(rate.num), Int(rate.den)) : nil,
-                pixelFormat: pixelFormat,
+                pixelFormat: pixelFormat, bitsPerComponent: components.map { Int($0.depth) }.max(),
+                hasAlpha: descriptor.map { $0.flags & alphaFlags != 0 } ?? false,
                 colorPrimaries: String(cString: av_color_primaries_name(parameters.color_primaries)),
                 colorTransfer: String(cString: av_color_transfer_name(parameters.color_trc)),
                 colorSpace: String(cString: av_color_space_name(parameters.color_space)),

@@ -28,7 +28,8 @@ struct NCNNLayerCursor {
                 reason: "the graph ends where \(role) (\(type)) was expected")
         }
         guard layer.type == type else {
-            throw failure(layer, "is a \(layer.type) where \(role) (\(type)) was expected")
+            throw UpscaleError.unsupportedGraph(
+                file: file, layer: layer.name, reason: "a \(layer.type) layer where \(role) (\(type)) was expected")
         }
         index += 1
         return layer

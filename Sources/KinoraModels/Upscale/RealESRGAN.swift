@@ -17,13 +17,15 @@ public final class RealESRGAN: @unchecked Sendable {
     public let name: String
     let network: Network
     /// The factor of the bicubic resize after the network (ncnn's `Interp 0=3`), nil when there is none.
-    let resizeFactor: Float?
+    private(set) var resizeFactor: Float?
     let model: NCNNModel
     let weights: DeviceWeights
 
     /// Reads `paramURL` and its `.bin` (`binURL`, else the same name with `.bin`) and recognises the network.
-    /// Weights upload to `device` on first use, in their file type (ncnn's fp16 stays fp16).
-    public init(paramURL: URL, binURL: URL? = nil, device: GPUDevice) throws {
+    /// Weights upload to `device` on first use, in their file type (ncnn's fp16 stays fp16). `outputScale` asks for
+    /// an overall factor other than the network's, reached with a bicubic resize after it (as the x2/x3 graphs do);
+    /// for a graph that ends in its own resize it must be that graph's factor.
+    public init(paramURL: URL, binURL: URL? = nil, outputScale: Int? = nil, device: GPUDevice) throws {
         let binURL = binURL ?? paramURL.deletingPathExtension().appendingPathExtension("bin")
         model = try NCNNModel(paramURL: paramURL, binURL: binURL)
         name = paramURL.deletingPathExtension().lastPathComponent
@@ -53,6 +55,31 @@ public final class RealESRGAN: @unchecked Sendable {
         if let extra = cursor.peek() {
             throw cursor.failure(extra, "follows the network's output; Kinora runs SRVGGNetCompact and RRDBNet only")
         }
+        guard let outputScale else { return }
+        let networkScale: Int
+        switch network {
+        case .compact(let net): networkScale = net.upscale
+        case .rrdb(let net): networkScale = net.upscale
+        }
+        let own = Float(networkScale) * (resizeFactor ?? 1)
+        guard outputScale >= 1, outputScale <= networkScale else {
+            throw UpscaleError.invalidImage(
+                reason: "scale \(outputScale) is not between 1 and the \(name) network's \(networkScale)")
+        }
+        if resizeFactor != nil, Float(outputScale) != own {
+            throw UpscaleError.invalidImage(
+                reason: "\(name) upscales by \(own), not \(outputScale); pick the model "
+                    + "file of scale \(outputScale)")
+        }
+        if outputScale != networkScale { resizeFactor = Float(outputScale) / Float(networkScale) }
+    }
+
+    /// The overall factor: the network's, times the final resize's.
+    public var scale: Float { Float(networkScale) * (resizeFactor ?? 1) }
+
+    /// Uploads every weight now (otherwise each uploads on first use), so the memory left for tiles can be measured.
+    public func uploadWeights() throws {
+        for name in model.tensorNames { _ = try weights.tensor(name) }
     }
 
     /// The network's integer factor (4 for every Real-ESRGAN model).
