@@ -29,8 +29,10 @@ extension Graph {
         var threads: Int { (bm / tm) * (bn / tn) }
 
         /// Rows sized to the output channels per group, so depthwise and few-channel convolutions waste little.
+        /// Wide layers give each thread 8 × 4 outputs: on lavapipe a 64-channel 3×3 convolution runs at 1.3 GFLOP/s
+        /// against 1.0 with 4 × 4 (fewer shared-memory reads per multiply-add).
         static func choose(outChannelsPerGroup m: Int) -> ConvTile {
-            if m > 32 { return ConvTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4) }
+            if m > 32 { return ConvTile(bm: 64, bn: 64, bk: 16, tm: 8, tn: 4) }
             if m > 16 { return ConvTile(bm: 32, bn: 128, bk: 16, tm: 4, tn: 4) }
             if m > 4 { return ConvTile(bm: 16, bn: 128, bk: 16, tm: 2, tn: 4) }
             if m > 1 { return ConvTile(bm: 4, bn: 128, bk: 16, tm: 1, tn: 4) }
