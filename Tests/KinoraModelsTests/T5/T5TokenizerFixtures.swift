@@ -25,8 +25,14 @@ enum T5TokenizerFixtures {
         let byte_fallback: ByteFallback
     }
 
+    struct Cleaning: Decodable {
+        let prompt: String
+        let clean: String
+    }
+
     struct Expected: Decodable {
         let max_length: Int
+        let clean_only: [Cleaning]
         let pad_id: Int
         let eos_id: Int
         let unk_id: Int

@@ -59,7 +59,8 @@ final class T5TokenizerTests: XCTestCase {
         XCTAssertEqual(expected.max_length, T5Tokenizer.wanMaximumLength)
         let tokenizer = try T5Tokenizer(tokenizerJSON: T5TokenizerFixtures.tokenizerJSON())
         for testCase in expected.cases {
-            let encoding = tokenizer.encode(testCase.clean)
+            XCTAssertEqual(WanPromptCleaner.clean(testCase.prompt), testCase.clean, testCase.prompt.debugDescription)
+            let encoding = tokenizer.encode(WanPromptCleaner.clean(testCase.prompt))
             let length = testCase.pipeline.ids.count
             XCTAssertEqual(
                 encoding.ids, testCase.pipeline.ids + Array(repeating: expected.pad_id, count: 512 - length),
