@@ -39,34 +39,21 @@ struct DoubleArrayTrie: Sendable {
         return matches
     }
 
-    /// The value of every leaf reachable from the root, found by trying each byte label under each node. darts-clone
-    /// shares common suffixes between keys, so a node may be reached along several paths; each is expanded once, so
-    /// the walk ends after at most 256 steps per unit whatever the array holds. A leaf whose value unit lies outside
-    /// the array is reported, so the caller can refuse the file before any text is normalized with it.
-    func reachableValues() -> Result<Set<Int>, DoubleArrayTrieDamage> {
-        guard let root = units.first else { return .success([]) }
+    /// The value of every leaf any walk can reach: a walk only steps onto units whose label (bit 31 included)
+    /// matches a byte, so only non-leaf units with the has-leaf flag lead to a value, and each of them is checked
+    /// here, in one pass over the array. (darts-clone leaves unused units zero, so a well-formed trie has no other
+    /// such units.) A value unit outside the array is reported, so the caller can refuse the file before any text
+    /// is normalized with it.
+    func leafValues() -> Result<Set<Int>, DoubleArrayTrieDamage> {
         var values = Set<Int>()
-        var expanded = [Bool](repeating: false, count: units.count)
-        expanded[0] = true
-        var stack = [Self.offset(root)]
-        while let base = stack.popLast() {
-            for byte in 0...255 {
-                let position = base ^ byte
-                guard position < units.count, !expanded[position] else { continue }
-                let unit = units[position]
-                guard Self.label(unit) == UInt32(byte) else { continue }
-                expanded[position] = true
-                let child = position ^ Self.offset(unit)
-                if Self.hasLeaf(unit) {
-                    guard child < units.count else {
-                        return .failure(
-                            DoubleArrayTrieDamage(
-                                reason: "the value of trie node \(position) lies outside the \(units.count) units"))
-                    }
-                    values.insert(Self.value(units[child]))
-                }
-                stack.append(child)
+        for (position, unit) in units.enumerated() where unit & (1 << 31) == 0 && Self.hasLeaf(unit) {
+            let child = position ^ Self.offset(unit)
+            guard child < units.count else {
+                return .failure(
+                    DoubleArrayTrieDamage(
+                        reason: "the value of trie node \(position) lies outside the \(units.count) units"))
             }
+            values.insert(Self.value(units[child]))
         }
         return .success(values)
     }

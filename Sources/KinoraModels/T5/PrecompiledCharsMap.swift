@@ -1,9 +1,9 @@
 /// SentencePiece's precompiled normalization rules (`precompiled_charsmap`, e.g. `nmt_nfkc`): a little-endian `UInt32`
 /// byte size of a darts-clone trie, the trie, then NUL-terminated replacement strings the trie's values point into.
-/// The whole trie is walked once when loading, so a value outside the strings, a replacement that is not UTF-8, or a
-/// leaf outside the trie is refused before any text is normalized.
+/// Every leaf of the trie is checked when loading, so a value outside the strings, a replacement that is not UTF-8, or
+/// a leaf outside the trie is refused before any text is normalized.
 struct PrecompiledCharsMap: Sendable {
-    /// The largest charsmap accepted (`nmt_nfkc` is about 240 KB); this also bounds the load-time walk of the trie.
+    /// The largest charsmap accepted (`nmt_nfkc` is about 240 KB).
     static let maximumSize = 4 << 20
 
     private let trie: DoubleArrayTrie
@@ -30,7 +30,7 @@ struct PrecompiledCharsMap: Sendable {
         let strings = blob[(4 + trieSize)...]
         trie = DoubleArrayTrie(units: units)
         let values: Set<Int>
-        switch trie.reachableValues() {
+        switch trie.leafValues() {
         case .success(let found): values = found
         case .failure(let damage): throw damaged(damage.reason)
         }
