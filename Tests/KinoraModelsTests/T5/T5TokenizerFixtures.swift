@@ -16,9 +16,21 @@ enum T5TokenizerFixtures {
         let tokenizers: [Int]
     }
 
+    struct Normalized: Decodable {
+        let tokenizers: String
+        let sentencepiece: String
+    }
+
+    struct Handmade: Decodable {
+        let prompt: String
+        let sentencepiece: [Int]
+        let tokenizers: [Int]
+    }
+
     struct Case: Decodable {
         let prompt: String
         let clean: String
+        let normalized: Normalized
         let sentencepiece: [Int]
         let tokenizers: [String: [Int]]
         let pipeline: Padded
@@ -33,6 +45,7 @@ enum T5TokenizerFixtures {
     struct Expected: Decodable {
         let max_length: Int
         let clean_only: [Cleaning]
+        let handmade: [Handmade]
         let pad_id: Int
         let eos_id: Int
         let unk_id: Int

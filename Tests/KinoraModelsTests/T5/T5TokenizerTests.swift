@@ -47,6 +47,42 @@ final class T5TokenizerTests: XCTestCase {
         }
     }
 
+    func testNormalizersGiveTheTextOfEachLibrary() throws {
+        let expected = try T5TokenizerFixtures.expected()
+        let pipeline = try TokenizerJSONPipeline(data: T5TokenizerFixtures.tokenizerJSON(), file: "tokenizer.json")
+        let normalizer = try XCTUnwrap(pipeline.normalizer)
+        let processor = try SentencePieceProcessor(data: T5TokenizerFixtures.sentencePieceModel(), file: "spiece.model")
+        for testCase in expected.cases {
+            XCTAssertEqual(
+                normalizer.normalize(testCase.prompt), testCase.normalized.tokenizers,
+                testCase.prompt.debugDescription)
+            XCTAssertEqual(
+                String(decoding: processor.normalizer.normalize(testCase.prompt), as: UTF8.self),
+                testCase.normalized.sentencepiece, testCase.prompt.debugDescription)
+        }
+        // A decomposed Vietnamese letter is one grapheme holding two keys: tokenizers keeps the shorter rule and
+        // drops the second accent, sentencepiece composes both.
+        let vietnamese = try XCTUnwrap(expected.cases.first { $0.prompt.contains("Vietnamese") })
+        XCTAssertTrue(vietnamese.normalized.tokenizers.contains("\u{C2}"))
+        XCTAssertTrue(vietnamese.normalized.sentencepiece.contains("\u{1EA6}"))
+    }
+
+    func testHandmadeModelScoresUnknownsAsEachLibraryDoes() throws {
+        let expected = try T5TokenizerFixtures.expected()
+        let folder = T5TokenizerFixtures.folder.appending(path: "handmade")
+        let json = try T5Tokenizer(tokenizerJSON: Data(contentsOf: folder.appending(path: "tokenizer.json")))
+        let spm = try T5Tokenizer(sentencePieceModel: Data(contentsOf: folder.appending(path: "spiece.model")))
+        for testCase in expected.handmade {
+            XCTAssertEqual(json.ids(testCase.prompt), testCase.tokenizers, testCase.prompt)
+            XCTAssertEqual(spm.contentIDs(testCase.prompt), testCase.sentencepiece, testCase.prompt)
+        }
+        // "ab": the unknown "a" wins in sentencepiece (minimum over normal pieces), "▁ab" in tokenizers (minimum over
+        // every piece, the control piece at −100 included).
+        let ab = try XCTUnwrap(expected.handmade.first { $0.prompt == "ab" })
+        XCTAssertEqual(ab.sentencepiece, [3, 2, 4])
+        XCTAssertEqual(ab.tokenizers, [5, 1])
+    }
+
     func testTheTwoLibrariesDisagreeWhereExpectedAndEachBackendFollowsItsOwn() throws {
         let expected = try T5TokenizerFixtures.expected()
         let differing = expected.cases.filter { $0.sentencepiece + [1] != $0.tokenizers["transformers-5"] }
