@@ -25,6 +25,7 @@ enum T5TokenizerFixtures {
         let prompt: String
         let sentencepiece: [Int]
         let tokenizers: [Int]
+        let tokenizers_without_control: [Int]
     }
 
     struct Case: Decodable {

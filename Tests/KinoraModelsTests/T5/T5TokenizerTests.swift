@@ -71,9 +71,12 @@ final class T5TokenizerTests: XCTestCase {
         let expected = try T5TokenizerFixtures.expected()
         let folder = T5TokenizerFixtures.folder.appending(path: "handmade")
         let json = try T5Tokenizer(tokenizerJSON: Data(contentsOf: folder.appending(path: "tokenizer.json")))
+        let withoutControl = try T5Tokenizer(
+            tokenizerJSON: Data(contentsOf: folder.appending(path: "tokenizer-without-control.json")))
         let spm = try T5Tokenizer(sentencePieceModel: Data(contentsOf: folder.appending(path: "spiece.model")))
         for testCase in expected.handmade {
             XCTAssertEqual(json.ids(testCase.prompt), testCase.tokenizers, testCase.prompt)
+            XCTAssertEqual(withoutControl.ids(testCase.prompt), testCase.tokenizers_without_control, testCase.prompt)
             XCTAssertEqual(spm.contentIDs(testCase.prompt), testCase.sentencepiece, testCase.prompt)
         }
         // "ab": the unknown "a" wins in sentencepiece (minimum over normal pieces), "▁ab" in tokenizers (minimum over
@@ -81,6 +84,8 @@ final class T5TokenizerTests: XCTestCase {
         let ab = try XCTUnwrap(expected.handmade.first { $0.prompt == "ab" })
         XCTAssertEqual(ab.sentencepiece, [3, 2, 4])
         XCTAssertEqual(ab.tokenizers, [5, 1])
+        XCTAssertEqual(ab.tokenizers_without_control, [3, 2, 4, 1])
+        XCTAssertEqual(try XCTUnwrap(expected.handmade.first { $0.prompt == "ac" }).tokenizers_without_control, [7, 1])
     }
 
     func testTheTwoLibrariesDisagreeWhereExpectedAndEachBackendFollowsItsOwn() throws {
