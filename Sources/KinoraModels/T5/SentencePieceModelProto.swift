@@ -1,6 +1,6 @@
 /// The parts of SentencePiece's `ModelProto` (`sentencepiece_model.proto`, as written to `spiece.model`) that encoding
 /// needs: the pieces with their scores and types, the trainer's model type and byte fallback, and the normalizer spec.
-/// Read with a small bounded wire-format reader rather than swift-protobuf: the reader needs nine fields of three
+/// Read with a small bounded wire-format reader rather than swift-protobuf: the reader needs eight fields of three
 /// messages, and a hand-written one keeps the package free of a generated-code dependency and its build plugin while
 /// checking every length itself.
 struct SentencePieceModelProto: Sendable {
@@ -32,7 +32,6 @@ struct SentencePieceModelProto: Sendable {
     var modelType = ModelType.unigram
     var byteFallback = false
     var treatWhitespaceAsSuffix = false
-    var normalizerName = ""
     var precompiledCharsMap: [UInt8] = []
     var addDummyPrefix = true
     var removeExtraWhitespaces = true
@@ -132,7 +131,6 @@ struct SentencePieceModelProto: Sendable {
         var reader = ProtobufWireReader(bytes: bytes, range: range)
         while let (number, value) = try reader.next() {
             switch number {
-            case 1: normalizerName = try Self.string(bytes, value, "NormalizerSpec.name", file)
             case 2:
                 precompiledCharsMap = Array(bytes[try Self.message(value, "NormalizerSpec.precompiled_charsmap", file)])
             case 3: addDummyPrefix = try Self.integer(value, "NormalizerSpec.add_dummy_prefix", file) != 0

@@ -4,7 +4,6 @@
 /// unknown characters fused into one token, then each token looked up by its text, and with `byte_fallback` an unknown
 /// token spelled as `<0xXX>` pieces when all of them exist.
 struct UnigramModel: Sendable {
-    let pieces: [String]
     let scores: [Double]
     let unknownID: Int
     let byteFallback: Bool
@@ -17,7 +16,6 @@ struct UnigramModel: Sendable {
     /// `vocabulary` in id order; `unknownID` must index it. A piece listed twice keeps its last id and score.
     init(vocabulary: [(piece: String, score: Double)], unknownID: Int, byteFallback: Bool) {
         precondition(vocabulary.indices.contains(unknownID))
-        pieces = vocabulary.map(\.piece)
         scores = vocabulary.map(\.score)
         self.unknownID = unknownID
         self.byteFallback = byteFallback
