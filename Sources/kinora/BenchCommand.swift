@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure kernels on this machine's GPU.",
-        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self])
+        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self, UpscaleBenchCommand.self])
 }
