@@ -30,6 +30,14 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "KinoraFormats", package: "Kinora")],
             path: "Targets/LoRA"),
         .executableTarget(
+            name: "fuzz-sentencepiece",
+            dependencies: ["FuzzSupport", .product(name: "KinoraModels", package: "Kinora")],
+            path: "Targets/SentencePiece"),
+        .executableTarget(
+            name: "fuzz-tokenizer-json",
+            dependencies: ["FuzzSupport", .product(name: "KinoraModels", package: "Kinora")],
+            path: "Targets/TokenizerJSON"),
+        .executableTarget(
             name: "fuzz-workflow",
             dependencies: ["FuzzSupport", .product(name: "KinoraPipeline", package: "Kinora")],
             path: "Targets/Workflow"),

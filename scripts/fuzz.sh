@@ -5,14 +5,14 @@
 # reader; its input is written under fuzz-findings/<reader>/ (copy it to Tests/Fixtures/fuzz/<reader>/ to keep it as
 # a regression test). Exit status 1 when any reader found something.
 #
-#   scripts/fuzz.sh [SECONDS] [READER...]     readers: safetensors onnx ncnn pytorch lora workflow (default: all, 60 s each)
+#   scripts/fuzz.sh [SECONDS] [READER...]     readers: safetensors onnx ncnn pytorch lora sentencepiece tokenizer-json workflow (default: all, 60 s each)
 #   FUZZ_SEED=N fixes the random seed (CI does, so its short run is repeatable); 0 or unset picks one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(safetensors onnx ncnn pytorch lora workflow)
+[ ${#readers[@]} -gt 0 ] || readers=(safetensors onnx ncnn pytorch lora sentencepiece tokenizer-json workflow)
 
 build_log=$(mktemp)
 if ! swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
@@ -31,6 +31,8 @@ seeds_for() {
         ncnn) ls Tests/Fixtures/fuzz/seeds/ncnn/* ;;
         pytorch) ls Tests/Fixtures/pytorch/*.pt ;;
         lora) ls Tests/Fixtures/lora/sd-*.safetensors ;;
+        sentencepiece) ls Tests/Fixtures/t5-tokenizer/*/spiece.model ;;
+        tokenizer-json) ls Tests/Fixtures/t5-tokenizer/*/tokenizer*.json ;;
         workflow) ls examples/*.yaml Tests/Fixtures/workflow/*.yaml ;;
     esac
     [ -d "Tests/Fixtures/fuzz/$1" ] && find "Tests/Fixtures/fuzz/$1" -type f
@@ -44,7 +46,8 @@ for reader in "${readers[@]}"; do
     corpus="$work/$reader"
     findings="fuzz-findings/$reader"
     mkdir -p "$corpus" "$findings"
-    seeds_for "$reader" | while read -r seed; do cp "$seed" "$corpus/"; done
+    # Seeds keep their folder in their name: several fixtures share a file name (spiece.model).
+    seeds_for "$reader" | while read -r seed; do cp "$seed" "$corpus/$(basename "$(dirname "$seed")")-$(basename "$seed")"; done
     log="$work/$reader.log"
     ASAN_OPTIONS=detect_leaks=0 ".build-fuzz/release/fuzz-$reader" "$corpus" -max_total_time="$seconds" \
         -max_len=65536 -timeout=10 -rss_limit_mb=4096 -seed="${FUZZ_SEED:-0}" -artifact_prefix="$findings/" \
