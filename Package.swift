@@ -69,7 +69,7 @@ let package = Package(
         .plugin(name: "CompileShaders", capability: .buildTool()),
         .testTarget(name: "KinoraFormatsTests", dependencies: ["KinoraFormats", "KinoraTestSupport"]),
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
-        .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor"]),
+        .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor", "KinoraFormats"]),
         .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
         .testTarget(name: "KinoraPipelineTests", dependencies: ["KinoraPipeline", "KinoraTestSupport"]),

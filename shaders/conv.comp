@@ -2,11 +2,13 @@
 // variant: f32
 // variant: f16 -DW_F16
 // variant: bf16 -DW_BF16
+// variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
+// variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
 // Direct convolution as an implicit GEMM (no im2col buffer): per group, C[M, N] = A[M, K] x B[K, N] with
 // M = output channels per group, N = batch x output positions, K = input channels per group x kernel taps.
-// A is the weight in its storage type (the bias is f32: a file's f32 bias is not rounded to a 16-bit weight
-// type); B is gathered from the f32 input into shared memory one BK x BN tile
-// at a time. Kernel size, stride, dilation and padding are specialization constants, so the gather unrolls.
+// A is the weight in its storage type (float8 scaled by w_scale as it loads; the bias is f32, so a file's f32 bias
+// is not rounded to a 16-bit weight type); B is gathered from the f32 input into shared memory one BK x BN tile at
+// a time. Kernel size, stride, dilation and padding are specialization constants, so the gather unrolls.
 //
 // MODE 0: NC(T)(H)W convolution with weight [Cout, Cin/groups, KT, KH, KW]; time is padded in front only by PT,
 //         height and width on both sides by PH and PW (conv1d/conv2d use KT = 1 and in_t = 1).
@@ -68,6 +70,7 @@ layout(push_constant) uniform Parameters {
     uint out_t;
     uint out_h;
     uint out_w;
+    float w_scale;
 };
 
 shared float tile_a[BK * BM];
@@ -158,9 +161,9 @@ void main() {
                 if (MODE == MODE_TRANSPOSED) {
                     uint ci = kk / phase_taps_count;
                     uint j = phase_taps[kk % phase_taps_count];
-                    value = W_LOAD(w[((group * cin_group + ci) * cout_group + m) * KW + j]);
+                    value = W_READ(w, ((group * cin_group + ci) * cout_group + m) * KW + j);
                 } else {
-                    value = W_LOAD(w[(group * cout_group + m) * k_total + kk]);
+                    value = W_READ(w, (group * cout_group + m) * k_total + kk);
                 }
             }
             tile_a[(e % BK) * BM + r] = value;

@@ -2,9 +2,16 @@
 // variant: f32
 // variant: f16 -DW_F16
 // variant: bf16 -DW_BF16
+// variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
+// variant: f8e4m3fn_f16 -DW_F8E4M3FN -DB_F16
+// variant: f8e4m3fn_bf16 -DW_F8E4M3FN -DB_BF16
+// variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
+// variant: f8e5m2_f16 -DW_F8E5M2 -DB_F16
+// variant: f8e5m2_bf16 -DW_F8E5M2 -DB_BF16
 // Batched matrix product C[b] = A[b] x op(B[b]) (+ bias), shared-memory tiled with a TM x TN register tile
 // per thread. A is f32 [M, K]; B holds weights in its storage type, [K, N], or [N, K] when TRANSPOSE_B
-// (a linear layer's [out, in]); bias has N elements of B's type. A batch stride of 0 broadcasts.
+// (a linear layer's [out, in]); bias has N elements of B's type, or of its own (B_T) for float8 B, whose values
+// are scaled by w_scale as they load. A batch stride of 0 broadcasts.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint BM = 64;
@@ -20,7 +27,7 @@ layout(constant_id = 10) const bool DIRECT = false;
 
 layout(std430, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(std430, binding = 1) readonly buffer MatrixB { W_T b[]; };
-layout(std430, binding = 2) readonly buffer Bias { W_T bias[]; };
+layout(std430, binding = 2) readonly buffer Bias { B_T bias[]; };
 layout(std430, binding = 3) writeonly buffer MatrixC { float c[]; };
 layout(push_constant) uniform Parameters {
     uint M;
@@ -29,6 +36,7 @@ layout(push_constant) uniform Parameters {
     uint a_batch_stride;
     uint b_batch_stride;
     uint c_batch_stride;
+    float w_scale;
 };
 
 shared float tile_a[BK * BM];
@@ -58,7 +66,7 @@ void main() {
             float row_b[TN];
             for (uint i = 0; i < TM; i++) column_a[i] = a[a_base + rows[i] * K + k];
             for (uint j = 0; j < TN; j++) {
-                row_b[j] = TRANSPOSE_B ? W_LOAD(b[b_base + cols[j] * K + k]) : W_LOAD(b[b_base + k * N + cols[j]]);
+                row_b[j] = TRANSPOSE_B ? W_READ(b, b_base + cols[j] * K + k) : W_READ(b, b_base + k * N + cols[j]);
             }
             for (uint i = 0; i < TM; i++) {
                 for (uint j = 0; j < TN; j++) sums[i * TN + j] += column_a[i] * row_b[j];
@@ -81,11 +89,11 @@ void main() {
             if (TRANSPOSE_B) {
                 n = e / BK;
                 k = e % BK;
-                if (col0 + n < N && k0 + k < K) value = W_LOAD(b[b_base + (col0 + n) * K + k0 + k]);
+                if (col0 + n < N && k0 + k < K) value = W_READ(b, b_base + (col0 + n) * K + k0 + k);
             } else {
                 k = e / BN;
                 n = e % BN;
-                if (col0 + n < N && k0 + k < K) value = W_LOAD(b[b_base + (k0 + k) * N + col0 + n]);
+                if (col0 + n < N && k0 + k < K) value = W_READ(b, b_base + (k0 + k) * N + col0 + n);
             }
             tile_b[k * BN + n] = value;
         }
@@ -109,7 +117,7 @@ void main() {
             uint col = col0 + thread_col + j;
             if (col >= N) continue;
             float value = sums[i * TN + j];
-            if (HAS_BIAS) value += W_LOAD(bias[col]);
+            if (HAS_BIAS) value += B_READ(bias, col);
             c[batch * c_batch_stride + row * N + col] = value;
         }
     }

@@ -3,10 +3,18 @@
 // variant: f32
 // variant: f16 -DW_F16
 // variant: bf16 -DW_BF16
+// variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
+// variant: f8e4m3fn_f16 -DW_F8E4M3FN -DB_F16
+// variant: f8e4m3fn_bf16 -DW_F8E4M3FN -DB_BF16
+// variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
+// variant: f8e5m2_f16 -DW_F8E5M2 -DB_F16
+// variant: f8e5m2_bf16 -DW_F8E5M2 -DB_BF16
 // Batched matrix product on tensor cores (GL_KHR_cooperative_matrix), same contract as matmul.comp:
 // C[b] = A[b] x op(B[b]) (+ bias). Operand tiles are staged through shared memory as f16 (values beyond f16's
-// range are clamped to ±65504, as fp16 inference does) and accumulated in f32. Each subgroup owns a
-// (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device matrices.
+// range are clamped to ±65504, as fp16 inference does) and accumulated in f32. Float8 B is staged unscaled, which
+// f16 holds exactly (every e4m3fn and e5m2 value is an f16 value), and w_scale multiplies the product instead. Each
+// subgroup owns a (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device
+// matrices.
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -27,7 +35,7 @@ layout(constant_id = 12) const uint SUBGROUPS_N = 2;
 
 layout(std430, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(std430, binding = 1) readonly buffer MatrixB { W_T b[]; };
-layout(std430, binding = 2) readonly buffer Bias { W_T bias[]; };
+layout(std430, binding = 2) readonly buffer Bias { B_T bias[]; };
 layout(std430, binding = 3) writeonly buffer MatrixC { float c[]; };
 layout(push_constant) uniform Parameters {
     uint M;
@@ -36,6 +44,7 @@ layout(push_constant) uniform Parameters {
     uint a_batch_stride;
     uint b_batch_stride;
     uint c_batch_stride;
+    float w_scale;
 };
 
 const uint TILES_M = BM / SUBGROUPS_M / CM;
@@ -46,6 +55,15 @@ shared float16_t tile_b[BK * BN];
 shared float tile_c[BM * BN];
 
 float16_t to_half(float x) { return float16_t(clamp(x, -65504.0, 65504.0)); }
+
+#if defined(W_FLOAT8)
+// Exact in f16, NaN included (clamp would be free to turn a NaN into a bound).
+#define B_TILE(value) float16_t(value)
+#define PRODUCT_SCALE w_scale
+#else
+#define B_TILE(value) to_half(value)
+#define PRODUCT_SCALE 1.0
+#endif
 
 void main() {
     uint thread = gl_LocalInvocationID.x;
@@ -77,13 +95,13 @@ void main() {
             if (TRANSPOSE_B) {
                 n = e / BK;
                 k = e % BK;
-                if (col0 + n < N && k0 + k < K) value = W_LOAD(b[b_base + (col0 + n) * K + k0 + k]);
+                if (col0 + n < N && k0 + k < K) value = W_READ_UNSCALED(b, b_base + (col0 + n) * K + k0 + k);
             } else {
                 k = e / BN;
                 n = e % BN;
-                if (col0 + n < N && k0 + k < K) value = W_LOAD(b[b_base + (k0 + k) * N + col0 + n]);
+                if (col0 + n < N && k0 + k < K) value = W_READ_UNSCALED(b, b_base + (k0 + k) * N + col0 + n);
             }
-            tile_b[k * BN + n] = to_half(value);
+            tile_b[k * BN + n] = B_TILE(value);
         }
         barrier();
         for (uint kk = 0; kk < BK; kk += CK) {
@@ -114,8 +132,8 @@ void main() {
         uint row = row0 + e / BN;
         uint col = col0 + e % BN;
         if (row >= M || col >= N) continue;
-        float value = tile_c[e];
-        if (HAS_BIAS) value += W_LOAD(bias[col]);
+        float value = tile_c[e] * PRODUCT_SCALE;
+        if (HAS_BIAS) value += B_READ(bias, col);
         c[batch * c_batch_stride + row * N + col] = value;
     }
 }

@@ -72,31 +72,37 @@ enum CooperativeMatrixCheck {
         return result
     }
 
-    /// Relative L2 difference between the two kernels on a random product of awkward size, with a transposed
-    /// f16 operand and a bias.
+    /// The larger relative L2 difference between the two kernels on random products of awkward size with a
+    /// transposed operand and a bias: one with an f16 operand, one with a scaled float8 e4m3fn operand (which the
+    /// tensor-core kernel stages unscaled and scales as a product).
     static func compare(on device: GPUDevice) throws -> Double {
         let (m, n, k) = (70, 90, 50)
         var generator = SystemRandomNumberGenerator()
-        let a = try Tensor((0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }, shape: [m, k],
-                           on: device)
-        let b = try Tensor((0..<n * k).map { _ in Float.random(in: -1...1, using: &generator) }, shape: [n, k],
-                           dtype: .f16, on: device)
-        let bias = try Tensor((0..<n).map { _ in Float.random(in: -1...1, using: &generator) }, shape: [n],
-                              dtype: .f16, on: device)
+        let random = { (count: Int) in (0..<count).map { _ in Float.random(in: -1...1, using: &generator) } }
+        let a = try Tensor(random(m * k), shape: [m, k], on: device)
+        let b = try Tensor(random(n * k), shape: [n, k], dtype: .f16, on: device)
+        let float8 = HostConversion.bytes(of: random(n * k).map { $0 * 448 }, as: .f8e4m3fn)
+        let b8 = try float8.withUnsafeBytes {
+            try Tensor(bytes: $0, shape: [n, k], dtype: .f8e4m3fn, scale: 1 / 448, on: device)
+        }
+        let bias = try Tensor(random(n), shape: [n], dtype: .f16, on: device)
         let arena = ActivationArena(device: device)
-        func product(_ strategy: MatmulStrategy) throws -> [Float] {
+        func product(_ weight: Tensor, _ strategy: MatmulStrategy) throws -> [Float] {
             let graph = Graph(arena: arena)
             graph.matmulStrategy = strategy
-            let output = try graph.matmul(graph.input(a), graph.input(b), transposeB: true, bias: graph.input(bias))
+            let output = try graph.matmul(graph.input(a), graph.input(weight), transposeB: true,
+                                          bias: graph.input(bias))
             return try graph.run([output])[0].floats()
         }
-        let expected = try product(.sharedMemory)
-        let actual = try product(.cooperativeMatrix)
-        var difference = 0.0, norm = 0.0
-        for (x, y) in zip(actual, expected) {
-            difference += Double(x - y) * Double(x - y)
-            norm += Double(y) * Double(y)
-        }
-        return difference.isNaN ? .infinity : (difference / max(norm, 1e-30)).squareRoot()
+        return try [b, b8].map { weight in
+            let expected = try product(weight, .sharedMemory)
+            let actual = try product(weight, .cooperativeMatrix)
+            var difference = 0.0, norm = 0.0
+            for (x, y) in zip(actual, expected) {
+                difference += Double(x - y) * Double(x - y)
+                norm += Double(y) * Double(y)
+            }
+            return difference.isNaN ? .infinity : (difference / max(norm, 1e-30)).squareRoot()
+        }.max() ?? .infinity
     }
 }

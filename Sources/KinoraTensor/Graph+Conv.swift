@@ -1,7 +1,8 @@
 /// Convolutions in PyTorch's layout (N, C, [T,] [H,] W activations; weights as PyTorch stores them, read in their
 /// storage type), run as direct implicit GEMMs: input patches are gathered into shared-memory tiles on the fly and
 /// never materialised as an im2col buffer. A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias
-/// with 16-bit weights, as ncnn's files have, keeps its precision).
+/// with 16-bit weights, as ncnn's files have, keeps its precision). Float8 weights are decoded in the kernel and
+/// multiplied by their per-tensor scale.
 extension Graph {
     /// The shape of one convolution over (time, height, width); 1-D and 2-D convolutions use size-1 leading axes.
     struct ConvGeometry {
@@ -266,13 +267,16 @@ extension Graph {
         }
         let fused = try epilogueBindings(op: op, epilogue, outChannels: g.outChannels, outputShape: outputShape,
                                          placeholder: operands[0])
+        // Float8 weights have one variant, with the f32 bias; the scale is a push constant (1 for other types).
+        let variant = weight.dtype.isFloat8 ? "\(weight.dtype.variant)_f32" : weight.dtype.variant
+        let weightScale = weight.dtype.isFloat8 ? scale(of: weight) : 1
         let tileConstants = [tile.threads, 1, 1, tile.bm, tile.bn, tile.bk, tile.tm, tile.tn]
         let call = KernelCall(
-            shader: "conv.\(weight.dtype.variant)",
+            shader: "conv.\(variant)",
             specialization: tileConstants.map { UInt32($0) } + [mode, bias == nil ? 0 : 1]
                 + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) } + fused.constants,
             pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
-                .map(Launch.u32),
+                .map(Launch.u32) + [Launch.bits(weightScale)],
             groups: (columnTiles.x, columnTiles.y, UInt32(zGroups)),
             operands: operands + fused.operands,
             work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)

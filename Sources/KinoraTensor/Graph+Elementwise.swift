@@ -14,18 +14,29 @@ extension Graph {
     static let elementwiseThreads = 256
 
     /// Converts `value` to another storage type (rounding to nearest even), or returns it when already `dtype`.
+    /// Float8 values convert with their per-tensor scale applied; no kernel writes float8, so it is never a target.
     public func cast(_ value: Value, to dtype: DType) throws -> Value {
         try check(value, "cast")
         guard value.dtype != dtype else { return value }
+        guard !dtype.isFloat8 else {
+            throw TensorError.dtypeMismatch(op: "cast", dtypes: [value.dtype, dtype],
+                                            reason: "float8 is a weight storage type that no op writes")
+        }
         guard value.dtype == .f32 || dtype == .f32 else {
             return try cast(cast(value, to: .f32), to: dtype)
         }
         let call = KernelCall(
             shader: "cast.\(value.dtype.variant)_\(dtype.variant)", specialization: [UInt32(Self.elementwiseThreads)],
-            pushConstants: [Launch.u32(value.count)], groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
+            pushConstants: [Launch.u32(value.count), Launch.bits(scale(of: value))],
+            groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
             operands: [.init(value: value.id, access: .read)], work: Double(value.count * (value.dtype.size + dtype.size)),
             label: "cast")
         return record(call, output: value.shape, dtype: dtype)
+    }
+
+    /// `value` itself, or for float8 (weights) the f32 values times its scale: what ops without float8 kernels work on.
+    func widened(_ value: Value) throws -> Value {
+        value.dtype.isFloat8 ? try cast(value, to: .f32) : value
     }
 
     /// A copy of `value` in fresh f32 storage.

@@ -3,8 +3,9 @@ import KinoraGPU
 /// Data movement: permutes, transposes, slices, splits, concatenation and nearest upsampling.
 ///
 /// These ops keep the storage type: their kernels move f32 values as 32-bit words and f16/bf16 values as 16-bit
-/// words, untouched (`concat` of mixed types is the exception: it converts every input to f32 first). Slices
-/// that are one contiguous, suitably aligned byte range are views of their input with no kernel at all.
+/// words, untouched (`concat` of mixed types is the exception: it converts every input to f32 first). Float8
+/// inputs (weights) are widened to f32, scale applied, wherever a kernel moves them. Slices that are one contiguous,
+/// suitably aligned byte range are views of their input with no kernel at all.
 extension Graph {
     static let layoutThreads = 256
     /// The transpose kernel's tile edge and workgroup rows (TILE x ROWS threads, TILE / ROWS elements each).
@@ -60,7 +61,9 @@ extension Graph {
         let outer = x.shape[..<axis].reduce(1, *)
         let inner = x.shape[(axis + 1)...].reduce(1, *)
         let byteOffset = UInt64(start * inner * x.dtype.size)
-        if outer == 1, byteOffset % device.physical.features.minStorageBufferOffsetAlignment == 0 {
+        // Float8 views start on a 32-bit word, since kernels read their bytes four to a word.
+        let alignment = max(device.physical.features.minStorageBufferOffsetAlignment, x.dtype.isFloat8 ? 4 : 1)
+        if outer == 1, byteOffset % alignment == 0 {
             return makeValue(shape: outShape, dtype: x.dtype, source: .view(of: x.id, byteOffset: byteOffset))
         }
         let row = x.shape[axis] * inner
@@ -100,7 +103,7 @@ extension Graph {
             }
         }
         if values.count == 1 { return first }
-        let sameType = values.allSatisfy { $0.dtype == first.dtype }
+        let sameType = values.allSatisfy { $0.dtype == first.dtype } && !first.dtype.isFloat8
         let inputs = try values.map { try sameType ? $0 : cast($0, to: .f32) }
         let maxInputs = PipelineCache.maxBindings - 1
         if inputs.count > maxInputs {
@@ -172,6 +175,7 @@ extension Graph {
     /// Records the strided gather kernel: output of row-major shape `dims` (≤ 6 axes) read at `base + Σ c·stride`.
     private func gather(_ x: Value, dims: [Int], strides: [Int], base: Int, outShape: [Int], label: String) throws
         -> Value {
+        let x = try widened(x)
         let count = outShape.reduce(1, *)
         let pad = 6 - dims.count
         let call = KernelCall(
@@ -185,6 +189,7 @@ extension Graph {
 
     /// Records the tiled transpose for a plan whose last output axis is not the input's last axis.
     private func transposeTiled(_ x: Value, plan: PermutePlan, outShape: [Int]) throws -> Value {
+        let x = try widened(x)
         let rank = plan.dims.count
         let inStrides = Self.rowMajorStrides(plan.dims)
         let outDims = plan.order.map { plan.dims[$0] }

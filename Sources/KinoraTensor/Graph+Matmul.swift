@@ -10,7 +10,8 @@ public enum MatmulStrategy: Sendable, CaseIterable {
     case cooperativeMatrix
 }
 
-/// Matrix products: batched matmul and linear layers, weights read in their storage type.
+/// Matrix products: batched matmul and linear layers, weights read in their storage type (float8 decoded in the
+/// kernels, times the weight's per-tensor scale).
 extension Graph {
     /// A tile configuration for the matmul kernel (specialization constants).
     struct MatmulTile {
@@ -48,24 +49,24 @@ extension Graph {
             throw TensorError.shapeMismatch(op: "matmul", shapes: [a.shape, b.shape],
                                             reason: "batch sizes \(batchA) and \(batchB) differ (b's may be 1)")
         }
-        var operands = [KernelCall.Operand(value: try cast(a, to: .f32).id, access: .read),
-                        KernelCall.Operand(value: b.id, access: .read)]
         if let bias {
             try check(bias, "matmul")
             guard bias.count == n else {
                 throw TensorError.shapeMismatch(op: "matmul", shapes: [b.shape, bias.shape],
                                                 reason: "bias needs \(n) elements")
             }
-            operands.append(.init(value: try cast(bias, to: b.dtype).id, access: .read))
-        } else {
-            operands.append(operands[1])
         }
+        let weight = try weightOperand(b, bias: bias)
+        let operands = [KernelCall.Operand(value: try cast(a, to: .f32).id, access: .read),
+                        KernelCall.Operand(value: b.id, access: .read),
+                        KernelCall.Operand(value: (weight.bias ?? b).id, access: .read)]
         let pushConstants = [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32)
+            + [Launch.bits(weight.scale)]
         let work = 2 * Double(batchA) * Double(m) * Double(n) * Double(k)
         if try usesCooperativeMatrix() {
             let plan = try CooperativeMatrixPlan(device: device)
             let call = KernelCall(
-                shader: "matmul_coopmat.\(b.dtype.variant)", specialization: plan.specialization(
+                shader: "matmul_coopmat.\(weight.variant)", specialization: plan.specialization(
                     transposeB: transposeB, hasBias: bias != nil),
                 pushConstants: pushConstants,
                 groups: (UInt32((n + plan.bn - 1) / plan.bn), UInt32((m + plan.bm - 1) / plan.bm), UInt32(batchA)),
@@ -75,7 +76,7 @@ extension Graph {
         let direct = matmulStrategy == .direct || (matmulStrategy == .automatic && device.physical.kind == .cpu)
         let tile = MatmulTile.choose(m: m, n: n, direct: direct)
         let call = KernelCall(
-            shader: "matmul.\(b.dtype.variant)",
+            shader: "matmul.\(weight.variant)",
             specialization: [UInt32(tile.threads), 1, 1, UInt32(tile.bm), UInt32(tile.bn), UInt32(tile.bk),
                              UInt32(tile.tm), UInt32(tile.tn), transposeB ? 1 : 0, bias == nil ? 0 : 1,
                              tile.direct ? 1 : 0],

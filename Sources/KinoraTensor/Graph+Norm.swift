@@ -114,7 +114,9 @@ extension Graph {
         }
 
         let input = try cast(x, to: .f32)
-        let affineType = weight?.dtype ?? bias?.dtype ?? .f32
+        // The affine parameters are read in their storage type; float8 ones are widened to f32 (no norm variant).
+        let storedType = weight?.dtype ?? bias?.dtype ?? .f32
+        let affineType = storedType.isFloat8 ? .f32 : storedType
         let weightOperand = try weight.map { try cast($0, to: affineType) } ?? input
         let biasOperand = try bias.map { try cast($0, to: affineType) } ?? input
         let scaleOperand = try scale.map { try cast($0, to: .f32) } ?? input

@@ -31,6 +31,8 @@ public final class Graph {
         var shape: [Int]
         var dtype: DType
         var source: Source
+        /// A float8 value's per-tensor scale (its input tensor's, shared by its views); 1 otherwise.
+        var scale: Float
     }
 
     struct Node {
@@ -68,7 +70,13 @@ public final class Graph {
     // MARK: Recording (for op implementations)
 
     func makeValue(shape: [Int], dtype: DType, source: Source) -> Value {
-        values.append(ValueInfo(shape: shape, dtype: dtype, source: source))
+        let scale: Float
+        switch source {
+        case .input(let tensor): scale = tensor.scale
+        case .view(let base, _): scale = values[base].scale
+        case .node: scale = 1
+        }
+        values.append(ValueInfo(shape: shape, dtype: dtype, source: source, scale: scale))
         return Value(id: values.count - 1, graph: ObjectIdentifier(self), shape: shape, dtype: dtype)
     }
 
@@ -80,6 +88,11 @@ public final class Graph {
         call.operands.append(KernelCall.Operand(value: output.id, access: .write))
         nodes.append(Node(call: call, output: output.id))
         return output
+    }
+
+    /// The per-tensor scale of a float8 value (1 for other types), for the kernels that decode float8 weights.
+    func scale(of value: Value) -> Float {
+        values[value.id].scale
     }
 
     /// Checks that `value` belongs to this graph.
@@ -179,12 +192,12 @@ public final class Graph {
                     if case .input(let tensor) = values[rootID].source {
                         buffer = tensor.buffer
                         return BufferBinding(buffer, operand.access, offset: tensor.byteOffset + offset,
-                                             length: UInt64(byteCount(operand.value)))
+                                             length: bindingLength(operand.value))
                     }
                     guard let stored = storage[rootID] else {
                         throw TensorError.invalidArgument(op: node.call.label, reason: "internal: operand not computed")
                     }
-                    return BufferBinding(stored, operand.access, offset: offset, length: UInt64(byteCount(operand.value)))
+                    return BufferBinding(stored, operand.access, offset: offset, length: bindingLength(operand.value))
                 }
                 let pipeline = try device.pipelines.pipeline(node.call.shader, specialization: node.call.specialization)
                 try stream.dispatch(pipeline, bindings: bindings, pushConstants: node.call.pushConstants,
@@ -201,8 +214,8 @@ public final class Graph {
             let tensors = try outputs.map { output -> Tensor in
                 let (rootID, offset) = root(of: output.id)
                 if case .input(let tensor) = values[rootID].source {
-                    return Tensor(shape: output.shape, dtype: output.dtype, device: device, buffer: tensor.buffer,
-                                  byteOffset: tensor.byteOffset + offset)
+                    return Tensor(shape: output.shape, dtype: output.dtype, scale: tensor.scale, device: device,
+                                  buffer: tensor.buffer, byteOffset: tensor.byteOffset + offset)
                 }
                 guard let buffer = storage[rootID] else {
                     throw TensorError.invalidArgument(op: "run", reason: "internal: output not computed")
@@ -221,6 +234,14 @@ public final class Graph {
 
     private func byteCount(_ id: Int) -> Int {
         values[id].shape.reduce(1, *) * values[id].dtype.size
+    }
+
+    /// The bytes a kernel binds for `id`: its elements, in whole 32-bit words for float8, which kernels read four
+    /// bytes to a word (float8 values are inputs, whose storage `Tensor` rounds up to words, or views of them at
+    /// word-aligned offsets).
+    private func bindingLength(_ id: Int) -> UInt64 {
+        let bytes = byteCount(id)
+        return UInt64(values[id].dtype.isFloat8 ? (bytes + 3) / 4 * 4 : bytes)
     }
 
     /// The value that owns the storage of `id` and the byte offset of `id` inside it.

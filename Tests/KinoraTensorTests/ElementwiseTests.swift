@@ -120,7 +120,7 @@ final class ElementwiseTests: TensorTestCase {
     }
 }
 
-/// The host's rounding to f16/bf16, written independently of the library's for the cast test.
+/// The host's rounding to f16/bf16 (and float8), written independently of the library's for the cast test.
 enum HostConversionMirror {
     static func rounded(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
@@ -130,6 +130,8 @@ enum HostConversionMirror {
             let bits = value.bitPattern
             let lsb = (bits >> 16) & 1
             return Float(bitPattern: ((bits &+ 0x7FFF &+ lsb) >> 16) << 16)
+        case .f8e4m3fn, .f8e5m2:
+            return Float8Mirror.rounded(value, to: dtype)
         }
     }
 }

@@ -76,7 +76,7 @@ final class CooperativeMatrixMatmulTests: TensorTestCase {
     func testTensorCoreKernelsAreBuiltWhenGlslangIsInstalled() throws {
         let glslang = "/opt/kinora/glslang/cmeel.prefix/bin/glslangValidator"
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: glslang), "glslang 13 not installed")
-        for dtype in DType.allCases {
+        for dtype in DType.allCases where !dtype.isFloat8 {
             XCTAssertNotNil(ShaderLibrary.spirv(named: "matmul_coopmat.\(dtype.rawValue)"), "\(dtype)")
         }
     }

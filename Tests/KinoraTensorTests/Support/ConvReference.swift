@@ -103,6 +103,8 @@ enum ConvReference {
         case .bf16:
             let bits = value.bitPattern
             return Float(bitPattern: ((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16) << 16)
+        case .f8e4m3fn, .f8e5m2:
+            return Float8Mirror.rounded(value, to: dtype)
         }
     }
 }
