@@ -2,7 +2,7 @@ import FuzzSupport
 import KinoraFormats
 
 /// libFuzzer entry: the input as a safetensors file, opened as `kinora` opens weight files (`WeightFile.open`, float8
-/// expansion included) and every tensor read.
+/// scales included) and every tensor read.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafetensors(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let url = FuzzInput.file("input.safetensors", data, count)

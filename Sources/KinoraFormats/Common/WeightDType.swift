@@ -1,7 +1,7 @@
 /// The element types of weight tensors, named as safetensors headers name them; every reader (safetensors, ONNX,
-/// PyTorch checkpoints, ncnn) reports its tensors in these. Kinora computes with F32, F16 and BF16 weights; the other
-/// types are recognised so that any valid file opens (and integer buffers such as `position_ids` can be read), but
-/// they are refused as weights.
+/// PyTorch checkpoints, ncnn) reports its tensors in these. Kinora computes with F32, F16, BF16 and float8 (E4M3,
+/// E5M2) weights; the other types are recognised so that any valid file opens (and integer buffers such as
+/// `position_ids` can be read), but they are refused as weights.
 public enum WeightDType: String, Sendable, CaseIterable {
     case f64 = "F64"
     case f32 = "F32"
@@ -31,6 +31,11 @@ public enum WeightDType: String, Sendable, CaseIterable {
 
     /// Whether Kinora can use tensors of this type as model weights.
     public var isWeightType: Bool {
-        self == .f32 || self == .f16 || self == .bf16
+        self == .f32 || self == .f16 || self == .bf16 || isFloat8
+    }
+
+    /// Whether this is one of the float8 types.
+    public var isFloat8: Bool {
+        self == .f8E4M3 || self == .f8E5M2
     }
 }

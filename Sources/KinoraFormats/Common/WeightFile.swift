@@ -1,7 +1,8 @@
 import Foundation
 
 /// Opens a single weight file by what its bytes say, not by its name: safetensors, a PyTorch checkpoint (zip or
-/// legacy pickle) or an ONNX model. Float8 tensors read as F16 (with ComfyUI's scales applied). `.ckpt`, `.pt`, `.pth`, `.bin` and `.pkl` files from `torch.save` are all read
+/// legacy pickle) or an ONNX model. Float8 tensors keep their dtype, with ComfyUI's per-tensor scales attached
+/// (`Float8ScaledWeightStore`). `.ckpt`, `.pt`, `.pth`, `.bin` and `.pkl` files from `torch.save` are all read
 /// safely, without running their pickles.
 public enum WeightFile {
     /// The store for the file at `url`.
@@ -14,12 +15,12 @@ public enum WeightFile {
             return (head.count > 8 && head[8] == UInt8(ascii: "{"), ZipArchive.looksLikeZip(head) || head.first == 0x80)
         }
         if !isSafetensors, isPyTorch {
-            return try FP8ExpandingWeightStore.wrapping(try PyTorchCheckpoint(url: url))
+            return try Float8ScaledWeightStore.wrapping(try PyTorchCheckpoint(url: url))
         }
         if url.pathExtension.lowercased() == "onnx" {
             return try ONNXFile(url: url)
         }
-        return try FP8ExpandingWeightStore.wrapping(try SafetensorsFile(url: url))
+        return try Float8ScaledWeightStore.wrapping(try SafetensorsFile(url: url))
     }
 }
 
@@ -51,7 +52,8 @@ public struct PrefixStrippedWeightStore: WeightStore {
 
     public func info(_ name: String) throws -> WeightTensorInfo {
         let info = try base.info(prefix + name)
-        return WeightTensorInfo(name: name, dtype: info.dtype, shape: info.shape, dataRange: info.dataRange)
+        return WeightTensorInfo(name: name, dtype: info.dtype, shape: info.shape, dataRange: info.dataRange,
+                                scale: info.scale)
     }
 
     public func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {

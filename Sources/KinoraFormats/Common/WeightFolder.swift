@@ -1,7 +1,8 @@
 import Foundation
 
 /// Opens the weights of one diffusers or transformers component folder (`unet/`, `vae/`, `text_encoder/`), whether
-/// they are one file or shards behind an index, optionally preferring a variant such as `fp16`.
+/// they are one file or shards behind an index, optionally preferring a variant such as `fp16`. Float8 tensors keep
+/// their dtype, with ComfyUI's per-tensor scales attached (`Float8ScaledWeightStore`).
 public enum WeightFolder {
     /// The base names a component's weights may have, most common first.
     static let baseNames = ["diffusion_pytorch_model", "model"]
@@ -14,11 +15,11 @@ public enum WeightFolder {
             for base in baseNames {
                 let index = folder.appending(path: "\(base)\(suffix).safetensors.index.json")
                 if FileManager.default.fileExists(atPath: index.path) {
-                    return try FP8ExpandingWeightStore.wrapping(try ShardedSafetensors(indexURL: index))
+                    return try Float8ScaledWeightStore.wrapping(try ShardedSafetensors(indexURL: index))
                 }
                 let single = folder.appending(path: "\(base)\(suffix).safetensors")
                 if FileManager.default.fileExists(atPath: single.path) {
-                    return try FP8ExpandingWeightStore.wrapping(try SafetensorsFile(url: single))
+                    return try Float8ScaledWeightStore.wrapping(try SafetensorsFile(url: single))
                 }
             }
         }

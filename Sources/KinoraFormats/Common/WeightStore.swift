@@ -23,9 +23,13 @@ extension WeightStore {
     }
 
     /// The tensor converted to `Float` values in row-major order: every dtype, exactly where `Float` can hold the
-    /// value (F8 included, without a scale; see `FP8ExpandingWeightStore` for ComfyUI's scaled files).
+    /// value, and float8 times its per-tensor scale when the store gives one (`WeightTensorInfo.scale`).
     public func floats(_ name: String) throws -> [Float] {
         let tensor = try info(name)
-        return try withBytes(of: name) { TensorDecoding.floats($0, dtype: tensor.dtype, count: tensor.elementCount) }
+        let values = try withBytes(of: name) {
+            TensorDecoding.floats($0, dtype: tensor.dtype, count: tensor.elementCount)
+        }
+        guard let scale = tensor.scale else { return values }
+        return values.map { $0 * scale }
     }
 }

@@ -7,12 +7,16 @@ public struct WeightTensorInfo: Sendable, Equatable {
     /// Byte range of the data: within the safetensors data section (`data_offsets` in the header), within the file for
     /// other mapped formats, or `0..<byteCount` where the reader hands out a converted copy (a strided view, float8).
     public let dataRange: Range<Int>
+    /// The factor a float8 tensor's values are multiplied by, from ComfyUI's `X.scale_weight` beside a float8
+    /// `X.weight` (see `Float8ScaledWeightStore`); nil when the file gives none.
+    public let scale: Float?
 
-    public init(name: String, dtype: WeightDType, shape: [Int], dataRange: Range<Int>) {
+    public init(name: String, dtype: WeightDType, shape: [Int], dataRange: Range<Int>, scale: Float? = nil) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.dataRange = dataRange
+        self.scale = scale
     }
 
     /// Number of elements: the product of the shape (1 for a scalar).

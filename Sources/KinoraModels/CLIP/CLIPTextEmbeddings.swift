@@ -5,8 +5,8 @@ import KinoraTensor
 /// position_embedding.weight[position]`.
 ///
 /// The gather runs on the host: a prompt batch needs only B·77 rows, read straight from the mapped weight file in
-/// its dtype, so the vocabulary table (49 408 rows: 150 MB for CLIP-L in f32, 250 MB for bigG in f16) never goes to
-/// the device. The sum is uploaded as one f32 graph input [B, L, hidden].
+/// its dtype (float8 times its per-tensor scale), so the vocabulary table (49 408 rows: 150 MB for CLIP-L in f32,
+/// 250 MB for bigG in f16) never goes to the device. The sum is uploaded as one f32 graph input [B, L, hidden].
 struct CLIPTextEmbeddings {
     let configuration: CLIPTextConfig
     let weights: DeviceWeights
@@ -23,7 +23,7 @@ struct CLIPTextEmbeddings {
                                                 reason: "expected shape \([rows, width]) from config.json, found "
                                                     + "\(info.shape)")
             }
-            guard [.f32, .f16, .bf16].contains(info.dtype) else {
+            guard info.dtype.isWeightType else {
                 throw WeightsError.unsupportedDType(file: weights.store.sourceName, tensor: qualified(name),
                                                     dtype: info.dtype.rawValue)
             }
@@ -47,7 +47,8 @@ struct CLIPTextEmbeddings {
     /// Rows `indices` of the [rows, hidden] table `name`, as f32, concatenated.
     private func rows(of name: String, _ indices: [Int]) throws -> [Float] {
         let full = qualified(name)
-        let dtype = try weights.store.info(full).dtype
+        let info = try weights.store.info(full)
+        let dtype = info.dtype, scale = info.scale ?? 1
         let width = configuration.hiddenSize
         return try weights.store.withBytes(of: full) { bytes in
             var values = [Float]()
@@ -63,6 +64,10 @@ struct CLIPTextEmbeddings {
                     case .bf16:
                         let bits = bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
                         values.append(Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16))
+                    case .f8E4M3:
+                        values.append(HalfPrecision.float(fromE4M3: bytes[offset]) * scale)
+                    case .f8E5M2:
+                        values.append(HalfPrecision.float(fromE5M2: bytes[offset]) * scale)
                     default:
                         let bits = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
                         values.append(Float(bitPattern: UInt32(littleEndian: bits)))

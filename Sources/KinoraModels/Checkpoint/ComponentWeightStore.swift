@@ -33,7 +33,7 @@ public struct ComponentWeightStore: WeightStore {
             let size = source.byteCount / count
             range = (range.lowerBound + part * size)..<(range.lowerBound + (part + 1) * size)
         }
-        return WeightTensorInfo(name: name, dtype: source.dtype, shape: shape, dataRange: range)
+        return WeightTensorInfo(name: name, dtype: source.dtype, shape: shape, dataRange: range, scale: source.scale)
     }
 
     public func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws

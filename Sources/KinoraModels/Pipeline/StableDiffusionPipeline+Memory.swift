@@ -126,19 +126,22 @@ extension StableDiffusionPipeline {
         return (text.stage, windows)
     }
 
-    /// File bytes of the chosen weights not yet uploaded: the text encoders when they are not loaded, and what the
+    /// Device bytes of the chosen weights not yet uploaded (their file bytes, float8 at one byte an element, but for
+    /// float8 weights a LoRA widens as it merges): the text encoders when they are not loaded, and what the
     /// UNet and VAE have not uploaded yet (an upper bound: a few tensors, such as CLIP's token table, never upload).
     private func pendingWeightBytes(textEncoders includeText: Bool = false, unet includeUNet: Bool = false,
                                     vae includeVAE: Bool = false) -> UInt64 {
-        func fileBytes(_ store: any WeightStore) -> Int {
-            store.tensorNames.reduce(0) { $0 + ((try? store.info($1).byteCount) ?? 0) }
+        func fileBytes(_ store: any WeightStore, _ patches: [String: [LoRAPatch]] = [:]) -> Int {
+            LoRAMerge.deviceBytes(of: store, patches: patches)
         }
         var pending = 0
-        if includeUNet { pending += max(0, fileBytes(components.unetStore) - unet.weights.uploadedBytes) }
+        if includeUNet {
+            pending += max(0, fileBytes(components.unetStore, components.unetPatches) - unet.weights.uploadedBytes)
+        }
         if includeVAE { pending += max(0, fileBytes(components.vaeStore) - vae.weights.uploadedBytes) }
         if includeText && textEncoders == nil {
-            pending += fileBytes(components.textEncoder.store)
-                + (components.textEncoder2.map { fileBytes($0.store) } ?? 0)
+            pending += fileBytes(components.textEncoder.store, components.textEncoder.patches)
+                + (components.textEncoder2.map { fileBytes($0.store, $0.patches) } ?? 0)
         }
         return UInt64(pending)
     }

@@ -2,7 +2,8 @@ import KinoraFormats
 import KinoraGPU
 import KinoraTensor
 
-/// A model's weights on the device: tensors uploaded from a `WeightStore` on first use, in their file dtype.
+/// A model's weights on the device: tensors uploaded from a `WeightStore` on first use, in their file dtype (float8
+/// included, one byte an element with its per-tensor scale; the kernels decode it).
 ///
 /// LoRA `patches` (keyed by full weight name) are merged into their weights as those upload, so a weight that streams
 /// is merged each time it streams in and the model never sees an unmerged copy.
@@ -46,7 +47,8 @@ public final class DeviceWeights: @unchecked Sendable {
         (try? store.info(qualified(name))) != nil
     }
 
-    /// The device tensor for `name`, uploaded on first request. F32, F16 and BF16 keep their type; others throw.
+    /// The device tensor for `name`, uploaded on first request. F32, F16, BF16 and float8 keep their type (a float8
+    /// weight that LoRA patches adapt is merged into F16 or F32, see `LoRAMerge`); others throw.
     public func tensor(_ name: String) throws -> Tensor {
         let full = qualified(name)
         if let cached = cache.tensors[full] { return cached }

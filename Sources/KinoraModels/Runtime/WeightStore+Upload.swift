@@ -3,8 +3,9 @@ import KinoraGPU
 import KinoraTensor
 
 extension WeightStore {
-    /// Uploads the tensor `name` to `device` in its file dtype (F32, F16 or BF16; other dtypes throw, naming the
-    /// tensor), as `shape` when given (same element count) or as its own shape (a scalar as `[1]`).
+    /// Uploads the tensor `name` to `device` in its file dtype (F32, F16, BF16, or float8 at one byte an element with
+    /// its per-tensor scale attached; other dtypes throw, naming the tensor), as `shape` when given (same element
+    /// count) or as its own shape (a scalar as `[1]`).
     func upload(_ name: String, shape: [Int]? = nil, to device: GPUDevice) throws -> Tensor {
         let info = try info(name)
         let dtype: DType
@@ -12,10 +13,14 @@ extension WeightStore {
         case .f32: dtype = .f32
         case .f16: dtype = .f16
         case .bf16: dtype = .bf16
+        case .f8E4M3: dtype = .f8e4m3fn
+        case .f8E5M2: dtype = .f8e5m2
         default:
             throw WeightsError.unsupportedDType(file: sourceName, tensor: name, dtype: info.dtype.rawValue)
         }
         let shape = shape ?? (info.shape.isEmpty ? [1] : info.shape)
-        return try withBytes(of: name) { try Tensor(bytes: $0, shape: shape, dtype: dtype, on: device) }
+        return try withBytes(of: name) {
+            try Tensor(bytes: $0, shape: shape, dtype: dtype, scale: info.scale ?? 1, on: device)
+        }
     }
 }
