@@ -54,14 +54,14 @@ enum KernelBenchmarks {
         }
 
         static let header = "case".padding(toLength: 24, withPad: " ", startingAt: 0)
-            + "shape".padding(toLength: 26, withPad: " ", startingAt: 0) + "dtype  " + "   GPU ms   " + "rate"
+            + "shape".padding(toLength: 26, withPad: " ", startingAt: 0) + "dtype     " + "   GPU ms   " + "rate"
 
         var row: String {
             let rate = gflops.map { String(format: "%10.1f GFLOP/s", $0) }
                 ?? gigabytesPerSecond.map { String(format: "%10.2f GB/s", $0) } ?? ""
             return name.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + shape.padding(toLength: 26, withPad: " ", startingAt: 0)
-                + dtype.padding(toLength: 7, withPad: " ", startingAt: 0)
+                + dtype.padding(toLength: 10, withPad: " ", startingAt: 0)
                 + String(format: "%9.3f  ", gpuMilliseconds) + rate
         }
     }
@@ -79,11 +79,14 @@ enum KernelBenchmarks {
                 inputs: [([n, n], .f32), ([n, n], dtype)]))
         }
         let (tokens, features) = large ? (4096, 5120) : (256, 768)
-        cases.append(Case(
-            name: "matmul-linear-f16", shape: "\(tokens)x\(features)->\(features)", dtype: .f16, measure: .flops,
-            amount: 2 * Double(tokens) * Double(features) * Double(features),
-            build: { graph, inputs in try graph.linear(inputs[0], weight: inputs[1], bias: inputs[2]) },
-            inputs: [([tokens, features], .f32), ([features, features], .f16), ([features], .f16)]))
+        // f16 weights, and float8 ones as ComfyUI's scaled text encoders store them (bias in f16).
+        for dtype in [DType.f16, .f8e4m3fn] {
+            cases.append(Case(
+                name: "matmul-linear-\(dtype.rawValue)", shape: "\(tokens)x\(features)->\(features)", dtype: dtype,
+                measure: .flops, amount: 2 * Double(tokens) * Double(features) * Double(features),
+                build: { graph, inputs in try graph.linear(inputs[0], weight: inputs[1], bias: inputs[2]) },
+                inputs: [([tokens, features], .f32), ([features, features], dtype), ([features], .f16)]))
+        }
         // A VAE/UNet-style 3×3 convolution and a 1×1 projection (implicit GEMM, f16 weights).
         let (channels, side) = large ? (512, 128) : (64, 32)
         for (kernel, padding) in [(3, 1), (1, 0)] {
