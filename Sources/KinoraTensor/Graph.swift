@@ -81,8 +81,10 @@ public final class Graph {
     }
 
     /// Records a kernel whose last operand is a new output of `shape` and `dtype`; `call.operands` lists the
-    /// inputs, and the output is appended as a write operand.
+    /// inputs, and the output is appended as a write operand. No kernel writes float8: ops that move elements widen
+    /// float8 inputs first (`widened`).
     func record(_ call: KernelCall, output shape: [Int], dtype: DType = .f32) -> Value {
+        precondition(!dtype.isFloat8, "\(call.label): no kernel writes float8; widen float8 inputs first")
         let output = makeValue(shape: shape, dtype: dtype, source: .node)
         var call = call
         call.operands.append(KernelCall.Operand(value: output.id, access: .write))
