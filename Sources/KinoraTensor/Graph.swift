@@ -44,6 +44,8 @@ public final class Graph {
     public var device: GPUDevice { arena.device }
     /// How matmuls recorded from now on stage their operands (tests exercise every strategy on any device).
     public var matmulStrategy = MatmulStrategy.automatic
+    /// How convolutions recorded from now on are computed (tests exercise both on any device).
+    public var convolutionStrategy = ConvolutionStrategy.automatic
     var values: [ValueInfo] = []
     var nodes: [Node] = []
 

@@ -3,7 +3,16 @@ import XCTest
 
 /// The activations and scaled residual fused into the convolution's store, against the convolution reference
 /// followed by the same arithmetic in double precision.
-final class ConvEpilogueTests: TensorTestCase {
+class ConvEpilogueTests: TensorTestCase {
+    /// The convolution kernel under test; `DirectConvEpilogueTests` runs every test again with the other one.
+    var convolutionStrategy: ConvolutionStrategy { .sharedMemory }
+
+    override func makeGraph() -> Graph {
+        let graph = super.makeGraph()
+        graph.convolutionStrategy = convolutionStrategy
+        return graph
+    }
+
     enum Fused {
         case leaky(Float)
         case prelu
@@ -99,4 +108,9 @@ final class ConvEpilogueTests: TensorTestCase {
                 epilogue: ConvEpilogue(activation: .leakyReLU(slope: .nan)))
         }
     }
+}
+
+/// Every test of `ConvEpilogueTests` on the direct kernel (`conv_direct.comp`, chosen on CPU drivers).
+final class DirectConvEpilogueTests: ConvEpilogueTests {
+    override var convolutionStrategy: ConvolutionStrategy { .direct }
 }

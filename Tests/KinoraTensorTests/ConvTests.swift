@@ -1,7 +1,16 @@
 import KinoraTensor
 import XCTest
 
-final class ConvTests: TensorTestCase {
+class ConvTests: TensorTestCase {
+    /// The convolution kernel under test; `DirectConvTests` runs every test again with the other one.
+    var convolutionStrategy: ConvolutionStrategy { .sharedMemory }
+
+    override func makeGraph() -> Graph {
+        let graph = super.makeGraph()
+        graph.convolutionStrategy = convolutionStrategy
+        return graph
+    }
+
     /// One 2-D convolution to compare against the reference.
     struct Conv2dCase {
         var batch = 1
@@ -33,32 +42,46 @@ final class ConvTests: TensorTestCase {
             kernel: [1, c.kernel.0, c.kernel.1], stride: [1, c.stride.0, c.stride.1],
             dilation: [1, c.dilation.0, c.dilation.1], padBefore: [0, c.padding.0, c.padding.1],
             padAfter: [0, c.padding.0, c.padding.1], groups: c.groups)
-        let expected = ConvReference.convolution(x, shape: [c.batch, c.inChannels, 1, c.height, c.width], weight: w,
-                                                 outChannels: c.outChannels, bias: b, geometry: geometry)
+        let expected = ConvReference.convolution(
+            x, shape: [c.batch, c.inChannels, 1, c.height, c.width], weight: w,
+            outChannels: c.outChannels, bias: b, geometry: geometry)
         let result = try graph.run([y])[0]
-        XCTAssertEqual(result.shape, [expected.shape[0], expected.shape[1]] + expected.shape.suffix(2), label,
-                       file: file, line: line)
+        XCTAssertEqual(
+            result.shape, [expected.shape[0], expected.shape[1]] + expected.shape.suffix(2), label,
+            file: file, line: line)
         assertClose(try result.floats(), expected.values, tolerance: 1e-5, label, file: file, line: line)
     }
 
     func testConv2d3x3And1x1PathsMatchReferenceForEveryWeightType() throws {
         for dtype in DType.allCases {
-            try checkConv2d(Conv2dCase(batch: 2, inChannels: 3, height: 13, width: 17, outChannels: 7,
-                                       padding: (1, 1), dtype: dtype))
-            try checkConv2d(Conv2dCase(batch: 2, inChannels: 33, height: 5, width: 13, outChannels: 33,
-                                       kernel: (1, 1), bias: false, dtype: dtype))
+            try checkConv2d(
+                Conv2dCase(
+                    batch: 2, inChannels: 3, height: 13, width: 17, outChannels: 7,
+                    padding: (1, 1), dtype: dtype))
+            try checkConv2d(
+                Conv2dCase(
+                    batch: 2, inChannels: 33, height: 5, width: 13, outChannels: 33,
+                    kernel: (1, 1), bias: false, dtype: dtype))
         }
     }
 
     func testConv2dMatchesReferenceWithStridePaddingAndDilation() throws {
-        try checkConv2d(Conv2dCase(inChannels: 7, height: 17, width: 13, outChannels: 1, stride: (2, 2),
-                                   padding: (1, 1), dtype: .f16))
-        try checkConv2d(Conv2dCase(batch: 2, inChannels: 7, height: 13, width: 5, outChannels: 3, padding: (2, 2),
-                                   dilation: (2, 2), bias: false, dtype: .bf16))
-        try checkConv2d(Conv2dCase(inChannels: 3, height: 13, width: 5, outChannels: 7, kernel: (3, 1),
-                                   stride: (2, 1), padding: (1, 0)))
-        try checkConv2d(Conv2dCase(batch: 2, inChannels: 7, height: 13, width: 17, outChannels: 3, kernel: (1, 1),
-                                   stride: (2, 2)))
+        try checkConv2d(
+            Conv2dCase(
+                inChannels: 7, height: 17, width: 13, outChannels: 1, stride: (2, 2),
+                padding: (1, 1), dtype: .f16))
+        try checkConv2d(
+            Conv2dCase(
+                batch: 2, inChannels: 7, height: 13, width: 5, outChannels: 3, padding: (2, 2),
+                dilation: (2, 2), bias: false, dtype: .bf16))
+        try checkConv2d(
+            Conv2dCase(
+                inChannels: 3, height: 13, width: 5, outChannels: 7, kernel: (3, 1),
+                stride: (2, 1), padding: (1, 0)))
+        try checkConv2d(
+            Conv2dCase(
+                batch: 2, inChannels: 7, height: 13, width: 17, outChannels: 3, kernel: (1, 1),
+                stride: (2, 2)))
     }
 
     func testConv2dHandlesSingleChannelAndSinglePixelInputs() throws {
@@ -69,26 +92,37 @@ final class ConvTests: TensorTestCase {
 
     func testConv2dSpanningSeveralTilesInEveryGemmDimensionMatchesReference() throws {
         try checkConv2d(Conv2dCase(inChannels: 33, height: 9, width: 13, outChannels: 70, padding: (1, 1)))
-        try checkConv2d(Conv2dCase(batch: 2, inChannels: 130, height: 5, width: 13, outChannels: 33,
-                                   kernel: (1, 1), dtype: .f16))
+        try checkConv2d(
+            Conv2dCase(
+                batch: 2, inChannels: 130, height: 5, width: 13, outChannels: 33,
+                kernel: (1, 1), dtype: .f16))
     }
 
     func testGroupedAndDepthwiseConv2dMatchReference() throws {
-        try checkConv2d(Conv2dCase(batch: 2, inChannels: 14, height: 5, width: 7, outChannels: 6, padding: (1, 1),
-                                   groups: 2))
-        try checkConv2d(Conv2dCase(inChannels: 33, height: 13, width: 17, outChannels: 33, stride: (2, 2),
-                                   padding: (1, 1), groups: 33, dtype: .f16))
-        try checkConv2d(Conv2dCase(batch: 2, inChannels: 7, height: 5, width: 13, outChannels: 14, padding: (1, 1),
-                                   groups: 7, bias: false, dtype: .bf16))
+        try checkConv2d(
+            Conv2dCase(
+                batch: 2, inChannels: 14, height: 5, width: 7, outChannels: 6, padding: (1, 1),
+                groups: 2))
+        try checkConv2d(
+            Conv2dCase(
+                inChannels: 33, height: 13, width: 17, outChannels: 33, stride: (2, 2),
+                padding: (1, 1), groups: 33, dtype: .f16))
+        try checkConv2d(
+            Conv2dCase(
+                batch: 2, inChannels: 7, height: 5, width: 13, outChannels: 14, padding: (1, 1),
+                groups: 7, bias: false, dtype: .bf16))
         try checkConv2d(Conv2dCase(inChannels: 6, height: 5, width: 5, outChannels: 66, kernel: (1, 1), groups: 2))
     }
 
     func testConv1dMatchesReference() throws {
-        let cases: [(batch: Int, cin: Int, length: Int, cout: Int, k: Int, stride: Int, padding: Int, dilation: Int,
-                     groups: Int, dtype: DType)] = [
-            (2, 3, 17, 7, 5, 2, 2, 2, 1, .f32), (1, 33, 13, 33, 1, 1, 0, 1, 1, .f16),
-            (2, 6, 130, 4, 7, 1, 3, 1, 2, .bf16), (1, 1, 1, 1, 1, 1, 0, 1, 1, .f32),
-        ]
+        let cases:
+            [(
+                batch: Int, cin: Int, length: Int, cout: Int, k: Int, stride: Int, padding: Int, dilation: Int,
+                groups: Int, dtype: DType
+            )] = [
+                (2, 3, 17, 7, 5, 2, 2, 2, 1, .f32), (1, 33, 13, 33, 1, 1, 0, 1, 1, .f16),
+                (2, 6, 130, 4, 7, 1, 3, 1, 2, .bf16), (1, 1, 1, 1, 1, 1, 0, 1, 1, .f32),
+            ]
         for c in cases {
             let x = randomValues(c.batch * c.cin * c.length)
             let w = randomWeights(c.cout * c.cin / c.groups * c.k, as: c.dtype)
@@ -101,8 +135,9 @@ final class ConvTests: TensorTestCase {
                 dilation: c.dilation, groups: c.groups)
             let expected = ConvReference.convolution(
                 x, shape: [c.batch, c.cin, 1, 1, c.length], weight: w, outChannels: c.cout, bias: b,
-                geometry: .init(kernel: [1, 1, c.k], stride: [1, 1, c.stride], dilation: [1, 1, c.dilation],
-                                padBefore: [0, 0, c.padding], padAfter: [0, 0, c.padding], groups: c.groups))
+                geometry: .init(
+                    kernel: [1, 1, c.k], stride: [1, 1, c.stride], dilation: [1, 1, c.dilation],
+                    padBefore: [0, 0, c.padding], padAfter: [0, 0, c.padding], groups: c.groups))
             let result = try graph.run([y])[0]
             XCTAssertEqual(result.shape, [c.batch, c.cout, expected.shape[4]], "\(c)")
             assertClose(try result.floats(), expected.values, tolerance: 1e-5, "\(c)")
@@ -110,13 +145,16 @@ final class ConvTests: TensorTestCase {
     }
 
     func testConvTranspose1dMatchesScatterReferenceForStridesPaddingsAndGroups() throws {
-        let cases: [(batch: Int, cin: Int, length: Int, outPerGroup: Int, k: Int, stride: Int, padding: Int,
-                     outputPadding: Int, dilation: Int, groups: Int, bias: Bool, dtype: DType)] = [
-            (2, 3, 13, 7, 3, 1, 1, 0, 1, 1, true, .f32), (1, 7, 17, 5, 4, 2, 1, 1, 1, 1, false, .f16),
-            (2, 6, 5, 3, 5, 3, 2, 2, 1, 2, true, .bf16), (1, 16, 7, 8, 16, 8, 4, 0, 1, 1, true, .f32),
-            (1, 3, 5, 2, 2, 3, 0, 0, 1, 1, true, .f32), (2, 4, 9, 3, 3, 2, 1, 1, 2, 1, false, .f32),
-            (1, 33, 33, 33, 3, 1, 0, 0, 1, 1, true, .f16), (1, 1, 1, 1, 1, 1, 0, 0, 1, 1, true, .f32),
-        ]
+        let cases:
+            [(
+                batch: Int, cin: Int, length: Int, outPerGroup: Int, k: Int, stride: Int, padding: Int,
+                outputPadding: Int, dilation: Int, groups: Int, bias: Bool, dtype: DType
+            )] = [
+                (2, 3, 13, 7, 3, 1, 1, 0, 1, 1, true, .f32), (1, 7, 17, 5, 4, 2, 1, 1, 1, 1, false, .f16),
+                (2, 6, 5, 3, 5, 3, 2, 2, 1, 2, true, .bf16), (1, 16, 7, 8, 16, 8, 4, 0, 1, 1, true, .f32),
+                (1, 3, 5, 2, 2, 3, 0, 0, 1, 1, true, .f32), (2, 4, 9, 3, 3, 2, 1, 1, 2, 1, false, .f32),
+                (1, 33, 33, 33, 3, 1, 0, 0, 1, 1, true, .f16), (1, 1, 1, 1, 1, 1, 0, 0, 1, 1, true, .f32),
+            ]
         for c in cases {
             let x = randomValues(c.batch * c.cin * c.length)
             let w = randomWeights(c.cin * c.outPerGroup * c.k, as: c.dtype)
@@ -139,9 +177,11 @@ final class ConvTests: TensorTestCase {
     }
 
     /// Runs `causalConv3d` on `x` [n, cin, t, h, w] and returns the result with the reference's values.
-    func causalConv3d(_ x: [Float], shape: [Int], weight w: [Float], weightShape: [Int], bias: [Float]?,
-                      stride: (Int, Int, Int), padding: (Int, Int), dilation: (Int, Int, Int),
-                      dtype: DType) throws -> (result: Tensor, expected: (values: [Double], shape: [Int])) {
+    func causalConv3d(
+        _ x: [Float], shape: [Int], weight w: [Float], weightShape: [Int], bias: [Float]?,
+        stride: (Int, Int, Int), padding: (Int, Int), dilation: (Int, Int, Int),
+        dtype: DType
+    ) throws -> (result: Tensor, expected: (values: [Double], shape: [Int])) {
         let graph = makeGraph()
         let y = try graph.causalConv3d(
             graph.input(x, shape: shape), weight: graph.input(w, shape: weightShape, dtype: dtype),
@@ -152,25 +192,30 @@ final class ConvTests: TensorTestCase {
             kernel: Array(weightShape.suffix(3)), stride: [stride.0, stride.1, stride.2],
             dilation: [dilation.0, dilation.1, dilation.2], padBefore: [frontPadding, padding.0, padding.1],
             padAfter: [0, padding.0, padding.1])
-        let expected = ConvReference.convolution(x, shape: shape, weight: w, outChannels: weightShape[0], bias: bias,
-                                                 geometry: geometry)
+        let expected = ConvReference.convolution(
+            x, shape: shape, weight: w, outChannels: weightShape[0], bias: bias,
+            geometry: geometry)
         return (try graph.run([y])[0], expected)
     }
 
     func testCausalConv3dMatchesFrontPaddedReference() throws {
-        let cases: [(shape: [Int], weightShape: [Int], stride: (Int, Int, Int), padding: (Int, Int),
-                     dilation: (Int, Int, Int), dtype: DType)] = [
-            ([2, 3, 5, 7, 9], [4, 3, 3, 3, 3], (1, 2, 2), (1, 1), (1, 1, 1), .f32),
-            ([1, 7, 6, 5, 5], [3, 7, 3, 3, 3], (2, 1, 1), (1, 1), (2, 1, 1), .f16),
-            ([1, 3, 4, 5, 5], [33, 3, 1, 1, 1], (1, 1, 1), (0, 0), (1, 1, 1), .bf16),
-        ]
+        let cases:
+            [(
+                shape: [Int], weightShape: [Int], stride: (Int, Int, Int), padding: (Int, Int),
+                dilation: (Int, Int, Int), dtype: DType
+            )] = [
+                ([2, 3, 5, 7, 9], [4, 3, 3, 3, 3], (1, 2, 2), (1, 1), (1, 1, 1), .f32),
+                ([1, 7, 6, 5, 5], [3, 7, 3, 3, 3], (2, 1, 1), (1, 1), (2, 1, 1), .f16),
+                ([1, 3, 4, 5, 5], [33, 3, 1, 1, 1], (1, 1, 1), (0, 0), (1, 1, 1), .bf16),
+            ]
         for c in cases {
             let x = randomValues(c.shape.reduce(1, *))
             let w = randomWeights(c.weightShape.reduce(1, *), as: c.dtype)
             let b = randomValues(c.weightShape[0]).map { ConvReference.rounded($0, to: c.dtype) }
-            let (result, expected) = try causalConv3d(x, shape: c.shape, weight: w, weightShape: c.weightShape,
-                                                      bias: b, stride: c.stride, padding: c.padding,
-                                                      dilation: c.dilation, dtype: c.dtype)
+            let (result, expected) = try causalConv3d(
+                x, shape: c.shape, weight: w, weightShape: c.weightShape,
+                bias: b, stride: c.stride, padding: c.padding,
+                dilation: c.dilation, dtype: c.dtype)
             XCTAssertEqual(result.shape, expected.shape, "\(c)")
             XCTAssertEqual(result.shape[2], (c.shape[2] - 1) / c.stride.0 + 1, "\(c)")
             assertClose(try result.floats(), expected.values, tolerance: 1e-5, "\(c)")
@@ -178,31 +223,40 @@ final class ConvTests: TensorTestCase {
     }
 
     func testCausalConv3dOutputFramesDoNotDependOnLaterInputFrames() throws {
-        let shape = [1, 3, 5, 7, 9], weightShape = [4, 3, 3, 3, 3]
+        let shape = [1, 3, 5, 7, 9]
+        let weightShape = [4, 3, 3, 3, 3]
         let frameSize = 7 * 9
-        let x = randomValues(shape.reduce(1, *)), w = randomValues(weightShape.reduce(1, *), scale: 0.5)
+        let x = randomValues(shape.reduce(1, *))
+        let w = randomValues(weightShape.reduce(1, *), scale: 0.5)
         var perturbed = x
         for channel in 0..<3 {
             for index in 0..<frameSize { perturbed[(channel * 5 + 3) * frameSize + index] += 1 }
         }
         let run = { (input: [Float]) in
-            try self.causalConv3d(input, shape: shape, weight: w, weightShape: weightShape, bias: nil,
-                                  stride: (1, 2, 2), padding: (1, 1), dilation: (1, 1, 1), dtype: .f32).result.floats()
+            try self.causalConv3d(
+                input, shape: shape, weight: w, weightShape: weightShape, bias: nil,
+                stride: (1, 2, 2), padding: (1, 1), dilation: (1, 1, 1), dtype: .f32
+            ).result.floats()
         }
-        let original = try run(x), changed = try run(perturbed)
+        let original = try run(x)
+        let changed = try run(perturbed)
         let outFrame = 4 * 5
         for channel in 0..<4 {
             let base = channel * 5 * outFrame
-            XCTAssertEqual(original[base..<base + 3 * outFrame], changed[base..<base + 3 * outFrame],
-                           "channel \(channel)")
-            XCTAssertNotEqual(original[base + 3 * outFrame..<base + 5 * outFrame],
-                              changed[base + 3 * outFrame..<base + 5 * outFrame], "channel \(channel)")
+            XCTAssertEqual(
+                original[base..<base + 3 * outFrame], changed[base..<base + 3 * outFrame],
+                "channel \(channel)")
+            XCTAssertNotEqual(
+                original[base + 3 * outFrame..<base + 5 * outFrame],
+                changed[base + 3 * outFrame..<base + 5 * outFrame], "channel \(channel)")
         }
     }
 
     /// Asserts that `body` throws a `TensorError` whose message starts with `op`.
-    func assertThrowsNaming(_ op: String, _ body: @autoclosure () throws -> Value, file: StaticString = #filePath,
-                            line: UInt = #line) {
+    func assertThrowsNaming(
+        _ op: String, _ body: @autoclosure () throws -> Value, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
             XCTAssertTrue(error is TensorError, "\(error)", file: file, line: line)
             XCTAssertTrue("\(error)".hasPrefix("\(op):"), "\(error)", file: file, line: line)
@@ -227,11 +281,17 @@ final class ConvTests: TensorTestCase {
         assertThrowsNaming("conv1d", try graph.conv1d(x1, weight: k1, bias: nil))
         assertThrowsNaming("conv1d", try graph.conv1d(x, weight: w3, bias: nil))
         assertThrowsNaming("convTranspose1d", try graph.convTranspose1d(x1, weight: k1, bias: nil, stride: 0))
-        assertThrowsNaming("convTranspose1d", try graph.convTranspose1d(x1, weight: k1, bias: nil, stride: 2,
-                                                                         outputPadding: 2))
+        assertThrowsNaming(
+            "convTranspose1d",
+            try graph.convTranspose1d(
+                x1, weight: k1, bias: nil, stride: 2,
+                outputPadding: 2))
         let g1 = try graph.input(randomValues(4 * 2 * 3), shape: [4, 2, 3])
-        assertThrowsNaming("convTranspose1d", try graph.convTranspose1d(x1, weight: g1, bias: nil, stride: 1,
-                                                                         groups: 3))
+        assertThrowsNaming(
+            "convTranspose1d",
+            try graph.convTranspose1d(
+                x1, weight: g1, bias: nil, stride: 1,
+                groups: 3))
         let t1 = try graph.input(randomValues(3 * 6 * 2), shape: [3, 6, 2])
         assertThrowsNaming("convTranspose1d", try graph.convTranspose1d(x1, weight: t1, bias: nil, stride: 1))
 
@@ -241,4 +301,9 @@ final class ConvTests: TensorTestCase {
         assertThrowsNaming("causalConv3d", try graph.causalConv3d(x, weight: w3, bias: nil))
         XCTAssertNoThrow(try graph.causalConv3d(x3, weight: k3, bias: nil, padding: (1, 1)))
     }
+}
+
+/// Every test of `ConvTests` on the direct kernel (`conv_direct.comp`, chosen on CPU drivers).
+final class DirectConvTests: ConvTests {
+    override var convolutionStrategy: ConvolutionStrategy { .direct }
 }

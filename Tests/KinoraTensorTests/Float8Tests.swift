@@ -287,7 +287,16 @@ final class Float8MatmulTests: Float8TestCase {
     }
 }
 
-final class Float8ConvTests: Float8TestCase {
+class Float8ConvTests: Float8TestCase {
+    /// The convolution kernel under test; `DirectFloat8ConvTests` runs every test again with the other one.
+    var convolutionStrategy: ConvolutionStrategy { .sharedMemory }
+
+    override func makeGraph() -> Graph {
+        let graph = super.makeGraph()
+        graph.convolutionStrategy = convolutionStrategy
+        return graph
+    }
+
     func testEveryFloat8ByteOfAConvKernelReachesTheOutputExactlyScaled() throws {
         // Sample c of the batch is 1 at the centre of channel c and 0 elsewhere, so with padding 1 the output at
         // (co, 2 - ky, 2 - kx) is weight[co, c, ky, kx] · scale: every tap of every channel, exactly.
@@ -407,4 +416,9 @@ final class Float8CooperativeMatrixTests: Float8TestCase {
             assertClose(try graph.run([c])[0].floats(), expected, tolerance: 1e-5, "\(dtype)")
         }
     }
+}
+
+/// Every test of `Float8ConvTests` on the direct kernel (`conv_direct.comp`, chosen on CPU drivers).
+final class DirectFloat8ConvTests: Float8ConvTests {
+    override var convolutionStrategy: ConvolutionStrategy { .direct }
 }

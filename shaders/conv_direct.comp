@@ -1,0 +1,128 @@
+#version 450
+// variant: f32
+// variant: f16 -DW_F16
+// variant: bf16 -DW_BF16
+// variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
+// variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
+// Direct convolution without shared memory, for CPU Vulkan drivers (lavapipe): each invocation computes OCB output
+// channels at one output position, reading the input straight from the buffer. On a CPU driver a workgroup barrier
+// is expensive and neighbouring invocations' loads are already vector loads, so this beats the shared-memory implicit
+// GEMM (conv.comp) several times over there; GPUs use conv.comp. Same layout, modes 0 and 1 (not the transposed one),
+// specialization constants and fused epilogue as conv.comp; the bias is f32 and float8 weights are scaled by w_scale.
+#include "common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 3) const uint OCB = 8;
+layout(constant_id = 8) const uint MODE = 0;
+layout(constant_id = 9) const bool HAS_BIAS = false;
+layout(constant_id = 10) const uint KT = 1;
+layout(constant_id = 11) const uint KH = 1;
+layout(constant_id = 12) const uint KW = 1;
+layout(constant_id = 13) const uint ST = 1;
+layout(constant_id = 14) const uint SH = 1;
+layout(constant_id = 15) const uint SW = 1;
+layout(constant_id = 16) const uint DT = 1;
+layout(constant_id = 17) const uint DH = 1;
+layout(constant_id = 18) const uint DW = 1;
+layout(constant_id = 19) const uint PT = 0;
+layout(constant_id = 20) const uint PH = 0;
+layout(constant_id = 21) const uint PW = 0;
+layout(constant_id = 22) const uint ACTIVATION = 0;
+layout(constant_id = 23) const float ACTIVATION_SLOPE = 0.0;
+layout(constant_id = 24) const bool HAS_RESIDUAL = false;
+layout(constant_id = 25) const float OUTPUT_SCALE = 1.0;
+
+const uint MODE_POINTWISE = 1;
+const uint ACTIVATION_LEAKY_RELU = 1;
+const uint ACTIVATION_PRELU = 2;
+
+layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 1) readonly buffer Weight { W_T w[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) readonly buffer Slopes { float slopes[]; };
+layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 5) writeonly buffer Output { float y[]; };
+layout(push_constant) uniform Parameters {
+    uint batch;
+    uint cin_group;
+    uint cout_group;
+    uint groups;
+    uint m_tiles;
+    uint in_t;
+    uint in_h;
+    uint in_w;
+    uint out_t;
+    uint out_h;
+    uint out_w;
+    float w_scale;
+};
+
+void main() {
+    uint out_size = out_t * out_h * out_w;
+    uint n = linear_invocation();
+    if (n >= batch * out_size) return;
+    uint block = gl_WorkGroupID.z % m_tiles;
+    uint group = gl_WorkGroupID.z / m_tiles;
+    uint m0 = block * OCB;
+    uint nb = n / out_size;
+    uint ns = n % out_size;
+    uint in_size = in_t * in_h * in_w;
+    uint cin_total = cin_group * groups;
+    uint cout_total = cout_group * groups;
+    const uint taps = KT * KH * KW;
+    uint k_total = cin_group * taps;
+    uint in_base = (nb * cin_total + group * cin_group) * in_size;
+    // Rows past the last output channel read the last one's weights (in bounds) and are not stored.
+    uint rows[OCB];
+    for (uint j = 0; j < OCB; j++) rows[j] = (group * cout_group + min(m0 + j, cout_group - 1)) * k_total;
+
+    float sums[OCB];
+    for (uint j = 0; j < OCB; j++) sums[j] = 0.0;
+    if (MODE == MODE_POINTWISE) {
+        for (uint ci = 0; ci < cin_group; ci++) {
+            float value = x[in_base + ci * in_size + ns];
+            for (uint j = 0; j < OCB; j++) sums[j] += W_READ(w, rows[j] + ci) * value;
+        }
+    } else {
+        uint ow = ns % out_w;
+        uint oh = (ns / out_w) % out_h;
+        uint ot = ns / (out_w * out_h);
+        int t0 = int(ot * ST) - int(PT);
+        int h0 = int(oh * SH) - int(PH);
+        int w0 = int(ow * SW) - int(PW);
+        for (uint ci = 0; ci < cin_group; ci++) {
+            uint channel_base = in_base + ci * in_size;
+            uint k0 = ci * taps;
+            for (uint kt = 0; kt < KT; kt++) {
+                int it = t0 + int(kt * DT);
+                for (uint kh = 0; kh < KH; kh++) {
+                    int ih = h0 + int(kh * DH);
+                    for (uint kw = 0; kw < KW; kw++) {
+                        int iw = w0 + int(kw * DW);
+                        float value = 0.0;
+                        if (uint(it) < in_t && uint(ih) < in_h && uint(iw) < in_w) {
+                            value = x[channel_base + (uint(it) * in_h + uint(ih)) * in_w + uint(iw)];
+                        }
+                        uint k = k0 + (kt * KH + kh) * KW + kw;
+                        for (uint j = 0; j < OCB; j++) sums[j] += W_READ(w, rows[j] + k) * value;
+                    }
+                }
+            }
+        }
+    }
+
+    for (uint j = 0; j < OCB; j++) {
+        uint m = m0 + j;
+        if (m >= cout_group) break;
+        uint channel = group * cout_group + m;
+        float value = sums[j];
+        if (HAS_BIAS) value += bias[channel];
+        if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
+            value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
+        } else if (ACTIVATION == ACTIVATION_PRELU) {
+            value = value < 0.0 ? value * slopes[channel] : value;
+        }
+        uint index = (nb * cout_total + channel) * out_size + ns;
+        if (HAS_RESIDUAL) value = value * OUTPUT_SCALE + residual[index];
+        y[index] = value;
+    }
+}
