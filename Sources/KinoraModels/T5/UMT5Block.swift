@@ -1,0 +1,29 @@
+import KinoraTensor
+
+/// One encoder layer (`UMT5Block`): `layer.0` adds self-attention over the RMS-normed states, with this layer's
+/// own relative position bias; `layer.1` adds the feed-forward block over the RMS-normed result. Dropout is off, as
+/// at inference.
+struct UMT5Block {
+    let configuration: UMT5Config
+    /// The weights under `encoder.block.N`.
+    let weights: DeviceWeights
+
+    /// Records the layer over `x` [B, L, d_model]. `selector` is the bucket selector of `UMT5RelativePositionBias`
+    /// for L tokens and `padding` the padding mask [B, 1, 1, L] (nil when no key is padding).
+    func callAsFunction(_ graph: Graph, _ x: Value, selector: Value, padding: Value?) throws -> Value {
+        let selfAttention = weights.scoped("layer.0")
+        let feedForward = weights.scoped("layer.1")
+        let attention = UMT5Attention(configuration: configuration, weights: selfAttention.scoped("SelfAttention"))
+        let mask = try UMT5RelativePositionBias(configuration: configuration)
+            .attentionMask(
+                graph, table: attention.biasTable(graph), selector: selector, length: x.shape[1],
+                padding: padding)
+        let normed = try UMT5LayerNorm(configuration: configuration, weights: selfAttention.scoped("layer_norm"))(
+            graph, x)
+        let attended = try graph.add(x, attention(graph, normed, mask: mask))
+        let block = UMT5FeedForward(configuration: configuration, weights: feedForward.scoped("DenseReluDense"))
+        let normedAgain = try UMT5LayerNorm(configuration: configuration, weights: feedForward.scoped("layer_norm"))(
+            graph, attended)
+        return try graph.add(attended, block(graph, normedAgain))
+    }
+}
