@@ -1,5 +1,6 @@
 import Foundation
 import KinoraFormats
+import KinoraTensor
 
 /// The configuration of a UMT5 encoder (transformers' `UMT5Config`), decoded from the `config.json` next to the
 /// weights (a diffusers Wan folder's `text_encoder/`), or read off a single file's tensor shapes. Keys missing from
@@ -139,8 +140,8 @@ public struct UMT5Config: Codable, Sendable, Equatable {
                     + "gated-ACT with ACT one of " + UMT5Activation.allCases.map(\.rawValue).joined(separator: ", ")
                     + ")")
         }
-        guard dKV <= 256 else {
-            throw fail("d_kv \(dKV) exceeds the attention kernel's largest head width 256")
+        guard dKV <= Graph.maxAttentionHeadDim else {
+            throw fail("d_kv \(dKV) exceeds the attention kernel's largest head width \(Graph.maxAttentionHeadDim)")
         }
     }
 
