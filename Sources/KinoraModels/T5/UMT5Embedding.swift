@@ -14,6 +14,8 @@ struct UMT5Embedding {
     /// The table's full name: `shared.weight`, or `encoder.embed_tokens.weight` in files that keep only the tied copy.
     let name: String
     let dtype: WeightDType
+    /// A float8 table's per-tensor scale (ComfyUI's `scale_weight`), 1 for other dtypes.
+    let scale: Float
 
     init(configuration: UMT5Config, weights: DeviceWeights) throws {
         let local = weights.contains("shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight"
@@ -33,10 +35,11 @@ struct UMT5Embedding {
                 reason: "expected shape \(expected) (vocab_size, d_model), found "
                     + "\(info.shape)")
         }
-        guard [.f32, .f16, .bf16].contains(info.dtype) else {
+        guard [.f32, .f16, .bf16, .f8E4M3, .f8E5M2].contains(info.dtype) else {
             throw WeightsError.unsupportedDType(file: store.sourceName, tensor: name, dtype: info.dtype.rawValue)
         }
         dtype = info.dtype
+        scale = info.scale ?? 1
     }
 
     /// The rows of `ids` (validated against the vocabulary), concatenated: B·L·d_model values, row-major.
@@ -48,7 +51,8 @@ struct UMT5Embedding {
             values.reserveCapacity(ids.count * (ids.first?.count ?? 0) * width)
             for id in ids.joined() {
                 let row = UnsafeRawBufferPointer(rebasing: table[(id * rowBytes)..<((id + 1) * rowBytes)])
-                values += TensorDecoding.floats(row, dtype: dtype, count: width)
+                let decoded = TensorDecoding.floats(row, dtype: dtype, count: width)
+                values += scale == 1 ? decoded : decoded.map { $0 * scale }
             }
             return values
         }
