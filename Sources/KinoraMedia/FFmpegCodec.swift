@@ -127,6 +127,8 @@ final class CodecContext {
         }
         try self.init(codec: codec)
         try FFmpegError.check(avcodec_parameters_to_context(pointer, parameters), "avcodec_parameters_to_context", path: path)
+        // Lets the decoder move a frame's timestamp past the samples it skips (an audio stream's priming).
+        pointer.pointee.pkt_timebase = stream.pointee.time_base
         pointer.pointee.thread_count = 0
         try FFmpegError.check(avcodec_open2(pointer, codec, nil), "avcodec_open2(\(name))", path: path)
     }

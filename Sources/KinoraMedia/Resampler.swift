@@ -20,10 +20,15 @@ public enum Resampler {
     }
 }
 
-/// Owns a `SwrContext` converting packed float audio between two sample rates.
+/// Owns a `SwrContext` converting audio to packed float: between two sample rates, or from decoded frames.
 final class SwrContextHandle {
     private var context: OpaquePointer?
-    private let channels: Int
+    /// Channels of the packed float output.
+    let channels: Int
+    /// The sample format, rate and channel layout of the decoded frames this converter was made for.
+    private var inputFormat = AV_SAMPLE_FMT_NONE.rawValue
+    private var inputRate: Int32 = 0
+    private var inputLayout = AVChannelLayout()
 
     init(channels: Int, from inputRate: Int, to outputRate: Int) throws {
         self.channels = channels
@@ -41,6 +46,76 @@ final class SwrContextHandle {
                                 Int32(inputRate), 0, nil), "swr_alloc_set_opts2")
         try FFmpegError.check(av_opt_set_int(UnsafeMutableRawPointer(context), "filter_size", 64, 0), "av_opt_set_int")
         try FFmpegError.check(swr_init(context), "swr_init")
+    }
+
+    /// Converts decoded frames shaped like `frame` (any sample format, channel layout and rate) to packed float with
+    /// `channels` channels at `outputRate`. The same number of channels keeps its layout; other counts go through
+    /// libswresample's matrix: downmixing to stereo puts the front centre and the surrounds in at -3 dB and leaves the
+    /// LFE out, and every matrix is scaled down so that no output channel's gains sum past 1, so a full-scale input
+    /// cannot clip. A layout that names no channel positions is taken as the default layout for its channel count.
+    init(convertingFramesLike frame: Frame, channels: Int, rate outputRate: Int, path: String) throws {
+        let source = frame.pointer.pointee
+        self.channels = channels
+        inputFormat = source.format
+        inputRate = source.sample_rate
+        var inputLayout = AVChannelLayout()
+        var outputLayout = AVChannelLayout()
+        defer {
+            av_channel_layout_uninit(&inputLayout)
+            av_channel_layout_uninit(&outputLayout)
+        }
+        if source.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
+            av_channel_layout_default(&inputLayout, source.ch_layout.nb_channels)
+        } else {
+            try FFmpegError.check(
+                av_channel_layout_copy(&inputLayout, &frame.pointer.pointee.ch_layout), "av_channel_layout_copy",
+                path: path)
+        }
+        if Int(inputLayout.nb_channels) == channels {
+            try FFmpegError.check(av_channel_layout_copy(&outputLayout, &inputLayout), "av_channel_layout_copy",
+                                  path: path)
+        } else {
+            av_channel_layout_default(&outputLayout, Int32(channels))
+        }
+        try FFmpegError.check(
+            av_channel_layout_copy(&self.inputLayout, &frame.pointer.pointee.ch_layout), "av_channel_layout_copy",
+            path: path)
+        try FFmpegError.check(
+            swr_alloc_set_opts2(&context, &outputLayout, AV_SAMPLE_FMT_FLT, Int32(outputRate), &inputLayout,
+                                AVSampleFormat(rawValue: source.format), source.sample_rate, 0, nil),
+            "swr_alloc_set_opts2", path: path)
+        try FFmpegError.check(av_opt_set_int(UnsafeMutableRawPointer(context), "filter_size", 64, 0), "av_opt_set_int",
+                              path: path)
+        try FFmpegError.check(
+            av_opt_set_double(UnsafeMutableRawPointer(context), "rematrix_maxval", 1, 0), "av_opt_set_double",
+            path: path)
+        try FFmpegError.check(swr_init(context), "swr_init", path: path)
+    }
+
+    /// Whether `frame` has the sample format, rate and channel layout this converter was made for.
+    func accepts(_ frame: Frame) -> Bool {
+        frame.pointer.pointee.format == inputFormat && frame.pointer.pointee.sample_rate == inputRate
+            && av_channel_layout_compare(&inputLayout, &frame.pointer.pointee.ch_layout) == 0
+    }
+
+    /// Converts one decoded frame (nil drains what the resampler holds back) to packed float samples.
+    func convert(_ frame: Frame?, path: String) throws -> [Float] {
+        let inputCount = frame?.pointer.pointee.nb_samples ?? 0
+        let capacity = try FFmpegError.check(swr_get_out_samples(context, inputCount), "swr_get_out_samples",
+                                             path: path)
+        guard capacity > 0 else { return [] }
+        var output = [Float](repeating: 0, count: Int(capacity) * channels)
+        let produced = output.withUnsafeMutableBufferPointer { out in
+            var outPlanes: [UnsafeMutablePointer<UInt8>?] = [
+                UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self)]
+            guard let frame else { return swr_convert(context, &outPlanes, capacity, nil, 0) }
+            let inPlanes = UnsafeMutableRawPointer(frame.pointer.pointee.extended_data)
+                .assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+            return swr_convert(context, &outPlanes, capacity, inPlanes, inputCount)
+        }
+        try FFmpegError.check(produced, "swr_convert", path: path)
+        output.removeLast(output.count - Int(produced) * channels)
+        return output
     }
 
     /// Converts `frames` frames of `samples` (empty to drain) and returns what the resampler outputs.
@@ -63,5 +138,6 @@ final class SwrContextHandle {
 
     deinit {
         swr_free(&context)
+        av_channel_layout_uninit(&inputLayout)
     }
 }
