@@ -79,6 +79,23 @@ enum TestSupport {
         return number
     }
 
+    /// Runs the ffmpeg command quietly with `arguments` (outputs overwritten); throws with its messages if it fails.
+    static func ffmpeg(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.arguments = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"] + arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: data, as: UTF8.self)
+            throw MediaError.invalidArgument("ffmpeg \(arguments.joined(separator: " ")) failed: \(text.suffix(500))")
+        }
+    }
+
     static func files(in directory: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
     }
