@@ -48,6 +48,12 @@ final class InputFileTests: XCTestCase {
         XCTAssertEqual(error as? MediaError, .notARegularFile(path: url.path, kind: "a FIFO (named pipe)"))
     }
 
+    func testAFIFOInPlaceOfAVideoWhoseSoundIsReadIsRefusedWithoutBlocking() throws {
+        let url = try fifo(named: "clip.mp4")
+        let error = error(reading: url) { _ = try AudioTrackReader.read(url) }
+        XCTAssertEqual(error as? MediaError, .notARegularFile(path: url.path, kind: "a FIFO (named pipe)"))
+    }
+
     func testRegularAndMissingFilesAreLeftToTheirReaders() throws {
         let folder = try TestSupport.temporaryDirectory()
         let file = folder.appendingPathComponent("a.txt")
