@@ -16,7 +16,8 @@ struct UpscaleCommand: ParsableCommand {
             realesrgan-x4plus and realesrgan-x4plus-anime (x4; other scales add a bicubic resize), or a path to a \
             .param file with its .bin next to it. Images are cut into tiles with context so they join without \
             seams; the tile is the largest that fits the device memory (--vram lowers it), or --tile. A video is \
-            read and written frame by frame at its own frame rate, so memory stays flat however long it is.
+            read and written frame by frame at its own frame rate, so memory stays flat however long it is; its \
+            sound is carried over.
 
             Examples: kinora upscale keyframe.png --scale 2 -o keyframe-2x.png
                       kinora upscale clip.mp4 --model realesr-animevideov3 --scale 4 -o clip-4x.mp4
@@ -98,11 +99,8 @@ struct UpscaleCommand: ParsableCommand {
             guard let frameRate = stream.frameRate else {
                 throw Kinora.Failure(description: "\(input): the video stream has no frame rate")
             }
-            if info.first("audio") != nil {
-                FileHandle.standardError.write(
-                    Data(
-                        "warning: the audio of \(input) is not carried into \(output) (not supported yet)\n".utf8))
-            }
+            // The sound is carried over as it is (VideoWriter re-encodes it and fits it to the video's length).
+            let audio = try AudioTrackReader.read(inputURL)
             let writer = try VideoWriter(
                 url: outputURL,
                 settings: VideoSettings(
