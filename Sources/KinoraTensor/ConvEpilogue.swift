@@ -19,11 +19,18 @@ public struct ConvEpilogue: Sendable {
     public var residual: Value?
     /// The factor on the activated value before `residual` is added; ignored without a residual.
     public var outputScale: Float
+    /// Adds the (scaled) residual before the activation instead of after it:
+    /// `activation((conv + bias) · outputScale + residual)` (RIFE's `leaky_relu(conv(x) · β + x)`).
+    public var residualBeforeActivation: Bool
 
-    public init(activation: Activation = .none, residual: Value? = nil, outputScale: Float = 1) {
+    public init(
+        activation: Activation = .none, residual: Value? = nil, outputScale: Float = 1,
+        residualBeforeActivation: Bool = false
+    ) {
         self.activation = activation
         self.residual = residual
         self.outputScale = outputScale
+        self.residualBeforeActivation = residualBeforeActivation
     }
 
     /// Nothing fused: the convolution's value plus its bias is stored.

@@ -210,13 +210,14 @@ extension Graph {
                             padding: before)
     }
 
-    /// The epilogue's specialization constants (activation kind, leaky slope bits, residual flag, output scale bits)
+    /// The epilogue's specialization constants (activation kind, leaky slope bits, residual flag, output scale bits,
+    /// residual-first flag)
     /// and its two operands (per-channel slopes, residual), each aliased to `placeholder` when unused.
     private func epilogueBindings(op: String, _ epilogue: ConvEpilogue, outChannels: Int, outputShape: [Int],
                                   placeholder: KernelCall.Operand) throws
         -> (constants: [UInt32], operands: [KernelCall.Operand])
     {
-        var constants: [UInt32] = [0, 0, 0, Float(1).bitPattern]
+        var constants: [UInt32] = [0, 0, 0, Float(1).bitPattern, epilogue.residualBeforeActivation ? 1 : 0]
         var operands = [placeholder, placeholder]
         switch epilogue.activation {
         case .none:

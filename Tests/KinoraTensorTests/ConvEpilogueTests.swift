@@ -3,9 +3,18 @@ import XCTest
 
 /// The activations and scaled residual fused into the convolution's store, against the convolution reference
 /// followed by the same arithmetic in double precision.
-class ConvEpilogueTests: TensorTestCase {
-    /// The convolution kernel under test; `DirectConvEpilogueTests` runs every test again with the other one.
-    var convolutionStrategy: ConvolutionStrategy { .sharedMemory }
+final class ConvEpilogueTests: TensorTestCase {
+    /// The convolution kernel under test: every test runs its body once with each (`eachConvolutionStrategy`).
+    var convolutionStrategy = ConvolutionStrategy.sharedMemory
+
+    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
+    /// that CPU drivers use.
+    func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
+        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
+            convolutionStrategy = strategy
+            try body()
+        }
+    }
 
     override func makeGraph() -> Graph {
         let graph = super.makeGraph()
@@ -19,7 +28,8 @@ class ConvEpilogueTests: TensorTestCase {
     }
 
     func checkEpilogue(
-        _ fused: Fused?, residualScale: Float?, dtype: DType, inChannels: Int = 5, height: Int = 9,
+        _ fused: Fused?, residualScale: Float?, residualFirst: Bool = false, dtype: DType, inChannels: Int = 5,
+        height: Int = 9,
         width: Int = 11, outChannels: Int = 37, kernel: Int = 3,
         file: StaticString = #filePath, line: UInt = #line
     ) throws {
@@ -46,12 +56,13 @@ class ConvEpilogueTests: TensorTestCase {
         for i in expected.indices {
             let channel = (i / plane) % outChannels
             var value = expected[i]
+            if residualFirst, let residualScale { value = value * Double(residualScale) + Double(residual[i]) }
             switch fused {
             case .leaky(let slope): if value < 0 { value *= Double(slope) }
             case .prelu: if value < 0 { value *= Double(slopes[channel]) }
             case nil: break
             }
-            if let residualScale { value = value * Double(residualScale) + Double(residual[i]) }
+            if !residualFirst, let residualScale { value = value * Double(residualScale) + Double(residual[i]) }
             expected[i] = value
         }
 
@@ -65,7 +76,7 @@ class ConvEpilogueTests: TensorTestCase {
         let epilogue = ConvEpilogue(
             activation: activation,
             residual: try residualScale.map { _ in try graph.input(residual, shape: outShape) },
-            outputScale: residualScale ?? 1)
+            outputScale: residualScale ?? 1, residualBeforeActivation: residualFirst)
         let y = try graph.conv2d(
             graph.input(x, shape: xShape), weight: graph.input(w, shape: wShape, dtype: dtype),
             bias: graph.input(b, shape: [outChannels], dtype: dtype),
@@ -75,42 +86,51 @@ class ConvEpilogueTests: TensorTestCase {
     }
 
     func testLeakyReLUAndPReLUFuseIntoEveryWeightType() throws {
-        for dtype in DType.allCases {
-            try checkEpilogue(.leaky(0.2), residualScale: nil, dtype: dtype)
-            try checkEpilogue(.prelu, residualScale: nil, dtype: dtype)
+        try eachConvolutionStrategy {
+            for dtype in DType.allCases {
+                try checkEpilogue(.leaky(0.2), residualScale: nil, dtype: dtype)
+                try checkEpilogue(.prelu, residualScale: nil, dtype: dtype)
+            }
+            // The 1×1 (plain GEMM) path and a few-channel tile.
+            try checkEpilogue(.prelu, residualScale: nil, dtype: .f16, outChannels: 3, kernel: 1)
+            try checkEpilogue(.leaky(0.01), residualScale: nil, dtype: .f32, outChannels: 64, kernel: 1)
         }
-        // The 1×1 (plain GEMM) path and a few-channel tile.
-        try checkEpilogue(.prelu, residualScale: nil, dtype: .f16, outChannels: 3, kernel: 1)
-        try checkEpilogue(.leaky(0.01), residualScale: nil, dtype: .f32, outChannels: 64, kernel: 1)
     }
 
     func testScaledResidualAddsAfterTheActivation() throws {
-        try checkEpilogue(nil, residualScale: 0.2, dtype: .f16)
-        try checkEpilogue(.leaky(0.2), residualScale: 0.2, dtype: .f32, outChannels: 32)
-        try checkEpilogue(.prelu, residualScale: -1.5, dtype: .bf16, outChannels: 17, kernel: 1)
+        try eachConvolutionStrategy {
+            try checkEpilogue(nil, residualScale: 0.2, dtype: .f16)
+            try checkEpilogue(.leaky(0.2), residualScale: 0.2, dtype: .f32, outChannels: 32)
+            try checkEpilogue(.prelu, residualScale: -1.5, dtype: .bf16, outChannels: 17, kernel: 1)
+        }
+    }
+
+    func testResidualBeforeTheActivationAsRIFEResidualBlocksDo() throws {
+        try eachConvolutionStrategy {
+            try checkEpilogue(.leaky(0.2), residualScale: 1.5, residualFirst: true, dtype: .f32, outChannels: 16)
+            try checkEpilogue(.prelu, residualScale: 0.5, residualFirst: true, dtype: .f16, outChannels: 40, kernel: 1)
+        }
     }
 
     func testEpilogueOperandsOfTheWrongShapeAreRefused() throws {
-        let graph = makeGraph()
-        let x = try graph.input(randomValues(3 * 4 * 4), shape: [1, 3, 4, 4])
-        let w = try graph.input(randomValues(6 * 3 * 9), shape: [6, 3, 3, 3])
-        let fewSlopes = try graph.input(randomValues(5), shape: [5])
-        let wrongResidual = try graph.input(randomValues(6 * 16), shape: [1, 6, 4, 4])
-        assertThrowsNaming("conv2d") {
-            _ = try graph.conv2d(x, weight: w, epilogue: ConvEpilogue(activation: .prelu(slopes: fewSlopes)))
-        }
-        assertThrowsNaming("conv2d") {
-            _ = try graph.conv2d(x, weight: w, epilogue: ConvEpilogue(residual: wrongResidual, outputScale: 0.2))
-        }
-        assertThrowsNaming("conv2d") {
-            _ = try graph.conv2d(
-                x, weight: w, padding: (1, 1),
-                epilogue: ConvEpilogue(activation: .leakyReLU(slope: .nan)))
+        try eachConvolutionStrategy {
+            let graph = makeGraph()
+            let x = try graph.input(randomValues(3 * 4 * 4), shape: [1, 3, 4, 4])
+            let w = try graph.input(randomValues(6 * 3 * 9), shape: [6, 3, 3, 3])
+            let fewSlopes = try graph.input(randomValues(5), shape: [5])
+            let wrongResidual = try graph.input(randomValues(6 * 16), shape: [1, 6, 4, 4])
+            assertThrowsNaming("conv2d") {
+                _ = try graph.conv2d(x, weight: w, epilogue: ConvEpilogue(activation: .prelu(slopes: fewSlopes)))
+            }
+            assertThrowsNaming("conv2d") {
+                _ = try graph.conv2d(x, weight: w, epilogue: ConvEpilogue(residual: wrongResidual, outputScale: 0.2))
+            }
+            assertThrowsNaming("conv2d") {
+                _ = try graph.conv2d(
+                    x, weight: w, padding: (1, 1),
+                    epilogue: ConvEpilogue(activation: .leakyReLU(slope: .nan)))
+            }
         }
     }
 }
 
-/// Every test of `ConvEpilogueTests` on the direct kernel (`conv_direct.comp`, chosen on CPU drivers).
-final class DirectConvEpilogueTests: ConvEpilogueTests {
-    override var convolutionStrategy: ConvolutionStrategy { .direct }
-}

@@ -287,9 +287,18 @@ final class Float8MatmulTests: Float8TestCase {
     }
 }
 
-class Float8ConvTests: Float8TestCase {
-    /// The convolution kernel under test; `DirectFloat8ConvTests` runs every test again with the other one.
-    var convolutionStrategy: ConvolutionStrategy { .sharedMemory }
+final class Float8ConvTests: Float8TestCase {
+    /// The convolution kernel under test: every test runs its body once with each (`eachConvolutionStrategy`).
+    var convolutionStrategy = ConvolutionStrategy.sharedMemory
+
+    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
+    /// that CPU drivers use.
+    func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
+        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
+            convolutionStrategy = strategy
+            try body()
+        }
+    }
 
     override func makeGraph() -> Graph {
         let graph = super.makeGraph()
@@ -298,30 +307,32 @@ class Float8ConvTests: Float8TestCase {
     }
 
     func testEveryFloat8ByteOfAConvKernelReachesTheOutputExactlyScaled() throws {
-        // Sample c of the batch is 1 at the centre of channel c and 0 elsewhere, so with padding 1 the output at
-        // (co, 2 - ky, 2 - kx) is weight[co, c, ky, kx] · scale: every tap of every channel, exactly.
-        let (inChannels, outChannels, side) = (5, 9, 5)
-        var x = [Float](repeating: 0, count: inChannels * inChannels * side * side)
-        for c in 0..<inChannels { x[(c * inChannels + c) * side * side + 2 * side + 2] = 1 }
-        for dtype in Self.float8Types {
-            let scale: Float = -1.25
-            let bytes = finiteBytes(outChannels * inChannels * 9, dtype)
-            let weights = expectedWeights(bytes, dtype, scale: scale)
-            let graph = makeGraph()
-            let w = try float8Tensor(bytes, shape: [outChannels, inChannels, 3, 3], dtype: dtype, scale: scale)
-            let y = try graph.run([
-                graph.conv2d(
-                    graph.input(x, shape: [inChannels, inChannels, side, side]),
-                    weight: graph.input(w), padding: (1, 1))
-            ])[0].floats()
-            for c in 0..<inChannels {
-                for co in 0..<outChannels {
-                    for ky in 0..<3 {
-                        for kx in 0..<3 {
-                            let output = ((c * outChannels + co) * side + 2 - ky + 1) * side + 2 - kx + 1
-                            XCTAssertEqual(
-                                Double(y[output]), weights[((co * inChannels + c) * 3 + ky) * 3 + kx],
-                                "\(dtype) co \(co) ci \(c) tap \(ky) \(kx)")
+        try eachConvolutionStrategy {
+            // Sample c of the batch is 1 at the centre of channel c and 0 elsewhere, so with padding 1 the output at
+            // (co, 2 - ky, 2 - kx) is weight[co, c, ky, kx] · scale: every tap of every channel, exactly.
+            let (inChannels, outChannels, side) = (5, 9, 5)
+            var x = [Float](repeating: 0, count: inChannels * inChannels * side * side)
+            for c in 0..<inChannels { x[(c * inChannels + c) * side * side + 2 * side + 2] = 1 }
+            for dtype in Self.float8Types {
+                let scale: Float = -1.25
+                let bytes = finiteBytes(outChannels * inChannels * 9, dtype)
+                let weights = expectedWeights(bytes, dtype, scale: scale)
+                let graph = makeGraph()
+                let w = try float8Tensor(bytes, shape: [outChannels, inChannels, 3, 3], dtype: dtype, scale: scale)
+                let y = try graph.run([
+                    graph.conv2d(
+                        graph.input(x, shape: [inChannels, inChannels, side, side]),
+                        weight: graph.input(w), padding: (1, 1))
+                ])[0].floats()
+                for c in 0..<inChannels {
+                    for co in 0..<outChannels {
+                        for ky in 0..<3 {
+                            for kx in 0..<3 {
+                                let output = ((c * outChannels + co) * side + 2 - ky + 1) * side + 2 - kx + 1
+                                XCTAssertEqual(
+                                    Double(y[output]), weights[((co * inChannels + c) * 3 + ky) * 3 + kx],
+                                    "\(dtype) co \(co) ci \(c) tap \(ky) \(kx)")
+                            }
                         }
                     }
                 }
@@ -330,56 +341,58 @@ class Float8ConvTests: Float8TestCase {
     }
 
     func testFloat8ConvolutionsInEveryKernelModeMatchTheReference() throws {
-        for dtype in Self.float8Types {
-            let scale: Float = dtype == .f8e4m3fn ? 0.0113 : 9e-5
-            for biasType in [DType.f32, .f16, .bf16] {
-                // A 3x3 gather with stride and groups, and a pointwise (plain GEMM) kernel.
-                for (kernel, stride, groups, inChannels, outChannels) in [
-                    (3, 2, 1, 5, 13), (3, 1, 2, 6, 10),
-                    (1, 1, 1, 33, 9),
-                ] {
-                    let (batch, height, width) = (2, 11, 7)
-                    let x = randomValues(batch * inChannels * height * width)
-                    let count = outChannels * inChannels / groups * kernel * kernel
-                    let bytes = finiteBytes(max(count, 256), dtype).prefix(count).map { $0 }
-                    let weights = expectedWeights(bytes, dtype, scale: scale).map { Float($0) }
-                    let bias = randomValues(outChannels).map { HostConversionMirror.rounded($0, to: biasType) }
-                    let padding = kernel / 2
-                    let graph = makeGraph()
-                    let w = try float8Tensor(
-                        bytes, shape: [outChannels, inChannels / groups, kernel, kernel],
-                        dtype: dtype, scale: scale)
-                    let y = try graph.conv2d(
-                        graph.input(x, shape: [batch, inChannels, height, width]), weight: graph.input(w),
-                        bias: graph.input(bias, shape: [outChannels], dtype: biasType), stride: (stride, stride),
-                        padding: (padding, padding), groups: groups)
-                    let geometry = ConvReference.Geometry(
-                        kernel: [1, kernel, kernel], stride: [1, stride, stride], padBefore: [0, padding, padding],
-                        padAfter: [0, padding, padding], groups: groups)
-                    let expected = ConvReference.convolution(
-                        x, shape: [batch, inChannels, 1, height, width], weight: weights, outChannels: outChannels,
-                        bias: bias, geometry: geometry)
-                    assertClose(
-                        try graph.run([y])[0].floats(), expected.values, tolerance: 1e-6,
-                        "\(dtype) bias \(biasType) kernel \(kernel) stride \(stride) groups \(groups)")
+        try eachConvolutionStrategy {
+            for dtype in Self.float8Types {
+                let scale: Float = dtype == .f8e4m3fn ? 0.0113 : 9e-5
+                for biasType in [DType.f32, .f16, .bf16] {
+                    // A 3x3 gather with stride and groups, and a pointwise (plain GEMM) kernel.
+                    for (kernel, stride, groups, inChannels, outChannels) in [
+                        (3, 2, 1, 5, 13), (3, 1, 2, 6, 10),
+                        (1, 1, 1, 33, 9),
+                    ] {
+                        let (batch, height, width) = (2, 11, 7)
+                        let x = randomValues(batch * inChannels * height * width)
+                        let count = outChannels * inChannels / groups * kernel * kernel
+                        let bytes = finiteBytes(max(count, 256), dtype).prefix(count).map { $0 }
+                        let weights = expectedWeights(bytes, dtype, scale: scale).map { Float($0) }
+                        let bias = randomValues(outChannels).map { HostConversionMirror.rounded($0, to: biasType) }
+                        let padding = kernel / 2
+                        let graph = makeGraph()
+                        let w = try float8Tensor(
+                            bytes, shape: [outChannels, inChannels / groups, kernel, kernel],
+                            dtype: dtype, scale: scale)
+                        let y = try graph.conv2d(
+                            graph.input(x, shape: [batch, inChannels, height, width]), weight: graph.input(w),
+                            bias: graph.input(bias, shape: [outChannels], dtype: biasType), stride: (stride, stride),
+                            padding: (padding, padding), groups: groups)
+                        let geometry = ConvReference.Geometry(
+                            kernel: [1, kernel, kernel], stride: [1, stride, stride], padBefore: [0, padding, padding],
+                            padAfter: [0, padding, padding], groups: groups)
+                        let expected = ConvReference.convolution(
+                            x, shape: [batch, inChannels, 1, height, width], weight: weights, outChannels: outChannels,
+                            bias: bias, geometry: geometry)
+                        assertClose(
+                            try graph.run([y])[0].floats(), expected.values, tolerance: 1e-6,
+                            "\(dtype) bias \(biasType) kernel \(kernel) stride \(stride) groups \(groups)")
+                    }
                 }
+                // The transposed 1-D kernel (a gather per output phase).
+                let (batch, inChannels, length, outChannels, taps) = (2, 7, 13, 5, 8)
+                let x = randomValues(batch * inChannels * length)
+                let bytes = finiteBytes(max(inChannels * outChannels * taps, 256), dtype)
+                    .prefix(inChannels * outChannels * taps).map { $0 }
+                let weights = expectedWeights(bytes, dtype, scale: scale).map { Float($0) }
+                let bias = randomValues(outChannels)
+                let graph = makeGraph()
+                let w = try float8Tensor(bytes, shape: [inChannels, outChannels, taps], dtype: dtype, scale: scale)
+                let y = try graph.convTranspose1d(
+                    graph.input(x, shape: [batch, inChannels, length]), weight: graph.input(w),
+                    bias: graph.input(bias, shape: [outChannels]), stride: 4, padding: 2)
+                let expected = ConvReference.convTranspose1d(
+                    x, shape: [batch, inChannels, length], weight: weights, kernel: taps, outPerGroup: outChannels,
+                    bias: bias, stride: 4, padding: 2, outputPadding: 0, dilation: 1, groups: 1)
+                assertClose(try graph.run([y])[0].floats(), expected.values, tolerance: 1e-6, "\(dtype) transposed")
             }
-            // The transposed 1-D kernel (a gather per output phase).
-            let (batch, inChannels, length, outChannels, taps) = (2, 7, 13, 5, 8)
-            let x = randomValues(batch * inChannels * length)
-            let bytes = finiteBytes(max(inChannels * outChannels * taps, 256), dtype)
-                .prefix(inChannels * outChannels * taps).map { $0 }
-            let weights = expectedWeights(bytes, dtype, scale: scale).map { Float($0) }
-            let bias = randomValues(outChannels)
-            let graph = makeGraph()
-            let w = try float8Tensor(bytes, shape: [inChannels, outChannels, taps], dtype: dtype, scale: scale)
-            let y = try graph.convTranspose1d(
-                graph.input(x, shape: [batch, inChannels, length]), weight: graph.input(w),
-                bias: graph.input(bias, shape: [outChannels]), stride: 4, padding: 2)
-            let expected = ConvReference.convTranspose1d(
-                x, shape: [batch, inChannels, length], weight: weights, kernel: taps, outPerGroup: outChannels,
-                bias: bias, stride: 4, padding: 2, outputPadding: 0, dilation: 1, groups: 1)
-            assertClose(try graph.run([y])[0].floats(), expected.values, tolerance: 1e-6, "\(dtype) transposed")
         }
     }
 }
@@ -418,7 +431,3 @@ final class Float8CooperativeMatrixTests: Float8TestCase {
     }
 }
 
-/// Every test of `Float8ConvTests` on the direct kernel (`conv_direct.comp`, chosen on CPU drivers).
-final class DirectFloat8ConvTests: Float8ConvTests {
-    override var convolutionStrategy: ConvolutionStrategy { .direct }
-}
