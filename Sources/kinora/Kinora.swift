@@ -9,7 +9,7 @@ struct Kinora: ParsableCommand {
         commandName: "kinora",
         abstract: "Local-GPU generative media on Vulkan.",
         subcommands: [DevicesCommand.self, ImageCommand.self, BenchCommand.self, EncodeCommand.self, MixCommand.self,
-                      SpeakCommand.self, UpscaleCommand.self, RenderCommand.self, PlanCommand.self]
+                      SpeakCommand.self, UpscaleCommand.self, InterpolateCommand.self, RenderCommand.self, PlanCommand.self]
     )
 
     /// Why a command failed, as `ErrorText` words a Foundation file error.

@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import KinoraMedia
+import KinoraModels
+import KinoraTensor
+
+/// `kinora interpolate`: a video to a higher frame rate with RIFE, its sound carried over.
+struct InterpolateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interpolate",
+        abstract: "Raise a video's frame rate with RIFE frame interpolation.",
+        discussion: """
+            Each output frame k sits at time k / FPS; where that falls between two input frames, RIFE (the \
+            Practical-RIFE 4.25/4.26 IFNet that scripts/setup.sh installs, or --model, or \
+            $\(DefaultRIFEModel.environmentVariable)) makes the frame at that point between them; where it falls on \
+            an input frame, that frame is copied. A scene cut (the two frames' similarity under \
+            --scene-threshold) is not morphed: the earlier frame is repeated. Frames are read and written one at a \
+            time, so memory stays flat however long the video is; the sound is carried over.
+
+            Example: kinora interpolate clip.mp4 --fps 48 -o clip-48.mp4
+            """)
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Argument(help: "The video to interpolate (.mp4, .mov, .mkv, .webm).")
+    var input: String
+
+    @Option(help: "The output frame rate: 24, 29.97, 48, 60 or a fraction such as 24000/1001.")
+    var fps: String
+
+    @Option(help: "A RIFE checkpoint (flownet.pkl) instead of the installed one.")
+    var model: String?
+
+    @Option(help: "Similarity below which two frames are a scene cut and are not morphed (0 disables).")
+    var sceneThreshold = SceneCut.defaultThreshold
+
+    @Option(help: "Constant rate factor of the video encoder (lower is better quality).")
+    var crf: Int?
+
+    @Option(name: .shortAndLong, help: "The output video (.mp4, .mov, .mkv or .webm).")
+    var output: String
+
+    func validate() throws {
+        guard sceneThreshold.isFinite, (0...1).contains(sceneThreshold) else {
+            throw ValidationError("--scene-threshold must be 0...1, got \(sceneThreshold)")
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let inputURL = URL(fileURLWithPath: input)
+        let outputURL = URL(fileURLWithPath: output)
+        try InputFile.requireRegular(inputURL)
+        _ = try VideoContainer(for: outputURL)
+        let outputRate = try FrameRate(parsing: fps)
+        try ValueBounds.check(
+            outputRate.framesPerSecond, "--fps", in: ValueBounds.framesPerSecond,
+            unit: "frames per second")
+        let info = try MediaInfo(probing: inputURL)
+        guard let stream = info.first("video"), let inputRate = stream.frameRate else {
+            throw Kinora.Failure(description: "\(input) has no video stream with a frame rate")
+        }
+        try UpscaleCommand.checkPixels(stream, of: input)
+        let conversion = try FrameRateConversion(
+            input: (inputRate.numerator, inputRate.denominator),
+            output: (outputRate.numerator, outputRate.denominator))
+        _ = try AtomicOutput(outputURL)
+
+        let device = try deviceOptions.open()
+        let rife = try RIFE(url: DefaultRIFEModel.locate(model), device: device)
+        let arena = ActivationArena(device: device)
+        let audio = try AudioTrackReader.read(inputURL)
+        let settings = [
+            "model": URL(fileURLWithPath: rife.source).lastPathComponent, "fps": "\(outputRate)",
+            "source_fps": "\(inputRate)", "scene_threshold": "\(sceneThreshold)",
+            "source": inputURL.lastPathComponent,
+        ]
+        let writer = try VideoWriter(
+            url: outputURL,
+            settings: VideoSettings(
+                frameRate: outputRate, crf: crf, padOddDimensions: true,
+                metadata: ["comment": UpscaleCommand.json(settings)]),
+            audio: audio)
+        FileHandle.standardError.write(
+            Data(
+                "RIFE \(stream.width)×\(stream.height): \(inputRate) → \(outputRate) fps\n".utf8))
+
+        let reader = try VideoReader(url: inputURL)
+        let expected = max(conversion.frames(inputCount: max(stream.packetCount, 1)).count, 1)
+        let bar = ProgressBar(label: "interpolate")
+        var frames: [Int: VideoFrame] = [:]
+        var planes: [Int: [Float]] = [:]
+        var nextToRead = 0
+        var finished = false
+        /// Source frame `index`, reading ahead as needed; nil past the end.
+        func frame(_ index: Int) throws -> VideoFrame? {
+            while frames[index] == nil && !finished {
+                if let next = try reader.nextFrame() {
+                    frames[nextToRead] = next
+                    nextToRead += 1
+                } else {
+                    finished = true
+                }
+            }
+            return frames[index]
+        }
+        var written = 0
+        var interpolated = 0
+        var cuts = 0
+        var k = 0
+        while true {
+            let first = conversion.frame(k)
+            guard let start = try frame(first.source) else { break }
+            // Every output frame between this source frame and the next, interpolated together.
+            var pending: [FrameRateConversion.OutputFrame] = []
+            while conversion.frame(k + pending.count).source == first.source {
+                pending.append(conversion.frame(k + pending.count))
+            }
+            let between = pending.filter { $0.timestep > 0 }
+            var results: [VideoFrame] = []
+            if !between.isEmpty, let end = try frame(first.source + 1) {
+                let a = try plane(start, index: first.source, cache: &planes)
+                let b = try plane(end, index: first.source + 1, cache: &planes)
+                if sceneThreshold > 0
+                    && SceneCut.isCut(a, b, height: start.height, width: start.width, threshold: sceneThreshold)
+                {
+                    results = between.map { _ in start }
+                    cuts += 1
+                } else {
+                    results = try rife.interpolate(
+                        a, b, height: start.height, width: start.width,
+                        timesteps: between.map { Float($0.timestep) }, arena: arena
+                    )
+                    .map { try Self.frame($0, height: start.height, width: start.width) }
+                    interpolated += results.count
+                }
+            } else if !between.isEmpty {
+                // Past the last source frame: the video ends at that frame's time.
+                pending = pending.filter { $0.timestep == 0 }
+            }
+            var betweenIndex = 0
+            for output in pending {
+                if output.timestep == 0 {
+                    try writer.append(frame: start)
+                } else {
+                    try writer.append(frame: results[betweenIndex])
+                    betweenIndex += 1
+                }
+                written += 1
+                bar.update(min(written, expected), of: max(expected, written))
+            }
+            k += max(pending.count, 1)
+            // Source frames no later output needs (a lower output rate skips some) are let go.
+            let nextSource = conversion.frame(k).source
+            frames = frames.filter { $0.key >= nextSource }
+            planes = planes.filter { $0.key >= nextSource }
+            if try frame(nextSource) == nil { break }
+        }
+        bar.finish()
+        guard written > 0 else { throw Kinora.Failure(description: "\(input) holds no frames") }
+        try writer.finish()
+        print(
+            "wrote \(outputURL.path): \(written) frames at \(outputRate) fps (\(interpolated) interpolated, "
+                + "\(cuts) scene cut\(cuts == 1 ? "" : "s") kept), "
+                + String(format: "wall %.3f s", Date().timeIntervalSince(started)))
+    }
+
+    /// `frame` as planar RGB floats in [0, 1], cached by its source index.
+    private func plane(_ frame: VideoFrame, index: Int, cache: inout [Int: [Float]]) throws -> [Float] {
+        if let cached = cache[index] { return cached }
+        let pixels = frame.rgb8
+        let count = frame.width * frame.height
+        var planar = [Float](repeating: 0, count: 3 * count)
+        for i in 0..<count {
+            for c in 0..<3 { planar[c * count + i] = Float(pixels[3 * i + c]) / 255 }
+        }
+        cache[index] = planar
+        return planar
+    }
+
+    /// A planar RGB frame [3, height, width] as a `VideoFrame`.
+    static func frame(_ planar: [Float], height: Int, width: Int) throws -> VideoFrame {
+        let count = width * height
+        var interleaved = [Float](repeating: 0, count: 3 * count)
+        for i in 0..<count {
+            for c in 0..<3 { interleaved[3 * i + c] = planar[c * count + i] }
+        }
+        return try VideoFrame(width: width, height: height, rgbFloat: interleaved)
+    }
+}
