@@ -131,7 +131,7 @@ struct InterpolateCommand: ParsableCommand {
                         a, b, height: start.height, width: start.width,
                         timesteps: between.map { Float($0.timestep) }, arena: arena
                     )
-                    .map { try Self.frame($0, height: start.height, width: start.width) }
+                    .map { try PlanarRGB.frame($0, height: start.height, width: start.width) }
                     interpolated += results.count
                 }
             } else if !between.isEmpty {
@@ -168,23 +168,8 @@ struct InterpolateCommand: ParsableCommand {
     /// `frame` as planar RGB floats in [0, 1], cached by its source index.
     private func plane(_ frame: VideoFrame, index: Int, cache: inout [Int: [Float]]) throws -> [Float] {
         if let cached = cache[index] { return cached }
-        let pixels = frame.rgb8
-        let count = frame.width * frame.height
-        var planar = [Float](repeating: 0, count: 3 * count)
-        for i in 0..<count {
-            for c in 0..<3 { planar[c * count + i] = Float(pixels[3 * i + c]) / 255 }
-        }
+        let planar = PlanarRGB.planes(of: frame)
         cache[index] = planar
         return planar
-    }
-
-    /// A planar RGB frame [3, height, width] as a `VideoFrame`.
-    static func frame(_ planar: [Float], height: Int, width: Int) throws -> VideoFrame {
-        let count = width * height
-        var interleaved = [Float](repeating: 0, count: 3 * count)
-        for i in 0..<count {
-            for c in 0..<3 { interleaved[3 * i + c] = planar[c * count + i] }
-        }
-        return try VideoFrame(width: width, height: height, rgbFloat: interleaved)
     }
 }

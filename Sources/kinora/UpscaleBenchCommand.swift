@@ -35,8 +35,9 @@ struct UpscaleBenchCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
-        let upscaler = try RealESRGAN(paramURL: UpscalerModels.locate(model, scale: scale), outputScale: scale,
-                                      device: device)
+        let upscaler = try RealESRGAN(
+            paramURL: UpscalerModels.locate(model, scale: scale), outputScale: scale,
+            device: device)
         try upscaler.uploadWeights()
         let arena = ActivationArena(device: device)
         let memory = device.memory
@@ -48,16 +49,19 @@ struct UpscaleBenchCommand: ParsableCommand {
             return Float(state >> 40) / Float(1 << 24)
         }
         print("device: \(device.physical.name)")
-        print("model: \(upscaler.name) (\(upscaler.architecture)) ×\(scale), \(size)×\(size), tiles of "
-            + "\(tiling.tile) px with \(tiling.context) px of context")
+        print(
+            "model: \(upscaler.name) (\(upscaler.architecture)) ×\(scale), \(size)×\(size), tiles of "
+                + "\(tiling.tile) px with \(tiling.context) px of context")
         for index in 0..<(warmup + runs) {
             memory.resetPeak()
             let started = Date()
             _ = try upscaler.upscale(image, height: size, width: size, tiling: tiling, arena: arena)
             let seconds = Date().timeIntervalSince(started)
             let label = index < warmup ? "warmup" : "run"
-            print(String(format: "%@ %d: %.3f s, peak %.1f MiB", label, index < warmup ? index + 1 : index - warmup + 1,
-                         seconds, Double(memory.peakBytes) / 1_048_576))
+            print(
+                String(
+                    format: "%@ %d: %.3f s, peak %.1f MiB", label, index < warmup ? index + 1 : index - warmup + 1,
+                    seconds, Double(memory.peakBytes) / 1_048_576))
         }
     }
 }

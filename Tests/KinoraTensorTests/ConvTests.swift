@@ -2,24 +2,6 @@ import KinoraTensor
 import XCTest
 
 final class ConvTests: TensorTestCase {
-    /// The convolution kernel under test: every test runs its body once with each (`eachConvolutionStrategy`).
-    var convolutionStrategy = ConvolutionStrategy.sharedMemory
-
-    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
-    /// that CPU drivers use.
-    func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
-        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
-            convolutionStrategy = strategy
-            try body()
-        }
-    }
-
-    override func makeGraph() -> Graph {
-        let graph = super.makeGraph()
-        graph.convolutionStrategy = convolutionStrategy
-        return graph
-    }
-
     /// One 2-D convolution to compare against the reference.
     struct Conv2dCase {
         var batch = 1

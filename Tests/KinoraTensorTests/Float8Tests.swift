@@ -288,24 +288,6 @@ final class Float8MatmulTests: Float8TestCase {
 }
 
 final class Float8ConvTests: Float8TestCase {
-    /// The convolution kernel under test: every test runs its body once with each (`eachConvolutionStrategy`).
-    var convolutionStrategy = ConvolutionStrategy.sharedMemory
-
-    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
-    /// that CPU drivers use.
-    func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
-        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
-            convolutionStrategy = strategy
-            try body()
-        }
-    }
-
-    override func makeGraph() -> Graph {
-        let graph = super.makeGraph()
-        graph.convolutionStrategy = convolutionStrategy
-        return graph
-    }
-
     func testEveryFloat8ByteOfAConvKernelReachesTheOutputExactlyScaled() throws {
         try eachConvolutionStrategy {
             // Sample c of the batch is 1 at the centre of channel c and 0 elsewhere, so with padding 1 the output at

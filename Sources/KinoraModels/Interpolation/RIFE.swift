@@ -107,33 +107,28 @@ public final class RIFE: @unchecked Sendable {
         }
         let paddedHeight = (height + Self.padding - 1) / Self.padding * Self.padding
         let paddedWidth = (width + Self.padding - 1) / Self.padding * Self.padding
-        func padded(_ frame: [Float]) -> [Float] {
-            var result = [Float](repeating: 0, count: 3 * paddedHeight * paddedWidth)
-            for c in 0..<3 {
-                for y in 0..<height {
-                    let from = (c * height + y) * width
-                    let to = (c * paddedHeight + y) * paddedWidth
-                    result.replaceSubrange(to..<to + width, with: frame[from..<from + width])
-                }
-            }
-            return result
-        }
+        let small = (height: height, width: width)
+        let large = (height: paddedHeight, width: paddedWidth)
         let graph = Graph(arena: arena)
         let shape = [1, 3, paddedHeight, paddedWidth]
         let outputs = try forward(
-            graph, graph.input(padded(frame0), shape: shape),
-            graph.input(padded(frame1), shape: shape), timesteps: timesteps)
-        return try graph.run(outputs).map { tensor in
-            let values = try tensor.floats()
-            var cropped = [Float](repeating: 0, count: 3 * height * width)
-            for c in 0..<3 {
-                for y in 0..<height {
-                    let from = (c * paddedHeight + y) * paddedWidth
-                    let to = (c * height + y) * width
-                    cropped.replaceSubrange(to..<to + width, with: values[from..<from + width])
-                }
+            graph, graph.input(Self.copyRows(frame0, from: small, to: large), shape: shape),
+            graph.input(Self.copyRows(frame1, from: small, to: large), shape: shape), timesteps: timesteps)
+        return try graph.run(outputs).map { try Self.copyRows($0.floats(), from: large, to: small) }
+    }
+
+    /// A planar RGB frame of size `from` placed in the top-left corner of one of size `to` (zeros around it), or
+    /// cropped to it when `to` is smaller.
+    static func copyRows(_ frame: [Float], from: (height: Int, width: Int), to: (height: Int, width: Int)) -> [Float] {
+        var result = [Float](repeating: 0, count: 3 * to.height * to.width)
+        let (rows, columns) = (min(from.height, to.height), min(from.width, to.width))
+        for c in 0..<3 {
+            for y in 0..<rows {
+                let source = (c * from.height + y) * from.width
+                let target = (c * to.height + y) * to.width
+                result.replaceSubrange(target..<target + columns, with: frame[source..<source + columns])
             }
-            return cropped
         }
+        return result
     }
 }

@@ -7,8 +7,9 @@ import XCTest
 enum TensorTestDevice {
     static let shared: GPUDevice = {
         do {
-            return try GPUDevice(selection: DeviceSelection.fromEnvironment(), validation: true,
-                                 shaders: { ShaderLibrary.spirv(named: $0) })
+            return try GPUDevice(
+                selection: DeviceSelection.fromEnvironment(), validation: true,
+                shaders: { ShaderLibrary.spirv(named: $0) })
         } catch {
             fatalError("cannot open a Vulkan device with validation for the tests: \(error)")
         }
@@ -35,7 +36,24 @@ class TensorTestCase: XCTestCase {
         super.tearDown()
     }
 
-    func makeGraph() -> Graph { Graph(arena: arena) }
+    /// The convolution kernel the graphs of `makeGraph` use (`eachConvolutionStrategy` runs a body with each).
+    var convolutionStrategy = ConvolutionStrategy.automatic
+
+    func makeGraph() -> Graph {
+        let graph = Graph(arena: arena)
+        graph.convolutionStrategy = convolutionStrategy
+        return graph
+    }
+
+    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
+    /// that CPU drivers use (Linux XCTest does not discover inherited test methods, so kernels cannot be subclasses).
+    func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
+        defer { convolutionStrategy = .automatic }
+        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
+            convolutionStrategy = strategy
+            try body()
+        }
+    }
 
     /// `count` uniform values in [-scale, scale).
     func randomValues(_ count: Int, scale: Float = 1) -> [Float] {
@@ -43,13 +61,16 @@ class TensorTestCase: XCTestCase {
     }
 
     /// Asserts that `actual` matches `expected` within a relative L2 error of `tolerance`.
-    func assertClose(_ actual: [Float], _ expected: [Double], tolerance: Double, _ message: String = "",
-                     file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(
+        _ actual: [Float], _ expected: [Double], tolerance: Double, _ message: String = "",
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(actual.count, expected.count, "element count \(message)", file: file, line: line)
         guard actual.count == expected.count else { return }
         let error = Reference.relativeL2(actual, expected)
-        XCTAssertLessThanOrEqual(error, tolerance, "relative L2 error \(error) > \(tolerance) \(message)",
-                                 file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            error, tolerance, "relative L2 error \(error) > \(tolerance) \(message)",
+            file: file, line: line)
     }
 }
 
