@@ -25,6 +25,8 @@ public final class Graph {
         case node
         /// A reshape or leading-axis slice of another value, `byteOffset` bytes into it.
         case view(of: Int, byteOffset: UInt64)
+        /// A shape without storage, for planning only (`placeholder(shape:dtype:)`).
+        case placeholder
     }
 
     struct ValueInfo {
@@ -76,7 +78,7 @@ public final class Graph {
         switch source {
         case .input(let tensor): scale = tensor.scale
         case .view(let base, _): scale = values[base].scale
-        case .node: scale = 1
+        case .node, .placeholder: scale = 1
         }
         values.append(ValueInfo(shape: shape, dtype: dtype, source: source, scale: scale))
         return Value(id: values.count - 1, graph: ObjectIdentifier(self), shape: shape, dtype: dtype)
@@ -197,6 +199,10 @@ public final class Graph {
                         buffer = tensor.buffer
                         return BufferBinding(buffer, operand.access, offset: tensor.byteOffset + offset,
                                              length: bindingLength(operand.value))
+                    }
+                    if case .placeholder = values[rootID].source {
+                        throw TensorError.invalidArgument(op: node.call.label, reason: "reads a placeholder, which "
+                            + "has no storage: placeholders are for memoryPlan only")
                     }
                     guard let stored = storage[rootID] else {
                         throw TensorError.invalidArgument(op: node.call.label, reason: "internal: operand not computed")
