@@ -1,0 +1,36 @@
+import KinoraGPU
+import KinoraTensor
+
+/// diffusers' `WanRotaryPosEmbed`: 3-D rotary position embedding over the patch grid. A head of D channels is split
+/// into bands for t, h and w (`D − 4·⌊D/6⌋`, `2·⌊D/6⌋`, `2·⌊D/6⌋`: 44/42/42 for D = 128); pair q of an axis's band
+/// turns by `position · θ^(−2q / band)` with θ = 10000 and the token's integer patch index on that axis, computed in
+/// float64 and rounded to f32 (`get_1d_rotary_pos_embed(..., freqs_dtype=torch.float64)`).
+///
+/// The pairs are adjacent channels (`x[..., 0::2]`, `x[..., 1::2]`): diffusers' `apply_rotary_emb` in
+/// `WanAttnProcessor` turns (x₂ₚ, x₂ₚ₊₁) into (x₂ₚ·cos − x₂ₚ₊₁·sin, x₂ₚ·sin + x₂ₚ₊₁·cos), which is
+/// `Graph.applyRotary(..., interleaved: true)` with one table column per pair.
+struct WanRotaryPosEmbed {
+    static let theta = 10000.0
+    let configuration: WanTransformer3DConfig
+
+    /// The cos and sin tables [F'·H'·W', D/2] of `grid`'s tokens, row-major, column p for pair p of a head.
+    func tables(_ grid: WanPatchGrid) throws -> (cos: [Float], sin: [Float]) {
+        let positions = RotaryPositions.grid(
+            frames: grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth)
+        return try positions.table(
+            headDim: configuration.attentionHeadDim, splits: configuration.rotarySplits, theta: Self.theta)
+    }
+
+    /// `tables` uploaded to `device`, each [L, D/2].
+    func tensors(_ grid: WanPatchGrid, on device: GPUDevice) throws -> (cos: Tensor, sin: Tensor) {
+        let (cos, sin) = try tables(grid)
+        let shape = [grid.tokens, configuration.attentionHeadDim / 2]
+        return (try Tensor(cos, shape: shape, on: device), try Tensor(sin, shape: shape, on: device))
+    }
+
+    /// `tables` as graph inputs.
+    func values(_ graph: Graph, _ grid: WanPatchGrid) throws -> (cos: Value, sin: Value) {
+        let (cos, sin) = try tensors(grid, on: graph.device)
+        return (graph.input(cos), graph.input(sin))
+    }
+}

@@ -1,0 +1,42 @@
+import KinoraTensor
+
+/// diffusers' `WanAttention` with `WanAttnProcessor`, as a block's self-attention (`attn1`) or cross-attention on
+/// the text (`attn2`): `to_q`, `to_k`, `to_v` (with biases), RMS norms `norm_q` and `norm_k` over the whole inner
+/// width before the head split (`qk_norm="rms_norm_across_heads"`, torch's `RMSNorm` with a learned weight), the
+/// rotary embedding on q and k in self-attention only, scaled dot-product attention over all keys (no mask: Wan
+/// attends to the zero-padded text rows too), and `to_out.0`.
+struct WanTransformerAttention {
+    let configuration: WanTransformer3DConfig
+    /// The weights under `attn1` or `attn2`.
+    let weights: DeviceWeights
+
+    /// The rotary tables a self-attention turns q and k by, each [L, head_dim / 2].
+    struct Rotary {
+        var cos: Value
+        var sin: Value
+    }
+
+    /// Attention of `x` [B, L, dim] over itself (`context` nil, turned by `rotary`) or over `context`
+    /// [B, L_text, dim]; the result is [B, L, dim].
+    func callAsFunction(_ graph: Graph, _ x: Value, context: Value? = nil, rotary: Rotary? = nil) throws -> Value {
+        let (width, heads) = (configuration.innerDim, configuration.numAttentionHeads)
+        func projection(_ name: String, _ input: Value) throws -> Value {
+            try WanTransformerLayers.linear(graph, weights.scoped(name), input, inputs: width, outputs: width)
+        }
+        func normed(_ name: String, _ input: Value) throws -> Value {
+            try graph.rmsNorm(
+                input, weight: weights.scoped(name).value("weight", in: graph, shape: [width]),
+                epsilon: configuration.eps)
+        }
+        let source = context ?? x
+        var query = try normed("norm_q", projection("to_q", x))
+        var key = try normed("norm_k", projection("to_k", source))
+        let value = try projection("to_v", source)
+        if let rotary {
+            query = try graph.applyRotary(query, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
+            key = try graph.applyRotary(key, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
+        }
+        let attended = try graph.attention(query: query, key: key, value: value, heads: heads)
+        return try projection("to_out.0", attended)
+    }
+}

@@ -1,0 +1,71 @@
+import KinoraTensor
+
+/// What every block reads beside the hidden states.
+struct WanBlockConditioning {
+    /// The text embeddings [B, L_text, dim] (`condition_embedder.text_embedder`'s output).
+    var context: Value
+    /// The shared modulation `timestep_proj` as [6, G, dim], one row per run of tokens sharing a timestep.
+    var projection: Value
+    var rotary: WanTransformerAttention.Rotary
+}
+
+/// diffusers' `WanTransformerBlock`. The block's `scale_shift_table` [1, 6, dim] plus the shared `timestep_proj`,
+/// in f32, gives (shift, scale, gate) for the self-attention and (c_shift, c_scale, c_gate) for the feed-forward:
+///
+/// 1. `x += attn1(norm1(x)·(1 + scale) + shift, rotary) · gate`, norm1 an f32 layer norm without affine;
+/// 2. `x += attn2(norm2(x), text)`, norm2 an f32 layer norm with affine (`cross_attn_norm`; the identity without);
+/// 3. `x += ffn(norm3(x)·(1 + c_scale) + c_shift) · c_gate`, norm3 without affine.
+///
+/// With per-sample timesteps each modulation is one row per sample; with per-token ones (Wan 2.2's
+/// `expand_timesteps`), one per run of tokens that share a timestep (a latent frame), broadcast over its tokens.
+struct WanTransformerBlock {
+    let configuration: WanTransformer3DConfig
+    /// The weights under `blocks.N`.
+    let weights: DeviceWeights
+    /// `WanTransformerFeedForward.chunkBytes`.
+    let feedForwardChunkBytes: Int
+
+    /// The block over `x` [B, L, dim].
+    func callAsFunction(_ graph: Graph, _ x: Value, _ conditioning: WanBlockConditioning) throws -> Value {
+        let (width, epsilon) = (configuration.innerDim, configuration.eps)
+        let groups = conditioning.projection.shape[1]
+        let run = x.count / width / groups
+        let table = try weights.value("scale_shift_table", in: graph, shape: [1, 6, width])
+        let modulation = try graph.add(graph.reshape(table, [6, 1, width]), conditioning.projection)
+        let (shift, scale, gate, feedForwardShift, feedForwardScale, feedForwardGate) = try {
+            let rows = try (0..<6).map {
+                try graph.reshape(graph.slice(modulation, axis: 0, start: $0, length: 1), [groups, 1, width])
+            }
+            return (rows[0], rows[1], rows[2], rows[3], rows[4], rows[5])
+        }()
+        // The hidden states as runs of tokens sharing a modulation row: [G, run, dim].
+        func runs(_ value: Value) throws -> Value { try graph.reshape(value, [groups, run, width]) }
+        func tokens(_ value: Value) throws -> Value { try graph.reshape(value, x.shape) }
+
+        // 1. Self-attention
+        let selfAttention = WanTransformerAttention(configuration: configuration, weights: weights.scoped("attn1"))
+        let normed = try graph.layerNorm(
+            runs(x), weight: nil, bias: nil, epsilon: epsilon, scale: scale, shift: shift)
+        let attended = try selfAttention(graph, tokens(normed), rotary: conditioning.rotary)
+        var hidden = try graph.add(runs(x), graph.multiply(runs(attended), gate))
+
+        // 2. Cross-attention
+        let crossAttention = WanTransformerAttention(configuration: configuration, weights: weights.scoped("attn2"))
+        var crossInput = hidden
+        if configuration.crossAttnNorm {
+            let norm = weights.scoped("norm2")
+            crossInput = try graph.layerNorm(
+                hidden, weight: norm.value("weight", in: graph, shape: [width]),
+                bias: norm.bias(in: graph, shape: [width], required: true), epsilon: epsilon)
+        }
+        hidden = try graph.add(hidden, runs(crossAttention(graph, tokens(crossInput), context: conditioning.context)))
+
+        // 3. Feed-forward
+        let feedForward = WanTransformerFeedForward(
+            configuration: configuration, weights: weights.scoped("ffn"), chunkBytes: feedForwardChunkBytes)
+        let normedAgain = try graph.layerNorm(
+            hidden, weight: nil, bias: nil, epsilon: epsilon, scale: feedForwardScale, shift: feedForwardShift)
+        hidden = try graph.add(hidden, graph.multiply(runs(feedForward(graph, normedAgain)), feedForwardGate))
+        return try tokens(hidden)
+    }
+}
