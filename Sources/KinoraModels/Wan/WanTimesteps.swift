@@ -4,7 +4,9 @@ public enum WanTimesteps: Sendable, Equatable {
     case perSample([Float])
     /// One timestep per latent token: `timestep` of shape [B, seq_len] with seq_len = F'·H'·W' patches in (t, h, w)
     /// order. Wan 2.2's `expand_timesteps` (TI2V-5B's image-to-video) gives the conditioning first frame's tokens
-    /// t = 0 and the rest the step's t; the time embedding and every modulation then vary per token.
+    /// t = 0 and the rest the step's t; the time embedding and every modulation then vary per token. Tokens that
+    /// share a timestep in runs (a whole sample, a latent frame) share one modulation row; timesteps that vary within
+    /// a frame cost a row per token (a [B·L, 6·dim] f32 projection: 1.2 GB for the 1.3B model at 480p).
     case perToken([[Float]])
 
     /// Wan 2.2's `expand_timesteps` for `batch` samples: the first latent frame's `tokensPerFrame` tokens at 0, the
