@@ -83,12 +83,16 @@ extension Graph {
     /// [Cout, Cin, kT, kH, kW], `bias` [Cout]. Time is padded in front only, with (kT − 1)·dilationT zeros, so
     /// output frame t reads input frames ≤ t·strideT; height and width are padded on both sides by `padding`.
     /// The result is [N, Cout, Tout, Hout, Wout] with Tout = (T − 1) / strideT + 1.
+    ///
+    /// `frontPadding` replaces the (kT − 1)·dilationT zeros in front of time (none behind), for a caller that puts
+    /// frames cached from an earlier chunk there instead; Tout = (T + frontPadding − extentT) / strideT + 1.
     public func causalConv3d(_ x: Value, weight: Value, bias: Value? = nil, stride: (Int, Int, Int) = (1, 1, 1),
-                             padding: (Int, Int) = (0, 0), dilation: (Int, Int, Int) = (1, 1, 1)) throws -> Value {
+                             padding: (Int, Int) = (0, 0), dilation: (Int, Int, Int) = (1, 1, 1),
+                             frontPadding: Int? = nil) throws -> Value {
         let geometry = try convolutionGeometry(
             op: "causalConv3d", x: x, weight: weight, bias: bias, stride: [stride.0, stride.1, stride.2],
             padding: [0, padding.0, padding.1], dilation: [dilation.0, dilation.1, dilation.2], groups: 1,
-            causal: true)
+            causal: true, frontPadding: frontPadding)
         return try recordConvolution(op: "causalConv3d", x: x, weight: weight, bias: bias, geometry: geometry,
                                      outputShape: [geometry.batch, geometry.outChannels] + geometry.output)
     }
@@ -156,10 +160,10 @@ extension Graph {
     }
 
     /// Checks a (non-transposed) convolution and returns its geometry; `padding` is symmetric except along time
-    /// when `causal`, where (kT − 1)·dilationT zeros go in front and none behind.
+    /// when `causal`, where `frontPadding` (default (kT − 1)·dilationT) zeros go in front and none behind.
     private func convolutionGeometry(op: String, x: Value, weight: Value, bias: Value?, stride: [Int],
-                                     padding: [Int], dilation: [Int], groups: Int, causal: Bool) throws
-        -> ConvGeometry
+                                     padding: [Int], dilation: [Int], groups: Int, causal: Bool,
+                                     frontPadding: Int? = nil) throws -> ConvGeometry
     {
         let rank = stride.count
         try checkConvolutionOperands(op: op, x: x, weight: weight, bias: bias, spatialRank: rank)
@@ -190,8 +194,11 @@ extension Graph {
         var before = Array(repeating: 0, count: lead) + padding
         var after = before
         if causal {
-            before[0] = (kernel[0] - 1) * dilations[0]
+            before[0] = frontPadding ?? (kernel[0] - 1) * dilations[0]
             after[0] = 0
+            guard before[0] >= 0 else {
+                throw TensorError.invalidArgument(op: op, reason: "front padding \(before[0]) must be ≥ 0")
+            }
         }
         var output: [Int] = []
         for axis in 0..<3 {

@@ -261,6 +261,42 @@ final class ConvTests: TensorTestCase {
         }
     }
 
+    /// `frontPadding` replaces the causal zeros: 0 runs the kernel over frames a caller has put in front itself
+    /// (Wan's feature cache), with stride 1 and 2 in time, and 1 leaves one zero.
+    func testCausalConv3dFrontPaddingReplacesTheCausalZeros() throws {
+        let cases: [(shape: [Int], weightShape: [Int], stride: (Int, Int, Int), padding: (Int, Int), front: Int)] = [
+            ([1, 5, 4, 6, 7], [3, 5, 3, 3, 3], (1, 1, 1), (1, 1), 0),
+            ([2, 4, 5, 3, 5], [6, 4, 3, 1, 1], (2, 1, 1), (0, 0), 0),
+            ([1, 3, 3, 5, 4], [2, 3, 3, 3, 3], (1, 1, 1), (1, 1), 1),
+        ]
+        for c in cases {
+            let x = randomValues(c.shape.reduce(1, *))
+            let w = randomWeights(c.weightShape.reduce(1, *), as: .f32)
+            let b = randomValues(c.weightShape[0])
+            let graph = makeGraph()
+            let y = try graph.causalConv3d(
+                graph.input(x, shape: c.shape), weight: graph.input(w, shape: c.weightShape),
+                bias: graph.input(b, shape: [c.weightShape[0]]), stride: c.stride, padding: c.padding,
+                frontPadding: c.front)
+            let geometry = ConvReference.Geometry(
+                kernel: Array(c.weightShape.suffix(3)), stride: [c.stride.0, c.stride.1, c.stride.2],
+                dilation: [1, 1, 1], padBefore: [c.front, c.padding.0, c.padding.1],
+                padAfter: [0, c.padding.0, c.padding.1])
+            let expected = ConvReference.convolution(
+                x, shape: c.shape, weight: w, outChannels: c.weightShape[0], bias: b, geometry: geometry)
+            let result = try graph.run([y])[0]
+            XCTAssertEqual(result.shape, expected.shape, "\(c)")
+            XCTAssertEqual(result.shape[2], (c.shape[2] + c.front - 3) / c.stride.0 + 1, "\(c)")
+            assertClose(try result.floats(), expected.values, tolerance: 1e-5, "\(c)")
+        }
+        let graph = makeGraph()
+        let x = try graph.input(randomValues(2 * 3 * 4), shape: [1, 2, 3, 2, 2])
+        let w = try graph.input(randomValues(2 * 2 * 3), shape: [2, 2, 3, 1, 1])
+        assertThrowsNaming("causalConv3d", try graph.causalConv3d(x, weight: w, frontPadding: -1))
+        let short = try graph.input(randomValues(2 * 4), shape: [1, 2, 1, 2, 2])
+        assertThrowsNaming("causalConv3d", try graph.causalConv3d(short, weight: w, frontPadding: 1))
+    }
+
     /// Asserts that `body` throws a `TensorError` whose message starts with `op`.
     func assertThrowsNaming(
         _ op: String, _ body: @autoclosure () throws -> Value, file: StaticString = #filePath,
