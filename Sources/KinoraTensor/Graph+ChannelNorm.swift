@@ -7,8 +7,10 @@ extension Graph {
     /// + bias[c] at each position s. With the default scale √C this is x / rms(x) · weight, the RMS over the
     /// channels. `weight` and `bias` hold C elements (any shape, e.g. Wan's [C, 1, 1, 1] gammas) in any storage
     /// type; the statistics and the result are f32.
-    public func channelRMSNorm(_ x: Value, weight: Value?, bias: Value? = nil, scale: Float? = nil,
-                               epsilon: Float = 1e-12) throws -> Value {
+    public func channelRMSNorm(
+        _ x: Value, weight: Value?, bias: Value? = nil, scale: Float? = nil,
+        epsilon: Float = 1e-12
+    ) throws -> Value {
         let op = "channelRMSNorm"
         try check(x, op)
         guard x.rank >= 2 else {
@@ -17,14 +19,17 @@ extension Graph {
         let channels = x.shape[1]
         let scale = scale ?? Float(channels).squareRoot()
         guard epsilon >= 0, epsilon.isFinite, scale.isFinite else {
-            throw TensorError.invalidArgument(op: op, reason: "epsilon \(epsilon) must be finite and ≥ 0, scale "
-                + "\(scale) finite")
+            throw TensorError.invalidArgument(
+                op: op,
+                reason: "epsilon \(epsilon) must be finite and ≥ 0, scale "
+                    + "\(scale) finite")
         }
         for parameter in [weight, bias].compactMap({ $0 }) {
             try check(parameter, op)
             guard parameter.count == channels else {
-                throw TensorError.shapeMismatch(op: op, shapes: [x.shape, parameter.shape],
-                                                reason: "weight and bias need \(channels) elements")
+                throw TensorError.shapeMismatch(
+                    op: op, shapes: [x.shape, parameter.shape],
+                    reason: "weight and bias need \(channels) elements")
             }
         }
         let input = try cast(x, to: .f32)
@@ -38,8 +43,10 @@ extension Graph {
         let call = KernelCall(
             shader: "channel_rms_norm.\(affineType.variant)",
             specialization: [UInt32(Self.channelNormThreads), 1, 1, weight == nil ? 0 : 1, bias == nil ? 0 : 1],
-            pushConstants: [Launch.u32(positions), Launch.u32(channels), Launch.u32(spatial), Launch.bits(scale),
-                            Launch.bits(epsilon)],
+            pushConstants: [
+                Launch.u32(positions), Launch.u32(channels), Launch.u32(spatial), Launch.bits(scale),
+                Launch.bits(epsilon),
+            ],
             groups: Launch.grid(count: positions, local: Self.channelNormThreads),
             operands: [input, weightOperand, biasOperand].map { KernelCall.Operand(value: $0.id, access: .read) },
             work: Double(x.count * 3), label: op)

@@ -5,8 +5,10 @@ import XCTest
 /// precision reference.
 final class ChannelNormTests: TensorTestCase {
     /// x [N, C, S] flattened → x / max(‖x[n, :, s]‖, epsilon) · scale · weight[c] + bias[c].
-    private func reference(_ x: [Float], shape: [Int], weight: [Float]?, bias: [Float]?, scale: Double,
-                           epsilon: Double) -> [Double] {
+    private func reference(
+        _ x: [Float], shape: [Int], weight: [Float]?, bias: [Float]?, scale: Double,
+        epsilon: Double
+    ) -> [Double] {
         let (batch, channels) = (shape[0], shape[1])
         let spatial = shape.dropFirst(2).reduce(1, *)
         var y = [Double](repeating: 0, count: x.count)
@@ -15,7 +17,8 @@ final class ChannelNormTests: TensorTestCase {
                 let indices = (0..<channels).map { (n * channels + $0) * spatial + s }
                 let norm = indices.reduce(0.0) { $0 + Double(x[$1]) * Double(x[$1]) }.squareRoot()
                 for (c, index) in indices.enumerated() {
-                    y[index] = Double(x[index]) / max(norm, epsilon) * scale * Double(weight?[c] ?? 1)
+                    y[index] =
+                        Double(x[index]) / max(norm, epsilon) * scale * Double(weight?[c] ?? 1)
                         + Double(bias?[c] ?? 0)
                 }
             }
@@ -29,16 +32,19 @@ final class ChannelNormTests: TensorTestCase {
             for shape in shapes {
                 let channels = shape[1]
                 let input = randomValues(shape.reduce(1, *), scale: 3)
-                let weight = try Tensor(randomValues(channels, scale: 2), shape: [channels, 1, 1, 1], dtype: dtype,
-                                        on: device)
+                let weight = try Tensor(
+                    randomValues(channels, scale: 2), shape: [channels, 1, 1, 1], dtype: dtype,
+                    on: device)
                 let bias = try Tensor(randomValues(channels), shape: [channels], dtype: dtype, on: device)
                 let graph = makeGraph()
-                let y = try graph.channelRMSNorm(graph.input(input, shape: shape), weight: graph.input(weight),
-                                                 bias: graph.input(bias))
+                let y = try graph.channelRMSNorm(
+                    graph.input(input, shape: shape), weight: graph.input(weight),
+                    bias: graph.input(bias))
                 let result = try graph.run([y])[0]
                 XCTAssertEqual(result.shape, shape)
-                let expected = reference(input, shape: shape, weight: try weight.floats(), bias: try bias.floats(),
-                                         scale: Double(channels).squareRoot(), epsilon: 1e-12)
+                let expected = reference(
+                    input, shape: shape, weight: try weight.floats(), bias: try bias.floats(),
+                    scale: Double(channels).squareRoot(), epsilon: 1e-12)
                 assertClose(try result.floats(), expected, tolerance: 1e-6, "\(dtype) \(shape)")
             }
         }
@@ -55,8 +61,9 @@ final class ChannelNormTests: TensorTestCase {
             let y = try graph.channelRMSNorm(graph.input(input, shape: shape), weight: nil, scale: scale)
             let actual = try graph.run([y])[0].floats()
             let expectedScale: Double = scale.map { Double($0) } ?? 6.0.squareRoot()
-            let expected = reference(input, shape: shape, weight: nil, bias: nil, scale: expectedScale,
-                                     epsilon: 1e-12)
+            let expected = reference(
+                input, shape: shape, weight: nil, bias: nil, scale: expectedScale,
+                epsilon: 1e-12)
             assertClose(actual, expected, tolerance: 1e-6, "scale \(String(describing: scale))")
             let zeroPosition: [Float] = (0..<6).map { channel in actual[(6 + channel) * 5 + 2] }
             XCTAssertEqual(zeroPosition, [Float](repeating: 0, count: 6))
@@ -68,8 +75,10 @@ final class ChannelNormTests: TensorTestCase {
         let x = try graph.input(randomValues(24), shape: [2, 4, 3])
         let wrong = try graph.input(randomValues(3), shape: [3])
         let rank1 = try graph.input(randomValues(4), shape: [4])
-        for body in [{ try graph.channelRMSNorm(x, weight: wrong) }, { try graph.channelRMSNorm(rank1, weight: nil) },
-                     { try graph.channelRMSNorm(x, weight: nil, epsilon: -1) }] {
+        for body in [
+            { try graph.channelRMSNorm(x, weight: wrong) }, { try graph.channelRMSNorm(rank1, weight: nil) },
+            { try graph.channelRMSNorm(x, weight: nil, epsilon: -1) },
+        ] {
             XCTAssertThrowsError(try body()) { error in
                 XCTAssertTrue("\(error)".hasPrefix("channelRMSNorm:"), "\(error)")
             }
