@@ -100,7 +100,7 @@ extension AutoencoderKLWan {
     /// diffusers' blending of decoded tiles (row-major): each tile is blended with the (already blended) tile above
     /// over `blend.height` rows and the one to its left over `blend.width` columns, cropped to the stride, and the
     /// crops joined and cut to the frame.
-    private func blend(_ graph: Graph, _ decoded: [Value], _ layout: TileLayout) throws -> Value {
+    func blend(_ graph: Graph, _ decoded: [Value], _ layout: TileLayout) throws -> Value {
         let columns = layout.columns.count
         var tiles = decoded
         var rows: [Value] = []

@@ -78,16 +78,24 @@ extension AutoencoderKLWan {
                 }
                 let rest = try graph.slice(x, axis: 2, start: 1, length: frames - 1)
                 let doubled = try interleave(graph, timeConvolution(graph, rest))
-                pass.store(.frames(try pass.lastFrames(rest, previous: nil)))
+                pass.store(.frames(try framesAfterRep(graph, rest)))
                 return try graph.concat([graph.slice(x, axis: 2, start: 0, length: 1), doubled], axis: 2)
             case .rep:
                 // The chunk after the first: no history yet, so zeros in front (diffusers' `time_conv(x)`).
-                pass.store(.frames(try pass.lastFrames(x, previous: nil)))
+                pass.store(.frames(try framesAfterRep(graph, x)))
                 return try interleave(graph, timeConvolution(graph, x))
             case .frames(let cached):
                 pass.store(.frames(try pass.lastFrames(x, previous: cached)))
                 return try interleave(graph, timeConvolution(graph, x, cached: cached))
             }
+        }
+
+        /// diffusers' cache after `Rep`: the last two frames of `x`, or a zero frame and `x`'s only one.
+        private func framesAfterRep(_ graph: Graph, _ x: Value) throws -> Value {
+            let frames = x.shape[2]
+            guard frames < 2 else { return try graph.slice(x, axis: 2, start: frames - 2, length: 2) }
+            let zeros = try graph.input([Float](repeating: 0, count: x.count), shape: x.shape)
+            return try graph.concat([zeros, x], axis: 2)
         }
 
         /// [B, 2C, T, H, W] → [B, C, 2T, H, W] with frame 2t from channels 0..<C and 2t + 1 from C..<2C

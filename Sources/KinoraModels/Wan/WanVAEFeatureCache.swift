@@ -4,11 +4,8 @@ import KinoraTensor
 /// keeps frames, in the order the call visits them (diffusers' `feat_idx`). A slot holds the last `CACHE_T` = 2
 /// input frames of its convolution ([B, C, ≤ 2, H, W]: one after a one-frame first call), the last input frame of a
 /// temporal downsample, or the `Rep` marker a temporal upsample leaves after the first chunk, which it did not
-/// convolve. An empty cache is diffusers' state after `clear_cache()`.
-///
-/// One difference in storage, none in value: after `Rep`, diffusers caches a zero frame in front of the first frame
-/// it convolves; here that slot keeps the frame alone, and the next call pads one zero in front instead, the
-/// same sum.
+/// convolve (after which it caches a zero frame and the first frame it convolves). An empty cache is diffusers'
+/// state after `clear_cache()`.
 public struct WanVAEFeatureCache: Sendable {
     public enum Slot: Sendable {
         /// diffusers' `"Rep"`: the temporal upsample saw only the first chunk.

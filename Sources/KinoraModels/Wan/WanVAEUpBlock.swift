@@ -1,17 +1,14 @@
 import KinoraTensor
 
 extension AutoencoderKLWan {
-    /// diffusers' `WanUpBlock` (Wan 2.1's decoder levels): `num_res_blocks + 1` residual blocks, then the
-    /// upsampler (`upsamplers.0`, halving the width) on every level but the last.
+    /// One decoder level: diffusers' `WanUpBlock` (Wan 2.1: `num_res_blocks + 1` residual blocks, then the
+    /// upsampler `upsamplers.0` halving the width, on every level but the last) or `WanResidualUpBlock` (Wan 2.2:
+    /// the same path with `upsampler` keeping the width, plus on every level but the last the `DupUp3D` shortcut of
+    /// the block's input added after the upsampler). `Decoder3d.step` runs it a residual block or the upsampler at a
+    /// time.
     struct UpBlock: Sendable {
         let resnets: [ResidualBlock]
         let upsampler: Resample?
-
-        func callAsFunction(_ pass: WanVAEPass, _ x: Value) throws -> Value {
-            var h = x
-            for resnet in resnets { h = try resnet(pass, h) }
-            if let upsampler { h = try upsampler(pass, h) }
-            return h
-        }
+        let shortcut: DupUp3D?
     }
 }

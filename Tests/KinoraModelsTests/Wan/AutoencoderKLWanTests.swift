@@ -51,4 +51,58 @@ final class AutoencoderKLWanTests: ModelTestCase {
             }
         }
     }
+
+    /// Widths above the flash kernel's limit (the real VAEs' 384 to 1024) take the explicit attention path; forced
+    /// here on the tiny models, it gives diffusers' output too.
+    func testExplicitMidBlockAttentionMatchesDiffusers() throws {
+        for name in ["wan21", "wan22"] {
+            let fixture = try AutoencoderKLWanFixture(name, test: self)
+            let actual = try decode(fixture, fusedAttentionHeadDim: 0)
+            let expected = try fixture.values("decoded")
+            assertClose(actual, expected, tolerance: Self.fp32Tolerance, "\(name) explicit attention")
+            print("\(name) explicit attention decode: relative L2 \(relativeL2(actual, expected))")
+        }
+    }
+
+    /// Two clips in one batch decode as each alone.
+    func testBatchOfTwoDecodesEachClipAsAlone() throws {
+        let fixture = try AutoencoderKLWanFixture("wan22", test: self)
+        let vae = try fixture.model(self)
+        let latents = try fixture.values("latents")
+        var shape = try fixture.shape("latents")
+        let second = latents.map { -0.5 * $0 }
+        shape[0] = 2
+        let graph = makeGraph()
+        let batch = try vae.decode(graph, graph.input(latents + second, shape: shape))
+        let single = try vae.decode(graph, graph.input(second, shape: try fixture.shape("latents")))
+        let (both, alone) = try { () throws -> ([Float], [Float]) in
+            let tensors = try graph.run([batch, single])
+            return (try tensors[0].floats(), try tensors[1].floats())
+        }()
+        let expected = try fixture.values("decoded")
+        XCTAssertEqual(both.count, 2 * expected.count)
+        assertClose(Array(both.prefix(expected.count)), expected, tolerance: Self.fp32Tolerance, "clip 0")
+        XCTAssertLessThan(relativeL2(Array(both.suffix(expected.count)), alone), 1e-6, "clip 1 against alone")
+        XCTAssertGreaterThan(relativeL2(alone, expected), 0.1, "the second clip differs from the first")
+    }
+
+    /// `normalizeLatents` / `denormalizeLatents` as WanImageToVideoPipeline and WanPipeline apply them, with the
+    /// configuration's per-channel statistics.
+    func testLatentNormalisationMatchesTheWanPipelines() throws {
+        for name in ["wan21", "wan22"] {
+            let fixture = try AutoencoderKLWanFixture(name, test: self)
+            let vae = try fixture.model(self)
+            let graph = makeGraph()
+            let normalized = try vae.normalizeLatents(graph, graph.input(fixture.tensor("mean", on: device)))
+            let denormalized = try vae.denormalizeLatents(graph, graph.input(fixture.tensor("latents", on: device)))
+            let tensors = try graph.run([normalized, denormalized])
+            XCTAssertLessThan(relativeL2(try tensors[0].floats(), try fixture.values("normalized_mean")), 1e-6, name)
+            XCTAssertLessThan(
+                relativeL2(try tensors[1].floats(), try fixture.values("denormalized_latents")), 1e-6,
+                name)
+            XCTAssertGreaterThan(
+                relativeL2(try tensors[0].floats(), try fixture.values("mean")), 0.1,
+                "\(name): the statistics change the latents")
+        }
+    }
 }

@@ -1,25 +1,10 @@
 import KinoraTensor
 
 extension AutoencoderKLWan {
-    /// diffusers' `WanResidualUpBlock` (Wan 2.2's decoder levels): the `UpBlock` path (`resnets`, then `upsampler`
-    /// keeping the width) plus, on every level but the last, the `DupUp3D` shortcut of the block's input.
-    struct ResidualUpBlock: Sendable {
-        let resnets: [ResidualBlock]
-        let upsampler: Resample?
-        let shortcut: DupUp3D?
-
-        func callAsFunction(_ pass: WanVAEPass, _ x: Value) throws -> Value {
-            var h = x
-            for resnet in resnets { h = try resnet(pass, h) }
-            if let upsampler { h = try upsampler(pass, h) }
-            guard let shortcut else { return h }
-            return try pass.graph.add(h, shortcut(pass.graph, x, firstChunk: pass.isFirstChunk))
-        }
-    }
-
-    /// diffusers' `DupUp3D`: each input channel repeated `repeats` times (`repeat_interleave`), then the channels
-    /// [C_out, f_t, f_s, f_s] unfolded into f_t frames and f_s × f_s pixels; the first chunk drops its first
-    /// f_t − 1 frames, as the temporal upsample keeps latent frame 0 a single frame.
+    /// diffusers' `DupUp3D`, the shortcut of Wan 2.2's up blocks: each input channel repeated `repeats` times
+    /// (`repeat_interleave`), then the channels [C_out, f_t, f_s, f_s] unfolded into f_t frames and f_s × f_s
+    /// pixels; the first chunk drops its first f_t − 1 frames, as the temporal upsample keeps latent frame 0 a single
+    /// frame.
     struct DupUp3D: Sendable {
         let inChannels: Int
         let outChannels: Int
@@ -34,13 +19,12 @@ extension AutoencoderKLWan {
             // repeat_interleave over channels: a nearest upsampling of [B·C, 1, 1, T·H·W] along its height.
             let flat = try graph.reshape(x, [batch * inChannels, 1, 1, frames * height * width])
             let repeated = try graph.upsampleNearest(flat, factorH: repeats, factorW: 1)
-            // [B·C_out, t, s, s, T, H·W] → [B·C_out, T, t, s, s, H·W], then per (B·C_out, T, t):
+            // [B·C_out, t, s·s, T, H·W] → [B·C_out, T, t, s·s, H·W], then per (B·C_out, T, t):
             // [s, s, H, W] → [H, s, W, s].
             var y = try graph.permute(
                 graph.reshape(repeated, [batch * outChannels, t, s * s, frames, height * width]), [0, 3, 1, 2, 4])
             y = try graph.permute(
-                graph.reshape(y, [batch * outChannels * frames * t, s, s, height, width]),
-                [0, 3, 1, 4, 2])
+                graph.reshape(y, [batch * outChannels * frames * t, s, s, height, width]), [0, 3, 1, 4, 2])
             y = try graph.reshape(y, [batch, outChannels, frames * t, height * s, width * s])
             guard firstChunk, t > 1 else { return y }
             return try graph.slice(y, axis: 2, start: t - 1, length: frames * t - (t - 1))

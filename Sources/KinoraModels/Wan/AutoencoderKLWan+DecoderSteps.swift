@@ -1,0 +1,202 @@
+import KinoraGPU
+import KinoraTensor
+
+/// A tensor handed from one graph of a step-by-step decode to the next: a device tensor when running, its shape
+/// (f32) when planning.
+enum WanVAECarried {
+    case tensor(Tensor)
+    case planned([Int])
+
+    func value(in graph: Graph) throws -> Value {
+        switch self {
+        case .tensor(let tensor): return graph.input(tensor)
+        case .planned(let shape): return try graph.placeholder(shape: shape)
+        }
+    }
+
+    var shape: [Int] {
+        switch self {
+        case .tensor(let tensor): return tensor.shape
+        case .planned(let shape): return shape
+        }
+    }
+
+    var bytes: UInt64 {
+        switch self {
+        case .tensor(let tensor): return UInt64(tensor.byteCount)
+        case .planned(let shape): return UInt64(shape.reduce(4, *))
+        }
+    }
+}
+
+/// A feature-cache slot between the graphs of a step-by-step decode.
+enum WanVAECarriedSlot {
+    case rep
+    case frames(WanVAECarried)
+
+    var bytes: UInt64 {
+        if case .frames(let frames) = self { return frames.bytes }
+        return 0
+    }
+}
+
+extension AutoencoderKLWan {
+    /// One decoder call run (or planned) step by step, each of `Decoder3d.steps` a graph of its own
+    /// (`post_quant_conv` with `conv_in`): a step's old cache slots are released as soon as it has run, so the
+    /// device holds one copy of the cache plus one step's activations, not the cache twice and the whole decoder's
+    /// activations. The steps after the last temporal upsample, where the call's frames are most numerous and
+    /// largest, run one frame at a time (every layer there is causal in time or per frame, so a frame at a time with
+    /// the cache carried gives the same values). The arena is trimmed after every step (as `Graph.memoryPlan`
+    /// starts from an empty one).
+    ///
+    /// When planning, nothing runs: each step is recorded over placeholders and planned, and `peakBytes` is the
+    /// highest of the bytes resident at a step (the caches, the tensors carried into it and `residentBytes`) plus
+    /// its plan.
+    struct SteppedDecode {
+        let vae: AutoencoderKLWan
+        let arena: ActivationArena
+        let planning: Bool
+        /// Bytes held outside this call's caches and carried tensors (other tiles' caches and frames, the latents).
+        var residentBytes: UInt64 = 0
+        private(set) var peakBytes: UInt64 = 0
+        /// The step whose planned peak is `peakBytes`.
+        private(set) var peakStep = ""
+
+        init(vae: AutoencoderKLWan, arena: ActivationArena, planning: Bool) {
+            self.vae = vae
+            self.arena = arena
+            self.planning = planning
+        }
+
+        /// The patchified frames of `latents` [B, z_dim, n, h, w], as consecutive pieces along time; `cache`
+        /// holds the previous call's slots (nil for the clip's first call) and leaves with this call's, each
+        /// replaced as its step has run.
+        mutating func decode(_ latents: WanVAECarried, cache: inout [WanVAECarriedSlot]?) throws -> [WanVAECarried] {
+            let steps = vae.decoder.steps
+            let tail =
+                (steps.lastIndex { step in
+                    if case .upsampler(let level) = step { return vae.configuration.temporalUpsample(level: level) }
+                    return false
+                } ?? -1) + 1
+            let fresh = cache == nil
+            if fresh { cache = [] }
+            var state = (h: latents, blockInput: WanVAECarried?.none)
+            var offset = 0
+            for step in steps[..<tail] {
+                state = try run(step, state, fresh: fresh, cache: &cache!, offset: &offset)
+            }
+            let (tailStart, frames) = (offset, state.h.shape[2])
+            var pieces: [WanVAECarried] = []
+            for frame in 0..<frames {
+                offset = tailStart
+                var piece = (h: try slice(state.h, frame: frame), blockInput: WanVAECarried?.none)
+                // The call's frames before the tail and the pieces done stay on the device meanwhile.
+                let done: UInt64 = pieces.reduce(0) { $0 + $1.bytes }
+                let held: UInt64 = state.h.bytes + done
+                for step in steps[tail...] {
+                    residentBytes += held
+                    defer { residentBytes -= held }
+                    piece = try run(step, piece, fresh: fresh && frame == 0, cache: &cache!, offset: &offset)
+                }
+                pieces.append(piece.h)
+            }
+            if !fresh, offset != cache!.count {
+                throw AutoencoderKLWanError.invalidInput(
+                    operation: "feature cache", shape: [cache!.count],
+                    reason: "the cache holds \(cache!.count) slots but this call has \(offset) causal convolutions; "
+                        + "it comes from another model")
+            }
+            return pieces
+        }
+
+        /// Frame `frame` of `x`: the tensor itself when it has one frame, else cut out on a small graph.
+        private mutating func slice(_ x: WanVAECarried, frame: Int) throws -> WanVAECarried {
+            let shape = x.shape
+            guard shape[2] > 1 else { return x }
+            let one = [shape[0], shape[1], 1, shape[3], shape[4]]
+            guard case .tensor = x, !planning else { return .planned(one) }
+            let graph = Graph(arena: arena)
+            defer { arena.trim() }
+            let value = try graph.copy(graph.slice(x.value(in: graph), axis: 2, start: frame, length: 1))
+            return .tensor(try graph.run([value])[0])
+        }
+
+        /// Runs (or plans) `step` on a graph of its own, reading the cache from `offset` on (none when `fresh`) and
+        /// writing its new slots there.
+        private mutating func run(
+            _ step: Decoder3d.Step, _ state: (h: WanVAECarried, blockInput: WanVAECarried?),
+            fresh: Bool, cache: inout [WanVAECarriedSlot], offset: inout Int
+        ) throws
+            -> (h: WanVAECarried, blockInput: WanVAECarried?)
+        {
+            let graph = Graph(arena: arena)
+            let resident =
+                residentBytes + cache.reduce(0) { $0 + $1.bytes } + state.h.bytes
+                + (state.blockInput?.bytes ?? 0)
+            var input = try state.h.value(in: graph)
+            if step == .convIn {
+                input = try CausalConv3d.pointwise(vae.weights.scoped("post_quant_conv"))(graph, input)
+            }
+            let previous: [WanVAEPass.Slot]? =
+                fresh
+                ? nil
+                : try cache[offset...].map { slot in
+                    switch slot {
+                    case .rep: return .rep
+                    case .frames(let frames): return .frames(try frames.value(in: graph))
+                    }
+                }
+            let pass = WanVAEPass(graph: graph, previous: previous)
+            let next = try vae.decoder.step(
+                step, pass, Decoder3d.State(h: input, blockInput: try state.blockInput?.value(in: graph)))
+            let slots = pass.outputs().values
+            let outputs = [next.h] + (next.blockInput.map { [$0] } ?? []) + slots
+            let results: [WanVAECarried]
+            if planning {
+                let plan = try graph.memoryPlan(outputs)
+                if resident + plan.peakBytes > peakBytes {
+                    peakBytes = resident + plan.peakBytes
+                    peakStep = "\(step)"
+                }
+                results = outputs.map { .planned($0.shape) }
+            } else {
+                defer { arena.trim() }
+                results = try graph.run(outputs).map { .tensor($0) }
+            }
+            var index = results.count - slots.count
+            let written = pass.next.map { slot -> WanVAECarriedSlot in
+                guard case .frames = slot else { return .rep }
+                defer { index += 1 }
+                return .frames(results[index])
+            }
+            if fresh {
+                cache.append(contentsOf: written)
+            } else {
+                cache.replaceSubrange(offset..<(offset + written.count), with: written)
+            }
+            offset += written.count
+            return (results[0], next.blockInput == nil ? nil : results[1])
+        }
+
+        /// The video frames of the patchified pieces of each tile (one without tiles): joined along time, blended
+        /// as diffusers' `tiled_decode` on a `layout`, unpatchified and clamped, on one more graph.
+        mutating func finish(_ tiles: [[WanVAECarried]], layout: TileLayout?) throws -> WanVAECarried {
+            let graph = Graph(arena: arena)
+            let values = try tiles.map { pieces in try graph.concat(pieces.map { try $0.value(in: graph) }, axis: 2) }
+            let frames = tiles.joined()
+            let joined = try layout.map { try vae.blend(graph, values, $0) } ?? values[0]
+            let video = try vae.finishFrames(graph, joined)
+            if planning {
+                let plan = try graph.memoryPlan([video])
+                let resident = residentBytes + frames.reduce(0) { $0 + $1.bytes }
+                if resident + plan.peakBytes > peakBytes {
+                    peakBytes = resident + plan.peakBytes
+                    peakStep = "finish"
+                }
+                return .planned(video.shape)
+            }
+            defer { arena.trim() }
+            return .tensor(try graph.run([video])[0])
+        }
+    }
+}
