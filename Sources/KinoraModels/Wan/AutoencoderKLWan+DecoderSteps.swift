@@ -5,26 +5,29 @@ import KinoraTensor
 /// (f32) when planning.
 enum WanVAECarried {
     case tensor(Tensor)
-    case planned([Int])
+    case planned([Int], DType)
+
+    /// The planned stand-in of `value`.
+    static func planned(_ value: Value) -> WanVAECarried { .planned(value.shape, value.dtype) }
 
     func value(in graph: Graph) throws -> Value {
         switch self {
         case .tensor(let tensor): return graph.input(tensor)
-        case .planned(let shape): return try graph.placeholder(shape: shape)
+        case .planned(let shape, let dtype): return try graph.placeholder(shape: shape, dtype: dtype)
         }
     }
 
     var shape: [Int] {
         switch self {
         case .tensor(let tensor): return tensor.shape
-        case .planned(let shape): return shape
+        case .planned(let shape, _): return shape
         }
     }
 
     var bytes: UInt64 {
         switch self {
         case .tensor(let tensor): return UInt64(tensor.byteCount)
-        case .planned(let shape): return UInt64(shape.reduce(4, *))
+        case .planned(let shape, let dtype): return UInt64(shape.reduce(dtype.size, *))
         }
     }
 }
@@ -56,16 +59,19 @@ extension AutoencoderKLWan {
         let vae: AutoencoderKLWan
         let arena: ActivationArena
         let planning: Bool
+        /// The storage type of the cached frames.
+        let cacheType: DType
         /// Bytes held outside this call's caches and carried tensors (other tiles' caches and frames, the latents).
         var residentBytes: UInt64 = 0
         private(set) var peakBytes: UInt64 = 0
         /// The step whose planned peak is `peakBytes`.
         private(set) var peakStep = ""
 
-        init(vae: AutoencoderKLWan, arena: ActivationArena, planning: Bool) {
+        init(vae: AutoencoderKLWan, arena: ActivationArena, planning: Bool, cacheType: DType = .f32) {
             self.vae = vae
             self.arena = arena
             self.planning = planning
+            self.cacheType = cacheType
         }
 
         /// The patchified frames of `latents` [B, z_dim, n, h, w], as consecutive pieces along time; `cache`
@@ -114,7 +120,7 @@ extension AutoencoderKLWan {
             let shape = x.shape
             guard shape[2] > 1 else { return x }
             let one = [shape[0], shape[1], 1, shape[3], shape[4]]
-            guard case .tensor = x, !planning else { return .planned(one) }
+            guard case .tensor = x, !planning else { return .planned(one, .f32) }
             let graph = Graph(arena: arena)
             defer { arena.trim() }
             let value = try graph.copy(graph.slice(x.value(in: graph), axis: 2, start: frame, length: 1))
@@ -146,7 +152,7 @@ extension AutoencoderKLWan {
                     case .frames(let frames): return .frames(try frames.value(in: graph))
                     }
                 }
-            let pass = WanVAEPass(graph: graph, previous: previous)
+            let pass = WanVAEPass(graph: graph, previous: previous, cacheType: cacheType)
             let next = try vae.decoder.step(
                 step, pass, Decoder3d.State(h: input, blockInput: try state.blockInput?.value(in: graph)))
             let slots = pass.outputs().values
@@ -158,7 +164,7 @@ extension AutoencoderKLWan {
                     peakBytes = resident + plan.peakBytes
                     peakStep = "\(step)"
                 }
-                results = outputs.map { .planned($0.shape) }
+                results = outputs.map { .planned($0) }
             } else {
                 defer { arena.trim() }
                 results = try graph.run(outputs).map { .tensor($0) }
@@ -193,7 +199,7 @@ extension AutoencoderKLWan {
                     peakBytes = resident + plan.peakBytes
                     peakStep = "finish"
                 }
-                return .planned(video.shape)
+                return .planned(video)
             }
             defer { arena.trim() }
             return .tensor(try graph.run([video])[0])

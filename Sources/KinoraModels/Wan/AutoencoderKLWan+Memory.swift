@@ -27,20 +27,22 @@ extension AutoencoderKLWan {
     /// placeholders of its inputs and planned.
     public func streamingDecodeMemory(
         batch: Int = 1, latentHeight: Int, latentWidth: Int,
-        tiles: TileConfiguration? = nil
-    ) throws -> WanVAEStreamingDecodeMemory {
+        tiles: TileConfiguration? = nil, cacheType: DType = .f32
+    ) throws
+        -> WanVAEStreamingDecodeMemory
+    {
         let arena = ActivationArena(device: weights.device)
         let shapeGraph = Graph(arena: arena)
         let clip = try shapeGraph.placeholder(shape: [batch, configuration.zDim, 3, latentHeight, latentWidth])
         let shapes: [[[Int]]] = try recordDecode(shapeGraph, clip, previous: [], tiles: tiles).passes.map {
             $0.outputs().values.map(\.shape)
         }
-        var slots: [[WanVAECarriedSlot]?] = shapes.map { tile in tile.map { .frames(.planned($0)) } }
-        var decode = SteppedDecode(vae: self, arena: arena, planning: true)
+        var slots: [[WanVAECarriedSlot]?] = shapes.map { tile in tile.map { .frames(.planned($0, cacheType)) } }
+        var decode = SteppedDecode(vae: self, arena: arena, planning: true, cacheType: cacheType)
         let video = try steppedCall(
-            &decode, latents: .planned([batch, configuration.zDim, 1, latentHeight, latentWidth]), slots: &slots,
-            tiles: tiles)
-        let cacheBytes = shapes.joined().reduce(0) { $0 + UInt64($1.reduce(4, *)) }
+            &decode, latents: .planned([batch, configuration.zDim, 1, latentHeight, latentWidth], .f32),
+            slots: &slots, tiles: tiles)
+        let cacheBytes = shapes.joined().reduce(0) { $0 + UInt64($1.reduce(cacheType.size, *)) }
         return WanVAEStreamingDecodeMemory(
             cacheShapes: shapes, cacheBytes: cacheBytes, peakBytes: decode.peakBytes,
             peakStep: decode.peakStep, outputFrames: video.shape[2])
@@ -49,10 +51,12 @@ extension AutoencoderKLWan {
     /// The tiles a streaming decode of `latentHeight` × `latentWidth` frames needs to fit `budget` bytes beside
     /// what is live (default: the device budget minus the live bytes): nil when whole frames fit, else the first
     /// that fits of diffusers' default tiles (256 pixels every 192) and tiles of half, a quarter, … their size down to
-    /// 4 latent pixels, among those that split the frame. Throws when none fits.
-    public func streamingTiles(batch: Int = 1, latentHeight: Int, latentWidth: Int, budget: UInt64? = nil) throws
-        -> TileConfiguration?
-    {
+    /// 4 latent pixels, among those that split the frame, with the cache stored as `cacheType`. Throws when none
+    /// fits.
+    public func streamingTiles(
+        batch: Int = 1, latentHeight: Int, latentWidth: Int, budget: UInt64? = nil,
+        cacheType: DType = .f32
+    ) throws -> TileConfiguration? {
         let memory = weights.device.memory
         let available = budget ?? (memory.budget - min(memory.liveBytes, memory.budget))
         let s = configuration.spatialCompression
@@ -69,8 +73,8 @@ extension AutoencoderKLWan {
         var smallest = UInt64.max
         for candidate in candidates {
             let planned = try streamingDecodeMemory(
-                batch: batch, latentHeight: latentHeight, latentWidth: latentWidth,
-                tiles: candidate)
+                batch: batch, latentHeight: latentHeight, latentWidth: latentWidth, tiles: candidate,
+                cacheType: cacheType)
             if planned.peakBytes <= available { return candidate }
             smallest = min(smallest, planned.peakBytes)
         }

@@ -42,7 +42,7 @@ extension AutoencoderKLWan {
         func callAsFunction(_ pass: WanVAEPass, _ x: Value) throws -> Value {
             let cached = try pass.takeFrames()
             let y = try self(pass.graph, x, cached: cached)
-            pass.store(.frames(try pass.lastFrames(x, previous: cached)))
+            try pass.store(.frames(try pass.lastFrames(x, previous: cached)))
             return y
         }
     }

@@ -73,19 +73,19 @@ extension AutoencoderKLWan {
             case nil:
                 // The first chunk: its first frame passes; any later frames are convolved from a zero history.
                 guard frames > 1 else {
-                    pass.store(.rep)
+                    try pass.store(.rep)
                     return x
                 }
                 let rest = try graph.slice(x, axis: 2, start: 1, length: frames - 1)
                 let doubled = try interleave(graph, timeConvolution(graph, rest))
-                pass.store(.frames(try framesAfterRep(graph, rest)))
+                try pass.store(.frames(try framesAfterRep(graph, rest)))
                 return try graph.concat([graph.slice(x, axis: 2, start: 0, length: 1), doubled], axis: 2)
             case .rep:
                 // The chunk after the first: no history yet, so zeros in front (diffusers' `time_conv(x)`).
-                pass.store(.frames(try framesAfterRep(graph, x)))
+                try pass.store(.frames(try framesAfterRep(graph, x)))
                 return try interleave(graph, timeConvolution(graph, x))
             case .frames(let cached):
-                pass.store(.frames(try pass.lastFrames(x, previous: cached)))
+                try pass.store(.frames(try pass.lastFrames(x, previous: cached)))
                 return try interleave(graph, timeConvolution(graph, x, cached: cached))
             }
         }
@@ -118,12 +118,12 @@ extension AutoencoderKLWan {
             let frames = x.shape[2]
             let last = try graph.slice(x, axis: 2, start: frames - 1, length: 1)
             guard let cached = try pass.takeFrames() else {
-                pass.store(.frames(last))
+                try pass.store(.frames(last))
                 guard frames > 1 else { return x }
                 return try graph.concat(
                     [graph.slice(x, axis: 2, start: 0, length: 1), timeConvolution(graph, x)], axis: 2)
             }
-            pass.store(.frames(last))
+            try pass.store(.frames(last))
             let previous = try graph.slice(cached, axis: 2, start: cached.shape[2] - 1, length: 1)
             return try timeConvolution(graph, graph.concat([previous, x], axis: 2))
         }

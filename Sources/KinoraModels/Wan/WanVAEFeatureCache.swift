@@ -39,11 +39,14 @@ final class WanVAEPass {
 
     let graph: Graph
     let previous: [Slot]?
+    /// The storage type of the frames the pass leaves (f32 as diffusers; f16 halves the cache).
+    let cacheType: DType
     private(set) var next: [Slot] = []
 
-    init(graph: Graph, previous: [Slot]? = nil) {
+    init(graph: Graph, previous: [Slot]? = nil, cacheType: DType = .f32) {
         self.graph = graph
         self.previous = previous
+        self.cacheType = cacheType
     }
 
     /// The pass over a device cache, its tensors as graph inputs.
@@ -87,8 +90,10 @@ final class WanVAEPass {
         }
     }
 
-    func store(_ slot: Slot) {
-        next.append(slot)
+    /// Leaves `slot` for the next call, its frames in `cacheType`.
+    func store(_ slot: Slot) throws {
+        guard case .frames(let frames) = slot, frames.dtype != cacheType else { return next.append(slot) }
+        next.append(.frames(try graph.cast(frames, to: cacheType)))
     }
 
     /// Checks that the call used every slot of the cache it read.

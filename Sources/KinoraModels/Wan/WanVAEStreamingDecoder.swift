@@ -14,16 +14,23 @@ public final class WanVAEStreamingDecoder {
     public let vae: AutoencoderKLWan
     public let arena: ActivationArena
     public let tiles: AutoencoderKLWan.TileConfiguration?
+    /// The storage type of the cached frames: f32 as diffusers, or f16 to halve the cache (the frames a causal
+    /// convolution reads from the previous call are then rounded to f16).
+    public let cacheType: DType
     /// Each tile's cache (one entry without tiles); empty before the first call.
     private var slots: [[WanVAECarriedSlot]?] = []
     /// Latent frames decoded since the start or the last `reset()`.
     public private(set) var latentFramesDecoded = 0
     private var frameShape: [Int]?
 
-    public init(vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil) {
+    public init(
+        vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
+        cacheType: DType = .f32
+    ) {
         self.vae = vae
         self.arena = arena
         self.tiles = tiles
+        self.cacheType = cacheType
     }
 
     /// The cache of each tile (one entry without tiles); empty before the first call.
@@ -64,7 +71,7 @@ public final class WanVAEStreamingDecoder {
                 reason: "the clip's earlier latents were [\(frameShape[0]), \(frameShape[1]), n, \(frameShape[2]), "
                     + "\(frameShape[3])]; call reset() to start another clip")
         }
-        var decode = AutoencoderKLWan.SteppedDecode(vae: vae, arena: arena, planning: false)
+        var decode = AutoencoderKLWan.SteppedDecode(vae: vae, arena: arena, planning: false, cacheType: cacheType)
         let video = try vae.steppedCall(&decode, latents: .tensor(latents), slots: &slots, tiles: tiles)
         guard case .tensor(let frames) = video else {
             throw AutoencoderKLWanError.invalidInput(
@@ -122,7 +129,7 @@ extension AutoencoderKLWan {
         decode: inout SteppedDecode
     ) throws -> WanVAECarried {
         let shape = [latents.shape[0], latents.shape[1], latents.shape[2], region.height, region.width]
-        guard case .tensor = latents, !decode.planning else { return .planned(shape) }
+        guard case .tensor = latents, !decode.planning else { return .planned(shape, .f32) }
         let graph = Graph(arena: decode.arena)
         let band = try graph.slice(latents.value(in: graph), axis: 3, start: region.top, length: region.height)
         let tile = try graph.copy(graph.slice(band, axis: 4, start: region.left, length: region.width))

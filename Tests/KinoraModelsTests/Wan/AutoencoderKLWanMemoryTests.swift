@@ -40,13 +40,17 @@ final class AutoencoderKLWanMemoryTests: XCTestCase {
         let whole = try vae.streamingDecodeMemory(latentHeight: height / s, latentWidth: width / s)
         let tiles = AutoencoderKLWan.TileConfiguration()
         let tiled = try vae.streamingDecodeMemory(latentHeight: height / s, latentWidth: width / s, tiles: tiles)
+        let half = try vae.streamingDecodeMemory(latentHeight: height / s, latentWidth: width / s, cacheType: .f16)
+        XCTAssertEqual(half.cacheBytes * 2, whole.cacheBytes)
+        XCTAssertLessThan(half.peakBytes, whole.peakBytes)
         let weights = UInt64(vae.weights.uploadedBytes)
         print(
             "\(name) streamed decode at \(width)×\(height), one latent frame → \(whole.outputFrames) frames: "
                 + "cache \(megabytes(whole.cacheBytes)) in \(whole.cacheShapes[0].count) slots; peak beside the weights "
                 + "\(megabytes(whole.peakBytes)) (at \(whole.peakStep)); decoder weights (F16) \(megabytes(weights)); "
                 + "with diffusers' default tiles (\(tiled.cacheShapes.count) tiles): cache \(megabytes(tiled.cacheBytes)), "
-                + "peak \(megabytes(tiled.peakBytes)) (at \(tiled.peakStep))")
+                + "peak \(megabytes(tiled.peakBytes)) (at \(tiled.peakStep)); with an f16 cache: cache "
+                + "\(megabytes(half.cacheBytes)), peak \(megabytes(half.peakBytes)) (at \(half.peakStep))")
         return (whole, tiled)
     }
 

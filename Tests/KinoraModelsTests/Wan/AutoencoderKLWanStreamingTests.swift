@@ -146,4 +146,34 @@ final class AutoencoderKLWanStreamingTests: ModelTestCase {
             "Wan 2.1 tiny steady streamed call: measured \(measured) bytes, planned \(plan.peakBytes) (cache "
                 + "\(plan.cacheBytes), at step \(plan.peakStep))")
     }
+
+    /// An f16 cache halves the cache's bytes; the frames carried between calls are rounded to f16, which moves the
+    /// output by about f16's rounding (measured 5.1e-4 for the Wan 2.1 fixture and 7.4e-4 for Wan 2.2's, relative
+    /// L2 against diffusers on lavapipe), bounded here by 2e-3.
+    func testF16CacheHalvesTheCacheWithinAStatedTolerance() throws {
+        for name in ["wan21", "wan22"] {
+            let fixture = try AutoencoderKLWanFixture(name, test: self)
+            let vae = try fixture.model(self)
+            let decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, cacheType: .f16)
+            let f32 = WanVAEStreamingDecoder(vae: vae, arena: arena)
+            var calls: [[Float]] = []
+            for index in 0..<3 {
+                let latents = try fixture.latents(index..<(index + 1), on: device)
+                calls.append(try decoder.decode(latents).floats())
+                _ = try f32.decode(latents)
+            }
+            XCTAssertEqual(decoder.cacheBytes * 2, f32.cacheBytes)
+            XCTAssertTrue(
+                decoder.caches[0].slots.allSatisfy { slot in
+                    if case .frames(let tensor) = slot { return tensor.dtype == .f16 }
+                    return false
+                })
+            let video = try interleaveCalls(calls, shape: try fixture.shape("decoded"))
+            let expected = try fixture.values("decoded")
+            let error = relativeL2(video, expected)
+            XCTAssertLessThan(error, 2e-3, name)
+            XCTAssertGreaterThan(error, 1e-6, "\(name): the f16 rounding shows")
+            print("\(name) streamed decode with an f16 cache: relative L2 \(error) against diffusers")
+        }
+    }
 }
