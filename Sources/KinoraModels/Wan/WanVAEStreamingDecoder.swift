@@ -22,6 +22,8 @@ public final class WanVAEStreamingDecoder {
     /// Latent frames decoded since the start or the last `reset()`.
     public private(set) var latentFramesDecoded = 0
     private var frameShape: [Int]?
+    /// Set when a call failed part-way: its cache is partly updated, so the clip cannot go on.
+    private var interrupted = false
 
     public init(
         vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
@@ -53,6 +55,7 @@ public final class WanVAEStreamingDecoder {
         slots = []
         latentFramesDecoded = 0
         frameShape = nil
+        interrupted = false
     }
 
     /// The video frames [B, 3, F, h · s, w · s] (clamped to [−1, 1]) of the next `latents` [B, z_dim, n, h, w]:
@@ -71,8 +74,21 @@ public final class WanVAEStreamingDecoder {
                 reason: "the clip's earlier latents were [\(frameShape[0]), \(frameShape[1]), n, \(frameShape[2]), "
                     + "\(frameShape[3])]; call reset() to start another clip")
         }
+        guard !interrupted else {
+            throw AutoencoderKLWanError.invalidInput(
+                operation: "streaming decode", shape: latents.shape,
+                reason: "an earlier call of this clip failed part-way, leaving its cache half updated; call reset() "
+                    + "and decode the clip from its first latent frame")
+        }
         var decode = AutoencoderKLWan.SteppedDecode(vae: vae, arena: arena, planning: false, cacheType: cacheType)
-        let video = try vae.steppedCall(&decode, latents: .tensor(latents), slots: &slots, tiles: tiles)
+        let video: WanVAECarried
+        do {
+            video = try vae.steppedCall(&decode, latents: .tensor(latents), slots: &slots, tiles: tiles)
+        } catch {
+            interrupted = latentFramesDecoded > 0
+            slots = []
+            throw error
+        }
         guard case .tensor(let frames) = video else {
             throw AutoencoderKLWanError.invalidInput(
                 operation: "streaming decode", shape: latents.shape,

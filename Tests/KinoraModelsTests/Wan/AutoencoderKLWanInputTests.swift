@@ -72,17 +72,43 @@ final class AutoencoderKLWanInputTests: ModelTestCase {
         XCTAssertEqual(try decoder.decode(other).shape, [1, 3, 1, 32, 40])
     }
 
-    /// A cache from another model is refused, not misread.
+    /// A cache from another model is refused, not misread: a `Rep` marker where a convolution's frames belong, or
+    /// slots left over.
     func testAForeignCacheIsRefused() throws {
-        let wan21 = try AutoencoderKLWanFixture("wan21", test: self)
-        let wan22 = try AutoencoderKLWanFixture("wan22", test: self)
-        let small = try wan21.model(self)
+        let fixture = try AutoencoderKLWanFixture("wan22", test: self)
+        let vae = try fixture.model(self)
         let graph = makeGraph()
-        let latents = try graph.input(wan22.tensor("latents", on: device))
-        let pass = WanVAEPass(graph: graph, previous: [.rep])
-        XCTAssertThrowsError(try wan22.model(self).decodeChunk(pass, latents)) {
-            XCTAssertTrue("\($0)".contains("feature cache"), "\($0)")
+        let latents = try graph.input(fixture.tensor("latents", on: device))
+        XCTAssertThrowsError(try vae.decodeChunk(WanVAEPass(graph: graph, previous: [.rep]), latents)) {
+            XCTAssertTrue("\($0)".contains("Rep marker"), "\($0)")
         }
-        _ = small
+        let decoder = WanVAEStreamingDecoder(vae: vae, arena: arena)
+        _ = try decoder.decode(fixture.latents(0..<1, on: device))
+        let slots = try decoder.caches[0].slots.map { slot -> WanVAEPass.Slot in
+            guard case .frames(let tensor) = slot else { return .rep }
+            return .frames(graph.input(tensor))
+        }
+        XCTAssertThrowsError(try vae.decodeChunk(WanVAEPass(graph: graph, previous: slots + slots), latents)) {
+            XCTAssertTrue("\($0)".contains("comes from another model"), "\($0)")
+        }
+    }
+
+    /// A call that runs out of memory part-way leaves its clip unusable, said so, until `reset()`; the device error
+    /// reaches the caller as an error, not as frames.
+    func testACallThatFailsPartWayStopsTheClipUntilReset() throws {
+        let fixture = try AutoencoderKLWanFixture("wan21", test: self)
+        let vae = try fixture.model(self)
+        let decoder = WanVAEStreamingDecoder(vae: vae, arena: ActivationArena(device: device))
+        _ = try decoder.decode(fixture.latents(0..<1, on: device))
+        let next = try fixture.latents(1..<2, on: device)
+        XCTAssertThrowsError(try withBudget(device.memory.liveBytes + 100_000) { try decoder.decode(next) }) {
+            XCTAssertTrue("\($0)".contains("budget"), "\($0)")
+        }
+        XCTAssertThrowsError(try decoder.decode(next)) {
+            XCTAssertTrue("\($0)".contains("reset()"), "\($0)")
+        }
+        decoder.reset()
+        XCTAssertEqual(try decoder.decode(fixture.latents(0..<1, on: device)).shape[2], 1)
+        XCTAssertEqual(try decoder.decode(next).shape[2], 4)
     }
 }
