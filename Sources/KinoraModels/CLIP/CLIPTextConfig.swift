@@ -81,17 +81,8 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
 
     /// Decodes and checks `config.json` at `url`; every failure names the file.
     public static func load(from url: URL) throws -> CLIPTextConfig {
-        let data: Data
-        do {
-            data = try RegularFile.contents(of: url)
-        } catch {
-            throw CLIPError.invalidConfiguration(file: url.path, reason: "cannot read the file (\(error))")
-        }
-        let configuration: CLIPTextConfig
-        do {
-            configuration = try JSONDecoder().decode(CLIPTextConfig.self, from: data)
-        } catch let error as DecodingError {
-            throw CLIPError.invalidConfiguration(file: url.path, reason: Self.describe(error))
+        let configuration = try ConfigurationJSON.decode(CLIPTextConfig.self, from: url) {
+            CLIPError.invalidConfiguration(file: url.path, reason: $0)
         }
         try configuration.validate(source: url.path)
         return configuration
@@ -115,16 +106,6 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .keyNotFound(_, context),
-             let .dataCorrupted(context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "'\(path)': \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
 }
 
 /// The activations transformers' `ACT2FN` maps CLIP's `hidden_act` names to, as far as CLIP checkpoints use them.

@@ -93,17 +93,8 @@ public struct UMT5Config: Codable, Sendable, Equatable {
 
     /// Decodes and checks `config.json` at `url`; every failure names the file.
     public static func load(from url: URL) throws -> UMT5Config {
-        let data: Data
-        do {
-            data = try RegularFile.contents(of: url)
-        } catch {
-            throw UMT5Error.invalidConfiguration(file: url.path, reason: "cannot read the file (\(error))")
-        }
-        let configuration: UMT5Config
-        do {
-            configuration = try JSONDecoder().decode(UMT5Config.self, from: data)
-        } catch let error as DecodingError {
-            throw UMT5Error.invalidConfiguration(file: url.path, reason: Self.describe(error))
+        let configuration = try ConfigurationJSON.decode(UMT5Config.self, from: url) {
+            UMT5Error.invalidConfiguration(file: url.path, reason: $0)
         }
         try configuration.validate(source: url.path)
         return configuration
@@ -174,16 +165,6 @@ public struct UMT5Config: Codable, Sendable, Equatable {
             relativeAttentionNumBuckets: bias[0], feedForwardProj: gated ? "gated-gelu" : "relu")
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-            .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "'\(path)': \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
 }
 
 /// The feed-forward activations transformers' `ACT2FN` maps T5-family `dense_act_fn` names to, as far as Kinora

@@ -165,17 +165,8 @@ public struct AutoencoderKLWanConfig: Codable, Sendable, Equatable {
 
     /// Decodes and checks `config.json` at `url`; every failure names the file.
     public static func load(from url: URL) throws -> AutoencoderKLWanConfig {
-        let data: Data
-        do {
-            data = try RegularFile.contents(of: url)
-        } catch {
-            throw AutoencoderKLWanError.invalidConfiguration(file: url.path, reason: "cannot read the file (\(error))")
-        }
-        let configuration: AutoencoderKLWanConfig
-        do {
-            configuration = try JSONDecoder().decode(AutoencoderKLWanConfig.self, from: data)
-        } catch let error as DecodingError {
-            throw AutoencoderKLWanError.invalidConfiguration(file: url.path, reason: describe(error))
+        let configuration = try ConfigurationJSON.decode(AutoencoderKLWanConfig.self, from: url) {
+            AutoencoderKLWanError.invalidConfiguration(file: url.path, reason: $0)
         }
         try configuration.validate(source: url.path)
         return configuration
@@ -250,14 +241,4 @@ public struct AutoencoderKLWanConfig: Codable, Sendable, Equatable {
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-            .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "'\(path)': \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
 }

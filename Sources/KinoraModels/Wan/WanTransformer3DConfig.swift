@@ -124,17 +124,8 @@ public struct WanTransformer3DConfig: Codable, Sendable, Equatable {
 
     /// Decodes and checks `config.json` at `url`; every failure names the file.
     public static func load(from url: URL) throws -> WanTransformer3DConfig {
-        let data: Data
-        do {
-            data = try RegularFile.contents(of: url)
-        } catch {
-            throw WanTransformerError.invalidConfiguration(file: url.path, reason: "cannot read the file (\(error))")
-        }
-        let configuration: WanTransformer3DConfig
-        do {
-            configuration = try JSONDecoder().decode(WanTransformer3DConfig.self, from: data)
-        } catch let error as DecodingError {
-            throw WanTransformerError.invalidConfiguration(file: url.path, reason: Self.describe(error))
+        let configuration = try ConfigurationJSON.decode(WanTransformer3DConfig.self, from: url) {
+            WanTransformerError.invalidConfiguration(file: url.path, reason: $0)
         }
         try configuration.validate(source: url.path)
         return configuration
@@ -221,14 +212,4 @@ public struct WanTransformer3DConfig: Codable, Sendable, Equatable {
             crossAttnNorm: table.contains("blocks.0.norm2.weight"))
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-            .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "'\(path)': \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
 }
