@@ -66,6 +66,11 @@ struct UpscaleCommand: ParsableCommand {
             throw Kinora.Failure(description: "\(input) has no picture or video stream")
         }
         try Self.checkPixels(stream, of: input)
+        // Every model's output is the input times the scale; refuse a size no encoder takes before any work.
+        try ValueBounds.check(stream.width * scale, "the upscaled width (\(stream.width) × \(scale))",
+                              in: ValueBounds.frameSide, unit: "pixels")
+        try ValueBounds.check(stream.height * scale, "the upscaled height (\(stream.height) × \(scale))",
+                              in: ValueBounds.frameSide, unit: "pixels")
         _ = try AtomicOutput(outputURL)
 
         let device = try deviceOptions.open()

@@ -87,6 +87,11 @@ final class UpscaleCommandTests: XCTestCase {
         try assertFails(
             try KinoraCommand.run(["upscale", input.path, "--model", "realesrgan-x9", "-o", target]),
             saying: "unknown upscaler 'realesrgan-x9'", outputFolder: out)
+        let huge = work.appending(path: "huge.png")
+        try MediaTools.ffmpeg(["-f", "lavfi", "-i", "color=c=gray:size=4200x64", "-frames:v", "1", huge.path])
+        try assertFails(
+            try KinoraCommand.run(["upscale", huge.path, "--scale", "4", "-o", target]),
+            saying: "the upscaled width (4200 × 4)", outputFolder: out)
         try assertFails(
             try KinoraCommand.run(["upscale", input.path, "--scale", "5", "-o", target]),
             saying: "--scale must be 2, 3 or 4", outputFolder: out)
