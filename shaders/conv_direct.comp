@@ -5,13 +5,14 @@
 // variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
 // variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
 // Direct convolution without shared memory, for CPU Vulkan drivers (lavapipe): each invocation computes OCB output
-// channels at one output position, reading the input straight from the buffer. On a CPU driver a workgroup barrier
+// channels at NPOS output positions, reading the input straight from the buffer (each weight read serves them all). On a CPU driver a workgroup barrier
 // is expensive and neighbouring invocations' loads are already vector loads, so this beats the shared-memory implicit
 // GEMM (conv.comp) several times over there; GPUs use conv.comp. Same layout, modes 0 and 1 (not the transposed one),
 // specialization constants and fused epilogue as conv.comp; the bias is f32 and float8 weights are scaled by w_scale.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint OCB = 8;
+layout(constant_id = 4) const uint NPOS = 1;
 layout(constant_id = 8) const uint MODE = 0;
 layout(constant_id = 9) const bool HAS_BIAS = false;
 layout(constant_id = 10) const uint KT = 1;
@@ -59,72 +60,94 @@ layout(push_constant) uniform Parameters {
 
 void main() {
     uint out_size = out_t * out_h * out_w;
-    uint n = linear_invocation();
-    if (n >= batch * out_size) return;
+    uint columns = batch * out_size;
+    // This invocation's NPOS output positions: lane l of workgroup g takes g·NPOS·WORKGROUP_SIZE + l + p·WORKGROUP_SIZE,
+    // so neighbouring lanes still read neighbouring inputs, and each weight loaded serves NPOS positions.
+    uint first = linear_workgroup() * NPOS * WORKGROUP_SIZE + gl_LocalInvocationID.x;
+    if (first >= columns) return;
     uint block = gl_WorkGroupID.z % m_tiles;
     uint group = gl_WorkGroupID.z / m_tiles;
     uint m0 = block * OCB;
-    uint nb = n / out_size;
-    uint ns = n % out_size;
     uint in_size = in_t * in_h * in_w;
     uint cin_total = cin_group * groups;
     uint cout_total = cout_group * groups;
     const uint taps = KT * KH * KW;
     uint k_total = cin_group * taps;
-    uint in_base = (nb * cin_total + group * cin_group) * in_size;
     // Rows past the last output channel read the last one's weights (in bounds) and are not stored.
     uint rows[OCB];
     for (uint j = 0; j < OCB; j++) rows[j] = (group * cout_group + min(m0 + j, cout_group - 1)) * k_total;
 
-    float sums[OCB];
-    for (uint j = 0; j < OCB; j++) sums[j] = 0.0;
-    if (MODE == MODE_POINTWISE) {
-        for (uint ci = 0; ci < cin_group; ci++) {
-            float value = x[in_base + ci * in_size + ns];
-            for (uint j = 0; j < OCB; j++) sums[j] += W_READ(w, rows[j] + ci) * value;
-        }
-    } else {
-        uint ow = ns % out_w;
-        uint oh = (ns / out_w) % out_h;
-        uint ot = ns / (out_w * out_h);
-        int t0 = int(ot * ST) - int(PT);
-        int h0 = int(oh * SH) - int(PH);
-        int w0 = int(ow * SW) - int(PW);
-        for (uint ci = 0; ci < cin_group; ci++) {
-            uint channel_base = in_base + ci * in_size;
-            uint k0 = ci * taps;
-            for (uint kt = 0; kt < KT; kt++) {
-                int it = t0 + int(kt * DT);
-                for (uint kh = 0; kh < KH; kh++) {
-                    int ih = h0 + int(kh * DH);
-                    for (uint kw = 0; kw < KW; kw++) {
-                        int iw = w0 + int(kw * DW);
-                        float value = 0.0;
-                        if (uint(it) < in_t && uint(ih) < in_h && uint(iw) < in_w) {
-                            value = x[channel_base + (uint(it) * in_h + uint(ih)) * in_w + uint(iw)];
+    // Per position: its input base, its window origin, and whether it exists (positions past the end repeat the
+    // first one's reads and are not stored).
+    uint bases[NPOS];
+    int t0[NPOS];
+    int h0[NPOS];
+    int w0[NPOS];
+    uint spatial[NPOS];
+    uint images[NPOS];
+    bool valid[NPOS];
+    for (uint p = 0; p < NPOS; p++) {
+        uint n = first + p * WORKGROUP_SIZE;
+        valid[p] = n < columns;
+        if (!valid[p]) n = first;
+        images[p] = n / out_size;
+        spatial[p] = n % out_size;
+        bases[p] = (images[p] * cin_total + group * cin_group) * in_size;
+        uint ow = spatial[p] % out_w;
+        uint oh = (spatial[p] / out_w) % out_h;
+        uint ot = spatial[p] / (out_w * out_h);
+        t0[p] = int(ot * ST) - int(PT);
+        h0[p] = int(oh * SH) - int(PH);
+        w0[p] = int(ow * SW) - int(PW);
+    }
+
+    float sums[NPOS * OCB];
+    for (uint i = 0; i < NPOS * OCB; i++) sums[i] = 0.0;
+    for (uint ci = 0; ci < cin_group; ci++) {
+        for (uint kt = 0; kt < KT; kt++) {
+            for (uint kh = 0; kh < KH; kh++) {
+                for (uint kw = 0; kw < KW; kw++) {
+                    float values[NPOS];
+                    for (uint p = 0; p < NPOS; p++) {
+                        if (MODE == MODE_POINTWISE) {
+                            values[p] = x[bases[p] + ci * in_size + spatial[p]];
+                        } else {
+                            int it = t0[p] + int(kt * DT);
+                            int ih = h0[p] + int(kh * DH);
+                            int iw = w0[p] + int(kw * DW);
+                            values[p] = 0.0;
+                            if (uint(it) < in_t && uint(ih) < in_h && uint(iw) < in_w) {
+                                values[p] = x[bases[p] + ci * in_size + (uint(it) * in_h + uint(ih)) * in_w + uint(iw)];
+                            }
                         }
-                        uint k = k0 + (kt * KH + kh) * KW + kw;
-                        for (uint j = 0; j < OCB; j++) sums[j] += W_READ(w, rows[j] + k) * value;
+                    }
+                    uint k = ci * taps + (kt * KH + kh) * KW + kw;
+                    for (uint j = 0; j < OCB; j++) {
+                        float weight = W_READ(w, rows[j] + k);
+                        for (uint p = 0; p < NPOS; p++) sums[p * OCB + j] += weight * values[p];
                     }
                 }
             }
         }
     }
 
-    for (uint j = 0; j < OCB; j++) {
-        uint m = m0 + j;
-        if (m >= cout_group) break;
-        uint channel = group * cout_group + m;
-        float value = sums[j];
-        if (HAS_BIAS) value += bias[channel];
-        uint index = (nb * cout_total + channel) * out_size + ns;
-        if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
-        if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
-            value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
-        } else if (ACTIVATION == ACTIVATION_PRELU) {
-            value = value < 0.0 ? value * slopes[channel] : value;
+    for (uint p = 0; p < NPOS; p++) {
+        if (!valid[p]) continue;
+        for (uint j = 0; j < OCB; j++) {
+            uint m = m0 + j;
+            if (m >= cout_group) break;
+            uint channel = group * cout_group + m;
+            float value = sums[p * OCB + j];
+            if (HAS_BIAS) value += bias[channel];
+            uint index = (images[p] * cout_total + channel) * out_size + spatial[p];
+            if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
+            if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
+                value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
+            } else if (ACTIVATION == ACTIVATION_PRELU) {
+                value = value < 0.0 ? value * slopes[channel] : value;
+            }
+            if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
+            y[index] = value;
         }
-        if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
-        y[index] = value;
     }
 }

@@ -4,8 +4,9 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
     case automatic
     /// The implicit GEMM with input patches staged through shared memory (`conv.comp`; GPUs).
     case sharedMemory
-    /// Each invocation reads its inputs straight from memory for a few output channels (`conv_direct.comp`): on
-    /// lavapipe, where a barrier is costly and caches do the tiling, 64-channel 3×3 layers run several times faster.
+    /// Each invocation reads its inputs straight from memory for 8 output channels at 4 positions
+    /// (`conv_direct.comp`): on lavapipe, where a barrier is costly and caches do the tiling, a 64-channel 3×3 layer
+    /// at 32² runs at 3.2 GFLOP/s against 1.0–1.3 for the shared-memory kernel.
     case direct
 }
 
@@ -315,6 +316,8 @@ extension Graph {
     /// Output channels each invocation of the direct kernel computes.
     static let directOutputChannels = 8
     static let directThreads = 64
+    /// Output positions each invocation of the direct kernel computes (each weight read serves all of them).
+    static let directPositions = 4
 
     /// Records `conv_direct.comp`: one invocation per output position and block of output channels.
     private func recordDirectConvolution(op: String, geometry g: ConvGeometry, mode: UInt32, hasBias: Bool,
@@ -326,8 +329,10 @@ extension Graph {
             throw TensorError.invalidArgument(
                 op: op, reason: "\(g.groups) groups × \(blocks) channel blocks exceed 65535")
         }
-        let positions = Launch.grid(count: g.batch * g.outputSize, local: Self.directThreads)
-        let constants = [Self.directThreads, 1, 1, Self.directOutputChannels, 0, 0, 0, 0].map { UInt32($0) }
+        let positions = Launch.grid(count: (g.batch * g.outputSize + Self.directPositions - 1) / Self.directPositions,
+                                    local: Self.directThreads)
+        let constants = [Self.directThreads, 1, 1, Self.directOutputChannels, Self.directPositions, 0, 0, 0]
+            .map { UInt32($0) }
             + [mode, hasBias ? 1 : 0] + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) } + epilogue
         let call = KernelCall(
             shader: "conv_direct.\(variant)", specialization: constants,
