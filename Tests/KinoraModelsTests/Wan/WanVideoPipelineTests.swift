@@ -1,0 +1,152 @@
+import Foundation
+import KinoraFormats
+import KinoraGPU
+import KinoraTensor
+import XCTest
+
+@testable import KinoraModels
+
+/// The 2-step text-to-video pipeline against diffusers 0.42.1's `WanPipeline` on the tiny components of
+/// `Tests/Fixtures/wan-pipeline/` (made by `scripts/fixtures/make_wan_pipeline_fixtures.py`: a new tiny UMT5 and
+/// DiT, the `wan-vae/wan21` VAE, the `t5-tokenizer` vocabulary, UniPC with flow sigmas and shift 3), its streamed
+/// frames and its refusals.
+final class WanVideoPipelineTests: ModelTestCase {
+    private var expected: SafetensorsFile { get throws { try fixture("wan-pipeline/expected.safetensors") } }
+
+    private func pipeline(transformer folder: String = "wan-pipeline/transformer") throws -> WanVideoPipeline {
+        try WanVideoPipeline(
+            tokenizer: T5Tokenizer(tokenizerJSON: gunzip(fixtureURL("t5-tokenizer/tokenizer.json.gz"))),
+            textEncoder: UMT5EncoderModel(folder: fixtureURL("wan-pipeline/text_encoder"), device: device),
+            transformer: WanTransformer3DModel(folder: fixtureURL(folder), device: device),
+            vae: AutoencoderKLWanFixture("wan21", test: self).model(self),
+            scheduler: SchedulerConfiguration(contentsOf: fixtureURL("wan-pipeline/scheduler_config.json")))
+    }
+
+    /// The fixture's request: its prompts, seed, steps and guidance as the script recorded them, 9 frames of 48x32.
+    private func settings(streamed: Bool = true) throws -> WanVideoSettings {
+        let metadata = try expected.metadata
+        return WanVideoSettings(
+            prompt: try XCTUnwrap(metadata["prompt"]), negativePrompt: try XCTUnwrap(metadata["negative_prompt"]),
+            width: 48, height: 32, frames: 9, steps: try XCTUnwrap(Int(metadata["steps"] ?? "")),
+            guidanceScale: try XCTUnwrap(Float(metadata["guidance_scale"] ?? "")),
+            seed: try XCTUnwrap(UInt64(metadata["seed"] ?? "")), sampler: .unipc, streamedWeights: streamed)
+    }
+
+    func testTwoStepTextToVideoMatchesDiffusersStageByStage() throws {
+        let pipeline = try pipeline()
+        let settings = try settings()
+        let expected = try expected
+        XCTAssertEqual(try pipeline.latentShape(settings), try expected.info("initial_latents").shape)
+        XCTAssertEqual(try pipeline.initialLatents(settings), try expected.floats("initial_latents"))
+
+        let conditioning = try pipeline.encodePrompts(settings)
+        let promptError = relativeL2(try conditioning.prompt.floats(), try expected.floats("prompt_embeds"))
+        let negative = try XCTUnwrap(conditioning.negative)
+        let negativeError = relativeL2(try negative.floats(), try expected.floats("negative_prompt_embeds"))
+        XCTAssertLessThanOrEqual(promptError, 1e-4, "prompt embeddings")
+        XCTAssertLessThanOrEqual(negativeError, 1e-4, "negative prompt embeddings")
+
+        var steps: [WanVideoPipeline.Progress] = []
+        let latents = try pipeline.denoise(settings, conditioning: conditioning) { steps.append($0) }
+        XCTAssertEqual(steps.map(\.step), [1, 2])
+        XCTAssertEqual(steps.map(\.timestep), try expected.floats("timesteps"))
+        let latentError = relativeL2(latents, try expected.floats("latents.1"))
+        XCTAssertLessThanOrEqual(latentError, 1e-3, "final latents")
+
+        var chunks: [WanVideoFrames] = []
+        try pipeline.decode(latents, shape: pipeline.latentShape(settings)) { chunks.append($0) }
+        XCTAssertEqual(chunks.map(\.start), [0, 1, 5], "one latent frame's worth per call")
+        XCTAssertEqual(chunks.map(\.count), [1, 4, 4], "one latent frame's worth per call")
+        XCTAssertTrue(chunks.allSatisfy { $0.width == 48 && $0.height == 32 && $0.rgb.count == $0.count * 48 * 32 * 3 })
+        let video = chunks.flatMap(\.rgb)
+        XCTAssertTrue(video.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let videoError = relativeL2(video, try expected.floats("video"))
+        XCTAssertLessThanOrEqual(videoError, 1e-3, "video")
+        print(
+            "WanVideoPipeline 2-step T2V vs diffusers, relative L2: prompt embeds \(promptError), negative "
+                + "\(negativeError), latents \(latentError), video \(videoError)")
+    }
+
+    func testResidentWeightsGenerateTheSameVideoThroughTheCallback() throws {
+        let pipeline = try pipeline()
+        var chunks: [WanVideoFrames] = []
+        try pipeline.generate(try settings(streamed: false)) { chunks.append($0) }
+        XCTAssertEqual(chunks.map(\.count), [1, 4, 4])
+        let error = relativeL2(chunks.flatMap(\.rgb), try expected.floats("video"))
+        XCTAssertLessThanOrEqual(error, 1e-3, "video with resident weights")
+        print("WanVideoPipeline 2-step T2V (resident weights) vs diffusers, video relative L2 \(error)")
+    }
+
+    /// The frames are handed on as each latent frame is decoded, not after the whole clip: a callback that stops at
+    /// the first chunk stops the decode there.
+    func testFramesAreHandedOnBeforeTheRestIsDecoded() throws {
+        struct Stop: Error {}
+        let pipeline = try pipeline()
+        let settings = try settings()
+        let latents = try expected.floats("latents.1")
+        let vae = pipeline.vae
+        var calls = 0
+        XCTAssertThrowsError(
+            try pipeline.decode(latents, shape: pipeline.latentShape(settings)) { chunk in
+                calls += 1
+                XCTAssertEqual(chunk.count, vae.decodedFrames(latentFrames: 1, firstChunk: true))
+                throw Stop()
+            }
+        ) { XCTAssertTrue($0 is Stop, "\($0)") }
+        XCTAssertEqual(calls, 1)
+    }
+
+    func testBadRequestsAreRefusedBeforeAnyWorkNamingTheValue() throws {
+        let pipeline = try pipeline()
+        XCTAssertEqual(pipeline.sizeMultiple, 16)
+        let good = try settings()
+        var cases: [(WanVideoSettings, WanVideoPipelineError, String)] = []
+        for frames in [0, 8, 10, -3] {
+            var bad = good
+            bad.frames = frames
+            cases.append((bad, .invalidFrameCount(frames: frames, temporalCompression: 4), "\(frames) frames"))
+        }
+        for (width, height) in [(40, 32), (48, 24), (0, 32), (48, -16)] {
+            var bad = good
+            (bad.width, bad.height) = (width, height)
+            cases.append((bad, .invalidSize(width: width, height: height, multiple: 16), "\(width)x\(height)"))
+        }
+        var noSteps = good
+        noSteps.steps = 0
+        cases.append((noSteps, .invalidSteps(0), "0 steps"))
+        var nanGuidance = good
+        nanGuidance.guidanceScale = .nan
+        cases.append((nanGuidance, .invalidGuidance(.nan), "guidance scale nan"))
+        for (settings, error, text) in cases {
+            XCTAssertThrowsError(
+                try pipeline.generate(settings, progress: { _ in XCTFail("a step ran") }) { _ in
+                    XCTFail("a frame was decoded")
+                }
+            ) { thrown in
+                let thrown = thrown as? WanVideoPipelineError
+                if case .invalidGuidance = error {
+                    guard case .invalidGuidance(let scale) = thrown else {
+                        return XCTFail("\(String(describing: thrown))")
+                    }
+                    XCTAssertTrue(scale.isNaN)
+                } else {
+                    XCTAssertEqual(thrown, error)
+                }
+                XCTAssertTrue(thrown?.description.contains(text) == true, "\(String(describing: thrown))")
+            }
+            XCTAssertThrowsError(try pipeline.encodePrompts(settings), text)
+        }
+        XCTAssertEqual(
+            WanVideoPipelineError.invalidFrameCount(frames: 10, temporalCompression: 4).description,
+            "Wan video: 10 frames is not of the form 4k + 1 (for example 9 or 13)")
+    }
+
+    func testComponentsThatDoNotFitAreRefused() throws {
+        XCTAssertThrowsError(try pipeline(transformer: "wan-transformer")) { error in
+            guard case .mismatchedComponents(let reason) = error as? WanVideoPipelineError else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertTrue(reason.contains("text_dim is 16"), reason)
+        }
+    }
+}
