@@ -55,6 +55,20 @@ public struct WanVideoFrames: Sendable, Equatable {
     public let rgb: [Float]
 }
 
+/// A keyframe for Wan 2.2 TI2V's image-to-video: RGB in [0, 1] (8-bit values / 255, as diffusers' image
+/// preprocessing reads a picture), row-major [height, width, 3], of the video's size (the pipeline does not resample).
+public struct WanVideoImage: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public let rgb: [Float]
+
+    public init(width: Int, height: Int, rgb: [Float]) {
+        self.width = width
+        self.height = height
+        self.rgb = rgb
+    }
+}
+
 /// Why a Wan video request was refused before any work, or its components do not fit together.
 public enum WanVideoPipelineError: Error, Equatable, CustomStringConvertible {
     case invalidFrameCount(frames: Int, temporalCompression: Int)
@@ -63,6 +77,9 @@ public enum WanVideoPipelineError: Error, Equatable, CustomStringConvertible {
     case invalidGuidance(Float)
     case invalidSequenceLength(Int)
     case mismatchedComponents(reason: String)
+    case imageAspectRatio(imageWidth: Int, imageHeight: Int, width: Int, height: Int)
+    case imageSize(imageWidth: Int, imageHeight: Int, width: Int, height: Int)
+    case invalidImage(reason: String)
 
     public var description: String {
         switch self {
@@ -81,6 +98,14 @@ public enum WanVideoPipelineError: Error, Equatable, CustomStringConvertible {
             return "Wan video: max sequence length \(length); give at least 1"
         case .mismatchedComponents(let reason):
             return "Wan video: the components do not fit together: \(reason)"
+        case .imageAspectRatio(let imageWidth, let imageHeight, let width, let height):
+            return "Wan video: the keyframe is \(imageWidth)x\(imageHeight), another aspect ratio than the video's "
+                + "\(width)x\(height); crop it to \(width):\(height) first"
+        case .imageSize(let imageWidth, let imageHeight, let width, let height):
+            return "Wan video: the keyframe is \(imageWidth)x\(imageHeight) but the video is \(width)x\(height); "
+                + "resize it to the video's size first"
+        case .invalidImage(let reason):
+            return "Wan video: the keyframe: \(reason)"
         }
     }
 }

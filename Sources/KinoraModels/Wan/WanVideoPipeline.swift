@@ -6,7 +6,8 @@ import KinoraTensor
 /// UMT5 (trimmed and zero-padded to `max_sequence_length`), seeded initial latents drawn as torch's CPU generator
 /// draws them, the flow sampler's steps over the transformer with classifier-free guidance, then the latents
 /// un-normalised and decoded one latent frame at a time, each call's frames handed on at once so the caller never
-/// holds the clip.
+/// holds the clip. Given a keyframe, Wan 2.2 TI2V's image-to-video as diffusers' `WanImageToVideoPipeline` with
+/// `expand_timesteps` (no image encoder): the image's latent is the first latent frame, kept at t = 0.
 ///
 /// The stages are public on their own (`encodePrompts`, `denoise`, `decode`) so a chain can run them apart.
 public final class WanVideoPipeline {
@@ -94,16 +95,62 @@ public final class WanVideoPipeline {
         ]
     }
 
+    /// Checks a keyframe against the request: the video's aspect ratio and size, and finite values in [0, 1].
+    public func validate(_ image: WanVideoImage, for settings: WanVideoSettings) throws {
+        let (width, height) = (settings.width, settings.height)
+        guard image.width > 0, image.height > 0 else {
+            throw WanVideoPipelineError.invalidImage(reason: "size \(image.width)x\(image.height)")
+        }
+        guard image.width * height == image.height * width else {
+            throw WanVideoPipelineError.imageAspectRatio(
+                imageWidth: image.width, imageHeight: image.height, width: width, height: height)
+        }
+        guard image.width == width, image.height == height else {
+            throw WanVideoPipelineError.imageSize(
+                imageWidth: image.width, imageHeight: image.height, width: width, height: height)
+        }
+        guard image.rgb.count == width * height * 3 else {
+            throw WanVideoPipelineError.invalidImage(
+                reason: "\(image.rgb.count) values for \(width)x\(height) RGB (\(width * height * 3))")
+        }
+        if let index = image.rgb.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw WanVideoPipelineError.invalidImage(reason: "value \(index) is \(image.rgb[index]), outside [0, 1]")
+        }
+    }
+
     /// Runs the whole generation: `frames` receives the video one latent frame's worth at a time (1 frame, then 4
-    /// per call for Wan's VAEs), `progress` each denoising step.
+    /// per call for Wan's VAEs), `progress` each denoising step. With `image`, Wan 2.2 TI2V's image-to-video: the
+    /// keyframe's latent is the first latent frame, held at t = 0.
     public func generate(
-        _ settings: WanVideoSettings, progress: (Progress) -> Void = { _ in },
+        _ settings: WanVideoSettings, image: WanVideoImage? = nil, progress: (Progress) -> Void = { _ in },
         frames: (WanVideoFrames) throws -> Void
     ) throws {
         let shape = try latentShape(settings)
+        if let image { try validate(image, for: settings) }
         let conditioning = try encodePrompts(settings)
-        let latents = try denoise(settings, conditioning: conditioning, progress: progress)
+        let condition = try image.map { try imageCondition($0, settings: settings) }
+        let latents = try denoise(
+            settings, conditioning: conditioning, imageCondition: condition, progress: progress)
         try decode(latents, shape: shape, frames: frames)
+    }
+
+    /// The keyframe's latent [1, z_dim, 1, h, w] as TI2V's `prepare_latents` makes it: the image scaled to [−1, 1]
+    /// (`2x − 1`), encoded by the VAE as a one-frame video, its mean taken (`sample_mode="argmax"`) and normalised
+    /// with latents_mean / latents_std.
+    public func imageCondition(_ image: WanVideoImage, settings: WanVideoSettings) throws -> [Float] {
+        _ = try latentShape(settings)
+        try validate(image, for: settings)
+        let plane = image.width * image.height
+        var video = [Float](repeating: 0, count: 3 * plane)
+        for pixel in 0..<plane {
+            for channel in 0..<3 {
+                video[channel * plane + pixel] = 2 * image.rgb[pixel * 3 + channel] - 1
+            }
+        }
+        defer { arena.trim() }
+        let graph = Graph(arena: arena)
+        let mean = try vae.encode(graph, graph.input(video, shape: [1, 3, 1, image.height, image.width])).mean
+        return try graph.run([vae.normalizeLatents(graph, mean)])[0].floats()
     }
 
     /// `encode_prompt`: the prompt and (with guidance) the negative prompt, each cleaned (`prompt_clean`),
@@ -132,10 +179,23 @@ public final class WanVideoPipeline {
     /// The denoising loop: per timestep the transformer on the latents with the prompt (and the negative prompt,
     /// combined as `uncond + scale · (cond − uncond)`), then the sampler's step. Returns the final latents
     /// [1, z_dim, T, h, w], still normalised.
+    ///
+    /// With `imageCondition` (`imageCondition(_:settings:)`), Wan 2.2 TI2V's `expand_timesteps` path: the
+    /// transformer sees the latents with their first frame replaced by the image's (diffusers' `(1 − mask) ·
+    /// condition + mask · latents`), its tokens at t = 0 and the rest at the step's t; the sampler steps the latents
+    /// as they are, and the result's first frame is the image's.
     public func denoise(
-        _ settings: WanVideoSettings, conditioning: Conditioning, progress: (Progress) -> Void = { _ in }
+        _ settings: WanVideoSettings, conditioning: Conditioning, imageCondition: [Float]? = nil,
+        progress: (Progress) -> Void = { _ in }
     ) throws -> [Float] {
         let shape = try latentShape(settings)
+        let frameValues = shape[1] * shape[3] * shape[4]
+        if let imageCondition, imageCondition.count != frameValues {
+            throw WanVideoPipelineError.invalidImage(
+                reason: "a condition of \(imageCondition.count) values for one latent frame of \(frameValues)")
+        }
+        let patch = transformer.configuration.patchSize
+        let tokensPerFrame = (shape[3] / patch[1]) * (shape[4] / patch[2])
         guard settings.usesGuidance == (conditioning.negative != nil) else {
             throw WanVideoPipelineError.mismatchedComponents(
                 reason: "guidance scale \(settings.guidanceScale) "
@@ -146,32 +206,51 @@ public final class WanVideoPipeline {
         var latents = random.normal(count: shape.reduce(1, *))
         let steps = sampler.timesteps.count
         while let t = sampler.currentTimestep {
-            let input = try Tensor(latents, shape: shape, on: arena.device)
-            let conditional = try predict(input, t: t, text: conditioning.prompt, streamed: settings.streamedWeights)
+            var timestep = WanTimesteps.perSample([t])
+            var input = latents
+            if let imageCondition {
+                input = Self.replacingFirstFrame(latents, with: imageCondition, shape: shape)
+                timestep = .firstFrameClean(t, batch: 1, frames: shape[2], tokensPerFrame: tokensPerFrame)
+            }
+            let tensor = try Tensor(input, shape: shape, on: arena.device)
+            let conditional = try predict(
+                tensor, timestep: timestep, text: conditioning.prompt, streamed: settings.streamedWeights)
             var prediction = conditional
             if let negative = conditioning.negative {
-                let unconditional = try predict(input, t: t, text: negative, streamed: settings.streamedWeights)
+                let unconditional = try predict(
+                    tensor, timestep: timestep, text: negative, streamed: settings.streamedWeights)
                 prediction = classifierFreeGuidance(
                     unconditional: unconditional, conditional: conditional, scale: settings.guidanceScale)
             }
             latents = try sampler.step(prediction, sample: latents, noise: &random).sample
             progress(Progress(step: sampler.stepIndex, steps: steps, timestep: t))
         }
+        if let imageCondition { latents = Self.replacingFirstFrame(latents, with: imageCondition, shape: shape) }
         return latents
     }
 
-    /// One transformer pass at timestep `t` (one per sample, as `t.expand(batch)`).
-    private func predict(_ latents: Tensor, t: Float, text: Tensor, streamed: Bool) throws -> [Float] {
+    /// `latents` [1, C, T, h, w] with latent frame 0 replaced by `frame` [1, C, 1, h, w].
+    static func replacingFirstFrame(_ latents: [Float], with frame: [Float], shape: [Int]) -> [Float] {
+        let (channels, count, plane) = (shape[1], shape[2], shape[3] * shape[4])
+        var result = latents
+        for channel in 0..<channels {
+            let target = channel * count * plane
+            result.replaceSubrange(target..<(target + plane), with: frame[(channel * plane)..<((channel + 1) * plane)])
+        }
+        return result
+    }
+
+    /// One transformer pass.
+    private func predict(_ latents: Tensor, timestep: WanTimesteps, text: Tensor, streamed: Bool) throws -> [Float] {
         defer { arena.trim() }
         if streamed {
             let inputs = WanTransformerStreamedInputs(
-                hiddenStates: latents, timestep: .perSample([t]), encoderHiddenStates: text)
+                hiddenStates: latents, timestep: timestep, encoderHiddenStates: text)
             return try transformer.streamedPrediction(inputs, arena: arena).floats()
         }
         let graph = Graph(arena: arena)
         let output = try transformer(
-            graph, hiddenStates: graph.input(latents), timestep: .perSample([t]),
-            encoderHiddenStates: graph.input(text))
+            graph, hiddenStates: graph.input(latents), timestep: timestep, encoderHiddenStates: graph.input(text))
         return try graph.run([output])[0].floats()
     }
 

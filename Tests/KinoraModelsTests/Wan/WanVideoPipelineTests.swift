@@ -8,17 +8,20 @@ import XCTest
 
 /// The 2-step text-to-video pipeline against diffusers 0.42.1's `WanPipeline` on the tiny components of
 /// `Tests/Fixtures/wan-pipeline/` (made by `scripts/fixtures/make_wan_pipeline_fixtures.py`: a new tiny UMT5 and
-/// DiT, the `wan-vae/wan21` VAE, the `t5-tokenizer` vocabulary, UniPC with flow sigmas and shift 3), its streamed
-/// frames and its refusals.
+/// DiT, the `wan-vae/wan21` VAE, the `t5-tokenizer` vocabulary, UniPC with flow sigmas and shift 3), Wan 2.2 TI2V's
+/// image-to-video against `WanImageToVideoPipeline(expand_timesteps=True)` on the `wan-vae/wan22` VAE, the streamed
+/// frames and the refusals.
 final class WanVideoPipelineTests: ModelTestCase {
     private var expected: SafetensorsFile { get throws { try fixture("wan-pipeline/expected.safetensors") } }
 
-    private func pipeline(transformer folder: String = "wan-pipeline/transformer") throws -> WanVideoPipeline {
+    private func pipeline(transformer folder: String = "wan-pipeline/transformer", vae: String = "wan21") throws
+        -> WanVideoPipeline
+    {
         try WanVideoPipeline(
             tokenizer: T5Tokenizer(tokenizerJSON: gunzip(fixtureURL("t5-tokenizer/tokenizer.json.gz"))),
             textEncoder: UMT5EncoderModel(folder: fixtureURL("wan-pipeline/text_encoder"), device: device),
             transformer: WanTransformer3DModel(folder: fixtureURL(folder), device: device),
-            vae: AutoencoderKLWanFixture("wan21", test: self).model(self),
+            vae: AutoencoderKLWanFixture(vae, test: self).model(self),
             scheduler: SchedulerConfiguration(contentsOf: fixtureURL("wan-pipeline/scheduler_config.json")))
     }
 
@@ -147,6 +150,87 @@ final class WanVideoPipelineTests: ModelTestCase {
                 return XCTFail("\(error)")
             }
             XCTAssertTrue(reason.contains("text_dim is 16"), reason)
+        }
+    }
+
+    // MARK: Wan 2.2 TI2V
+
+    private func keyframe(_ ti2v: SafetensorsFile) throws -> WanVideoImage {
+        let shape = try ti2v.info("image").shape
+        return WanVideoImage(width: shape[1], height: shape[0], rgb: try ti2v.floats("image"))
+    }
+
+    func testTwoStepImageToVideoMatchesDiffusersTI2V() throws {
+        let ti2v = try fixture("wan-pipeline/ti2v.safetensors")
+        let pipeline = try pipeline(vae: "wan22")
+        XCTAssertEqual(pipeline.sizeMultiple, 32)
+        var settings = try settings()
+        (settings.width, settings.height) = (64, 32)
+        let image = try keyframe(ti2v)
+        let shape = try pipeline.latentShape(settings)
+        XCTAssertEqual(shape, try ti2v.info("initial_latents").shape)
+        XCTAssertEqual(try pipeline.initialLatents(settings), try ti2v.floats("initial_latents"))
+
+        let condition = try pipeline.imageCondition(image, settings: settings)
+        let conditionError = relativeL2(condition, try ti2v.floats("condition"))
+        XCTAssertLessThanOrEqual(conditionError, 1e-4, "the keyframe's latent")
+
+        var steps = 0
+        let latents = try pipeline.denoise(
+            settings, conditioning: pipeline.encodePrompts(settings), imageCondition: condition
+        ) { _ in steps += 1 }
+        XCTAssertEqual(steps, 2)
+        let expectedLatents = WanVideoPipeline.replacingFirstFrame(
+            try ti2v.floats("latents.1"), with: try ti2v.floats("condition"), shape: shape)
+        let latentError = relativeL2(latents, expectedLatents)
+        XCTAssertLessThanOrEqual(latentError, 1e-3, "final latents, first frame the keyframe's")
+
+        var chunks: [WanVideoFrames] = []
+        try pipeline.decode(latents, shape: shape) { chunks.append($0) }
+        XCTAssertEqual(chunks.map(\.count), [1, 4, 4])
+        let videoError = relativeL2(chunks.flatMap(\.rgb), try ti2v.floats("video"))
+        XCTAssertLessThanOrEqual(videoError, 1e-3, "video")
+        print(
+            "WanVideoPipeline 2-step TI2V vs diffusers, relative L2: condition \(conditionError), latents "
+                + "\(latentError), video \(videoError)")
+
+        var generated: [Float] = []
+        try pipeline.generate(settings, image: image) { generated += $0.rgb }
+        XCTAssertLessThanOrEqual(relativeL2(generated, try ti2v.floats("video")), 1e-3, "generate with an image")
+    }
+
+    func testAKeyframeThatDoesNotFitIsRefusedBeforeAnyWork() throws {
+        let pipeline = try pipeline(vae: "wan22")
+        var settings = try settings()
+        (settings.width, settings.height) = (64, 32)
+        let plane = [Float](repeating: 0.5, count: 64 * 32 * 3)
+        let cases: [(WanVideoImage, WanVideoPipelineError, String)] = [
+            (
+                WanVideoImage(width: 48, height: 32, rgb: [Float](repeating: 0.5, count: 48 * 32 * 3)),
+                .imageAspectRatio(imageWidth: 48, imageHeight: 32, width: 64, height: 32), "48x32"
+            ),
+            (
+                WanVideoImage(width: 128, height: 64, rgb: [Float](repeating: 0.5, count: 128 * 64 * 3)),
+                .imageSize(imageWidth: 128, imageHeight: 64, width: 64, height: 32), "128x64"
+            ),
+            (
+                WanVideoImage(width: 64, height: 32, rgb: Array(plane.dropLast())),
+                .invalidImage(reason: "6143 values for 64x32 RGB (6144)"), "6143 values"
+            ),
+            (
+                WanVideoImage(width: 64, height: 32, rgb: [1.5] + plane.dropFirst()),
+                .invalidImage(reason: "value 0 is 1.5, outside [0, 1]"), "1.5"
+            ),
+        ]
+        for (image, error, text) in cases {
+            XCTAssertThrowsError(
+                try pipeline.generate(settings, image: image, progress: { _ in XCTFail("a step ran") }) { _ in
+                    XCTFail("a frame was decoded")
+                }
+            ) { thrown in
+                XCTAssertEqual(thrown as? WanVideoPipelineError, error)
+                XCTAssertTrue("\(thrown)".contains(text), "\(thrown)")
+            }
         }
     }
 }
