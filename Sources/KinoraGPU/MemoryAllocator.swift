@@ -91,6 +91,8 @@ public final class MemoryAllocator: @unchecked Sendable {
 
     /// Device-local bytes held by live buffers.
     public var liveBytes: UInt64 { lock.withLock { live } }
+    /// What the budget leaves beside the live buffers (0 when they already exceed it).
+    public var availableBytes: UInt64 { lock.withLock { budgetBytes - min(live, budgetBytes) } }
     /// The most device-local bytes held by live buffers since creation or the last `resetPeak()`.
     public var peakBytes: UInt64 { lock.withLock { peak } }
     /// Device-local bytes in blocks (live buffers plus free space inside blocks).

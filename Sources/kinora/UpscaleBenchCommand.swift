@@ -41,8 +41,7 @@ struct UpscaleBenchCommand: ParsableCommand {
         try upscaler.uploadWeights()
         let arena = ActivationArena(device: device)
         let memory = device.memory
-        let free = memory.budget > memory.liveBytes ? memory.budget - memory.liveBytes : 0
-        let tiling = try upscaler.tiling(height: size, width: size, availableBytes: free / 10 * 9, arena: arena)
+        let tiling = try upscaler.tiling(height: size, width: size, arena: arena)
         var state: UInt64 = 0x9E37_79B9
         let image = (0..<(3 * size * size)).map { _ -> Float in
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

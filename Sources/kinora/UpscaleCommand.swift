@@ -81,7 +81,7 @@ struct UpscaleCommand: ParsableCommand {
         let arena = ActivationArena(device: device)
         let (width, height) = (stream.width, stream.height)
         let size = upscaler.outputSize(height: height, width: width)
-        let tiling = try chooseTiling(upscaler, height: height, width: width, device: device, arena: arena)
+        let tiling = try chooseTiling(upscaler, height: height, width: width, arena: arena)
         let settings = [
             "model": upscaler.name, "architecture": upscaler.architecture, "scale": "\(scale)",
             "tile": "\(tiling.tile)", "context": "\(tiling.context)", "source": inputURL.lastPathComponent,
@@ -130,16 +130,11 @@ struct UpscaleCommand: ParsableCommand {
 
     /// The `--tile` the user gave (with the model's context), else the largest tile the memory plan fits in the
     /// memory left after the weights.
-    private func chooseTiling(
-        _ upscaler: RealESRGAN, height: Int, width: Int, device: GPUDevice,
-        arena: ActivationArena
-    ) throws -> UpscaleTiling {
+    private func chooseTiling(_ upscaler: RealESRGAN, height: Int, width: Int, arena: ActivationArena) throws
+        -> UpscaleTiling {
         let context = upscaler.exactContext ?? RealESRGAN.rrdbContext
         if let tile { return try UpscaleTiling(tile: tile, context: context) }
-        let memory = device.memory
-        let free = memory.budget > memory.liveBytes ? memory.budget - memory.liveBytes : 0
-        // A tenth held back for what the plan does not see (staging of each tile's input and output).
-        return try upscaler.tiling(height: height, width: width, availableBytes: free / 10 * 9, arena: arena)
+        return try upscaler.tiling(height: height, width: width, arena: arena)
     }
 
     /// One frame through the upscaler, in the models' planar layout.

@@ -10,6 +10,13 @@ extension RealESRGAN {
     /// Tile sides tried, largest first, when choosing a tile from the memory plan.
     static let tileCandidates = [1024, 768, 512, 384, 320, 256, 192, 160, 128, 96, 64, 48, 32]
 
+    /// The largest tile that fits what the device has left (upload the weights first): nine tenths of its available
+    /// bytes, a tenth held back for what the plan does not see (staging of each tile's input and output).
+    public func tiling(height: Int, width: Int, arena: ActivationArena) throws -> UpscaleTiling {
+        try tiling(height: height, width: width, availableBytes: arena.device.memory.availableBytes / 10 * 9,
+                   arena: arena)
+    }
+
     /// The largest tile whose predicted peak (the memory plan of one tile with its context) fits `availableBytes`;
     /// a tile never exceeds the image, so a small image is one tile without context. Throws when not even the
     /// smallest candidate fits.

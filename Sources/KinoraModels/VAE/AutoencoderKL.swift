@@ -147,8 +147,7 @@ public final class AutoencoderKL: Sendable {
         case .off: return false
         case .on: return larger
         case .auto:
-            let memory = weights.device.memory
-            let available = budget ?? (memory.budget - min(memory.liveBytes, memory.budget))
+            let available = budget ?? weights.device.memory.availableBytes
             return larger && decodeActivationBytes(batch: batch, height: height, width: width) > available
         }
     }

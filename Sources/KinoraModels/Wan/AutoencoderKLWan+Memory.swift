@@ -57,8 +57,7 @@ extension AutoencoderKLWan {
         batch: Int = 1, latentHeight: Int, latentWidth: Int, budget: UInt64? = nil,
         cacheType: DType = .f32
     ) throws -> TileConfiguration? {
-        let memory = weights.device.memory
-        let available = budget ?? (memory.budget - min(memory.liveBytes, memory.budget))
+        let available = budget ?? weights.device.memory.availableBytes
         let s = configuration.spatialCompression
         var candidates: [TileConfiguration?] = [nil]
         var tiles = TileConfiguration()
