@@ -27,8 +27,12 @@ extension AutoencoderKL {
         var joinedRows: [Value] = []
         for i in rows.indices {
             for j in rows[i].indices {
-                if i > 0 { rows[i][j] = try blendTiles(graph, rows[i - 1][j], rows[i][j], extent: blend, axis: 2) }
-                if j > 0 { rows[i][j] = try blendTiles(graph, rows[i][j - 1], rows[i][j], extent: blend, axis: 3) }
+                if i > 0 {
+                    rows[i][j] = try graph.blendTileEdge(rows[i - 1][j], into: rows[i][j], extent: blend, axis: 2)
+                }
+                if j > 0 {
+                    rows[i][j] = try graph.blendTileEdge(rows[i][j - 1], into: rows[i][j], extent: blend, axis: 3)
+                }
             }
             joinedRows.append(try graph.concat(rows[i].map { tile in
                 let cropped = try graph.slice(tile, axis: 2, start: 0, length: min(limit, tile.shape[2]))
@@ -36,22 +40,5 @@ extension AutoencoderKL {
             }, axis: 3))
         }
         return try graph.concat(joinedRows, axis: 2)
-    }
-
-    /// diffusers' `blend_v` (axis 2) / `blend_h` (axis 3): the first e = min(extent, both sizes) entries of `b`
-    /// along `axis` become a[last e][k] · (1 − k/e) + b[k] · k/e.
-    private func blendTiles(_ graph: Graph, _ a: Value, _ b: Value, extent: Int, axis: Int) throws -> Value {
-        let e = min(extent, a.shape[axis], b.shape[axis])
-        guard e > 0 else { return b }
-        let ramp = (0..<e).map { Double($0) / Double(e) }
-        let shape = axis == 2 ? [e, 1] : [e]
-        let fromA = try graph.input(ramp.map { Float(1 - $0) }, shape: shape)
-        let fromB = try graph.input(ramp.map { Float($0) }, shape: shape)
-        let blended = try graph.add(
-            graph.multiply(graph.slice(a, axis: axis, start: a.shape[axis] - e, length: e), fromA),
-            graph.multiply(graph.slice(b, axis: axis, start: 0, length: e), fromB))
-        guard b.shape[axis] > e else { return blended }
-        return try graph.concat([blended, graph.slice(b, axis: axis, start: e, length: b.shape[axis] - e)],
-                                axis: axis)
     }
 }

@@ -110,10 +110,12 @@ extension AutoencoderKLWan {
                 let index = row * columns + column
                 var tile = tiles[index]
                 if row > 0 {
-                    tile = try blendTiles(graph, tiles[index - columns], tile, extent: layout.blend.height, axis: 3)
+                    tile = try graph.blendTileEdge(
+                        tiles[index - columns], into: tile, extent: layout.blend.height, axis: 3)
                 }
                 if column > 0 {
-                    tile = try blendTiles(graph, tiles[index - 1], tile, extent: layout.blend.width, axis: 4)
+                    tile = try graph.blendTileEdge(
+                        tiles[index - 1], into: tile, extent: layout.blend.width, axis: 4)
                 }
                 tiles[index] = tile
                 let cropped = try graph.slice(
@@ -129,23 +131,5 @@ extension AutoencoderKLWan {
         let frame = try graph.concat(rows, axis: 3)
         let cut = try graph.slice(frame, axis: 3, start: 0, length: min(layout.output.height, frame.shape[3]))
         return try graph.slice(cut, axis: 4, start: 0, length: min(layout.output.width, cut.shape[4]))
-    }
-
-    /// diffusers' `blend_v` (axis 3) / `blend_h` (axis 4): the first e = min(extent, both sizes) entries of `b`
-    /// along `axis` become a[last e][k] · (1 − k/e) + b[k] · k/e.
-    private func blendTiles(_ graph: Graph, _ a: Value, _ b: Value, extent: Int, axis: Int) throws -> Value {
-        let e = min(extent, a.shape[axis], b.shape[axis])
-        guard e > 0 else { return b }
-        let ramp = (0..<e).map { Double($0) / Double(e) }
-        let shape = axis == 3 ? [e, 1] : [e]
-        let fromA = try graph.input(ramp.map { Float(1 - $0) }, shape: shape)
-        let fromB = try graph.input(ramp.map { Float($0) }, shape: shape)
-        let blended = try graph.add(
-            graph.multiply(graph.slice(a, axis: axis, start: a.shape[axis] - e, length: e), fromA),
-            graph.multiply(graph.slice(b, axis: axis, start: 0, length: e), fromB))
-        guard b.shape[axis] > e else { return blended }
-        return try graph.concat(
-            [blended, graph.slice(b, axis: axis, start: e, length: b.shape[axis] - e)],
-            axis: axis)
     }
 }
