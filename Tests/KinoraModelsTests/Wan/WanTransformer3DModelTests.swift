@@ -144,46 +144,18 @@ final class WanTransformer3DModelTests: ModelTestCase {
     func testScaledFloat8WeightsGiveTheExpandedWeightsResult() throws {
         let fixture = try WanTransformerFixture(test: self)
         let folder = try makeTemporaryFolder(self)
-        var writer = SafetensorsWriter()
-        var float8Count = 0
-        for name in fixture.store.tensorNames {
-            let info = try fixture.store.info(name)
-            let values = try fixture.store.floats(name)
-            guard info.shape.count == 2 else {
-                try writer.add(name, shape: info.shape, floats: values, as: .f16)
-                continue
-            }
-            // A power-of-two scale at least max|w| / 448, so the f32 expansion of each byte is exact.
-            let ratio = (values.map(\.magnitude).max() ?? 0) / 448
-            let scale = ratio > 0 ? Float(sign: .plus, exponent: ratio.exponent + 1, significand: 1) : 1
-            try writer.add(String(name.dropLast("weight".count)) + "scale_weight", shape: [], floats: [scale])
-            try writer.add(
-                name, dtype: .f8E4M3, shape: info.shape, bytes: values.map { UMT5Float8Tests.e4m3($0 / scale) })
-            float8Count += 1
-        }
-        try writer.add("scaled_fp8", dtype: .f8E4M3, shape: [0], bytes: [])
-        let float8URL = try {
-            let url = folder.appending(path: "wan_fp8_e4m3fn_scaled.safetensors")
-            try writer.write(to: url)
-            return url
-        }()
-        XCTAssertEqual(float8Count, 6 + 2 * 10)
+        let float8URL = folder.appending(path: "wan_fp8_e4m3fn_scaled.safetensors")
+        XCTAssertEqual(try ScaledFloat8File.write(fixture.store, to: float8URL, others: .f16), 6 + 2 * 10)
 
         let float8 = try WeightFile.open(float8URL)
         XCTAssertEqual(try float8.info("blocks.0.attn1.to_q.weight").dtype, .f8E4M3)
-        var reference = SafetensorsWriter()
-        let expanded = try FP8ExpandingWeightStore(base: float8)
-        for name in expanded.tensorNames {
-            try reference.add(name, shape: try expanded.info(name).shape, floats: try expanded.floats(name))
-        }
-        let expandedURL = folder.appending(path: "expanded.safetensors")
-        try reference.write(to: expandedURL)
+        let expanded = try ScaledFloat8File.expansion(of: float8, to: folder.appending(path: "expanded.safetensors"))
 
         let fromFloat8 = try fixture.predict(
             WanTransformer3DModel(file: float8URL, device: device, configuration: fixture.configuration), self,
             timestep: fixture.timestep)
         let fromExpanded = try fixture.predict(
-            fixture.model(self, store: try SafetensorsFile(url: expandedURL)), self, timestep: fixture.timestep)
+            fixture.model(self, store: expanded), self, timestep: fixture.timestep)
         let error = relativeL2(fromFloat8, fromExpanded)
         XCTAssertLessThanOrEqual(error, 1e-6, "float8 file against its f32 expansion: \(error)")
         let quantization = relativeL2(fromFloat8, try fixture.values("sample"))
