@@ -60,7 +60,7 @@ struct InterpolateCommand: ParsableCommand {
         guard let stream = info.first("video"), let inputRate = stream.frameRate else {
             throw Kinora.Failure(description: "\(input) has no video stream with a frame rate")
         }
-        try UpscaleCommand.checkPixels(stream, of: input)
+        try PlanarRGB.requireEightBitRGB(stream, of: input)
         let conversion = try FrameRateConversion(
             input: (inputRate.numerator, inputRate.denominator),
             output: (outputRate.numerator, outputRate.denominator))

@@ -65,7 +65,7 @@ struct UpscaleCommand: ParsableCommand {
         guard let stream = info.first("video") else {
             throw Kinora.Failure(description: "\(input) has no picture or video stream")
         }
-        try Self.checkPixels(stream, of: input)
+        try PlanarRGB.requireEightBitRGB(stream, of: input)
         // Every model's output is the input times the scale; refuse a size no encoder takes before any work.
         try ValueBounds.check(stream.width * scale, "the upscaled width (\(stream.width) × \(scale))",
                               in: ValueBounds.frameSide, unit: "pixels")
@@ -147,22 +147,6 @@ struct UpscaleCommand: ParsableCommand {
             tiling: tiling, arena: arena, progress: progress)
         let size = upscaler.outputSize(height: frame.height, width: frame.width)
         return try PlanarRGB.frame(result, height: size.height, width: size.width)
-    }
-
-    /// Refuses what the 8-bit RGB reading would silently lose: an alpha channel or more than 8 bits per channel.
-    static func checkPixels(_ stream: MediaInfo.Stream, of path: String) throws {
-        let format = stream.pixelFormat ?? "unknown"
-        if stream.hasAlpha {
-            throw Kinora.Failure(
-                description: "\(path) has an alpha channel (pixel format \(format)); the upscaler "
-                    + "reads RGB only: flatten the picture onto a background first")
-        }
-        if let bits = stream.bitsPerComponent, bits > 8 {
-            throw Kinora.Failure(
-                description: "\(path) has \(bits) bits per channel (pixel format \(format)); the "
-                    + "upscaler reads 8-bit pictures only and would silently drop the low bits: convert it to 8 bits first"
-            )
-        }
     }
 
     /// `settings` as a one-line JSON object with sorted keys.
