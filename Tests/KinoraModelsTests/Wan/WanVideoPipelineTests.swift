@@ -14,15 +14,16 @@ import XCTest
 final class WanVideoPipelineTests: ModelTestCase {
     private var expected: SafetensorsFile { get throws { try fixture("wan-pipeline/expected.safetensors") } }
 
-    private func pipeline(transformer folder: String = "wan-pipeline/transformer", vae: String = "wan21") throws
-        -> WanVideoPipeline
+    private func pipeline(transformer folder: String = "wan-pipeline/t2v/transformer", vae: String = "wan21")
+        throws -> WanVideoPipeline
     {
         try WanVideoPipeline(
             tokenizer: T5Tokenizer(tokenizerJSON: gunzip(fixtureURL("t5-tokenizer/tokenizer.json.gz"))),
-            textEncoder: UMT5EncoderModel(folder: fixtureURL("wan-pipeline/text_encoder"), device: device),
+            textEncoder: UMT5EncoderModel(folder: fixtureURL("wan-pipeline/t2v/text_encoder"), device: device),
             transformer: WanTransformer3DModel(folder: fixtureURL(folder), device: device),
             vae: AutoencoderKLWanFixture(vae, test: self).model(self),
-            scheduler: SchedulerConfiguration(contentsOf: fixtureURL("wan-pipeline/scheduler_config.json")))
+            scheduler: SchedulerConfiguration(
+                contentsOf: fixtureURL("wan-pipeline/t2v/scheduler/scheduler_config.json")))
     }
 
     /// The fixture's request: its prompts, seed, steps and guidance as the script recorded them, 9 frames of 48x32.
