@@ -8,8 +8,9 @@ struct Kinora: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kinora",
         abstract: "Local-GPU generative media on Vulkan.",
-        subcommands: [DevicesCommand.self, ImageCommand.self, BenchCommand.self, EncodeCommand.self, MixCommand.self,
-                      SpeakCommand.self, UpscaleCommand.self, InterpolateCommand.self, RenderCommand.self, PlanCommand.self]
+        subcommands: [DevicesCommand.self, ImageCommand.self, VideoCommand.self, BenchCommand.self, EncodeCommand.self,
+                      MixCommand.self, SpeakCommand.self, UpscaleCommand.self, InterpolateCommand.self,
+                      RenderCommand.self, PlanCommand.self]
     )
 
     /// Why a command failed, as `ErrorText` words a Foundation file error.

@@ -17,10 +17,12 @@ public struct WanVideoSettings: Sendable, Equatable {
     public var sampler: FlowSamplerKind
     /// The length prompts are padded and truncated to (`max_sequence_length`).
     public var maxSequenceLength: Int
-    /// Streams the text encoder's and the transformer's weights block by block from host memory (the same values
-    /// as a resident pass).
-    public var streamedWeights: Bool
+    /// Streams the text encoder's weights layer by layer from host memory (the same values as a resident pass).
+    public var streamedTextEncoder: Bool
+    /// Streams the transformer's weights block by block from host memory (the same values as a resident pass).
+    public var streamedTransformer: Bool
 
+    /// `streamedWeights` sets how both the text encoder and the transformer run.
     public init(
         prompt: String, negativePrompt: String = "", width: Int = 832, height: Int = 480, frames: Int = 81,
         steps: Int = 50, guidanceScale: Float = 5, seed: UInt64 = 0, sampler: FlowSamplerKind = .unipc,
@@ -36,7 +38,8 @@ public struct WanVideoSettings: Sendable, Equatable {
         self.seed = seed
         self.sampler = sampler
         self.maxSequenceLength = maxSequenceLength
-        self.streamedWeights = streamedWeights
+        streamedTextEncoder = streamedWeights
+        streamedTransformer = streamedWeights
     }
 
     /// Whether the negative prompt is encoded and a second, unconditional prediction made per step.
@@ -80,6 +83,7 @@ public enum WanVideoPipelineError: Error, Equatable, CustomStringConvertible {
     case imageAspectRatio(imageWidth: Int, imageHeight: Int, width: Int, height: Int)
     case imageSize(imageWidth: Int, imageHeight: Int, width: Int, height: Int)
     case invalidImage(reason: String)
+    case imageNeedsPerTokenTimesteps
 
     public var description: String {
         switch self {
@@ -106,6 +110,9 @@ public enum WanVideoPipelineError: Error, Equatable, CustomStringConvertible {
                 + "resize it to the video's size first"
         case .invalidImage(let reason):
             return "Wan video: the keyframe: \(reason)"
+        case .imageNeedsPerTokenTimesteps:
+            return "Wan video: this model takes no keyframe: image-to-video needs a model trained with per-token "
+                + "timesteps (Wan 2.2 TI2V 5B, expand_timesteps in its model_index.json)"
         }
     }
 }

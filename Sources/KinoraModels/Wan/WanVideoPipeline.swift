@@ -33,13 +33,16 @@ public final class WanVideoPipeline {
     public let vae: AutoencoderKLWan
     /// The scheduler's `scheduler_config.json`; `WanVideoSettings.sampler` picks the class.
     public let scheduler: SchedulerConfiguration
+    /// Whether the model was trained with per-token timesteps (Wan 2.2 TI2V's `expand_timesteps`), which
+    /// image-to-video needs: the keyframe's tokens at t = 0, the others at the step's t.
+    public let expandTimesteps: Bool
     public let arena: ActivationArena
 
     /// Checks that the components fit together: the text encoder's width is the transformer's `text_dim`, the
     /// transformer's channels the VAE's `z_dim`.
     public init(
         tokenizer: T5Tokenizer, textEncoder: UMT5EncoderModel, transformer: WanTransformer3DModel,
-        vae: AutoencoderKLWan, scheduler: SchedulerConfiguration
+        vae: AutoencoderKLWan, scheduler: SchedulerConfiguration, expandTimesteps: Bool = false
     ) throws {
         let text = textEncoder.configuration.dModel
         let dit = transformer.configuration
@@ -58,6 +61,7 @@ public final class WanVideoPipeline {
         self.transformer = transformer
         self.vae = vae
         self.scheduler = scheduler
+        self.expandTimesteps = expandTimesteps
         arena = ActivationArena(device: transformer.weights.device)
     }
 
@@ -95,8 +99,10 @@ public final class WanVideoPipeline {
         ]
     }
 
-    /// Checks a keyframe against the request: the video's aspect ratio and size, and finite values in [0, 1].
+    /// Checks a keyframe against the request and the model: a model with per-token timesteps, the video's aspect
+    /// ratio and size, and finite values in [0, 1].
     public func validate(_ image: WanVideoImage, for settings: WanVideoSettings) throws {
+        guard expandTimesteps else { throw WanVideoPipelineError.imageNeedsPerTokenTimesteps }
         let (width, height) = (settings.width, settings.height)
         guard image.width > 0, image.height > 0 else {
             throw WanVideoPipelineError.invalidImage(reason: "size \(image.width)x\(image.height)")
@@ -161,7 +167,7 @@ public final class WanVideoPipeline {
             let encoding = tokenizer.encode(WanPromptCleaner.clean(text), maximumLength: settings.maxSequenceLength)
             return try textEncoder.wanPromptEmbeds(
                 inputIDs: [encoding.ids], attentionMask: [encoding.attentionMask],
-                maxSequenceLength: settings.maxSequenceLength, arena: arena, streamed: settings.streamedWeights)
+                maxSequenceLength: settings.maxSequenceLength, arena: arena, streamed: settings.streamedTextEncoder)
         }
         return Conditioning(
             prompt: try embeds(settings.prompt),
@@ -214,11 +220,11 @@ public final class WanVideoPipeline {
             }
             let tensor = try Tensor(input, shape: shape, on: arena.device)
             let conditional = try predict(
-                tensor, timestep: timestep, text: conditioning.prompt, streamed: settings.streamedWeights)
+                tensor, timestep: timestep, text: conditioning.prompt, streamed: settings.streamedTransformer)
             var prediction = conditional
             if let negative = conditioning.negative {
                 let unconditional = try predict(
-                    tensor, timestep: timestep, text: negative, streamed: settings.streamedWeights)
+                    tensor, timestep: timestep, text: negative, streamed: settings.streamedTransformer)
                 prediction = classifierFreeGuidance(
                     unconditional: unconditional, conditional: conditional, scale: settings.guidanceScale)
             }

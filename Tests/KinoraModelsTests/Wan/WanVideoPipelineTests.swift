@@ -23,7 +23,8 @@ final class WanVideoPipelineTests: ModelTestCase {
             transformer: WanTransformer3DModel(folder: fixtureURL(folder), device: device),
             vae: AutoencoderKLWanFixture(vae, test: self).model(self),
             scheduler: SchedulerConfiguration(
-                contentsOf: fixtureURL("wan-pipeline/t2v/scheduler/scheduler_config.json")))
+                contentsOf: fixtureURL("wan-pipeline/t2v/scheduler/scheduler_config.json")),
+            expandTimesteps: vae == "wan22")
     }
 
     /// The fixture's request: its prompts, seed, steps and guidance as the script recorded them, 9 frames of 48x32.

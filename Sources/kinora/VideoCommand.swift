@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import KinoraMedia
+import KinoraModels
+import KinoraPipeline
+
+/// `kinora video`: text to video with Wan 2.1 T2V, text or a keyframe to video with Wan 2.2 TI2V. Frames go to the
+/// encoder as the VAE decodes them, so no clip is held; the file appears under its name only when it is complete.
+struct VideoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "video", abstract: "Generate a video with Wan 2.1 T2V or Wan 2.2 TI2V.",
+        discussion: """
+            The same settings and seed give diffusers' WanPipeline video (WanImageToVideoPipeline with \
+            expand_timesteps for --image). Defaults follow the model: 832x480, 81 frames at 16 fps for Wan 2.1; \
+            1280x704, 121 frames at 24 fps for Wan 2.2 TI2V; 50 steps, guidance 5, the folder's scheduler.
+            """)
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var modelArguments: VideoModelArguments
+
+    @Option(name: .long, help: "What to film.")
+    var prompt: String
+
+    @Option(name: .long, help: "What to steer away from (diffusers' default is empty).")
+    var negative = ""
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A keyframe (PNG, JPEG, WebP) to start from: image to video, Wan 2.2 TI2V only.",
+        discussion: "It must have the video's aspect ratio and size; without --size the video takes its size."))
+    var image: String?
+
+    @Option(name: .long, help: "Frames, of the form 4k + 1 (default: the model's, 81 or 121).")
+    var frames: Int?
+
+    @Option(name: .long, help: "Width x height, such as 832x480 (default: the model's, or the keyframe's).")
+    var size: String?
+
+    @Option(name: .long, help: "Frame rate: 16, 24 or a fraction such as 24000/1001 (default: 16; Wan 2.2: 24).")
+    var fps: String?
+
+    @Option(name: .long, help: "Denoising steps.")
+    var steps = 50
+
+    @Option(name: .long, help: "Classifier-free guidance scale (1 or less turns guidance off).")
+    var cfg: Float = 5
+
+    @Option(name: .long, help: "Flow shift (default: the scheduler's, 3 for Wan 2.1 1.3B, 5 for Wan 2.2 TI2V).")
+    var shift: Double?
+
+    @Option(name: .long, help: "Sampler: unipc or euler (default: the folder's scheduler, else unipc).")
+    var sampler: FlowSamplerKind?
+
+    @Option(name: .long, help: "Seed; the same seed gives diffusers' video for the same settings.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Video codec: h264, h265, av1, prores or ffv1 (lossless).")
+    var codec = "h264"
+
+    @Option(name: .long, help: "Constant rate factor of the video encoder (lower is better quality).")
+    var crf: Int?
+
+    @Option(name: .customLong("stream-weights"), help: ArgumentHelp(
+        "Stream the transformer's weights block by block: auto, on or off.",
+        discussion: "auto streams when the transformer's weights take more than half of the memory budget. The "
+            + "text encoder always streams layer by layer, except with off."))
+    var streamWeights: WeightStreaming = .auto
+
+    @Option(name: .shortAndLong, help: "The video to write (.mp4, .mov, .mkv or .webm).")
+    var output: String
+
+    func validate() throws {
+        if let shift, !(shift.isFinite && shift > 0) { throw ValidationError("--shift must be positive, got \(shift)") }
+        if let size, ImageSize(parsing: size) == nil {
+            throw ValidationError("--size \(size) is not a size such as 832x480")
+        }
+        guard cfg.isFinite else { throw ValidationError("--cfg must be a finite number, got \(cfg)") }
+        guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1...1000, got \(steps)") }
+    }
+
+    func run() throws {
+        let started = Date()
+        // Everything that can be checked without the model is checked first: nothing is loaded for a bad request.
+        let outputURL = URL(fileURLWithPath: output)
+        _ = try VideoContainer(for: outputURL)
+        let videoCodec = try VideoCodec(parsing: codec)
+        _ = try AtomicOutput(outputURL)
+        let requestedRate = try fps.map(FrameRate.init(parsing:))
+        if let requestedRate {
+            try ValueBounds.check(
+                requestedRate.framesPerSecond, "--fps", in: ValueBounds.framesPerSecond, unit: "frames per second")
+        }
+        let keyframe = try image.map(Self.readKeyframe)
+        var components = try modelArguments.components()
+        if let shift {
+            components.scheduler.flowShift = shift
+            components.scheduler.shift = shift
+        }
+
+        let device = try deviceOptions.open()
+        let pipeline = try components.load(device: device)
+        let secondGeneration = pipeline.expandTimesteps
+        let frameRate = try requestedRate ?? FrameRate(secondGeneration ? 24 : 16)
+        let videoSize = size.flatMap(ImageSize.init(parsing:))
+            ?? keyframe.map { ImageSize(width: $0.width, height: $0.height) }
+            ?? (secondGeneration ? ImageSize(width: 1280, height: 704) : ImageSize(width: 832, height: 480))
+        var settings = WanVideoSettings(
+            prompt: prompt, negativePrompt: negative, width: videoSize.width, height: videoSize.height,
+            frames: frames ?? (secondGeneration ? 121 : 81), steps: steps, guidanceScale: cfg, seed: seed,
+            sampler: sampler ?? FlowSamplerKind(className: components.scheduler.className ?? "") ?? .unipc)
+        let transformerBytes = pipeline.transformer.storedWeightBytes
+        switch streamWeights {
+        case .on: (settings.streamedTextEncoder, settings.streamedTransformer) = (true, true)
+        case .off: (settings.streamedTextEncoder, settings.streamedTransformer) = (false, false)
+        case .auto:
+            settings.streamedTextEncoder = true
+            settings.streamedTransformer = UInt64(transformerBytes) > device.memory.budget / 2
+        }
+        // The request against the model, before any work: frames, size, steps, guidance, the keyframe.
+        let latentShape = try pipeline.latentShape(settings)
+        if let keyframe { try pipeline.validate(keyframe, for: settings) }
+
+        let metadata = Self.metadata(
+            settings, model: modelArguments.model, scheduler: pipeline.scheduler, image: image, fps: frameRate)
+        let writer = try VideoWriter(
+            url: outputURL,
+            settings: VideoSettings(codec: videoCodec, frameRate: frameRate, crf: crf, metadata: metadata))
+        FileHandle.standardError.write(Data(
+            ("Wan \(secondGeneration ? "2.2 TI2V" : "2.1 T2V") on \(device.physical.name): \(settings.frames) frames "
+                + "of \(settings.width)x\(settings.height), latents \(latentShape), \(settings.steps) steps "
+                + "(\(settings.sampler.rawValue)), guidance \(settings.guidanceScale)"
+                + (settings.streamedTransformer ? ", transformer streamed" : "") + "\n").utf8))
+
+        let encodeStarted = Date()
+        let conditioning = try pipeline.encodePrompts(settings)
+        let condition = try keyframe.map { try pipeline.imageCondition($0, settings: settings) }
+        FileHandle.standardError.write(Data(String(
+            format: "text encoded in %.1f s\n", Date().timeIntervalSince(encodeStarted)).utf8))
+        let denoising = ProgressBar(label: "denoising")
+        let latents = try pipeline.denoise(settings, conditioning: conditioning, imageCondition: condition) {
+            denoising.update($0.step, of: $0.steps)
+        }
+        denoising.finish()
+        let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        guard broken == 0 else {
+            throw PipelineError.nonFinite(count: broken, total: latents.count, model: modelArguments.model)
+        }
+        let decoding = ProgressBar(label: "decoding")
+        try pipeline.decode(latents, shape: latentShape) { chunk in
+            let plane = chunk.width * chunk.height * 3
+            for index in 0..<chunk.count {
+                try writer.append(frame: VideoFrame(
+                    width: chunk.width, height: chunk.height,
+                    rgbFloat: Array(chunk.rgb[(index * plane)..<((index + 1) * plane)])))
+            }
+            decoding.update(chunk.start + chunk.count, of: settings.frames)
+        }
+        decoding.finish()
+        try writer.finish()
+        FileHandle.standardError.write(Data(String(
+            format: "wrote %@ (%d frames, %dx%d, %@ fps, seed %llu) in %.1f s\n", output, writer.frameCount,
+            settings.width, settings.height, frameRate.description, seed, Date().timeIntervalSince(started)).utf8))
+    }
+
+    /// The keyframe as the pipeline takes it: 8-bit RGB / 255.
+    static func readKeyframe(_ path: String) throws -> WanVideoImage {
+        let url = URL(fileURLWithPath: path)
+        try InputFile.requireRegular(url)
+        let info = try MediaInfo(probing: url)
+        guard let stream = info.first("video") else {
+            throw Kinora.Failure(description: "--image \(path) holds no picture")
+        }
+        try PlanarRGB.requireEightBitRGB(stream, of: path, reader: "the keyframe encoding")
+        guard let frame = try VideoReader(url: url).nextFrame() else {
+            throw Kinora.Failure(description: "--image \(path) holds no picture")
+        }
+        return WanVideoImage(width: frame.width, height: frame.height, rgb: frame.rgb8.map { Float($0) / 255 })
+    }
+
+    /// The settings in the file's `comment` tag, as JSON.
+    static func metadata(
+        _ settings: WanVideoSettings, model: String, scheduler: SchedulerConfiguration, image: String?, fps: FrameRate
+    ) -> [String: String] {
+        var fields: [String: String] = [
+            "prompt": settings.prompt, "negative_prompt": settings.negativePrompt, "seed": "\(settings.seed)",
+            "steps": "\(settings.steps)", "guidance_scale": "\(settings.guidanceScale)",
+            "sampler": settings.sampler.rawValue, "frames": "\(settings.frames)",
+            "size": "\(settings.width)x\(settings.height)", "fps": fps.description,
+            "model": URL(fileURLWithPath: model).lastPathComponent,
+        ]
+        if let shift = scheduler.flowShift ?? scheduler.shift { fields["shift"] = "\(shift)" }
+        if let image { fields["image"] = URL(fileURLWithPath: image).lastPathComponent }
+        return ["comment": UpscaleCommand.json(fields)]
+    }
+}
+
+extension FlowSamplerKind: ExpressibleByArgument {}
