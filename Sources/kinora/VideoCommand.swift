@@ -59,6 +59,10 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .long, help: "Constant rate factor of the video encoder (lower is better quality).")
     var crf: Int?
 
+    @Option(name: .customLong("vae-tiling"), help: ArgumentHelp(
+        "Decode each frame in tiles: auto (when a whole frame would not fit), on (diffusers' tiles), or off."))
+    var vaeTiling: ImageCommand.TilingOption = .auto
+
     @Option(name: .customLong("stream-weights"), help: ArgumentHelp(
         "Stream the transformer's weights block by block: auto, on or off.",
         discussion: "auto streams when the transformer's weights take more than half of the memory budget. The "
@@ -115,9 +119,12 @@ struct VideoCommand: ParsableCommand {
             settings.streamedTextEncoder = true
             settings.streamedTransformer = UInt64(transformerBytes) > device.memory.budget / 2
         }
-        // The request against the model, before any work: frames, size, steps, guidance, the keyframe.
+        settings.vaeTiling = vaeTiling.tiling
+        // The request against the model, before any work: frames, size, steps, guidance, the keyframe, and whether
+        // a frame's decode fits the device whole, in tiles or not at all.
         let latentShape = try pipeline.latentShape(settings)
         if let keyframe { try pipeline.validate(keyframe, for: settings) }
+        let tiles = try pipeline.decodeTiles(shape: latentShape, tiling: settings.vaeTiling)
 
         let metadata = Self.metadata(
             settings, model: modelArguments.model, scheduler: pipeline.scheduler, image: image, fps: frameRate)
@@ -128,7 +135,8 @@ struct VideoCommand: ParsableCommand {
             ("Wan \(secondGeneration ? "2.2 TI2V" : "2.1 T2V") on \(device.physical.name): \(settings.frames) frames "
                 + "of \(settings.width)x\(settings.height), latents \(latentShape), \(settings.steps) steps "
                 + "(\(settings.sampler.rawValue)), guidance \(settings.guidanceScale)"
-                + (settings.streamedTransformer ? ", transformer streamed" : "") + "\n").utf8))
+                + (settings.streamedTransformer ? ", transformer streamed" : "")
+                + (tiles.map { ", decoded in tiles of \($0.sampleWidth)x\($0.sampleHeight) px" } ?? "") + "\n").utf8))
 
         let encodeStarted = Date()
         let conditioning = try pipeline.encodePrompts(settings)
@@ -144,8 +152,9 @@ struct VideoCommand: ParsableCommand {
         guard broken == 0 else {
             throw PipelineError.nonFinite(count: broken, total: latents.count, model: modelArguments.model)
         }
+        pipeline.releaseDenoisingWeights()
         let decoding = ProgressBar(label: "decoding")
-        try pipeline.decode(latents, shape: latentShape) { chunk in
+        try pipeline.decode(latents, shape: latentShape, tiles: tiles) { chunk in
             let plane = chunk.width * chunk.height * 3
             for index in 0..<chunk.count {
                 try writer.append(frame: VideoFrame(

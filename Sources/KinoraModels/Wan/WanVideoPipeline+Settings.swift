@@ -17,6 +17,9 @@ public struct WanVideoSettings: Sendable, Equatable {
     public var sampler: FlowSamplerKind
     /// The length prompts are padded and truncated to (`max_sequence_length`).
     public var maxSequenceLength: Int
+    /// Whether the decode splits each frame into tiles: `auto` when a whole frame's call would not fit the memory
+    /// left (`AutoencoderKLWan.streamingTiles`), `on` with diffusers' tiles, `off` never.
+    public var vaeTiling: AutoencoderKL.Tiling = .auto
     /// Streams the text encoder's weights layer by layer from host memory (the same values as a resident pass).
     public var streamedTextEncoder: Bool
     /// Streams the transformer's weights block by block from host memory (the same values as a resident pass).

@@ -137,7 +137,34 @@ public final class WanVideoPipeline {
         let condition = try image.map { try imageCondition($0, settings: settings) }
         let latents = try denoise(
             settings, conditioning: conditioning, imageCondition: condition, progress: progress)
-        try decode(latents, shape: shape, frames: frames)
+        releaseDenoisingWeights()
+        try decode(latents, shape: shape, tiles: decodeTiles(shape: shape, tiling: settings.vaeTiling), frames: frames)
+    }
+
+    /// Drops the text encoder's and the transformer's uploaded weights (resident passes keep theirs), so the decode
+    /// has the device to itself; a later pass uploads them again.
+    public func releaseDenoisingWeights() {
+        textEncoder.weights.evict(textEncoder.weights.uploadedNames)
+        transformer.weights.evict(transformer.weights.uploadedNames)
+    }
+
+    /// The tiles the decode of latents `shape` [1, z_dim, T, h, w] uses: none with `.off`; diffusers' with `.on`
+    /// (none when a frame is not larger than one tile); with `.auto`, none when a whole frame's call fits `budget`
+    /// (default: the memory left beside what is on the device, the VAE's weights uploaded), else the largest tiles
+    /// that fit (`AutoencoderKLWan.streamingTiles`, which throws when none does).
+    public func decodeTiles(shape: [Int], tiling: AutoencoderKL.Tiling, budget: UInt64? = nil) throws
+        -> AutoencoderKLWan.TileConfiguration?
+    {
+        guard shape.count == 5 else { return nil }
+        switch tiling {
+        case .off:
+            return nil
+        case .on:
+            let tiles = AutoencoderKLWan.TileConfiguration()
+            return vae.decodeUsesTiles(latentHeight: shape[3], latentWidth: shape[4], tiles: tiles) ? tiles : nil
+        case .auto:
+            return try vae.streamingTiles(latentHeight: shape[3], latentWidth: shape[4], budget: budget)
+        }
     }
 
     /// The keyframe's latent [1, z_dim, 1, h, w] as TI2V's `prepare_latents` makes it: the image scaled to [−1, 1]
@@ -261,8 +288,12 @@ public final class WanVideoPipeline {
     }
 
     /// The latents [1, z_dim, T, h, w] un-normalised (`latents / (1 / latents_std) + latents_mean`) and decoded by
-    /// the streaming decoder one latent frame per call; each call's frames go to `frames` as RGB in [0, 1].
-    public func decode(_ latents: [Float], shape: [Int], frames: (WanVideoFrames) throws -> Void) throws {
+    /// the streaming decoder one latent frame per call (each frame in `tiles` when given); each call's frames go to
+    /// `frames` as RGB in [0, 1].
+    public func decode(
+        _ latents: [Float], shape: [Int], tiles: AutoencoderKLWan.TileConfiguration? = nil,
+        frames: (WanVideoFrames) throws -> Void
+    ) throws {
         guard shape.count == 5, shape[0] == 1, shape.reduce(1, *) == latents.count else {
             throw AutoencoderKLWanError.invalidInput(
                 operation: "Wan video decode", shape: shape,
@@ -274,7 +305,7 @@ public final class WanVideoPipeline {
         ])[0].floats()
         arena.trim()
         let (channels, count, plane) = (shape[1], shape[2], shape[3] * shape[4])
-        let decoder = WanVAEStreamingDecoder(vae: vae, arena: arena)
+        let decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, tiles: tiles)
         var start = 0
         for frame in 0..<count {
             var slice: [Float] = []

@@ -82,6 +82,36 @@ final class WanVideoPipelineTests: ModelTestCase {
         print("WanVideoPipeline 2-step T2V (resident weights) vs diffusers, video relative L2 \(error)")
     }
 
+    /// The decode's tiles: none when a frame fits whole or is not larger than diffusers' tile; a budget below a
+    /// whole frame's call is refused naming the bytes when no tiles fit it (each tile keeps its own feature cache, so
+    /// on this VAE tiles never need less than the whole frame); tiled frames are the frames up to the blend; after
+    /// the denoising weights are released nothing of them stays on the device.
+    func testTheDecodeTilesFollowTheBudgetAndTheDenoisingWeightsAreReleasedFirst() throws {
+        let pipeline = try pipeline()
+        let shape = try pipeline.latentShape(try settings())
+        XCTAssertNil(try pipeline.decodeTiles(shape: shape, tiling: .off))
+        XCTAssertNil(try pipeline.decodeTiles(shape: shape, tiling: .on), "48x32 is smaller than a 256-pixel tile")
+        XCTAssertNil(try pipeline.decodeTiles(shape: shape, tiling: .auto))
+        let whole = try pipeline.vae.streamingDecodeMemory(latentHeight: shape[3], latentWidth: shape[4]).peakBytes
+        XCTAssertThrowsError(try pipeline.decodeTiles(shape: shape, tiling: .auto, budget: whole - 1)) {
+            XCTAssertTrue("\($0)".contains("one latent frame needs at least \(whole) bytes"), "\($0)")
+        }
+        let tiles = AutoencoderKLWan.TileConfiguration(
+            sampleHeight: 32, sampleWidth: 32, strideHeight: 24, strideWidth: 24)
+        var frames: [Float] = []
+        try pipeline.decode(try expected.floats("latents.1"), shape: shape, tiles: tiles) { frames += $0.rgb }
+        let error = relativeL2(frames, try expected.floats("video"))
+        XCTAssertGreaterThan(error, 0, "tiles blend, so the frames differ a little")
+        // 32-pixel tiles of a 48x32 frame are smaller than the random VAE's receptive field: the blend is visible
+        // (diffusers' tiling of these latents is checked against diffusers in AutoencoderKLWanTilingTests).
+        XCTAssertLessThanOrEqual(error, 0.15, "tiled frames")
+
+        try pipeline.generate(try settings(streamed: false)) { _ in }
+        pipeline.releaseDenoisingWeights()
+        XCTAssertEqual(pipeline.transformer.weights.uploadedBytes, 0)
+        XCTAssertEqual(pipeline.textEncoder.weights.uploadedBytes, 0)
+    }
+
     /// The frames are handed on as each latent frame is decoded, not after the whole clip: a callback that stops at
     /// the first chunk stops the decode there.
     func testFramesAreHandedOnBeforeTheRestIsDecoded() throws {
