@@ -143,16 +143,22 @@ struct VideoCommand: ParsableCommand {
         let condition = try keyframe.map { try pipeline.imageCondition($0, settings: settings) }
         FileHandle.standardError.write(Data(String(
             format: "text encoded in %.1f s\n", Date().timeIntervalSince(encodeStarted)).utf8))
+        let denoiseStarted = Date()
         let denoising = ProgressBar(label: "denoising")
         let latents = try pipeline.denoise(settings, conditioning: conditioning, imageCondition: condition) {
             denoising.update($0.step, of: $0.steps)
         }
         denoising.finish()
+        let denoiseSeconds = Date().timeIntervalSince(denoiseStarted)
+        FileHandle.standardError.write(Data(String(
+            format: "denoised in %.2f s (%.3f s per step)\n", denoiseSeconds, denoiseSeconds / Double(settings.steps))
+            .utf8))
         let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else {
             throw PipelineError.nonFinite(count: broken, total: latents.count, model: modelArguments.model)
         }
         pipeline.releaseDenoisingWeights()
+        let decodeStarted = Date()
         let decoding = ProgressBar(label: "decoding")
         try pipeline.decode(latents, shape: latentShape, tiles: tiles) { chunk in
             let plane = chunk.width * chunk.height * 3
@@ -164,6 +170,10 @@ struct VideoCommand: ParsableCommand {
             decoding.update(chunk.start + chunk.count, of: settings.frames)
         }
         decoding.finish()
+        let decodeSeconds = Date().timeIntervalSince(decodeStarted)
+        FileHandle.standardError.write(Data(String(
+            format: "decoded %d frames in %.2f s (%.3f s per frame)\n", settings.frames, decodeSeconds,
+            decodeSeconds / Double(settings.frames)).utf8))
         try writer.finish()
         FileHandle.standardError.write(Data(String(
             format: "wrote %@ (%d frames, %dx%d, %@ fps, seed %llu) in %.1f s\n", output, writer.frameCount,
