@@ -72,7 +72,21 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The video to write (.mp4, .mov, .mkv or .webm).")
     var output: String
 
+    /// The most frames one clip may ask for: about two minutes at 16 fps, far past what Wan was trained for (5 s);
+    /// longer videos are the autoregressive models' work.
+    static let maximumFrames = 2001
+    /// The longest side, in pixels.
+    static let maximumSide = 4096
+
     func validate() throws {
+        if let frames, !(1...Self.maximumFrames).contains(frames) {
+            throw ValidationError("--frames must be 1...\(Self.maximumFrames), got \(frames)")
+        }
+        if let size, let parsed = ImageSize(parsing: size),
+            !(1...Self.maximumSide).contains(parsed.width) || !(1...Self.maximumSide).contains(parsed.height)
+        {
+            throw ValidationError("--size sides must be 1...\(Self.maximumSide) pixels, got \(size)")
+        }
         if let shift, !(shift.isFinite && shift > 0) { throw ValidationError("--shift must be positive, got \(shift)") }
         if let size, ImageSize(parsing: size) == nil {
             throw ValidationError("--size \(size) is not a size such as 832x480")

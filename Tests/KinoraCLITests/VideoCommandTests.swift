@@ -119,6 +119,8 @@ final class VideoCommandTests: XCTestCase {
             (ti2v + ["--frames", "9", "--size", "64x32", "--image", square.path], "another aspect ratio"),
             (ti2v + ["--frames", "9", "--image", rgba.path], "has an alpha channel (pixel format rgba)"),
             (t2v + ["--size", "48x32", "--fps", "0"], "invalid frame rate '0'"),
+            (t2v + ["--size", "48x32", "--frames", "400001"], "--frames must be 1...2001, got 400001"),
+            (t2v + ["--size", "100000x64"], "--size sides must be 1...4096 pixels, got 100000x64"),
             (t2v + ["--size", "48x32", "--fps", "5000"], "--fps"),
             (t2v + ["--size", "48x32", "--codec", "mpeg1"], "mpeg1"),
             (
