@@ -13,24 +13,26 @@ struct WanRotaryPosEmbed {
     static let theta = 10000.0
     let configuration: WanTransformer3DConfig
 
-    /// The cos and sin tables [F'·H'·W', D/2] of `grid`'s tokens, row-major, column p for pair p of a head.
-    func tables(_ grid: WanPatchGrid) throws -> (cos: [Float], sin: [Float]) {
+    /// The cos and sin tables [F'·H'·W', D/2] of `grid`'s tokens, row-major, column p for pair p of a head; the
+    /// frames sit at positions `frameOffset ..< frameOffset + F'` (a chunk that continues a causal video).
+    func tables(_ grid: WanPatchGrid, frameOffset: Int = 0) throws -> (cos: [Float], sin: [Float]) {
         let positions = RotaryPositions.grid(
-            frames: grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth)
+            frames: grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth, frameOffset: frameOffset)
         return try positions.table(
             headDim: configuration.attentionHeadDim, splits: configuration.rotarySplits, theta: Self.theta)
     }
 
     /// `tables` uploaded to `device`, each [L, D/2].
-    func tensors(_ grid: WanPatchGrid, on device: GPUDevice) throws -> (cos: Tensor, sin: Tensor) {
-        let (cos, sin) = try tables(grid)
+    func tensors(_ grid: WanPatchGrid, frameOffset: Int = 0, on device: GPUDevice) throws -> (cos: Tensor, sin: Tensor)
+    {
+        let (cos, sin) = try tables(grid, frameOffset: frameOffset)
         let shape = [grid.tokens, configuration.attentionHeadDim / 2]
         return (try Tensor(cos, shape: shape, on: device), try Tensor(sin, shape: shape, on: device))
     }
 
     /// `tables` as graph inputs.
-    func values(_ graph: Graph, _ grid: WanPatchGrid) throws -> (cos: Value, sin: Value) {
-        let (cos, sin) = try tensors(grid, on: graph.device)
+    func values(_ graph: Graph, _ grid: WanPatchGrid, frameOffset: Int = 0) throws -> (cos: Value, sin: Value) {
+        let (cos, sin) = try tensors(grid, frameOffset: frameOffset, on: graph.device)
         return (graph.input(cos), graph.input(sin))
     }
 }

@@ -5,6 +5,9 @@ import KinoraTensor
 /// width before the head split (`qk_norm="rms_norm_across_heads"`, torch's `RMSNorm` with a learned weight), the
 /// rotary embedding on q and k in self-attention only, scaled dot-product attention over all keys (no mask: Wan
 /// attends to the zero-padded text rows too), and `to_out.0`.
+///
+/// The causal Wan's self-attention (`selfAttention(_:_:rotary:cache:)`) puts a KV cache's keys and values before
+/// the call's own and may mask block-causally, as Self-Forcing's `CausalWanSelfAttention` does.
 struct WanTransformerAttention {
     let configuration: WanTransformer3DConfig
     /// The weights under `attn1` or `attn2`.
@@ -19,6 +22,20 @@ struct WanTransformerAttention {
     /// Attention of `x` [B, L, dim] over itself (`context` nil, turned by `rotary`) or over `context`
     /// [B, L_text, dim]; the result is [B, L, dim].
     func callAsFunction(_ graph: Graph, _ x: Value, context: Value? = nil, rotary: Rotary? = nil) throws -> Value {
+        try attend(graph, x, context: context, rotary: rotary, cache: nil).output
+    }
+
+    /// Self-attention of `x` [B, L, dim] (turned by `rotary`) whose keys continue `cache`'s (the causal Wan):
+    /// the result [B, L, dim] and this call's own keys (turned) and values, [B, L, dim] each, for a cache to keep.
+    func selfAttention(_ graph: Graph, _ x: Value, rotary: Rotary, cache: WanSelfAttentionCache) throws
+        -> (output: Value, key: Value, value: Value)
+    {
+        try attend(graph, x, context: nil, rotary: rotary, cache: cache)
+    }
+
+    private func attend(_ graph: Graph, _ x: Value, context: Value?, rotary: Rotary?, cache: WanSelfAttentionCache?)
+        throws -> (output: Value, key: Value, value: Value)
+    {
         let (width, heads) = (configuration.innerDim, configuration.numAttentionHeads)
         func projection(_ name: String, _ input: Value) throws -> Value {
             try WanTransformerLayers.linear(graph, weights.scoped(name), input, inputs: width, outputs: width)
@@ -36,7 +53,13 @@ struct WanTransformerAttention {
             query = try graph.applyRotary(query, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
             key = try graph.applyRotary(key, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
         }
-        let attended = try graph.attention(query: query, key: key, value: value, heads: heads)
-        return try projection("to_out.0", attended)
+        var (keys, values) = (key, value)
+        if let prefix = cache?.prefix {
+            keys = try graph.concat([prefix.key, key], axis: 1)
+            values = try graph.concat([prefix.value, value], axis: 1)
+        }
+        let attended = try graph.attention(
+            query: query, key: keys, value: values, heads: heads, blockCausal: cache?.blockCausalTokens)
+        return (try projection("to_out.0", attended), key, value)
     }
 }

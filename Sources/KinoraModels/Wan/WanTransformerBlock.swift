@@ -27,6 +27,21 @@ struct WanTransformerBlock {
 
     /// The block over `x` [B, L, dim].
     func callAsFunction(_ graph: Graph, _ x: Value, _ conditioning: WanBlockConditioning) throws -> Value {
+        try forward(graph, x, conditioning, cache: nil).hidden
+    }
+
+    /// The causal Wan's block over `x` [B, L, dim]: the self-attention's keys continue `cache`'s; returns the hidden
+    /// states and the call's own keys (turned) and values for the cache.
+    func causal(_ graph: Graph, _ x: Value, _ conditioning: WanBlockConditioning, cache: WanSelfAttentionCache)
+        throws -> (hidden: Value, key: Value, value: Value)
+    {
+        let result = try forward(graph, x, conditioning, cache: cache)
+        return (result.hidden, result.key, result.value)
+    }
+
+    private func forward(_ graph: Graph, _ x: Value, _ conditioning: WanBlockConditioning, cache: WanSelfAttentionCache?)
+        throws -> (hidden: Value, key: Value, value: Value)
+    {
         let (width, epsilon) = (configuration.innerDim, configuration.eps)
         let groups = conditioning.projection.shape[1]
         let run = x.count / width / groups
@@ -46,7 +61,8 @@ struct WanTransformerBlock {
         let selfAttention = WanTransformerAttention(configuration: configuration, weights: weights.scoped("attn1"))
         let normed = try graph.layerNorm(
             runs(x), weight: nil, bias: nil, epsilon: epsilon, scale: scale, shift: shift)
-        let attended = try selfAttention(graph, tokens(normed), rotary: conditioning.rotary)
+        let (attended, key, value) = try selfAttention.selfAttention(
+            graph, tokens(normed), rotary: conditioning.rotary, cache: cache ?? WanSelfAttentionCache())
         var hidden = try graph.add(runs(x), graph.multiply(runs(attended), gate))
 
         // 2. Cross-attention
@@ -66,6 +82,6 @@ struct WanTransformerBlock {
         let normedAgain = try graph.layerNorm(
             hidden, weight: nil, bias: nil, epsilon: epsilon, scale: feedForwardScale, shift: feedForwardShift)
         hidden = try graph.add(hidden, graph.multiply(runs(feedForward(graph, normedAgain)), feedForwardGate))
-        return try tokens(hidden)
+        return (try tokens(hidden), key, value)
     }
 }

@@ -1,0 +1,85 @@
+import KinoraGPU
+import KinoraTensor
+
+/// The autoregressive Wan (Self-Forcing's and CausVid's `CausalWanModel` on the Wan 2.1 transformer's weights):
+/// video is made chunk by chunk, each chunk's tokens attending to the keys and values of every frame before it
+/// (`WanKVCache`) and to their own, at their absolute frames' rotary positions, with one timestep per frame.
+///
+/// A chunk is denoised with `predict` (the cache read, not written); once it is finished, `extend` runs it again
+/// clean (timestep 0, Self-Forcing's `context_noise`) and returns the cache with its keys and values appended. The
+/// result equals one pass over the whole video with a block-causal mask (`predictWhole`), chunk for chunk.
+public final class WanCausalTransformer {
+    public let transformer: WanTransformer3DModel
+    public let arena: ActivationArena
+
+    public init(transformer: WanTransformer3DModel, arena: ActivationArena) {
+        self.transformer = transformer
+        self.arena = arena
+    }
+
+    /// The flow prediction [1, C, F, H, W] for `chunk` [1, C, F, H, W], the latent frames that follow `cache`'s, at
+    /// `timesteps` (one per frame), conditioned on `text` [1, L_text, text_dim] (the UMT5 embeddings).
+    public func predict(_ chunk: Tensor, timesteps: [Float], text: Tensor, cache: WanKVCache) throws -> Tensor {
+        try run(chunk, timesteps: timesteps, text: text, cache: cache, keep: false).prediction
+    }
+
+    /// `cache` with `chunk`'s keys and values appended, from a pass over it at `timestep` (0: the finished, clean
+    /// chunk, as Self-Forcing re-runs it).
+    public func extend(_ cache: WanKVCache, with chunk: Tensor, text: Tensor, timestep: Float = 0) throws -> WanKVCache
+    {
+        let frames = chunk.shape.count == 5 ? chunk.shape[2] : 0
+        return try run(
+            chunk, timesteps: [Float](repeating: timestep, count: frames), text: text, cache: cache, keep: true
+        ).cache
+    }
+
+    /// One pass over a whole video [1, C, F, H, W] with the block-causal mask in chunks of `chunkFrames` frames and
+    /// `timesteps` per frame: what the chunk-by-chunk generation computes when the frames before the last chunk are
+    /// the finished chunks at timestep 0 (the reference the cache is checked against).
+    public func predictWhole(_ video: Tensor, timesteps: [Float], text: Tensor, chunkFrames: Int) throws -> Tensor {
+        defer { arena.trim() }
+        let graph = Graph(arena: arena)
+        let pass = try transformer.recordCausal(
+            graph, hiddenStates: graph.input(video), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
+            startFrame: 0, prefix: [], blockCausalFrames: chunkFrames)
+        return try graph.run([pass.prediction])[0]
+    }
+
+    private func run(_ chunk: Tensor, timesteps: [Float], text: Tensor, cache: WanKVCache, keep: Bool) throws
+        -> (prediction: Tensor, cache: WanKVCache)
+    {
+        let patch = transformer.configuration.patchSize
+        let tokensPerFrame = chunk.shape.count == 5 ? (chunk.shape[3] / patch[1]) * (chunk.shape[4] / patch[2]) : 0
+        guard cache.isEmpty || cache.tokensPerFrame == tokensPerFrame else {
+            throw WanTransformerError.invalidLatent(
+                shape: chunk.shape,
+                reason: "a chunk of \(tokensPerFrame) patches a frame continues a cache of \(cache.tokensPerFrame)")
+        }
+        defer { arena.trim() }
+        let graph = Graph(arena: arena)
+        let prefix = zip(cache.keys, cache.values).map { (key: graph.input($0), value: graph.input($1)) }
+        let pass = try transformer.recordCausal(
+            graph, hiddenStates: graph.input(chunk), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
+            startFrame: cache.frames, prefix: prefix)
+        guard keep else { return (try graph.run([pass.prediction])[0], cache) }
+        // The cache grows by the chunk's keys and values; the old tensors are released with the old cache.
+        var outputs: [Value] = []
+        for (index, (key, value)) in zip(pass.keys, pass.values).enumerated() {
+            if prefix.isEmpty {
+                outputs += [key, value]
+            } else {
+                outputs += [
+                    try graph.concat([prefix[index].key, key], axis: 1),
+                    try graph.concat([prefix[index].value, value], axis: 1),
+                ]
+            }
+        }
+        let results = try graph.run([pass.prediction] + outputs)
+        var extended = WanKVCache()
+        extended.keys = stride(from: 1, to: results.count, by: 2).map { results[$0] }
+        extended.values = stride(from: 2, to: results.count, by: 2).map { results[$0] }
+        extended.frames = cache.frames + chunk.shape[2]
+        extended.tokensPerFrame = tokensPerFrame
+        return (results[0], extended)
+    }
+}

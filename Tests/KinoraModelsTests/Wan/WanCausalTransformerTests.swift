@@ -1,0 +1,140 @@
+import Foundation
+import KinoraGPU
+import KinoraTensor
+import XCTest
+
+@testable import KinoraModels
+
+/// The causal, KV-cached Wan on the tiny transformer of `Tests/Fixtures/wan-pipeline/t2v` (patch (1, 2, 2), 2 heads
+/// of 20, 2 layers, 8 channels): chunk by chunk with the cache equals one pass over the whole video with the
+/// block-causal mask, the cache grows by a chunk's tokens per layer, and what does not fit is refused.
+final class WanCausalTransformerTests: ModelTestCase {
+    /// Six latent frames of 4x6 (6 patches a frame), in chunks of two.
+    private let (frames, height, width, chunkFrames) = (6, 4, 6, 2)
+
+    private func causal() throws -> WanCausalTransformer {
+        WanCausalTransformer(
+            transformer: try WanTransformer3DModel(folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device),
+            arena: arena)
+    }
+
+    private func values(_ count: Int, seed: UInt64) -> [Float] {
+        var random = TorchRandom(seed: seed)
+        return random.normal(count: count)
+    }
+
+    /// Latent frames `range` of a [1, C, F, H, W] video.
+    private func frames(_ video: [Float], _ range: Range<Int>, channels: Int) -> [Float] {
+        let plane = height * width
+        var result: [Float] = []
+        for channel in 0..<channels {
+            for frame in range {
+                let start: Int = (channel * frames + frame) * plane
+                result += video[start..<(start + plane)]
+            }
+        }
+        return result
+    }
+
+    func testChunksWithTheCacheEqualOneBlockCausalPassOverTheWholeVideo() throws {
+        let causal = try causal()
+        let channels = causal.transformer.configuration.inChannels
+        let video = values(channels * frames * height * width, seed: 3)
+        let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
+        func tensor(_ range: Range<Int>) throws -> Tensor {
+            try Tensor(frames(video, range, channels: channels), shape: [1, channels, range.count, height, width],
+                       on: device)
+        }
+        // The finished chunks at t = 0, the last one noisy at t = 700.
+        let timesteps: [Float] = [0, 0, 0, 0, 700, 700]
+        let whole = try causal.predictWhole(
+            tensor(0..<frames), timesteps: timesteps, text: text, chunkFrames: chunkFrames
+        ).floats()
+
+        var cache = WanKVCache()
+        var chunked: [Float] = []
+        for start in stride(from: 0, to: frames, by: chunkFrames) {
+            let range = start..<(start + chunkFrames)
+            let prediction = try causal.predict(
+                tensor(range), timesteps: Array(timesteps[range]), text: text, cache: cache)
+            chunked += try prediction.floats()
+            XCTAssertEqual(cache.frames, start)
+            cache = try causal.extend(cache, with: tensor(range), text: text, timestep: timesteps[range.lowerBound])
+        }
+        let out = causal.transformer.configuration.outChannels
+        for start in stride(from: 0, to: frames, by: chunkFrames) {
+            let range = start..<(start + chunkFrames)
+            let chunk = Array(chunked[(start * out * height * width)..<((start + chunkFrames) * out * height * width)])
+            let error = relativeL2(chunk, frames(whole, range, channels: out))
+            XCTAssertLessThanOrEqual(error, 1e-5, "frames \(range)")
+            print("causal Wan, frames \(range) with the KV cache vs one block-causal pass: relative L2 \(error)")
+        }
+        XCTAssertEqual(cache.frames, frames)
+        XCTAssertEqual(cache.keys.map(\.shape), [[1, 36, 40], [1, 36, 40]])
+        XCTAssertEqual(cache.values.map(\.shape), [[1, 36, 40], [1, 36, 40]])
+        XCTAssertEqual(cache.bytes, 2 * 2 * 36 * 40 * 4)
+
+        // The mask matters: without it the first chunk sees the later frames.
+        let graph = makeGraph()
+        let unmasked = try causal.transformer.recordCausal(
+            graph, hiddenStates: graph.input(tensor(0..<frames)), frameTimesteps: timesteps,
+            encoderHiddenStates: graph.input(text), startFrame: 0, prefix: [])
+        let open = try graph.run([unmasked.prediction])[0].floats()
+        XCTAssertGreaterThan(relativeL2(frames(open, 0..<2, channels: out), frames(whole, 0..<2, channels: out)), 1e-3)
+    }
+
+    /// The whole-video pass against diffusers' `WanTransformer3DModel` with a block-causal self-attention mask and
+    /// per-frame timesteps (`scripts/fixtures/make_wan_causal_fixtures.py`), and the chunked generation against both.
+    func testTheBlockCausalPassMatchesDiffusersWithTheMask() throws {
+        let causal = try causal()
+        let expected = try fixture("wan-causal/expected.safetensors")
+        let latents = try expected.floats("latents")
+        let channels = causal.transformer.configuration.inChannels
+        let text = try Tensor(expected.floats("text"), shape: [1, 12, 32], on: device)
+        let timesteps = try expected.floats("timesteps")
+        let reference = try expected.floats("prediction")
+        let whole = try causal.predictWhole(
+            Tensor(latents, shape: [1, channels, frames, height, width], on: device), timesteps: timesteps, text: text,
+            chunkFrames: chunkFrames
+        ).floats()
+        let error = relativeL2(whole, reference)
+        XCTAssertLessThanOrEqual(error, 1e-4)
+        print("causal Wan, block-causal pass vs diffusers with the mask: relative L2 \(error)")
+
+        var cache = WanKVCache()
+        let out = causal.transformer.configuration.outChannels
+        for start in stride(from: 0, to: frames, by: chunkFrames) {
+            let range = start..<(start + chunkFrames)
+            let chunk = try Tensor(
+                frames(latents, range, channels: channels), shape: [1, channels, chunkFrames, height, width],
+                on: device)
+            let prediction = try causal.predict(
+                chunk, timesteps: Array(timesteps[range]), text: text, cache: cache
+            ).floats()
+            XCTAssertLessThanOrEqual(
+                relativeL2(prediction, frames(reference, range, channels: out)), 1e-4, "frames \(range)")
+            cache = try causal.extend(cache, with: chunk, text: text)
+        }
+    }
+
+    func testWhatDoesNotFitTheCacheOrTheModelIsRefused() throws {
+        let causal = try causal()
+        let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
+        let chunk = try Tensor(values(8 * 2 * 4 * 6, seed: 5), shape: [1, 8, 2, 4, 6], on: device)
+        let cache = try causal.extend(WanKVCache(), with: chunk, text: text)
+        let wider = try Tensor(values(8 * 2 * 4 * 8, seed: 6), shape: [1, 8, 2, 4, 8], on: device)
+        let cases: [(() throws -> Any, String)] = [
+            ({ try causal.predict(wider, timesteps: [1, 1], text: text, cache: cache) }, "continues a cache of 6"),
+            ({ try causal.predict(chunk, timesteps: [1], text: text, cache: cache) }, "1 timesteps for 2 latent frames"),
+        ]
+        for (call, message) in cases {
+            XCTAssertThrowsError(try call()) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+        // The tiny model's rotary table holds 32 frames.
+        var long = cache
+        long.frames = 31
+        XCTAssertThrowsError(try causal.predict(chunk, timesteps: [1, 1], text: text, cache: long)) {
+            XCTAssertTrue("\($0)".contains("frames 31..<33 lie past the rotary table's 32 positions"), "\($0)")
+        }
+    }
+}
