@@ -39,8 +39,9 @@ struct WanTransformerBlock {
         return (result.hidden, result.key, result.value)
     }
 
-    private func forward(_ graph: Graph, _ x: Value, _ conditioning: WanBlockConditioning, cache: WanSelfAttentionCache?)
-        throws -> (hidden: Value, key: Value, value: Value)
+    private func forward(
+        _ graph: Graph, _ x: Value, _ conditioning: WanBlockConditioning, cache: WanSelfAttentionCache?
+    ) throws -> (hidden: Value, key: Value, value: Value)
     {
         let (width, epsilon) = (configuration.innerDim, configuration.eps)
         let groups = conditioning.projection.shape[1]

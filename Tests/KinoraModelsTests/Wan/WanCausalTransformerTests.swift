@@ -125,7 +125,10 @@ final class WanCausalTransformerTests: ModelTestCase {
         let wider = try Tensor(values(8 * 2 * 4 * 8, seed: 6), shape: [1, 8, 2, 4, 8], on: device)
         let cases: [(() throws -> Any, String)] = [
             ({ try causal.predict(wider, timesteps: [1, 1], text: text, cache: cache) }, "continues a cache of 6"),
-            ({ try causal.predict(chunk, timesteps: [1], text: text, cache: cache) }, "1 timesteps for 2 latent frames"),
+            (
+                { try causal.predict(chunk, timesteps: [1], text: text, cache: cache) },
+                "1 timesteps for 2 latent frames"
+            ),
         ]
         for (call, message) in cases {
             XCTAssertThrowsError(try call()) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
