@@ -69,6 +69,21 @@ struct VideoCommand: ParsableCommand {
             + "text encoder always streams layer by layer, except with off."))
     var streamWeights: WeightStreaming = .auto
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Generate chunk by chunk with a causal, KV-cached model (Self-Forcing, CausVid): frames stream out as each "
+            + "chunk is made.",
+        discussion: "No guidance (the models are distilled); --steps, --cfg, --shift and --sampler do not apply."))
+    var autoregressive = false
+
+    @Option(name: .long, help: "Autoregressive: the few-step schedule, self-forcing (4 steps) or causvid (3).")
+    var schedule: AutoregressiveSchedule = .selfForcing
+
+    @Option(name: .customLong("chunk-frames"), help: "Autoregressive: latent frames per chunk (the model's, 3).")
+    var chunkFrames = 3
+
+    @Option(name: .long, help: "Autoregressive: the video's length in seconds, instead of --frames.")
+    var seconds: Double?
+
     @Option(name: .shortAndLong, help: "The video to write (.mp4, .mov, .mkv or .webm).")
     var output: String
 
@@ -93,6 +108,25 @@ struct VideoCommand: ParsableCommand {
         }
         guard cfg.isFinite else { throw ValidationError("--cfg must be a finite number, got \(cfg)") }
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1...1000, got \(steps)") }
+        if !autoregressive, seconds != nil { throw ValidationError("--seconds applies with --autoregressive") }
+        if autoregressive, image != nil {
+            throw ValidationError("--image with --autoregressive is not supported yet: the stream starts from text")
+        }
+        if let seconds, !(seconds.isFinite && seconds > 0 && seconds <= 3600) {
+            throw ValidationError("--seconds must be more than 0 and at most 3600, got \(seconds)")
+        }
+        if seconds != nil, frames != nil { throw ValidationError("give --seconds or --frames, not both") }
+        guard (1...16).contains(chunkFrames) else {
+            throw ValidationError("--chunk-frames must be 1...16, got \(chunkFrames)")
+        }
+    }
+
+    /// The autoregressive models' schedules.
+    enum AutoregressiveSchedule: String, ExpressibleByArgument {
+        case selfForcing = "self-forcing"
+        case causVid = "causvid"
+
+        var schedule: CausalDenoisingSchedule { self == .selfForcing ? .selfForcing : .causVid }
     }
 
     func run() throws {
@@ -116,6 +150,9 @@ struct VideoCommand: ParsableCommand {
 
         let device = try deviceOptions.open()
         let pipeline = try components.load(device: device)
+        if autoregressive {
+            return try runAutoregressive(pipeline, outputURL: outputURL, codec: videoCodec, fps: requestedRate)
+        }
         let secondGeneration = pipeline.expandTimesteps
         let frameRate = try requestedRate ?? FrameRate(secondGeneration ? 24 : 16)
         let videoSize = size.flatMap(ImageSize.init(parsing:))

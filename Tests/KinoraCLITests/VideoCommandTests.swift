@@ -100,6 +100,39 @@ final class VideoCommandTests: XCTestCase {
         assertRounded(try frames(clip), try ti2v.floats("video"))
     }
 
+    func testAnAutoregressiveStreamIsWrittenChunkByChunkInWholeChunks() throws {
+        let out = try MediaTools.folder(self, "video")
+        let clip = out.appending(path: "stream.mkv")
+        let outcome = try KinoraCommand.run([
+            "video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox in the snow",
+            "--size", "48x32", "--seconds", "1.2", "--codec", "ffv1", "-o", clip.path,
+        ])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        // 1.2 s at 16 fps is 19 frames, 5 latent frames; whole chunks of 3 make 6: 21 frames.
+        XCTAssertTrue(outcome.error.contains("19 frames asked; the stream makes whole chunks of 3 latent frames: 21 "
+            + "frames"), outcome.error)
+        for line in ["chunk 1/2: frames 0-8", "chunk 2/2: frames 9-20", "first frame after"] {
+            XCTAssertTrue(outcome.error.contains(line), outcome.error)
+        }
+        XCTAssertEqual(try MediaTools.probe(clip), "48,32,21")
+        let comment = try MediaTools.probe(clip, entries: "format_tags=comment")
+        XCTAssertTrue(comment.contains("autoregressive"), comment)
+
+        let t2v = ["video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox"]
+        let cases: [([String], String)] = [
+            (t2v + ["--size", "48x32", "--frames", "200"], "past the model's 32 rotary positions"),
+            (t2v + ["--size", "48x32", "--image", fixture("wan-pipeline/t2v/model_index.json")], "--image with"),
+            (["video", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox", "--seconds", "2"],
+             "--seconds applies with --autoregressive"),
+        ]
+        let empty = try MediaTools.folder(self, "video")
+        for (arguments, message) in cases {
+            try assertFails(
+                try KinoraCommand.run(arguments + ["-o", empty.appending(path: "x.mp4").path]), saying: message,
+                outputFolder: empty)
+        }
+    }
+
     func testBadRequestsAreOneClearErrorBeforeAnyWorkWithNothingWritten() throws {
         let work = try MediaTools.folder(self, "video")
         let out = try MediaTools.folder(self, "video")

@@ -294,33 +294,7 @@ public final class WanVideoPipeline {
         _ latents: [Float], shape: [Int], tiles: AutoencoderKLWan.TileConfiguration? = nil,
         frames: (WanVideoFrames) throws -> Void
     ) throws {
-        guard shape.count == 5, shape[0] == 1, shape.reduce(1, *) == latents.count else {
-            throw AutoencoderKLWanError.invalidInput(
-                operation: "Wan video decode", shape: shape,
-                reason: "expected \(latents.count) latents as [1, \(vae.configuration.zDim), frames, height, width]")
-        }
-        let graph = Graph(arena: arena)
-        let denormalized = try graph.run([
-            vae.denormalizeLatents(graph, graph.input(latents, shape: shape))
-        ])[0].floats()
-        arena.trim()
-        let (channels, count, plane) = (shape[1], shape[2], shape[3] * shape[4])
-        let decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, tiles: tiles)
-        var start = 0
-        for frame in 0..<count {
-            var slice: [Float] = []
-            slice.reserveCapacity(channels * plane)
-            for channel in 0..<channels {
-                let offset = (channel * count + frame) * plane
-                slice += denormalized[offset..<(offset + plane)]
-            }
-            let video = try decoder.decode(
-                Tensor(slice, shape: [1, channels, 1, shape[3], shape[4]], on: arena.device))
-            let chunk = try Self.rgbFrames(video.floats(), shape: video.shape, start: start)
-            arena.trim()
-            try frames(chunk)
-            start += chunk.count
-        }
+        try WanLatentStream(vae: vae, arena: arena, tiles: tiles).decode(latents, shape: shape, frames: frames)
     }
 
     /// Decoded video [1, 3, F, H, W] in [−1, 1] → frames [F, H, W, 3] of `(x / 2 + 0.5).clamp(0, 1)`.

@@ -112,6 +112,29 @@ final class WanVideoPipelineTests: ModelTestCase {
         XCTAssertEqual(pipeline.textEncoder.weights.uploadedBytes, 0)
     }
 
+    /// A clip decoded in pieces (the autoregressive stream's chunks) with the VAE cache carried over equals the clip
+    /// decoded at once.
+    func testALatentStreamDecodedInPiecesEqualsTheWholeDecode() throws {
+        let pipeline = try pipeline()
+        let shape = try pipeline.latentShape(try settings())
+        let latents = try expected.floats("latents.1")
+        var whole: [Float] = []
+        try pipeline.decode(latents, shape: shape) { whole += $0.rgb }
+        let stream = WanLatentStream(vae: pipeline.vae, arena: pipeline.arena)
+        let (channels, count, plane) = (shape[1], shape[2], shape[3] * shape[4])
+        var pieces: [Float] = []
+        for range in [0..<2, 2..<count] {
+            var part: [Float] = []
+            for channel in 0..<channels {
+                let start = (channel * count + range.lowerBound) * plane
+                part += latents[start..<(start + range.count * plane)]
+            }
+            try stream.decode(part, shape: [1, channels, range.count, shape[3], shape[4]]) { pieces += $0.rgb }
+        }
+        XCTAssertEqual(stream.framesDecoded, 9)
+        XCTAssertEqual(pieces, whole)
+    }
+
     /// The frames are handed on as each latent frame is decoded, not after the whole clip: a callback that stops at
     /// the first chunk stops the decode there.
     func testFramesAreHandedOnBeforeTheRestIsDecoded() throws {

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import KinoraMedia
+import KinoraGPU
+import KinoraModels
+import KinoraPipeline
+import KinoraTensor
+
+extension VideoCommand {
+    /// `--autoregressive`: the causal Wan made chunk by chunk (`WanAutoregressiveLoop`), each finished chunk decoded
+    /// with the VAE cache carried over and its frames handed to the encoder at once, so the file grows as the video
+    /// is made; progress per chunk with frames per second and the latency to the first frame.
+    func runAutoregressive(
+        _ pipeline: WanVideoPipeline, outputURL: URL, codec: VideoCodec, fps requestedRate: FrameRate?
+    ) throws {
+        let started = Date()
+        let frameRate = try requestedRate ?? FrameRate(16)
+        let videoSize = size.flatMap(ImageSize.init(parsing:)) ?? ImageSize(width: 832, height: 480)
+        let temporal = pipeline.vae.configuration.temporalCompression
+        let asked = seconds.map { max(1, Int(($0 * frameRate.framesPerSecond).rounded())) } ?? frames ?? 81
+        // Whole chunks of latent frames: the video is rounded up to them, and says so.
+        let latentFrames = ((asked - 1) / temporal + 1 + chunkFrames - 1) / chunkFrames * chunkFrames
+        let videoFrames = 1 + temporal * (latentFrames - 1)
+        var settings = WanVideoSettings(
+            prompt: prompt, width: videoSize.width, height: videoSize.height, frames: videoFrames, steps: 1,
+            guidanceScale: 1, seed: seed)
+        settings.streamedTextEncoder = streamWeights != .off
+        let shape = try pipeline.latentShape(settings)
+        let rotaryFrames = pipeline.transformer.configuration.ropeMaxSeqLen
+        guard latentFrames <= rotaryFrames else {
+            throw ValidationError(
+                "\(videoFrames) frames are \(latentFrames) latent frames, past the model's \(rotaryFrames) rotary "
+                    + "positions; a rolling window for longer streams is not supported yet")
+        }
+        let tiles = try pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: vaeTiling.tiling)
+        let writer = try VideoWriter(
+            url: outputURL,
+            settings: VideoSettings(
+                codec: codec, frameRate: frameRate, crf: crf,
+                metadata: [
+                    "comment": UpscaleCommand.json([
+                        "prompt": prompt, "seed": "\(seed)", "frames": "\(videoFrames)", "fps": frameRate.description,
+                        "size": "\(settings.width)x\(settings.height)", "mode": "autoregressive",
+                        "schedule": schedule.rawValue, "chunk_frames": "\(chunkFrames)",
+                        "model": URL(fileURLWithPath: modelArguments.model).lastPathComponent,
+                    ])
+                ]))
+        if videoFrames != asked {
+            Self.note("\(asked) frames asked; the stream makes whole chunks of \(chunkFrames) latent frames: "
+                + "\(videoFrames) frames")
+        }
+        let chunks = latentFrames / chunkFrames
+        let steps = schedule.schedule.timesteps.count
+        Self.note("autoregressive Wan on \(pipeline.arena.device.physical.name): \(chunks) chunks of "
+            + "\(chunkFrames) latent frames, \(videoFrames) frames of \(settings.width)x\(settings.height), "
+            + "\(steps) steps a chunk (\(schedule.rawValue))")
+
+        let text = try pipeline.encodePrompts(settings).prompt
+        pipeline.releaseDenoisingWeights()
+        let loop = try WanAutoregressiveLoop(
+            causal: WanCausalTransformer(transformer: pipeline.transformer, arena: pipeline.arena), text: text,
+            schedule: schedule.schedule, chunkFrames: chunkFrames, frameShape: (shape[1], shape[3], shape[4]),
+            seed: seed)
+        let stream = WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles)
+        let loopStarted = Date()
+        var firstFrame: Double?
+        for index in 0..<chunks {
+            let chunkStarted = Date()
+            let chunk = try loop.next()
+            let broken = chunk.latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+            guard broken == 0 else {
+                throw PipelineError.nonFinite(count: broken, total: chunk.latents.count, model: modelArguments.model)
+            }
+            var made = 0
+            try stream.decode(chunk.latents, shape: chunk.shape) { piece in
+                let plane = piece.width * piece.height * 3
+                for frame in 0..<piece.count {
+                    try writer.append(frame: VideoFrame(
+                        width: piece.width, height: piece.height,
+                        rgbFloat: Array(piece.rgb[(frame * plane)..<((frame + 1) * plane)])))
+                }
+                made += piece.count
+                if firstFrame == nil { firstFrame = Date().timeIntervalSince(loopStarted) }
+            }
+            let seconds = Date().timeIntervalSince(chunkStarted)
+            Self.note(String(
+                format: "chunk %d/%d: frames %d-%d in %.2f s (%.1f frames/s), cache %@", index + 1, chunks,
+                stream.framesDecoded - made, stream.framesDecoded - 1, seconds, Double(made) / seconds,
+                ByteCount(UInt64(loop.cache.bytes)).description))
+        }
+        try writer.finish()
+        let total = Date().timeIntervalSince(loopStarted)
+        Self.note(String(
+            format: "first frame after %.2f s; %d frames in %.2f s (%.1f frames/s)", firstFrame ?? 0,
+            writer.frameCount, total, Double(writer.frameCount) / total))
+        Self.note(String(
+            format: "wrote %@ (%d frames, %dx%d, %@ fps, seed %llu) in %.1f s", output, writer.frameCount,
+            settings.width, settings.height, frameRate.description, seed, Date().timeIntervalSince(started)))
+    }
+
+    static func note(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
