@@ -41,7 +41,7 @@ extension VideoCommand {
                     "comment": UpscaleCommand.json([
                         "prompt": prompt, "seed": "\(seed)", "frames": "\(videoFrames)", "fps": frameRate.description,
                         "size": "\(settings.width)x\(settings.height)", "mode": "autoregressive",
-                        "schedule": schedule.rawValue, "chunk_frames": "\(chunkFrames)",
+                        "schedule": schedule.rawValue, "chunk_frames": "\(chunkFrames)", "kv_cache": kvCache.rawValue,
                         "model": URL(fileURLWithPath: modelArguments.model).lastPathComponent,
                     ])
                 ]))
@@ -58,7 +58,8 @@ extension VideoCommand {
         let text = try pipeline.encodePrompts(settings).prompt
         pipeline.releaseDenoisingWeights()
         let loop = try WanAutoregressiveLoop(
-            causal: WanCausalTransformer(transformer: pipeline.transformer, arena: pipeline.arena), text: text,
+            causal: WanCausalTransformer(
+                transformer: pipeline.transformer, arena: pipeline.arena, cacheType: kvCache.dtype), text: text,
             schedule: schedule.schedule, chunkFrames: chunkFrames, frameShape: (shape[1], shape[3], shape[4]),
             seed: seed)
         let stream = WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles)

@@ -3,6 +3,7 @@ import Foundation
 import KinoraMedia
 import KinoraModels
 import KinoraPipeline
+import KinoraTensor
 
 /// `kinora video`: text to video with Wan 2.1 T2V, text or a keyframe to video with Wan 2.2 TI2V. Frames go to the
 /// encoder as the VAE decodes them, so no clip is held; the file appears under its name only when it is complete.
@@ -83,6 +84,17 @@ struct VideoCommand: ParsableCommand {
 
     @Option(name: .long, help: "Autoregressive: the video's length in seconds, instead of --frames.")
     var seconds: Double?
+
+    @Option(name: .customLong("kv-cache"), help: ArgumentHelp(
+        "Autoregressive: how the KV cache stores keys and values: f16 (half the memory), bf16 (as Self-Forcing), "
+            + "or f32."))
+    var kvCache: CacheStorage = .f16
+
+    enum CacheStorage: String, ExpressibleByArgument {
+        case f32, f16, bf16
+
+        var dtype: DType { self == .f32 ? .f32 : self == .f16 ? .f16 : .bf16 }
+    }
 
     @Option(name: .shortAndLong, help: "The video to write (.mp4, .mov, .mkv or .webm).")
     var output: String

@@ -117,6 +117,40 @@ final class WanCausalTransformerTests: ModelTestCase {
         }
     }
 
+    /// A half-precision cache takes half the bytes and changes the prediction by its rounding only.
+    func testAHalfPrecisionCacheHalvesItsBytes() throws {
+        let transformer = try WanTransformer3DModel(
+            folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
+        let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
+        let chunks = try (0..<3).map {
+            try Tensor(values(8 * 2 * 4 * 6, seed: 10 + UInt64($0)), shape: [1, 8, 2, 4, 6], on: device)
+        }
+        var results: [DType: (prediction: [Float], bytes: Int)] = [:]
+        for type in [DType.f32, .f16, .bf16] {
+            let causal = WanCausalTransformer(transformer: transformer, arena: arena, cacheType: type)
+            var cache = WanKVCache()
+            for chunk in chunks.dropLast() { cache = try causal.extend(cache, with: chunk, text: text) }
+            XCTAssertEqual(cache.keys.map(\.dtype), [type, type])
+            let prediction = try causal.predict(chunks[2], timesteps: [500, 500], text: text, cache: cache).floats()
+            results[type] = (prediction, cache.bytes)
+        }
+        let full = try XCTUnwrap(results[.f32])
+        for type in [DType.f16, .bf16] {
+            let half = try XCTUnwrap(results[type])
+            XCTAssertEqual(half.bytes * 2, full.bytes)
+            let error = relativeL2(half.prediction, full.prediction)
+            XCTAssertGreaterThan(error, 0, "\(type)")
+            XCTAssertLessThanOrEqual(error, type == .f16 ? 5e-4 : 4e-3, "\(type)")
+            print("causal Wan, \(type) KV cache vs f32: relative L2 \(error)")
+        }
+        let f16 = WanCausalTransformer(transformer: transformer, arena: arena, cacheType: .f16)
+        let f32Cache = try WanCausalTransformer(transformer: transformer, arena: arena).extend(
+            WanKVCache(), with: chunks[0], text: text)
+        XCTAssertThrowsError(try f16.predict(chunks[1], timesteps: [1, 1], text: text, cache: f32Cache)) {
+            XCTAssertTrue("\($0)".contains("a cache of f32 for a transformer that keeps f16"), "\($0)")
+        }
+    }
+
     func testWhatDoesNotFitTheCacheOrTheModelIsRefused() throws {
         let causal = try causal()
         let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)

@@ -11,10 +11,14 @@ import KinoraTensor
 public final class WanCausalTransformer {
     public let transformer: WanTransformer3DModel
     public let arena: ActivationArena
+    /// How the cache stores keys and values: f32, or f16 / bf16 to halve it (Self-Forcing keeps it in bf16). The
+    /// attention reads them widened to f32, one layer at a time.
+    public let cacheType: DType
 
-    public init(transformer: WanTransformer3DModel, arena: ActivationArena) {
+    public init(transformer: WanTransformer3DModel, arena: ActivationArena, cacheType: DType = .f32) {
         self.transformer = transformer
         self.arena = arena
+        self.cacheType = cacheType
     }
 
     /// The flow prediction [1, C, F, H, W] for `chunk` [1, C, F, H, W], the latent frames that follow `cache`'s, at
@@ -50,6 +54,10 @@ public final class WanCausalTransformer {
     {
         let patch = transformer.configuration.patchSize
         let tokensPerFrame = chunk.shape.count == 5 ? (chunk.shape[3] / patch[1]) * (chunk.shape[4] / patch[2]) : 0
+        if let stored = cache.keys.first, stored.dtype != cacheType {
+            throw WanTransformerError.invalidLatent(
+                shape: chunk.shape, reason: "a cache of \(stored.dtype) for a transformer that keeps \(cacheType)")
+        }
         guard cache.isEmpty || cache.tokensPerFrame == tokensPerFrame else {
             throw WanTransformerError.invalidLatent(
                 shape: chunk.shape,
@@ -57,7 +65,10 @@ public final class WanCausalTransformer {
         }
         defer { arena.trim() }
         let graph = Graph(arena: arena)
-        let prefix = zip(cache.keys, cache.values).map { (key: graph.input($0), value: graph.input($1)) }
+        let stored = zip(cache.keys, cache.values).map { (key: graph.input($0), value: graph.input($1)) }
+        let prefix = try stored.map {
+            (key: try graph.cast($0.key, to: .f32), value: try graph.cast($0.value, to: .f32))
+        }
         let pass = try transformer.recordCausal(
             graph, hiddenStates: graph.input(chunk), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
             startFrame: cache.frames, prefix: prefix)
@@ -65,12 +76,13 @@ public final class WanCausalTransformer {
         // The cache grows by the chunk's keys and values; the old tensors are released with the old cache.
         var outputs: [Value] = []
         for (index, (key, value)) in zip(pass.keys, pass.values).enumerated() {
-            if prefix.isEmpty {
-                outputs += [key, value]
+            let (newKey, newValue) = (try graph.cast(key, to: cacheType), try graph.cast(value, to: cacheType))
+            if stored.isEmpty {
+                outputs += [newKey, newValue]
             } else {
                 outputs += [
-                    try graph.concat([prefix[index].key, key], axis: 1),
-                    try graph.concat([prefix[index].value, value], axis: 1),
+                    try graph.concat([stored[index].key, newKey], axis: 1),
+                    try graph.concat([stored[index].value, newValue], axis: 1),
                 ]
             }
         }
