@@ -19,7 +19,7 @@ extension VideoCommand {
         let temporal = pipeline.vae.configuration.temporalCompression
         let asked = seconds.map { max(1, Int(($0 * frameRate.framesPerSecond).rounded())) } ?? frames ?? 81
         // Whole chunks of latent frames: the video is rounded up to them, and says so.
-        let latentFrames = ((asked - 1) / temporal + 1 + chunkFrames - 1) / chunkFrames * chunkFrames
+        let latentFrames = ((asked - 1 + temporal - 1) / temporal + 1 + chunkFrames - 1) / chunkFrames * chunkFrames
         let videoFrames = 1 + temporal * (latentFrames - 1)
         var settings = WanVideoSettings(
             prompt: prompt, width: videoSize.width, height: videoSize.height, frames: videoFrames, steps: 1,
@@ -27,10 +27,13 @@ extension VideoCommand {
         settings.streamedTextEncoder = streamWeights != .off
         let shape = try pipeline.latentShape(settings)
         let rotaryFrames = pipeline.transformer.configuration.ropeMaxSeqLen
-        guard latentFrames <= rotaryFrames else {
+        let attentionWindow = try window.map {
+            try WanAttentionWindow(frames: $0, sinkFrames: min(sink ?? chunkFrames, $0 - 1))
+        }
+        guard attentionWindow != nil || latentFrames <= rotaryFrames else {
             throw ValidationError(
                 "\(videoFrames) frames are \(latentFrames) latent frames, past the model's \(rotaryFrames) rotary "
-                    + "positions; a rolling window for longer streams is not supported yet")
+                    + "positions; give --window for a rolling window (e.g. --window 21)")
         }
         let tiles = try pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: vaeTiling.tiling)
         let writer = try VideoWriter(
@@ -42,6 +45,8 @@ extension VideoCommand {
                         "prompt": prompt, "seed": "\(seed)", "frames": "\(videoFrames)", "fps": frameRate.description,
                         "size": "\(settings.width)x\(settings.height)", "mode": "autoregressive",
                         "schedule": schedule.rawValue, "chunk_frames": "\(chunkFrames)", "kv_cache": kvCache.rawValue,
+                        "window": window.map { "\($0)" } ?? "none",
+                        "sink": attentionWindow.map { "\($0.sinkFrames)" } ?? "none",
                         "model": URL(fileURLWithPath: modelArguments.model).lastPathComponent,
                     ])
                 ]))
@@ -58,8 +63,9 @@ extension VideoCommand {
         let text = try pipeline.encodePrompts(settings).prompt
         pipeline.releaseDenoisingWeights()
         let loop = try WanAutoregressiveLoop(
-            causal: WanCausalTransformer(
-                transformer: pipeline.transformer, arena: pipeline.arena, cacheType: kvCache.dtype), text: text,
+            causal: try WanCausalTransformer(
+                transformer: pipeline.transformer, arena: pipeline.arena, cacheType: kvCache.dtype,
+                window: attentionWindow), text: text,
             schedule: schedule.schedule, chunkFrames: chunkFrames, frameShape: (shape[1], shape[3], shape[4]),
             seed: seed)
         let stream = WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles)

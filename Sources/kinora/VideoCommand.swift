@@ -85,6 +85,16 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .long, help: "Autoregressive: the video's length in seconds, instead of --frames.")
     var seconds: Double?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Autoregressive: a rolling window of this many latent frames that a chunk attends to (its own included), "
+            + "for streams of any length at constant memory.",
+        discussion: "The first --sink frames stay in it for good; the oldest others are dropped as the stream goes "
+            + "on. Without it every frame stays, up to the model's rotary positions (1024 latent frames)."))
+    var window: Int?
+
+    @Option(name: .long, help: "Autoregressive: latent frames of the start kept in the window (default: a chunk).")
+    var sink: Int?
+
     @Option(name: .customLong("kv-cache"), help: ArgumentHelp(
         "Autoregressive: how the KV cache stores keys and values: f16 (half the memory), bf16 (as Self-Forcing), "
             + "or f32."))
@@ -128,6 +138,13 @@ struct VideoCommand: ParsableCommand {
             throw ValidationError("--seconds must be more than 0 and at most 3600, got \(seconds)")
         }
         if seconds != nil, frames != nil { throw ValidationError("give --seconds or --frames, not both") }
+        if !autoregressive, window != nil || sink != nil {
+            throw ValidationError("--window and --sink apply with --autoregressive")
+        }
+        if sink != nil, window == nil { throw ValidationError("--sink needs --window") }
+        if let window, window <= chunkFrames {
+            throw ValidationError("--window \(window) must be longer than a chunk (--chunk-frames \(chunkFrames))")
+        }
         guard (1...16).contains(chunkFrames) else {
             throw ValidationError("--chunk-frames must be 1...16, got \(chunkFrames)")
         }

@@ -108,19 +108,31 @@ final class VideoCommandTests: XCTestCase {
             "--size", "48x32", "--seconds", "1.2", "--codec", "ffv1", "-o", clip.path,
         ])
         XCTAssertEqual(outcome.status, 0, outcome.error)
-        // 1.2 s at 16 fps is 19 frames, 5 latent frames; whole chunks of 3 make 6: 21 frames.
+        // 1.2 s at 16 fps is 19 frames, 6 latent frames (5 hold 17); whole chunks of 3 make 6: 21 frames.
         XCTAssertTrue(outcome.error.contains("19 frames asked; the stream makes whole chunks of 3 latent frames: 21 "
             + "frames"), outcome.error)
         for line in ["chunk 1/2: frames 0-8", "chunk 2/2: frames 9-20", "first frame after"] {
             XCTAssertTrue(outcome.error.contains(line), outcome.error)
         }
         XCTAssertEqual(try MediaTools.probe(clip), "48,32,21")
+
+        // Past the tiny model's 32 rotary positions with a rolling window: 40 latent frames, 157 frames.
+        let long = out.appending(path: "long.mp4")
+        let windowed = try KinoraCommand.run([
+            "video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox in the snow",
+            "--size", "48x32", "--frames", "157", "--chunk-frames", "4", "--window", "12", "--sink", "2",
+            "--schedule", "causvid", "-o", long.path,
+        ])
+        XCTAssertEqual(windowed.status, 0, windowed.error)
+        XCTAssertEqual(try MediaTools.probe(long), "48,32,157")
         let comment = try MediaTools.probe(clip, entries: "format_tags=comment")
         XCTAssertTrue(comment.contains("autoregressive"), comment)
 
         let t2v = ["video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox"]
         let cases: [([String], String)] = [
-            (t2v + ["--size", "48x32", "--frames", "200"], "past the model's 32 rotary positions"),
+            (t2v + ["--size", "48x32", "--frames", "200"], "past the model's 32 rotary positions; give --window"),
+            (t2v + ["--size", "48x32", "--window", "40"], "longer than the model's 32 rotary positions"),
+            (t2v + ["--size", "48x32", "--window", "3"], "--window 3 must be longer than a chunk"),
             (t2v + ["--size", "48x32", "--image", fixture("wan-pipeline/t2v/model_index.json")], "--image with"),
             (["video", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox", "--seconds", "2"],
              "--seconds applies with --autoregressive"),

@@ -16,8 +16,12 @@ struct WanRotaryPosEmbed {
     /// The cos and sin tables [F'·H'·W', D/2] of `grid`'s tokens, row-major, column p for pair p of a head; the
     /// frames sit at positions `frameOffset ..< frameOffset + F'` (a chunk that continues a causal video).
     func tables(_ grid: WanPatchGrid, frameOffset: Int = 0) throws -> (cos: [Float], sin: [Float]) {
-        let positions = RotaryPositions.grid(
-            frames: grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth, frameOffset: frameOffset)
+        try tables(frames: grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth, frameOffset: frameOffset)
+    }
+
+    /// The tables of `frames` × `height` × `width` patches, the frames at `frameOffset ..< frameOffset + frames`.
+    func tables(frames: Int, height: Int, width: Int, frameOffset: Int = 0) throws -> (cos: [Float], sin: [Float]) {
+        let positions = RotaryPositions.grid(frames: frames, height: height, width: width, frameOffset: frameOffset)
         return try positions.table(
             headDim: configuration.attentionHeadDim, splits: configuration.rotarySplits, theta: Self.theta)
     }
@@ -25,8 +29,17 @@ struct WanRotaryPosEmbed {
     /// `tables` uploaded to `device`, each [L, D/2].
     func tensors(_ grid: WanPatchGrid, frameOffset: Int = 0, on device: GPUDevice) throws -> (cos: Tensor, sin: Tensor)
     {
-        let (cos, sin) = try tables(grid, frameOffset: frameOffset)
-        let shape = [grid.tokens, configuration.attentionHeadDim / 2]
+        try tensors(
+            frames: grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth, frameOffset: frameOffset,
+            on: device)
+    }
+
+    /// The tables of `frames` × `height` × `width` patches uploaded to `device`, each [L, D/2].
+    func tensors(frames: Int, height: Int, width: Int, frameOffset: Int = 0, on device: GPUDevice) throws
+        -> (cos: Tensor, sin: Tensor)
+    {
+        let (cos, sin) = try tables(frames: frames, height: height, width: width, frameOffset: frameOffset)
+        let shape = [frames * height * width, configuration.attentionHeadDim / 2]
         return (try Tensor(cos, shape: shape, on: device), try Tensor(sin, shape: shape, on: device))
     }
 

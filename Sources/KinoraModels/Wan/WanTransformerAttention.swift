@@ -25,8 +25,9 @@ struct WanTransformerAttention {
         try attend(graph, x, context: context, rotary: rotary, cache: nil).output
     }
 
-    /// Self-attention of `x` [B, L, dim] (turned by `rotary`) whose keys continue `cache`'s (the causal Wan):
-    /// the result [B, L, dim] and this call's own keys (turned) and values, [B, L, dim] each, for a cache to keep.
+    /// Self-attention of `x` [B, L, dim] (its queries turned by `rotary`) whose keys continue `cache`'s (the causal
+    /// Wan; the cached and the call's keys turned together by `cache.keyRotary`): the result [B, L, dim] and this
+    /// call's own keys (not turned) and values, [B, L, dim] each, for a cache to keep.
     func selfAttention(_ graph: Graph, _ x: Value, rotary: Rotary, cache: WanSelfAttentionCache) throws
         -> (output: Value, key: Value, value: Value)
     {
@@ -47,16 +48,17 @@ struct WanTransformerAttention {
         }
         let source = context ?? x
         var query = try normed("norm_q", projection("to_q", x))
-        var key = try normed("norm_k", projection("to_k", source))
+        let key = try normed("norm_k", projection("to_k", source))
         let value = try projection("to_v", source)
-        if let rotary {
-            query = try graph.applyRotary(query, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
-            key = try graph.applyRotary(key, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
-        }
         var (keys, values) = (key, value)
         if let prefix = cache?.prefix {
             keys = try graph.concat([prefix.key, key], axis: 1)
             values = try graph.concat([prefix.value, value], axis: 1)
+        }
+        if let rotary {
+            let keyRotary = cache?.keyRotary ?? rotary
+            query = try graph.applyRotary(query, cos: rotary.cos, sin: rotary.sin, heads: heads, interleaved: true)
+            keys = try graph.applyRotary(keys, cos: keyRotary.cos, sin: keyRotary.sin, heads: heads, interleaved: true)
         }
         let attended = try graph.attention(
             query: query, key: keys, value: values, heads: heads, blockCausal: cache?.blockCausalTokens)

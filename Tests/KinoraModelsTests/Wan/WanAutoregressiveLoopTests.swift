@@ -26,7 +26,7 @@ final class WanAutoregressiveLoopTests: ModelTestCase {
     func testThreeChunksMatchSelfForcingsLoopFromTheSameNoise() throws {
         let transformer = try WanTransformer3DModel(
             folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
-        let causal = WanCausalTransformer(transformer: transformer, arena: arena)
+        let causal = try WanCausalTransformer(transformer: transformer, arena: arena)
         let text = try Tensor(fixture("wan-causal/expected.safetensors").floats("text"), shape: [1, 12, 32], on: device)
         let expected = try fixture("wan-causal/loop.safetensors")
         XCTAssertEqual(try expected.floats("timesteps"), CausalDenoisingSchedule.selfForcing.timesteps)
@@ -57,6 +57,58 @@ final class WanAutoregressiveLoopTests: ModelTestCase {
             XCTAssertLessThanOrEqual(error, 1e-3, "chunk \(index)")
             print("autoregressive Wan loop, chunk \(index) vs the torch Self-Forcing loop: relative L2 \(error)")
         }
+    }
+
+    /// A rolling window with an attention sink: the chunks before the window fills are the unbounded run's, the
+    /// stream goes on past the tiny model's 32 rotary positions, and after 1, 4 and 16 windows the cache and the
+    /// allocator's peak during a chunk are the same.
+    func testARollingWindowKeepsMemoryFlatForAnyLength() throws {
+        let transformer = try WanTransformer3DModel(
+            folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
+        let text = try Tensor(fixture("wan-causal/expected.safetensors").floats("text"), shape: [1, 12, 32], on: device)
+        let schedule = try CausalDenoisingSchedule(stepList: [1000, 500], shift: 5, warp: true)
+        func loop(_ window: WanAttentionWindow?) throws -> WanAutoregressiveLoop {
+            try WanAutoregressiveLoop(
+                causal: WanCausalTransformer(transformer: transformer, arena: arena, cacheType: .f16, window: window),
+                text: text, schedule: schedule, chunkFrames: 2, frameShape: (8, 4, 6), seed: 5)
+        }
+        // A window of 6 latent frames with a sink of 2: the cache keeps 4 between chunks of 2.
+        let window = try WanAttentionWindow(frames: 6, sinkFrames: 2)
+        let bounded = try loop(window)
+        let unbounded = try loop(nil)
+        for index in 0..<4 {
+            let (a, b) = (try bounded.next(), try unbounded.next())
+            if index < 3 {
+                XCTAssertEqual(a.latents, b.latents, "chunk \(index), before the window fills")
+            } else {
+                XCTAssertNotEqual(a.latents, b.latents, "chunk \(index) no longer sees frames 2 and 3")
+            }
+        }
+        XCTAssertEqual(bounded.cache.keptFrames, 4)
+        XCTAssertEqual(unbounded.cache.keptFrames, 8)
+
+        // A window is 3 chunks: the chunks that end windows 1, 4 and 16 (chunks 3, 12, 48; 96 latent frames).
+        var peaks: [Int: UInt64] = [:]
+        var bytes: [Int: Int] = [:]
+        let stream = try loop(window)
+        for chunk in 1...48 {
+            device.memory.resetPeak()
+            _ = try stream.next()
+            if [3, 12, 48].contains(chunk) {
+                peaks[chunk] = device.memory.peakBytes
+                bytes[chunk] = stream.cache.bytes
+            }
+        }
+        XCTAssertEqual(stream.frames, 96)
+        XCTAssertEqual(stream.cache.keptFrames, 4)
+        XCTAssertEqual(Set(bytes.values).count, 1, "\(bytes)")
+        XCTAssertEqual(Set(peaks.values).count, 1, "\(peaks)")
+        print("autoregressive Wan, rolling window: peak \(peaks) bytes, cache \(bytes) bytes")
+        XCTAssertThrowsError(try WanAttentionWindow(frames: 4, sinkFrames: 4))
+        XCTAssertThrowsError(
+            try WanCausalTransformer(
+                transformer: transformer, arena: arena, window: WanAttentionWindow(frames: 40, sinkFrames: 1))
+        ) { XCTAssertTrue("\($0)".contains("longer than the model's 32 rotary positions"), "\($0)") }
     }
 
     /// Latent frames `frames` of a [1, 8, 9, 4, 6] video.

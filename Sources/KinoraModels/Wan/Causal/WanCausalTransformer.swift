@@ -14,11 +14,22 @@ public final class WanCausalTransformer {
     /// How the cache stores keys and values: f32, or f16 / bf16 to halve it (Self-Forcing keeps it in bf16). The
     /// attention reads them widened to f32, one layer at a time.
     public let cacheType: DType
+    /// The bound on what a chunk attends to (an attention sink and a local window); nil keeps every frame.
+    public let window: WanAttentionWindow?
 
-    public init(transformer: WanTransformer3DModel, arena: ActivationArena, cacheType: DType = .f32) {
+    public init(
+        transformer: WanTransformer3DModel, arena: ActivationArena, cacheType: DType = .f32,
+        window: WanAttentionWindow? = nil
+    ) throws {
+        if let window, window.frames > transformer.configuration.ropeMaxSeqLen {
+            throw CausalScheduleError.invalid(
+                reason: "a window of \(window.frames) latent frames is longer than the model's "
+                    + "\(transformer.configuration.ropeMaxSeqLen) rotary positions")
+        }
         self.transformer = transformer
         self.arena = arena
         self.cacheType = cacheType
+        self.window = window
     }
 
     /// The flow prediction [1, C, F, H, W] for `chunk` [1, C, F, H, W], the latent frames that follow `cache`'s, at
@@ -28,7 +39,8 @@ public final class WanCausalTransformer {
     }
 
     /// `cache` with `chunk`'s keys and values appended, from a pass over it at `timestep` (0: the finished, clean
-    /// chunk, as Self-Forcing re-runs it).
+    /// chunk, as Self-Forcing re-runs it); with a `window`, the oldest frames after the sink dropped so that the cache
+    /// and a next chunk of the same length fit it.
     public func extend(_ cache: WanKVCache, with chunk: Tensor, text: Tensor, timestep: Float = 0) throws -> WanKVCache
     {
         let frames = chunk.shape.count == 5 ? chunk.shape[2] : 0
@@ -45,7 +57,7 @@ public final class WanCausalTransformer {
         let graph = Graph(arena: arena)
         let pass = try transformer.recordCausal(
             graph, hiddenStates: graph.input(video), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
-            startFrame: 0, prefix: [], blockCausalFrames: chunkFrames)
+            prefix: [], blockCausalFrames: chunkFrames)
         return try graph.run([pass.prediction])[0]
     }
 
@@ -71,26 +83,36 @@ public final class WanCausalTransformer {
         }
         let pass = try transformer.recordCausal(
             graph, hiddenStates: graph.input(chunk), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
-            startFrame: cache.frames, prefix: prefix)
+            prefix: prefix)
         guard keep else { return (try graph.run([pass.prediction])[0], cache) }
-        // The cache grows by the chunk's keys and values; the old tensors are released with the old cache.
+        // The cache grows by the chunk's keys and values, and a window drops the oldest frames after the sink; the
+        // old tensors are released with the old cache.
+        let frames = chunk.shape[2]
+        let held = (stored.first?.key.shape[1] ?? 0) / max(tokensPerFrame, 1) + frames
+        let kept = window.map { min(held, $0.keptFrames(chunkFrames: frames)) } ?? held
+        func grown(_ old: Value?, _ new: Value) throws -> Value {
+            let all = try old.map { try graph.concat([$0, new], axis: 1) } ?? new
+            guard kept < held, let window else { return all }
+            let sink = min(window.sinkFrames, kept)
+            let recent = try graph.slice(
+                all, axis: 1, start: (held - (kept - sink)) * tokensPerFrame, length: (kept - sink) * tokensPerFrame)
+            guard sink > 0 else { return recent }
+            return try graph.concat(
+                [graph.slice(all, axis: 1, start: 0, length: sink * tokensPerFrame), recent], axis: 1)
+        }
         var outputs: [Value] = []
         for (index, (key, value)) in zip(pass.keys, pass.values).enumerated() {
             let (newKey, newValue) = (try graph.cast(key, to: cacheType), try graph.cast(value, to: cacheType))
-            if stored.isEmpty {
-                outputs += [newKey, newValue]
-            } else {
-                outputs += [
-                    try graph.concat([stored[index].key, newKey], axis: 1),
-                    try graph.concat([stored[index].value, newValue], axis: 1),
-                ]
-            }
+            outputs += [
+                try grown(stored.isEmpty ? nil : stored[index].key, newKey),
+                try grown(stored.isEmpty ? nil : stored[index].value, newValue),
+            ]
         }
         let results = try graph.run([pass.prediction] + outputs)
         var extended = WanKVCache()
         extended.keys = stride(from: 1, to: results.count, by: 2).map { results[$0] }
         extended.values = stride(from: 2, to: results.count, by: 2).map { results[$0] }
-        extended.frames = cache.frames + chunk.shape[2]
+        extended.frames = cache.frames + frames
         extended.tokensPerFrame = tokensPerFrame
         return (results[0], extended)
     }

@@ -9,7 +9,7 @@ public struct WanKVCache {
     /// Per block: keys and values, [1, L, dim] each; empty before the first chunk.
     public internal(set) var keys: [Tensor]
     public internal(set) var values: [Tensor]
-    /// Latent frames cached: the next chunk starts at this frame.
+    /// Latent frames made so far: the next chunk starts at this frame of the video.
     public internal(set) var frames: Int
     /// Tokens each latent frame contributes (patches per frame); 0 before the first chunk.
     public internal(set) var tokensPerFrame: Int
@@ -21,6 +21,9 @@ public struct WanKVCache {
         frames = 0
         tokensPerFrame = 0
     }
+
+    /// Latent frames the cache holds: all that were made, or with an attention window its sink and recent frames.
+    public var keptFrames: Int { tokensPerFrame == 0 ? 0 : (keys.first?.shape[1] ?? 0) / tokensPerFrame }
 
     /// Device bytes the cache holds.
     public var bytes: Int { (keys + values).reduce(0) { $0 + $1.byteCount } }

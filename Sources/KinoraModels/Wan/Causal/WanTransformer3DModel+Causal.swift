@@ -2,15 +2,16 @@ import KinoraTensor
 
 extension WanTransformer3DModel {
     /// Records the causal Wan's pass (Self-Forcing's `CausalWanModel._forward_inference`) over `hiddenStates`
-    /// [1, C, F, H, W], the latent frames `startFrame ..< startFrame + F` of a video: rotary positions at those
-    /// absolute frames, one timestep per latent frame (`frameTimesteps`, Self-Forcing's [B, F] timestep), and every
-    /// block's self-attention over `prefix` (that block's cached keys and values, or none) followed by the call's
-    /// own tokens, masked block-causally in chunks of `blockCausalFrames` frames when given.
+    /// [1, C, F, H, W], the latent frames that follow `prefix` (every block's cached keys, not turned, and values,
+    /// [1, L_cache, dim] each; empty for none): one timestep per latent frame (`frameTimesteps`, Self-Forcing's
+    /// [B, F] timestep), and every block's self-attention over the cached tokens followed by the call's own, masked
+    /// block-causally in chunks of `blockCausalFrames` frames when given. Rotary positions go by place: the cached
+    /// frames at 0 ..< P, the call's at P ..< P + F — a video's absolute frames while nothing has been evicted.
     ///
-    /// Returns the flow prediction [1, C_out, F, H, W] and every block's own keys (turned) and values,
+    /// Returns the flow prediction [1, C_out, F, H, W] and every block's own keys (not turned) and values,
     /// [1, F·H'·W', dim] each, for a cache to keep.
     func recordCausal(
-        _ graph: Graph, hiddenStates: Value, frameTimesteps: [Float], encoderHiddenStates: Value, startFrame: Int,
+        _ graph: Graph, hiddenStates: Value, frameTimesteps: [Float], encoderHiddenStates: Value,
         prefix: [(key: Value, value: Value)], blockCausalFrames: Int? = nil
     ) throws -> (prediction: Value, keys: [Value], values: [Value]) {
         let grid = try WanPatchGrid(latent: hiddenStates.shape, configuration: configuration)
@@ -24,23 +25,38 @@ extension WanTransformer3DModel {
             throw WanTransformerError.invalidTimesteps(
                 reason: "\(frameTimesteps.count) timesteps for \(grid.patchFrames) latent frames; give one per frame")
         }
-        guard startFrame >= 0, startFrame + grid.patchFrames <= configuration.ropeMaxSeqLen else {
-            throw WanTransformerError.invalidLatent(
-                shape: hiddenStates.shape,
-                reason: "frames \(startFrame)..<\(startFrame + grid.patchFrames) lie past the rotary table's "
-                    + "\(configuration.ropeMaxSeqLen) positions (rope_max_seq_len)")
-        }
         guard prefix.isEmpty || prefix.count == configuration.numLayers else {
             throw WanTransformerError.invalidLatent(
                 shape: hiddenStates.shape,
                 reason: "a cache of \(prefix.count) layers for a transformer of \(configuration.numLayers)")
+        }
+        let cachedTokens = prefix.first?.key.shape[1] ?? 0
+        guard cachedTokens % grid.tokensPerFrame == 0 else {
+            throw WanTransformerError.invalidLatent(
+                shape: hiddenStates.shape,
+                reason: "a cache of \(cachedTokens) tokens is not whole frames of \(grid.tokensPerFrame) patches")
+        }
+        let startFrame = cachedTokens / grid.tokensPerFrame
+        guard startFrame + grid.patchFrames <= configuration.ropeMaxSeqLen else {
+            throw WanTransformerError.invalidLatent(
+                shape: hiddenStates.shape,
+                reason: "frames \(startFrame)..<\(startFrame + grid.patchFrames) lie past the rotary table's "
+                    + "\(configuration.ropeMaxSeqLen) positions (rope_max_seq_len)")
         }
         let timestep = WanTimesteps.perToken([
             frameTimesteps.flatMap { [Float](repeating: $0, count: grid.tokensPerFrame) }
         ])
         let (_, groups) = try validate(
             latent: hiddenStates.shape, text: encoderHiddenStates.shape, timestep: timestep)
-        let rotary = try WanRotaryPosEmbed(configuration: configuration).values(graph, grid, frameOffset: startFrame)
+        let embed = WanRotaryPosEmbed(configuration: configuration)
+        let rotary = try embed.values(graph, grid, frameOffset: startFrame)
+        var keyRotary: WanTransformerAttention.Rotary?
+        if startFrame > 0 {
+            let table = try embed.tensors(
+                frames: startFrame + grid.patchFrames, height: grid.patchHeight, width: grid.patchWidth,
+                on: graph.device)
+            keyRotary = .init(cos: graph.input(table.cos), sin: graph.input(table.sin))
+        }
         var hidden = try patchEmbedding(graph, hiddenStates, grid: grid)
         let (temb, projection) = try conditionEmbedder.time(graph, timesteps: groups.timesteps)
         let conditioning = WanBlockConditioning(
@@ -50,7 +66,7 @@ extension WanTransformer3DModel {
         var values: [Value] = []
         for index in 0..<configuration.numLayers {
             let cache = WanSelfAttentionCache(
-                prefix: prefix.isEmpty ? nil : prefix[index],
+                prefix: prefix.isEmpty ? nil : prefix[index], keyRotary: keyRotary,
                 blockCausalTokens: blockCausalFrames.map { $0 * grid.tokensPerFrame })
             let (next, key, value) = try block(index).causal(graph, hidden, conditioning, cache: cache)
             hidden = next
