@@ -9,17 +9,27 @@ import KinoraTensor
 extension VideoCommand {
     /// `--autoregressive`: the causal Wan made chunk by chunk (`WanAutoregressiveLoop`), each finished chunk decoded
     /// with the VAE cache carried over and its frames handed to the encoder at once, so the file grows as the video
-    /// is made; progress per chunk with frames per second and the latency to the first frame.
+    /// is made; progress per chunk with frames per second and the latency to the first frame. With a keyframe, its
+    /// latent is the video's first frame, clean in the cache before the first chunk.
     func runAutoregressive(
-        _ pipeline: WanVideoPipeline, outputURL: URL, codec: VideoCodec, fps requestedRate: FrameRate?
+        _ pipeline: WanVideoPipeline, keyframe: WanVideoImage?, outputURL: URL, codec: VideoCodec,
+        fps requestedRate: FrameRate?
     ) throws {
         let started = Date()
         let frameRate = try requestedRate ?? FrameRate(16)
-        let videoSize = size.flatMap(ImageSize.init(parsing:)) ?? ImageSize(width: 832, height: 480)
+        let videoSize = size.flatMap(ImageSize.init(parsing:))
+            ?? keyframe.map { ImageSize(width: $0.width, height: $0.height) } ?? ImageSize(width: 832, height: 480)
+        if let keyframe, keyframe.width != videoSize.width || keyframe.height != videoSize.height {
+            throw ValidationError(
+                "--image is \(keyframe.width)x\(keyframe.height) but the video is \(videoSize); resize or crop the "
+                    + "picture to the video's size, or leave out --size")
+        }
         let temporal = pipeline.vae.configuration.temporalCompression
         let asked = seconds.map { max(1, Int(($0 * frameRate.framesPerSecond).rounded())) } ?? frames ?? 81
-        // Whole chunks of latent frames: the video is rounded up to them, and says so.
-        let latentFrames = ((asked - 1 + temporal - 1) / temporal + 1 + chunkFrames - 1) / chunkFrames * chunkFrames
+        // Whole chunks of latent frames (after the keyframe's one): the video is rounded up to them, and says so.
+        let start = keyframe == nil ? 0 : 1
+        let needed = (asked - 1 + temporal - 1) / temporal + 1 - start
+        let latentFrames = start + (needed + chunkFrames - 1) / chunkFrames * chunkFrames
         let videoFrames = 1 + temporal * (latentFrames - 1)
         var settings = WanVideoSettings(
             prompt: prompt, width: videoSize.width, height: videoSize.height, frames: videoFrames, steps: 1,
@@ -54,7 +64,7 @@ extension VideoCommand {
             Self.note("\(asked) frames asked; the stream makes whole chunks of \(chunkFrames) latent frames: "
                 + "\(videoFrames) frames")
         }
-        let chunks = latentFrames / chunkFrames
+        let chunks = (latentFrames - start) / chunkFrames
         let steps = schedule.schedule.timesteps.count
         Self.note("autoregressive Wan on \(pipeline.arena.device.physical.name): \(chunks) chunks of "
             + "\(chunkFrames) latent frames, \(videoFrames) frames of \(settings.width)x\(settings.height), "
@@ -71,9 +81,11 @@ extension VideoCommand {
         let stream = WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles)
         let loopStarted = Date()
         var firstFrame: Double?
-        for index in 0..<chunks {
+        let startLatent = try keyframe.map { try pipeline.keyframeLatent($0) }
+        for index in (startLatent == nil ? 1 : 0)...chunks {
             let chunkStarted = Date()
-            let chunk = try loop.next()
+            let chunk = try startLatent.flatMap { index == 0 ? try loop.start(from: $0, frames: 1) : nil }
+                ?? loop.next()
             let broken = chunk.latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
             guard broken == 0 else {
                 throw PipelineError.nonFinite(count: broken, total: chunk.latents.count, model: modelArguments.model)
@@ -90,9 +102,10 @@ extension VideoCommand {
                 if firstFrame == nil { firstFrame = Date().timeIntervalSince(loopStarted) }
             }
             let seconds = Date().timeIntervalSince(chunkStarted)
+            let label = index == 0 ? "keyframe" : String(format: "chunk %d/%d", index, chunks)
             Self.note(String(
-                format: "chunk %d/%d: frames %d-%d in %.2f s (%.1f frames/s), cache %@", index + 1, chunks,
-                stream.framesDecoded - made, stream.framesDecoded - 1, seconds, Double(made) / seconds,
+                format: "%@: frames %d-%d in %.2f s (%.1f frames/s), cache %@", label, stream.framesDecoded - made,
+                stream.framesDecoded - 1, seconds, Double(made) / seconds,
                 ByteCount(UInt64(loop.cache.bytes)).description))
         }
         try writer.finish()

@@ -131,9 +131,6 @@ struct VideoCommand: ParsableCommand {
         guard cfg.isFinite else { throw ValidationError("--cfg must be a finite number, got \(cfg)") }
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1...1000, got \(steps)") }
         if !autoregressive, seconds != nil { throw ValidationError("--seconds applies with --autoregressive") }
-        if autoregressive, image != nil {
-            throw ValidationError("--image with --autoregressive is not supported yet: the stream starts from text")
-        }
         if let seconds, !(seconds.isFinite && seconds > 0 && seconds <= 3600) {
             throw ValidationError("--seconds must be more than 0 and at most 3600, got \(seconds)")
         }
@@ -180,7 +177,8 @@ struct VideoCommand: ParsableCommand {
         let device = try deviceOptions.open()
         let pipeline = try components.load(device: device)
         if autoregressive {
-            return try runAutoregressive(pipeline, outputURL: outputURL, codec: videoCodec, fps: requestedRate)
+            return try runAutoregressive(
+                pipeline, keyframe: keyframe, outputURL: outputURL, codec: videoCodec, fps: requestedRate)
         }
         let secondGeneration = pipeline.expandTimesteps
         let frameRate = try requestedRate ?? FrameRate(secondGeneration ? 24 : 16)

@@ -125,6 +125,18 @@ final class VideoCommandTests: XCTestCase {
         ])
         XCTAssertEqual(windowed.status, 0, windowed.error)
         XCTAssertEqual(try MediaTools.probe(long), "48,32,157")
+
+        // From a keyframe: its latent is frame 0, then whole chunks: 1 + 3 · 3 latent frames, 37 frames.
+        let keyframe = out.appending(path: "keyframe.png")
+        try MediaTools.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x32", "-frames:v", "1", keyframe.path])
+        let started = out.appending(path: "started.mp4")
+        let fromPicture = try KinoraCommand.run([
+            "video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox in the snow",
+            "--image", keyframe.path, "--frames", "33", "-o", started.path,
+        ])
+        XCTAssertEqual(fromPicture.status, 0, fromPicture.error)
+        XCTAssertTrue(fromPicture.error.contains("keyframe: frames 0-0"), fromPicture.error)
+        XCTAssertEqual(try MediaTools.probe(started), "64,32,37")
         let comment = try MediaTools.probe(clip, entries: "format_tags=comment")
         XCTAssertTrue(comment.contains("autoregressive"), comment)
 
@@ -133,7 +145,7 @@ final class VideoCommandTests: XCTestCase {
             (t2v + ["--size", "48x32", "--frames", "200"], "past the model's 32 rotary positions; give --window"),
             (t2v + ["--size", "48x32", "--window", "40"], "longer than the model's 32 rotary positions"),
             (t2v + ["--size", "48x32", "--window", "3"], "--window 3 must be longer than a chunk"),
-            (t2v + ["--size", "48x32", "--image", fixture("wan-pipeline/t2v/model_index.json")], "--image with"),
+            (t2v + ["--size", "48x32", "--image", keyframe.path], "--image is 64x32 but the video is 48x32"),
             (["video", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox", "--seconds", "2"],
              "--seconds applies with --autoregressive"),
         ]

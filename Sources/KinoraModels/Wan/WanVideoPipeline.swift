@@ -173,6 +173,13 @@ public final class WanVideoPipeline {
     public func imageCondition(_ image: WanVideoImage, settings: WanVideoSettings) throws -> [Float] {
         _ = try latentShape(settings)
         try validate(image, for: settings)
+        return try keyframeLatent(image)
+    }
+
+    /// A picture's normalised VAE latent [1, z_dim, 1, h, w]: scaled to [−1, 1], encoded as a one-frame video, its
+    /// mean taken and normalised with latents_mean / latents_std (the start of an autoregressive stream, or TI2V's
+    /// condition). Its size must be the video's; `imageCondition` checks it against a request.
+    public func keyframeLatent(_ image: WanVideoImage) throws -> [Float] {
         let plane = image.width * image.height
         var video = [Float](repeating: 0, count: 3 * plane)
         for pixel in 0..<plane {

@@ -111,6 +111,29 @@ final class WanAutoregressiveLoopTests: ModelTestCase {
         ) { XCTAssertTrue("\($0)".contains("longer than the model's 32 rotary positions"), "\($0)") }
     }
 
+    /// A keyframe's latent starts the video as clean frame 0 in the cache; the first chunk follows it, and a start
+    /// after the first chunk is refused.
+    func testAStartPictureIsTheFirstCleanFrame() throws {
+        let transformer = try WanTransformer3DModel(
+            folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
+        let text = try Tensor(fixture("wan-causal/expected.safetensors").floats("text"), shape: [1, 12, 32], on: device)
+        let causal = try WanCausalTransformer(transformer: transformer, arena: arena)
+        let start = try fixture("wan-causal/expected.safetensors").floats("latents")[0..<(8 * 4 * 6)]
+        let loop = try WanAutoregressiveLoop(causal: causal, text: text, frameShape: (8, 4, 6), seed: 1)
+        let first = try loop.start(from: Array(start), frames: 1)
+        XCTAssertEqual(first.latents, Array(start))
+        XCTAssertEqual(loop.cache.keptFrames, 1)
+        let chunk = try loop.next()
+        XCTAssertEqual(chunk.startFrame, 1)
+        XCTAssertEqual(loop.frames, 4)
+        // Without the start picture the same noise gives another chunk: it saw the picture.
+        let plain = try WanAutoregressiveLoop(causal: causal, text: text, frameShape: (8, 4, 6), seed: 1)
+        XCTAssertNotEqual(try plain.next().latents, chunk.latents)
+        XCTAssertThrowsError(try loop.start(from: Array(start), frames: 1)) {
+            XCTAssertTrue("\($0)".contains("only before its first chunk"), "\($0)")
+        }
+    }
+
     /// Latent frames `frames` of a [1, 8, 9, 4, 6] video.
     private func slice(_ video: [Float], _ frames: Range<Int>) -> [Float] {
         let plane = 4 * 6

@@ -70,6 +70,24 @@ public final class WanAutoregressiveLoop {
     /// The latent frames made so far.
     public var frames: Int { cache.frames }
 
+    /// Starts the video from `latents` [1, C, F, h, w] (normalised; a keyframe's VAE latent, F = 1): they become
+    /// the first clean frames in the cache, as Self-Forcing's `initial_latent` (its image-to-video with
+    /// `independent_first_frame`), and come back as chunk 0 for the decode. Only before the first chunk.
+    public func start(from latents: [Float], frames count: Int) throws -> Chunk {
+        let (channels, height, width) = frameShape
+        let shape = [1, channels, count, height, width]
+        guard cache.isEmpty, chunksMade == 0 else {
+            throw CausalScheduleError.invalid(reason: "a video starts from a picture only before its first chunk")
+        }
+        guard count >= 1, latents.count == shape.reduce(1, *) else {
+            throw WanTransformerError.invalidLatent(
+                shape: shape, reason: "\(latents.count) values for a start of \(count) latent frames")
+        }
+        cache = try causal.extend(cache, with: Tensor(latents, shape: shape, on: causal.arena.device), text: text)
+        defer { chunksMade += 1 }
+        return Chunk(index: chunksMade, startFrame: 0, latents: latents, shape: shape)
+    }
+
     /// Makes the next chunk and appends it to the cache.
     public func next(progress: (Progress) -> Void = { _ in }) throws -> Chunk {
         let (channels, height, width) = frameShape
