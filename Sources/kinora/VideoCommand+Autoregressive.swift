@@ -45,6 +45,13 @@ extension VideoCommand {
                 "\(videoFrames) frames are \(latentFrames) latent frames, past the model's \(rotaryFrames) rotary "
                     + "positions; give --window for a rolling window (e.g. --window 21)")
         }
+        let duration = frameRate.duration(ofFrames: videoFrames)
+        if let late = promptAt.first(where: { $0.seconds >= duration }) {
+            throw ValidationError(
+                "--prompt-at \(late.seconds):… is past the video's end (\(videoFrames) frames at \(frameRate) fps are "
+                    + String(format: "%.2f s)", duration))
+        }
+        let switches = promptAt.sorted { $0.seconds < $1.seconds }
         let tiles = try pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: vaeTiling.tiling)
         let writer = try VideoWriter(
             url: outputURL,
@@ -70,8 +77,16 @@ extension VideoCommand {
             + "\(chunkFrames) latent frames, \(videoFrames) frames of \(settings.width)x\(settings.height), "
             + "\(steps) steps a chunk (\(schedule.rawValue))")
 
+        // Every prompt is encoded before the stream starts, by one load of the text encoder.
         let text = try pipeline.encodePrompts(settings).prompt
+        var switchTexts: [Tensor] = []
+        for entry in switches {
+            var switched = settings
+            switched.prompt = entry.text
+            switchTexts.append(try pipeline.encodePrompts(switched).prompt)
+        }
         pipeline.releaseDenoisingWeights()
+        var nextSwitch = 0
         let loop = try WanAutoregressiveLoop(
             causal: try WanCausalTransformer(
                 transformer: pipeline.transformer, arena: pipeline.arena, cacheType: kvCache.dtype,
@@ -84,6 +99,20 @@ extension VideoCommand {
         let startLatent = try keyframe.map { try pipeline.keyframeLatent($0) }
         for index in (startLatent == nil ? 1 : 0)...chunks {
             let chunkStarted = Date()
+            // A switch whose time has come takes effect at this chunk: the chunk's first video frame is
+            // 1 + temporal · (latent frame − 1).
+            let chunkFirstFrame = loop.frames == 0 ? 0 : 1 + temporal * (loop.frames - 1)
+            let chunkTime = frameRate.duration(ofFrames: chunkFirstFrame)
+            var switchedTo: Int?
+            while nextSwitch < switches.count, switches[nextSwitch].seconds <= chunkTime {
+                switchedTo = nextSwitch
+                nextSwitch += 1
+            }
+            if let switchedTo {
+                try loop.switchPrompt(to: switchTexts[switchedTo])
+                Self.note(String(
+                    format: "prompt from frame %d (%.2f s): %@", chunkFirstFrame, chunkTime, switches[switchedTo].text))
+            }
             let chunk = try startLatent.flatMap { index == 0 ? try loop.start(from: $0, frames: 1) : nil }
                 ?? loop.next()
             let broken = chunk.latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }

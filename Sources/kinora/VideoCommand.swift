@@ -85,6 +85,29 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .long, help: "Autoregressive: the video's length in seconds, instead of --frames.")
     var seconds: Double?
 
+    @Option(name: .customLong("prompt-at"), help: ArgumentHelp(
+        "Autoregressive: switch to another prompt from this time on, as SECONDS:TEXT; repeatable.",
+        discussion: "--prompt holds from 0 s; SECONDS is more than 0. At a switch the frames in the KV cache are run again with the new "
+            + "prompt (LongLive's re-cache), so the picture carries on and follows the new text; switches take "
+            + "effect at the first chunk that starts at or after their time.",
+        valueName: "seconds:text"))
+    var promptAt: [PromptSwitch] = []
+
+    /// One entry of `--prompt-at`.
+    struct PromptSwitch: ExpressibleByArgument {
+        var seconds: Double
+        var text: String
+
+        init?(argument: String) {
+            guard let colon = argument.firstIndex(of: ":"), let seconds = Double(argument[..<colon]),
+                seconds.isFinite, seconds > 0
+            else { return nil }
+            let text = String(argument[argument.index(after: colon)...])
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            (self.seconds, self.text) = (seconds, text)
+        }
+    }
+
     @Option(name: .long, help: ArgumentHelp(
         "Autoregressive: a rolling window of this many latent frames that a chunk attends to (its own included), "
             + "for streams of any length at constant memory.",
@@ -135,6 +158,7 @@ struct VideoCommand: ParsableCommand {
             throw ValidationError("--seconds must be more than 0 and at most 3600, got \(seconds)")
         }
         if seconds != nil, frames != nil { throw ValidationError("give --seconds or --frames, not both") }
+        if !autoregressive, !promptAt.isEmpty { throw ValidationError("--prompt-at applies with --autoregressive") }
         if !autoregressive, window != nil || sink != nil {
             throw ValidationError("--window and --sink apply with --autoregressive")
         }

@@ -105,13 +105,17 @@ final class VideoCommandTests: XCTestCase {
         let clip = out.appending(path: "stream.mkv")
         let outcome = try KinoraCommand.run([
             "video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox in the snow",
-            "--size", "48x32", "--seconds", "1.2", "--codec", "ffv1", "-o", clip.path,
+            "--size", "48x32", "--seconds", "1.2", "--prompt-at", "0.5:an owl in the night", "--codec", "ffv1",
+            "-o", clip.path,
         ])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         // 1.2 s at 16 fps is 19 frames, 6 latent frames (5 hold 17); whole chunks of 3 make 6: 21 frames.
         XCTAssertTrue(outcome.error.contains("19 frames asked; the stream makes whole chunks of 3 latent frames: 21 "
             + "frames"), outcome.error)
-        for line in ["chunk 1/2: frames 0-8", "chunk 2/2: frames 9-20", "first frame after"] {
+        for line in [
+            "chunk 1/2: frames 0-8", "prompt from frame 9 (0.56 s): an owl in the night", "chunk 2/2: frames 9-20",
+            "first frame after",
+        ] {
             XCTAssertTrue(outcome.error.contains(line), outcome.error)
         }
         XCTAssertEqual(try MediaTools.probe(clip), "48,32,21")
@@ -145,6 +149,7 @@ final class VideoCommandTests: XCTestCase {
             (t2v + ["--size", "48x32", "--frames", "200"], "past the model's 32 rotary positions; give --window"),
             (t2v + ["--size", "48x32", "--window", "40"], "longer than the model's 32 rotary positions"),
             (t2v + ["--size", "48x32", "--window", "3"], "--window 3 must be longer than a chunk"),
+            (t2v + ["--size", "48x32", "--seconds", "1", "--prompt-at", "5:late"], "is past the video's end"),
             (t2v + ["--size", "48x32", "--image", keyframe.path], "--image is 64x32 but the video is 48x32"),
             (["video", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox", "--seconds", "2"],
              "--seconds applies with --autoregressive"),

@@ -134,6 +134,41 @@ final class WanAutoregressiveLoopTests: ModelTestCase {
         }
     }
 
+    /// A prompt switch re-caches the kept frames with the new prompt. Without a window, switching to the same prompt
+    /// changes nothing (the re-cache rebuilds the cache it replaces); with one that has dropped frames, the re-cached
+    /// recent frames no longer see the dropped ones, as in LongLive. Switching to another prompt changes the next
+    /// chunk either way.
+    func testAPromptSwitchRecachesTheKeptFrames() throws {
+        let transformer = try WanTransformer3DModel(
+            folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
+        let first = try Tensor(fixture("wan-causal/expected.safetensors").floats("text"), shape: [1, 12, 32], on: device)
+        var random = TorchRandom(seed: 77)
+        let second = try Tensor(random.normal(count: 12 * 32), shape: [1, 12, 32], on: device)
+        let schedule = try CausalDenoisingSchedule(stepList: [1000, 500], shift: 5, warp: true)
+        for window in [nil, try WanAttentionWindow(frames: 6, sinkFrames: 2)] {
+            func loop() throws -> WanAutoregressiveLoop {
+                try WanAutoregressiveLoop(
+                    causal: WanCausalTransformer(transformer: transformer, arena: arena, window: window), text: first,
+                    schedule: schedule, chunkFrames: 2, frameShape: (8, 4, 6), seed: 9)
+            }
+            let (plain, same, other) = (try loop(), try loop(), try loop())
+            for _ in 0..<3 { _ = (try plain.next(), try same.next(), try other.next()) }
+            try same.switchPrompt(to: first)
+            try other.switchPrompt(to: second)
+            XCTAssertEqual(same.cache.keptFrames, plain.cache.keptFrames)
+            let expected = try plain.next().latents
+            let unchanged = try same.next().latents
+            let switched = try other.next().latents
+            if window == nil {
+                XCTAssertEqual(unchanged, expected)
+            } else {
+                XCTAssertLessThan(relativeL2(unchanged, expected), relativeL2(switched, expected))
+            }
+            XCTAssertGreaterThan(relativeL2(switched, expected), 1e-3, "window \(String(describing: window))")
+            XCTAssertEqual(other.frames, 8)
+        }
+    }
+
     /// Latent frames `frames` of a [1, 8, 9, 4, 6] video.
     private func slice(_ video: [Float], _ frames: Range<Int>) -> [Float] {
         let plane = 4 * 6

@@ -37,8 +37,10 @@ public final class WanAutoregressiveLoop {
     public let chunkFrames: Int
     /// A latent frame's channels, height and width.
     public let frameShape: (channels: Int, height: Int, width: Int)
-    /// The prompt's embeddings [1, L_text, text_dim].
-    public let text: Tensor
+    /// The prompt's embeddings [1, L_text, text_dim]; `switchPrompt(to:)` changes them mid-stream.
+    public private(set) var text: Tensor
+    /// The clean latents [C, h, w] of the frames the cache holds, in its order (for a prompt switch's re-cache).
+    private var keptLatents: [[Float]] = []
     /// The keys and values of every finished chunk.
     public private(set) var cache = WanKVCache()
     private var random: TorchRandom
@@ -84,6 +86,7 @@ public final class WanAutoregressiveLoop {
                 shape: shape, reason: "\(latents.count) values for a start of \(count) latent frames")
         }
         cache = try causal.extend(cache, with: Tensor(latents, shape: shape, on: causal.arena.device), text: text)
+        keep(latents, frames: count)
         defer { chunksMade += 1 }
         return Chunk(index: chunksMade, startFrame: 0, latents: latents, shape: shape)
     }
@@ -111,9 +114,53 @@ public final class WanAutoregressiveLoop {
         }
         let start = cache.frames
         cache = try causal.extend(cache, with: Tensor(clean, shape: shape, on: device), text: text)
+        keep(clean, frames: chunkFrames)
         progress(Progress(chunk: chunksMade, step: steps, steps: steps))
         defer { chunksMade += 1 }
         return Chunk(index: chunksMade, startFrame: start, latents: clean, shape: shape)
+    }
+
+    /// Switches the prompt before the next chunk, as LongLive does: the frames the cache holds are run again, clean,
+    /// in chunks of `chunkFrames` with the new prompt's embeddings, so their keys and values carry the new prompt
+    /// (the re-cache) while the picture goes on from the same frames.
+    public func switchPrompt(to text: Tensor) throws {
+        self.text = text
+        let (channels, height, width) = frameShape
+        let plane = height * width
+        let frames = keptLatents
+        var rebuilt = WanKVCache()
+        for start in stride(from: 0, to: frames.count, by: chunkFrames) {
+            let group = Array(frames[start..<min(start + chunkFrames, frames.count)])
+            var latents = [Float](repeating: 0, count: channels * group.count * plane)
+            for (frame, values) in group.enumerated() {
+                for channel in 0..<channels {
+                    let target = (channel * group.count + frame) * plane
+                    latents.replaceSubrange(
+                        target..<(target + plane), with: values[(channel * plane)..<((channel + 1) * plane)])
+                }
+            }
+            rebuilt = try causal.extend(
+                rebuilt, with: Tensor(latents, shape: [1, channels, group.count, height, width], on: causal.arena.device),
+                text: text)
+        }
+        rebuilt.frames = cache.frames
+        cache = rebuilt
+    }
+
+    /// Appends a chunk's clean latents [C, F, h, w] to those the cache holds, dropping what its window dropped.
+    private func keep(_ latents: [Float], frames count: Int) {
+        let (channels, height, width) = frameShape
+        let plane = height * width
+        for frame in 0..<count {
+            keptLatents.append((0..<channels).flatMap { channel -> ArraySlice<Float> in
+                let start = (channel * count + frame) * plane
+                return latents[start..<(start + plane)]
+            })
+        }
+        let kept = cache.keptFrames
+        guard keptLatents.count > kept, let window = causal.window else { return }
+        let sink = min(window.sinkFrames, kept)
+        keptLatents = Array(keptLatents[0..<sink]) + Array(keptLatents.suffix(kept - sink))
     }
 
     /// One chunk of N(0, 1) noise, drawn [F, C, H, W] and returned [C, F, H, W].
