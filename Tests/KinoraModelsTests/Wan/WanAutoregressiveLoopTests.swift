@@ -141,7 +141,8 @@ final class WanAutoregressiveLoopTests: ModelTestCase {
     func testAPromptSwitchRecachesTheKeptFrames() throws {
         let transformer = try WanTransformer3DModel(
             folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
-        let first = try Tensor(fixture("wan-causal/expected.safetensors").floats("text"), shape: [1, 12, 32], on: device)
+        let first = try Tensor(
+            fixture("wan-causal/expected.safetensors").floats("text"), shape: [1, 12, 32], on: device)
         var random = TorchRandom(seed: 77)
         let second = try Tensor(random.normal(count: 12 * 32), shape: [1, 12, 32], on: device)
         let schedule = try CausalDenoisingSchedule(stepList: [1000, 500], shift: 5, warp: true)

@@ -139,9 +139,9 @@ public final class WanAutoregressiveLoop {
                         target..<(target + plane), with: values[(channel * plane)..<((channel + 1) * plane)])
                 }
             }
+            let shape = [1, channels, group.count, height, width]
             rebuilt = try causal.extend(
-                rebuilt, with: Tensor(latents, shape: [1, channels, group.count, height, width], on: causal.arena.device),
-                text: text)
+                rebuilt, with: Tensor(latents, shape: shape, on: causal.arena.device), text: text)
         }
         rebuilt.frames = cache.frames
         cache = rebuilt
