@@ -88,8 +88,8 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .customLong("prompt-at"), help: ArgumentHelp(
         "Autoregressive: switch to another prompt from this time on, as SECONDS:TEXT; repeatable.",
         discussion: "--prompt holds from 0 s; SECONDS is more than 0. At a switch the frames in the KV cache are run "
-            + "again with the new prompt (LongLive's re-cache), so the picture carries on and follows the new text; switches take "
-            + "effect at the first chunk that starts at or after their time.",
+            + "again with the new prompt (LongLive's re-cache), so the picture carries on and follows the new text; "
+            + "switches take effect at the first chunk that starts at or after their time.",
         valueName: "seconds:text"))
     var promptAt: [PromptSwitch] = []
 
