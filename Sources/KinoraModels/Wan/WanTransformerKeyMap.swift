@@ -7,7 +7,9 @@ import KinoraFormats
 /// - diffusers (`transformer/` of a Wan folder) already uses these names.
 /// - Wan's original layout (`wan/modules/model.py`), which ComfyUI's repackaged single files
 ///   (`wan2.1_t2v_1.3B_fp16.safetensors`, `wan2.2_ti2v_5B_fp16.safetensors`) keep, often under
-///   `model.diffusion_model.`: `time_embedding.0/2`, `time_projection.1`, `text_embedding.0/2`, `head.head`,
+///   `model.diffusion_model.`, and so do the autoregressive models' PyTorch checkpoints (Self-Forcing's, CausVid's,
+///   LongLive's `{"generator": …, "generator_ema": …}` of `model.`-prefixed weights; the EMA weights are taken when
+///   both are there, as their inference scripts do with `use_ema`): `time_embedding.0/2`, `time_projection.1`, `text_embedding.0/2`, `head.head`,
 ///   `head.modulation`, and per block `self_attn.{q,k,v,o,norm_q,norm_k}`, `cross_attn.…`, `modulation`,
 ///   `ffn.0/2`, and `norm3` for the cross-attention's affine norm (the original calls its norms in the order
 ///   norm1, norm3, norm2; diffusers renames norm3 to norm2). These are the renames of diffusers'
@@ -19,7 +21,11 @@ enum WanTransformerKeyMap {
     static func diffusersNames(_ store: any WeightStore) throws -> any WeightStore {
         let names = store.tensorNames
         func prefix(before marker: String) -> String? {
-            names.first { $0 == marker || $0.hasSuffix("." + marker) }.map { String($0.dropLast(marker.count)) }
+            let prefixes = names.filter { $0 == marker || $0.hasSuffix("." + marker) }.map {
+                String($0.dropLast(marker.count))
+            }
+            return prefixes.first { $0.hasPrefix("generator_ema.") } ?? prefixes.first { $0.hasPrefix("generator.") }
+                ?? prefixes.first
         }
         if let prefix = prefix(before: "condition_embedder.time_proj.weight") {
             return prefix.isEmpty ? store : PrefixStrippedWeightStore(base: store, prefix: prefix)
