@@ -9,8 +9,8 @@ import KinoraFormats
 ///   (`wan2.1_t2v_1.3B_fp16.safetensors`, `wan2.2_ti2v_5B_fp16.safetensors`) keep, often under
 ///   `model.diffusion_model.`, and so do the autoregressive models' PyTorch checkpoints (Self-Forcing's, CausVid's,
 ///   LongLive's `{"generator": …, "generator_ema": …}` of `model.`-prefixed weights; the EMA weights are taken when
-///   both are there, as their inference scripts do with `use_ema`): `time_embedding.0/2`, `time_projection.1`, `text_embedding.0/2`, `head.head`,
-///   `head.modulation`, and per block `self_attn.{q,k,v,o,norm_q,norm_k}`, `cross_attn.…`, `modulation`,
+///   both are there, as their inference scripts do with `use_ema`): `time_embedding.0/2`, `time_projection.1`,
+///   `text_embedding.0/2`, `head.head`, `head.modulation`, and per block `self_attn.{q,k,v,o,norm_q,norm_k}`, `cross_attn.…`, `modulation`,
 ///   `ffn.0/2`, and `norm3` for the cross-attention's affine norm (the original calls its norms in the order
 ///   norm1, norm3, norm2; diffusers renames norm3 to norm2). These are the renames of diffusers'
 ///   `convert_wan_transformer_to_diffusers` (`loaders/single_file_utils.py`), applied per name rather than by
