@@ -49,6 +49,16 @@ public enum VideoContainer: String, CaseIterable, Sendable {
         }
     }
 
+    /// Muxer options of a live file: MP4 and MOV fragmented frame by frame behind an empty index (playable while
+    /// they grow; Matroska and WebM play while they grow as they are), every packet flushed to the file at once.
+    var liveMuxerOptions: [String: String] {
+        switch self {
+        case .mp4, .mov:
+            ["movflags": "+frag_every_frame+empty_moov+default_base_moof+use_metadata_tags", "flush_packets": "1"]
+        case .mkv, .webm: ["flush_packets": "1"]
+        }
+    }
+
     /// Muxer options: faststart and free-form metadata keys for the MPEG-4 family.
     var muxerOptions: [String: String] {
         switch self {

@@ -14,6 +14,10 @@ public struct VideoSettings: Sendable {
     public var metadata: [String: String]
     /// Bit rate of the muxed audio in bits per second.
     public var audioBitRate: Int
+    /// A live file: written straight under its name as frames come, fragmented (MP4 and MOV write a fragment per
+    /// frame after an empty index) so a player can open it while it grows. It replaces a file of that name when
+    /// writing starts and is removed when writing fails or stops unfinished. Off: the file appears only complete.
+    public var live = false
 
     public init(codec: VideoCodec = .h264, frameRate: FrameRate, crf: Int? = nil, preset: String? = nil,
                 padOddDimensions: Bool = false, metadata: [String: String] = [:], audioBitRate: Int = 192_000) {

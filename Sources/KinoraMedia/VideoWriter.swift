@@ -1,6 +1,10 @@
 import CFFmpeg
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Streams frames into a video file as they are produced, so memory stays flat for any length. Optional mixed
 /// audio and subtitles are muxed alongside; the audio is trimmed or padded to the video's duration. The file
 /// appears under its final name only when ``finish()`` succeeds; any failure removes the partial file.
@@ -152,7 +156,7 @@ public final class VideoWriter {
             }
             try session.format.finish()
             self.session = nil
-            try output.commit()
+            if settings.live { output.discard() } else { try output.commit() }
             closed = true
             return url
         } catch {
@@ -167,10 +171,16 @@ public final class VideoWriter {
         pipeline = nil
         session = nil
         output.discard()
+        if settings.live { unlink(url.path) }
     }
 
     deinit {
         pipeline?.cancel()
+        // A live file left unfinished is removed, as a temporary would be.
+        if settings.live, !closed, session != nil {
+            session = nil
+            unlink(url.path)
+        }
     }
 
     private func start(width: Int, height: Int) throws -> Session {
@@ -186,7 +196,7 @@ public final class VideoWriter {
             if oddWidth { encodedWidth += 1 }
             if oddHeight { encodedHeight += 1 }
         }
-        let path = output.temporaryURL.path
+        let path = settings.live ? url.path : output.temporaryURL.path
         let format = try OutputFormat(path: path, muxerName: container.muxerName)
         let encoder = try CodecContext(encoderNamed: codec.encoderName)
         guard format.supports(encoder) else {
@@ -203,7 +213,7 @@ public final class VideoWriter {
         let subtitleMuxer = try subtitles.isEmpty ? nil
             : SubtitleStreamMuxer(cues: subtitles, container: container, output: format)
         try format.setMetadata(settings.metadata)
-        try format.writeHeader(options: container.muxerOptions)
+        try format.writeHeader(options: settings.live ? container.liveMuxerOptions : container.muxerOptions)
         try subtitleMuxer?.writeAll(into: format)
         return Session(format: format, encoder: encoder, stream: stream, pixelFormat: pixelFormat, audio: audioMuxer,
                        frameRate: settings.frameRate, path: url.path, width: width, height: height,

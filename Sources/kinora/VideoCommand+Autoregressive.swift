@@ -67,6 +67,11 @@ extension VideoCommand {
                         "model": URL(fileURLWithPath: modelArguments.model).lastPathComponent,
                     ])
                 ]))
+        let previewWriter = try preview.map { path in
+            var settings = VideoSettings(codec: .h264, frameRate: frameRate, crf: 23, preset: "veryfast")
+            settings.live = true
+            return try VideoWriter(url: URL(fileURLWithPath: path), settings: settings)
+        }
         if videoFrames != asked {
             Self.note("\(asked) frames asked; the stream makes whole chunks of \(chunkFrames) latent frames: "
                 + "\(videoFrames) frames")
@@ -123,9 +128,11 @@ extension VideoCommand {
             try stream.decode(chunk.latents, shape: chunk.shape) { piece in
                 let plane = piece.width * piece.height * 3
                 for frame in 0..<piece.count {
-                    try writer.append(frame: VideoFrame(
+                    let picture = try VideoFrame(
                         width: piece.width, height: piece.height,
-                        rgbFloat: Array(piece.rgb[(frame * plane)..<((frame + 1) * plane)])))
+                        rgbFloat: Array(piece.rgb[(frame * plane)..<((frame + 1) * plane)]))
+                    try writer.append(frame: picture)
+                    try previewWriter?.append(frame: picture)
                 }
                 made += piece.count
                 if firstFrame == nil { firstFrame = Date().timeIntervalSince(loopStarted) }
@@ -137,6 +144,7 @@ extension VideoCommand {
                 stream.framesDecoded - 1, seconds, Double(made) / seconds,
                 ByteCount(UInt64(loop.cache.bytes)).description))
         }
+        try previewWriter?.finish()
         try writer.finish()
         let total = Date().timeIntervalSince(loopStarted)
         Self.note(String(

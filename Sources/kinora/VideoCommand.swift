@@ -118,6 +118,12 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .long, help: "Autoregressive: latent frames of the start kept in the window (default: a chunk).")
     var sink: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Autoregressive: also write this live video as frames come, which a player can open while the stream renders.",
+        discussion: "H.264 in a fragmented MP4 (or MOV, MKV, WebM by its extension), written straight under its "
+            + "name and removed if the render fails; the output itself appears only when complete."))
+    var preview: String?
+
     @Option(name: .customLong("kv-cache"), help: ArgumentHelp(
         "Autoregressive: how the KV cache stores keys and values: f16 (half the memory), bf16 (as Self-Forcing), "
             + "or f32."))
@@ -159,6 +165,12 @@ struct VideoCommand: ParsableCommand {
         }
         if seconds != nil, frames != nil { throw ValidationError("give --seconds or --frames, not both") }
         if !autoregressive, !promptAt.isEmpty { throw ValidationError("--prompt-at applies with --autoregressive") }
+        if !autoregressive, preview != nil { throw ValidationError("--preview applies with --autoregressive") }
+        if let preview, URL(fileURLWithPath: preview).standardizedFileURL == URL(fileURLWithPath: output)
+            .standardizedFileURL
+        {
+            throw ValidationError("--preview must be another file than the output")
+        }
         if !autoregressive, window != nil || sink != nil {
             throw ValidationError("--window and --sink apply with --autoregressive")
         }

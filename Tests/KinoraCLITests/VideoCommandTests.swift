@@ -106,7 +106,7 @@ final class VideoCommandTests: XCTestCase {
         let outcome = try KinoraCommand.run([
             "video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox in the snow",
             "--size", "48x32", "--seconds", "1.2", "--prompt-at", "0.5:an owl in the night", "--codec", "ffv1",
-            "-o", clip.path,
+            "--preview", out.appending(path: "live.mp4").path, "-o", clip.path,
         ])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         // 1.2 s at 16 fps is 19 frames, 6 latent frames (5 hold 17); whole chunks of 3 make 6: 21 frames.
@@ -119,6 +119,7 @@ final class VideoCommandTests: XCTestCase {
             XCTAssertTrue(outcome.error.contains(line), outcome.error)
         }
         XCTAssertEqual(try MediaTools.probe(clip), "48,32,21")
+        XCTAssertEqual(try MediaTools.probe(out.appending(path: "live.mp4")), "48,32,21")
 
         // Past the tiny model's 32 rotary positions with a rolling window: 40 latent frames, 157 frames.
         let long = out.appending(path: "long.mp4")

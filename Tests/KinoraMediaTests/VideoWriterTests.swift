@@ -171,6 +171,38 @@ final class VideoWriterTests: XCTestCase {
         XCTAssertEqual(try TestSupport.files(in: directory), [])
     }
 
+    /// A live MP4 is there under its name while it is written, fragmented so a reader decodes what has been written
+    /// so far; finished, it is a complete file; abandoned unfinished, it is removed.
+    func testALiveFileCanBeReadWhileItGrowsAndIsRemovedWhenAbandoned() throws {
+        var settings = VideoSettings(codec: .h264, frameRate: try FrameRate(16), crf: 23, preset: "ultrafast")
+        settings.live = true
+        let url = directory.appendingPathComponent("preview.mp4")
+        let writer = try VideoWriter(url: url, settings: settings)
+        for index in 0..<24 {
+            try writer.append(frame: TestSupport.gradientFrame(index: index, width: 64, height: 48))
+        }
+        // The encoder runs a few frames behind on its own thread and x264 holds a look-ahead: wait for fragments.
+        var decoded = 0
+        for _ in 0..<100 where decoded == 0 {
+            Thread.sleep(forTimeInterval: 0.05)
+            if FileManager.default.fileExists(atPath: url.path), let reader = try? VideoReader(url: url) {
+                decoded = 0
+                while (try? reader.nextFrame()) ?? nil != nil { decoded += 1 }
+            }
+        }
+        XCTAssertGreaterThan(decoded, 0, "frames readable before the writer finished")
+        XCTAssertEqual(try writer.finish(), url)
+        XCTAssertEqual(try MediaInfo(probing: url).first("video")?.packetCount, 24)
+
+        let abandoned = directory.appendingPathComponent("abandoned.mp4")
+        do {
+            let writer = try VideoWriter(url: abandoned, settings: settings)
+            try writer.append(frame: TestSupport.gradientFrame(index: 0, width: 64, height: 48))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: abandoned.path))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: abandoned.path))
+    }
+
     func testCodecThatTheContainerCannotHoldIsRejected() throws {
         let settings = VideoSettings(codec: .prores, frameRate: try FrameRate(24))
         XCTAssertThrowsError(try encode("p.webm", settings: settings, frames: 1)) {
