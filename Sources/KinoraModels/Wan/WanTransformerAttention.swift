@@ -34,6 +34,29 @@ struct WanTransformerAttention {
         try attend(graph, x, context: nil, rotary: rotary, cache: cache)
     }
 
+    /// The cross-attention's keys (normed) and values of the text embeddings `context` [B, L_text, dim], which
+    /// depend on the prompt alone: the causal Wan computes them once per prompt.
+    func contextKeyValues(_ graph: Graph, _ context: Value) throws -> (key: Value, value: Value) {
+        let width = configuration.innerDim
+        let key = try graph.rmsNorm(
+            WanTransformerLayers.linear(graph, weights.scoped("to_k"), context, inputs: width, outputs: width),
+            weight: weights.scoped("norm_k").value("weight", in: graph, shape: [width]), epsilon: configuration.eps)
+        let value = try WanTransformerLayers.linear(
+            graph, weights.scoped("to_v"), context, inputs: width, outputs: width)
+        return (key, value)
+    }
+
+    /// Cross-attention of `x` [B, L, dim] over keys and values `contextKeyValues` made.
+    func crossAttention(_ graph: Graph, _ x: Value, keyValues: (key: Value, value: Value)) throws -> Value {
+        let (width, heads) = (configuration.innerDim, configuration.numAttentionHeads)
+        let query = try graph.rmsNorm(
+            WanTransformerLayers.linear(graph, weights.scoped("to_q"), x, inputs: width, outputs: width),
+            weight: weights.scoped("norm_q").value("weight", in: graph, shape: [width]), epsilon: configuration.eps)
+        let attended = try graph.attention(query: query, key: keyValues.key, value: keyValues.value, heads: heads)
+        return try WanTransformerLayers.linear(
+            graph, weights.scoped("to_out.0"), attended, inputs: width, outputs: width)
+    }
+
     private func attend(_ graph: Graph, _ x: Value, context: Value?, rotary: Rotary?, cache: WanSelfAttentionCache?)
         throws -> (output: Value, key: Value, value: Value)
     {

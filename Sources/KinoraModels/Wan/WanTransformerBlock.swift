@@ -75,7 +75,13 @@ struct WanTransformerBlock {
                 hidden, weight: norm.value("weight", in: graph, shape: [width]),
                 bias: norm.bias(in: graph, shape: [width], required: true), epsilon: epsilon)
         }
-        hidden = try graph.add(hidden, runs(crossAttention(graph, tokens(crossInput), context: conditioning.context)))
+        let crossed: Value
+        if let text = cache?.text {
+            crossed = try crossAttention.crossAttention(graph, tokens(crossInput), keyValues: text)
+        } else {
+            crossed = try crossAttention(graph, tokens(crossInput), context: conditioning.context)
+        }
+        hidden = try graph.add(hidden, runs(crossed))
 
         // 3. Feed-forward
         let feedForward = WanTransformerFeedForward(

@@ -151,6 +151,24 @@ final class WanCausalTransformerTests: ModelTestCase {
         }
     }
 
+    /// The prompt's cross-attention keys and values computed once give the passes that compute them every time.
+    func testThePromptsKeysAndValuesComputedOnceGiveTheSamePasses() throws {
+        let causal = try causal()
+        let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
+        let chunks = try (0..<2).map {
+            try Tensor(values(8 * 2 * 4 * 6, seed: 20 + UInt64($0)), shape: [1, 8, 2, 4, 6], on: device)
+        }
+        let once = try causal.textKeyValues(text)
+        XCTAssertEqual(once.keys.map(\.shape), [[1, 12, 40], [1, 12, 40]])
+        XCTAssertEqual(once.bytes, 2 * 2 * 12 * 40 * 4)
+        let cache = try causal.extend(WanKVCache(), with: chunks[0], text: text)
+        let cached = try causal.extend(WanKVCache(), with: chunks[0], text: once)
+        XCTAssertEqual(try cached.keys[1].floats(), try cache.keys[1].floats())
+        let every = try causal.predict(chunks[1], timesteps: [400, 400], text: text, cache: cache).floats()
+        let reused = try causal.predict(chunks[1], timesteps: [400, 400], text: once, cache: cached).floats()
+        XCTAssertLessThanOrEqual(relativeL2(reused, every), 1e-6)
+    }
+
     func testWhatDoesNotFitTheCacheOrTheModelIsRefused() throws {
         let causal = try causal()
         let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)

@@ -38,7 +38,9 @@ public final class WanAutoregressiveLoop {
     /// A latent frame's channels, height and width.
     public let frameShape: (channels: Int, height: Int, width: Int)
     /// The prompt's embeddings [1, L_text, text_dim]; `switchPrompt(to:)` changes them mid-stream.
-    public private(set) var text: Tensor
+    public var text: Tensor { prompt.text }
+    /// The prompt's cross-attention keys and values, computed once per prompt.
+    private var prompt: WanTextKeyValues
     /// The clean latents [C, h, w] of the frames the cache holds, in its order (for a prompt switch's re-cache).
     private var keptLatents: [[Float]] = []
     /// The keys and values of every finished chunk.
@@ -62,7 +64,7 @@ public final class WanAutoregressiveLoop {
                     + "\(configuration.patchSize) divides")
         }
         self.causal = causal
-        self.text = text
+        prompt = try causal.textKeyValues(text)
         self.schedule = schedule
         self.chunkFrames = chunkFrames
         self.frameShape = frameShape
@@ -85,7 +87,7 @@ public final class WanAutoregressiveLoop {
             throw WanTransformerError.invalidLatent(
                 shape: shape, reason: "\(latents.count) values for a start of \(count) latent frames")
         }
-        cache = try causal.extend(cache, with: Tensor(latents, shape: shape, on: causal.arena.device), text: text)
+        cache = try causal.extend(cache, with: Tensor(latents, shape: shape, on: causal.arena.device), text: prompt)
         keep(latents, frames: count)
         defer { chunksMade += 1 }
         return Chunk(index: chunksMade, startFrame: 0, latents: latents, shape: shape)
@@ -102,7 +104,7 @@ public final class WanAutoregressiveLoop {
         for (step, timestep) in schedule.timesteps.enumerated() {
             let flow = try causal.predict(
                 Tensor(latents, shape: shape, on: device), timesteps: [Float](repeating: timestep, count: chunkFrames),
-                text: text, cache: cache
+                text: prompt, cache: cache
             ).floats()
             let sigma = schedule.sigma(timestep)
             clean = zip(latents, flow).map { Float(Double($0) - sigma * Double($1)) }
@@ -113,7 +115,7 @@ public final class WanAutoregressiveLoop {
             progress(Progress(chunk: chunksMade, step: step, steps: steps))
         }
         let start = cache.frames
-        cache = try causal.extend(cache, with: Tensor(clean, shape: shape, on: device), text: text)
+        cache = try causal.extend(cache, with: Tensor(clean, shape: shape, on: device), text: prompt)
         keep(clean, frames: chunkFrames)
         progress(Progress(chunk: chunksMade, step: steps, steps: steps))
         defer { chunksMade += 1 }
@@ -124,7 +126,7 @@ public final class WanAutoregressiveLoop {
     /// in chunks of `chunkFrames` with the new prompt's embeddings, so their keys and values carry the new prompt
     /// (the re-cache) while the picture goes on from the same frames.
     public func switchPrompt(to text: Tensor) throws {
-        self.text = text
+        prompt = try causal.textKeyValues(text)
         let (channels, height, width) = frameShape
         let plane = height * width
         let frames = keptLatents
@@ -141,7 +143,7 @@ public final class WanAutoregressiveLoop {
             }
             let shape = [1, channels, group.count, height, width]
             rebuilt = try causal.extend(
-                rebuilt, with: Tensor(latents, shape: shape, on: causal.arena.device), text: text)
+                rebuilt, with: Tensor(latents, shape: shape, on: causal.arena.device), text: prompt)
         }
         rebuilt.frames = cache.frames
         cache = rebuilt

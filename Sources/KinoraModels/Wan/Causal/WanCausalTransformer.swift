@@ -32,10 +32,31 @@ public final class WanCausalTransformer {
         self.window = window
     }
 
+    /// A prompt's part in every pass: each block's cross-attention keys and values of the UMT5 embeddings `text`
+    /// [1, L_text, text_dim], computed once and handed to `predict` and `extend` (Self-Forcing's
+    /// `crossattn_cache`).
+    public func textKeyValues(_ text: Tensor) throws -> WanTextKeyValues {
+        defer { arena.trim() }
+        let graph = Graph(arena: arena)
+        let pairs = try transformer.recordTextKeyValues(graph, encoderHiddenStates: graph.input(text))
+        let results = try graph.run(pairs.flatMap { [$0.key, $0.value] })
+        return WanTextKeyValues(
+            text: text, keys: stride(from: 0, to: results.count, by: 2).map { results[$0] },
+            values: stride(from: 1, to: results.count, by: 2).map { results[$0] })
+    }
+
     /// The flow prediction [1, C, F, H, W] for `chunk` [1, C, F, H, W], the latent frames that follow `cache`'s, at
-    /// `timesteps` (one per frame), conditioned on `text` [1, L_text, text_dim] (the UMT5 embeddings).
+    /// `timesteps` (one per frame), conditioned on `text` [1, L_text, text_dim] (the UMT5 embeddings), or on its
+    /// precomputed `textKeyValues`.
     public func predict(_ chunk: Tensor, timesteps: [Float], text: Tensor, cache: WanKVCache) throws -> Tensor {
-        try run(chunk, timesteps: timesteps, text: text, cache: cache, keep: false).prediction
+        try run(chunk, timesteps: timesteps, text: .embeddings(text), cache: cache, keep: false).prediction
+    }
+
+    /// `predict` with the prompt's keys and values computed once.
+    public func predict(_ chunk: Tensor, timesteps: [Float], text: WanTextKeyValues, cache: WanKVCache) throws
+        -> Tensor
+    {
+        try run(chunk, timesteps: timesteps, text: .keyValues(text), cache: cache, keep: false).prediction
     }
 
     /// `cache` with `chunk`'s keys and values appended, from a pass over it at `timestep` (0: the finished, clean
@@ -45,8 +66,33 @@ public final class WanCausalTransformer {
     {
         let frames = chunk.shape.count == 5 ? chunk.shape[2] : 0
         return try run(
-            chunk, timesteps: [Float](repeating: timestep, count: frames), text: text, cache: cache, keep: true
+            chunk, timesteps: [Float](repeating: timestep, count: frames), text: .embeddings(text), cache: cache,
+            keep: true
         ).cache
+    }
+
+    /// `extend` with the prompt's keys and values computed once.
+    public func extend(_ cache: WanKVCache, with chunk: Tensor, text: WanTextKeyValues, timestep: Float = 0) throws
+        -> WanKVCache
+    {
+        let frames = chunk.shape.count == 5 ? chunk.shape[2] : 0
+        return try run(
+            chunk, timesteps: [Float](repeating: timestep, count: frames), text: .keyValues(text), cache: cache,
+            keep: true
+        ).cache
+    }
+
+    /// How a pass gets the prompt.
+    private enum Prompt {
+        case embeddings(Tensor)
+        case keyValues(WanTextKeyValues)
+
+        var embeddings: Tensor {
+            switch self {
+            case .embeddings(let text): return text
+            case .keyValues(let cached): return cached.text
+            }
+        }
     }
 
     /// One pass over a whole video [1, C, F, H, W] with the block-causal mask in chunks of `chunkFrames` frames and
@@ -61,9 +107,10 @@ public final class WanCausalTransformer {
         return try graph.run([pass.prediction])[0]
     }
 
-    private func run(_ chunk: Tensor, timesteps: [Float], text: Tensor, cache: WanKVCache, keep: Bool) throws
+    private func run(_ chunk: Tensor, timesteps: [Float], text prompt: Prompt, cache: WanKVCache, keep: Bool) throws
         -> (prediction: Tensor, cache: WanKVCache)
     {
+        let text = prompt.embeddings
         let patch = transformer.configuration.patchSize
         let tokensPerFrame = chunk.shape.count == 5 ? (chunk.shape[3] / patch[1]) * (chunk.shape[4] / patch[2]) : 0
         if let stored = cache.keys.first, stored.dtype != cacheType {
@@ -81,9 +128,13 @@ public final class WanCausalTransformer {
         let prefix = try stored.map {
             (key: try graph.cast($0.key, to: .f32), value: try graph.cast($0.value, to: .f32))
         }
+        var textKeyValues: [(key: Value, value: Value)]?
+        if case .keyValues(let cached) = prompt {
+            textKeyValues = zip(cached.keys, cached.values).map { (key: graph.input($0), value: graph.input($1)) }
+        }
         let pass = try transformer.recordCausal(
             graph, hiddenStates: graph.input(chunk), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
-            prefix: prefix)
+            prefix: prefix, textKeyValues: textKeyValues)
         guard keep else { return (try graph.run([pass.prediction])[0], cache) }
         // The cache grows by the chunk's keys and values, and a window drops the oldest frames after the sink; the
         // old tensors are released with the old cache.

@@ -11,4 +11,7 @@ struct WanSelfAttentionCache {
     /// Query i sees key j only when j / S <= (i + L_cache) / S, S this many tokens (a chunk of latent frames); nil
     /// for full attention over the prefix and the call's own tokens.
     var blockCausalTokens: Int?
+    /// The block's cross-attention keys and values of the prompt, [B, L_text, dim] each, when computed once per
+    /// prompt; nil: from the text embeddings in the call.
+    var text: (key: Value, value: Value)?
 }

@@ -10,9 +10,13 @@ extension WanTransformer3DModel {
     ///
     /// Returns the flow prediction [1, C_out, F, H, W] and every block's own keys (not turned) and values,
     /// [1, F·H'·W', dim] each, for a cache to keep.
+    ///
+    /// With `textKeyValues` (`recordTextKeyValues`), the cross-attentions read those instead of computing their keys
+    /// and values from `encoderHiddenStates` (which then only sets the text's shape).
     func recordCausal(
         _ graph: Graph, hiddenStates: Value, frameTimesteps: [Float], encoderHiddenStates: Value,
-        prefix: [(key: Value, value: Value)], blockCausalFrames: Int? = nil
+        prefix: [(key: Value, value: Value)], blockCausalFrames: Int? = nil,
+        textKeyValues: [(key: Value, value: Value)]? = nil
     ) throws -> (prediction: Value, keys: [Value], values: [Value]) {
         let grid = try WanPatchGrid(latent: hiddenStates.shape, configuration: configuration)
         guard grid.batch == 1, configuration.patchSize[0] == 1 else {
@@ -24,6 +28,11 @@ extension WanTransformer3DModel {
         guard frameTimesteps.count == grid.patchFrames else {
             throw WanTransformerError.invalidTimesteps(
                 reason: "\(frameTimesteps.count) timesteps for \(grid.patchFrames) latent frames; give one per frame")
+        }
+        guard textKeyValues == nil || textKeyValues?.count == configuration.numLayers else {
+            throw WanTransformerError.invalidText(
+                shape: encoderHiddenStates.shape,
+                reason: "text keys and values of \(textKeyValues?.count ?? 0) layers for \(configuration.numLayers)")
         }
         guard prefix.isEmpty || prefix.count == configuration.numLayers else {
             throw WanTransformerError.invalidLatent(
@@ -59,20 +68,36 @@ extension WanTransformer3DModel {
         }
         var hidden = try patchEmbedding(graph, hiddenStates, grid: grid)
         let (temb, projection) = try conditionEmbedder.time(graph, timesteps: groups.timesteps)
+        let context = textKeyValues == nil ? try conditionEmbedder.text(graph, encoderHiddenStates) : encoderHiddenStates
         let conditioning = WanBlockConditioning(
-            context: try conditionEmbedder.text(graph, encoderHiddenStates), projection: projection,
-            rotary: .init(cos: rotary.cos, sin: rotary.sin))
+            context: context, projection: projection, rotary: .init(cos: rotary.cos, sin: rotary.sin))
         var keys: [Value] = []
         var values: [Value] = []
         for index in 0..<configuration.numLayers {
             let cache = WanSelfAttentionCache(
                 prefix: prefix.isEmpty ? nil : prefix[index], keyRotary: keyRotary,
-                blockCausalTokens: blockCausalFrames.map { $0 * grid.tokensPerFrame })
+                blockCausalTokens: blockCausalFrames.map { $0 * grid.tokensPerFrame }, text: textKeyValues?[index])
             let (next, key, value) = try block(index).causal(graph, hidden, conditioning, cache: cache)
             hidden = next
             keys.append(key)
             values.append(value)
         }
         return (try head(graph, hidden, temb: temb, grid: grid), keys, values)
+    }
+
+    /// Every block's cross-attention keys (normed) and values of the text `encoderHiddenStates` [1, L_text,
+    /// text_dim], [1, L_text, dim] each: what a prompt contributes to every pass, computed once.
+    func recordTextKeyValues(_ graph: Graph, encoderHiddenStates: Value) throws -> [(key: Value, value: Value)] {
+        let text = encoderHiddenStates.shape
+        guard text.count == 3, text[0] == 1, text[1] > 0, text[2] == configuration.textDim else {
+            throw WanTransformerError.invalidText(
+                shape: text, reason: "expected [1, L_text, \(configuration.textDim)] (UMT5-XXL's hidden states)")
+        }
+        let context = try conditionEmbedder.text(graph, encoderHiddenStates)
+        return try (0..<configuration.numLayers).map { index in
+            try WanTransformerAttention(
+                configuration: configuration, weights: weights.scoped("blocks.\(index).attn2")
+            ).contextKeyValues(graph, context)
+        }
     }
 }
