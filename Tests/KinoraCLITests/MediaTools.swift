@@ -1,4 +1,5 @@
 import Foundation
+import KinoraTestSupport
 import XCTest
 
 /// The `ffmpeg` and `ffprobe` commands (scripts/setup.sh installs them) for tests that make media inputs and check
@@ -30,6 +31,21 @@ enum MediaTools {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Asserts that a run failed with `message` on standard error, did not print `before` (a sign that work began:
+    /// "denoising"), and left `outputFolder` empty.
+    static func assertFails(
+        _ outcome: KinoraCommand.Outcome, saying message: String, outputFolder: URL, before marker: String? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        XCTAssertNotEqual(outcome.status, 0, file: file, line: line)
+        XCTAssertTrue(outcome.error.contains(message), outcome.error, file: file, line: line)
+        if let marker {
+            XCTAssertFalse(outcome.error.contains(marker), "work began: \(outcome.error)", file: file, line: line)
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: outputFolder.path)
+        XCTAssertEqual(left, [], file: file, line: line)
     }
 
     /// A fresh folder under the temporary directory, removed when `test` ends.

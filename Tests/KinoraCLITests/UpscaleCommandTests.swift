@@ -19,10 +19,7 @@ final class UpscaleCommandTests: XCTestCase {
         _ outcome: KinoraCommand.Outcome, saying message: String, outputFolder: URL,
         file: StaticString = #filePath, line: UInt = #line
     ) throws {
-        XCTAssertNotEqual(outcome.status, 0, file: file, line: line)
-        XCTAssertTrue(outcome.error.contains(message), outcome.error, file: file, line: line)
-        let left = try FileManager.default.contentsOfDirectory(atPath: outputFolder.path)
-        XCTAssertEqual(left, [], file: file, line: line)
+        try MediaTools.assertFails(outcome, saying: message, outputFolder: outputFolder, file: file, line: line)
     }
 
     func testAPictureIsUpscaledThroughTilesWithItsSettingsInTheFile() throws {
