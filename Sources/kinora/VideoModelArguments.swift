@@ -35,6 +35,14 @@ struct VideoModelArguments: ParsableArguments {
             + "present."))
     var config: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A LoRA file to merge into the transformer, with an optional strength (default 1); repeat for several.",
+        discussion: "ComfyUI (diffusion_model.), musubi-tuner/kohya (lora_unet_) and diffusers/PEFT (transformer.) "
+            + "layouts, safetensors or PyTorch files, e.g. --lora lightx2v_distill.safetensors:1.0. A key that fits "
+            + "no weight of the transformer is an error.",
+        valueName: "file[:strength]"))
+    var lora: [LoRAArgument] = []
+
     @Option(name: .customLong("models-dir"),
             help: "A models folder to search (ComfyUI layout works); repeatable. Also $KINORA_MODELS.")
     var modelsDirs: [String] = []
@@ -78,6 +86,11 @@ struct VideoModelArguments: ParsableArguments {
                 tokenizer: try tokenizer.map { try locate($0, "--tokenizer", ["text_encoders"], paths) }
                     ?? configTokenizer!,
                 configuration: configuration)
+        }
+        components.loras = try lora.map { argument in
+            var adapter = argument.adapter
+            adapter.url = try locate(adapter.url.relativePath, "--lora", ["loras"], paths)
+            return adapter
         }
         return components
     }

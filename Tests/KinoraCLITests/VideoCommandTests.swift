@@ -202,6 +202,11 @@ final class VideoCommandTests: XCTestCase {
             ),
             (["video", "--model", fixture("pipeline/sd"), "--prompt", "a fox"], "names StableDiffusionPipeline"),
             (["video", "--model", "no-such-model", "--prompt", "a fox"], "--model no-such-model does not exist"),
+            (t2v + ["--lora", "no-such-lora.safetensors:0.8"], "--lora no-such-lora.safetensors does not exist"),
+            (
+                t2v + ["--size", "48x32", "--frames", "9", "--lora", fixture("wan-pipeline/t2v/model_index.json")],
+                "model_index.json"
+            ),
         ]
         for (arguments, message) in cases {
             try assertFails(try KinoraCommand.run(arguments + ["-o", clip]), saying: message, outputFolder: out)

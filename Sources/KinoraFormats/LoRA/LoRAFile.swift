@@ -8,10 +8,11 @@ public struct LoRAFile: Sendable {
     /// The adapted modules, sorted by component and module name.
     public let targets: [LoRATarget]
 
-    /// Opens a safetensors LoRA file, with the PEFT configuration diffusers stores in its metadata.
+    /// Opens a LoRA file: safetensors, with the PEFT configuration diffusers stores in its metadata, or a PyTorch
+    /// checkpoint (`.pt`, `.pth`, `.bin`, read without running its pickle).
     public init(url: URL) throws {
-        let file = try SafetensorsFile(url: url)
-        try self.init(store: file, metadata: file.metadata)
+        let store = try WeightFile.open(url)
+        try self.init(store: store, metadata: (store as? SafetensorsFile)?.metadata ?? [:])
     }
 
     /// Reads the LoRA layout of `store`'s keys, scaling pairs without an alpha as the file's `metadata` (safetensors

@@ -56,21 +56,27 @@ public final class WanTransformer3DModel: Sendable {
     }
 
     /// The transformer of a diffusers folder (`transformer/` of a Wan pipeline): `config.json` and
-    /// `diffusion_pytorch_model.safetensors`, or shards behind its `.index.json`.
-    public convenience init(folder: URL, device: GPUDevice) throws {
+    /// `diffusion_pytorch_model.safetensors`, or shards behind its `.index.json`, with `loras` merged into its
+    /// weights as they upload.
+    public convenience init(folder: URL, device: GPUDevice, loras: [LoRAAdapter] = []) throws {
         let configuration = try WanTransformer3DConfig.load(from: folder.appending(path: "config.json"))
         let store = try WanTransformerKeyMap.diffusersNames(WeightFolder.open(folder))
-        try self.init(configuration: configuration, weights: DeviceWeights(store: store, device: device))
+        let patches = try Self.loraPatches(loras, store: store, layers: configuration.numLayers)
+        try self.init(
+            configuration: configuration, weights: DeviceWeights(store: store, device: device, patches: patches))
     }
 
     /// The transformer in one weight file (ComfyUI's `wan2.1_t2v_1.3B_fp16.safetensors`,
     /// `wan2.2_ti2v_5B_fp16.safetensors`, their fp8 versions, a diffusers file), its configuration read off the tensor
     /// shapes unless given.
-    public convenience init(file: URL, device: GPUDevice, configuration: WanTransformer3DConfig? = nil) throws {
+    public convenience init(
+        file: URL, device: GPUDevice, configuration: WanTransformer3DConfig? = nil, loras: [LoRAAdapter] = []
+    ) throws {
         let store = try WanTransformerKeyMap.diffusersNames(WeightFile.open(file))
+        let configuration = try configuration ?? WanTransformer3DConfig.inferred(from: store)
+        let patches = try Self.loraPatches(loras, store: store, layers: configuration.numLayers)
         try self.init(
-            configuration: configuration ?? WanTransformer3DConfig.inferred(from: store),
-            weights: DeviceWeights(store: store, device: device))
+            configuration: configuration, weights: DeviceWeights(store: store, device: device, patches: patches))
     }
 
     /// Every tensor the model reads, under diffusers' names, with the shape `configuration` gives it.

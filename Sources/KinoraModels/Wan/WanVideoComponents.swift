@@ -32,6 +32,9 @@ public struct WanVideoComponents: Sendable, Equatable {
     /// A diffusers Wan folder whose `transformer/`, `vae/` and `text_encoder/` `config.json` files replace the
     /// configurations single files would have read off their tensor shapes (as diffusers' `from_single_file(config=)`).
     public var configurationFolder: URL?
+    /// LoRA adapters merged into the transformer's weights as they upload (ComfyUI, musubi-tuner/kohya and PEFT
+    /// layouts; safetensors or PyTorch files).
+    public var loras: [LoRAAdapter] = []
 
     public init(
         tokenizer: URL, textEncoder: Source, transformer: Source, vae: Source, scheduler: SchedulerConfiguration,
@@ -131,11 +134,11 @@ public struct WanVideoComponents: Sendable, Equatable {
         }
         let transformer: WanTransformer3DModel
         switch self.transformer {
-        case .folder(let url): transformer = try WanTransformer3DModel(folder: url, device: device)
+        case .folder(let url): transformer = try WanTransformer3DModel(folder: url, device: device, loras: loras)
         case .file(let url):
             transformer = try WanTransformer3DModel(
                 file: url, device: device,
-                configuration: configuration("transformer").map(WanTransformer3DConfig.load(from:)))
+                configuration: configuration("transformer").map(WanTransformer3DConfig.load(from:)), loras: loras)
         }
         let vae: AutoencoderKLWan
         switch self.vae {
