@@ -98,6 +98,12 @@ public final class MemoryAllocator: @unchecked Sendable {
     /// Device-local bytes in blocks (live buffers plus free space inside blocks).
     public var reservedBytes: UInt64 { lock.withLock { reserved } }
 
+    /// The bytes `allocate(bytes:)` reserves (and adds to the live bytes) for a buffer of `bytes`: at least 4, rounded
+    /// up to the allocator's alignment.
+    public func allocationSize(for bytes: UInt64) -> UInt64 {
+        (max(bytes, 4) + alignment - 1) / alignment * alignment
+    }
+
     /// Starts a new peak measurement from the current live bytes.
     public func resetPeak() { lock.withLock { peak = live } }
 
@@ -106,7 +112,7 @@ public final class MemoryAllocator: @unchecked Sendable {
     public func allocate(bytes: UInt64, kind: MemoryKind = .device) throws -> GPUBuffer {
         let size = max(bytes, 4)
         guard size <= maxBufferSize else { throw GPUError.bufferTooLarge(requested: size, limit: maxBufferSize) }
-        let rounded = (size + alignment - 1) / alignment * alignment
+        let rounded = allocationSize(for: size)
         return try lock.withLock {
             if kind == .device, live + rounded > budgetBytes {
                 throw GPUError.outOfMemory(requested: rounded, available: budgetBytes - min(live, budgetBytes),

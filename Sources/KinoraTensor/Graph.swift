@@ -155,6 +155,8 @@ public final class Graph {
             let bytes = UInt64(byteCount(node.output))
             if outputRoots.contains(node.output) {
                 plan.outputBytes += bytes
+                plan.allocatedOutputBytes += device.memory.allocationSize(for: bytes)
+                plan.largestBufferBytes = max(plan.largestBufferBytes, bytes)
             } else if held[node.output] == nil {
                 let rounded = ActivationArena.slotSize(for: bytes)
                 if let best = ActivationArena.bestFit(free, for: rounded) {
@@ -163,6 +165,7 @@ public final class Graph {
                     held[node.output] = rounded
                     current += rounded
                     plan.slots += 1
+                    plan.largestBufferBytes = max(plan.largestBufferBytes, rounded)
                     plan.activationBytes = max(plan.activationBytes, current)
                 }
             }

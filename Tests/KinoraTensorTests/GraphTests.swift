@@ -46,6 +46,30 @@ final class GraphTests: TensorTestCase {
         XCTAssertGreaterThanOrEqual(measured, plan.activationBytes, "measured \(measured) planned \(plan)")
     }
 
+    /// With the outputs rounded as the allocator rounds them, the plan is the run's peak to the byte, and its largest
+    /// buffer is the largest slot or output the run allocates.
+    func testAllocatedPeakIsTheMeasuredPeakAndTheLargestBufferIsKnown() throws {
+        let graph = makeGraph()
+        let x = try graph.input(randomValues(33 * 1000), shape: [33, 1000])
+        let w = try graph.input(randomValues(1000 * 130), shape: [1000, 130])
+        let wide = try graph.silu(graph.matmul(x, w))
+        // Odd sizes: 33·130·4 and 33·7·4 bytes are not multiples of the allocator's alignment.
+        let small = try graph.slice(graph.exp(wide), axis: 1, start: 0, length: 7)
+        let outputs = [try graph.multiply(wide, wide), try graph.copy(small)]
+        let plan = try graph.memoryPlan(outputs)
+        XCTAssertEqual(plan.outputBytes, UInt64(33 * 130 * 4 + 33 * 7 * 4))
+        XCTAssertEqual(
+            plan.allocatedOutputBytes,
+            device.memory.allocationSize(for: 33 * 130 * 4) + device.memory.allocationSize(for: 33 * 7 * 4))
+        XCTAssertGreaterThan(plan.allocatedOutputBytes, plan.outputBytes)
+        XCTAssertEqual(plan.largestBufferBytes, ActivationArena.slotSize(for: 33 * 130 * 4))
+        arena.trim()
+        device.memory.resetPeak()
+        let before = device.memory.liveBytes
+        _ = try graph.run(outputs)
+        XCTAssertEqual(device.memory.peakBytes - before, plan.allocatedPeakBytes)
+    }
+
     func testUnusedBranchesAreNotExecuted() throws {
         let graph = makeGraph()
         let x = try graph.input(randomValues(10), shape: [10])

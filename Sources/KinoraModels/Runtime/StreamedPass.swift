@@ -19,8 +19,10 @@ final class StreamedPass {
     let arena: ActivationArena
     let mode: Mode
     /// `.plan`: the highest device bytes any piece reaches (live bytes while it is recorded, with its weights
-    /// uploaded and the carried tensors held, plus its planned activations and outputs).
+    /// uploaded and the carried tensors held, plus its planned activations and outputs as the allocator rounds them).
     private(set) var peakBytes: UInt64 = 0
+    /// `.plan`: the largest single buffer a piece allocates (an arena slot or an output).
+    private(set) var largestBufferBytes: UInt64 = 0
 
     init(weights: DeviceWeights, arena: ActivationArena, mode: Mode) {
         self.weights = weights
@@ -43,7 +45,8 @@ final class StreamedPass {
             return try graph.run(outputs)
         case .plan:
             let plan = try graph.memoryPlan(outputs)
-            peakBytes = max(peakBytes, weights.device.memory.liveBytes + plan.peakBytes)
+            peakBytes = max(peakBytes, weights.device.memory.liveBytes + plan.allocatedPeakBytes)
+            largestBufferBytes = max(largestBufferBytes, plan.largestBufferBytes)
             return try outputs.map { output in
                 try Tensor([Float](repeating: 0, count: output.count), shape: output.shape, dtype: output.dtype,
                            on: weights.device)

@@ -43,6 +43,14 @@ extension UMT5EncoderModel {
     /// with an attention mask that hides some keys), worked out without running anything: each layer's weights are
     /// uploaded while it is planned, then dropped. The figure includes what is live when it is called.
     public func plannedStreamedPeak(batch: Int, length: Int, padded: Bool) throws -> UInt64 {
+        try plannedStreamedPass(batch: batch, length: length, padded: padded).peakBytes
+    }
+
+    /// `plannedStreamedPeak`, and the largest single buffer the pass allocates beside the weights (an input, a
+    /// carried hidden state, an arena slot or an output), to hold against the device's largest buffer.
+    public func plannedStreamedPass(batch: Int, length: Int, padded: Bool) throws
+        -> (peakBytes: UInt64, largestBufferBytes: UInt64)
+    {
         let device = weights.device
         let inputs = StreamedInputs(
             hidden: try Tensor(
@@ -57,8 +65,9 @@ extension UMT5EncoderModel {
                     [Float](repeating: 0, count: batch * length), shape: [batch, 1, 1, length],
                     on: device) : nil)
         let pass = StreamedPass(weights: weights, arena: ActivationArena(device: device), mode: .plan)
-        _ = try streamedPass(inputs, pass)
-        return pass.peakBytes
+        let output = try streamedPass(inputs, pass)
+        let carried = [inputs.hidden, inputs.selector, output] + (inputs.padding.map { [$0] } ?? [])
+        return (pass.peakBytes, carried.map { UInt64($0.byteCount) }.reduce(pass.largestBufferBytes, max))
     }
 
     /// Bytes of the largest layer's weights in their file dtypes: the most weights streaming holds on the device.

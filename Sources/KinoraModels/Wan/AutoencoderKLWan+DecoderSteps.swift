@@ -30,6 +30,9 @@ enum WanVAECarried {
         case .planned(let shape, let dtype): return UInt64(shape.reduce(dtype.size, *))
         }
     }
+
+    /// The bytes `memory` holds for it: `bytes` rounded as the allocator rounds a buffer.
+    func allocatedBytes(_ memory: MemoryAllocator) -> UInt64 { memory.allocationSize(for: bytes) }
 }
 
 /// A feature-cache slot between the graphs of a step-by-step decode.
@@ -39,6 +42,12 @@ enum WanVAECarriedSlot {
 
     var bytes: UInt64 {
         if case .frames(let frames) = self { return frames.bytes }
+        return 0
+    }
+
+    /// The bytes `memory` holds for it (`WanVAECarried.allocatedBytes`).
+    func allocatedBytes(_ memory: MemoryAllocator) -> UInt64 {
+        if case .frames(let frames) = self { return frames.allocatedBytes(memory) }
         return 0
     }
 }
@@ -53,19 +62,26 @@ extension AutoencoderKLWan {
     /// starts from an empty one).
     ///
     /// When planning, nothing runs: each step is recorded over placeholders and planned, and `peakBytes` is the
-    /// highest of the bytes resident at a step (the caches, the tensors carried into it and `residentBytes`) plus
-    /// its plan.
+    /// highest of the bytes resident at a step (the caches, the tensors carried into it and `residentBytes`, each as
+    /// the allocator rounds it) plus the constants its recording made and its plan: what a run allocates at its
+    /// highest.
     struct SteppedDecode {
         let vae: AutoencoderKLWan
         let arena: ActivationArena
         let planning: Bool
         /// The storage type of the cached frames.
         let cacheType: DType
-        /// Bytes held outside this call's caches and carried tensors (other tiles' caches and frames, the latents).
+        /// Bytes held outside this call's caches and carried tensors (other tiles' caches and frames, the latents),
+        /// as the allocator counts them.
         var residentBytes: UInt64 = 0
         private(set) var peakBytes: UInt64 = 0
         /// The step whose planned peak is `peakBytes`.
         private(set) var peakStep = ""
+        /// When planning: the largest single buffer of the call (a carried tensor, a cache slot, an arena slot or an
+        /// output).
+        private(set) var largestBufferBytes: UInt64 = 0
+
+        var memory: MemoryAllocator { arena.device.memory }
 
         init(vae: AutoencoderKLWan, arena: ActivationArena, planning: Bool, cacheType: DType = .f32) {
             self.vae = vae
@@ -97,8 +113,8 @@ extension AutoencoderKLWan {
                 offset = tailStart
                 var piece = (h: try slice(state.h, frame: frame), blockInput: WanVAECarried?.none)
                 // The call's frames before the tail and the pieces done stay on the device meanwhile.
-                let done: UInt64 = pieces.reduce(0) { $0 + $1.bytes }
-                let held: UInt64 = state.h.bytes + done
+                let done: UInt64 = pieces.reduce(0) { $0 + $1.allocatedBytes(memory) }
+                let held: UInt64 = state.h.allocatedBytes(memory) + done
                 for step in steps[tail...] {
                     residentBytes += held
                     defer { residentBytes -= held }
@@ -137,8 +153,9 @@ extension AutoencoderKLWan {
         {
             let graph = Graph(arena: arena)
             let resident =
-                residentBytes + cache.reduce(0) { $0 + $1.bytes } + state.h.bytes
-                + (state.blockInput?.bytes ?? 0)
+                residentBytes + cache.reduce(0) { $0 + $1.allocatedBytes(memory) } + state.h.allocatedBytes(memory)
+                + (state.blockInput?.allocatedBytes(memory) ?? 0)
+            let recording = Recording(vae.weights)
             var input = try state.h.value(in: graph)
             if step == .convIn {
                 input = try CausalConv3d.pointwise(vae.weights.scoped("post_quant_conv"))(graph, input)
@@ -160,10 +177,16 @@ extension AutoencoderKLWan {
             let results: [WanVAECarried]
             if planning {
                 let plan = try graph.memoryPlan(outputs)
-                if resident + plan.peakBytes > peakBytes {
-                    peakBytes = resident + plan.peakBytes
+                let total = resident + recording.constantBytes() + plan.allocatedPeakBytes
+                if total > peakBytes {
+                    peakBytes = total
                     peakStep = "\(step)"
                 }
+                let carried = [state.h] + (state.blockInput.map { [$0] } ?? []) + cache.compactMap { slot in
+                    if case .frames(let frames) = slot { return frames }
+                    return nil
+                }
+                largestBufferBytes = carried.map(\.bytes).reduce(max(largestBufferBytes, plan.largestBufferBytes), max)
                 results = outputs.map { .planned($0) }
             } else {
                 defer { arena.trim() }
@@ -188,21 +211,50 @@ extension AutoencoderKLWan {
         /// as diffusers' `tiled_decode` on a `layout`, unpatchified and clamped, on one more graph.
         mutating func finish(_ tiles: [[WanVAECarried]], layout: TileLayout?) throws -> WanVAECarried {
             let graph = Graph(arena: arena)
+            let recording = Recording(vae.weights)
             let values = try tiles.map { pieces in try graph.concat(pieces.map { try $0.value(in: graph) }, axis: 2) }
             let frames = tiles.joined()
             let joined = try layout.map { try vae.blend(graph, values, $0) } ?? values[0]
             let video = try vae.finishFrames(graph, joined)
             if planning {
                 let plan = try graph.memoryPlan([video])
-                let resident = residentBytes + frames.reduce(0) { $0 + $1.bytes }
-                if resident + plan.peakBytes > peakBytes {
-                    peakBytes = resident + plan.peakBytes
+                let resident = residentBytes + frames.reduce(0) { $0 + $1.allocatedBytes(memory) }
+                let total = resident + recording.constantBytes() + plan.allocatedPeakBytes
+                if total > peakBytes {
+                    peakBytes = total
                     peakStep = "finish"
                 }
+                largestBufferBytes = max(largestBufferBytes, plan.largestBufferBytes)
                 return .planned(video)
             }
             defer { arena.trim() }
             return .tensor(try graph.run([video])[0])
         }
+    }
+}
+
+/// What a graph's recording left live on the device beside the weights it uploaded: the constant inputs it made
+/// (`Graph.input` of values, such as clamp bounds), which live as long as the graph and which `Graph.memoryPlan`
+/// does not count.
+struct Recording {
+    let weights: DeviceWeights
+    let liveBefore: UInt64
+    let uploadedBefore: Set<String>
+
+    /// Starts counting from what is live now.
+    init(_ weights: DeviceWeights) {
+        self.weights = weights
+        liveBefore = weights.device.memory.liveBytes
+        uploadedBefore = weights.uploadedNames
+    }
+
+    /// The live bytes gained since `init`, less the weights uploaded meanwhile (each as the allocator holds it).
+    func constantBytes() -> UInt64 {
+        let memory = weights.device.memory
+        let uploaded = weights.uploadedNames.subtracting(uploadedBefore).reduce(UInt64(0)) { total, name in
+            total + memory.allocationSize(for: UInt64((try? weights.store.info(name).byteCount) ?? 0))
+        }
+        let gained = memory.liveBytes - min(memory.liveBytes, liveBefore)
+        return gained - min(gained, uploaded)
     }
 }

@@ -10,12 +10,16 @@ public struct WanVAEStreamingDecodeMemory: Sendable {
     /// Bytes of the cache (f32), resident between calls.
     public var cacheBytes: UInt64
     /// The highest device bytes of the call beside the weights: what is resident at a step (caches, latents, the
-    /// tensors carried between steps, decoded tiles) plus that step's planned arena and outputs.
+    /// tensors carried between steps, decoded tiles) plus that step's constants, planned arena and outputs, each as
+    /// the allocator rounds it: what a run's allocator peak reaches above the weights.
     public var peakBytes: UInt64
     /// The step where `peakBytes` is reached (a `Decoder3d.Step`, or `finish` for the blend and clamp).
     public var peakStep: String
     /// Video frames the call returns.
     public var outputFrames: Int
+    /// The largest single buffer the call allocates beside the weights (a cache slot, a carried tensor, an arena
+    /// slot or an output), to hold against the device's largest buffer.
+    public var largestBufferBytes: UInt64
 }
 
 extension AutoencoderKLWan {
@@ -45,7 +49,8 @@ extension AutoencoderKLWan {
         let cacheBytes = shapes.joined().reduce(0) { $0 + UInt64($1.reduce(cacheType.size, *)) }
         return WanVAEStreamingDecodeMemory(
             cacheShapes: shapes, cacheBytes: cacheBytes, peakBytes: decode.peakBytes,
-            peakStep: decode.peakStep, outputFrames: video.shape[2])
+            peakStep: decode.peakStep, outputFrames: video.shape[2],
+            largestBufferBytes: max(decode.largestBufferBytes, video.bytes))
     }
 
     /// The tiles a streaming decode of `latentHeight` × `latentWidth` frames needs to fit `budget` bytes beside

@@ -45,10 +45,20 @@ extension WanTransformer3DModel {
     /// highest, worked out piece by piece with `Graph.memoryPlan` without running anything: each block's weights are
     /// uploaded while it is planned, then dropped (the embeddings and head stay), and the tensors carried between
     /// pieces (latent, text, rotary tables, embeddings, hidden states) are counted at their allocated size.
-    /// `perTokenTimesteps` plans Wan 2.2's first-frame-clean timesteps instead of one per sample. The figure includes
-    /// what is live on the device when it is called.
+    /// `perTokenTimesteps` plans Wan 2.2's first-frame-clean timesteps instead of one per sample. The figure is that
+    /// of every pass after the first, when the head's weights, uploaded at the end of the first, stay on the device
+    /// through the blocks too; it includes what is live on the device when it is called.
     public func plannedStreamedPeak(latentShape: [Int], textLength: Int, perTokenTimesteps: Bool = false) throws
         -> UInt64
+    {
+        try plannedStreamedPass(latentShape: latentShape, textLength: textLength, perTokenTimesteps: perTokenTimesteps)
+            .peakBytes
+    }
+
+    /// `plannedStreamedPeak`, and the largest single buffer the pass allocates beside the weights (a carried tensor,
+    /// an arena slot or an output), to hold against the device's largest buffer.
+    public func plannedStreamedPass(latentShape: [Int], textLength: Int, perTokenTimesteps: Bool = false) throws
+        -> (peakBytes: UInt64, largestBufferBytes: UInt64)
     {
         let device = weights.device
         let grid = try WanPatchGrid(latent: latentShape, configuration: configuration)
@@ -64,7 +74,10 @@ extension WanTransformer3DModel {
             PlannedTensor(shape: shape, dtype: dtype, alignment: alignment)
         }
         let table = planned([grid.tokens, configuration.attentionHeadDim / 2])
-        var peak: UInt64 = 0
+        // Each piece's peak, with the bytes of the staying pieces' weights uploaded by then.
+        var peaks: [(bytes: UInt64, staying: UInt64)] = []
+        var staying: UInt64 = 0
+        var largest: UInt64 = 0
         _ = try streamedPieces(
             latent: planned(latentShape), text: planned(textShape), rotary: (table, table), grid: grid,
             groups: groups
@@ -75,11 +88,19 @@ extension WanTransformer3DModel {
             }
             let graph = Graph(arena: ActivationArena(device: device))
             let outputs = try body(graph, carried.map { try graph.placeholder(shape: $0.shape, dtype: $0.dtype) })
+            if resident {
+                staying += weights.uploadedNames.subtracting(uploadedBefore).reduce(0) { total, name in
+                    let bytes = UInt64((try? weights.store.info(name))?.byteCount ?? 0)
+                    return total + device.memory.allocationSize(for: bytes)
+                }
+            }
             let plan = try graph.memoryPlan(outputs)
-            peak = max(peak, device.memory.liveBytes + held.map(\.bytes).reduce(0, +) + plan.peakBytes)
+            peaks.append(
+                (device.memory.liveBytes + held.map(\.bytes).reduce(0, +) + plan.allocatedPeakBytes, staying))
+            largest = held.map(\.bytes).reduce(max(largest, plan.largestBufferBytes), max)
             return outputs.map { planned($0.shape, $0.dtype) }
         }
-        return peak
+        return (peaks.map { $0.bytes + staying - $0.staying }.max() ?? 0, largest)
     }
 
     /// Bytes of the largest block's weights in their file dtypes: with `streamedResidentBytes`, the most weights

@@ -120,7 +120,8 @@ extension AutoencoderKLWan {
                 reason: "the cache holds \(slots.count) tiles, this frame needs \(count)")
         }
         var frames: [[WanVAECarried]] = []
-        let base = decode.residentBytes + latents.bytes
+        let memory = decode.memory
+        let base = decode.residentBytes + latents.allocatedBytes(memory)
         for index in 0..<count {
             var input = latents
             if let layout {
@@ -128,14 +129,14 @@ extension AutoencoderKLWan {
                 input = try crop(latents, region, decode: &decode)
             }
             decode.residentBytes =
-                base + frames.joined().reduce(0) { $0 + $1.bytes }
+                base + frames.joined().reduce(0) { $0 + $1.allocatedBytes(memory) }
                 + slots.indices.filter { $0 != index }.reduce(0) { total, other in
-                    total + (slots[other] ?? []).reduce(0) { $0 + $1.bytes }
+                    total + (slots[other] ?? []).reduce(0) { $0 + $1.allocatedBytes(memory) }
                 }
             frames.append(try decode.decode(input, cache: &slots[index]))
         }
         decode.residentBytes =
-            base + slots.reduce(0) { total, tile in total + (tile ?? []).reduce(0) { $0 + $1.bytes } }
+            base + slots.reduce(0) { total, tile in total + (tile ?? []).reduce(0) { $0 + $1.allocatedBytes(memory) } }
         return try decode.finish(frames, layout: layout)
     }
 
