@@ -13,6 +13,9 @@ final class CatalogLayoutTests: ModelTestCase {
         for model in CatalogModel.allCases where model != .sd2 {
             ours.merge(try Self.layouts(model)) { first, _ in first }
         }
+        for model in WanCatalogModel.allCases {
+            ours.merge(try Self.layouts(model)) { first, _ in first }
+        }
         XCTAssertEqual(Set(ours.keys), Set(reference.keys))
         for (component, expected) in reference {
             let actual = ours[component] ?? [:]
@@ -46,6 +49,44 @@ final class CatalogLayoutTests: ModelTestCase {
         layouts["\(model.rawValue)UNet"] = try CatalogLayout.unet(model.unetConfiguration())
         layouts["\(model.rawValue)VAE"] = CatalogLayout.autoencoderKL(try model.vaeConfiguration())
         return layouts
+    }
+
+    /// The Wan models' `parameterShapes` for the catalogued configurations, keyed as `shapes.json` keys them
+    /// (`wan21Transformer`, `wan22VAE`, `umt5XXL`; both checkpoints share UMT5-XXL).
+    private static func layouts(_ model: WanCatalogModel) throws -> [String: [String: [Int]]] {
+        func table(_ shapes: [(name: String, shape: [Int])]) -> [String: [Int]] {
+            Dictionary(uniqueKeysWithValues: shapes.map { ($0.name, $0.shape) })
+        }
+        let key = model == .wan21T2V1_3B ? "wan21" : "wan22"
+        return [
+            "\(key)Transformer": table(WanTransformer3DModel.parameterShapes(try model.transformerConfiguration())),
+            "\(key)VAE": table(AutoencoderKLWan.parameterShapes(try model.vaeConfiguration())),
+            "umt5XXL": table(UMT5EncoderModel.parameterShapes(try model.textEncoderConfiguration())),
+        ]
+    }
+
+    /// The Wan checkpoints' parameter counts, as diffusers 0.42.1 and transformers 5.23.0 build them
+    /// (`make_catalog_shapes.py`): what the catalog's weight figures (`models/wan*.yaml`) count.
+    func testWanParameterCountsMatchTheReference() throws {
+        var counts: [String: Int] = [:]
+        for model in WanCatalogModel.allCases {
+            for (name, table) in try Self.layouts(model) {
+                counts[name] = table.values.reduce(0) { $0 + $1.reduce(1, *) }
+            }
+        }
+        XCTAssertEqual(
+            counts,
+            [
+                "wan21Transformer": 1_418_996_800, "wan21VAE": 126_892_531, "wan22Transformer": 4_999_787_712,
+                "wan22VAE": 704_688_668, "umt5XXL": 5_680_910_336,
+            ])
+        let wan22 = try WanCatalogModel.wan22TI2V5B.components()
+        XCTAssertEqual(wan22.transformerStore.tensorNames.count, 825)
+        XCTAssertTrue(wan22.imageToVideo)
+        XCTAssertEqual(wan22.sizeMultiple, 32)
+        XCTAssertEqual(try WanCatalogModel.wan21T2V1_3B.components().sizeMultiple, 16)
+        XCTAssertEqual(try WanCatalogModel.wan21T2V1_3B.schedulerConfiguration().flowShift, 3)
+        XCTAssertEqual(try WanCatalogModel.wan22TI2V5B.schedulerConfiguration().flowShift, 5)
     }
 
     func testRandomWeightStoreIsDeterministicF16AtScaleTwoHundredths() throws {
