@@ -109,4 +109,31 @@ final class CatalogActivationFiguresTests: XCTestCase {
         let unet = try XCTUnwrap(measurement.figure("unet", "per_latent_pixel"))
         XCTAssertEqual(unet.samples, 2 * Self.measuredSizes.count, "batch 1 and 2 at every size")
     }
+
+    /// The tiny Wan families' committed figures cover a fresh plan of their fixtures at the sizes their notes name
+    /// (the plan the allocator's peaks equal: `WanMemoryPlanTests`).
+    func testCommittedTinyWanFiguresCoverAFreshMeasurement() throws {
+        let catalog = try TestSupport.catalog()
+        for (name, folder, sizes) in [
+            ("tiny-wan21", "t2v", [(48, 32, 9), (64, 64, 17), (128, 96, 9)]),
+            ("tiny-wan22", "ti2v", [(64, 32, 9), (64, 64, 17), (128, 96, 9)]),
+        ] {
+            let family = try XCTUnwrap(catalog.family(named: name))
+            let measurement = try CatalogActivationFigures.measure(
+                wan: try WanStageComponents(
+                    folder: TestSupport.root.appendingPathComponent("Tests/Fixtures/wan-pipeline/\(folder)")),
+                name: name, sizes: sizes.map { .init(width: $0.0, height: $0.1, frames: $0.2) }, tokens: [128, 512],
+                method: "test", device: ValidatedTestDevice.shared)
+            XCTAssertEqual(
+                Set(measurement.figures.map { "\($0.component) \($0.unit)" }),
+                ["text_encoder per_token", "transformer per_latent_voxel", "vae per_pixel"])
+            for figure in measurement.figures {
+                let committed = try XCTUnwrap(
+                    family.components.first { $0.name == figure.component }?.activation[figure.unit],
+                    "\(name) \(figure.component) \(figure.unit)")
+                XCTAssertGreaterThanOrEqual(
+                    committed.value, figure.value, "\(name) \(figure.component): measured at \(figure.setting)")
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@ public struct ModelFamily: Sendable, Hashable {
         public var noun: String { self == .speech ? "speech" : rawValue + "s" }
     }
 
-    /// Default generation settings (image families) or audio settings (voices).
+    /// Default generation settings (image and video families) or audio settings (voices).
     public struct Defaults: Sendable, Hashable {
         public var steps: Int?
         public var draftSteps: Int?
@@ -19,8 +19,14 @@ public struct ModelFamily: Sendable, Hashable {
         public var size: ImageSize?
         public var cfg: Double?
         public var sampleRate: Int?
+        /// Video families: frames of a clip (of the form `latent.temporal_scale`·k + 1).
+        public var frames: Int?
+        /// Video families: frames per second the model was trained at.
+        public var fps: Double?
+        /// Flow-matching families: the timestep shift of the scheduler (diffusers' `flow_shift` / `shift`).
+        public var shift: Double?
 
-        static let keys = ["steps", "draft_steps", "sampler", "size", "cfg", "sample_rate"]
+        static let keys = ["steps", "draft_steps", "sampler", "size", "cfg", "sample_rate", "frames", "fps", "shift"]
     }
 
     /// How weights are laid out on disk.
@@ -60,11 +66,16 @@ public struct ModelFamily: Sendable, Hashable {
         public var flops: [String: CatalogFigure]
         /// Latent tile edges the decoder can tile with, largest first.
         public var tileLatentSizes: [Int]
+        /// The names this component's own file has in its ComfyUI `folder` (a video family's diffusion model, VAE
+        /// and text encoder ship as separate files).
+        public var files: [String] = []
     }
 
     /// A whole-model peak measured on a device, to check the figures against.
     public struct MeasuredPeak: Sendable, Hashable {
         public var size: ImageSize
+        /// Video families: the clip's frames.
+        public var frames: Int?
         public var peak: CatalogFigure
         /// How the peak was accounted (what was resident, which tactics).
         public var accounting: String
@@ -75,9 +86,12 @@ public struct ModelFamily: Sendable, Hashable {
     public var output: Output
     /// A tiny random-weight family for tests: its pictures mean nothing.
     public var testOnly: Bool
-    /// Pixels per latent pixel along each side, and latent channels (image families).
+    /// Pixels per latent pixel along each side, and latent channels (image and video families).
     public var latentScale: Int
     public var latentChannels: Int
+    /// Video families: frames per latent frame after the first (a clip of F frames has (F − 1) / this + 1 latent
+    /// frames); 1 for image families.
+    public var latentTemporalScale: Int = 1
     /// Paths relative to a models folder where a `catalog:` reference to this family looks for its weights.
     public var names: [String]
     public var defaults: Defaults

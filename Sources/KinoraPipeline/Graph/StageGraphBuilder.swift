@@ -40,6 +40,14 @@ public struct StageGraphBuilder {
                                           + "that makes \(wanted.noun)"))
                 continue
             }
+            guard family.output != .video else {
+                // The chain has no video stages yet: a Wan model's clip is made by `kinora video`.
+                issues.append(SourceIssue(location: settings.modelLocation, field: "\(owner).\(mode.rawValue).model",
+                                          message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                          + "videos; a workflow cannot render video shots yet: make this clip with "
+                                          + "`kinora video`"))
+                continue
+            }
             let text = state.add(Stage(
                 id: "\(shot.id)/encode-text", kind: .encodeText,
                 model: try state.bind(reference, family, .textEncoder, provideModel),
