@@ -5,16 +5,19 @@
 # full-size random F16 weights (SDXL takes about 6 GB of host memory on a CPU driver), tiny-sd15 and tiny-sdxl over
 # their committed weights. piper-vits is run on the installed voice (scripts/setup.sh), speaking sentences of a word
 # to about eight seconds. Each family prints its samples and, per component, the largest bytes per unit: the
-# figure the catalog takes, so that scaling it never under-predicts a stage within the measured range.
+# figure the catalog takes, so that scaling it never under-predicts a stage within the measured range. The Wan video
+# families (tiny-wan21, tiny-wan22 over their committed weights; wan21-t2v-1.3b, wan22-ti2v-5b over full-size random
+# F16 weights, which takes about 10 GB of host memory for the 5B DiT) are planned stage by stage with the Wan memory
+# plan at two or three clip sizes (UMT5 per token, DiT per latent voxel, VAE per pixel of a frame).
 #
 # KINORA_BIN: the kinora binary (default .build/release/kinora; build it with `swift build -c release`).
-# FAMILIES: the families to measure (default: all six). VRAM: the budget the device is opened with (default 24GB:
+# FAMILIES: the families to measure (default: all ten). VRAM: the budget the device is opened with (default 24GB:
 # a CPU driver reports less than a full-size UNet's weights take). OUT: a folder that keeps each family's output
 # as FAMILY.txt. Arguments after the options go to every `kinora bench model` (e.g. --device 0, or --json).
 set -euo pipefail
 
 KINORA_BIN="${KINORA_BIN:-.build/release/kinora}"
-FAMILIES="${FAMILIES:-tiny-sd15 tiny-sdxl sd15 sd2 sdxl piper-vits}"
+FAMILIES="${FAMILIES:-tiny-sd15 tiny-sdxl sd15 sd2 sdxl piper-vits tiny-wan21 tiny-wan22 wan21-t2v-1.3b wan22-ti2v-5b}"
 VRAM="${VRAM:-24GB}"
 OUT="${OUT:-}"
 

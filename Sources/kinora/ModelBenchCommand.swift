@@ -6,33 +6,56 @@ import KinoraPipeline
 import KinoraTensor
 
 /// `kinora bench model`: device memory of a full-size checkpoint architecture (random weights, nothing downloaded),
-/// predicted per stage, and with `--run` one UNet step and one VAE decode timed and their peaks measured. With
-/// `--catalog-figures`, the activation figures of a catalog family measured over several sizes instead.
+/// predicted per stage, and with `--run` one UNet step and one VAE decode timed and their peaks measured; for the Wan
+/// video models (`ModelBenchCommand+Wan.swift`) every stage of a clip. With `--catalog-figures`, the activation
+/// figures of a catalog family measured over several sizes instead.
 struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Predict (and with --run measure) memory and speed of SD 1.5, SD 2.x or SDXL with random weights.",
+        abstract: "Predict (and with --run measure) memory and speed of SD 1.5, SD 2.x, SDXL, Wan 2.1 1.3B or Wan 2.2 "
+            + "5B with random weights.",
         discussion: """
+            wan21-1.3b and wan22-5b plan a video of --size WIDTHxHEIGHT and --frames (default 832x480, 81 frames \
+            and 1280x704, 121 frames) stage by stage: text encoding (UMT5-XXL streamed layer by layer), the keyframe \
+            encode (wan22-5b), denoising (the DiT resident, or streamed block by block when that does not fit), the \
+            streamed decode (tiled when whole frames do not fit), against the device's budget or --vram; the catalog \
+            families tiny-wan21 and tiny-wan22 plan their committed weights (or --weights). With --run every stage \
+            runs once at that size, timed, with the allocator's peak beside the planned one.
+
             With --catalog-figures, measures the activation figures of a catalog family (models/*.yaml) instead: \
             sd15, sd2 and sdxl over random weights, tiny-sd15 and tiny-sdxl over their committed weights, piper-vits \
-            over the installed voice (found as the catalog finds them, or at --weights). Each stage is measured at \
-            every --sizes (image families; default: three sizes up to the native one) and the figure printed is the \
+            over the installed voice (found as the catalog finds them, or at --weights), the Wan families over random \
+            or their committed weights. Each stage is measured at every --sizes (image families; default: three \
+            sizes up to the native one; Wan families: two sizes up to the default one) and the figure printed is the \
             largest bytes per unit over them. scripts/measure-catalog.sh runs it for every family.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
 
-    @Argument(help: "sd15, sd2 or sdxl; with --catalog-figures also tiny-sd15, tiny-sdxl or piper-vits.")
+    @Argument(
+        help: ArgumentHelp(
+            "sd15, sd2, sdxl, wan21-1.3b or wan22-5b; tiny-wan21 or tiny-wan22; with --catalog-figures also a "
+                + "family: tiny-sd15, tiny-sdxl, piper-vits, wan21-t2v-1.3b, wan22-ti2v-5b."))
     var model: String
 
-    @Option(name: .long, help: "Image edge in pixels, a multiple of 8 (default: the model's native size).")
-    var size: Int?
+    @Option(
+        name: .long,
+        help: "Image edge in pixels, a multiple of 8 (default: the model's native size); Wan: WIDTHxHEIGHT.")
+    var size: String?
 
-    @Option(name: .long, help: "Sampling steps, for the whole-generation time extrapolated from one step.")
-    var steps = 30
+    @Option(name: .long, help: "Wan: frames of the clip, 4k + 1 (default: the model's).")
+    var frames: Int?
+
+    @Option(name: .customLong("prompt-tokens"), help: "Wan: tokens of each prompt the text encoder runs over.")
+    var promptTokens = 512
+
+    @Option(
+        name: .long,
+        help: "Sampling steps, for the whole-generation time extrapolated from one step (default: 30; Wan: 50).")
+    var steps: Int?
 
     @Flag(name: .customLong("run"),
-          help: "Also run one UNet step and one VAE decode, timed, with the allocator's peak.")
+          help: "Also run one UNet step and one VAE decode (Wan: every stage), timed, with the allocator's peak.")
     var runStages = false
 
     @Flag(name: .customLong("stream-weights"),
@@ -79,33 +102,40 @@ struct ModelBenchCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if catalogFigures {
-            guard runStages == false, size == nil else {
-                throw ValidationError("--catalog-figures measures at --sizes; --run and --size do not apply")
+            guard runStages == false, size == nil, frames == nil else {
+                throw ValidationError("--catalog-figures measures at --sizes; --run, --size and --frames do not apply")
             }
             guard sizes.allSatisfy({ $0 >= 8 && $0 % 8 == 0 }) else {
                 throw ValidationError("--sizes must be positive multiples of 8")
             }
             return
         }
+        if isWan { return try validateWan() }
         guard sizes.isEmpty, weights == nil else {
             throw ValidationError("--sizes and --weights need --catalog-figures")
         }
         guard CatalogModel(rawValue: model) != nil else {
             throw ValidationError("model must be one of "
-                + CatalogModel.allCases.map(\.rawValue).joined(separator: ", "))
+                + (CatalogModel.allCases.map(\.rawValue) + WanCatalogModel.allCases.map(\.rawValue)
+                    + Self.tinyWanFamilies).joined(separator: ", "))
         }
-        if let size, size < 8 || size % 8 != 0 { throw ValidationError("--size must be a positive multiple of 8") }
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard frames == nil else { throw ValidationError("--frames is for the Wan video models") }
+        if let size, (Int(size) ?? 0) < 8 || (Int(size) ?? 0) % 8 != 0 {
+            throw ValidationError("--size must be a positive multiple of 8, got \(size)")
+        }
     }
 
     func run() throws {
         if catalogFigures { return try measureCatalogFigures() }
+        if isWan { return try runWan() }
         guard let catalog = CatalogModel(rawValue: model) else {
             throw ValidationError("model must be one of "
                 + CatalogModel.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let edge = size ?? catalog.nativeSize
+        let steps = self.steps ?? 30
+        let edge = size.flatMap { Int($0) } ?? catalog.nativeSize
         let device = try deviceOptions.open()
         let budget = device.memory.budget
         if !json {
@@ -307,7 +337,8 @@ extension ModelBenchCommand {
     private func measure(_ family: KinoraPipeline.ModelFamily, catalog: ModelCatalog, catalogFolder: URL,
                          device: GPUDevice) throws -> CatalogActivationFigures {
         let weightsURL = try weights.map { URL(fileURLWithPath: $0) } ?? {
-            guard CatalogModel(rawValue: family.name) == nil else { return nil }
+            guard CatalogModel(rawValue: family.name) == nil,
+                  !WanCatalogModel.allCases.contains(where: { $0.family == family.name }) else { return nil }
             let reference = ModelReference(name: family.name, source: .catalog(family.name), family: family.name,
                                            location: SourceLocation(file: "command line", line: 1, column: 1))
             let paths = ModelSearchPaths.standard(modelsDirs: [], environment: ProcessInfo.processInfo.environment,
@@ -319,6 +350,7 @@ extension ModelBenchCommand {
             return try CatalogActivationFigures.measure(voice: try PiperVoiceFiles(path: weightsURL),
                                                         texts: Self.voiceTexts, device: device)
         }
+        if family.output == .video { return try measureWanFigures(family, weights: weightsURL, device: device) }
         let native = family.defaults.size.map { max($0.width, $0.height) } ?? 512
         let edges = sizes.isEmpty ? Self.defaultSizes[family.name] ?? [native / 2, native] : sizes
         if let weightsURL {

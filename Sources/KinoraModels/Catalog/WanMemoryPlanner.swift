@@ -164,7 +164,8 @@ public enum WanMemoryPlanner {
                 stage: .denoise, tactic: "DiT resident, \(guidance)", weightBytes: weights, carriedBytes: carried,
                 peakBytes: carried + memory.allocationSize(for: latentBytes) + recorded + plan.allocatedPeakBytes,
                 largestBufferBytes: [
-                    plan.largestBufferBytes, latentBytes, textBytes, largestTensorBytes(transformer.weights, under: allBlocks),
+                    plan.largestBufferBytes, latentBytes, textBytes,
+                    largestTensorBytes(transformer.weights, under: allBlocks),
                 ].max()!)
         }()
         if let resident, resident.peakBytes <= budget { return (resident, false) }
@@ -259,7 +260,8 @@ public enum WanMemoryPlanner {
         guard request.imageToVideo else { return .perSample([500]) }
         let patch = configuration.patchSize
         return .firstFrameClean(
-            500, batch: 1, frames: latent[2] / patch[0], tokensPerFrame: (latent[3] / patch[1]) * (latent[4] / patch[2]))
+            500, batch: 1, frames: latent[2] / patch[0], tokensPerFrame: (latent[3] / patch[1]) * (latent[4] / patch[2])
+        )
     }
 
     /// Trims the device, notes what is live, then builds the stage's model.

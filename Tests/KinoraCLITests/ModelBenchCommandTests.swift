@@ -1,0 +1,76 @@
+import Foundation
+import KinoraTestSupport
+import XCTest
+
+/// `kinora bench model` for the Wan video models, over the catalog's tiny Wan families (their committed weights):
+/// the plan stage by stage, `--run` with every stage's allocator peak equal to the planned one, and the refusals
+/// (frames and sizes the models cannot take, a budget the plan does not fit) before any stage runs.
+final class ModelBenchCommandTests: XCTestCase {
+    private func json(_ outcome: KinoraCommand.Outcome) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(outcome.output.utf8))
+        return try XCTUnwrap(object as? [String: Any], outcome.output)
+    }
+
+    func testTinyWan22IsPlannedStageByStageAndRunsAtItsPlannedPeaks() throws {
+        let outcome = try KinoraCommand.run([
+            "bench", "model", "tiny-wan22", "--vram", "1GB", "--prompt-tokens", "16", "--run", "--json",
+        ])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let report = try json(outcome)
+        let plan = try XCTUnwrap(report["plan"] as? [String: Any])
+        let stages = try XCTUnwrap(plan["stages"] as? [[String: Any]])
+        XCTAssertEqual(
+            stages.compactMap { $0["stage"] as? String }, ["text encoding", "keyframe encode", "denoise", "decode"])
+        XCTAssertEqual(plan["latentShape"] as? [Int], [1, 8, 3, 4, 4])
+        XCTAssertEqual(report["fitsBudget"] as? Bool, true)
+        let measurements = try XCTUnwrap(report["measurements"] as? [[String: Any]])
+        XCTAssertEqual(measurements.count, 4)
+        for measurement in measurements {
+            let measured = try XCTUnwrap(measurement["measuredPeakBytes"] as? Int)
+            XCTAssertGreaterThan(measured, 0)
+            XCTAssertEqual(measured, measurement["predictedPeakBytes"] as? Int, "\(measurement["stage"] ?? "?")")
+        }
+        XCTAssertNotNil(report["secondsPerStep"] as? Double)
+        XCTAssertNotNil(report["secondsPerLatentFrame"] as? Double)
+        XCTAssertEqual(
+            report["peakBytes"] as? Int, stages.compactMap { $0["peakBytes"] as? Int }.max(), "the largest stage's")
+    }
+
+    func testTextReportNamesEveryStageItsTacticAndTheWholePlansPeak() throws {
+        let outcome = try KinoraCommand.run(["bench", "model", "tiny-wan21", "--vram", "1GB", "--prompt-tokens", "8"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        for expected in [
+            "at 64×64, 9 frames", "text encoding", "UMT5 layers streamed one at a time", "denoise",
+            "DiT resident, guidance sequential", "decode", "feature cache carried; whole frames", "whole plan: peak",
+            "fits the budget of 1.00 GiB",
+        ] {
+            XCTAssertTrue(outcome.output.contains(expected), "\(expected) in \(outcome.output)")
+        }
+    }
+
+    func testFramesAndSizesTheModelCannotTakeAreRefusedNamingTheValue() throws {
+        for (arguments, expected) in [
+            (["tiny-wan21", "--frames", "10"], "10 frames is not of the form 4k + 1"),
+            (["tiny-wan22", "--size", "48x32"], "size 48x32 is not a positive multiple of 32"),
+            (["wan21-1.3b", "--size", "832"], "--size must be WIDTHxHEIGHT for a Wan model"),
+            (["wan22-5b", "--prompt-tokens", "600"], "--prompt-tokens must be between 1 and 512, got 600"),
+        ] {
+            let outcome = try KinoraCommand.run(["bench", "model"] + arguments)
+            XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")
+        }
+    }
+
+    /// Over the budget: the plan is printed, then an error names the stage and its bytes, with a non-zero exit;
+    /// with `--run` nothing runs.
+    func testAPlanOverTheBudgetIsRefusedNamingTheStage() throws {
+        let outcome = try KinoraCommand.run([
+            "bench", "model", "tiny-wan21", "--vram", "1500000", "--prompt-tokens", "8", "--run",
+        ])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.output.contains("does NOT fit the budget of 1.43 MiB"), outcome.output)
+        XCTAssertTrue(
+            outcome.error.contains("(at its decode stage) but the budget is 1.43 MiB"), outcome.error)
+        XCTAssertFalse(outcome.output.contains("measured (--run)"), outcome.output)
+    }
+}
