@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinoraGPU
 import KinoraMedia
 import KinoraModels
 import KinoraPipeline
@@ -225,20 +226,32 @@ struct VideoCommand: ParsableCommand {
             prompt: prompt, negativePrompt: negative, width: videoSize.width, height: videoSize.height,
             frames: frames ?? (secondGeneration ? 121 : 81), steps: steps, guidanceScale: cfg, seed: seed,
             sampler: sampler ?? FlowSamplerKind(className: components.scheduler.className ?? "") ?? .unipc)
-        let transformerBytes = pipeline.transformer.storedWeightBytes
+        settings.vaeTiling = vaeTiling.tiling
+        // The request against the model, before any work: frames, size, steps, guidance, the keyframe.
+        let latentShape = try pipeline.latentShape(settings)
+        if let keyframe { try pipeline.validate(keyframe, for: settings) }
+        // The memory plan: each stage's peak from its own graphs, with the tactics that fit the budget; a request
+        // that cannot fit, or needs a buffer larger than the device makes, is refused here, naming the stage.
+        let plan = try WanMemoryPlanner.plan(
+            components.stageComponents(name: URL(fileURLWithPath: modelArguments.model).lastPathComponent),
+            WanGenerationRequest(
+                width: settings.width, height: settings.height, frames: settings.frames,
+                guidance: settings.usesGuidance, imageToVideo: keyframe != nil),
+            device: device)
+        try plan.checkBudget()
+        try plan.checkDeviceBuffers()
         switch streamWeights {
         case .on: (settings.streamedTextEncoder, settings.streamedTransformer) = (true, true)
         case .off: (settings.streamedTextEncoder, settings.streamedTransformer) = (false, false)
-        case .auto:
-            settings.streamedTextEncoder = true
-            settings.streamedTransformer = UInt64(transformerBytes) > device.memory.budget / 2
+        case .auto: (settings.streamedTextEncoder, settings.streamedTransformer) = (true, plan.streamedTransformer)
         }
-        settings.vaeTiling = vaeTiling.tiling
-        // The request against the model, before any work: frames, size, steps, guidance, the keyframe, and whether
-        // a frame's decode fits the device whole, in tiles or not at all.
-        let latentShape = try pipeline.latentShape(settings)
-        if let keyframe { try pipeline.validate(keyframe, for: settings) }
-        let tiles = try pipeline.decodeTiles(shape: latentShape, tiling: settings.vaeTiling)
+        let tiles = try vaeTiling == .auto
+            ? plan.tiles : pipeline.decodeTiles(shape: latentShape, tiling: settings.vaeTiling)
+        if let peak = plan.peakStage {
+            FileHandle.standardError.write(Data(
+                ("plan: peak \(ByteCount(peak.peakBytes)) at the \(peak.stage.rawValue) stage of a "
+                    + "\(ByteCount(plan.budget)) budget\n").utf8))
+        }
 
         let metadata = Self.metadata(
             settings, model: modelArguments.model, scheduler: pipeline.scheduler, image: image, fps: frameRate)

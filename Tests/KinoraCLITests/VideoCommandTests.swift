@@ -53,6 +53,7 @@ final class VideoCommandTests: XCTestCase {
             ["video", "--model", fixture("wan-pipeline/t2v"), "--size", "48x32"] + request + ["-o", clip.path])
         XCTAssertEqual(outcome.status, 0, outcome.error)
         XCTAssertTrue(outcome.error.contains("denoising"), outcome.error)
+        XCTAssertTrue(outcome.error.contains("plan: peak"), outcome.error)
         XCTAssertTrue(outcome.error.contains("wrote \(clip.path) (9 frames, 48x32, 16 fps, seed 0)"), outcome.error)
         XCTAssertEqual(try MediaTools.probe(clip), "48,32,9")
         let expected = try SafetensorsFile(url: URL(filePath: fixture("wan-pipeline/expected.safetensors")))
@@ -179,6 +180,10 @@ final class VideoCommandTests: XCTestCase {
             (ti2v + ["--frames", "9", "--size", "64x32", "--image", square.path], "another aspect ratio"),
             (ti2v + ["--frames", "9", "--image", rgba.path], "has an alpha channel (pixel format rgba)"),
             (t2v + ["--size", "48x32", "--fps", "0"], "invalid frame rate '0'"),
+            (
+                t2v + ["--size", "320x256", "--frames", "9", "--vram", "30MB"],
+                "needs about 38.30 MiB of device memory (at its decode stage) but the budget is 30.00 MiB"
+            ),
             (t2v + ["--size", "48x32", "--frames", "400001"], "--frames must be 1...2001, got 400001"),
             (t2v + ["--size", "100000x64"], "--size sides must be 1...4096 pixels, got 100000x64"),
             (t2v + ["--size", "48x32", "--fps", "5000"], "--fps"),

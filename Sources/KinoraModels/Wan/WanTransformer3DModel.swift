@@ -21,11 +21,6 @@ public final class WanTransformer3DModel: Sendable {
     public let configuration: WanTransformer3DConfig
     /// The weights under diffusers' names.
     let weights: DeviceWeights
-
-    /// The bytes of every weight as stored (what a resident pass keeps on the device).
-    public var storedWeightBytes: Int {
-        weights.store.tensorNames.reduce(0) { $0 + ((try? weights.store.info($1).dataRange.count) ?? 0) }
-    }
     /// The most bytes a block's feed-forward intermediate may take before its tokens go through in chunks
     /// (`WanTransformerFeedForward`); 256 MiB unless given.
     public let feedForwardChunkBytes: Int

@@ -177,7 +177,7 @@ public struct WanVideoComponents: Sendable, Equatable {
     }
 
     /// The configuration folder's `component/config.json`, when there is one.
-    private func configuration(_ component: String) -> URL? {
+    func configuration(_ component: String) -> URL? {
         guard let url = configurationFolder?.appending(path: "\(component)/config.json"),
             FileManager.default.fileExists(atPath: url.path)
         else { return nil }
