@@ -46,8 +46,12 @@ public final class Graph {
     public var device: GPUDevice { arena.device }
     /// How matmuls recorded from now on stage their operands (tests exercise every strategy on any device).
     public var matmulStrategy = MatmulStrategy.automatic
-    /// How convolutions recorded from now on are computed (tests exercise both on any device).
+    /// How convolutions recorded from now on are computed (tests exercise each on any device).
     public var convolutionStrategy = ConvolutionStrategy.automatic
+    /// The most bytes of transformed input or of products that one piece of a Winograd convolution holds: larger
+    /// ones run in pieces of whole tiles, which bounds their memory and keeps a piece's intermediates in a CPU's
+    /// caches (tests make it small to exercise the pieces).
+    public var winogradPieceBytes = 32 << 20
     var values: [ValueInfo] = []
     var nodes: [Node] = []
 
@@ -94,6 +98,16 @@ public final class Graph {
         call.operands.append(KernelCall.Operand(value: output.id, access: .write))
         nodes.append(Node(call: call, output: output.id))
         return output
+    }
+
+    /// Records a kernel that writes part of `target`, a value an earlier kernel of this graph created, leaving the
+    /// rest as it was (a large op computed in pieces). `call.operands` lists the inputs; `target` is appended as the
+    /// write operand, and every kernel that writes it runs before any reader recorded after them.
+    func record(_ call: KernelCall, into target: Value) {
+        precondition(nodes.contains { $0.output == target.id }, "\(call.label): the target must be a kernel's output")
+        var call = call
+        call.operands.append(KernelCall.Operand(value: target.id, access: .write))
+        nodes.append(Node(call: call, output: target.id))
     }
 
     /// The per-tensor scale of a float8 value (1 for other types), for the kernels that decode float8 weights.
@@ -150,13 +164,16 @@ public final class Graph {
         var held: [Int: UInt64] = [:]
         var plan = MemoryPlan()
         var current: UInt64 = 0
+        var counted: Set<Int> = []
         for (position, index) in live.enumerated() {
             let node = nodes[index]
             let bytes = UInt64(byteCount(node.output))
             if outputRoots.contains(node.output) {
-                plan.outputBytes += bytes
-                plan.allocatedOutputBytes += device.memory.allocationSize(for: bytes)
-                plan.largestBufferBytes = max(plan.largestBufferBytes, bytes)
+                if counted.insert(node.output).inserted {
+                    plan.outputBytes += bytes
+                    plan.allocatedOutputBytes += device.memory.allocationSize(for: bytes)
+                    plan.largestBufferBytes = max(plan.largestBufferBytes, bytes)
+                }
             } else if held[node.output] == nil {
                 let rounded = ActivationArena.slotSize(for: bytes)
                 if let best = ActivationArena.bestFit(free, for: rounded) {
@@ -270,14 +287,16 @@ public final class Graph {
 
     /// Indices of the nodes the outputs depend on, in recording order.
     private func liveNodes(for outputRoots: Set<Int>) -> [Int] {
-        var producer: [Int: Int] = [:]
-        for (index, node) in nodes.enumerated() { producer[node.output] = index }
+        // A value may have several producers: kernels that each write part of it (`record(_:into:)`).
+        var producers: [Int: [Int]] = [:]
+        for (index, node) in nodes.enumerated() { producers[node.output, default: []].append(index) }
         var needed = Set<Int>()
         var stack = Array(outputRoots)
         while let value = stack.popLast() {
-            guard let index = producer[value], needed.insert(index).inserted else { continue }
-            for operand in nodes[index].call.operands where operand.value != nodes[index].output {
-                stack.append(root(of: operand.value).id)
+            for index in producers[value] ?? [] where needed.insert(index).inserted {
+                for operand in nodes[index].call.operands where operand.value != nodes[index].output {
+                    stack.append(root(of: operand.value).id)
+                }
             }
         }
         return needed.sorted()
