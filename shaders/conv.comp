@@ -17,10 +17,7 @@
 //         gather form: the output positions l with (l + PW) % SW == phase form one GEMM whose K runs over the
 //         taps j with j * DW % SW == phase, reading input (l + PW - j * DW) / SW.
 //
-// Epilogue, fused: value = conv + bias; then ACTIVATION (0 none, 1 leaky ReLU with slope ACTIVATION_SLOPE,
-// 2 PReLU with one slope per output channel from `slopes`); then, with HAS_RESIDUAL,
-// value = value * OUTPUT_SCALE + residual (an output-shaped f32 tensor): Real-ESRGAN's `x5 * 0.2 + x`; with
-// RESIDUAL_FIRST the residual is added before the activation (RIFE's `leaky_relu(conv(x) * beta + x)`).
+// Epilogue, fused into the store: the bias, then conv_epilogue.glsl (activation and scaled residual).
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint BM = 64;
@@ -42,23 +39,15 @@ layout(constant_id = 18) const uint DW = 1;
 layout(constant_id = 19) const uint PT = 0;
 layout(constant_id = 20) const uint PH = 0;
 layout(constant_id = 21) const uint PW = 0;
-layout(constant_id = 22) const uint ACTIVATION = 0;
-layout(constant_id = 23) const float ACTIVATION_SLOPE = 0.0;
-layout(constant_id = 24) const bool HAS_RESIDUAL = false;
-layout(constant_id = 25) const float OUTPUT_SCALE = 1.0;
-layout(constant_id = 26) const bool RESIDUAL_FIRST = false;
+#include "conv_epilogue.glsl"
 
 const uint MODE_GATHER = 0;
 const uint MODE_POINTWISE = 1;
 const uint MODE_TRANSPOSED = 2;
-const uint ACTIVATION_LEAKY_RELU = 1;
-const uint ACTIVATION_PRELU = 2;
 
 layout(std430, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, binding = 1) readonly buffer Weight { W_T w[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) readonly buffer Slopes { float slopes[]; };
-layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
 layout(std430, binding = 5) writeonly buffer Output { float y[]; };
 layout(push_constant) uniform Parameters {
     uint batch;
@@ -219,14 +208,7 @@ void main() {
             float value = sums[i * TN + j];
             if (HAS_BIAS) value += bias[channel];
             uint index = (b * cout_total + channel) * out_size + position;
-            if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
-            if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
-                value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
-            } else if (ACTIVATION == ACTIVATION_PRELU) {
-                value = value < 0.0 ? value * slopes[channel] : value;
-            }
-            if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
-            y[index] = value;
+            y[index] = conv_epilogue(value, channel, index);
         }
     }
 }

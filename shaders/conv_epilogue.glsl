@@ -1,0 +1,29 @@
+// The fused convolution epilogue (ConvEpilogue.swift), shared by the convolution kernels: value = conv + bias;
+// then ACTIVATION (0 none, 1 leaky ReLU with slope ACTIVATION_SLOPE, 2 PReLU with one slope per output channel
+// from `slopes`); then, with HAS_RESIDUAL, value = value * OUTPUT_SCALE + residual (an output-shaped f32 tensor):
+// Real-ESRGAN's `x5 * 0.2 + x`; with RESIDUAL_FIRST the residual is added before the activation (RIFE's
+// `leaky_relu(conv(x) * beta + x)`). Specialization constants 22-26 and bindings 3 (slopes) and 4 (residual) in
+// every kernel that includes it.
+layout(constant_id = 22) const uint ACTIVATION = 0;
+layout(constant_id = 23) const float ACTIVATION_SLOPE = 0.0;
+layout(constant_id = 24) const bool HAS_RESIDUAL = false;
+layout(constant_id = 25) const float OUTPUT_SCALE = 1.0;
+layout(constant_id = 26) const bool RESIDUAL_FIRST = false;
+
+const uint ACTIVATION_LEAKY_RELU = 1;
+const uint ACTIVATION_PRELU = 2;
+
+layout(std430, binding = 3) readonly buffer Slopes { float slopes[]; };
+layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+
+// The stored value of output element `index` (of output channel `channel`) whose convolution plus bias is `value`.
+float conv_epilogue(float value, uint channel, uint index) {
+    if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
+    if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
+        value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
+    } else if (ACTIVATION == ACTIVATION_PRELU) {
+        value = value < 0.0 ? value * slopes[channel] : value;
+    }
+    if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
+    return value;
+}
