@@ -8,6 +8,16 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
     /// (`conv_direct.comp`): on lavapipe, where a barrier is costly and caches do the tiling, a 64-channel 3×3 layer
     /// at 32² runs at 3.2 GFLOP/s against 1.0–1.3 for the shared-memory kernel.
     case direct
+    /// Winograd F(4×4, 3×3) for the convolutions it computes (3×3, stride 1, one group; `Graph+Winograd.swift`), the
+    /// automatic choice for the others.
+    case winograd
+    /// The automatic choice, except that where Winograd F(4×4, 3×3) is the faster kernel (CPU drivers: a 64-channel
+    /// layer at 128² runs 6× faster than the direct kernel on lavapipe) it computes the convolutions it can, with
+    /// its workspace in the activation arena: transformed input and products (36/16 of the input's and output's
+    /// size, in pieces of at most `Graph.winogradPieceBytes` each) and transformed weights (f32, 4× the weight's
+    /// elements). For graphs whose memory comes from their own `memoryPlan`, such as the upscaler's tiles; models
+    /// whose plans come from fixed activation figures keep `automatic`.
+    case fastest
 }
 
 /// Convolutions in PyTorch's layout (N, C, [T,] [H,] W activations; weights as PyTorch stores them, read in their
@@ -290,8 +300,14 @@ extension Graph {
         // Float8 weights have one variant, with the f32 bias; the scale is a push constant (1 for other types).
         let variant = weight.dtype.isFloat8 ? "\(weight.dtype.variant)_f32" : weight.dtype.variant
         let weightScale = weight.dtype.isFloat8 ? scale(of: weight) : 1
-        let direct = !g.transposed && (convolutionStrategy == .direct
-            || (convolutionStrategy == .automatic && device.physical.kind == .cpu))
+        let cpu = device.physical.kind == .cpu
+        if convolutionStrategy == .winograd || (convolutionStrategy == .fastest && cpu), winogradApplies(g),
+           let plan = winogradPlan(g) {
+            return recordWinogradConvolution(op: op, geometry: g, plan: plan, weight: weight, hasBias: bias != nil,
+                                             operands: operands + fused.operands, epilogue: fused.constants,
+                                             outputShape: outputShape)
+        }
+        let direct = !g.transposed && (convolutionStrategy == .direct || (convolutionStrategy != .sharedMemory && cpu))
         if direct {
             return try recordDirectConvolution(op: op, geometry: g, mode: mode, hasBias: bias != nil,
                                                variant: variant, weightScale: weightScale,

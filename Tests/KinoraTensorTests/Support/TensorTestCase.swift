@@ -45,11 +45,12 @@ class TensorTestCase: XCTestCase {
         return graph
     }
 
-    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use and the direct kernel
-    /// that CPU drivers use (Linux XCTest does not discover inherited test methods, so kernels cannot be subclasses).
+    /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use, the direct kernel
+    /// that CPU drivers use and Winograd F(4×4, 3×3) where it applies (Linux XCTest does not discover inherited test
+    /// methods, so kernels cannot be subclasses).
     func eachConvolutionStrategy(_ body: () throws -> Void) rethrows {
         defer { convolutionStrategy = .automatic }
-        for strategy in [ConvolutionStrategy.sharedMemory, .direct] {
+        for strategy in [ConvolutionStrategy.sharedMemory, .direct, .winograd] {
             convolutionStrategy = strategy
             try body()
         }

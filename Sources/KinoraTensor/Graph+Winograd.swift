@@ -1,0 +1,120 @@
+/// 3×3 stride-1 convolutions by Winograd's F(4×4, 3×3) (the minimal filtering algorithm Lavin & Gray brought to
+/// CNNs, and ncnn's choice for these layers on its Vulkan backend): each 4×4 block of outputs costs 36 multiplications
+/// per input and output channel instead of 144. Four dispatches: the weight transform (`conv_winograd_weight`), the
+/// input transform of every 6×6 patch (`conv_winograd_input`), 36 independent channel GEMMs
+/// (`conv_winograd_gemm`) and the output transform with the bias and the fused epilogue (`conv_winograd_output`).
+/// The transformed input and products are f32 buffers of 36/16 of the input's and output's size.
+extension Graph {
+    /// Output channels per GEMM invocation (the transformed weights are laid out in blocks of this many).
+    static let winogradChannelBlock = 8
+    /// Tiles per GEMM invocation (a multiple of 4: tiles are read as vec4).
+    static let winogradTileBlock = 8
+    static let winogradThreads = 64
+    /// The largest transformed weight (f32, 4× the weight's elements) a Winograd convolution makes: up to about
+    /// 680 input and output channels; wider convolutions are computed directly.
+    static let winogradWeightBytes = 64 << 20
+
+    /// Whether `g` is a convolution Winograd F(4×4, 3×3) computes: a 3×3 kernel over height and width, stride and
+    /// dilation 1, one group; a 3-D convolution with a 1×3×3 kernel and no padding in time is one per frame.
+    func winogradApplies(_ g: ConvGeometry) -> Bool {
+        !g.transposed && g.groups == 1 && g.kernel == [1, 3, 3] && g.stride == [1, 1, 1]
+            && g.dilation[1...] == [1, 1] && g.padding[0] == 0
+    }
+
+    /// The sizes of one Winograd convolution: tiles of 4×4 outputs over (batch, rows, columns), output channels
+    /// padded to whole GEMM blocks, and pieces of `pieceTiles` tiles (a whole number of GEMM invocations).
+    struct WinogradPlan {
+        var inChannels: Int, outChannels: Int, blocks: Int
+        var tilesY: Int, tilesX: Int, tiles: Int, pieceTiles: Int
+
+        init(_ g: ConvGeometry, pieceBytes: Int) {
+            let tileBlock = Graph.winogradTileBlock
+            inChannels = g.inChannels
+            outChannels = g.outChannels
+            blocks = (g.outChannels + Graph.winogradChannelBlock - 1) / Graph.winogradChannelBlock
+            tilesY = (g.output[1] + 3) / 4
+            tilesX = (g.output[2] + 3) / 4
+            tiles = g.batch * g.output[0] * tilesY * tilesX
+            // As few pieces as fit, of equal size, so that each piece's intermediates reuse the last one's slots.
+            let tileBytes = 36 * 4 * max(inChannels, blocks * Graph.winogradChannelBlock)
+            let fitting = max(pieceBytes / tileBytes / tileBlock * tileBlock, tileBlock)
+            let pieces = (tiles + fitting - 1) / fitting
+            pieceTiles = ((tiles + pieces - 1) / pieces + tileBlock - 1) / tileBlock * tileBlock
+        }
+
+        var outPad: Int { blocks * Graph.winogradChannelBlock }
+    }
+
+    /// The plan of a Winograd convolution of `g`, or nil where its dispatches would not stay inside the device's
+    /// limits (more than 65535 / 36 channel blocks, or one tile's intermediates past the largest buffer) or its
+    /// transformed weights would pass `winogradWeightBytes`.
+    func winogradPlan(_ g: ConvGeometry) -> WinogradPlan? {
+        let maxBuffer = Int(clamping: device.memory.maxBufferSize)
+        let plan = WinogradPlan(g, pieceBytes: min(winogradPieceBytes, maxBuffer))
+        guard 36 * 4 * max(plan.inChannels, plan.outPad) * plan.pieceTiles <= maxBuffer, 36 * plan.blocks <= 65535,
+              36 * 4 * plan.inChannels * plan.outPad <= min(Self.winogradWeightBytes, maxBuffer)
+        else { return nil }
+        return plan
+    }
+
+    /// Records the Winograd dispatches: the weight transform, then per piece of tiles the input transform, the
+    /// GEMMs and the output transform into its part of the output. `operands` are the convolution's [input (f32),
+    /// weight, bias or a placeholder, slopes or a placeholder, residual or a placeholder], `epilogue` its epilogue
+    /// constants.
+    func recordWinogradConvolution(op: String, geometry g: ConvGeometry, plan: WinogradPlan, weight: Value,
+                                   hasBias: Bool, operands: [KernelCall.Operand], epilogue: [UInt32],
+                                   outputShape: [Int]) -> Value {
+        let threads = Self.winogradThreads
+        let (cin, cout) = (plan.inChannels, plan.outChannels)
+        let block = Self.winogradChannelBlock
+        let weightCall = KernelCall(
+            shader: "conv_winograd_weight.\(weight.dtype.variant)",
+            specialization: [threads, 1, 1, block].map(Launch.u32),
+            pushConstants: [cout, cin, plan.outPad, cin].map(Launch.u32) + [Launch.bits(scale(of: weight))],
+            groups: Launch.grid(count: plan.outPad * cin, local: threads),
+            operands: [.init(value: weight.id, access: .read)], work: Double(plan.outPad * cin * 36 * 16),
+            label: "\(op) winograd weights")
+        let u = record(weightCall, output: [36, plan.blocks, cin, block])
+
+        // Constant ids as conv.comp's: 9 the bias flag, 22-26 the epilogue.
+        var outputConstants = [threads, 1, 1].map(Launch.u32) + Array(repeating: 0, count: 19) + epilogue
+        outputConstants[9] = hasBias ? 1 : 0
+        var output: Value?
+        for first in stride(from: 0, to: plan.tiles, by: plan.pieceTiles) {
+            let tiles = min(plan.pieceTiles, plan.tiles - first)
+            let tilesPad = (tiles + Self.winogradTileBlock - 1) / Self.winogradTileBlock * Self.winogradTileBlock
+            let inputCall = KernelCall(
+                shader: "conv_winograd_input", specialization: [threads, 1, 1].map(Launch.u32),
+                pushConstants: [cin, cin, g.input[0], g.input[1], g.input[2], plan.tilesY, plan.tilesX, first, tiles,
+                                tilesPad, g.padding[1], g.padding[2]].map(Launch.u32),
+                groups: Launch.grid(count: cin * tilesPad, local: threads), operands: [operands[0]],
+                work: Double(cin * tilesPad * 36 * 16), label: "\(op) winograd input")
+            let v = record(inputCall, output: [36, cin, tilesPad])
+
+            let invocations = Launch.grid(count: tilesPad / Self.winogradTileBlock, local: threads)
+            let gemmCall = KernelCall(
+                shader: "conv_winograd_gemm",
+                specialization: [threads, 1, 1, block, Self.winogradTileBlock].map(Launch.u32),
+                pushConstants: [cin, plan.blocks, tilesPad].map(Launch.u32),
+                groups: (invocations.x, invocations.y, UInt32(36 * plan.blocks)),
+                operands: [.init(value: v.id, access: .read), .init(value: u.id, access: .read)],
+                work: 2 * 36 * Double(plan.outPad) * Double(cin) * Double(tilesPad), label: "\(op) winograd gemm")
+            let m = record(gemmCall, output: [36, plan.outPad, tilesPad])
+
+            let products = KernelCall.Operand(value: m.id, access: .read)
+            let outputCall = KernelCall(
+                shader: "conv_winograd_output", specialization: outputConstants,
+                pushConstants: [cout, plan.outPad, g.output[0], g.output[1], g.output[2], plan.tilesY, plan.tilesX,
+                                first, tiles, tilesPad].map(Launch.u32),
+                groups: Launch.grid(count: cout * tilesPad, local: threads),
+                operands: [products, products] + operands[2...],
+                work: Double(cout * tilesPad * 36 * 10), label: "\(op) winograd output")
+            if let output {
+                record(outputCall, into: output)
+            } else {
+                output = record(outputCall, output: outputShape)
+            }
+        }
+        return output!
+    }
+}
