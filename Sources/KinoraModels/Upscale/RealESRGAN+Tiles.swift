@@ -39,9 +39,17 @@ extension RealESRGAN {
         throw UpscaleError.doesNotFit(tile: smallest.tile, neededBytes: smallest.bytes, availableBytes: availableBytes)
     }
 
+    /// A graph for one tile, planned and run alike: its memory comes from its own plan, so its convolutions may
+    /// take the fastest kernel with a workspace (Winograd on CPU drivers).
+    static func tileGraph(arena: ActivationArena) -> Graph {
+        let graph = Graph(arena: arena)
+        graph.convolutionStrategy = .fastest
+        return graph
+    }
+
     /// The predicted device bytes of one tile run on a window of the given size.
     func peakBytes(windowHeight: Int, windowWidth: Int, arena: ActivationArena) throws -> UInt64 {
-        let graph = Graph(arena: arena)
+        let graph = Self.tileGraph(arena: arena)
         let x = try graph.input(
             [Float](repeating: 0, count: 3 * windowHeight * windowWidth),
             shape: [1, 3, windowHeight, windowWidth])
@@ -105,7 +113,7 @@ extension RealESRGAN {
                     window.replaceSubrange((c * wh + row) * ww..<(c * wh + row + 1) * ww, with: image[from..<from + ww])
                 }
             }
-            let graph = Graph(arena: arena)
+            let graph = Self.tileGraph(arena: arena)
             let y = try tileOutput(
                 graph, try graph.input(window, shape: [1, 3, wh, ww]),
                 window: (tile.windowRows.lowerBound, tile.windowColumns.lowerBound),
