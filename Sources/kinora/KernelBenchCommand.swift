@@ -23,6 +23,27 @@ struct KernelBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Timed repetitions per case (the median is reported).")
     var repeats = 5
 
+    /// The convolution kernels to time (`ConvolutionStrategy`).
+    enum Convolution: String, ExpressibleByArgument {
+        case automatic, fastest, sharedMemory = "shared-memory", direct, winograd
+
+        var strategy: ConvolutionStrategy {
+            switch self {
+            case .automatic: .automatic
+            case .fastest: .fastest
+            case .sharedMemory: .sharedMemory
+            case .direct: .direct
+            case .winograd: .winograd
+            }
+        }
+    }
+
+    @Option(name: .long, help: "Convolution kernel: automatic (default), fastest, shared-memory, direct or winograd.")
+    var convolution: Convolution = .automatic
+
+    @Flag(name: .long, help: "Also print each dispatch's median GPU time.")
+    var breakdown = false
+
     @Flag(name: .long, help: "Print JSON for tools.")
     var json = false
 
@@ -52,7 +73,9 @@ struct KernelBenchCommand: ParsableCommand {
         var results: [KernelBenchmarks.Result] = []
         let arena = ActivationArena(device: device)
         for benchmark in cases {
-            let result = try KernelBenchmarks.measure(benchmark, arena: arena, repeats: repeats)
+            let result = try KernelBenchmarks.measure(
+                benchmark, arena: arena, repeats: repeats, convolution: convolution.strategy,
+                breakdown: breakdown && !json)
             results.append(result)
             if !json { print(result.row) }
         }

@@ -100,6 +100,23 @@ enum KernelBenchmarks {
                 inputs: [([1, channels, side, side], .f32), ([channels, channels, kernel, kernel], .f16),
                          ([channels], .f16)]))
         }
+        // Real-ESRGAN's SRVGGNetCompact layers (realesr-animevideov3, ncnn's f16 weights, PReLU fused): the 64-channel
+        // body convolution, the first (RGB in) and the last (3·2² out for ×2).
+        let esrganSide = large ? 512 : 128
+        for (name, inChannels, outChannels) in [("body", 64, 64), ("first", 3, 64), ("last", 64, 12)] {
+            cases.append(Case(
+                name: "conv2d-esrgan-\(name)", shape: "1x\(inChannels)x\(esrganSide)x\(esrganSide)->\(outChannels)",
+                dtype: .f16, measure: .flops,
+                amount: 2 * Double(inChannels * outChannels * 9) * Double(esrganSide * esrganSide),
+                build: { graph, inputs in
+                    let slopes = try graph.cast(inputs[3], to: .f32)
+                    return try graph.conv2d(
+                        inputs[0], weight: inputs[1], bias: inputs[2], padding: (1, 1),
+                        epilogue: outChannels == 64 ? ConvEpilogue(activation: .prelu(slopes: slopes)) : .none)
+                },
+                inputs: [([1, inChannels, esrganSide, esrganSide], .f32), ([outChannels, inChannels, 3, 3], .f16),
+                         ([outChannels], .f32), ([outChannels], .f32)]))
+        }
         // Flash attention: self-attention over image tokens.
         let (sequence, heads, headDim) = large ? (4096, 16, 64) : (256, 8, 64)
         cases.append(Case(
@@ -143,8 +160,10 @@ enum KernelBenchmarks {
         return cases
     }
 
-    /// Runs `benchmark` once to warm up (pipeline creation, arena slots), then `repeats` times with timestamps.
-    static func measure(_ benchmark: Case, arena: ActivationArena, repeats: Int) throws -> Result {
+    /// Runs `benchmark` once to warm up (pipeline creation, arena slots), then `repeats` times with timestamps;
+    /// convolutions are computed as `convolution` says. With `breakdown`, prints each dispatch's median time.
+    static func measure(_ benchmark: Case, arena: ActivationArena, repeats: Int,
+                        convolution: ConvolutionStrategy = .automatic, breakdown: Bool = false) throws -> Result {
         let device = arena.device
         var generator = SystemRandomNumberGenerator()
         let tensors = try benchmark.inputs.map { shape, dtype in
@@ -153,12 +172,24 @@ enum KernelBenchmarks {
             return try Tensor(values, shape: shape, dtype: dtype, on: device)
         }
         var samples: [Double] = []
+        var dispatches: [[DispatchTiming]] = []
         for iteration in 0...repeats {
             let graph = Graph(arena: arena)
+            graph.convolutionStrategy = convolution
             let inputs = tensors.map(graph.input)
             let output = try benchmark.build(graph, inputs)
             let (_, timings) = try graph.runProfiled([output])
-            if iteration > 0 { samples.append(timings.reduce(0) { $0 + $1.nanoseconds } / 1e6) }
+            if iteration > 0 {
+                samples.append(timings.reduce(0) { $0 + $1.nanoseconds } / 1e6)
+                dispatches.append(timings)
+            }
+        }
+        if breakdown, let first = dispatches.first {
+            for (index, dispatch) in first.enumerated() {
+                let times = dispatches.map { $0[index].nanoseconds / 1e6 }.sorted()
+                print("    " + dispatch.label.padding(toLength: 40, withPad: " ", startingAt: 0)
+                    + String(format: "%9.3f", times[times.count / 2]))
+            }
         }
         samples.sort()
         let median = samples[samples.count / 2]
