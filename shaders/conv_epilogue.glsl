@@ -16,14 +16,21 @@ const uint ACTIVATION_PRELU = 2;
 layout(std430, binding = 3) readonly buffer Slopes { float slopes[]; };
 layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
 
-// The stored value of output element `index` (of output channel `channel`) whose convolution plus bias is `value`.
-float conv_epilogue(float value, uint channel, uint index) {
+// The stored value of output element `index` whose convolution plus bias is `value`, given its channel's activation
+// slope (`conv_slope`): a kernel that stores many elements of one channel reads the slope once.
+float conv_epilogue_slope(float value, float slope, uint index) {
     if (HAS_RESIDUAL && RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
-    if (ACTIVATION == ACTIVATION_LEAKY_RELU) {
-        value = value < 0.0 ? value * ACTIVATION_SLOPE : value;
-    } else if (ACTIVATION == ACTIVATION_PRELU) {
-        value = value < 0.0 ? value * slopes[channel] : value;
-    }
+    if (ACTIVATION != 0) value = value < 0.0 ? value * slope : value;
     if (HAS_RESIDUAL && !RESIDUAL_FIRST) value = value * OUTPUT_SCALE + residual[index];
     return value;
+}
+
+// The activation slope of output channel `channel`: ACTIVATION_SLOPE, or its PReLU slope.
+float conv_slope(uint channel) {
+    return ACTIVATION == ACTIVATION_PRELU ? slopes[channel] : ACTIVATION_SLOPE;
+}
+
+// The stored value of output element `index` (of output channel `channel`) whose convolution plus bias is `value`.
+float conv_epilogue(float value, uint channel, uint index) {
+    return conv_epilogue_slope(value, conv_slope(channel), index);
 }

@@ -6,7 +6,7 @@
 // little more than one float load, and each weight loaded serves NB tiles, each input value MB channels.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
-layout(constant_id = 3) const uint MB = 8;
+layout(constant_id = 3) const uint MB = 16;
 layout(constant_id = 4) const uint NB = 8;
 
 layout(std430, binding = 0) readonly buffer Transformed { vec4 v[]; };

@@ -11,7 +11,7 @@
 #include "common.glsl"
 #include "winograd.glsl"
 layout(local_size_x_id = 0) in;
-layout(constant_id = 3) const uint MB = 8;
+layout(constant_id = 3) const uint MB = 16;
 
 layout(std430, binding = 0) readonly buffer Weight { W_T w[]; };
 layout(std430, binding = 1) writeonly buffer Transformed { float u[]; };
