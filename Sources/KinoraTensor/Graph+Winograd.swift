@@ -1,9 +1,10 @@
 /// 3×3 stride-1 convolutions by Winograd's F(4×4, 3×3) (the minimal filtering algorithm Lavin & Gray brought to
 /// CNNs, and ncnn's choice for these layers on its Vulkan backend): each 4×4 block of outputs costs 36 multiplications
-/// per input and output channel instead of 144. Four dispatches: the weight transform (`conv_winograd_weight`), the
-/// input transform of every 6×6 patch (`conv_winograd_input`), 36 independent channel GEMMs
-/// (`conv_winograd_gemm`) and the output transform with the bias and the fused epilogue (`conv_winograd_output`).
-/// The transformed input and products are f32 buffers of 36/16 of the input's and output's size.
+/// per input and output channel instead of 144. The weight transform (`conv_winograd_weight`) runs once per
+/// convolution; then, per piece of tiles, the input transform of every 6×6 patch (`conv_winograd_input`), 36
+/// independent channel GEMMs (`conv_winograd_gemm`) and the output transform with the bias and the fused epilogue
+/// (`conv_winograd_output`), which writes its part of the output. The transformed weights (f32, 4× the weight's
+/// elements), input and products (f32, 36/16 of the piece's input and output) live in the activation arena.
 extension Graph {
     /// Output channels per GEMM invocation (the transformed weights are laid out in blocks of this many): 16 × 8
     /// tiles ran the 64-channel GEMMs of a 128² layer in 28 ms on lavapipe against 34 ms with 8 × 8; 16 × 16 and
@@ -74,7 +75,7 @@ extension Graph {
         let weightCall = KernelCall(
             shader: "conv_winograd_weight.\(weight.dtype.variant)",
             specialization: [threads, 1, 1, block].map(Launch.u32),
-            pushConstants: [cout, cin, plan.outPad, cin].map(Launch.u32) + [Launch.bits(scale(of: weight))],
+            pushConstants: [cout, cin, plan.outPad].map(Launch.u32) + [Launch.bits(scale(of: weight))],
             groups: Launch.grid(count: plan.outPad * cin, local: threads),
             operands: [.init(value: weight.id, access: .read)], work: Double(plan.outPad * cin * 36 * 16),
             label: "\(op) winograd weights")
@@ -83,8 +84,8 @@ extension Graph {
         // Constant ids as conv.comp's: 9 the bias flag, 22-26 the epilogue.
         var outputConstants = [threads, 1, 1].map(Launch.u32) + Array(repeating: 0, count: 19) + epilogue
         outputConstants[9] = hasBias ? 1 : 0
-        var output: Value?
-        for first in stride(from: 0, to: plan.tiles, by: plan.pieceTiles) {
+        // One piece: its input transform and GEMMs recorded, and the output transform that stores it.
+        func piece(from first: Int) -> KernelCall {
             let tiles = min(plan.pieceTiles, plan.tiles - first)
             let tilesPad = (tiles + Self.winogradTileBlock - 1) / Self.winogradTileBlock * Self.winogradTileBlock
             let inputCall = KernelCall(
@@ -106,19 +107,18 @@ extension Graph {
             let m = record(gemmCall, output: [36, plan.outPad, tilesPad])
 
             let products = KernelCall.Operand(value: m.id, access: .read)
-            let outputCall = KernelCall(
+            return KernelCall(
                 shader: "conv_winograd_output", specialization: outputConstants,
                 pushConstants: [cout, plan.outPad, g.output[0], g.output[1], g.output[2], plan.tilesY, plan.tilesX,
                                 first, tiles, tilesPad].map(Launch.u32),
                 groups: Launch.grid(count: cout * tilesPad / 4, local: threads),
                 operands: [products, products] + operands[2...],
                 work: Double(cout * tilesPad * 36 * 10), label: "\(op) winograd output")
-            if let output {
-                record(outputCall, into: output)
-            } else {
-                output = record(outputCall, output: outputShape)
-            }
         }
-        return output!
+        let output = record(piece(from: 0), output: outputShape)
+        for first in stride(from: plan.pieceTiles, to: plan.tiles, by: plan.pieceTiles) {
+            record(piece(from: first), into: output)
+        }
+        return output
     }
 }
