@@ -57,7 +57,7 @@ extension Graph {
         let maxBuffer = Int(clamping: device.memory.maxBufferSize)
         let plan = WinogradPlan(g, pieceBytes: min(winogradPieceBytes, maxBuffer))
         guard 36 * 4 * max(plan.inChannels, plan.outPad) * plan.pieceTiles <= maxBuffer, 36 * plan.blocks <= 65535,
-              36 * 4 * plan.inChannels * plan.outPad <= min(Self.winogradWeightBytes, maxBuffer)
+            36 * 4 * plan.inChannels * plan.outPad <= min(Self.winogradWeightBytes, maxBuffer)
         else { return nil }
         return plan
     }
@@ -66,9 +66,11 @@ extension Graph {
     /// GEMMs and the output transform into its part of the output. `operands` are the convolution's [input (f32),
     /// weight, bias or a placeholder, slopes or a placeholder, residual or a placeholder], `epilogue` its epilogue
     /// constants.
-    func recordWinogradConvolution(op: String, geometry g: ConvGeometry, plan: WinogradPlan, weight: Value,
-                                   hasBias: Bool, operands: [KernelCall.Operand], epilogue: [UInt32],
-                                   outputShape: [Int]) -> Value {
+    func recordWinogradConvolution(
+        op: String, geometry g: ConvGeometry, plan: WinogradPlan, weight: Value,
+        hasBias: Bool, operands: [KernelCall.Operand], epilogue: [UInt32],
+        outputShape: [Int]
+    ) -> Value {
         let threads = Self.winogradThreads
         let (cin, cout) = (plan.inChannels, plan.outChannels)
         let block = Self.winogradChannelBlock
@@ -90,8 +92,10 @@ extension Graph {
             let tilesPad = (tiles + Self.winogradTileBlock - 1) / Self.winogradTileBlock * Self.winogradTileBlock
             let inputCall = KernelCall(
                 shader: "conv_winograd_input", specialization: [threads, 1, 1].map(Launch.u32),
-                pushConstants: [cin, g.input[0], g.input[1], g.input[2], plan.tilesY, plan.tilesX, first, tiles,
-                                tilesPad, g.padding[1], g.padding[2]].map(Launch.u32),
+                pushConstants: [
+                    cin, g.input[0], g.input[1], g.input[2], plan.tilesY, plan.tilesX, first, tiles,
+                    tilesPad, g.padding[1], g.padding[2],
+                ].map(Launch.u32),
                 groups: Launch.grid(count: cin * tilesPad / 4, local: threads), operands: [operands[0]],
                 work: Double(cin * tilesPad * 36 * 16), label: "\(op) winograd input")
             let v = record(inputCall, output: [36, cin, tilesPad])
@@ -109,8 +113,10 @@ extension Graph {
             let products = KernelCall.Operand(value: m.id, access: .read)
             return KernelCall(
                 shader: "conv_winograd_output", specialization: outputConstants,
-                pushConstants: [cout, plan.outPad, g.output[0], g.output[1], g.output[2], plan.tilesY, plan.tilesX,
-                                first, tiles, tilesPad].map(Launch.u32),
+                pushConstants: [
+                    cout, plan.outPad, g.output[0], g.output[1], g.output[2], plan.tilesY, plan.tilesX,
+                    first, tiles, tilesPad,
+                ].map(Launch.u32),
                 groups: Launch.grid(count: cout * tilesPad / 4, local: threads),
                 operands: [products, products] + operands[2...],
                 work: Double(cout * tilesPad * 36 * 10), label: "\(op) winograd output")

@@ -33,8 +33,9 @@ final class WinogradTests: TensorTestCase {
         let slopes = randomValues(c.outChannels, scale: 0.4)
         let reference = ConvReference.convolution(
             x, shape: [c.batch, c.inChannels, 1, c.height, c.width], weight: w, outChannels: c.outChannels, bias: b,
-            geometry: .init(kernel: [1, 3, 3], padBefore: [0, c.padding, c.padding],
-                            padAfter: [0, c.padding, c.padding]))
+            geometry: .init(
+                kernel: [1, 3, 3], padBefore: [0, c.padding, c.padding],
+                padAfter: [0, c.padding, c.padding]))
         let outShape = [c.batch, c.outChannels, reference.shape[3], reference.shape[4]]
         let residual = randomValues(outShape.reduce(1, *))
         let plane = outShape[2] * outShape[3]
@@ -69,8 +70,9 @@ final class WinogradTests: TensorTestCase {
         let (outputs, timings) = try graph.runProfiled([y])
         XCTAssertEqual(outputs[0].shape, outShape, label, file: file, line: line)
         if convolutionStrategy == .winograd {
-            XCTAssertTrue(timings.contains { $0.label.contains("winograd gemm") }, "\(label) ran without Winograd",
-                          file: file, line: line)
+            XCTAssertTrue(
+                timings.contains { $0.label.contains("winograd gemm") }, "\(label) ran without Winograd",
+                file: file, line: line)
         }
         assertClose(try outputs[0].floats(), expected, tolerance: 1e-5, label, file: file, line: line)
     }
@@ -120,8 +122,9 @@ final class WinogradTests: TensorTestCase {
         // One GEMM block of 8 tiles per piece (36 positions × 8 tiles × 16 channels × 4 bytes), so pieces end inside
         // tile rows and across images; then pieces of 3 blocks, leaving a partial last piece.
         let oneBlock = 36 * 8 * 16 * 4
-        var c = Case(batch: 2, inChannels: 16, height: 13, width: 22, outChannels: 11, activation: .prelu,
-                     residual: (scale: 0.5, first: false))
+        var c = Case(
+            batch: 2, inChannels: 16, height: 13, width: 22, outChannels: 11, activation: .prelu,
+            residual: (scale: 0.5, first: false))
         try check(c, pieceBytes: oneBlock)
         try check(c, pieceBytes: 3 * oneBlock)
         c.dtype = .f16
@@ -153,7 +156,8 @@ final class WinogradTests: TensorTestCase {
     func testThreeDConvolutionsWithOneByThreeByThreeKernelsRunFrameByFrame() throws {
         convolutionStrategy = .winograd
         // NCTHW input, 1×3×3 kernel (Wan's 2-D convolutions inside its video VAE): each frame is one image.
-        let shape = [2, 5, 3, 7, 9], weightShape = [6, 5, 1, 3, 3]
+        let shape = [2, 5, 3, 7, 9]
+        let weightShape = [6, 5, 1, 3, 3]
         let x = randomValues(shape.reduce(1, *))
         let w = randomValues(weightShape.reduce(1, *), scale: 0.5)
         let b = randomValues(6)
