@@ -17,9 +17,9 @@ extension RealESRGAN {
                    arena: arena)
     }
 
-    /// The largest tile whose predicted peak (the memory plan of one tile with its context) fits `availableBytes`;
-    /// a tile never exceeds the image, so a small image is one tile without context. Throws when not even the
-    /// smallest candidate fits.
+    /// The largest tile whose predicted peak (the memory plan of one tile with its context) fits `availableBytes` and
+    /// whose largest single buffer the device can make (`maxBufferSize`: 128 MiB on lavapipe); a tile never exceeds
+    /// the image, so a small image is one tile without context. Throws when not even the smallest candidate fits.
     public func tiling(
         height: Int, width: Int, availableBytes: UInt64, arena: ActivationArena,
         context: Int? = nil
@@ -29,12 +29,15 @@ extension RealESRGAN {
         // The whole image as one tile when it is no larger than the largest candidate, then smaller tiles.
         let tiles = (side <= Self.tileCandidates[0] ? [side] : []) + Self.tileCandidates.filter { $0 < side }
         var smallest = (tile: side, bytes: UInt64(0))
+        let largestBuffer = arena.device.memory.maxBufferSize
         for tile in tiles {
-            let bytes = try peakBytes(
+            let plan = try tilePlan(
                 windowHeight: min(height, tile + 2 * context),
                 windowWidth: min(width, tile + 2 * context), arena: arena)
-            if bytes <= availableBytes { return try UpscaleTiling(tile: tile, context: context) }
-            smallest = (tile, bytes)
+            if plan.peakBytes <= availableBytes, plan.largestBufferBytes <= largestBuffer {
+                return try UpscaleTiling(tile: tile, context: context)
+            }
+            smallest = (tile, plan.peakBytes)
         }
         throw UpscaleError.doesNotFit(tile: smallest.tile, neededBytes: smallest.bytes, availableBytes: availableBytes)
     }
@@ -49,6 +52,13 @@ extension RealESRGAN {
 
     /// The predicted device bytes of one tile run on a window of the given size.
     func peakBytes(windowHeight: Int, windowWidth: Int, arena: ActivationArena) throws -> UInt64 {
+        try tilePlan(windowHeight: windowHeight, windowWidth: windowWidth, arena: arena).peakBytes
+    }
+
+    /// The predicted peak and largest single buffer of one tile run on a window of the given size.
+    func tilePlan(windowHeight: Int, windowWidth: Int, arena: ActivationArena) throws
+        -> (peakBytes: UInt64, largestBufferBytes: UInt64)
+    {
         let graph = Self.tileGraph(arena: arena)
         let x = try graph.input(
             [Float](repeating: 0, count: 3 * windowHeight * windowWidth),
@@ -56,7 +66,8 @@ extension RealESRGAN {
         let y = try tileOutput(
             graph, x, window: (0, 0), core: (0..<windowHeight, 0..<windowWidth),
             image: (windowHeight, windowWidth))
-        return try graph.memoryPlan([y]).peakBytes + UInt64(x.count * 4)
+        let plan = try graph.memoryPlan([y])
+        return (plan.peakBytes + UInt64(x.count * 4), max(plan.largestBufferBytes, UInt64(x.count * 4)))
     }
 
     /// The output pixels of one tile: the network on `x` (the tile's window, whose first pixel is the image's

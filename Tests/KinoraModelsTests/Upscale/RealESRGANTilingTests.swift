@@ -104,4 +104,18 @@ final class RealESRGANTilingTests: ModelTestCase {
             XCTAssertEqual(available, 1 << 20)
         }
     }
+
+    /// However much memory there is, a tile's largest single buffer stays within what the device can make (128 MiB
+    /// on lavapipe): a 1024² picture is not one tile.
+    func testNoTileNeedsABufferLargerThanTheDeviceMakes() throws {
+        let upscaler = try load("realesr-animevideov3-x4")
+        let limit = device.memory.maxBufferSize
+        let whole = try upscaler.tilePlan(windowHeight: 1024, windowWidth: 1024, arena: arena)
+        XCTAssertGreaterThan(whole.largestBufferBytes, limit, "the whole picture would need a larger buffer")
+        let tiling = try upscaler.tiling(height: 1024, width: 1024, availableBytes: 1 << 40, arena: arena)
+        XCTAssertLessThan(tiling.tile, 1024)
+        let window = min(1024, tiling.tile + 2 * tiling.context)
+        XCTAssertLessThanOrEqual(
+            try upscaler.tilePlan(windowHeight: window, windowWidth: window, arena: arena).largestBufferBytes, limit)
+    }
 }
