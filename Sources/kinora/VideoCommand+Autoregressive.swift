@@ -126,11 +126,7 @@ extension VideoCommand {
             }
             var made = 0
             try stream.decode(chunk.latents, shape: chunk.shape) { piece in
-                let plane = piece.width * piece.height * 3
-                for frame in 0..<piece.count {
-                    let picture = try VideoFrame(
-                        width: piece.width, height: piece.height,
-                        rgbFloat: Array(piece.rgb[(frame * plane)..<((frame + 1) * plane)]))
+                for picture in try Self.videoFrames(piece) {
                     try writer.append(frame: picture)
                     try previewWriter?.append(frame: picture)
                 }

@@ -212,7 +212,9 @@ struct VideoCommand: ParsableCommand {
         }
 
         let device = try deviceOptions.open()
-        let pipeline = try components.load(device: device)
+        // The parts are opened once: the memory plan and the pipeline both work from them.
+        let parts = try components.stageComponents(name: URL(fileURLWithPath: modelArguments.model).lastPathComponent)
+        let pipeline = try components.load(parts, device: device)
         if autoregressive {
             return try runAutoregressive(
                 pipeline, keyframe: keyframe, outputURL: outputURL, codec: videoCodec, fps: requestedRate)
@@ -233,7 +235,7 @@ struct VideoCommand: ParsableCommand {
         // The memory plan: each stage's peak from its own graphs, with the tactics that fit the budget; a request
         // that cannot fit, or needs a buffer larger than the device makes, is refused here, naming the stage.
         let plan = try WanMemoryPlanner.plan(
-            components.stageComponents(name: URL(fileURLWithPath: modelArguments.model).lastPathComponent),
+            parts,
             WanGenerationRequest(
                 width: settings.width, height: settings.height, frames: settings.frames,
                 guidance: settings.usesGuidance, imageToVideo: keyframe != nil),
@@ -288,12 +290,7 @@ struct VideoCommand: ParsableCommand {
         let decodeStarted = Date()
         let decoding = ProgressBar(label: "decoding")
         try pipeline.decode(latents, shape: latentShape, tiles: tiles) { chunk in
-            let plane = chunk.width * chunk.height * 3
-            for index in 0..<chunk.count {
-                try writer.append(frame: VideoFrame(
-                    width: chunk.width, height: chunk.height,
-                    rgbFloat: Array(chunk.rgb[(index * plane)..<((index + 1) * plane)])))
-            }
+            for frame in try Self.videoFrames(chunk) { try writer.append(frame: frame) }
             decoding.update(chunk.start + chunk.count, of: settings.frames)
         }
         decoding.finish()
@@ -305,6 +302,16 @@ struct VideoCommand: ParsableCommand {
         FileHandle.standardError.write(Data(String(
             format: "wrote %@ (%d frames, %dx%d, %@ fps, seed %llu) in %.1f s\n", output, writer.frameCount,
             settings.width, settings.height, frameRate.description, seed, Date().timeIntervalSince(started)).utf8))
+    }
+
+    /// The decoder's frames as the encoder takes them.
+    static func videoFrames(_ chunk: WanVideoFrames) throws -> [VideoFrame] {
+        let plane = chunk.width * chunk.height * 3
+        return try (0..<chunk.count).map { index in
+            try VideoFrame(
+                width: chunk.width, height: chunk.height,
+                rgbFloat: Array(chunk.rgb[(index * plane)..<((index + 1) * plane)]))
+        }
     }
 
     /// The keyframe as the pipeline takes it: 8-bit RGB / 255.

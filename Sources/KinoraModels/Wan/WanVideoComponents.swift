@@ -124,37 +124,26 @@ public struct WanVideoComponents: Sendable, Equatable {
     /// Reads the tokenizer and the weights (the text encoder's and the transformer's stay on the host until a
     /// pass streams or uploads them) and checks that the parts fit together.
     public func load(device: GPUDevice) throws -> WanVideoPipeline {
+        try load(stageComponents(name: transformer.url.lastPathComponent), device: device)
+    }
+
+    /// The pipeline over `parts`, this model's `stageComponents` (configurations and key-mapped weights), so that a
+    /// caller that plans the generation over them opens the files once; the LoRA adapters are merged into the
+    /// transformer's weights as they upload.
+    public func load(_ parts: WanStageComponents, device: GPUDevice) throws -> WanVideoPipeline {
         let tokenizer = try Self.tokenizer(at: tokenizer)
-        let textEncoder: UMT5EncoderModel
-        switch self.textEncoder {
-        case .folder(let url): textEncoder = try UMT5EncoderModel(folder: url, device: device)
-        case .file(let url):
-            textEncoder = try UMT5EncoderModel(
-                file: url, device: device, configuration: configuration("text_encoder").map(UMT5Config.load(from:)))
-        }
-        let transformer: WanTransformer3DModel
-        switch self.transformer {
-        case .folder(let url): transformer = try WanTransformer3DModel(folder: url, device: device, loras: loras)
-        case .file(let url):
-            transformer = try WanTransformer3DModel(
-                file: url, device: device,
-                configuration: configuration("transformer").map(WanTransformer3DConfig.load(from:)), loras: loras)
-        }
-        let vae: AutoencoderKLWan
-        switch self.vae {
-        case .folder(let url): vae = try AutoencoderKLWan(folder: url, device: device)
-        case .file(let url):
-            vae = try AutoencoderKLWan(
-                file: url, device: device, configuration: configuration("vae").map(AutoencoderKLWanConfig.load(from:)))
-        }
+        let patches = try WanTransformer3DModel.loraPatches(
+            loras, store: parts.transformerStore, layers: parts.transformer.numLayers)
+        let transformer = try WanTransformer3DModel(
+            configuration: parts.transformer,
+            weights: DeviceWeights(store: parts.transformerStore, device: device, patches: patches))
         var scheduler = self.scheduler
         if scheduler.flowShift == nil && scheduler.shift == nil {
             scheduler.flowShift = Self.isTI2V5B(transformer.configuration) ? 5 : 3
         }
         return try WanVideoPipeline(
-            tokenizer: tokenizer, textEncoder: textEncoder, transformer: transformer, vae: vae,
-            scheduler: scheduler,
-            expandTimesteps: expandTimesteps ?? Self.isTI2V5B(transformer.configuration))
+            tokenizer: tokenizer, textEncoder: parts.makeTextEncoder(device: device), transformer: transformer,
+            vae: parts.makeAutoencoder(device: device), scheduler: scheduler, expandTimesteps: parts.imageToVideo)
     }
 
     /// The fields of `folder`'s model_index.json.
