@@ -74,9 +74,10 @@ struct WanTransformerAttention {
         let key = try normed("norm_k", projection("to_k", source))
         let value = try projection("to_v", source)
         var (keys, values) = (key, value)
-        if let prefix = cache?.prefix {
-            keys = try graph.concat([prefix.key, key], axis: 1)
-            values = try graph.concat([prefix.value, value], axis: 1)
+        if let prefix = cache?.prefix, !prefix.isEmpty {
+            // Pieces stored in 16 bits are widened here, one block at a time.
+            keys = try graph.concat(prefix.map(\.key) + [key], axis: 1)
+            values = try graph.concat(prefix.map(\.value) + [value], axis: 1)
         }
         if let rotary {
             let keyRotary = cache?.keyRotary ?? rotary

@@ -70,8 +70,11 @@ final class WanCausalTransformerTests: ModelTestCase {
             print("causal Wan, frames \(range) with the KV cache vs one block-causal pass: relative L2 \(error)")
         }
         XCTAssertEqual(cache.frames, frames)
-        XCTAssertEqual(cache.keys.map(\.shape), [[1, 36, 40], [1, 36, 40]])
-        XCTAssertEqual(cache.values.map(\.shape), [[1, 36, 40], [1, 36, 40]])
+        // One piece per chunk, in every block: adding a chunk never copies the frames before it.
+        let pieces = [[Int]](repeating: [1, 12, 40], count: 3)
+        XCTAssertEqual(cache.keys.map { $0.map(\.shape) }, [pieces, pieces])
+        XCTAssertEqual(cache.values.map { $0.map(\.shape) }, [pieces, pieces])
+        XCTAssertEqual(cache.pieceFrames, [2, 2, 2])
         XCTAssertEqual(cache.bytes, 2 * 2 * 36 * 40 * 4)
 
         // The mask matters: without it the first chunk sees the later frames.
@@ -130,7 +133,7 @@ final class WanCausalTransformerTests: ModelTestCase {
             let causal = try WanCausalTransformer(transformer: transformer, arena: arena, cacheType: type)
             var cache = WanKVCache()
             for chunk in chunks.dropLast() { cache = try causal.extend(cache, with: chunk, text: text) }
-            XCTAssertEqual(cache.keys.map(\.dtype), [type, type])
+            XCTAssertEqual(cache.keys.map { $0.map(\.dtype) }, [[type, type], [type, type]])
             let prediction = try causal.predict(chunks[2], timesteps: [500, 500], text: text, cache: cache).floats()
             results[type] = (prediction, cache.bytes)
         }
@@ -163,10 +166,51 @@ final class WanCausalTransformerTests: ModelTestCase {
         XCTAssertEqual(once.bytes, 2 * 2 * 12 * 40 * 4)
         let cache = try causal.extend(WanKVCache(), with: chunks[0], text: text)
         let cached = try causal.extend(WanKVCache(), with: chunks[0], text: once)
-        XCTAssertEqual(try cached.keys[1].floats(), try cache.keys[1].floats())
+        XCTAssertEqual(try cached.keys[1][0].floats(), try cache.keys[1][0].floats())
         let every = try causal.predict(chunks[1], timesteps: [400, 400], text: text, cache: cache).floats()
         let reused = try causal.predict(chunks[1], timesteps: [400, 400], text: once, cache: cached).floats()
         XCTAssertLessThanOrEqual(relativeL2(reused, every), 1e-6)
+    }
+
+    /// A window that does not fall on chunk boundaries (a sink of 1 frame, chunks of 2) cuts a piece: the cache keeps
+    /// exactly the sink's and the most recent frames of what it would hold without the window, piece by piece.
+    func testAWindowKeepsTheSinkAndTheRecentFramesAcrossPieces() throws {
+        let transformer = try WanTransformer3DModel(folder: fixtureURL("wan-pipeline/t2v/transformer"), device: device)
+        let unbounded = try WanCausalTransformer(transformer: transformer, arena: arena, cacheType: .f16)
+        let windowed = try WanCausalTransformer(
+            transformer: transformer, arena: arena, cacheType: .f16,
+            window: WanAttentionWindow(frames: 6, sinkFrames: 1))
+        XCTAssertEqual(
+            windowed.keptPieces([2, 2, 2], chunkFrames: 2).map { [$0.piece, $0.frames.lowerBound, $0.frames.upperBound] },
+            [[0, 0, 1], [1, 1, 2], [2, 0, 2]])
+        XCTAssertEqual(unbounded.keptPieces([2, 2, 2], chunkFrames: 2).map(\.frames.count), [2, 2, 2])
+        let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
+        var cache = WanKVCache()
+        for index in 0..<2 {
+            let chunk = try Tensor(values(8 * 2 * 4 * 6, seed: 30 + UInt64(index)), shape: [1, 8, 2, 4, 6], on: device)
+            cache = try unbounded.extend(cache, with: chunk, text: text)
+        }
+        let last = try Tensor(values(8 * 2 * 4 * 6, seed: 40), shape: [1, 8, 2, 4, 6], on: device)
+        // The same pass; the window then drops frames 1 and 2 (a sink of 1, 3 recent frames left for the next chunk).
+        let before = device.memory.liveBytes
+        let all = try unbounded.extend(cache, with: last, text: text)
+        // Growing the cache allocates the new chunk's keys and values only: the cached pieces are not copied.
+        XCTAssertEqual(device.memory.liveBytes - before, 4 * device.memory.allocationSize(for: UInt64(12 * 40 * 2)))
+        let kept = try windowed.extend(cache, with: last, text: text)
+        XCTAssertEqual(kept.pieceFrames, [1, 1, 2])
+        XCTAssertEqual(kept.keptFrames, 4)
+        XCTAssertEqual(kept.frames, 6)
+        let row = 6 * 40
+        for layer in 0..<2 {
+            for (name, full, windowedPieces) in [
+                ("keys", all.keys[layer], kept.keys[layer]), ("values", all.values[layer], kept.values[layer]),
+            ] {
+                let every = try full.flatMap { try $0.floats() }
+                let expected = Array(every[0..<row]) + Array(every[(3 * row)...])
+                XCTAssertEqual(try windowedPieces.flatMap { try $0.floats() }, expected, "block \(layer) \(name)")
+            }
+        }
+
     }
 
     func testWhatDoesNotFitTheCacheOrTheModelIsRefused() throws {
@@ -188,7 +232,7 @@ final class WanCausalTransformerTests: ModelTestCase {
         // The tiny model's rotary table holds 32 frames.
         var long = cache
         let filler = try Tensor([Float](repeating: 0, count: 31 * 6 * 40), shape: [1, 31 * 6, 40], on: device)
-        (long.keys, long.values, long.frames) = ([filler, filler], [filler, filler], 31)
+        (long.keys, long.values, long.pieceFrames, long.frames) = ([[filler], [filler]], [[filler], [filler]], [31], 31)
         XCTAssertThrowsError(try causal.predict(chunk, timesteps: [1, 1], text: text, cache: long)) {
             XCTAssertTrue("\($0)".contains("frames 31..<33 lie past the rotary table's 32 positions"), "\($0)")
         }

@@ -113,9 +113,9 @@ public final class WanCausalTransformer {
         let text = prompt.embeddings
         let patch = transformer.configuration.patchSize
         let tokensPerFrame = chunk.shape.count == 5 ? (chunk.shape[3] / patch[1]) * (chunk.shape[4] / patch[2]) : 0
-        if let stored = cache.keys.first, stored.dtype != cacheType {
+        if let stored = cache.dtype, stored != cacheType {
             throw WanTransformerError.invalidLatent(
-                shape: chunk.shape, reason: "a cache of \(stored.dtype) for a transformer that keeps \(cacheType)")
+                shape: chunk.shape, reason: "a cache of \(stored) for a transformer that keeps \(cacheType)")
         }
         guard cache.isEmpty || cache.tokensPerFrame == tokensPerFrame else {
             throw WanTransformerError.invalidLatent(
@@ -124,9 +124,8 @@ public final class WanCausalTransformer {
         }
         defer { arena.trim() }
         let graph = Graph(arena: arena)
-        let stored = zip(cache.keys, cache.values).map { (key: graph.input($0), value: graph.input($1)) }
-        let prefix = try stored.map {
-            (key: try graph.cast($0.key, to: .f32), value: try graph.cast($0.value, to: .f32))
+        let stored = zip(cache.keys, cache.values).map { keys, values in
+            zip(keys, values).map { (key: graph.input($0), value: graph.input($1)) }
         }
         var textKeyValues: [(key: Value, value: Value)]?
         if case .keyValues(let cached) = prompt {
@@ -134,37 +133,83 @@ public final class WanCausalTransformer {
         }
         let pass = try transformer.recordCausal(
             graph, hiddenStates: graph.input(chunk), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
-            prefix: prefix, textKeyValues: textKeyValues)
+            prefix: stored, textKeyValues: textKeyValues, keyValueType: cacheType)
         guard keep else { return (try graph.run([pass.prediction])[0], cache) }
-        // The cache grows by the chunk's keys and values, and a window drops the oldest frames after the sink; the
-        // old tensors are released with the old cache.
-        let frames = chunk.shape[2]
-        let held = (stored.first?.key.shape[1] ?? 0) / max(tokensPerFrame, 1) + frames
-        let kept = window.map { min(held, $0.keptFrames(chunkFrames: frames)) } ?? held
-        func grown(_ old: Value?, _ new: Value) throws -> Value {
-            let all = try old.map { try graph.concat([$0, new], axis: 1) } ?? new
-            guard kept < held, let window else { return all }
-            let sink = min(window.sinkFrames, kept)
-            let recent = try graph.slice(
-                all, axis: 1, start: (held - (kept - sink)) * tokensPerFrame, length: (kept - sink) * tokensPerFrame)
-            guard sink > 0 else { return recent }
-            return try graph.concat(
-                [graph.slice(all, axis: 1, start: 0, length: sink * tokensPerFrame), recent], axis: 1)
-        }
+
+        // The chunk's keys and values become a new piece; with a window, the oldest frames after the sink go. Pieces
+        // kept whole are not touched (no copy); a piece cut by the window is copied down to what stays.
+        let pieces = keptPieces(cache.pieceFrames + [chunk.shape[2]], chunkFrames: chunk.shape[2])
         var outputs: [Value] = []
-        for (index, (key, value)) in zip(pass.keys, pass.values).enumerated() {
-            let (newKey, newValue) = (try graph.cast(key, to: cacheType), try graph.cast(value, to: cacheType))
-            outputs += [
-                try grown(stored.isEmpty ? nil : stored[index].key, newKey),
-                try grown(stored.isEmpty ? nil : stored[index].value, newValue),
-            ]
+        var layers: [[Piece]] = []
+        for layer in 0..<transformer.configuration.numLayers {
+            var kept: [Piece] = []
+            for (piece, frames) in pieces {
+                let old = piece < cache.pieceFrames.count
+                if old, frames == 0..<cache.pieceFrames[piece] {
+                    kept.append(.cached(key: cache.keys[layer][piece], value: cache.values[layer][piece]))
+                    continue
+                }
+                let source = old ? stored[layer][piece] : (key: pass.keys[layer], value: pass.values[layer])
+                func cut(_ value: Value) throws -> Value {
+                    let (start, length) = (frames.lowerBound * tokensPerFrame, frames.count * tokensPerFrame)
+                    guard length < value.shape[1] else { return value }
+                    return try graph.copy(graph.slice(value, axis: 1, start: start, length: length))
+                }
+                kept.append(.computed(outputs.count + 1))
+                outputs += [try cut(source.key), try cut(source.value)]
+            }
+            layers.append(kept)
         }
         let results = try graph.run([pass.prediction] + outputs)
         var extended = WanKVCache()
-        extended.keys = stride(from: 1, to: results.count, by: 2).map { results[$0] }
-        extended.values = stride(from: 2, to: results.count, by: 2).map { results[$0] }
-        extended.frames = cache.frames + frames
+        for layer in layers {
+            extended.keys.append(layer.map { $0.key(results) })
+            extended.values.append(layer.map { $0.value(results) })
+        }
+        extended.pieceFrames = pieces.map(\.frames.count)
+        extended.frames = cache.frames + chunk.shape[2]
         extended.tokensPerFrame = tokensPerFrame
         return (results[0], extended)
+    }
+
+    /// A piece of a grown cache: one the cache had, or one the run computes (its keys at this index of the results,
+    /// its values at the next).
+    private enum Piece {
+        case cached(key: Tensor, value: Tensor)
+        case computed(Int)
+
+        func key(_ results: [Tensor]) -> Tensor {
+            switch self {
+            case .cached(let key, _): return key
+            case .computed(let index): return results[index]
+            }
+        }
+
+        func value(_ results: [Tensor]) -> Tensor {
+            switch self {
+            case .cached(_, let value): return value
+            case .computed(let index): return results[index + 1]
+            }
+        }
+    }
+
+    /// The frames a cache keeps of pieces of `pieces` latent frames (the cached ones and a chunk's, oldest first),
+    /// as (piece, its frames kept): every frame, or with a window the sink (the cache's first frames) and the most
+    /// recent frames, as many as leave room for a next chunk of `chunkFrames`.
+    func keptPieces(_ pieces: [Int], chunkFrames: Int) -> [(piece: Int, frames: Range<Int>)] {
+        let held = pieces.reduce(0, +)
+        let kept = window.map { min(held, $0.keptFrames(chunkFrames: chunkFrames)) } ?? held
+        let sink = min(window?.sinkFrames ?? 0, kept)
+        let keep = kept == held ? [0..<held] : [0..<sink, (held - (kept - sink))..<held]
+        var result: [(piece: Int, frames: Range<Int>)] = []
+        var start = 0
+        for (piece, count) in pieces.enumerated() {
+            for range in keep {
+                let overlap = (start..<(start + count)).clamped(to: range)
+                if !overlap.isEmpty { result.append((piece, (overlap.lowerBound - start)..<(overlap.upperBound - start))) }
+            }
+            start += count
+        }
+        return result
     }
 }

@@ -2,21 +2,22 @@ import KinoraTensor
 
 extension WanTransformer3DModel {
     /// Records the causal Wan's pass (Self-Forcing's `CausalWanModel._forward_inference`) over `hiddenStates`
-    /// [1, C, F, H, W], the latent frames that follow `prefix` (every block's cached keys, not turned, and values,
-    /// [1, L_cache, dim] each; empty for none): one timestep per latent frame (`frameTimesteps`, Self-Forcing's
-    /// [B, F] timestep), and every block's self-attention over the cached tokens followed by the call's own, masked
-    /// block-causally in chunks of `blockCausalFrames` frames when given. Rotary positions go by place: the cached
+    /// [1, C, F, H, W], the latent frames that follow `prefix` (every block's cached keys, not turned, and values, in
+    /// pieces [1, L_i, dim] of any float type; empty for none): one timestep per latent frame (`frameTimesteps`,
+    /// Self-Forcing's [B, F] timestep), and every block's self-attention over the cached tokens followed by the
+    /// call's own, masked block-causally in chunks of `blockCausalFrames` frames when given. Rotary positions go by place: the cached
     /// frames at 0 ..< P, the call's at P ..< P + F — a video's absolute frames while nothing has been evicted.
     ///
     /// Returns the flow prediction [1, C_out, F, H, W] and every block's own keys (not turned) and values,
-    /// [1, F·H'·W', dim] each, for a cache to keep.
+    /// [1, F·H'·W', dim] each in `keyValueType` (cast as each block ends, so that the passes' f32 ones do not wait
+    /// for the last block), for a cache to keep.
     ///
     /// With `textKeyValues` (`recordTextKeyValues`), the cross-attentions read those instead of computing their keys
     /// and values from `encoderHiddenStates` (which then only sets the text's shape).
     func recordCausal(
         _ graph: Graph, hiddenStates: Value, frameTimesteps: [Float], encoderHiddenStates: Value,
-        prefix: [(key: Value, value: Value)], blockCausalFrames: Int? = nil,
-        textKeyValues: [(key: Value, value: Value)]? = nil
+        prefix: [[(key: Value, value: Value)]], blockCausalFrames: Int? = nil,
+        textKeyValues: [(key: Value, value: Value)]? = nil, keyValueType: DType = .f32
     ) throws -> (prediction: Value, keys: [Value], values: [Value]) {
         let grid = try WanPatchGrid(latent: hiddenStates.shape, configuration: configuration)
         guard grid.batch == 1, configuration.patchSize[0] == 1 else {
@@ -39,7 +40,7 @@ extension WanTransformer3DModel {
                 shape: hiddenStates.shape,
                 reason: "a cache of \(prefix.count) layers for a transformer of \(configuration.numLayers)")
         }
-        let cachedTokens = prefix.first?.key.shape[1] ?? 0
+        let cachedTokens = prefix.first?.reduce(0) { $0 + $1.key.shape[1] } ?? 0
         guard cachedTokens % grid.tokensPerFrame == 0 else {
             throw WanTransformerError.invalidLatent(
                 shape: hiddenStates.shape,
@@ -75,12 +76,12 @@ extension WanTransformer3DModel {
         var values: [Value] = []
         for index in 0..<configuration.numLayers {
             let cache = WanSelfAttentionCache(
-                prefix: prefix.isEmpty ? nil : prefix[index], keyRotary: keyRotary,
+                prefix: prefix.isEmpty ? [] : prefix[index], keyRotary: keyRotary,
                 blockCausalTokens: blockCausalFrames.map { $0 * grid.tokensPerFrame }, text: textKeyValues?[index])
             let (next, key, value) = try block(index).causal(graph, hidden, conditioning, cache: cache)
             hidden = next
-            keys.append(key)
-            values.append(value)
+            keys.append(key.dtype == keyValueType ? key : try graph.cast(key, to: keyValueType))
+            values.append(value.dtype == keyValueType ? value : try graph.cast(value, to: keyValueType))
         }
         return (try head(graph, hidden, temb: temb, grid: grid), keys, values)
     }
