@@ -27,10 +27,11 @@ public final class WanLatentStream {
                 operation: "Wan video decode", shape: shape,
                 reason: "expected \(latents.count) latents as [1, \(vae.configuration.zDim), frames, height, width]")
         }
-        let graph = Graph(arena: arena)
-        let denormalized = try graph.run([
-            vae.denormalizeLatents(graph, graph.input(latents, shape: shape))
-        ])[0].floats()
+        // The graph (its input and constants) goes before the frames are decoded.
+        let denormalized = try {
+            let graph = Graph(arena: arena)
+            return try graph.run([vae.denormalizeLatents(graph, graph.input(latents, shape: shape))])[0].floats()
+        }()
         arena.trim()
         let (channels, count, plane) = (shape[1], shape[2], shape[3] * shape[4])
         for frame in 0..<count {

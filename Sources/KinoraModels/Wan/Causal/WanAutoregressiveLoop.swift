@@ -130,6 +130,9 @@ public final class WanAutoregressiveLoop {
         let (channels, height, width) = frameShape
         let plane = height * width
         let frames = keptLatents
+        // The old keys and values go first, so that the re-cache never holds two caches.
+        let made = cache.frames
+        cache = WanKVCache()
         var rebuilt = WanKVCache()
         for start in stride(from: 0, to: frames.count, by: chunkFrames) {
             let group = Array(frames[start..<min(start + chunkFrames, frames.count)])
@@ -145,7 +148,7 @@ public final class WanAutoregressiveLoop {
             rebuilt = try causal.extend(
                 rebuilt, with: Tensor(latents, shape: shape, on: causal.arena.device), text: prompt)
         }
-        rebuilt.frames = cache.frames
+        rebuilt.frames = made
         cache = rebuilt
     }
 

@@ -131,63 +131,80 @@ public final class WanCausalTransformer {
         if case .keyValues(let cached) = prompt {
             textKeyValues = zip(cached.keys, cached.values).map { (key: graph.input($0), value: graph.input($1)) }
         }
-        let pass = try transformer.recordCausal(
-            graph, hiddenStates: graph.input(chunk), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
-            prefix: stored, textKeyValues: textKeyValues, keyValueType: cacheType)
-        guard keep else { return (try graph.run([pass.prediction])[0], cache) }
+        let pass = try record(
+            graph, chunk: graph.input(chunk), timesteps: timesteps, text: graph.input(text),
+            textKeyValues: textKeyValues, prefix: stored, pieceFrames: cache.pieceFrames, keep: keep)
+        let results = try graph.run([pass.prediction] + pass.outputs)
+        guard keep else { return (results[0], cache) }
+        var extended = WanKVCache()
+        for (layer, pieces) in pass.layers.enumerated() {
+            let (keys, values) = cache.isEmpty ? ([], []) : (cache.keys[layer], cache.values[layer])
+            extended.keys.append(pieces.map { $0.key(results, cached: keys) })
+            extended.values.append(pieces.map { $0.value(results, cached: values) })
+        }
+        extended.pieceFrames = pass.pieceFrames
+        extended.frames = cache.frames + chunk.shape[2]
+        extended.tokensPerFrame = tokensPerFrame
+        return (results[0], extended)
+    }
 
-        // The chunk's keys and values become a new piece; with a window, the oldest frames after the sink go. Pieces
-        // kept whole are not touched (no copy); a piece cut by the window is copied down to what stays.
-        let pieces = keptPieces(cache.pieceFrames + [chunk.shape[2]], chunkFrames: chunk.shape[2])
+    /// A pass as `predict` (`keep` false) or `extend` records it over `chunk` and the cached pieces `prefix` (per
+    /// block, of `pieceFrames` latent frames each): the prediction and, with `keep`, the pieces of the grown cache —
+    /// the chunk's keys and values as a new piece, and with a window the oldest frames after the sink dropped. Pieces
+    /// kept whole are not touched (no copy); a piece cut by the window is copied down to what stays.
+    func record(
+        _ graph: Graph, chunk: Value, timesteps: [Float], text: Value, textKeyValues: [(key: Value, value: Value)]?,
+        prefix: [[(key: Value, value: Value)]], pieceFrames: [Int], keep: Bool
+    ) throws -> (prediction: Value, outputs: [Value], layers: [[Piece]], pieceFrames: [Int]) {
+        let pass = try transformer.recordCausal(
+            graph, hiddenStates: chunk, frameTimesteps: timesteps, encoderHiddenStates: text, prefix: prefix,
+            textKeyValues: textKeyValues, keyValueType: cacheType)
+        guard keep else { return (pass.prediction, [], [], pieceFrames) }
+        let patch = transformer.configuration.patchSize
+        let tokensPerFrame = (chunk.shape[3] / patch[1]) * (chunk.shape[4] / patch[2])
+        let pieces = keptPieces(pieceFrames + [chunk.shape[2]], chunkFrames: chunk.shape[2])
         var outputs: [Value] = []
         var layers: [[Piece]] = []
         for layer in 0..<transformer.configuration.numLayers {
             var kept: [Piece] = []
             for (piece, frames) in pieces {
-                let old = piece < cache.pieceFrames.count
-                if old, frames == 0..<cache.pieceFrames[piece] {
-                    kept.append(.cached(key: cache.keys[layer][piece], value: cache.values[layer][piece]))
+                let old = piece < pieceFrames.count
+                if old, frames == 0..<pieceFrames[piece] {
+                    kept.append(.cached(piece))
                     continue
                 }
-                let source = old ? stored[layer][piece] : (key: pass.keys[layer], value: pass.values[layer])
+                let source = old ? prefix[layer][piece] : (key: pass.keys[layer], value: pass.values[layer])
                 func cut(_ value: Value) throws -> Value {
                     let (start, length) = (frames.lowerBound * tokensPerFrame, frames.count * tokensPerFrame)
                     guard length < value.shape[1] else { return value }
-                    return try graph.copy(graph.slice(value, axis: 1, start: start, length: length))
+                    // A copy of its own (`copy` writes f32), so that the old piece's storage can go.
+                    return try graph.cast(
+                        graph.copy(graph.slice(value, axis: 1, start: start, length: length)), to: cacheType)
                 }
                 kept.append(.computed(outputs.count + 1))
                 outputs += [try cut(source.key), try cut(source.value)]
             }
             layers.append(kept)
         }
-        let results = try graph.run([pass.prediction] + outputs)
-        var extended = WanKVCache()
-        for layer in layers {
-            extended.keys.append(layer.map { $0.key(results) })
-            extended.values.append(layer.map { $0.value(results) })
-        }
-        extended.pieceFrames = pieces.map(\.frames.count)
-        extended.frames = cache.frames + chunk.shape[2]
-        extended.tokensPerFrame = tokensPerFrame
-        return (results[0], extended)
+        return (pass.prediction, outputs, layers, pieces.map(\.frames.count))
     }
 
-    /// A piece of a grown cache: one the cache had, or one the run computes (its keys at this index of the results,
-    /// its values at the next).
-    private enum Piece {
-        case cached(key: Tensor, value: Tensor)
+    /// A piece of a grown cache: one the cache had (by its place), or one the run computes (its keys at this index of
+    /// the results, its values at the next).
+    enum Piece {
+        case cached(Int)
         case computed(Int)
 
-        func key(_ results: [Tensor]) -> Tensor {
+        func key(_ results: [Tensor], cached: [Tensor]) -> Tensor {
             switch self {
-            case .cached(let key, _): return key
+            case .cached(let piece): return cached[piece]
             case .computed(let index): return results[index]
             }
         }
 
-        func value(_ results: [Tensor]) -> Tensor {
+        func value(_ results: [Tensor], cached: [Tensor]) -> Tensor {
             switch self {
-            case .cached(_, let value): return value
+            case .cached(let piece): return cached[piece]
             case .computed(let index): return results[index + 1]
             }
         }
