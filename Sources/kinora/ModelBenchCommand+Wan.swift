@@ -150,7 +150,8 @@ extension ModelBenchCommand {
 
     /// The components the model argument names: a catalogued architecture over random weights, or a Wan folder (a
     /// tiny family's committed weights found as the catalog finds them, or `--weights`).
-    func wanSubject(device: GPUDevice) throws -> WanSubject {
+    func wanSubject(device: GPUDevice, named name: String? = nil) throws -> WanSubject {
+        let model = name ?? self.model
         if weights == nil,
             let catalogued = WanCatalogModel(rawValue: model)
                 ?? WanCatalogModel.allCases.first(where: { $0.family == model })
@@ -160,7 +161,7 @@ extension ModelBenchCommand {
                 components: try catalogued.components(), source: catalogued.checkpoint, random: true,
                 width: size.width, height: size.height, frames: size.frames, steps: 50)
         }
-        let family = try catalogFamily()
+        let family = try catalogFamily(named: model)
         let folder =
             try weights.map { URL(fileURLWithPath: $0) }
             ?? locate(
@@ -176,7 +177,9 @@ extension ModelBenchCommand {
     }
 
     /// The catalog family the model argument names (a Wan catalog model by its family), with the catalog.
-    private func catalogFamily() throws -> (family: KinoraPipeline.ModelFamily, catalog: ModelCatalog, folder: URL) {
+    private func catalogFamily(named model: String) throws
+        -> (family: KinoraPipeline.ModelFamily, catalog: ModelCatalog, folder: URL)
+    {
         guard let folder = BundledCatalog.locate() else {
             throw ValidationError("no catalog found: set \(BundledCatalog.environmentVariable) to the models/ folder")
         }

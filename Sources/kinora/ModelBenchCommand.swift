@@ -13,7 +13,7 @@ struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Predict (and with --run measure) memory and speed of SD 1.5, SD 2.x, SDXL, Wan 2.1 1.3B or Wan 2.2 "
-            + "5B with random weights.",
+            + "5B (clips, or autoregressive streams with -ar) with random weights.",
         discussion: """
             wan21-1.3b and wan22-5b plan a video of --size WIDTHxHEIGHT and --frames (default 832x480, 81 frames \
             and 1280x704, 121 frames) stage by stage: text encoding (UMT5-XXL streamed layer by layer), the keyframe \
@@ -21,6 +21,13 @@ struct ModelBenchCommand: ParsableCommand {
             streamed decode (tiled when whole frames do not fit), against the device's budget or --vram; the catalog \
             families tiny-wan21 and tiny-wan22 plan their committed weights (or --weights). With --run every stage \
             runs once at that size, timed, with the allocator's peak beside the planned one.
+
+            wan21-1.3b-ar (Self-Forcing, CausVid, LongLive: the causal Wan 2.1 1.3B), wan22-5b-ar, tiny-wan21-ar and \
+            tiny-wan22-ar plan an autoregressive stream of --seconds (default 10) at --size: its peak with the KV \
+            cache in f32 and f16 and with every frame cached or rolling windows of 21, 12 and 6 latent frames (or \
+            --window, --sink), then the chosen one (--kv-cache, --window; by default f16 and, past 21 latent frames, a \
+            window of 21) stage by stage. With --run the stream runs --chunks chunks (default: until the KV cache is \
+            at its largest): time to the first frame, seconds per chunk, frames per second and the allocator's peak.
 
             With --catalog-figures, measures the activation figures of a catalog family (models/*.yaml) instead: \
             sd15, sd2 and sdxl over random weights, tiny-sd15 and tiny-sdxl over their committed weights, piper-vits \
@@ -75,6 +82,27 @@ struct ModelBenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON for tools.")
     var json = false
 
+    @Option(name: .long, help: "Autoregressive Wan (-ar): seconds of the stream at 16 fps (default 10).")
+    var seconds: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Autoregressive Wan: the attention window in latent frames (default: "
+            + "none up to 21 latent frames, else 21)."))
+    var window: Int?
+
+    @Option(name: .long, help: "Autoregressive Wan: the window's sink in latent frames (default: one chunk).")
+    var sink: Int?
+
+    @Option(name: .customLong("kv-cache"), help: ArgumentHelp("Autoregressive Wan: KV cache storage, f32, f16 or bf16 (the VAE feature cache: "
+            + "f16 with either 16-bit kind)."))
+    var kvCache = "f16"
+
+    @Option(name: .customLong("chunk-frames"), help: "Autoregressive Wan: latent frames a chunk.")
+    var chunkFrames = 3
+
+    @Option(name: .long, help: ArgumentHelp("Autoregressive Wan with --run: chunks to make and decode (default: "
+            + "enough to fill the KV cache to its largest)."))
+    var chunks: Int?
+
     /// What one `--run` stage measured.
     struct Measurement: Codable {
         var stage: String
@@ -112,6 +140,7 @@ struct ModelBenchCommand: ParsableCommand {
             }
             return
         }
+        if isWanStream { return try validateWanStream() }
         if isWan { return try validateWan() }
         guard sizes.isEmpty, weights == nil else {
             throw ValidationError("--sizes and --weights need --catalog-figures")
@@ -129,6 +158,7 @@ struct ModelBenchCommand: ParsableCommand {
 
     func run() throws {
         if catalogFigures { return try measureCatalogFigures() }
+        if isWanStream { return try runWanStream() }
         if isWan { return try runWan() }
         guard let catalog = CatalogModel(rawValue: model) else {
             throw ValidationError("model must be one of "

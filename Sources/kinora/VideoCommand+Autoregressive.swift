@@ -12,8 +12,8 @@ extension VideoCommand {
     /// is made; progress per chunk with frames per second and the latency to the first frame. With a keyframe, its
     /// latent is the video's first frame, clean in the cache before the first chunk.
     func runAutoregressive(
-        _ pipeline: WanVideoPipeline, keyframe: WanVideoImage?, outputURL: URL, codec: VideoCodec,
-        fps requestedRate: FrameRate?
+        _ pipeline: WanVideoPipeline, parts: WanStageComponents, keyframe: WanVideoImage?, outputURL: URL,
+        codec: VideoCodec, fps requestedRate: FrameRate?
     ) throws {
         let started = Date()
         let frameRate = try requestedRate ?? FrameRate(16)
@@ -36,14 +36,15 @@ extension VideoCommand {
             guidanceScale: 1, seed: seed)
         settings.streamedTextEncoder = streamWeights != .off
         let shape = try pipeline.latentShape(settings)
-        let rotaryFrames = pipeline.transformer.configuration.ropeMaxSeqLen
-        let attentionWindow = try window.map {
-            try WanAttentionWindow(frames: $0, sinkFrames: min(sink ?? chunkFrames, $0 - 1))
-        }
-        guard attentionWindow != nil || latentFrames <= rotaryFrames else {
-            throw ValidationError(
-                "\(videoFrames) frames are \(latentFrames) latent frames, past the model's \(rotaryFrames) rotary "
-                    + "positions; give --window for a rolling window (e.g. --window 21)")
+        // A stream longer than the models were trained on rolls a window of what they were trained on.
+        let attentionWindow =
+            try window.map { try WanAttentionWindow(frames: $0, sinkFrames: min(sink ?? chunkFrames, $0 - 1)) }
+            ?? WanAttentionWindow.automatic(latentFrames: latentFrames, chunkFrames: chunkFrames)
+        if window == nil, let attentionWindow {
+            Self.note(
+                "\(latentFrames) latent frames are more than the \(WanAttentionWindow.trainedFrames) the model was "
+                    + "trained on: a rolling window of \(attentionWindow.frames) latent frames with a sink of "
+                    + "\(attentionWindow.sinkFrames) (--window, --sink)")
         }
         let duration = frameRate.duration(ofFrames: videoFrames)
         if let late = promptAt.first(where: { $0.seconds >= duration }) {
@@ -52,7 +53,26 @@ extension VideoCommand {
                     + String(format: "%.2f s)", duration))
         }
         let switches = promptAt.sorted { $0.seconds < $1.seconds }
-        let tiles = try pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: vaeTiling.tiling)
+        // The VAE's feature cache follows the KV cache: 16 bits for either 16-bit kind.
+        let decoderCacheType: DType = kvCache == .f32 ? .f32 : .f16
+        // The memory plan, before any work: a stream that cannot fit the budget, or needs a buffer larger than the
+        // device makes, is refused here, naming the stage; the decode takes the plan's tiles.
+        let plan = try WanStreamPlanner.plan(
+            parts,
+            WanStreamRequest(
+                width: settings.width, height: settings.height, latentFrames: latentFrames, chunkFrames: chunkFrames,
+                windowFrames: attentionWindow?.frames, sinkFrames: attentionWindow?.sinkFrames ?? 0,
+                cacheType: kvCache.dtype, decoderCacheType: decoderCacheType, prompts: 1 + switches.count,
+                startPicture: keyframe != nil),
+            device: pipeline.arena.device)
+        try plan.checkBudget()
+        try plan.checkDeviceBuffers()
+        Self.note(
+            "plan: peak \(ByteCount(plan.peakBytes)) at the \(plan.peakStage) stage of a \(ByteCount(plan.budget)) "
+                + "budget (KV cache \(ByteCount(plan.stream.kvCacheBytes)) at most)")
+        let tiles = try vaeTiling == .auto
+            ? plan.tiles
+            : pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: vaeTiling.tiling)
         let writer = try VideoWriter(
             url: outputURL,
             settings: VideoSettings(
@@ -98,7 +118,8 @@ extension VideoCommand {
                 window: attentionWindow), text: text,
             schedule: schedule.schedule, chunkFrames: chunkFrames, frameShape: (shape[1], shape[3], shape[4]),
             seed: seed)
-        let stream = WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles)
+        let stream = WanLatentStream(
+            vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: decoderCacheType)
         let loopStarted = Date()
         var firstFrame: Double?
         let startLatent = try keyframe.map { try pipeline.keyframeLatent($0) }

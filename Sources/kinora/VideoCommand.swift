@@ -113,7 +113,8 @@ struct VideoCommand: ParsableCommand {
         "Autoregressive: a rolling window of this many latent frames that a chunk attends to (its own included), "
             + "for streams of any length at constant memory.",
         discussion: "The first --sink frames stay in it for good; the oldest others are dropped as the stream goes "
-            + "on. Without it every frame stays, up to the model's rotary positions (1024 latent frames)."))
+            + "on. At most 21 (what the models were trained on); without it every frame stays while the stream is "
+            + "21 latent frames or less (81 frames), and longer streams get a window of 21 with a sink of a chunk."))
     var window: Int?
 
     @Option(name: .long, help: "Autoregressive: latent frames of the start kept in the window (default: a chunk).")
@@ -127,7 +128,7 @@ struct VideoCommand: ParsableCommand {
 
     @Option(name: .customLong("kv-cache"), help: ArgumentHelp(
         "Autoregressive: how the KV cache stores keys and values: f16 (half the memory), bf16 (as Self-Forcing), "
-            + "or f32."))
+            + "or f32; the VAE decoder's feature cache is f16 with either 16-bit kind, else f32."))
     var kvCache: CacheStorage = .f16
 
     enum CacheStorage: String, ExpressibleByArgument {
@@ -179,6 +180,12 @@ struct VideoCommand: ParsableCommand {
         if let window, window <= chunkFrames {
             throw ValidationError("--window \(window) must be longer than a chunk (--chunk-frames \(chunkFrames))")
         }
+        if let window, window > WanAttentionWindow.trainedFrames {
+            throw ValidationError(
+                "--window \(window) is longer than the \(WanAttentionWindow.trainedFrames) latent frames the "
+                    + "autoregressive Wan models (Self-Forcing, CausVid) were trained on; their attention never "
+                    + "reached further back")
+        }
         guard (1...16).contains(chunkFrames) else {
             throw ValidationError("--chunk-frames must be 1...16, got \(chunkFrames)")
         }
@@ -217,7 +224,8 @@ struct VideoCommand: ParsableCommand {
         let pipeline = try components.load(parts, device: device)
         if autoregressive {
             return try runAutoregressive(
-                pipeline, keyframe: keyframe, outputURL: outputURL, codec: videoCodec, fps: requestedRate)
+                pipeline, parts: parts, keyframe: keyframe, outputURL: outputURL, codec: videoCodec,
+                fps: requestedRate)
         }
         let secondGeneration = pipeline.expandTimesteps
         let frameRate = try requestedRate ?? FrameRate(secondGeneration ? 24 : 16)

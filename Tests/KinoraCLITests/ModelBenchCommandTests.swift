@@ -36,6 +36,33 @@ final class ModelBenchCommandTests: XCTestCase {
             report["peakBytes"] as? Int, stages.compactMap { $0["peakBytes"] as? Int }.max(), "the largest stage's")
     }
 
+    /// The autoregressive tiny Wan: every tactic planned, the chosen one run until its KV cache is at its largest,
+    /// where the allocator peaks at the planned bytes.
+    func testTinyWan21AutoregressiveStreamRunsAtItsPlannedPeak() throws {
+        let outcome = try KinoraCommand.run([
+            "bench", "model", "tiny-wan21-ar", "--size", "48x32", "--seconds", "4", "--window", "9", "--sink", "3",
+            "--run", "--json",
+        ])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let report = try json(outcome)
+        // 4 s at 16 fps: 64 frames, 17 latent frames, whole chunks of 3: 18 latent frames, 69 frames.
+        XCTAssertEqual(report["videoFrames"] as? Int, 69)
+        let tactics = try XCTUnwrap(report["tactics"] as? [[String: Any]])
+        // Every frame cached, windows of 21, 12, 6 and 9, each with an f32 and an f16 cache.
+        XCTAssertEqual(tactics.count, 10)
+        let measurement = try XCTUnwrap(report["measurement"] as? [String: Any])
+        let measured = try XCTUnwrap(measurement["measuredPeakBytes"] as? Int)
+        XCTAssertGreaterThan(measured, 0)
+        XCTAssertEqual(measured, measurement["predictedPeakBytes"] as? Int)
+        // The window keeps 6 frames between chunks: the run goes until the cache holds them.
+        XCTAssertEqual(measurement["chunks"] as? Int, 3)
+        XCTAssertGreaterThan(try XCTUnwrap(measurement["framesPerSecond"] as? Double), 0)
+
+        let refused = try KinoraCommand.run(["bench", "model", "tiny-wan21-ar", "--window", "30"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.error.contains("longer than the 21 latent frames"), refused.error)
+    }
+
     func testTextReportNamesEveryStageItsTacticAndTheWholePlansPeak() throws {
         let outcome = try KinoraCommand.run(["bench", "model", "tiny-wan21", "--vram", "1GB", "--prompt-tokens", "8"])
         XCTAssertEqual(outcome.status, 0, outcome.error)

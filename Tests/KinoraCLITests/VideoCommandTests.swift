@@ -119,14 +119,18 @@ final class VideoCommandTests: XCTestCase {
         XCTAssertEqual(try MediaTools.probe(clip), "48,32,21")
         XCTAssertEqual(try MediaTools.probe(out.appending(path: "live.mp4")), "48,32,21")
 
-        // Past the tiny model's 32 rotary positions with a rolling window: 40 latent frames, 157 frames.
+        // Past the 21 latent frames the models were trained on (and the tiny model's 32 rotary positions): 40 latent
+        // frames, 157 frames, in the rolling window a longer stream gets.
         let long = out.appending(path: "long.mp4")
         let windowed = try KinoraCommand.run([
             "video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox in the snow",
-            "--size", "48x32", "--frames", "157", "--chunk-frames", "4", "--window", "12", "--sink", "2",
-            "--schedule", "causvid", "-o", long.path,
+            "--size", "48x32", "--frames", "157", "--chunk-frames", "4", "--schedule", "causvid", "-o", long.path,
         ])
         XCTAssertEqual(windowed.status, 0, windowed.error)
+        XCTAssertTrue(
+            windowed.error.contains("a rolling window of 21 latent frames with a sink of 4 (--window, --sink)"),
+            windowed.error)
+        XCTAssertTrue(windowed.error.contains("plan: peak"), windowed.error)
         XCTAssertEqual(try MediaTools.probe(long), "48,32,157")
 
         // From a keyframe: its latent is frame 0, then whole chunks: 1 + 3 · 3 latent frames, 37 frames.
@@ -145,8 +149,11 @@ final class VideoCommandTests: XCTestCase {
 
         let t2v = ["video", "--autoregressive", "--model", fixture("wan-pipeline/t2v"), "--prompt", "a fox"]
         let cases: [([String], String)] = [
-            (t2v + ["--size", "48x32", "--frames", "200"], "past the model's 32 rotary positions; give --window"),
-            (t2v + ["--size", "48x32", "--window", "40"], "longer than the model's 32 rotary positions"),
+            (t2v + ["--size", "48x32", "--window", "22"], "longer than the 21 latent frames the autoregressive Wan"),
+            (
+                t2v + ["--size", "48x32", "--vram", "10MB"],
+                "(at its text encoding stage) but the budget is 10.00 MiB"
+            ),
             (t2v + ["--size", "48x32", "--window", "3"], "--window 3 must be longer than a chunk"),
             (t2v + ["--size", "48x32", "--seconds", "1", "--prompt-at", "5:late"], "is past the video's end"),
             (t2v + ["--size", "48x32", "--image", keyframe.path], "--image is 64x32 but the video is 48x32"),

@@ -293,12 +293,19 @@ public enum WanMemoryPlanner {
     static func overBudget<T>(
         _ stage: WanStagePlan.Kind, budget: UInt64, device: GPUDevice, _ body: () throws -> T
     ) throws -> T {
+        try overBudget(stage.rawValue, budget: budget, device: device, body)
+    }
+
+    /// `overBudget` for a stage by name.
+    static func overBudget<T>(
+        _ stage: String, budget: UInt64, device: GPUDevice, _ body: () throws -> T
+    ) throws -> T {
         do {
             return try body()
         } catch GPUError.outOfMemory(let requested, _, _) {
             let needed = device.memory.liveBytes + requested
             device.memory.trim()
-            throw PipelineError.overBudget(needed: needed, budget: budget, stage: stage.rawValue)
+            throw PipelineError.overBudget(needed: needed, budget: budget, stage: stage)
         }
     }
 }

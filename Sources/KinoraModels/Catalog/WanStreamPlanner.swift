@@ -34,13 +34,25 @@ public enum WanStreamPlanner {
         let keyframe = try request.startPicture ? WanMemoryPlanner.overBudget(.keyframeEncode, budget: budget, device: device) {
             try WanMemoryPlanner.keyframeStage(components, clip, carried: promptBytes, device: device)
         } : nil
-        let (stream, tiles) = try WanMemoryPlanner.overBudget(.denoise, budget: budget, device: device) {
+        let (stream, tiles) = try WanMemoryPlanner.overBudget("stream", budget: budget, device: device) {
             try streamStage(components, request, promptBytes: promptBytes, budget: budget, device: device)
         }
         return WanStreamPlan(
             model: components.name, request: request, budget: budget, deviceMaxBufferBytes: memory.maxBufferSize,
             textEncoding: text, keyframeEncode: keyframe, stream: stream,
             decodeTile: tiles.map { [$0.sampleHeight, $0.sampleWidth, $0.strideHeight, $0.strideWidth] })
+    }
+
+    /// The stream stage alone, for comparing tactics without planning the text encoding again.
+    public static func streamStage(
+        _ components: WanStageComponents, _ request: WanStreamRequest, budget: UInt64? = nil, device: GPUDevice
+    ) throws -> WanStreamStagePlan {
+        try validate(components, request)
+        let promptBytes = UInt64(request.prompts) * WanMemoryPlanner.promptEmbedsBytes(components, memory: device.memory)
+        return try WanMemoryPlanner.overBudget("stream", budget: budget ?? device.memory.budget, device: device) {
+            try streamStage(
+                components, request, promptBytes: promptBytes, budget: budget ?? device.memory.budget, device: device)
+        }.0
     }
 
     /// The request's window, if any.
@@ -153,7 +165,8 @@ public enum WanStreamPlanner {
         }
         var best: (stage: WanStreamStagePlan, tiles: AutoencoderKLWan.TileConfiguration?)?
         for tiles in WanMemoryPlanner.tileCandidates(vae, latentHeight: height, latentWidth: width) {
-            let call = try vae.streamingDecodeMemory(latentHeight: height, latentWidth: width, tiles: tiles)
+            let call = try vae.streamingDecodeMemory(
+                latentHeight: height, latentWidth: width, tiles: tiles, cacheType: request.decoderCacheType)
             let decoderWeights = memory.liveBytes - vaeStart
             let passes: [(String, UInt64)] = [
                 (
@@ -180,6 +193,7 @@ public enum WanStreamPlanner {
                 ].max()!,
                 tactic: "DiT and VAE decoder resident; \(request.cacheType) KV cache, \(window); chunks of "
                     + "\(request.chunkFrames) latent frames; decode one latent frame a call, "
+                    + "\(request.decoderCacheType) feature cache, "
                     + (tiles.map {
                         "tiles of \($0.sampleWidth)×\($0.sampleHeight) pixels every \($0.strideWidth)×\($0.strideHeight)"
                     } ?? "whole frames"))

@@ -58,7 +58,9 @@ public struct WanStreamRunner {
         let loop = try WanAutoregressiveLoop(
             causal: causal, text: prompts[0], schedule: schedule, chunkFrames: request.chunkFrames,
             frameShape: (latent[1], latent[3], latent[4]), seed: 0)
-        let stream = WanLatentStream(vae: try components.makeAutoencoder(device: device), arena: arena, tiles: plan.tiles)
+        let stream = WanLatentStream(
+            vae: try components.makeAutoencoder(device: device), arena: arena, tiles: plan.tiles,
+            cacheType: request.decoderCacheType)
         var firstFrame: Double?
         var chunkSeconds: [Double] = []
         let count = max(1, chunks)

@@ -13,10 +13,14 @@ public final class WanLatentStream {
     /// Video frames handed on so far.
     public private(set) var framesDecoded = 0
 
-    public init(vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil) {
+    /// `cacheType`: how the decoder's feature cache is stored (f16 halves it; see `WanVAEStreamingDecoder`).
+    public init(
+        vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
+        cacheType: DType = .f32
+    ) {
         self.vae = vae
         self.arena = arena
-        decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, tiles: tiles)
+        decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, tiles: tiles, cacheType: cacheType)
     }
 
     /// Decodes the next latent frames; `frames` receives each latent frame's video frames (1 for the clip's first,

@@ -19,6 +19,18 @@ public struct WanAttentionWindow: Sendable, Equatable {
         self.sinkFrames = sinkFrames
     }
 
+    /// Latent frames Self-Forcing and CausVid were trained on (81 video frames, their `kv_cache_size` of 21 frames):
+    /// their attention never reached further back, so a longer window asks for what they never learned.
+    public static let trainedFrames = 21
+
+    /// The window a stream of `latentFrames` in chunks of `chunkFrames` gets when none is asked for: none while the
+    /// whole stream fits the trained frames, else the trained extent with the first chunk as the sink (the rolling
+    /// cache Self-Forcing's model keeps once its cache is full, with LongLive's sink).
+    public static func automatic(latentFrames: Int, chunkFrames: Int) throws -> WanAttentionWindow? {
+        guard latentFrames > trainedFrames else { return nil }
+        return try WanAttentionWindow(frames: trainedFrames, sinkFrames: min(chunkFrames, trainedFrames - 1))
+    }
+
     /// The frames a cache may keep between chunks of `chunkFrames`, so that it and the next chunk fit the window.
     func keptFrames(chunkFrames: Int) -> Int { max(0, frames - chunkFrames) }
 }
