@@ -37,8 +37,9 @@ extension ModelBenchCommand {
 
     func validateWanStream() throws {
         guard sizes.isEmpty, frames == nil, steps == nil, !streamWeights else {
-            throw ValidationError("an autoregressive Wan takes --size, --seconds, --window, --sink, --kv-cache, "
-                + "--chunk-frames, --chunks, --vram and --run")
+            throw ValidationError(
+                "an autoregressive Wan takes --size, --seconds, --window, --sink, --kv-cache, "
+                    + "--chunk-frames, --chunks, --vram and --run")
         }
         if let size, ImageSize(parsing: size) == nil {
             throw ValidationError("--size must be WIDTHxHEIGHT, such as 832x480; got \(size)")
@@ -50,12 +51,14 @@ extension ModelBenchCommand {
             throw ValidationError("--kv-cache must be f32, f16 or bf16, got \(kvCache)")
         }
         guard (1...WanAttentionWindow.trainedFrames).contains(chunkFrames), (chunks ?? 1) >= 1 else {
-            throw ValidationError("--chunk-frames must be 1 to \(WanAttentionWindow.trainedFrames) and --chunks at "
-                + "least 1")
+            throw ValidationError(
+                "--chunk-frames must be 1 to \(WanAttentionWindow.trainedFrames) and --chunks at "
+                    + "least 1")
         }
         if let window, window > WanAttentionWindow.trainedFrames {
-            throw ValidationError("--window \(window) is longer than the \(WanAttentionWindow.trainedFrames) latent "
-                + "frames the autoregressive Wan models were trained on")
+            throw ValidationError(
+                "--window \(window) is longer than the \(WanAttentionWindow.trainedFrames) latent "
+                    + "frames the autoregressive Wan models were trained on")
         }
     }
 
@@ -103,9 +106,10 @@ extension ModelBenchCommand {
             for type in [DType.f32, .f16] {
                 let stream = try WanStreamPlanner.streamStage(
                     subject.components, request(type, window), budget: budget, device: device)
-                tactics.append(.init(
-                    cacheType: type.rawValue, windowFrames: window?.frames, sinkFrames: window?.sinkFrames ?? 0,
-                    stream: stream))
+                tactics.append(
+                    .init(
+                        cacheType: type.rawValue, windowFrames: window?.frames, sinkFrames: window?.sinkFrames ?? 0,
+                        stream: stream))
                 if !json { printTactic(stream, type: type, window: window, latentFrames: latentFrames) }
             }
         }
@@ -146,7 +150,8 @@ extension ModelBenchCommand {
         try plan.checkBudget()
     }
 
-    private func printTactic(_ stream: WanStreamStagePlan, type: DType, window: WanAttentionWindow?, latentFrames: Int) {
+    private func printTactic(_ stream: WanStreamStagePlan, type: DType, window: WanAttentionWindow?, latentFrames: Int)
+    {
         let name =
             window.map { "window \($0.frames), sink \($0.sinkFrames)" }
             ?? "every frame (\(latentFrames) latent frames)"

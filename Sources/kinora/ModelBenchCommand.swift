@@ -92,8 +92,8 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Autoregressive Wan: the window's sink in latent frames (default: one chunk).")
     var sink: Int?
 
-    @Option(name: .customLong("kv-cache"), help: ArgumentHelp("Autoregressive Wan: KV cache storage, f32, f16 or bf16 (the VAE feature cache: "
-            + "f16 with either 16-bit kind)."))
+    @Option(name: .customLong("kv-cache"), help: ArgumentHelp("Autoregressive Wan: KV cache storage, f32, f16 or "
+            + "bf16 (the VAE feature cache: f16 with either 16-bit kind)."))
     var kvCache = "f16"
 
     @Option(name: .customLong("chunk-frames"), help: "Autoregressive Wan: latent frames a chunk.")

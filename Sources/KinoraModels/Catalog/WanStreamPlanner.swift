@@ -31,9 +31,11 @@ public enum WanStreamPlanner {
         }
         // The prompts encoded before the current one stay on the device meanwhile.
         text.peakBytes += promptBytes - WanMemoryPlanner.promptEmbedsBytes(components, memory: memory)
-        let keyframe = try request.startPicture ? WanMemoryPlanner.overBudget(.keyframeEncode, budget: budget, device: device) {
-            try WanMemoryPlanner.keyframeStage(components, clip, carried: promptBytes, device: device)
-        } : nil
+        let keyframe =
+            try request.startPicture
+            ? WanMemoryPlanner.overBudget(.keyframeEncode, budget: budget, device: device) {
+                try WanMemoryPlanner.keyframeStage(components, clip, carried: promptBytes, device: device)
+            } : nil
         let (stream, tiles) = try WanMemoryPlanner.overBudget("stream", budget: budget, device: device) {
             try streamStage(components, request, promptBytes: promptBytes, budget: budget, device: device)
         }
@@ -48,7 +50,8 @@ public enum WanStreamPlanner {
         _ components: WanStageComponents, _ request: WanStreamRequest, budget: UInt64? = nil, device: GPUDevice
     ) throws -> WanStreamStagePlan {
         try validate(components, request)
-        let promptBytes = UInt64(request.prompts) * WanMemoryPlanner.promptEmbedsBytes(components, memory: device.memory)
+        let promptBytes =
+            UInt64(request.prompts) * WanMemoryPlanner.promptEmbedsBytes(components, memory: device.memory)
         return try WanMemoryPlanner.overBudget("stream", budget: budget ?? device.memory.budget, device: device) {
             try streamStage(
                 components, request, promptBytes: promptBytes, budget: budget ?? device.memory.budget, device: device)
@@ -128,8 +131,9 @@ public enum WanStreamPlanner {
         func cacheBytes(_ pieces: [Int]) -> UInt64 {
             UInt64(2 * configuration.numLayers)
                 * pieces.reduce(0) {
-                    $0 + memory.allocationSize(
-                        for: UInt64($1 * tokensPerFrame * configuration.innerDim * request.cacheType.size))
+                    $0
+                        + memory.allocationSize(
+                            for: UInt64($1 * tokensPerFrame * configuration.innerDim * request.cacheType.size))
                 }
         }
         let chunkBytes = memory.allocationSize(for: UInt64(latent[1] * request.chunkFrames * height * width * 4))
@@ -144,8 +148,9 @@ public enum WanStreamPlanner {
             return (constants + planned.plan.allocatedPeakBytes, planned.plan.largestBufferBytes)
         }
         let text = try planned { try causal.plannedTextKeyValues(textTokens: tokens) }
-        let textKeyValues = memory.allocationSize(
-            for: UInt64(tokens * configuration.innerDim * 4)) * UInt64(2 * configuration.numLayers)
+        let textKeyValues =
+            memory.allocationSize(
+                for: UInt64(tokens * configuration.innerDim * 4)) * UInt64(2 * configuration.numLayers)
         func pass(keep: Bool) throws -> (bytes: UInt64, largest: UInt64) {
             let pass = try planned {
                 try causal.plannedPass(
@@ -178,7 +183,8 @@ public enum WanStreamPlanner {
                 ("decode", resident(decoderWeights) + cacheBytes(after) + call.peakBytes),
             ]
             let peak = passes.max { $0.1 < $1.1 }!
-            let window = request.windowFrames.map { "window of \($0) latent frames, sink \(request.sinkFrames)" }
+            let window =
+                request.windowFrames.map { "window of \($0) latent frames, sink \(request.sinkFrames)" }
                 ?? "every frame cached"
             let stage = WanStreamStagePlan(
                 transformerWeightBytes: transformerWeights, decoderWeightBytes: decoderWeights,
@@ -195,7 +201,8 @@ public enum WanStreamPlanner {
                     + "\(request.chunkFrames) latent frames; decode one latent frame a call, "
                     + "\(request.decoderCacheType) feature cache, "
                     + (tiles.map {
-                        "tiles of \($0.sampleWidth)×\($0.sampleHeight) pixels every \($0.strideWidth)×\($0.strideHeight)"
+                        "tiles of \($0.sampleWidth)×\($0.sampleHeight) pixels every "
+                            + "\($0.strideWidth)×\($0.strideHeight)"
                     } ?? "whole frames"))
             if stage.peakBytes <= budget { return (stage, tiles) }
             if best == nil || stage.peakBytes < best!.stage.peakBytes { best = (stage, tiles) }

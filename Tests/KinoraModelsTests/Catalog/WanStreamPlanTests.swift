@@ -22,7 +22,8 @@ final class WanStreamPlanTests: ModelTestCase {
         let measured = try WanStreamRunner(components: components, plan: plan, device: device).run(chunks: chunks)
         XCTAssertGreaterThan(measured.measuredPeakBytes, 0, file: file, line: line)
         XCTAssertEqual(
-            measured.measuredPeakBytes, measured.predictedPeakBytes, "\(plan.stream.tactic), peak at "
+            measured.measuredPeakBytes, measured.predictedPeakBytes,
+            "\(plan.stream.tactic), peak at "
                 + plan.stream.peakPass, file: file, line: line)
         print(
             "tiny Wan stream \(request.width)x\(request.height), \(chunks) chunks (\(plan.stream.tactic)): "

@@ -42,8 +42,9 @@ final class WanCausalTransformerTests: ModelTestCase {
         let video = values(channels * frames * height * width, seed: 3)
         let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
         func tensor(_ range: Range<Int>) throws -> Tensor {
-            try Tensor(frames(video, range, channels: channels), shape: [1, channels, range.count, height, width],
-                       on: device)
+            try Tensor(
+                frames(video, range, channels: channels), shape: [1, channels, range.count, height, width],
+                on: device)
         }
         // The finished chunks at t = 0, the last one noisy at t = 700.
         let timesteps: [Float] = [0, 0, 0, 0, 700, 700]
@@ -181,7 +182,9 @@ final class WanCausalTransformerTests: ModelTestCase {
             transformer: transformer, arena: arena, cacheType: .f16,
             window: WanAttentionWindow(frames: 6, sinkFrames: 1))
         XCTAssertEqual(
-            windowed.keptPieces([2, 2, 2], chunkFrames: 2).map { [$0.piece, $0.frames.lowerBound, $0.frames.upperBound] },
+            windowed.keptPieces([2, 2, 2], chunkFrames: 2).map {
+                [$0.piece, $0.frames.lowerBound, $0.frames.upperBound]
+            },
             [[0, 0, 1], [1, 1, 2], [2, 0, 2]])
         XCTAssertEqual(unbounded.keptPieces([2, 2, 2], chunkFrames: 2).map(\.frames.count), [2, 2, 2])
         let text = try Tensor(values(12 * 32, seed: 4), shape: [1, 12, 32], on: device)
@@ -232,7 +235,9 @@ final class WanCausalTransformerTests: ModelTestCase {
         // The tiny model's rotary table holds 32 frames.
         var long = cache
         let filler = try Tensor([Float](repeating: 0, count: 31 * 6 * 40), shape: [1, 31 * 6, 40], on: device)
-        (long.keys, long.values, long.pieceFrames, long.frames) = ([[filler], [filler]], [[filler], [filler]], [31], 31)
+        (long.keys, long.values, long.pieceFrames, long.frames) = (
+            [[filler], [filler]], [[filler], [filler]], [31], 31
+        )
         XCTAssertThrowsError(try causal.predict(chunk, timesteps: [1, 1], text: text, cache: long)) {
             XCTAssertTrue("\($0)".contains("frames 31..<33 lie past the rotary table's 32 positions"), "\($0)")
         }

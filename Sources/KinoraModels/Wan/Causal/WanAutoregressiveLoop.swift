@@ -157,10 +157,11 @@ public final class WanAutoregressiveLoop {
         let (channels, height, width) = frameShape
         let plane = height * width
         for frame in 0..<count {
-            keptLatents.append((0..<channels).flatMap { channel -> ArraySlice<Float> in
-                let start = (channel * count + frame) * plane
-                return latents[start..<(start + plane)]
-            })
+            keptLatents.append(
+                (0..<channels).flatMap { channel -> ArraySlice<Float> in
+                    let start = (channel * count + frame) * plane
+                    return latents[start..<(start + plane)]
+                })
         }
         let kept = cache.keptFrames
         guard keptLatents.count > kept, let window = causal.window else { return }

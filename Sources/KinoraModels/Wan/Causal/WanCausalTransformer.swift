@@ -223,7 +223,9 @@ public final class WanCausalTransformer {
         for (piece, count) in pieces.enumerated() {
             for range in keep {
                 let overlap = (start..<(start + count)).clamped(to: range)
-                if !overlap.isEmpty { result.append((piece, (overlap.lowerBound - start)..<(overlap.upperBound - start))) }
+                if !overlap.isEmpty {
+                    result.append((piece, (overlap.lowerBound - start)..<(overlap.upperBound - start)))
+                }
             }
             start += count
         }

@@ -5,8 +5,9 @@ extension WanTransformer3DModel {
     /// [1, C, F, H, W], the latent frames that follow `prefix` (every block's cached keys, not turned, and values, in
     /// pieces [1, L_i, dim] of any float type; empty for none): one timestep per latent frame (`frameTimesteps`,
     /// Self-Forcing's [B, F] timestep), and every block's self-attention over the cached tokens followed by the
-    /// call's own, masked block-causally in chunks of `blockCausalFrames` frames when given. Rotary positions go by place: the cached
-    /// frames at 0 ..< P, the call's at P ..< P + F — a video's absolute frames while nothing has been evicted.
+    /// call's own, masked block-causally in chunks of `blockCausalFrames` frames when given. Rotary positions go by
+    /// place: the cached frames at 0 ..< P, the call's at P ..< P + F — a video's absolute frames while nothing has
+    /// been evicted.
     ///
     /// Returns the flow prediction [1, C_out, F, H, W] and every block's own keys (not turned) and values,
     /// [1, F·H'·W', dim] each in `keyValueType` (cast as each block ends, so that the passes' f32 ones do not wait
@@ -69,7 +70,8 @@ extension WanTransformer3DModel {
         }
         var hidden = try patchEmbedding(graph, hiddenStates, grid: grid)
         let (temb, projection) = try conditionEmbedder.time(graph, timesteps: groups.timesteps)
-        let context = textKeyValues == nil ? try conditionEmbedder.text(graph, encoderHiddenStates) : encoderHiddenStates
+        let context =
+            textKeyValues == nil ? try conditionEmbedder.text(graph, encoderHiddenStates) : encoderHiddenStates
         let conditioning = WanBlockConditioning(
             context: context, projection: projection, rotary: .init(cos: rotary.cos, sin: rotary.sin))
         var keys: [Value] = []
