@@ -56,6 +56,28 @@ final class WanVideoCatalogTests: XCTestCase {
         XCTAssertEqual(wan22.shift, 5)
     }
 
+    /// The causal Wan 2.1 is the clip model's architecture; its recorded stream peaks meet the targets at
+    /// 832×480 for any length: ≤ 10 GB in LongLive's window, ≤ 8 GB in a shorter one, the text encoder streamed.
+    func testTheCausalWanStreamsWithinTheTargets() throws {
+        let catalog = try TestSupport.catalog()
+        let causal = try XCTUnwrap(catalog.family(named: "wan21-causal-1.3b"))
+        let clip = try XCTUnwrap(catalog.family(named: "wan21-t2v-1.3b"))
+        XCTAssertEqual(causal.output, .video)
+        for role in [ComponentRole.textEncoder, .denoiser, .decoder] {
+            XCTAssertEqual(
+                causal.components(role).first?.weightBytes.bytes, clip.components(role).first?.weightBytes.bytes)
+        }
+        XCTAssertEqual(causal.names, ["self_forcing_dmd.pt", "longlive_base.pt"])
+        XCTAssertEqual(causal.defaults.steps, 4)
+        let peaks = causal.measured.map { ($0.frames, $0.peak.value, $0.accounting) }
+        XCTAssertEqual(peaks.map(\.0), [165, 9609, 9609])
+        XCTAssertTrue(peaks.allSatisfy { $0.2.contains("text encoder streamed") })
+        let longLive = try XCTUnwrap(peaks.first { $0.2.contains("window of\n12") || $0.2.contains("window of 12") })
+        XCTAssertLessThanOrEqual(longLive.1, 10_000_000_000)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(peaks.map(\.1).min()), 8_000_000_000)
+        XCTAssertTrue(peaks.allSatisfy { $0.1 > Double(clip.components(.denoiser)[0].weightBytes.value) })
+    }
+
     func testNamesTheDiffusersFoldersAndComfyUIFiles() throws {
         let catalog = try TestSupport.catalog()
         let wan21 = try XCTUnwrap(catalog.family(named: "wan21-t2v-1.3b"))

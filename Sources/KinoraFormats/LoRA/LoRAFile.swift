@@ -10,8 +10,15 @@ public struct LoRAFile: Sendable {
 
     /// Opens a LoRA file: safetensors, with the PEFT configuration diffusers stores in its metadata, or a PyTorch
     /// checkpoint (`.pt`, `.pth`, `.bin`, read without running its pickle).
+    ///
+    /// A training checkpoint that keeps the generator's adapter beside the critic's (LongLive's `lora.pt`:
+    /// `{"generator_lora": {…}, "critic_lora": {…}, "step": …}`) gives the generator's.
     public init(url: URL) throws {
-        let store = try WeightFile.open(url)
+        var store = try WeightFile.open(url)
+        let generator = "generator_lora."
+        if store.tensorNames.contains(where: { $0.hasPrefix(generator) }) {
+            store = PrefixStrippedWeightStore(base: store, prefix: generator)
+        }
         try self.init(store: store, metadata: (store as? SafetensorsFile)?.metadata ?? [:])
     }
 

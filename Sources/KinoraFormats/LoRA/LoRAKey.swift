@@ -80,6 +80,9 @@ public struct LoRAKey: Sendable, Equatable {
         let diffusers: [(String, LoRAComponent)] = [
             ("unet.", .denoiser), ("transformer.", .denoiser), ("text_encoder.", .textEncoder),
             ("text_encoder_2.", .textEncoder2),
+            // A PEFT-wrapped model's own state dict (`get_peft_model_state_dict`), as LongLive saves its generator's
+            // adapter: the denoiser, in the names of the model that was wrapped.
+            ("base_model.model.", .denoiser),
         ]
         for (prefix, component) in diffusers where stem.hasPrefix(prefix) {
             return (component, layout, String(stem.dropFirst(prefix.count)), false)

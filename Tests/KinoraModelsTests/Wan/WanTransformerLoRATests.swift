@@ -1,5 +1,6 @@
 import Foundation
 import KinoraFormats
+import KinoraTestSupport
 import KinoraTensor
 import XCTest
 
@@ -29,7 +30,7 @@ final class WanTransformerLoRATests: ModelTestCase {
     }
 
     /// The adapter written in `layout`'s names.
-    private func write(_ adapter: Adapter, layout: String, to url: URL) throws {
+    private func write(_ adapter: Adapter, layout: String, to url: URL, alpha: Float? = nil) throws {
         var writer = SafetensorsWriter()
         for pair in adapter.pairs {
             let original = WanTransformerKeyMapTests.originalName(pair.module + ".weight").dropLast(".weight".count)
@@ -47,7 +48,10 @@ final class WanTransformerLoRATests: ModelTestCase {
             if layout != "peft" { try writer.add("\(stem).alpha", shape: [], floats: [adapter.alpha]) }
         }
         if layout == "peft" {
-            writer.metadata = [LoRAAdapterMetadata.key: #"{"transformer.r": 2, "transformer.lora_alpha": 3}"#]
+            writer.metadata = [
+                LoRAAdapterMetadata.key: #"{"transformer.r": 2, "transformer.lora_alpha": "#
+                    + "\(Int(alpha ?? adapter.alpha))}"
+            ]
         }
         try writer.write(to: url)
     }
@@ -91,6 +95,37 @@ final class WanTransformerLoRATests: ModelTestCase {
             let error = relativeL2(try fixture.predict(model, self, timestep: fixture.timestep), expected)
             XCTAssertLessThanOrEqual(error, 1e-5, layout)
         }
+
+        // LongLive's lora.pt: a pickle of the generator's PEFT state dict (Wan's original names under
+        // `base_model.model.`, no alpha: its alpha equals its rank) beside the critic's, which is not read. It merges
+        // as the PEFT file of the same pairs with alpha = rank.
+        var longLive = SafetensorsWriter()
+        for pair in adapter.pairs {
+            let original = WanTransformerKeyMapTests.originalName(pair.module + ".weight").dropLast(".weight".count)
+            for (role, scale) in [("generator_lora", Float(1)), ("critic_lora", Float(-3))] {
+                let stem = "\(role).base_model.model.\(original)"
+                try longLive.add(
+                    "\(stem).lora_A.weight", shape: [adapter.rank, pair.input], floats: pair.down.map { $0 * scale })
+                try longLive.add("\(stem).lora_B.weight", shape: [pair.output, adapter.rank], floats: pair.up)
+            }
+        }
+        let longLiveTensors = folder.appending(path: "longlive.safetensors")
+        try longLive.write(to: longLiveTensors)
+        let longLiveURL = folder.appending(path: "lora.pt")
+        try TorchCheckpointWriter.write(SafetensorsFile(url: longLiveTensors), wrapper: nil, to: longLiveURL)
+        XCTAssertEqual(try LoRAFile(url: longLiveURL).layouts, [.peft])
+        let peftURL = folder.appending(path: "peft-alpha-rank.safetensors")
+        try write(adapter, layout: "peft", to: peftURL, alpha: Float(adapter.rank))
+        let fromLongLive = try fixture.predict(
+            WanTransformer3DModel(
+                folder: fixture.folder, device: device, loras: [LoRAAdapter(url: longLiveURL, strength: strength)]),
+            self, timestep: fixture.timestep)
+        let fromPEFT = try fixture.predict(
+            WanTransformer3DModel(
+                folder: fixture.folder, device: device, loras: [LoRAAdapter(url: peftURL, strength: strength)]),
+            self, timestep: fixture.timestep)
+        XCTAssertEqual(fromLongLive, fromPEFT)
+        XCTAssertGreaterThan(relativeL2(fromLongLive, plain), 1e-3)
 
         // A key for a module the transformer does not have.
         var stray = SafetensorsWriter()
