@@ -89,21 +89,27 @@ public enum CatalogModel: String, CaseIterable, Sendable {
         return configuration
     }
 
-    /// The UNet over pseudo-random F16 weights on `device` (uploaded when a forward pass is first recorded).
-    public func makeUNet(device: GPUDevice, seed: UInt64 = 0) throws -> UNet2DConditionModel {
+    /// The UNet over pseudo-random F16 weights on `device` (uploaded when a forward pass is first recorded); with
+    /// `shapesOnly`, weights known by their shapes alone, for recording graphs that are checked, not run.
+    public func makeUNet(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false) throws -> UNet2DConditionModel {
         let configuration = try unetConfiguration()
         let store = RandomWeightStore(shapes: try CatalogLayout.unet(configuration),
                                       sourceName: "random \(rawValue) unet", seed: seed)
-        return try UNet2DConditionModel(configuration: configuration,
-                                        weights: DeviceWeights(store: store, device: device))
+        return try UNet2DConditionModel(
+            configuration: configuration,
+            weights: shapesOnly
+                ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device))
     }
 
-    /// The VAE over pseudo-random F16 weights on `device`.
-    public func makeAutoencoder(device: GPUDevice, seed: UInt64 = 0) throws -> AutoencoderKL {
+    /// The VAE over pseudo-random F16 weights on `device` (`shapesOnly` as `makeUNet`).
+    public func makeAutoencoder(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false) throws -> AutoencoderKL {
         let configuration = try vaeConfiguration()
         let store = RandomWeightStore(shapes: CatalogLayout.autoencoderKL(configuration),
                                       sourceName: "random \(rawValue) vae", seed: seed)
-        return try AutoencoderKL(configuration: configuration, weights: DeviceWeights(store: store, device: device))
+        return try AutoencoderKL(
+            configuration: configuration,
+            weights: shapesOnly
+                ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device))
     }
 
     private func decode<T: Decodable>(_ json: String) throws -> T {

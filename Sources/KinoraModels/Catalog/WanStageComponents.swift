@@ -64,15 +64,22 @@ public struct WanStageComponents {
             maximumLength: UMT5EncoderModel.wanMaxSequenceLength)
     }
 
-    /// The transformer on `device` (nothing uploaded yet).
-    public func makeTransformer(device: GPUDevice) throws -> WanTransformer3DModel {
+    /// The transformer on `device` (nothing uploaded yet); with `shapesOnly`, weights known by their shapes alone,
+    /// for recording graphs that are checked, not run.
+    public func makeTransformer(device: GPUDevice, shapesOnly: Bool = false) throws -> WanTransformer3DModel {
         try WanTransformer3DModel(
-            configuration: transformer, weights: DeviceWeights(store: transformerStore, device: device))
+            configuration: transformer,
+            weights: shapesOnly
+                ? .shapesOnly(store: transformerStore, device: device)
+                : DeviceWeights(store: transformerStore, device: device))
     }
 
-    /// The VAE on `device` (nothing uploaded yet).
-    public func makeAutoencoder(device: GPUDevice) throws -> AutoencoderKLWan {
-        try AutoencoderKLWan(configuration: vae, weights: DeviceWeights(store: vaeStore, device: device))
+    /// The VAE on `device` (nothing uploaded yet; `shapesOnly` as `makeTransformer`).
+    public func makeAutoencoder(device: GPUDevice, shapesOnly: Bool = false) throws -> AutoencoderKLWan {
+        try AutoencoderKLWan(
+            configuration: vae,
+            weights: shapesOnly
+                ? .shapesOnly(store: vaeStore, device: device) : DeviceWeights(store: vaeStore, device: device))
     }
 
     /// The multiple both sides of the video must be: the VAE's spatial stride times the transformer's patch (16 for

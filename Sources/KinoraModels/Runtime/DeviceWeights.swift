@@ -19,6 +19,7 @@ public final class DeviceWeights: @unchecked Sendable {
 
     private final class Cache: @unchecked Sendable {
         var tensors: [String: Tensor] = [:]
+        var shapesOnly = false
     }
 
     public init(store: WeightStore, device: GPUDevice, prefix: String = "", patches: [String: [LoRAPatch]] = [:]) {
@@ -27,6 +28,15 @@ public final class DeviceWeights: @unchecked Sendable {
         self.prefix = prefix
         self.patches = patches
         cache = Cache()
+    }
+
+    /// Weights known by their shapes alone: `value` gives graph placeholders and nothing is read or uploaded, so a
+    /// full-size model's graphs can be recorded to check their shapes and dispatches (`Graph.limitViolations`),
+    /// not run.
+    public static func shapesOnly(store: WeightStore, device: GPUDevice) -> DeviceWeights {
+        let weights = DeviceWeights(store: store, device: device)
+        weights.cache.shapesOnly = true
+        return weights
     }
 
     private init(parent: DeviceWeights, prefix: String) {
@@ -62,6 +72,16 @@ public final class DeviceWeights: @unchecked Sendable {
 
     /// `name` as a graph input, checked against `shape` when given.
     public func value(_ name: String, in graph: Graph, shape: [Int]? = nil) throws -> Value {
+        if cache.shapesOnly {
+            let info = try store.info(qualified(name))
+            let stored = info.shape.isEmpty ? [1] : info.shape
+            if let shape, stored != shape {
+                throw WeightsError.malformedEntry(
+                    file: store.sourceName, tensor: qualified(name),
+                    reason: "expected shape \(shape), found \(info.shape)")
+            }
+            return try graph.placeholder(shape: stored, dtype: store.deviceType(qualified(name)))
+        }
         let tensor = try tensor(name)
         if let shape, tensor.shape != shape {
             throw WeightsError.malformedEntry(file: store.sourceName, tensor: qualified(name),
