@@ -1,12 +1,14 @@
 import KinoraTensor
 
-/// One encoder layer (`UMT5Block`): `layer.0` adds self-attention over the RMS-normed states, with this layer's
-/// own relative position bias; `layer.1` adds the feed-forward block over the RMS-normed result. Dropout is off, as
+/// One encoder layer (`UMT5Block`, T5's `T5Block`): `layer.0` adds self-attention over the RMS-normed states, with
+/// this layer's own relative position bias (layer 0's for T5); `layer.1` adds the feed-forward block over the RMS-normed result. Dropout is off, as
 /// at inference.
 struct UMT5Block {
     let configuration: UMT5Config
     /// The weights under `encoder.block.N`.
     let weights: DeviceWeights
+    /// The self-attention that holds the layer's `relative_attention_bias` (its own, or layer 0's for T5).
+    let positionBias: DeviceWeights
 
     /// Records the layer over `x` [B, L, d_model]. `selector` is the bucket selector of `UMT5RelativePositionBias`
     /// for L tokens and `padding` the padding mask [B, 1, 1, L] (nil when no key is padding).
@@ -16,7 +18,9 @@ struct UMT5Block {
         let attention = UMT5Attention(configuration: configuration, weights: selfAttention.scoped("SelfAttention"))
         let mask = try UMT5RelativePositionBias(configuration: configuration)
             .attentionMask(
-                graph, table: attention.biasTable(graph), selector: selector, length: x.shape[1],
+                graph,
+                table: UMT5Attention(configuration: configuration, weights: positionBias).biasTable(graph),
+                selector: selector, length: x.shape[1],
                 padding: padding)
         let normed = try UMT5LayerNorm(configuration: configuration, weights: selfAttention.scoped("layer_norm"))(
             graph, x)

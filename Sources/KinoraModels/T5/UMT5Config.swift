@@ -2,9 +2,10 @@ import Foundation
 import KinoraFormats
 import KinoraTensor
 
-/// The configuration of a UMT5 encoder (transformers' `UMT5Config`), decoded from the `config.json` next to the
-/// weights (a diffusers Wan folder's `text_encoder/`), or read off a single file's tensor shapes. Keys missing from
-/// the file take transformers 5.23's `UMT5Config` defaults; decoder-only keys are ignored.
+/// The configuration of a UMT5 or T5 encoder (transformers' `UMT5Config`, `T5Config`), decoded from the
+/// `config.json` next to the weights (a diffusers Wan folder's `text_encoder/`, Stable Audio's), or read off a single
+/// file's tensor shapes. Keys missing from the file take transformers 5.23's `UMT5Config` defaults; decoder-only keys
+/// are ignored.
 public struct UMT5Config: Codable, Sendable, Equatable {
     public var vocabSize: Int
     /// Width of the hidden states (`hidden_size`).
@@ -21,6 +22,8 @@ public struct UMT5Config: Codable, Sendable, Equatable {
     /// `gated-gelu` (UMT5, T5 v1.1: `wi_0`, `wi_1`, `wo` with GELU's tanh form) or `ACT` / `gated-ACT` for another
     /// activation (`relu` is T5 v1.0's ungated `wi`, `wo`).
     public var feedForwardProj: String
+    /// `umt5` (a relative position bias in every layer) or `t5` (layer 0's, shared by every layer).
+    public var modelType: String
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size"
@@ -33,13 +36,14 @@ public struct UMT5Config: Codable, Sendable, Equatable {
         case relativeAttentionMaxDistance = "relative_attention_max_distance"
         case layerNormEpsilon = "layer_norm_epsilon"
         case feedForwardProj = "feed_forward_proj"
+        case modelType = "model_type"
     }
 
     /// A configuration with transformers' `UMT5Config` defaults (google/umt5-small) for every value not given.
     public init(
         vocabSize: Int = 250112, dModel: Int = 512, dKV: Int = 64, dFF: Int = 1024, numLayers: Int = 8,
         numHeads: Int = 6, relativeAttentionNumBuckets: Int = 32, relativeAttentionMaxDistance: Int = 128,
-        layerNormEpsilon: Float = 1e-6, feedForwardProj: String = "gated-gelu"
+        layerNormEpsilon: Float = 1e-6, feedForwardProj: String = "gated-gelu", modelType: String = "umt5"
     ) {
         self.vocabSize = vocabSize
         self.dModel = dModel
@@ -51,6 +55,7 @@ public struct UMT5Config: Codable, Sendable, Equatable {
         self.relativeAttentionMaxDistance = relativeAttentionMaxDistance
         self.layerNormEpsilon = layerNormEpsilon
         self.feedForwardProj = feedForwardProj
+        self.modelType = modelType
     }
 
     /// The UMT5-XXL encoder of the Wan video models (`google/umt5-xxl`; Wan's `umt5_xxl`): 24 layers of width 4096,
@@ -73,11 +78,15 @@ public struct UMT5Config: Codable, Sendable, Equatable {
             relativeAttentionMaxDistance: try value(
                 .relativeAttentionMaxDistance, defaults.relativeAttentionMaxDistance),
             layerNormEpsilon: try value(.layerNormEpsilon, defaults.layerNormEpsilon),
-            feedForwardProj: try value(.feedForwardProj, defaults.feedForwardProj))
+            feedForwardProj: try value(.feedForwardProj, defaults.feedForwardProj),
+            modelType: try value(.modelType, defaults.modelType))
     }
 
     /// The attention's inner width, `num_heads · d_kv`.
     public var innerDim: Int { numHeads * dKV }
+
+    /// Whether every layer uses layer 0's relative position bias (T5) rather than its own (UMT5).
+    public var sharesPositionBias: Bool { modelType == "t5" }
 
     /// Whether the feed-forward block is gated (`wi_0`, `wi_1`) rather than one `wi`.
     public var isGatedAct: Bool { feedForwardProj.hasPrefix("gated-") }
@@ -131,6 +140,9 @@ public struct UMT5Config: Codable, Sendable, Equatable {
                     + "gated-ACT with ACT one of " + UMT5Activation.allCases.map(\.rawValue).joined(separator: ", ")
                     + ")")
         }
+        guard modelType == "umt5" || modelType == "t5" else {
+            throw fail("model_type '\(modelType)' is not an encoder Kinora runs (umt5, t5)")
+        }
         guard dKV <= Graph.maxAttentionHeadDim else {
             throw fail("d_kv \(dKV) exceeds the attention kernel's largest head width \(Graph.maxAttentionHeadDim)")
         }
@@ -153,6 +165,10 @@ public struct UMT5Config: Codable, Sendable, Equatable {
             block + (gated ? "1.DenseReluDense.wi_0.weight" : "1.DenseReluDense.wi.weight"),
             rank: 2)
         let heads = bias[1]
+        let layers = try table.count(under: "encoder.block.")
+        // T5 keeps its one position bias in layer 0; UMT5 has one in every layer.
+        let sharedBias =
+            layers > 1 && !table.contains("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight")
         guard heads > 0, query[0] % heads == 0 else {
             throw WeightsError.unrecognizedCheckpoint(
                 file: store.sourceName,
@@ -161,8 +177,9 @@ public struct UMT5Config: Codable, Sendable, Equatable {
         }
         return UMT5Config(
             vocabSize: shared[0], dModel: shared[1], dKV: query[0] / heads, dFF: input[0],
-            numLayers: try table.count(under: "encoder.block."), numHeads: heads,
-            relativeAttentionNumBuckets: bias[0], feedForwardProj: gated ? "gated-gelu" : "relu")
+            numLayers: layers, numHeads: heads,
+            relativeAttentionNumBuckets: bias[0], feedForwardProj: gated ? "gated-gelu" : "relu",
+            modelType: sharedBias ? "t5" : "umt5")
     }
 
 }

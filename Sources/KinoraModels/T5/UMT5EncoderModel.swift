@@ -4,7 +4,8 @@ import KinoraGPU
 import KinoraTensor
 
 /// transformers' `UMT5EncoderModel`: the UMT5 text encoder the Wan video models condition on (UMT5-XXL, run as
-/// `text_encoder` by diffusers' `WanPipeline`).
+/// `text_encoder` by diffusers' `WanPipeline`); with a `t5` configuration, `T5EncoderModel` (t5-base, Stable Audio's
+/// and MusicGen's text encoder), whose layers share layer 0's relative position bias.
 ///
 /// The token embedding `shared` is gathered on the host from the memory-mapped table (`UMT5Embedding`), then
 /// `num_layers` pre-norm layers (`UMT5Block`), each with its own relative position bias, and a final RMS norm give
@@ -81,12 +82,15 @@ public final class UMT5EncoderModel: Sendable {
                 (layer + "0.SelfAttention.k.weight", [inner, width]),
                 (layer + "0.SelfAttention.v.weight", [inner, width]),
                 (layer + "0.SelfAttention.o.weight", [width, inner]),
-                (
-                    layer + "0.SelfAttention.relative_attention_bias.weight",
-                    [configuration.relativeAttentionNumBuckets, configuration.numHeads]
-                ),
-                (layer + "1.layer_norm.weight", [width]),
             ]
+            if index == 0 || !configuration.sharesPositionBias {
+                shapes.append(
+                    (
+                        layer + "0.SelfAttention.relative_attention_bias.weight",
+                        [configuration.relativeAttentionNumBuckets, configuration.numHeads]
+                    ))
+            }
+            shapes.append((layer + "1.layer_norm.weight", [width]))
             let inputs = configuration.isGatedAct ? ["wi_0", "wi_1"] : ["wi"]
             shapes += inputs.map { (layer + "1.DenseReluDense.\($0).weight", [feedForward, width]) }
             shapes.append((layer + "1.DenseReluDense.wo.weight", [width, feedForward]))
@@ -117,7 +121,10 @@ public final class UMT5EncoderModel: Sendable {
 
     /// Layer `index` (`encoder.block.<index>`).
     func block(_ index: Int) -> UMT5Block {
-        UMT5Block(configuration: configuration, weights: weights.scoped("encoder.block.\(index)"))
+        let biasLayer = configuration.sharesPositionBias ? 0 : index
+        return UMT5Block(
+            configuration: configuration, weights: weights.scoped("encoder.block.\(index)"),
+            positionBias: weights.scoped("encoder.block.\(biasLayer).layer.0.SelfAttention"))
     }
 
     var positionBias: UMT5RelativePositionBias { UMT5RelativePositionBias(configuration: configuration) }
@@ -172,8 +179,8 @@ public final class UMT5EncoderModel: Sendable {
                 throw UMT5Error.weightsMismatch(
                     file: file, tensor: name,
                     reason: "missing: only layer 0 has a "
-                        + "relative position bias, so this is a T5 encoder (as Flux and SD 3 use), not UMT5, which has "
-                        + "one per layer")
+                        + "relative position bias, so this is a T5 encoder (as Flux, SD 3 and Stable Audio use), not "
+                        + "UMT5, which has one per layer; its config.json says model_type t5")
             }
             throw WeightsError.missingTensor(file: file, tensor: full)
         }

@@ -161,13 +161,15 @@ final class UMT5EncoderModelTests: ModelTestCase {
             XCTAssertTrue("\($0)".contains("more layers than num_layers 2"), "\($0)")
         }
 
-        // T5 (Flux's, SD 3's t5xxl) keeps one position bias, in layer 0.
+        // T5 (Flux's, SD 3's t5xxl, Stable Audio's t5-base) keeps one position bias, in layer 0: read off the
+        // shapes it is a T5 encoder (T5EncoderTests); with a UMT5 configuration it is refused.
         let t5 = try write(fixture, to: folder.appending(path: "t5.safetensors")) { name, shape in
             name.hasSuffix("relative_attention_bias.weight") && !name.hasPrefix("encoder.block.0.")
                 ? nil
                 : (name, shape)
         }
-        XCTAssertThrowsError(try UMT5EncoderModel(file: t5, device: device)) {
+        XCTAssertEqual(try UMT5EncoderModel(file: t5, device: device).configuration.modelType, "t5")
+        XCTAssertThrowsError(try UMT5EncoderModel(file: t5, device: device, configuration: fixture.configuration)) {
             XCTAssertTrue(
                 "\($0)".contains(
                     "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight': "
