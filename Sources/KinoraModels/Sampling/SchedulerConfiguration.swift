@@ -47,6 +47,12 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     public var useFlowSigmas: Bool?
     public var sigmaMin: Double?
     public var sigmaMax: Double?
+    /// The data's standard deviation of the EDM-style schedulers (`CosineDPMSolverMultistepScheduler`: 1).
+    public var sigmaData: Double?
+    /// `CosineDPMSolverMultistepScheduler`'s σ spacing: `exponential` or `karras`.
+    public var sigmaSchedule: String?
+    /// The Karras schedule's ρ (7).
+    public var rho: Double?
     /// `linear` (the only one supported) or `log_linear`.
     public var interpolationType: String?
     /// `discrete` (the only one supported) or `continuous`.
@@ -105,6 +111,9 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         case useFlowSigmas = "use_flow_sigmas"
         case sigmaMin = "sigma_min"
         case sigmaMax = "sigma_max"
+        case sigmaData = "sigma_data"
+        case sigmaSchedule = "sigma_schedule"
+        case rho
         case interpolationType = "interpolation_type"
         case timestepType = "timestep_type"
         case finalSigmasType = "final_sigmas_type"
