@@ -21,8 +21,20 @@ final class CosineDPMSolverMultistepSchedulerTests: XCTestCase {
         let cases: [(String, Int, (inout SchedulerConfiguration) -> Void)] = [
             ("exp8", 8, { _ in }),
             ("exp3", 3, { _ in }),
-            ("karras6", 6, { $0.sigmaSchedule = "karras"; $0.solverType = "heun" }),
-            ("sigmin5", 5, { $0.finalSigmasType = "sigma_min"; $0.solverOrder = 1 }),
+            (
+                "karras6", 6,
+                {
+                    $0.sigmaSchedule = "karras"
+                    $0.solverType = "heun"
+                }
+            ),
+            (
+                "sigmin5", 5,
+                {
+                    $0.finalSigmasType = "sigma_min"
+                    $0.solverOrder = 1
+                }
+            ),
         ]
         for (name, steps, configure) in cases {
             var configuration = SchedulerConfiguration()
