@@ -40,9 +40,9 @@ final class CosineDPMSolverMultistepSchedulerTests: XCTestCase {
             var configuration = SchedulerConfiguration()
             configure(&configuration)
             var sampler = try CosineDPMSolverMultistepScheduler(configuration: configuration, steps: steps)
-            XCTAssertEqual(
-                samplingRelativeError(sampler.timesteps, try file.floats("\(name).timesteps")), 0, accuracy: 1e-6, name)
-            XCTAssertEqual(samplingRelativeError(sampler.sigmas, try file.floats("\(name).sigmas")), 0, accuracy: 1e-6, name)
+            let timesteps = try file.floats("\(name).timesteps")
+            XCTAssertLessThanOrEqual(samplingRelativeError(sampler.timesteps, timesteps), 1e-6, name)
+            XCTAssertLessThanOrEqual(samplingRelativeError(sampler.sigmas, try file.floats("\(name).sigmas")), 1e-6, name)
             XCTAssertEqual(sampler.initNoiseSigma, try file.floats("\(name).init_noise_sigma")[0], name)
 
             var random = TorchRandom(seed: 1234)
