@@ -40,11 +40,45 @@ public final class PipelineCache: @unchecked Sendable {
     private let source: @Sendable (String) -> [UInt32]?
     private let lock = NSLock()
     private var pipelines: [Key: ComputePipeline] = [:]
+    /// The driver's cache of compiled pipelines, loaded from and saved to `file`.
+    private let driverCache: VkPipelineCache?
+    /// Where the driver's cache persists between runs; nil keeps it in memory only.
+    public let file: PipelineCacheFile?
+    /// Bytes of the driver's data loaded from `file` (0: none, or ignored).
+    public let loadedBytes: Int
+    /// Why `file` was not used, when it was there but damaged or foreign (it is rewritten on save).
+    public let ignoredFile: String?
+    /// Pipelines created since the cache was loaded or saved.
+    private var unsaved = 0
 
-    init(device: LogicalDevice, source: @escaping @Sendable (String) -> [UInt32]?) throws {
+    init(device: LogicalDevice, source: @escaping @Sendable (String) -> [UInt32]?, file: PipelineCacheFile? = nil)
+        throws
+    {
         self.device = device
         self.source = source
+        self.file = file
         let vk = device.vk
+        let loaded: (data: [UInt8]?, ignored: String?) = file?.load() ?? (nil, nil)
+        var driverCache: VkPipelineCache?
+        var cacheResult = (loaded.data ?? []).withUnsafeBytes { data in
+            var info = VkPipelineCacheCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO
+            info.initialDataSize = data.count
+            info.pInitialData = data.count > 0 ? data.baseAddress : nil
+            return vk.vkCreatePipelineCache(device.handle, &info, nil, &driverCache)
+        }
+        var ignored = loaded.ignored
+        if cacheResult != VK_SUCCESS, loaded.data != nil {
+            // The driver refused the data: start empty.
+            ignored = "the driver refused \(file?.url.path ?? "the cache") (\(cacheResult.rawValue))"
+            var info = VkPipelineCacheCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO
+            cacheResult = vk.vkCreatePipelineCache(device.handle, &info, nil, &driverCache)
+        }
+        try VulkanResult.check(cacheResult, "vkCreatePipelineCache")
+        self.driverCache = driverCache
+        loadedBytes = ignored == nil ? loaded.data?.count ?? 0 : 0
+        ignoredFile = ignored
         var bindings = (0..<Self.maxBindings).map { index -> VkDescriptorSetLayoutBinding in
             var binding = VkDescriptorSetLayoutBinding()
             binding.binding = UInt32(index)
@@ -83,6 +117,7 @@ public final class PipelineCache: @unchecked Sendable {
         }
         guard layoutResult == VK_SUCCESS, let layout else {
             vk.vkDestroyDescriptorSetLayout(device.handle, setLayout, nil)
+            vk.vkDestroyPipelineCache(device.handle, driverCache, nil)
             throw GPUError.vulkan(call: "vkCreatePipelineLayout", result: layoutResult.rawValue)
         }
         self.setLayout = setLayout
@@ -90,9 +125,29 @@ public final class PipelineCache: @unchecked Sendable {
     }
 
     deinit {
+        // A cache that cannot be written costs the next run its compile time, nothing else.
+        try? save()
         pipelines.removeAll()
+        device.vk.vkDestroyPipelineCache(device.handle, driverCache, nil)
         device.vk.vkDestroyPipelineLayout(device.handle, layout, nil)
         device.vk.vkDestroyDescriptorSetLayout(device.handle, setLayout, nil)
+    }
+
+    /// Writes the driver's cache to `file` when pipelines were created since it was loaded or last saved (also done
+    /// when the device closes).
+    public func save() throws {
+        guard let file, lock.withLock({ unsaved > 0 }) else { return }
+        let vk = device.vk
+        var size = 0
+        try VulkanResult.check(
+            vk.vkGetPipelineCacheData(device.handle, driverCache, &size, nil), "vkGetPipelineCacheData")
+        var data = [UInt8](repeating: 0, count: size)
+        let result = data.withUnsafeMutableBytes {
+            vk.vkGetPipelineCacheData(device.handle, driverCache, &size, $0.baseAddress)
+        }
+        try VulkanResult.check(result, "vkGetPipelineCacheData")
+        try file.save(Array(data.prefix(size)))
+        lock.withLock { unsaved = 0 }
     }
 
     /// The number of pipelines created so far.
@@ -106,6 +161,7 @@ public final class PipelineCache: @unchecked Sendable {
         return lock.withLock {
             if let raced = pipelines[key] { return raced }
             pipelines[key] = pipeline
+            unsaved += 1
             return pipeline
         }
     }
@@ -149,7 +205,7 @@ public final class PipelineCache: @unchecked Sendable {
                         info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
                         info.stage = stage
                         info.layout = layout
-                        return vk.vkCreateComputePipelines(device.handle, nil, 1, &info, nil, &pipeline)
+                        return vk.vkCreateComputePipelines(device.handle, driverCache, 1, &info, nil, &pipeline)
                     }
                 }
             }

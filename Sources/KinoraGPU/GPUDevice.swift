@@ -14,8 +14,10 @@ public final class GPUDevice: @unchecked Sendable {
 
     /// Opens the device chosen by `selection`. The memory budget is `budget`, else `KINORA_VRAM` (e.g. `6GB`),
     /// else the device's own budget. `shaders` maps a shader variant name to SPIR-V words.
+    ///
+    /// With `pipelineCacheFolder`, compiled pipelines persist there between runs (`PipelineCacheFile`).
     public init(selection: DeviceSelection = .fromEnvironment(), validation: Bool? = nil, budget: UInt64? = nil,
-                shaders: @escaping @Sendable (String) -> [UInt32]?) throws {
+                pipelineCacheFolder: URL? = nil, shaders: @escaping @Sendable (String) -> [UInt32]?) throws {
         instance = try VulkanInstance(validation: validation)
         physical = try selection.choose(from: instance.physicalDevices())
         logical = try LogicalDevice(physical: physical)
@@ -37,7 +39,10 @@ public final class GPUDevice: @unchecked Sendable {
             resolvedBudget = parsed
         }
         memory = MemoryAllocator(device: logical, budget: budget ?? resolvedBudget)
-        pipelines = try PipelineCache(device: logical, source: shaders)
+        let chosen = physical
+        pipelines = try PipelineCache(
+            device: logical, source: shaders,
+            file: pipelineCacheFolder.map { PipelineCacheFile(folder: $0, physical: chosen) })
         var properties = VkPhysicalDeviceProperties()
         logical.vk.vkGetPhysicalDeviceProperties(physical.handle, &properties)
         let counts = properties.limits.maxComputeWorkGroupCount

@@ -64,6 +64,10 @@ public struct PhysicalDevice: @unchecked Sendable {
     public let apiVersion: String
     public let driverName: String
     public let driverInfo: String
+    /// The driver's own version number (`driverVersion`), in its vendor's encoding.
+    public let driverVersion: UInt32
+    /// The identity of the driver's pipeline-cache format (`pipelineCacheUUID`), 16 bytes.
+    public let pipelineCacheUUID: [UInt8]
     public let features: Features
     let capabilities: KvkDeviceCapabilities
     let computeQueueFamily: UInt32?
@@ -89,6 +93,8 @@ public struct PhysicalDevice: @unchecked Sendable {
         }
         vendorID = properties.vendorID
         deviceID = properties.deviceID
+        driverVersion = properties.driverVersion
+        pipelineCacheUUID = withUnsafeBytes(of: properties.pipelineCacheUUID) { Array($0) }
         let version = properties.apiVersion
         apiVersion = "\(version >> 22).\((version >> 12) & 0x3ff).\(version & 0xfff)"
         driverName = fixedString(capabilities.driverName)

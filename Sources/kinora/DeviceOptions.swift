@@ -22,7 +22,9 @@ struct DeviceOptions: ParsableArguments {
             }
             budget = parsed
         }
+        // Compiled pipelines persist between runs (KINORA_PIPELINE_CACHE=off keeps them in memory).
         return try GPUDevice(selection: .fromEnvironment(overriding: device), validation: validation ? true : nil,
-                             budget: budget, shaders: { ShaderLibrary.spirv(named: $0) })
+                             budget: budget, pipelineCacheFolder: PipelineCacheFile.defaultFolder(),
+                             shaders: { ShaderLibrary.spirv(named: $0) })
     }
 }

@@ -106,6 +106,9 @@ typedef VkResult(VKAPI_PTR *PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKH
     X(vkCreatePipelineLayout) \
     X(vkDestroyPipelineLayout) \
     X(vkCreateComputePipelines) \
+    X(vkCreatePipelineCache) \
+    X(vkDestroyPipelineCache) \
+    X(vkGetPipelineCacheData) \
     X(vkDestroyPipeline) \
     X(vkCreateDescriptorPool) \
     X(vkDestroyDescriptorPool) \
