@@ -1,0 +1,82 @@
+import Foundation
+import KinoraFormats
+import KinoraTensor
+import XCTest
+
+@testable import KinoraModels
+
+/// `AutoencoderOobleck` against diffusers 0.42.1 on a tiny random Oobleck VAE in fp32: decode, encode (posterior
+/// mean and std), a posterior sample, the Snake activation alone, and each weight-norm layout read the same.
+final class AutoencoderOobleckTests: ModelTestCase {
+    /// fp32 bound on the relative L2 error against diffusers.
+    static let fp32Tolerance = 1e-5
+
+    private func decode(_ vae: AutoencoderOobleck, _ fixture: AutoencoderOobleckFixture) throws -> [Float] {
+        let graph = makeGraph()
+        let audio = try vae.decode(graph, fixture.input("latents", in: graph))
+        XCTAssertEqual(audio.shape, try fixture.shape("decoded"))
+        return try graph.run([audio])[0].floats()
+    }
+
+    func testDecodeMatchesDiffusers() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let actual = try decode(fixture.model(self), fixture)
+        let expected = try fixture.values("decoded")
+        assertClose(actual, expected, tolerance: Self.fp32Tolerance, "decoded")
+        print("Oobleck fp32 decode [2, 6, 5] -> [2, 2, 40]: relative L2 \(relativeL2(actual, expected))")
+    }
+
+    func testEncodeMatchesDiffusers() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let vae = try fixture.model(self)
+        let graph = makeGraph()
+        let (mean, std) = try vae.encode(graph, fixture.input("audio", in: graph))
+        let sample = try vae.sample(graph, mean: mean, std: std, noise: fixture.input("noise", in: graph))
+        XCTAssertEqual(mean.shape, try fixture.shape("mean"))
+        XCTAssertEqual(std.shape, try fixture.shape("std"))
+        let tensors = try graph.run([mean, std, sample])
+        for (tensor, key) in zip(tensors, ["mean", "std", "sample"]) {
+            let actual = try tensor.floats()
+            let expected = try fixture.values(key)
+            assertClose(actual, expected, tolerance: Self.fp32Tolerance, key)
+            print("Oobleck fp32 encode [2, 2, 48]: \(key) relative L2 \(relativeL2(actual, expected))")
+        }
+    }
+
+    /// One Snake over inputs spanning [−6, 6] (several periods of sin(αx)), against diffusers' `Snake1d`.
+    func testSnakeMatchesDiffusers() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let vae = try fixture.model(self)
+        let graph = makeGraph()
+        let snake = OobleckSnake1d(weights: vae.weights.scoped("decoder.block.1.res_unit1.snake1"))
+        let output = try snake(graph, fixture.input("snake_input", in: graph))
+        let actual = try graph.run([output])[0].floats()
+        let expected = try fixture.values("snake_output")
+        assertClose(actual, expected, tolerance: Self.fp32Tolerance, "snake")
+        print("Oobleck Snake1d: relative L2 \(relativeL2(actual, expected))")
+    }
+
+    /// The same weights saved with PyTorch's parametrization API (`parametrizations.weight.original0/1`), with the
+    /// norm already folded (`weight`), or nested under `vae.` decode as diffusers' `weight_g` / `weight_v` file.
+    func testEveryWeightNormLayoutDecodesTheSame() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let expected = try fixture.values("decoded")
+        let parametrized = try fixture.file(self) { name in
+            name.replacingOccurrences(of: ".weight_g", with: ".parametrizations.weight.original0")
+                .replacingOccurrences(of: ".weight_v", with: ".parametrizations.weight.original1")
+        }
+        let folded = try WeightNormFoldedStore(base: fixture.weightsFile)
+        var writer = SafetensorsWriter()
+        for name in folded.tensorNames {
+            try writer.add("vae." + name, shape: try folded.info(name).shape, floats: try folded.floats(name), as: .f32)
+        }
+        let plain = try makeTemporaryFolder(self).appending(path: "folded.safetensors")
+        try writer.write(to: plain)
+        for (layout, url) in [("parametrizations", parametrized), ("folded, prefixed", plain)] {
+            let vae = try AutoencoderOobleck(file: url, device: device, configuration: fixture.configuration)
+            let actual = try decode(vae, fixture)
+            assertClose(actual, expected, tolerance: Self.fp32Tolerance, layout)
+            print("Oobleck decode from the \(layout) layout: relative L2 \(relativeL2(actual, expected))")
+        }
+    }
+}
