@@ -27,7 +27,8 @@ public final class AutoencoderOobleck: Sendable {
         let qualified = { (name: String) in weights.prefix.isEmpty ? name : "\(weights.prefix).\(name)" }
         for (name, shape) in expected {
             guard let info = try? weights.store.info(qualified(name)) else {
-                let saved = name.hasSuffix(".weight")
+                let saved =
+                    name.hasSuffix(".weight")
                     ? " (diffusers saves it as '\(qualified(name))_g' and '\(qualified(name))_v')" : ""
                 throw AutoencoderOobleckError.weightsMismatch(
                     file: file, tensor: qualified(name),
@@ -46,7 +47,8 @@ public final class AutoencoderOobleck: Sendable {
         }) {
             throw AutoencoderOobleckError.weightsMismatch(
                 file: file, tensor: extra,
-                reason: "shape \((try? weights.store.info(extra).shape) ?? []) has no place in \(configuration.summary) "
+                reason:
+                    "shape \((try? weights.store.info(extra).shape) ?? []) has no place in \(configuration.summary) "
                     + "(a VAE of another size or layout)")
         }
         self.configuration = configuration
@@ -64,8 +66,10 @@ public final class AutoencoderOobleck: Sendable {
     }
 
     /// The VAE in one diffusers-named weight file, with `configuration` (default: Stable Audio Open's).
-    public convenience init(file: URL, device: GPUDevice,
-                            configuration: AutoencoderOobleckConfig = .stableAudioOpen) throws {
+    public convenience init(
+        file: URL, device: GPUDevice,
+        configuration: AutoencoderOobleckConfig = .stableAudioOpen
+    ) throws {
         let store = try OobleckKeyMap.layerNames(WeightFile.open(file))
         try self.init(configuration: configuration, weights: DeviceWeights(store: store, device: device))
     }
@@ -86,7 +90,8 @@ public final class AutoencoderOobleck: Sendable {
     /// softplus(scale) + 1e-4, each [N, decoder_input_channels, L / hop_length] (rounded down for a length that is
     /// not a multiple, as diffusers' convolutions do).
     public func encode(_ graph: Graph, _ audio: Value) throws -> (mean: Value, std: Value) {
-        let channels = configuration.audioChannels, hop = configuration.hopLength
+        let channels = configuration.audioChannels
+        let hop = configuration.hopLength
         guard audio.rank == 3, audio.shape[1] == channels, audio.shape[0] >= 1 else {
             throw AutoencoderOobleckError.invalidInput(
                 operation: "encode", shape: audio.shape, reason: "expected audio [N, \(channels), L]")

@@ -9,8 +9,9 @@ struct OobleckDecoderBlock: Sendable {
     func callAsFunction(_ graph: Graph, _ input: Value) throws -> Value {
         var x = try OobleckSnake1d(weights: weights.scoped("snake1"))(graph, input)
         let up = weights.scoped("conv_t1")
-        x = try graph.convTranspose1d(x, weight: up.value("weight", in: graph), bias: up.value("bias", in: graph),
-                                      stride: stride, padding: OobleckLayers.blockPadding(stride: stride))
+        x = try graph.convTranspose1d(
+            x, weight: up.value("weight", in: graph), bias: up.value("bias", in: graph),
+            stride: stride, padding: OobleckLayers.blockPadding(stride: stride))
         for (index, dilation) in OobleckResidualUnit.dilations.enumerated() {
             x = try OobleckResidualUnit(weights: weights.scoped("res_unit\(index + 1)"), dilation: dilation)(graph, x)
         }

@@ -12,7 +12,8 @@ struct OobleckEncoderBlock: Sendable {
             x = try OobleckResidualUnit(weights: weights.scoped("res_unit\(index + 1)"), dilation: dilation)(graph, x)
         }
         x = try OobleckSnake1d(weights: weights.scoped("snake1"))(graph, x)
-        return try OobleckLayers.conv(graph, x, weights.scoped("conv1"), stride: stride,
-                                      padding: OobleckLayers.blockPadding(stride: stride))
+        return try OobleckLayers.conv(
+            graph, x, weights.scoped("conv1"), stride: stride,
+            padding: OobleckLayers.blockPadding(stride: stride))
     }
 }
