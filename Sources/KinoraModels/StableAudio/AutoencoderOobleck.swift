@@ -65,7 +65,9 @@ public final class AutoencoderOobleck: Sendable {
         try self.init(configuration: configuration, weights: DeviceWeights(store: store, device: device))
     }
 
-    /// The VAE in one diffusers-named weight file, with `configuration` (default: Stable Audio Open's).
+    /// The VAE in one weight file, with `configuration` (default: Stable Audio Open's): diffusers' names, or
+    /// stable-audio-tools' (Stable Audio Open's `model.safetensors`, ComfyUI's `stable_audio_open_1.0.safetensors`,
+    /// whose other tensors are left alone); see `OobleckKeyMap`.
     public convenience init(
         file: URL, device: GPUDevice,
         configuration: AutoencoderOobleckConfig = .stableAudioOpen

@@ -80,4 +80,37 @@ final class AutoencoderOobleckTests: ModelTestCase {
             print("Oobleck decode from the \(layout) layout: relative L2 \(relativeL2(actual, expected))")
         }
     }
+
+    /// The weights under stable-audio-tools' names inside a whole Stable Audio checkpoint (`pretransform.model.`,
+    /// Snake parameters [C], a DiT tensor beside them), as `make_oobleck_fixtures.py` had torch name them, decode and
+    /// encode as diffusers' file does.
+    func testStableAudioToolsCheckpointDecodesAndEncodesTheSame() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let names = try JSONDecoder().decode(
+            [String: String].self,
+            from: Data(contentsOf: fixture.folder.appending(path: "stable_audio_tools_names.json")))
+        var writer = SafetensorsWriter()
+        for name in fixture.weightsFile.tensorNames {
+            let source = try XCTUnwrap(names[name], name)
+            var shape = try fixture.weightsFile.info(name).shape
+            if name.hasSuffix(".alpha") || name.hasSuffix(".beta") { shape = [shape[1]] }
+            try writer.add(
+                "pretransform.model." + source, shape: shape, floats: try fixture.weightsFile.floats(name), as: .f32)
+        }
+        try writer.add("model.model.transformer.layers.0.self_attn.to_qkv.weight", shape: [2], floats: [1, 2])
+        let url = try makeTemporaryFolder(self).appending(path: "stable_audio_open.safetensors")
+        try writer.write(to: url)
+        let vae = try AutoencoderOobleck(file: url, device: device, configuration: fixture.configuration)
+        let decoded = try decode(vae, fixture)
+        let expectedAudio = try fixture.values("decoded")
+        assertClose(decoded, expectedAudio, tolerance: Self.fp32Tolerance, "stable-audio-tools decode")
+        let graph = makeGraph()
+        let (mean, _) = try vae.encode(graph, fixture.input("audio", in: graph))
+        let encoded = try graph.run([mean])[0].floats()
+        let expectedMean = try fixture.values("mean")
+        assertClose(encoded, expectedMean, tolerance: Self.fp32Tolerance, "stable-audio-tools encode")
+        print(
+            "Oobleck from stable-audio-tools names: decode relative L2 \(relativeL2(decoded, expectedAudio)), "
+                + "encode mean \(relativeL2(encoded, expectedMean))")
+    }
 }
