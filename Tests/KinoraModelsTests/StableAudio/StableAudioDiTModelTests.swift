@@ -28,8 +28,11 @@ struct StableAudioDiTFixture {
         try graph.input(values(name), shape: expected.info(name).shape)
     }
 
-    /// The transformer's weights written to `url` after `edit` changed the name → (shape, values) table.
-    func writeTransformer(to url: URL, _ edit: (inout [String: ([Int], [Float])]) -> Void) throws -> URL {
+    /// The transformer's weights written to `url` as `dtype` (rounded to nearest even) after `edit` changed the
+    /// name → (shape, values) table.
+    func writeTransformer(
+        to url: URL, as dtype: WeightDType = .f32, _ edit: (inout [String: ([Int], [Float])]) -> Void = { _ in }
+    ) throws -> URL {
         let store = try SafetensorsFile(url: transformerFolder.appending(path: "diffusion_pytorch_model.safetensors"))
         var tensors: [String: ([Int], [Float])] = [:]
         for name in store.tensorNames {
@@ -38,7 +41,7 @@ struct StableAudioDiTFixture {
         edit(&tensors)
         var writer = SafetensorsWriter()
         for (name, (shape, values)) in tensors.sorted(by: { $0.key < $1.key }) {
-            try writer.add(name, shape: shape, floats: values)
+            try writer.add(name, shape: shape, floats: values, as: dtype)
         }
         try writer.write(to: url)
         return url
@@ -48,7 +51,9 @@ struct StableAudioDiTFixture {
 /// `StableAudioDiTModel` against diffusers 0.42.1 on a tiny random DiT: one sample, its parts one by one, a
 /// classifier-free-guidance batch of two with a shared and with per-sample timesteps, and bad weights.
 final class StableAudioDiTModelTests: ModelTestCase {
-    /// fp32 weights: relative L2 error bound against diffusers (f32 arithmetic, summation order differs).
+    /// fp32 weights: relative L2 error bound against diffusers (f32 arithmetic, summation order differs). The same
+    /// bound holds for fp16 weights against diffusers' fp32 model run on the same rounded weights (whose own
+    /// distance from the fp32 weights' output is 8.0e-4).
     static let fp32Tolerance = 1e-5
 
     private func assertMatches(_ actual: [Float], _ expected: [Float], _ name: String, line: UInt = #line) {
@@ -80,6 +85,22 @@ final class StableAudioDiTModelTests: ModelTestCase {
                 globalStatesInputDim: 14, crossAttentionInputDim: 7))
         let actual = try predict(model, fixture, timestep: try fixture.values("timestep"))
         assertMatches(actual, try fixture.values("sample"), "sample")
+    }
+
+    /// An fp16 file (diffusers' `fp16` variant of Stable Audio Open): weights keep their type on the device, the
+    /// arithmetic stays f32.
+    func testStableAudioDiTRunsOnFP16Weights() throws {
+        let fixture = try StableAudioDiTFixture(test: self)
+        let url = try fixture.writeTransformer(
+            to: makeTemporaryFolder(self).appending(path: "fp16.safetensors"), as: .f16)
+        let store = try SafetensorsFile(url: url)
+        XCTAssertEqual(try store.info("transformer_blocks.0.attn1.to_q.weight").dtype, .f16)
+        let model = try StableAudioDiTModel(
+            configuration: StableAudioDiTConfig.load(from: fixture.transformerFolder.appending(path: "config.json")),
+            weights: DeviceWeights(store: store, device: device))
+        let actual = try predict(model, fixture, timestep: try fixture.values("timestep"))
+        assertMatches(actual, try fixture.values("sample.fp16_weights"), "sample.fp16_weights")
+        XCTAssertGreaterThan(relativeL2(actual, try fixture.values("sample")), 1e-4)
     }
 
     /// The conditioning projections, the rotary tables and each block's output on their own, so a mismatch points
