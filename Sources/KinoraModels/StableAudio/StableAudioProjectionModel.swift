@@ -77,14 +77,23 @@ public final class StableAudioProjectionModel: Sendable {
         try number(graph, "end_number_conditioner", seconds, name: "end_seconds")
     }
 
-    /// The DiT's conditioning as `StableAudioPipeline` assembles it from `text` [B, L, text_encoder_dim] (padding
-    /// rows already zeroed, as the pipeline masks them) and one start and end per sample: the projected text,
-    /// start and end tokens along the tokens (`encoder_hidden_states` [B, L + 2, conditioning_dim]) and the start
-    /// and end tokens side by side (`global_hidden_states` [B, 1, 2 · conditioning_dim]).
-    public func conditioning(_ graph: Graph, text: Value, secondsStart: [Float], secondsEnd: [Float]) throws
-        -> (encoderHiddenStates: Value, globalHiddenStates: Value)
-    {
-        let projected = try textHiddenStates(graph, text)
+    /// The DiT's conditioning as `StableAudioPipeline` assembles it from `text` [B, L, text_encoder_dim] and one
+    /// start and end per sample: the projected text (its rows multiplied by `textMask` [B, L] of ones and zeros when
+    /// given, so padding tokens become zeros after the projection, as `encode_prompt` does), start and end tokens
+    /// along the tokens (`encoder_hidden_states` [B, L + 2, conditioning_dim]) and the start and end tokens side by
+    /// side (`global_hidden_states` [B, 1, 2 · conditioning_dim]).
+    public func conditioning(
+        _ graph: Graph, text: Value, textMask: Value? = nil, secondsStart: [Float], secondsEnd: [Float]
+    ) throws -> (encoderHiddenStates: Value, globalHiddenStates: Value) {
+        var projected = try textHiddenStates(graph, text)
+        if let textMask {
+            guard textMask.shape == Array(text.shape.prefix(2)) else {
+                throw StableAudioDiTError.invalidInput(
+                    name: "attention_mask", shape: textMask.shape,
+                    reason: "expected \(Array(text.shape.prefix(2))): one weight per text token")
+            }
+            projected = try graph.multiply(projected, graph.reshape(textMask, textMask.shape + [1]))
+        }
         for (name, seconds) in [("start_seconds", secondsStart), ("end_seconds", secondsEnd)]
         where seconds.count != text.shape[0] {
             throw StableAudioDiTError.invalidInput(

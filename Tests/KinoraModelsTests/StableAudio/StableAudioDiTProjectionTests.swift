@@ -43,6 +43,24 @@ final class StableAudioDiTProjectionTests: ModelTestCase {
         }
     }
 
+    /// The pipeline masks the projected text: padding rows become zeros, not the linear projection's bias.
+    func testProjectionModelMasksPaddingAfterTheProjection() throws {
+        let fixture = try StableAudioDiTFixture(test: self)
+        let model = try StableAudioProjectionModel(
+            folder: fixture.folder.appending(path: "projection_model"), device: device)
+        let graph = makeGraph()
+        let (encoder, _) = try model.conditioning(
+            graph, text: fixture.input(graph, "text_hidden_states"),
+            textMask: fixture.input(graph, "text_attention_mask"), secondsStart: fixture.values("seconds_start"),
+            secondsEnd: fixture.values("seconds_end"))
+        let actual = try graph.run([encoder])[0]
+        let expected = try fixture.values("projection.masked_encoder_hidden_states")
+        try assertMatches(actual, expected, "projection.masked_encoder_hidden_states")
+        // Sample 1's tokens 3 and 4 are padding: 2 × 7 zeros at rows 3..4 of its 7 × 7.
+        XCTAssertEqual(Array(try actual.floats()[(49 + 21)..<(49 + 35)]), [Float](repeating: 0, count: 14))
+        XCTAssertNotEqual(expected, try fixture.values("projection.encoder_hidden_states"))
+    }
+
     func testIdentityTextProjectionPassesTextThrough() throws {
         let fixture = try StableAudioDiTFixture(test: self)
         let model = try StableAudioProjectionModel(
@@ -83,6 +101,15 @@ final class StableAudioDiTProjectionTests: ModelTestCase {
             XCTAssertEqual(
                 $0 as? StableAudioDiTError,
                 .invalidInput(name: "start_seconds", shape: [1], reason: "expected one number per prompt (2)"))
+        }
+        let mask = try graph.input([1, 1, 1, 1, 1], shape: [1, 5])
+        XCTAssertThrowsError(
+            try model.conditioning(graph, text: text, textMask: mask, secondsStart: [0, 0], secondsEnd: [10, 20])
+        ) {
+            XCTAssertEqual(
+                $0 as? StableAudioDiTError,
+                .invalidInput(
+                    name: "attention_mask", shape: [1, 5], reason: "expected [2, 5]: one weight per text token"))
         }
         XCTAssertThrowsError(try model.secondsEndHiddenStates(graph, [.infinity])) {
             XCTAssertEqual(
