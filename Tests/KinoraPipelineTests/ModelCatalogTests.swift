@@ -82,6 +82,43 @@ final class ModelCatalogTests: XCTestCase {
         }
     }
 
+    func testUpscalerAndInterpolatorRolesBelongToTheirOwnFamilies() {
+        func issues(_ produces: String, _ role: String) -> [SourceIssue] {
+            let text = """
+                family: odd
+                description: x
+                produces: \(produces)
+                names: [odd.param]
+                layouts:
+                  ncnn: {extension: param}
+                components:
+                  model:
+                    role: \(role)
+                    weight_bytes: {value: 10, basis: exact}
+                """
+            do {
+                _ = try ModelCatalog.parse(text, file: "odd.yaml")
+                return []
+            } catch CatalogError.invalid(let found) {
+                return found
+            } catch {
+                XCTFail("\(error)")
+                return []
+            }
+        }
+        XCTAssertEqual(issues("upscaled_image", "upscaler"), [])
+        XCTAssertEqual(issues("interpolated_frames", "interpolator"), [])
+        let misplaced = issues("image", "upscaler")
+        XCTAssertEqual(misplaced.map(\.field), ["components.model.role"])
+        XCTAssertEqual(misplaced.map(\.location.line), [9])
+        XCTAssertTrue(misplaced.first?.message.contains("an upscaler belongs to a family that produces upscaled_image")
+                      ?? false, "\(misplaced)")
+        let foreign = issues("interpolated_frames", "denoiser")
+        XCTAssertEqual(foreign.map(\.field), ["components.model.role"])
+        XCTAssertTrue(foreign.first?.message.contains("has only interpolator components") ?? false, "\(foreign)")
+        XCTAssertEqual(issues("upscaled_image", "interpolator").map(\.field), ["components.model.role"])
+    }
+
     func testFileNameMustMatchTheFamily() throws {
         let folder = try TestSupport.temporaryFolder(self)
         let sd15 = TestSupport.catalogFolder.appendingPathComponent("sd15.yaml")

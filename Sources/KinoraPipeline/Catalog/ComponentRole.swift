@@ -8,4 +8,8 @@ public enum ComponentRole: String, Sendable, Hashable, Codable, CaseIterable {
     case decoder
     /// Phonemes to speech (VITS): the `speak` stage.
     case voice
+    /// A picture to a larger one (Real-ESRGAN): `kinora upscale`, no chain stage yet.
+    case upscaler
+    /// Two frames to the frames between them (RIFE): `kinora interpolate`, no chain stage yet.
+    case interpolator
 }

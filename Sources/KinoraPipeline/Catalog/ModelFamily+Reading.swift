@@ -28,7 +28,9 @@ extension ModelFamily {
             field.fail("frames \(frames) is not of the form \(scale)k + 1 (latent temporal_scale \(scale))")
         }
         let layouts = mapping.required("layouts").flatMap(Self.readLayouts)
-        let components = mapping.required("components").flatMap { Self.readComponents($0, video: video) }
+        let components = mapping.required("components").flatMap {
+            Self.readComponents($0, output: output.flatMap(Output.init(rawValue:)))
+        }
         let measured = mapping["measured"].map { field in
             field.sequence()?.map { Self.readMeasured($0, video: video) }
         } ?? []
@@ -110,7 +112,9 @@ extension ModelFamily {
                                         "flops_per_latent_pixel_step", "flops_per_latent_voxel_step",
                                         "flops_per_pixel", "flops_per_audio_second", "tile_latent_sizes"]
 
-    private static func readComponents(_ field: YAMLField, video: Bool) -> [Component]? {
+    /// Reads the components; `output` (nil when the family's own is invalid) decides which roles may appear.
+    private static func readComponents(_ field: YAMLField, output: Output?) -> [Component]? {
+        let video = output == .video
         guard case .mapping(let mapping) = field.node else {
             field.fail("expected a mapping from component names to their figures")
             return nil
@@ -125,7 +129,21 @@ extension ModelFamily {
                 valid = false
                 continue
             }
-            let role = entries.required("role")?.choice(ComponentRole.allCases.map(\.rawValue))
+            var role = entries.required("role")?.choice(ComponentRole.allCases.map(\.rawValue))
+            // An upscaler or interpolator family is that one model; the other roles belong to the chain's families.
+            if let output, let name = role, let parsed = ComponentRole(rawValue: name),
+               let field = entries["role"] {
+                let own: Set<ComponentRole> = [.upscaler, .interpolator]
+                if let required = output.ownRole, parsed != required {
+                    field.fail("a family that produces \(output.rawValue) has only \(required.rawValue) components")
+                    role = nil
+                } else if output.ownRole == nil, own.contains(parsed) {
+                    let produces = parsed == .upscaler ? Output.upscaledImage : .interpolatedFrames
+                    field.fail("an \(name) belongs to a family that produces \(produces.rawValue), not "
+                               + output.rawValue)
+                    role = nil
+                }
+            }
             let folder = entries["folder"].map { $0.string() }
             let files = entries["files"].map { $0.sequence()?.map { $0.string() } } ?? []
             let weights = entries.required("weight_bytes").flatMap { CatalogFigure(reading: $0, bytes: true) }

@@ -6,9 +6,31 @@ public struct ModelFamily: Sendable, Hashable {
     /// What the family's models make.
     public enum Output: String, Sendable, Hashable, CaseIterable {
         case image, video, speech
+        /// A larger copy of a picture or of each frame of a video (upscalers).
+        case upscaledImage = "upscaled_image"
+        /// The frames between two frames of a video (frame interpolators).
+        case interpolatedFrames = "interpolated_frames"
 
-        /// What the family makes, as a plural noun for messages: `images`, `videos`, `speech`.
-        public var noun: String { self == .speech ? "speech" : rawValue + "s" }
+        /// What the family makes, as a plural noun for messages: `images`, `videos`, `speech`, `upscaled images`,
+        /// `interpolated frames`.
+        public var noun: String {
+            switch self {
+            case .speech: return "speech"
+            case .upscaledImage: return "upscaled images"
+            case .interpolatedFrames: return "interpolated frames"
+            case .image, .video: return rawValue + "s"
+            }
+        }
+
+        /// The component role a family of this output must have, when the output has one of its own: an upscaler
+        /// family's `upscaler`, an interpolator family's `interpolator`.
+        var ownRole: ComponentRole? {
+            switch self {
+            case .upscaledImage: return .upscaler
+            case .interpolatedFrames: return .interpolator
+            case .image, .video, .speech: return nil
+            }
+        }
     }
 
     /// Default generation settings (image and video families) or audio settings (voices).
@@ -48,7 +70,7 @@ public struct ModelFamily: Sendable, Hashable {
         static let keys = ["files", "extension", "companions", "folder", "key_prefixes", "detect_keys"]
     }
 
-    /// One component (text encoder, UNet, VAE, voice) and its figures.
+    /// One component (text encoder, UNet, VAE, voice, upscaler, interpolator) and its figures.
     public struct Component: Sendable, Hashable {
         public var name: String
         public var role: ComponentRole

@@ -82,7 +82,7 @@ public final class ChainStageRunner: StageRunner {
         case .textEncoder: pipeline.releaseTextEncoders()
         case .denoiser: try pipeline.releaseUNet()
         case .decoder: try pipeline.releaseVAE()
-        case .voice: break
+        case .voice, .upscaler, .interpolator: break
         }
     }
 
