@@ -34,7 +34,11 @@ struct ModelBenchCommand: ParsableCommand {
             over the installed voice (found as the catalog finds them, or at --weights), the Wan families over random \
             or their committed weights. Each stage is measured at every --sizes (image families; default: three \
             sizes up to the native one; Wan families: two sizes up to the default one) and the figure printed is the \
-            largest bytes per unit over them. scripts/measure-catalog.sh runs it for every family.
+            largest bytes per unit over them. The upscaler families (realesr-animevideov3, realesrgan-x4plus, \
+            realesrgan-x4plus-anime) upscale random pictures of each --sizes (default 256 and 1024; 128 and 256 for \
+            the RRDBNet ones) with the installed models and the tiles `kinora upscale` picks; rife interpolates \
+            random 416x240 and 832x480 frame pairs (one and four frames between), or squares of --sizes. Both print \
+            the allocator's whole peak of each run. scripts/measure-catalog.sh runs it for every family.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -42,7 +46,8 @@ struct ModelBenchCommand: ParsableCommand {
     @Argument(
         help: ArgumentHelp(
             "sd15, sd2, sdxl, wan21-1.3b or wan22-5b; tiny-wan21 or tiny-wan22; with --catalog-figures also a "
-                + "family: tiny-sd15, tiny-sdxl, piper-vits, wan21-t2v-1.3b, wan22-ti2v-5b."))
+                + "family: tiny-sd15, tiny-sdxl, piper-vits, wan21-t2v-1.3b, wan22-ti2v-5b, realesr-animevideov3, "
+                + "realesrgan-x4plus, realesrgan-x4plus-anime, rife."))
     var model: String
 
     @Option(
@@ -319,9 +324,18 @@ struct ModelBenchCommand: ParsableCommand {
 
 /// `kinora bench model FAMILY --catalog-figures`: the activation figures of `models/FAMILY.yaml`, measured.
 extension ModelBenchCommand {
-    /// Image edges measured by default: up to the native size and, for SD 1.5 and the tiny models, one step past it.
+    /// Image edges measured by default: up to the native size and, for SD 1.5 and the tiny models, one step past it;
+    /// the upscalers' input pictures (default 256 and 1024), smaller for the RRDBNet ones, whose 1024² pictures take
+    /// a quarter of an hour and more on a CPU driver.
     static let defaultSizes = ["sd15": [256, 512, 768], "sd2": [256, 512, 768], "sdxl": [512, 768, 1024],
-                               "tiny-sd15": [32, 64, 128], "tiny-sdxl": [32, 64, 128]]
+                               "tiny-sd15": [32, 64, 128], "tiny-sdxl": [32, 64, 128],
+                               "realesrgan-x4plus": [128, 256], "realesrgan-x4plus-anime": [128, 256]]
+
+    /// The interpolator's frame pairs measured by default (without --sizes): Wan 2.1's 832x480 and half of it, with
+    /// one frame between (2× the frame rate) and four (the most 16 → 60 fps makes between two frames).
+    static let interpolatorPairs = [(416, 240, 1), (416, 240, 4), (832, 480, 1), (832, 480, 4)].map {
+        CatalogActivationFigures.FramePair(width: $0.0, height: $0.1, timesteps: $0.2)
+    }
 
     /// What a voice speaks for its figure: one sentence each, from a word to about eight seconds.
     static let voiceTexts = [
@@ -381,6 +395,17 @@ extension ModelBenchCommand {
                                                         texts: Self.voiceTexts, device: device)
         }
         if family.output == .video { return try measureWanFigures(family, weights: weightsURL, device: device) }
+        if family.output == .upscaledImage || family.output == .interpolatedFrames {
+            guard let weightsURL else { throw ValidationError("\(family.name): no weights found (scripts/setup.sh)") }
+            if family.output == .interpolatedFrames {
+                let pairs = sizes.isEmpty ? Self.interpolatorPairs
+                    : sizes.map { CatalogActivationFigures.FramePair(width: $0, height: $0, timesteps: 1) }
+                return try CatalogActivationFigures.measure(interpolator: weightsURL, pairs: pairs, device: device)
+            }
+            return try CatalogActivationFigures.measure(
+                upscaler: weightsURL, sizes: sizes.isEmpty ? Self.defaultSizes[family.name] ?? [256, 1024] : sizes,
+                device: device)
+        }
         let native = family.defaults.size.map { max($0.width, $0.height) } ?? 512
         let edges = sizes.isEmpty ? Self.defaultSizes[family.name] ?? [native / 2, native] : sizes
         if let weightsURL {
