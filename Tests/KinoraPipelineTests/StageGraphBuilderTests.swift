@@ -85,6 +85,28 @@ final class StageGraphBuilderTests: XCTestCase {
         }
     }
 
+    /// An upscaler or interpolator family is not a chain model yet: naming one for a shot or a voice says what it
+    /// makes instead of failing to find a text encoder or a voice in it.
+    func testUpscalerAndInterpolatorFamiliesAreRefusedAsShotAndVoiceModels() throws {
+        let text = """
+            output: {size: 64x64}
+            models:
+              u: {catalog: realesr-animevideov3}
+              r: {catalog: rife}
+            shots:
+              - {prompt: x, duration: 1, final: {model: u}}
+            voices:
+              - {text: hello, voice: r, start: 0}
+            """
+        XCTAssertThrowsError(try TestSupport.builder().build(try Workflow.parse(text, file: "w.yaml"), mode: .final)) {
+            guard case StageGraphError.invalid(let issues) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(issues.map(\.field), ["shots[0].final.model", "voices[0].voice"])
+            XCTAssertTrue(issues[0].message.contains("which makes upscaled images; a still shot needs one that makes "
+                                                     + "images"), issues[0].message)
+            XCTAssertTrue(issues[1].message.contains("makes interpolated frames, not speech"), issues[1].message)
+        }
+    }
+
     /// A video family in a workflow is refused with a message, never built into stages the image runners would get:
     /// a still shot needs a model that makes images, and video shots cannot be rendered yet.
     func testVideoFamiliesAreRefusedClearlyInWorkflows() throws {
