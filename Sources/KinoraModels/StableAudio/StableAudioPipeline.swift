@@ -1,0 +1,239 @@
+import Foundation
+import KinoraGPU
+import KinoraTensor
+
+/// diffusers' `StableAudioPipeline`: text and a time span to stereo audio with Stable Audio Open 1.0 — the prompt
+/// through the T5 encoder and the projection model, the span's start and end seconds as two more conditioning tokens
+/// (and, side by side, the DiT's global token), the DiT over `sample_size` latent frames with classifier-free guidance
+/// (zeros as the unconditional text without a negative prompt), `CosineDPMSolverMultistepScheduler`, the Oobleck
+/// VAE's decode, and the span cut out of the decoded audio.
+///
+/// The sampler's SDE noise is drawn from the same seeded `TorchRandom` as the starting latents, one tensor per step
+/// (diffusers draws it from a torchsde Brownian tree: the same distribution, other numbers), so a seed reproduces
+/// Kinora's audio, and diffusers' audio from that noise (`StableAudioPipelineTests`).
+public final class StableAudioPipeline {
+    public let tokenizer: T5Tokenizer
+    public let textEncoder: UMT5EncoderModel
+    public let projection: StableAudioProjectionModel
+    public let transformer: StableAudioDiTModel
+    public let vae: AutoencoderOobleck
+    public let scheduler: SchedulerConfiguration
+    /// Tokens every prompt is padded or truncated to (`tokenizer.model_max_length`; 128 when the folder says none).
+    public let promptTokens: Int
+    public let arena: ActivationArena
+
+    /// What one generation asks for.
+    public struct Settings: Sendable {
+        public var prompt: String
+        /// Steered away from with guidance; nil: zeros as the unconditional text, as diffusers does.
+        public var negativePrompt: String?
+        /// The span of the model's window to keep, in seconds (`audio_start_in_s`, `audio_end_in_s`; nil: to the
+        /// window's end).
+        public var secondsStart: Double
+        public var secondsEnd: Double?
+        public var steps: Int
+        /// Classifier-free guidance; 1 or less runs the conditional pass alone.
+        public var guidanceScale: Float
+        public var seed: UInt64
+
+        public init(
+            prompt: String, negativePrompt: String? = nil, secondsStart: Double = 0, secondsEnd: Double? = nil,
+            steps: Int = 100, guidanceScale: Float = 7, seed: UInt64 = 0
+        ) {
+            self.prompt = prompt
+            self.negativePrompt = negativePrompt
+            self.secondsStart = secondsStart
+            self.secondsEnd = secondsEnd
+            self.steps = steps
+            self.guidanceScale = guidanceScale
+            self.seed = seed
+        }
+    }
+
+    /// Decoded audio: `channels` planar channels of `samples.count / channels` samples each.
+    public struct Audio: Sendable {
+        public var channels: Int
+        public var sampleRate: Int
+        public var samples: [Float]
+
+        /// Samples per channel.
+        public var frames: Int { channels == 0 ? 0 : samples.count / channels }
+    }
+
+    /// Loads a diffusers folder: `tokenizer/`, `text_encoder/`, `projection_model/`, `transformer/`, `vae/`,
+    /// `scheduler/`.
+    public init(folder: URL, device: GPUDevice) throws {
+        func part(_ name: String) throws -> URL {
+            let url = folder.appending(path: name)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw StableAudioPipelineError.missingPart(folder: folder.path, part: name)
+            }
+            return url
+        }
+        tokenizer = try T5Tokenizer(folder: part("tokenizer"))
+        textEncoder = try UMT5EncoderModel(folder: part("text_encoder"), device: device)
+        projection = try StableAudioProjectionModel(folder: part("projection_model"), device: device)
+        transformer = try StableAudioDiTModel(folder: part("transformer"), device: device)
+        vae = try AutoencoderOobleck(folder: part("vae"), device: device)
+        scheduler = try SchedulerConfiguration(contentsOf: part("scheduler").appending(path: "scheduler_config.json"))
+        promptTokens = Self.modelMaxLength(folder.appending(path: "tokenizer/tokenizer_config.json")) ?? 128
+        arena = ActivationArena(device: device)
+        guard projection.configuration.textEncoderDim == textEncoder.configuration.dModel,
+            transformer.configuration.inChannels == vae.configuration.decoderInputChannels,
+            transformer.configuration.crossAttentionInputDim == projection.configuration.conditioningDim,
+            transformer.configuration.globalStatesInputDim == 2 * projection.configuration.conditioningDim
+        else {
+            throw StableAudioPipelineError.mismatchedParts(
+                folder: folder.path,
+                reason: "the text encoder's width \(textEncoder.configuration.dModel), the projection's "
+                    + "\(projection.configuration.textEncoderDim) → \(projection.configuration.conditioningDim), the "
+                    + "DiT's \(transformer.configuration.inChannels) channels and the VAE's "
+                    + "\(vae.configuration.decoderInputChannels) do not fit together")
+        }
+    }
+
+    /// The longest span the model makes, in seconds: `sample_size` latent frames of `hop_length` samples.
+    public var maximumSeconds: Double {
+        Double(transformer.configuration.sampleSize * vae.configuration.hopLength)
+            / Double(vae.configuration.samplingRate)
+    }
+
+    /// Runs the pipeline; `progress` gets (step done, steps) after each step.
+    public func generate(_ settings: Settings, progress: (Int, Int) -> Void = { _, _ in }) throws -> Audio {
+        let end = settings.secondsEnd ?? maximumSeconds
+        try validate(settings, end: end)
+        let guidance = settings.guidanceScale > 1
+        let (encoderHiddenStates, globalHiddenStates) = try conditioning(settings, end: end, guidance: guidance)
+        var sampler = try CosineDPMSolverMultistepScheduler(configuration: scheduler, steps: settings.steps)
+        var random = TorchRandom(seed: settings.seed)
+        let shape = [1, transformer.configuration.inChannels, transformer.configuration.sampleSize]
+        let count = shape.reduce(1, *)
+        var latents = sampler.initialLatents(&random, count: count)
+        var step = 0
+        while let timestep = sampler.currentTimestep {
+            let scaled = sampler.scaleModelInput(latents)
+            let prediction = try {
+                defer { arena.trim() }
+                let graph = Graph(arena: arena)
+                let input = try graph.input(
+                    guidance ? scaled + scaled : scaled, shape: [guidance ? 2 : 1] + shape[1...])
+                let output = try transformer(
+                    graph, hiddenStates: input, timestep: [timestep],
+                    encoderHiddenStates: graph.input(encoderHiddenStates),
+                    globalHiddenStates: graph.input(globalHiddenStates))
+                return try graph.run([output])[0].floats()
+            }()
+            let guided =
+                guidance
+                ? (0..<count).map { index in
+                    let unconditional = prediction[index]
+                    return unconditional + settings.guidanceScale * (prediction[count + index] - unconditional)
+                } : prediction
+            latents = try sampler.step(guided, sample: latents, noise: &random).sample
+            step += 1
+            progress(step, settings.steps)
+        }
+        let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        guard broken == 0 else { throw StableAudioPipelineError.nonFinite(count: broken, total: latents.count) }
+        let decoded = try {
+            defer { arena.trim() }
+            let graph = Graph(arena: arena)
+            let audio = try vae.decode(graph, graph.input(latents, shape: shape))
+            return (try graph.run([audio])[0].floats(), audio.shape)
+        }()
+        // The span: `int(seconds · sampling_rate)` samples from the start, as diffusers cuts it.
+        let rate = Double(vae.configuration.samplingRate)
+        let (channels, length) = (decoded.1[1], decoded.1[2])
+        let first = min(Int(settings.secondsStart * rate), length)
+        let last = min(max(Int(end * rate), first), length)
+        var samples: [Float] = []
+        samples.reserveCapacity(channels * (last - first))
+        for channel in 0..<channels {
+            samples += decoded.0[(channel * length + first)..<(channel * length + last)]
+        }
+        return Audio(channels: channels, sampleRate: vae.configuration.samplingRate, samples: samples)
+    }
+
+    /// The DiT's text-and-seconds tokens and global token, [B, L + 2, D] and [B, 1, 2D], B = 2 with guidance (the
+    /// unconditional half first: zeros without a negative prompt, else the negative prompt's).
+    private func conditioning(_ settings: Settings, end: Double, guidance: Bool) throws -> (Tensor, Tensor) {
+        defer { arena.trim() }
+        let prompts = [guidance ? settings.negativePrompt : nil, settings.prompt].compactMap { $0 }
+        let encodings = prompts.map { tokenizer.encode($0, maximumLength: promptTokens) }
+        let graph = Graph(arena: arena)
+        var text = try textEncoder(
+            graph, inputIDs: encodings.map(\.ids), attentionMask: encodings.map(\.attentionMask))
+        let mask = try graph.input(
+            encodings.flatMap { $0.attentionMask.map(Float.init) }, shape: [encodings.count, promptTokens])
+        // The negative prompt's padding rows are zeroed before the projection (`torch.where` in encode_prompt).
+        text = try graph.multiply(text, graph.reshape(mask, [encodings.count, promptTokens, 1]))
+        let seconds = (start: Float(settings.secondsStart), end: Float(end))
+        let (tokens, global) = try projection.conditioning(
+            graph, text: text, textMask: mask,
+            secondsStart: [Float](repeating: seconds.start, count: encodings.count),
+            secondsEnd: [Float](repeating: seconds.end, count: encodings.count))
+        guard guidance, encodings.count == 1 else {
+            let results = try graph.run([tokens, global])
+            return (results[0], results[1])
+        }
+        // Guidance without a negative prompt: zeros as the unconditional text and seconds tokens, the global token
+        // repeated.
+        let zeros = try graph.scale(tokens, by: 0)
+        let results = try graph.run([
+            graph.concat([zeros, tokens], axis: 0), graph.concat([global, global], axis: 0),
+        ])
+        return (results[0], results[1])
+    }
+
+    private func validate(_ settings: Settings, end: Double) throws {
+        let (start, minimum, maximum) = (
+            settings.secondsStart, Double(projection.configuration.minValue),
+            Double(projection.configuration.maxValue)
+        )
+        guard settings.steps >= 1, settings.steps <= 1000 else {
+            throw StableAudioPipelineError.invalidRequest("steps must be 1...1000, got \(settings.steps)")
+        }
+        guard settings.guidanceScale.isFinite else {
+            throw StableAudioPipelineError.invalidRequest("guidance must be a finite number")
+        }
+        guard start.isFinite, end.isFinite, start >= minimum, start <= maximum, end > start else {
+            throw StableAudioPipelineError.invalidRequest(
+                "the span \(start)...\(end) s must start within \(minimum)...\(maximum) s and end after it")
+        }
+        guard end - start <= maximumSeconds + 1e-9 else {
+            throw StableAudioPipelineError.invalidRequest(
+                String(format: "%.2f s of audio asked; this model makes at most %.2f s", end - start, maximumSeconds))
+        }
+    }
+
+    /// `model_max_length` of a `tokenizer_config.json`, when it has a sensible one.
+    static func modelMaxLength(_ url: URL) -> Int? {
+        guard let data = try? Data(contentsOf: url),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let number = object["model_max_length"] as? NSNumber
+        else { return nil }
+        let value = number.doubleValue
+        return value >= 2 && value <= 4096 ? Int(value) : nil
+    }
+}
+
+/// Why a Stable Audio pipeline could not be built or run.
+public enum StableAudioPipelineError: Error, Equatable, CustomStringConvertible {
+    case missingPart(folder: String, part: String)
+    case mismatchedParts(folder: String, reason: String)
+    case invalidRequest(String)
+    case nonFinite(count: Int, total: Int)
+
+    public var description: String {
+        switch self {
+        case .missingPart(let folder, let part):
+            return "\(folder): no \(part)/ in this Stable Audio folder"
+        case .mismatchedParts(let folder, let reason):
+            return "\(folder): \(reason)"
+        case .invalidRequest(let reason):
+            return "Stable Audio: \(reason)"
+        case .nonFinite(let count, let total):
+            return "Stable Audio: \(count) of \(total) latents are not finite; the weights or settings are broken"
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import KinoraFormats
+import XCTest
+
+@testable import KinoraModels
+
+/// `StableAudioPipeline` against diffusers 0.42.1's `StableAudioPipeline` on a tiny random-weight folder
+/// (`Tests/Fixtures/stable-audio`, `scripts/fixtures/make_stable_audio_pipeline_fixtures.py`): the same prompt, span,
+/// steps, guidance and seed give diffusers' audio when its SDE noise is drawn from the seeded generator as Kinora
+/// draws it — with guidance and zeros as the unconditional text, with a negative prompt, and without guidance.
+final class StableAudioPipelineTests: ModelTestCase {
+    func testTheTinyPipelineMakesDiffusersAudio() throws {
+        let pipeline = try StableAudioPipeline(folder: fixtureURL("stable-audio"), device: device)
+        XCTAssertEqual(pipeline.promptTokens, 12)
+        XCTAssertEqual(pipeline.maximumSeconds, 2)
+        let expected = try SafetensorsFile(url: fixtureURL("stable-audio/expected.safetensors"))
+        let ids = try expected.floats("input_ids").map { Int($0) }
+        XCTAssertEqual(pipeline.tokenizer.encode("a red fox in the snow", maximumLength: 12).ids, ids)
+        let cases: [(String, StableAudioPipeline.Settings, Int)] = [
+            (
+                "cfg",
+                .init(
+                    prompt: "a red fox in the snow", secondsStart: 0.25, secondsEnd: 1.75, steps: 4, guidanceScale: 3,
+                    seed: 7), 24
+            ),
+            (
+                "negative",
+                .init(
+                    prompt: "a red fox in the snow", negativePrompt: "rain", secondsEnd: 2, steps: 3,
+                    guidanceScale: 2.5, seed: 11), 32
+            ),
+            ("plain", .init(prompt: "a red fox in the snow", steps: 5, guidanceScale: 1, seed: 3), 32),
+        ]
+        var outputs: [[Float]] = []
+        for (name, settings, frames) in cases {
+            var steps: [Int] = []
+            let audio = try pipeline.generate(settings) { step, _ in steps.append(step) }
+            XCTAssertEqual(steps, Array(1...settings.steps), name)
+            XCTAssertEqual([audio.channels, audio.sampleRate, audio.frames], [2, 16, frames], name)
+            let reference = try expected.floats("\(name).audio")
+            let error = relativeL2(audio.samples, reference)
+            XCTAssertLessThanOrEqual(error, 1e-4, name)
+            print("Stable Audio tiny pipeline (\(name)) vs diffusers: relative L2 \(error)")
+            outputs.append(audio.samples)
+        }
+        XCTAssertGreaterThan(relativeL2(outputs[1], outputs[2]), 1e-2, "guidance and the negative prompt matter")
+    }
+
+    func testRequestsTheModelCannotMakeAreRefused() throws {
+        let pipeline = try StableAudioPipeline(folder: fixtureURL("stable-audio"), device: device)
+        let cases: [(StableAudioPipeline.Settings, String)] = [
+            (.init(prompt: "x", secondsEnd: 3), "3.00 s of audio asked; this model makes at most 2.00 s"),
+            (.init(prompt: "x", secondsStart: 1, secondsEnd: 0.5), "must start within"),
+            (.init(prompt: "x", secondsStart: -1, secondsEnd: 0.5), "must start within"),
+            (.init(prompt: "x", steps: 0), "steps must be 1...1000"),
+            (.init(prompt: "x", guidanceScale: .nan), "guidance must be a finite number"),
+        ]
+        for (settings, message) in cases {
+            XCTAssertThrowsError(try pipeline.generate(settings)) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+        XCTAssertThrowsError(try StableAudioPipeline(folder: fixtureURL("wan-pipeline/t2v"), device: device)) {
+            XCTAssertTrue("\($0)".contains("no projection_model/"), "\($0)")
+        }
+    }
+}
