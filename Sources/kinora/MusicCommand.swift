@@ -78,8 +78,8 @@ struct MusicCommand: ParsableCommand {
                 interleaved[frame * audio.channels + channel] = audio.samples[channel * frames + frame]
             }
         }
-        try AudioFile.write(
-            try AudioBuffer(sampleRate: audio.sampleRate, channels: audio.channels, samples: interleaved), to: outputURL)
+        let buffer = try AudioBuffer(sampleRate: audio.sampleRate, channels: audio.channels, samples: interleaved)
+        try AudioFile.write(buffer, to: outputURL)
         let duration = Double(frames) / Double(audio.sampleRate)
         let compute = Date().timeIntervalSince(denoiseStarted)
         print(
