@@ -145,6 +145,7 @@ struct ModelBenchCommand: ParsableCommand {
             }
             return
         }
+        if isStableAudio { return }
         if isWanStream { return try validateWanStream() }
         if isWan { return try validateWan() }
         guard sizes.isEmpty, weights == nil else {
@@ -163,6 +164,7 @@ struct ModelBenchCommand: ParsableCommand {
 
     func run() throws {
         if catalogFigures { return try measureCatalogFigures() }
+        if isStableAudio { return try runStableAudio() }
         if isWanStream { return try runWanStream() }
         if isWan { return try runWan() }
         guard let catalog = CatalogModel(rawValue: model) else {

@@ -63,6 +63,21 @@ final class ModelBenchCommandTests: XCTestCase {
         XCTAssertTrue(refused.error.contains("longer than the 21 latent frames"), refused.error)
     }
 
+    /// Stable Audio: the full-size model planned over shape-only weights (its whole-window decode sets the peak),
+    /// the tiny folder run with its real-time factor.
+    func testStableAudioIsPlannedAndTheTinyFolderRuns() throws {
+        let full = try KinoraCommand.run(["bench", "model", "sao"])
+        XCTAssertEqual(full.status, 0, full.error)
+        XCTAssertTrue(full.output.contains("1024 latent frames"), full.output)
+        XCTAssertTrue(full.output.contains("at the decode stage"), full.output)
+        let tiny = try KinoraCommand.run(["bench", "model", "tiny-sao", "--run", "--steps", "2"])
+        XCTAssertEqual(tiny.status, 0, tiny.error)
+        XCTAssertTrue(tiny.output.contains("real-time factor"), tiny.output)
+        let refused = try KinoraCommand.run(["bench", "model", "sao", "--run"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.error.contains("--run needs a folder's weights"), refused.error)
+    }
+
     func testTextReportNamesEveryStageItsTacticAndTheWholePlansPeak() throws {
         let outcome = try KinoraCommand.run(["bench", "model", "tiny-wan21", "--vram", "1GB", "--prompt-tokens", "8"])
         XCTAssertEqual(outcome.status, 0, outcome.error)

@@ -46,6 +46,24 @@ final class StableAudioPipelineTests: ModelTestCase {
         XCTAssertGreaterThan(relativeL2(outputs[1], outputs[2]), 1e-2, "guidance and the negative prompt matter")
     }
 
+    /// The plan (every model's weights, the largest stage) is at or above the allocator's peak of a whole run, and
+    /// within 5% of it; the decode of the whole window sets it at full size.
+    func testThePlanCoversARunsPeak() throws {
+        let pipeline = try StableAudioPipeline(folder: fixtureURL("stable-audio"), device: device)
+        let plan = try StableAudioMemoryPlanner.plan(
+            textEncoder: pipeline.textEncoder, projection: pipeline.projection, transformer: pipeline.transformer,
+            vae: pipeline.vae, promptTokens: pipeline.promptTokens, guidance: true, device: device)
+        XCTAssertEqual(plan.stages.map(\.stage), ["text encoding", "denoise", "decode"])
+        let memory = device.memory
+        memory.trim()
+        memory.resetPeak()
+        _ = try pipeline.generate(.init(prompt: "a red fox in the snow", steps: 2, guidanceScale: 3, seed: 1))
+        let measured = memory.peakBytes
+        XCTAssertGreaterThanOrEqual(plan.peakBytes, measured)
+        XCTAssertLessThanOrEqual(Double(plan.peakBytes), 1.05 * Double(measured))
+        print("Stable Audio tiny pipeline: planned peak \(plan.peakBytes) bytes, measured \(measured)")
+    }
+
     func testRequestsTheModelCannotMakeAreRefused() throws {
         let pipeline = try StableAudioPipeline(folder: fixtureURL("stable-audio"), device: device)
         let cases: [(StableAudioPipeline.Settings, String)] = [

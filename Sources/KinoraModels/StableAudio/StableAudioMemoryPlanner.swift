@@ -1,0 +1,130 @@
+import Foundation
+import KinoraFormats
+import KinoraGPU
+import KinoraTensor
+
+/// One stage of a Stable Audio generation as planned.
+public struct StableAudioStagePlan: Codable, Sendable, Equatable {
+    /// "text encoding", "denoise" or "decode".
+    public var stage: String
+    /// The weights on the device at the stage: every model used so far, as `StableAudioPipeline` keeps them.
+    public var weightBytes: UInt64
+    /// The device bytes at the stage's highest: weights, carried tensors, the graph's constants, activations and
+    /// outputs, as the allocator rounds them.
+    public var peakBytes: UInt64
+    /// The largest single buffer of the stage.
+    public var largestBufferBytes: UInt64
+}
+
+/// The device memory of a Stable Audio generation stage by stage (`StableAudioMemoryPlanner`).
+public struct StableAudioMemoryPlan: Codable, Sendable {
+    public var stages: [StableAudioStagePlan]
+    /// Latent frames the model makes whatever the span asked (its `sample_size`).
+    public var latentFrames: Int
+    public var guidance: Bool
+
+    public var peakBytes: UInt64 { stages.map(\.peakBytes).max() ?? 0 }
+    public var peakStage: String? { stages.max { $0.peakBytes < $1.peakBytes }?.stage }
+}
+
+/// Plans a Stable Audio generation as `StableAudioPipeline` runs it, from its models' recorded graphs: the prompts
+/// through the T5 encoder and the projection (its weights then stay), one DiT pass (a batch of 2 with guidance) over
+/// the model's `sample_size` latent frames with the conditioning carried, and the Oobleck decode of the whole window
+/// — the span asked is cut from it afterwards, so the memory does not depend on it. Weights are counted from their
+/// stores (so models over shape-only weights plan full-size checkpoints without uploading them); what a recording
+/// allocates beside weights (token embeddings, rotary tables) is measured.
+public enum StableAudioMemoryPlanner {
+    public static func plan(
+        textEncoder: UMT5EncoderModel, projection: StableAudioProjectionModel, transformer: StableAudioDiTModel,
+        vae: AutoencoderOobleck, promptTokens: Int, guidance: Bool, device: GPUDevice
+    ) throws -> StableAudioMemoryPlan {
+        let memory = device.memory
+        let arena = ActivationArena(device: device)
+        func weights(_ store: any WeightStore, _ shapes: [(name: String, shape: [Int])]) -> UInt64 {
+            shapes.reduce(0) { total, entry in
+                total + memory.allocationSize(for: UInt64((try? store.info(entry.name).byteCount) ?? 0))
+            }
+        }
+        /// What `record` allocates beside the weights of `models` it uploads while it records.
+        func constants(_ models: [DeviceWeights], _ record: () throws -> Void) throws -> UInt64 {
+            let before = memory.liveBytes
+            let uploaded = models.map(\.uploadedNames)
+            try record()
+            var new: UInt64 = 0
+            for (weights, earlier) in zip(models, uploaded) {
+                for name in weights.uploadedNames.subtracting(earlier) {
+                    new += memory.allocationSize(for: UInt64((try? weights.store.info(name).byteCount) ?? 0))
+                }
+            }
+            let grown = memory.liveBytes - min(memory.liveBytes, before)
+            return grown - min(new, grown)
+        }
+        let batch = guidance ? 2 : 1
+        let conditioningDim = projection.configuration.conditioningDim
+        let textWeights =
+            weights(textEncoder.weights.store, UMT5EncoderModel.parameterShapes(textEncoder.configuration))
+            + weights(projection.weights.store, StableAudioProjectionModel.parameterShapes(projection.configuration))
+        let ditWeights = weights(
+            transformer.weights.store, StableAudioDiTModel.parameterShapes(transformer.configuration))
+        let vaeWeights = weights(vae.weights.store, AutoencoderOobleck.parameterShapes(vae.configuration))
+        let tokens = promptTokens + 2
+        let carried =
+            memory.allocationSize(for: UInt64(batch * tokens * conditioningDim * 4))
+            + memory.allocationSize(for: UInt64(batch * 2 * conditioningDim * 4))
+
+        // Text: the prompts (and the negative one with guidance) encoded and projected with the seconds tokens.
+        let textGraph = Graph(arena: arena)
+        var textOutputs: [Value] = []
+        let textConstants = try constants([textEncoder.weights, projection.weights]) {
+            let rows = guidance ? 2 : 1
+            let ids = [[Int]](repeating: [Int](repeating: 1, count: promptTokens), count: rows)
+            let text = try textEncoder(
+                textGraph, inputIDs: ids,
+                attentionMask: [[Int]](repeating: [Int](repeating: 1, count: promptTokens), count: rows))
+            let (conditioning, global) = try projection.conditioning(
+                textGraph, text: text, secondsStart: [Float](repeating: 0, count: rows),
+                secondsEnd: [Float](repeating: 1, count: rows))
+            textOutputs = [conditioning, global]
+        }
+        let textPlan = try textGraph.memoryPlan(textOutputs)
+        let text = StableAudioStagePlan(
+            stage: "text encoding", weightBytes: textWeights,
+            peakBytes: textWeights + textConstants + textPlan.allocatedPeakBytes,
+            largestBufferBytes: textPlan.largestBufferBytes)
+
+        // Denoise: one DiT pass over the latents (both halves at once with guidance), the conditioning carried.
+        let latent = [batch, transformer.configuration.inChannels, transformer.configuration.sampleSize]
+        let latentBytes = memory.allocationSize(for: UInt64(latent.reduce(4, *)))
+        let ditGraph = Graph(arena: arena)
+        var prediction: Value?
+        let ditConstants = try constants([transformer.weights]) {
+            prediction = try transformer(
+                ditGraph, hiddenStates: ditGraph.placeholder(shape: latent), timestep: [0.5],
+                encoderHiddenStates: ditGraph.placeholder(shape: [batch, tokens, conditioningDim]),
+                globalHiddenStates: ditGraph.placeholder(shape: [batch, 1, 2 * conditioningDim]))
+        }
+        let ditPlan = try ditGraph.memoryPlan([prediction!])
+        let denoise = StableAudioStagePlan(
+            stage: "denoise", weightBytes: textWeights + ditWeights,
+            peakBytes: textWeights + ditWeights + carried + latentBytes + ditConstants + ditPlan.allocatedPeakBytes,
+            largestBufferBytes: ditPlan.largestBufferBytes)
+
+        // Decode: the whole window at once.
+        let decodeGraph = Graph(arena: arena)
+        var audio: Value?
+        let decodeConstants = try constants([vae.weights]) {
+            audio = try vae.decode(decodeGraph, decodeGraph.placeholder(shape: [1] + latent.dropFirst()))
+        }
+        let decodePlan = try decodeGraph.memoryPlan([audio!])
+        let decodeWeights = textWeights + ditWeights + vaeWeights
+        let decode = StableAudioStagePlan(
+            stage: "decode", weightBytes: decodeWeights,
+            peakBytes: decodeWeights + carried + memory.allocationSize(for: UInt64(latent.dropFirst().reduce(4, *)))
+                + decodeConstants + decodePlan.allocatedPeakBytes,
+            largestBufferBytes: decodePlan.largestBufferBytes)
+        withExtendedLifetime((textGraph, ditGraph, decodeGraph)) {}
+        arena.trim()
+        return StableAudioMemoryPlan(
+            stages: [text, denoise, decode], latentFrames: transformer.configuration.sampleSize, guidance: guidance)
+    }
+}
