@@ -29,8 +29,9 @@ public struct StableAudioMemoryPlan: Codable, Sendable {
 
 /// Plans a Stable Audio generation as `StableAudioPipeline` runs it, from its models' recorded graphs: the prompts
 /// through the T5 encoder and the projection (its weights then stay), one DiT pass (a batch of 2 with guidance) over
-/// the model's `sample_size` latent frames with the conditioning carried, and the Oobleck decode of the whole window
-/// — the span asked is cut from it afterwards, so the memory does not depend on it. Weights are counted from their
+/// the model's `sample_size` latent frames with the conditioning carried, and the Oobleck decode of the window in
+/// chunks of `StableAudioPipeline.decodeChunkFrames` with their context — the span asked is cut from it afterwards,
+/// so the memory does not depend on it. Weights are counted from their
 /// stores (so models over shape-only weights plan full-size checkpoints without uploading them); what a recording
 /// allocates beside weights (token embeddings, rotary tables) is measured.
 public enum StableAudioMemoryPlanner {
@@ -109,17 +110,24 @@ public enum StableAudioMemoryPlanner {
             peakBytes: textWeights + ditWeights + carried + latentBytes + ditConstants + ditPlan.allocatedPeakBytes,
             largestBufferBytes: ditPlan.largestBufferBytes)
 
-        // Decode: the whole window at once.
+        // Decode: one chunk and its context at a time (`AutoencoderOobleck.decodeChunks`), the whole audio held on
+        // the host.
+        let frames = transformer.configuration.sampleSize
+        let chunk =
+            vae.decodesInChunks && frames > StableAudioPipeline.decodeChunkFrames
+            ? min(frames, StableAudioPipeline.decodeChunkFrames + 2 * vae.decodeContextFrames) : frames
         let decodeGraph = Graph(arena: arena)
         var audio: Value?
         let decodeConstants = try constants([vae.weights]) {
-            audio = try vae.decode(decodeGraph, decodeGraph.placeholder(shape: [1] + latent.dropFirst()))
+            audio = try vae.decode(
+                decodeGraph, decodeGraph.placeholder(shape: [1, transformer.configuration.inChannels, chunk]))
         }
         let decodePlan = try decodeGraph.memoryPlan([audio!])
         let decodeWeights = textWeights + ditWeights + vaeWeights
         let decode = StableAudioStagePlan(
             stage: "decode", weightBytes: decodeWeights,
-            peakBytes: decodeWeights + carried + memory.allocationSize(for: UInt64(latent.dropFirst().reduce(4, *)))
+            peakBytes: decodeWeights + carried
+                + memory.allocationSize(for: UInt64(transformer.configuration.inChannels * chunk * 4))
                 + decodeConstants + decodePlan.allocatedPeakBytes,
             largestBufferBytes: decodePlan.largestBufferBytes)
         withExtendedLifetime((textGraph, ditGraph, decodeGraph)) {}

@@ -21,6 +21,8 @@ public final class StableAudioPipeline {
     /// Tokens every prompt is padded or truncated to (`tokenizer.model_max_length`; 128 when the folder says none).
     public let promptTokens: Int
     public let arena: ActivationArena
+    /// Latent frames the VAE decodes at a time (stable-audio-tools' chunk), each with its context.
+    public static let decodeChunkFrames = 128
 
     /// What one generation asks for.
     public struct Settings: Sendable {
@@ -135,12 +137,17 @@ public final class StableAudioPipeline {
         }
         let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else { throw StableAudioPipelineError.nonFinite(count: broken, total: latents.count) }
-        let decoded = try {
-            defer { arena.trim() }
-            let graph = Graph(arena: arena)
-            let audio = try vae.decode(graph, graph.input(latents, shape: shape))
-            return (try graph.run([audio])[0].floats(), audio.shape)
-        }()
+        // The decode in chunks with context (the whole decode's audio, one chunk's activations).
+        let decodedSamples = try vae.decodeChunks(
+            latents, shape: shape, chunkFrames: Self.decodeChunkFrames, arena: arena)
+        let decoded = (
+            decodedSamples,
+            [
+                1, vae.configuration.audioChannels,
+                decodedSamples.count
+                    / vae.configuration.audioChannels,
+            ]
+        )
         // The span: `int(seconds · sampling_rate)` samples from the start, as diffusers cuts it.
         let rate = Double(vae.configuration.samplingRate)
         let (channels, length) = (decoded.1[1], decoded.1[2])

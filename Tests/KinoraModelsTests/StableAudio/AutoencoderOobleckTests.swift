@@ -27,6 +27,36 @@ final class AutoencoderOobleckTests: ModelTestCase {
         print("Oobleck fp32 decode [2, 6, 5] -> [2, 2, 40]: relative L2 \(relativeL2(actual, expected))")
     }
 
+    /// Decoding in chunks with `decodeContextFrames` of context gives the whole decode; without the context the chunk
+    /// edges show. Stable Audio Open's decoder reaches 10 latent frames each side.
+    func testChunkedDecodeIsTheWholeDecode() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let vae = try fixture.model(self)
+        XCTAssertTrue(vae.decodesInChunks)
+        var random = TorchRandom(seed: 21)
+        let shape = [2, vae.configuration.decoderInputChannels, 40]
+        let latents = random.normal(count: shape.reduce(1, *))
+        let graph = makeGraph()
+        let whole = try graph.run([vae.decode(graph, graph.input(latents, shape: shape))])[0].floats()
+        let chunked = try vae.decodeChunks(latents, shape: shape, chunkFrames: 7, arena: arena)
+        XCTAssertEqual(chunked.count, whole.count)
+        let error = relativeL2(chunked, whole)
+        XCTAssertLessThanOrEqual(error, 1e-6)
+        let blind = try vae.decodeChunks(latents, shape: shape, chunkFrames: 7, contextFrames: 0, arena: arena)
+        XCTAssertGreaterThan(relativeL2(blind, whole), 1e-3)
+        let sao = try AutoencoderOobleck(
+            configuration: .stableAudioOpen,
+            weights: .shapesOnly(
+                store: RandomWeightStore(
+                    shapes: Dictionary(
+                        uniqueKeysWithValues: AutoencoderOobleck.parameterShapes(.stableAudioOpen).map {
+                            ($0.name, $0.shape)
+                        }), sourceName: "random SAO VAE"), device: device))
+        print(
+            "Oobleck chunked decode (chunks of 7, context \(vae.decodeContextFrames)) vs whole: relative L2 \(error); "
+                + "Stable Audio Open's context \(sao.decodeContextFrames) latent frames")
+    }
+
     func testEncodeMatchesDiffusers() throws {
         let fixture = try AutoencoderOobleckFixture(test: self)
         let vae = try fixture.model(self)

@@ -1,0 +1,75 @@
+import KinoraGPU
+import KinoraTensor
+
+extension AutoencoderOobleck {
+    /// Latent frames on each side of a frame that its decoded samples depend on (the decoder's receptive field,
+    /// rounded up): the first convolution's 3 taps, each block's transposed convolution (a frame at its input rate)
+    /// and its three residual units (7 taps dilated 1, 3 and 9, at its output rate), and the last convolution's 3.
+    public var decodeContextFrames: Int {
+        var reach = 3.0
+        var rate = 1
+        for stride in configuration.upsamplingRatios {
+            reach += 1 / Double(rate)
+            rate *= stride
+            reach += Double(3 * (1 + 3 + 9)) / Double(rate)
+        }
+        reach += 3 / Double(rate)
+        return Int(reach.rounded(.up)) + 1
+    }
+
+    /// Whether `decodeChunks` gives the whole decode: every stride even, so each latent frame decodes to exactly
+    /// `hop_length` samples and chunks line up.
+    public var decodesInChunks: Bool { configuration.upsamplingRatios.allSatisfy { $0 % 2 == 0 } }
+
+    /// The audio [N, audio_channels, T · hop_length] of `latents` [N, decoder_input_channels, T] decoded
+    /// `chunkFrames` latent frames at a time, each with `decodeContextFrames` of context on both sides that is
+    /// decoded and dropped, so the result is the whole decode's (the decoder is convolutional) while the device holds
+    /// the activations of one chunk and its context — for Stable Audio Open's 1024-frame window, 7.7 GiB of
+    /// activations become those of 128 + 2 · context frames. Graphs run one after another on `arena`.
+    /// `contextFrames` overrides the context (tests show what too little of it does).
+    public func decodeChunks(
+        _ latents: [Float], shape: [Int], chunkFrames: Int = 128, contextFrames: Int? = nil, arena: ActivationArena
+    ) throws -> [Float] {
+        let channels = configuration.decoderInputChannels
+        guard shape.count == 3, shape[1] == channels, shape[0] >= 1, shape[2] >= 1,
+            latents.count == shape.reduce(1, *), chunkFrames >= 1
+        else {
+            throw AutoencoderOobleckError.invalidInput(
+                operation: "decode", shape: shape,
+                reason: "expected \(latents.count) latents as [N, \(channels), T] and chunks of at least 1 frame")
+        }
+        let (batch, frames) = (shape[0], shape[2])
+        let hop = configuration.hopLength
+        let audioChannels = configuration.audioChannels
+        guard decodesInChunks, frames > chunkFrames else {
+            defer { arena.trim() }
+            let graph = Graph(arena: arena)
+            return try graph.run([decode(graph, graph.input(latents, shape: shape))])[0].floats()
+        }
+        let context = contextFrames ?? decodeContextFrames
+        var audio = [Float](repeating: 0, count: batch * audioChannels * frames * hop)
+        for start in stride(from: 0, to: frames, by: chunkFrames) {
+            let end = min(start + chunkFrames, frames)
+            let (from, to) = (max(0, start - context), min(frames, end + context))
+            var piece: [Float] = []
+            piece.reserveCapacity(batch * channels * (to - from))
+            for row in 0..<(batch * channels) {
+                piece += latents[(row * frames + from)..<(row * frames + to)]
+            }
+            let decoded = try {
+                defer { arena.trim() }
+                let graph = Graph(arena: arena)
+                return try graph.run([decode(graph, graph.input(piece, shape: [batch, channels, to - from]))])[0]
+                    .floats()
+            }()
+            let pieceLength = (to - from) * hop
+            for row in 0..<(batch * audioChannels) {
+                let source = row * pieceLength + (start - from) * hop
+                let target = row * frames * hop + start * hop
+                audio.replaceSubrange(
+                    target..<(target + (end - start) * hop), with: decoded[source..<(source + (end - start) * hop)])
+            }
+        }
+        return audio
+    }
+}
