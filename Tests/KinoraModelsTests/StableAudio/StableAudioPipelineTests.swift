@@ -59,9 +59,10 @@ final class StableAudioPipelineTests: ModelTestCase {
         let memory = device.memory
         memory.trim()
         let before = memory.liveBytes
-        let resident = [
+        let models = [
             pipeline.textEncoder.weights, pipeline.projection.weights, pipeline.transformer.weights, pipeline.vae.weights,
-        ].reduce(UInt64(0)) { $0 + UInt64($1.uploadedBytes) }
+        ]
+        let resident = models.reduce(UInt64(0)) { $0 + UInt64($1.uploadedBytes) }
         memory.resetPeak()
         _ = try pipeline.generate(.init(prompt: "a red fox in the snow", steps: 2, guidanceScale: 3, seed: 1))
         let measured = memory.peakBytes - before + resident
