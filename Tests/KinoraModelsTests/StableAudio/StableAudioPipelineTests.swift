@@ -60,7 +60,8 @@ final class StableAudioPipelineTests: ModelTestCase {
         memory.trim()
         let before = memory.liveBytes
         let models = [
-            pipeline.textEncoder.weights, pipeline.projection.weights, pipeline.transformer.weights, pipeline.vae.weights,
+            pipeline.textEncoder.weights, pipeline.projection.weights, pipeline.transformer.weights,
+            pipeline.vae.weights,
         ]
         let resident = models.reduce(UInt64(0)) { $0 + UInt64($1.uploadedBytes) }
         memory.resetPeak()
