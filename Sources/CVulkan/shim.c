@@ -202,18 +202,20 @@ VkResult kvk_create_device(VkPhysicalDevice physical, uint32_t queueFamily, cons
     return functions.vkCreateDevice(physical, &info, NULL, device);
 }
 
+/* The one function messages go to (the same for every instance); each instance's messenger carries its own context
+   as its user data, so an instance's messages reach its own log even after other instances come and go. */
+static KvkMessageSink messageSink;
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL forward_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                       VkDebugUtilsMessageTypeFlagsEXT types,
                                                       const VkDebugUtilsMessengerCallbackDataEXT *data,
                                                       void *userData) {
     (void)types;
-    void **pair = (void **)userData;
-    KvkMessageSink sink = (KvkMessageSink)pair[0];
-    sink(pair[1], (int)severity, data->pMessage != NULL ? data->pMessage : "(no message)");
+    if (messageSink != NULL) {
+        messageSink(userData, (int)severity, data->pMessage != NULL ? data->pMessage : "(no message)");
+    }
     return VK_FALSE;
 }
-
-static void *sinkPair[2];
 
 VkResult kvk_create_instance(const char *applicationName, const char *const *layers, uint32_t layerCount,
                              bool enablePortability, KvkMessageSink sink, void *context, VkInstance *instance,
@@ -231,8 +233,7 @@ VkResult kvk_create_instance(const char *applicationName, const char *const *lay
     if (sink != NULL) extensions[extensionCount++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
     if (enablePortability) extensions[extensionCount++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
 
-    sinkPair[0] = (void *)sink;
-    sinkPair[1] = context;
+    if (sink != NULL) messageSink = sink;
     VkDebugUtilsMessengerCreateInfoEXT messengerInfo = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
         .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
@@ -240,7 +241,7 @@ VkResult kvk_create_instance(const char *applicationName, const char *const *lay
         .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                        VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
         .pfnUserCallback = forward_message,
-        .pUserData = sinkPair};
+        .pUserData = context};
     VkInstanceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
                                  .pNext = sink != NULL ? &messengerInfo : NULL,
                                  .flags = enablePortability ? VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR : 0,
