@@ -145,7 +145,12 @@ struct ModelBenchCommand: ParsableCommand {
             }
             return
         }
-        if isStableAudio { return }
+        if isStableAudio {
+            if runStages, model == "sao", weights == nil {
+                throw ValidationError("--run needs a folder's weights (tiny-sao, or --weights DIR)")
+            }
+            return
+        }
         if isWanStream { return try validateWanStream() }
         if isWan { return try validateWan() }
         guard sizes.isEmpty, weights == nil else {

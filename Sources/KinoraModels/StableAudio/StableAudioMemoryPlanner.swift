@@ -62,12 +62,18 @@ public enum StableAudioMemoryPlanner {
         }
         let batch = guidance ? 2 : 1
         let conditioningDim = projection.configuration.conditioningDim
+        // The token embedding stays memory-mapped on the host (its rows are gathered there), and decoding reads the
+        // VAE's decoder alone.
         let textWeights =
-            weights(textEncoder.weights.store, UMT5EncoderModel.parameterShapes(textEncoder.configuration))
+            weights(
+                textEncoder.weights.store,
+                UMT5EncoderModel.parameterShapes(textEncoder.configuration).filter { $0.name != "shared.weight" })
             + weights(projection.weights.store, StableAudioProjectionModel.parameterShapes(projection.configuration))
         let ditWeights = weights(
             transformer.weights.store, StableAudioDiTModel.parameterShapes(transformer.configuration))
-        let vaeWeights = weights(vae.weights.store, AutoencoderOobleck.parameterShapes(vae.configuration))
+        let vaeWeights = weights(
+            vae.weights.store,
+            AutoencoderOobleck.parameterShapes(vae.configuration).filter { $0.name.hasPrefix("decoder.") })
         let tokens = promptTokens + 2
         let carried =
             memory.allocationSize(for: UInt64(batch * tokens * conditioningDim * 4))
