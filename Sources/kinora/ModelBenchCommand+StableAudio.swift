@@ -95,7 +95,8 @@ extension ModelBenchCommand {
         let seconds = Date().timeIntervalSince(started)
         let duration = Double(audio.frames) / Double(audio.sampleRate)
         return "measured (--run, \(steps ?? 8) steps): "
-            + String(format: "%.3f s for %.2f s of audio (real-time factor %.2f)", seconds, duration, duration / seconds)
+            + String(
+                format: "%.3f s for %.2f s of audio (real-time factor %.2f)", seconds, duration, duration / seconds)
             + "; allocator peak \(memory.peakBytes - min(memory.peakBytes, before)) bytes above what was live"
     }
 }
