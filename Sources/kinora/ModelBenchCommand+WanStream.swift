@@ -80,8 +80,7 @@ extension ModelBenchCommand {
         func request(_ type: DType, _ window: WanAttentionWindow?) -> WanStreamRequest {
             WanStreamRequest(
                 width: width, height: height, latentFrames: latentFrames, chunkFrames: chunkFrames,
-                windowFrames: window?.frames, sinkFrames: window?.sinkFrames ?? 0, cacheType: type,
-                decoderCacheType: type == .f32 ? .f32 : .f16)
+                windowFrames: window?.frames, sinkFrames: window?.sinkFrames ?? 0, cacheType: type)
         }
         let budget = device.memory.budget
         if !json {

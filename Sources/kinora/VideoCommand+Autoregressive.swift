@@ -53,8 +53,6 @@ extension VideoCommand {
                     + String(format: "%.2f s)", duration))
         }
         let switches = promptAt.sorted { $0.seconds < $1.seconds }
-        // The VAE's feature cache follows the KV cache: 16 bits for either 16-bit kind.
-        let decoderCacheType: DType = kvCache == .f32 ? .f32 : .f16
         // The memory plan, before any work: a stream that cannot fit the budget, or needs a buffer larger than the
         // device makes, is refused here, naming the stage; the decode takes the plan's tiles.
         let plan = try WanStreamPlanner.plan(
@@ -62,8 +60,7 @@ extension VideoCommand {
             WanStreamRequest(
                 width: settings.width, height: settings.height, latentFrames: latentFrames, chunkFrames: chunkFrames,
                 windowFrames: attentionWindow?.frames, sinkFrames: attentionWindow?.sinkFrames ?? 0,
-                cacheType: kvCache.dtype, decoderCacheType: decoderCacheType, prompts: 1 + switches.count,
-                startPicture: keyframe != nil),
+                cacheType: kvCache.dtype, prompts: 1 + switches.count, startPicture: keyframe != nil),
             device: pipeline.arena.device)
         try plan.checkBudget()
         try plan.checkDeviceBuffers()
@@ -119,7 +116,7 @@ extension VideoCommand {
             schedule: schedule.schedule, chunkFrames: chunkFrames, frameShape: (shape[1], shape[3], shape[4]),
             seed: seed)
         let stream = WanLatentStream(
-            vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: decoderCacheType)
+            vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: plan.request.decoderCacheType)
         let loopStarted = Date()
         var firstFrame: Double?
         let startLatent = try keyframe.map { try pipeline.keyframeLatent($0) }

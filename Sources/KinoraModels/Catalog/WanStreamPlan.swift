@@ -15,7 +15,8 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
     /// How the KV cache is stored.
     public var cacheType: DType
     /// How the VAE decoder's feature cache is stored (f16 halves it, within 5.1e-4 relative L2 of f32 on the tiny
-    /// Wan 2.1 VAE: `AutoencoderKLWanStreamingTests`).
+    /// Wan 2.1 VAE: `AutoencoderKLWanStreamingTests`); by default it follows the KV cache: f16 with either 16-bit
+    /// kind, else f32.
     public var decoderCacheType: DType
     /// Tokens the text encoder runs over per prompt (512 holds for any prompt).
     public var promptTokens: Int
@@ -26,7 +27,7 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
 
     public init(
         width: Int, height: Int, latentFrames: Int, chunkFrames: Int = 3, windowFrames: Int? = nil,
-        sinkFrames: Int = 0, cacheType: DType = .f16, decoderCacheType: DType = .f16,
+        sinkFrames: Int = 0, cacheType: DType = .f16, decoderCacheType: DType? = nil,
         promptTokens: Int = UMT5EncoderModel.wanMaxSequenceLength, prompts: Int = 1, startPicture: Bool = false
     ) {
         self.width = width
@@ -36,7 +37,7 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
         self.windowFrames = windowFrames
         self.sinkFrames = sinkFrames
         self.cacheType = cacheType
-        self.decoderCacheType = decoderCacheType
+        self.decoderCacheType = decoderCacheType ?? (cacheType == .f32 ? .f32 : .f16)
         self.promptTokens = promptTokens
         self.prompts = prompts
         self.startPicture = startPicture

@@ -138,25 +138,17 @@ public final class StableAudioPipeline {
         let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else { throw StableAudioPipelineError.nonFinite(count: broken, total: latents.count) }
         // The decode in chunks with context (the whole decode's audio, one chunk's activations).
-        let decodedSamples = try vae.decodeChunks(
-            latents, shape: shape, chunkFrames: Self.decodeChunkFrames, arena: arena)
-        let decoded = (
-            decodedSamples,
-            [
-                1, vae.configuration.audioChannels,
-                decodedSamples.count
-                    / vae.configuration.audioChannels,
-            ]
-        )
+        let decoded = try vae.decodeChunks(latents, shape: shape, chunkFrames: Self.decodeChunkFrames, arena: arena)
         // The span: `int(seconds · sampling_rate)` samples from the start, as diffusers cuts it.
         let rate = Double(vae.configuration.samplingRate)
-        let (channels, length) = (decoded.1[1], decoded.1[2])
+        let channels = vae.configuration.audioChannels
+        let length = decoded.count / channels
         let first = min(Int(settings.secondsStart * rate), length)
         let last = min(max(Int(end * rate), first), length)
         var samples: [Float] = []
         samples.reserveCapacity(channels * (last - first))
         for channel in 0..<channels {
-            samples += decoded.0[(channel * length + first)..<(channel * length + last)]
+            samples += decoded[(channel * length + first)..<(channel * length + last)]
         }
         return Audio(channels: channels, sampleRate: vae.configuration.samplingRate, samples: samples)
     }
