@@ -79,23 +79,17 @@ enum StableAudioDiTLayers {
     static func checkWeights(_ shapes: [(name: String, shape: [Int])], in weights: DeviceWeights, sizes: String)
         throws
     {
-        let store = weights.store
-        let scope = weights.prefix.isEmpty ? "" : weights.prefix + "."
-        for (name, shape) in shapes {
-            guard let info = try? store.info(scope + name) else {
-                throw WeightsError.missingTensor(file: store.sourceName, tensor: scope + name)
-            }
-            guard info.shape == shape else {
-                throw StableAudioDiTError.weightsMismatch(
-                    file: store.sourceName, tensor: scope + name,
-                    reason: "expected shape \(shape) for \(sizes); found \(info.shape)")
-            }
-        }
-        let expected = Set(shapes.map(\.name))
-        for full in store.tensorNames where full.hasPrefix(scope) {
-            guard !expected.contains(String(full.dropFirst(scope.count))) else { continue }
+        let file = weights.store.sourceName
+        switch weights.layoutMismatch(shapes) {
+        case nil: break
+        case .missing(let tensor, _):
+            throw WeightsError.missingTensor(file: file, tensor: tensor)
+        case .wrongShape(let tensor, let expected, let found):
             throw StableAudioDiTError.weightsMismatch(
-                file: store.sourceName, tensor: full, reason: "not part of a model with \(sizes)")
+                file: file, tensor: tensor, reason: "expected shape \(expected) for \(sizes); found \(found)")
+        case .extra(let tensor, _):
+            throw StableAudioDiTError.weightsMismatch(
+                file: file, tensor: tensor, reason: "not part of a model with \(sizes)")
         }
     }
 }

@@ -34,30 +34,19 @@ public final class AutoencoderKLWan: Sendable {
     init(configuration: AutoencoderKLWanConfig, weights: DeviceWeights, fusedAttentionHeadDim: Int) throws {
         let file = weights.store.sourceName
         try configuration.validate(source: file)
-        let expected = Self.parameterShapes(configuration)
-        let qualified = { (name: String) in weights.prefix.isEmpty ? name : "\(weights.prefix).\(name)" }
-        for (name, shape) in expected {
-            guard let info = try? weights.store.info(qualified(name)) else {
-                throw AutoencoderKLWanError.weightsMismatch(
-                    file: file, tensor: qualified(name),
-                    reason: "missing (expected shape \(shape) for \(configuration.summary))")
-            }
-            guard info.shape == shape else {
-                throw AutoencoderKLWanError.weightsMismatch(
-                    file: file, tensor: qualified(name),
-                    reason: "expected shape \(shape) for \(configuration.summary), found \(info.shape)")
-            }
-        }
-        let names = Set(expected.map(\.name))
-        let prefix = weights.prefix.isEmpty ? "" : weights.prefix + "."
-        if let extra = weights.store.tensorNames.first(where: {
-            $0.hasPrefix(prefix) && !names.contains(String($0.dropFirst(prefix.count)))
-        }) {
+        switch weights.layoutMismatch(Self.parameterShapes(configuration)) {
+        case nil: break
+        case .missing(let tensor, let shape):
             throw AutoencoderKLWanError.weightsMismatch(
-                file: file, tensor: extra,
-                reason:
-                    "shape \((try? weights.store.info(extra).shape) ?? []) has no place in \(configuration.summary) "
-                    + "(a VAE of another size or layout)")
+                file: file, tensor: tensor, reason: "missing (expected shape \(shape) for \(configuration.summary))")
+        case .wrongShape(let tensor, let expected, let found):
+            throw AutoencoderKLWanError.weightsMismatch(
+                file: file, tensor: tensor,
+                reason: "expected shape \(expected) for \(configuration.summary), found \(found)")
+        case .extra(let tensor, let shape):
+            throw AutoencoderKLWanError.weightsMismatch(
+                file: file, tensor: tensor,
+                reason: "shape \(shape) has no place in \(configuration.summary) (a VAE of another size or layout)")
         }
         self.configuration = configuration
         self.weights = weights
