@@ -138,14 +138,11 @@ public enum WanStreamPlanner {
         }
         let chunkBytes = memory.allocationSize(for: UInt64(latent[1] * request.chunkFrames * height * width * 4))
         // Each recording uploads the weights it reads first; what else it allocates (rotary tables) is its own.
-        var uploaded = memory.liveBytes
         func planned(_ record: () throws -> (recordedBytes: UInt64, plan: MemoryPlan)) throws
             -> (bytes: UInt64, largest: UInt64)
         {
-            let planned = try record()
-            let constants = planned.recordedBytes - (memory.liveBytes - uploaded)
-            uploaded = memory.liveBytes
-            return (constants + planned.plan.allocatedPeakBytes, planned.plan.largestBufferBytes)
+            let (planned, weights) = try DeviceWeights.uploads(of: [transformer.weights], during: record)
+            return (planned.recordedBytes - weights + planned.plan.allocatedPeakBytes, planned.plan.largestBufferBytes)
         }
         let text = try planned { try causal.plannedTextKeyValues(textTokens: tokens) }
         let textKeyValues =

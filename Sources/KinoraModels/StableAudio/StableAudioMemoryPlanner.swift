@@ -49,16 +49,9 @@ public enum StableAudioMemoryPlanner {
         /// What `record` allocates beside the weights of `models` it uploads while it records.
         func constants(_ models: [DeviceWeights], _ record: () throws -> Void) throws -> UInt64 {
             let before = memory.liveBytes
-            let uploaded = models.map(\.uploadedNames)
-            try record()
-            var new: UInt64 = 0
-            for (weights, earlier) in zip(models, uploaded) {
-                for name in weights.uploadedNames.subtracting(earlier) {
-                    new += memory.allocationSize(for: UInt64((try? weights.store.info(name).byteCount) ?? 0))
-                }
-            }
+            let weights = try DeviceWeights.uploads(of: models, during: record).bytes
             let grown = memory.liveBytes - min(memory.liveBytes, before)
-            return grown - min(new, grown)
+            return grown - min(weights, grown)
         }
         let batch = guidance ? 2 : 1
         let conditioningDim = projection.configuration.conditioningDim
