@@ -55,11 +55,7 @@ extension ModelBenchCommand {
                 "--chunk-frames must be 1 to \(WanAttentionWindow.trainedFrames) and --chunks at "
                     + "least 1")
         }
-        if let window, window > WanAttentionWindow.trainedFrames {
-            throw ValidationError(
-                "--window \(window) is longer than the \(WanAttentionWindow.trainedFrames) latent "
-                    + "frames the autoregressive Wan models were trained on")
-        }
+        if let reason = window.flatMap(WanAttentionWindow.untrained) { throw ValidationError("--window: \(reason)") }
     }
 
     func runWanStream() throws {

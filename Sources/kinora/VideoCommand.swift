@@ -180,12 +180,7 @@ struct VideoCommand: ParsableCommand {
         if let window, window <= chunkFrames {
             throw ValidationError("--window \(window) must be longer than a chunk (--chunk-frames \(chunkFrames))")
         }
-        if let window, window > WanAttentionWindow.trainedFrames {
-            throw ValidationError(
-                "--window \(window) is longer than the \(WanAttentionWindow.trainedFrames) latent frames the "
-                    + "autoregressive Wan models (Self-Forcing, CausVid) were trained on; their attention never "
-                    + "reached further back")
-        }
+        if let reason = window.flatMap(WanAttentionWindow.untrained) { throw ValidationError("--window: \(reason)") }
         guard (1...16).contains(chunkFrames) else {
             throw ValidationError("--chunk-frames must be 1...16, got \(chunkFrames)")
         }

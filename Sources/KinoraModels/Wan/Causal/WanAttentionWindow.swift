@@ -23,6 +23,14 @@ public struct WanAttentionWindow: Sendable, Equatable {
     /// their attention never reached further back, so a longer window asks for what they never learned.
     public static let trainedFrames = 21
 
+    /// Why a window of `frames` latent frames asks more than the models learned (nil when it does not).
+    public static func untrained(frames: Int) -> String? {
+        guard frames > trainedFrames else { return nil }
+        return "a window of \(frames) latent frames is longer than the \(trainedFrames) latent frames the "
+            + "autoregressive Wan models (Self-Forcing, CausVid) were trained on; their attention never reached further "
+            + "back"
+    }
+
     /// The window a stream of `latentFrames` in chunks of `chunkFrames` gets when none is asked for: none while the
     /// whole stream fits the trained frames, else the trained extent with the first chunk as the sink (the rolling
     /// cache Self-Forcing's model keeps once its cache is full, with LongLive's sink).
