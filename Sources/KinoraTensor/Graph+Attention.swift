@@ -32,17 +32,20 @@ extension Graph {
     ///   - blockCausal: a chunk size S: query i sees key j only if j / S <= (i + Lk − Lq) / S. With Lk > Lq the
     ///     keys start with a KV-cache prefix and query i sits at position Lk − Lq + i; Lk < Lq is rejected.
     ///   - layout: the layout of all three operands and of the result.
+    ///   - keyLength: attend to the first this many keys and values only (a cache filled so far, read in place);
+    ///     nil: all of them. The mask's last axis and the block-causal rule go by this length.
     /// - Returns: f32 attention output in the operands' layout: [B, Lq, heads · D] or [B, heads, Lq, D]. A query
     ///   row that sees no key (every score −inf) gives zeros.
     public func attention(query: Value, key: Value, value: Value, heads: Int, scale: Float? = nil,
-                          mask: Value? = nil, blockCausal: Int? = nil, layout: AttentionLayout = .tokensFirst)
+                          mask: Value? = nil, blockCausal: Int? = nil, layout: AttentionLayout = .tokensFirst,
+                          keyLength usedKeys: Int? = nil)
         throws -> Value {
         for operand in [query, key, value] { try check(operand, "attention") }
         guard heads > 0 else {
             throw TensorError.invalidArgument(op: "attention", reason: "heads must be positive, got \(heads)")
         }
         let shapes = [query.shape, key.shape, value.shape]
-        let batch: Int, queryLength: Int, keyLength: Int, headDim: Int
+        let batch: Int, queryLength: Int, storedKeys: Int, headDim: Int
         switch layout {
         case .tokensFirst:
             guard query.rank == 3, key.rank == 3, key.shape == value.shape, query.shape[0] == key.shape[0],
@@ -54,8 +57,8 @@ extension Graph {
                 throw TensorError.shapeMismatch(op: "attention", shapes: shapes,
                                                 reason: "width \(query.shape[2]) does not split into \(heads) heads")
             }
-            (batch, queryLength, keyLength, headDim) = (query.shape[0], query.shape[1], key.shape[1],
-                                                        query.shape[2] / heads)
+            (batch, queryLength, storedKeys, headDim) = (query.shape[0], query.shape[1], key.shape[1],
+                                                         query.shape[2] / heads)
         case .headsFirst:
             guard query.rank == 4, key.rank == 4, key.shape == value.shape, query.shape[0] == key.shape[0],
                   query.shape[1] == heads, key.shape[1] == heads, query.shape[3] == key.shape[3] else {
@@ -63,7 +66,12 @@ extension Graph {
                                                 reason: "expected query [B, \(heads), Lq, D] and key, value "
                                                     + "[B, \(heads), Lk, D]")
             }
-            (batch, queryLength, keyLength, headDim) = (query.shape[0], query.shape[2], key.shape[2], query.shape[3])
+            (batch, queryLength, storedKeys, headDim) = (query.shape[0], query.shape[2], key.shape[2], query.shape[3])
+        }
+        let keyLength = usedKeys ?? storedKeys
+        guard (1...storedKeys).contains(keyLength) else {
+            throw TensorError.invalidArgument(op: "attention", reason: "key length \(keyLength) must be "
+                + "1...\(storedKeys), the keys stored")
         }
         guard headDim <= Self.maxAttentionHeadDim else {
             throw TensorError.invalidArgument(op: "attention",
@@ -109,7 +117,7 @@ extension Graph {
             maskOperand = try cast(mask, to: .f32)
         }
         let pushConstants = [queryLength, keyLength].map(Launch.u32) + [Launch.bits(scale ?? 1 / Float(headDim)
-            .squareRoot())] + (strides(length: queryLength) + strides(length: keyLength) + strides(length: queryLength)
+            .squareRoot())] + (strides(length: queryLength) + strides(length: storedKeys) + strides(length: queryLength)
             + maskStrides + [blockCausal ?? 1, max(0, keyLength - queryLength)]).map(Launch.u32)
         let call = KernelCall(
             shader: "attention",

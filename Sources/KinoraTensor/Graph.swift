@@ -54,6 +54,8 @@ public final class Graph {
     public var winogradPieceBytes = 32 << 20
     var values: [ValueInfo] = []
     var nodes: [Node] = []
+    /// The value of each input tensor added so far.
+    private var inputs: [InputKey: Int] = [:]
 
     public init(arena: ActivationArena) {
         self.arena = arena
@@ -62,9 +64,25 @@ public final class Graph {
     /// The kernel tier the graph's ops are recorded for.
     public var tier: KernelTier { device.tier }
 
-    /// Adds a device tensor as a graph input.
+    /// Adds a device tensor as a graph input. The same tensor (storage, offset, shape and type) added again is the
+    /// same value, so that an op reading it sees what `write(_:into:axis:start:)` wrote into it earlier.
     public func input(_ tensor: Tensor) -> Value {
-        makeValue(shape: tensor.shape, dtype: tensor.dtype, source: .input(tensor))
+        let key = InputKey(buffer: ObjectIdentifier(tensor.buffer), byteOffset: tensor.byteOffset, shape: tensor.shape,
+                           dtype: tensor.dtype)
+        if let id = inputs[key] {
+            return Value(id: id, graph: ObjectIdentifier(self), shape: tensor.shape, dtype: tensor.dtype)
+        }
+        let value = makeValue(shape: tensor.shape, dtype: tensor.dtype, source: .input(tensor))
+        inputs[key] = value.id
+        return value
+    }
+
+    /// What makes two input tensors the same value.
+    private struct InputKey: Hashable {
+        var buffer: ObjectIdentifier
+        var byteOffset: UInt64
+        var shape: [Int]
+        var dtype: DType
     }
 
     /// Uploads host values and adds them as an input.
@@ -100,14 +118,22 @@ public final class Graph {
         return output
     }
 
-    /// Records a kernel that writes part of `target`, a value an earlier kernel of this graph created, leaving the
-    /// rest as it was (a large op computed in pieces). `call.operands` lists the inputs; `target` is appended as the
-    /// write operand, and every kernel that writes it runs before any reader recorded after them.
+    /// Records a kernel that writes part of `target` — a value an earlier kernel of this graph created (a large op
+    /// computed in pieces) or an input tensor (a cache kept between runs, written in place) — leaving the rest as it
+    /// was. `call.operands` lists the inputs; `target` is appended as the write operand, and every kernel that writes
+    /// it runs before any reader recorded after them.
     func record(_ call: KernelCall, into target: Value) {
-        precondition(nodes.contains { $0.output == target.id }, "\(call.label): the target must be a kernel's output")
+        precondition(isInput(target.id) || nodes.contains { $0.output == target.id },
+                     "\(call.label): the target must be a kernel's output or an input")
         var call = call
         call.operands.append(KernelCall.Operand(value: target.id, access: .write))
         nodes.append(Node(call: call, output: target.id))
+    }
+
+    /// Whether `id` is an input tensor (storage of its own, not the arena's).
+    func isInput(_ id: Int) -> Bool {
+        if case .input = values[id].source { return true }
+        return false
     }
 
     /// The per-tensor scale of a float8 value (1 for other types), for the kernels that decode float8 weights.
@@ -168,7 +194,9 @@ public final class Graph {
         for (position, index) in live.enumerated() {
             let node = nodes[index]
             let bytes = UInt64(byteCount(node.output))
-            if outputRoots.contains(node.output) {
+            if isInput(node.output) {
+                // Written in place: the input's own storage.
+            } else if outputRoots.contains(node.output) {
                 if counted.insert(node.output).inserted {
                     plan.outputBytes += bytes
                     plan.allocatedOutputBytes += device.memory.allocationSize(for: bytes)
@@ -203,7 +231,7 @@ public final class Graph {
         do {
             for (position, index) in live.enumerated() {
                 let node = nodes[index]
-                if storage[node.output] == nil {
+                if storage[node.output] == nil, !isInput(node.output) {
                     let bytes = UInt64(values[node.output].shape.reduce(1, *) * values[node.output].dtype.size)
                     if outputRoots.contains(node.output) {
                         storage[node.output] = try device.allocate(bytes: bytes)
