@@ -52,6 +52,17 @@ public struct Tensor: @unchecked Sendable {
         self.init(shape: shape, dtype: dtype, scale: scale, device: device, buffer: buffer)
     }
 
+    /// A tensor whose storage is allocated but not written: what it holds is undefined until ops write it (a cache
+    /// that `Graph.write` fills step by step, read only where written). Nothing is uploaded.
+    public static func unwritten(shape: [Int], dtype: DType = .f32, on device: GPUDevice) throws -> Tensor {
+        try validate(shape: shape, op: "Tensor")
+        guard !dtype.isFloat8 else {
+            throw TensorError.invalidArgument(op: "Tensor", reason: "no kernel writes float8")
+        }
+        let buffer = try device.allocate(bytes: storageBytes(shape.reduce(1, *) * dtype.size))
+        return Tensor(shape: shape, dtype: dtype, device: device, buffer: buffer)
+    }
+
     /// Device bytes for `bytes` of elements: whole 32-bit words, since kernels read float8 bytes four to a word.
     static func storageBytes(_ bytes: Int) -> UInt64 {
         UInt64(max((bytes + 3) / 4 * 4, 4))
