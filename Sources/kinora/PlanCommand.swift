@@ -58,7 +58,7 @@ struct PlanCommand: ParsableCommand {
         let preparation = try RenderPreparation.prepare(
             workflow: workflow, mode: draft ? .draft : .final, modelsDirs: modelsDir, budgetBytes: budget,
             flopsPerSecond: device.map(RenderCommand.flopsPerSecond(of:)) ?? DeviceProfile.discreteGPUFlopsPerSecond,
-            timeFactors: factors)
+            timeFactors: factors, planningDevice: device)
         RenderCommand.warn(preparation.workflow.warnings.map(\.description))
         _ = try preparation.checkedOutputURL(override: nil)
         if json {

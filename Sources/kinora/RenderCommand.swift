@@ -11,11 +11,11 @@ struct RenderCommand: ParsableCommand {
         abstract: "Render a workflow file (shots, voice lines, music) to a video.",
         discussion: """
             Every shot, voice line and music cue becomes stages (encode text, denoise, decode, animate; phonemize, \
-            speak; load, mix, mux), planned to fit the device's memory and run one model at a time. Each stage's \
-            result is kept in a content-addressed cache, so a second render, or one after editing a shot, runs \
-            only what changed, and a killed render resumes from its finished stages. The output is written under a \
-            temporary name and renamed when complete; a report (<output>.report.json and .report.txt) goes next to \
-            it. The workflow format is described in docs/workflow.md.
+            speak; load or generate music; mix, mux), planned to fit the device's memory and run one model at a \
+            time. Each stage's result is kept in a content-addressed cache, so a second render, or one after \
+            editing a shot, runs only what changed, and a killed render resumes from its finished stages. The \
+            output is written under a temporary name and renamed when complete; a report (<output>.report.json and \
+            .report.txt) goes next to it. The workflow format is described in docs/workflow.md.
 
             Example: kinora render examples/demo.yaml
             """)
@@ -39,7 +39,10 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output file (default: the workflow's output.file, next to it).")
     var output: String?
 
-    @Flag(name: .long, help: "Render with each shot's draft (workhorse) settings: cheaper model, fewer steps.")
+    @Flag(name: .long, help: """
+        Render with each shot's draft (workhorse) settings: cheaper model, fewer steps; generated music takes a \
+        quarter of its steps (at least 8).
+        """)
     var draft = false
 
     @Flag(name: .long, help: "Run every stage; neither read nor fill the cache.")
@@ -72,7 +75,8 @@ struct RenderCommand: ParsableCommand {
         let preparation = try RenderPreparation.prepare(workflow: workflow, mode: draft ? .draft : .final,
                                                         modelsDirs: modelsDir, budgetBytes: device.memory.budget,
                                                         flopsPerSecond: Self.flopsPerSecond(of: device),
-                                                        timeFactors: calibration.factors(device: device.physical.name))
+                                                        timeFactors: calibration.factors(device: device.physical.name),
+                                                        planningDevice: device)
         Self.warn(preparation.workflow.warnings.map(\.description))
         // The codec is checked against the container when the mux opens it.
         let outputURL = try preparation.checkedOutputURL(override: output)

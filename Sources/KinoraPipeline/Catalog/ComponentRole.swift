@@ -8,6 +8,8 @@ public enum ComponentRole: String, Sendable, Hashable, Codable, CaseIterable {
     case decoder
     /// Phonemes to speech (VITS): the `speak` stage.
     case voice
+    /// A prompt to music (Stable Audio's text encoder, DiT and VAE, run as one pipeline): the `generateMusic` stage.
+    case music
     /// A picture to a larger one (Real-ESRGAN): `kinora upscale`, no chain stage yet.
     case upscaler
     /// Two frames to the frames between them (RIFE): `kinora interpolate`, no chain stage yet.

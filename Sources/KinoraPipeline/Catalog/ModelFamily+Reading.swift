@@ -110,7 +110,8 @@ extension ModelFamily {
                                         "activation_per_latent_voxel", "activation_per_pixel",
                                         "activation_per_audio_second", "flops_per_token",
                                         "flops_per_latent_pixel_step", "flops_per_latent_voxel_step",
-                                        "flops_per_pixel", "flops_per_audio_second", "tile_latent_sizes"]
+                                        "flops_per_pixel", "flops_per_audio_second", "flops_per_audio_second_step",
+                                        "tile_latent_sizes"]
 
     /// Reads the components; `output` (nil when the family's own is invalid) decides which roles may appear.
     private static func readComponents(_ field: YAMLField, output: Output?) -> [Component]? {

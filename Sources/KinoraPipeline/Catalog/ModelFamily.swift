@@ -5,7 +5,7 @@ import Foundation
 public struct ModelFamily: Sendable, Hashable {
     /// What the family's models make.
     public enum Output: String, Sendable, Hashable, CaseIterable {
-        case image, video, speech
+        case image, video, speech, music
         /// A larger copy of a picture or of each frame of a video (upscalers).
         case upscaledImage = "upscaled_image"
         /// The frames between two frames of a video (frame interpolators).
@@ -15,7 +15,7 @@ public struct ModelFamily: Sendable, Hashable {
         /// `interpolated frames`.
         public var noun: String {
             switch self {
-            case .speech: return "speech"
+            case .speech, .music: return rawValue
             case .upscaledImage: return "upscaled images"
             case .interpolatedFrames: return "interpolated frames"
             case .image, .video: return rawValue + "s"
@@ -28,7 +28,7 @@ public struct ModelFamily: Sendable, Hashable {
             switch self {
             case .upscaledImage: return .upscaler
             case .interpolatedFrames: return .interpolator
-            case .image, .video, .speech: return nil
+            case .image, .video, .speech, .music: return nil
             }
         }
     }
@@ -81,10 +81,11 @@ public struct ModelFamily: Sendable, Hashable {
         /// transformer layer) and the parts that stay (embeddings, input and output layers). Nil: cannot stream.
         public var streamedWeightBytes: CatalogFigure?
         /// Activation bytes per unit of work: `per_token`, `per_latent_pixel` (per batch item), `per_pixel`,
-        /// `per_audio_second`.
+        /// `per_audio_second` (of speech, or of the audio a music model computes with guidance).
         public var activation: [String: CatalogFigure]
         /// Floating-point operations per unit of work: `per_token`, `per_latent_pixel_step`, `per_pixel`,
-        /// `per_audio_second`.
+        /// `per_audio_second`, `per_audio_second_step` (a music model's sampler step over a second of audio, one
+        /// pass: guidance doubles it).
         public var flops: [String: CatalogFigure]
         /// Latent tile edges the decoder can tile with, largest first.
         public var tileLatentSizes: [Int]

@@ -34,12 +34,12 @@ struct ModelLoRAs {
     }
 
     /// The LoRA components a model role's weights hold: both text encoders for `textEncoder`, the UNet for
-    /// `denoiser`; none for the decoder, voices, upscalers and interpolators, which LoRAs do not adapt.
+    /// `denoiser`; none for the decoder, voices, music models, upscalers and interpolators, which LoRAs do not adapt.
     static func components(of role: ComponentRole) -> Set<LoRAComponent> {
         switch role {
         case .textEncoder: return [.textEncoder, .textEncoder2]
         case .denoiser: return [.denoiser]
-        case .decoder, .voice, .upscaler, .interpolator: return []
+        case .decoder, .voice, .music, .upscaler, .interpolator: return []
         }
     }
 

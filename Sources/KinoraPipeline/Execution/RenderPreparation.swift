@@ -1,4 +1,5 @@
 import Foundation
+import KinoraGPU
 import KinoraMedia
 import KinoraModels
 
@@ -20,12 +21,15 @@ public struct RenderPreparation: Sendable {
     public var seconds: Double
 
     /// Prepares `workflowURL` for `mode` with the catalog in `catalogFolder`, models searched for in `searchPaths`,
-    /// and a device with `device`'s budget. Throws `WorkflowError` (file, line, field), `CatalogError` (a model not
-    /// found, with every place looked in), `StageGraphError` (also for a tokenizer or configuration a model names
-    /// that is not there, or a LoRA file that is no adapter Kinora merges), `PlanError` (the stage that does not
-    /// fit) or `FileFingerprint.Failure` (an unreadable music file).
+    /// and a device with `device`'s budget. A music model's memory is planned by its own planner on
+    /// `planningDevice` when one is given (nothing is uploaded), else taken from its catalog figures. Throws
+    /// `WorkflowError` (file, line, field), `CatalogError` (a model not found, with every place looked in),
+    /// `StageGraphError` (also for a tokenizer or configuration a model names that is not there, a LoRA file that is
+    /// no adapter Kinora merges, or a music model folder that cannot make the workflow's cues), `PlanError` (the
+    /// stage that does not fit) or `FileFingerprint.Failure` (an unreadable music file).
     public static func prepare(workflow workflowURL: URL, mode: RenderMode, catalogFolder: URL,
-                               searchPaths: ModelSearchPaths, device: DeviceProfile) throws -> RenderPreparation {
+                               searchPaths: ModelSearchPaths, device: DeviceProfile,
+                               planningDevice: GPUDevice? = nil) throws -> RenderPreparation {
         let start = ProcessInfo.processInfo.systemUptime
         let workflow = try Workflow.load(contentsOf: workflowURL)
         let folder = workflowURL.deletingLastPathComponent()
@@ -33,15 +37,32 @@ public struct RenderPreparation: Sendable {
         let locator = ModelLocator(catalog: catalog, searchPaths: searchPaths, base: folder)
         var found: [String: (url: URL, fingerprint: String, loras: ModelLoRAs)] = [:]
         var locations: [String: URL] = [:]
+        var musicFolders: [String: MusicModelFolder] = [:]
+        func locate(_ reference: ModelReference) throws -> (url: URL, fingerprint: String, loras: ModelLoRAs) {
+            let model = try found[reference.name] ?? {
+                let located = try locator.locate(reference)
+                return (located.url, try fingerprint(of: located, reference: reference, folder: folder),
+                        try ModelLoRAs(reference, locator: locator))
+            }()
+            found[reference.name] = model
+            return model
+        }
+        /// The music folder of `reference`, read once; its problems name the model's entry.
+        func musicFolder(_ reference: ModelReference) throws -> MusicModelFolder {
+            if let known = musicFolders[reference.name] { return known }
+            do {
+                let read = try MusicModelFolder.open(locate(reference).url)
+                musicFolders[reference.name] = read
+                return read
+            } catch let error as MusicModelError {
+                throw StageGraphError.invalid([SourceIssue(location: reference.location,
+                                                           field: "models.\(reference.name)", message: "\(error)")])
+            }
+        }
         let builder = StageGraphBuilder(
             catalog: catalog,
             provideModel: { reference, family, role in
-                let model = try found[reference.name] ?? {
-                    let located = try locator.locate(reference)
-                    return (located.url, try fingerprint(of: located, reference: reference, folder: folder),
-                            try ModelLoRAs(reference, locator: locator))
-                }()
-                found[reference.name] = model
+                let model = try locate(reference)
                 let identity = ModelIdentity(name: "\(reference.name)/\(role.rawValue)", family: family.name,
                                              component: role.rawValue,
                                              fingerprint: ModelIdentity.fingerprint(
@@ -57,12 +78,26 @@ public struct RenderPreparation: Sendable {
                         message: "the \(family.name) catalog entry has no \(role.rawValue) component")])
                 }
                 locations[identity.key] = model.url
+                if role == .music, let planningDevice {
+                    do {
+                        return try PlannedMusicStageModel(catalog: stageModel, folder: musicFolder(reference),
+                                                          device: planningDevice)
+                    } catch let error as StageGraphError {
+                        throw error
+                    } catch {
+                        // The folder's parts do not fit together (weights of another shape or family).
+                        throw StageGraphError.invalid([SourceIssue(location: reference.location,
+                                                                   field: "models.\(reference.name)",
+                                                                   message: "\(error)")])
+                    }
+                }
                 return stageModel
             },
             fingerprint: { file in
                 try FileFingerprint.of(file.hasPrefix("/") ? URL(fileURLWithPath: file)
                                        : folder.appendingPathComponent(file))
-            })
+            },
+            musicFolder: { reference, _ in try musicFolder(reference) })
         let graph = try builder.build(workflow, mode: mode)
         let plan = try Planner(device: device).plan(graph)
         let loras = found.compactMapValues { $0.loras.entries.isEmpty ? nil : $0.loras.adapters }
@@ -131,9 +166,10 @@ public struct RenderPreparation: Sendable {
 
     /// Prepares the workflow at `path` with the project's catalog (`BundledCatalog`) and the standard search paths:
     /// `modelsDirs`, then `KINORA_MODELS` from `environment`, then the catalog's own folder.
+    /// `planningDevice` plans music models' memory as above.
     public static func prepare(workflow path: String, mode: RenderMode, modelsDirs: [String], budgetBytes: UInt64,
                                flopsPerSecond: Double = DeviceProfile.discreteGPUFlopsPerSecond,
-                               timeFactors: [String: Double] = [:],
+                               timeFactors: [String: Double] = [:], planningDevice: GPUDevice? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> RenderPreparation {
         guard let catalog = BundledCatalog.locate(environment: environment) else { throw Failure.noCatalog }
@@ -144,7 +180,7 @@ public struct RenderPreparation: Sendable {
                                var device = DeviceProfile(budgetBytes: budgetBytes, flopsPerSecond: flopsPerSecond)
                                device.timeFactors = timeFactors
                                return device
-                           }())
+                           }(), planningDevice: planningDevice)
     }
 
     /// `outputURL(override:)` once the checks a render makes before any stage runs have passed: its folder exists

@@ -59,6 +59,9 @@ public struct CatalogStageModel: StageModel {
         switch stage.kind {
         case .denoise where Self.guided(stage):
             return [Tactic(guidance: .batched), Tactic(guidance: .sequential)]
+        case .generateMusic where Self.guided(stage):
+            // The music pipelines run both halves of guidance in one pass.
+            return [Tactic(guidance: .batched)]
         case .decode:
             let (width, height) = pixels(stage)
             let latentEdge = max(width, height) / family.latentScale
@@ -101,6 +104,8 @@ public struct CatalogStageModel: StageModel {
             }
         case .speak:
             bytes = activation("per_audio_second") * stages.reduce(0) { $0 + Self.audioSeconds($1) }
+        case .generateMusic:
+            bytes = activation("per_audio_second") * Self.generatedSeconds(stage)
         default:
             bytes = 0
         }
@@ -111,6 +116,12 @@ public struct CatalogStageModel: StageModel {
     static func audioSeconds(_ stage: Stage) -> Double {
         let characters = Double(stage.parameters.int("characters") ?? 0)
         return max(1, characters / 15 / (stage.parameters.number("speed") ?? 1))
+    }
+
+    /// Seconds of audio a `generateMusic` stage computes (`window_seconds`: Stable Audio's whole window whatever the
+    /// cue's length), else the cue's `seconds`.
+    static func generatedSeconds(_ stage: Stage) -> Double {
+        stage.parameters.number("window_seconds") ?? stage.parameters.number("seconds") ?? 0
     }
 
     public func estimatedSeconds(for stages: [Stage], tactic: Tactic, device: DeviceProfile) -> Double {
@@ -137,6 +148,10 @@ public struct CatalogStageModel: StageModel {
             work = flops("per_pixel") * Double(width * height) * count * (tactic.tileLatentSize == nil ? 1 : 1.25)
         case .speak:
             work = flops("per_audio_second") * stages.reduce(0) { $0 + Self.audioSeconds($1) }
+        case .generateMusic:
+            passes = Double(stage.parameters.int("steps") ?? 1)
+            work = flops("per_audio_second_step") * Self.generatedSeconds(stage) * passes
+                * (Self.guided(stage) ? 2 : 1)
         default:
             work = 0
         }

@@ -1,23 +1,29 @@
 import Foundation
 
 /// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → animate, then one
-/// encodeVideo; per voice line phonemize → speak; per music cue loadAudio; then mix and mux. Stages that would do
-/// identical work (same kind, model, settings and inputs) are built once and shared.
+/// encodeVideo; per voice line phonemize → speak; per music cue loadAudio (a file) or generateMusic (a prompt); then
+/// mix and mux. Stages that would do identical work (same kind, model, settings and inputs) are built once and shared.
 public struct StageGraphBuilder {
     /// Makes the `StageModel` for the `role` component of a workflow model.
     public typealias ModelProvider = (ModelReference, ModelFamily, ComponentRole) throws -> any StageModel
     /// The fingerprint of a file the workflow names (music), for cache keys.
     public typealias FileFingerprinter = (String) throws -> String
+    /// The folder of a music model the workflow names, read (`MusicModelFolder.open`); nil when the graph is built
+    /// without the files (the model's window is then not checked).
+    public typealias MusicFolderReader = (ModelReference, ModelFamily) throws -> MusicModelFolder?
 
     public var catalog: ModelCatalog
     public var provideModel: ModelProvider
     public var fingerprint: FileFingerprinter
+    public var musicFolder: MusicFolderReader
 
     public init(catalog: ModelCatalog, provideModel: @escaping ModelProvider,
-                fingerprint: @escaping FileFingerprinter) {
+                fingerprint: @escaping FileFingerprinter,
+                musicFolder: @escaping MusicFolderReader = { _, _ in nil }) {
         self.catalog = catalog
         self.provideModel = provideModel
         self.fingerprint = fingerprint
+        self.musicFolder = musicFolder
     }
 
     /// Builds the graph for `mode`. Throws `StageGraphError.invalid` for items their models cannot make,
@@ -139,12 +145,18 @@ public struct StageGraphBuilder {
                               + "gain=\(line.gain)")
         }
         for (index, cue) in workflow.musicCues.enumerated() {
-            audio.append(state.add(Stage(
-                id: "\(cue.id)/load", kind: .loadAudio,
-                parameters: StageParameters(["file": .string(cue.file),
-                                             "fingerprint": .string(try fingerprint(cue.file)),
-                                             "sample_rate": .int(output.sampleRate)]),
-                owners: ["music[\(index)]"])))
+            switch cue.source {
+            case .file(let file):
+                audio.append(state.add(Stage(
+                    id: "\(cue.id)/load", kind: .loadAudio,
+                    parameters: StageParameters(["file": .string(file), "fingerprint": .string(try fingerprint(file)),
+                                                 "sample_rate": .int(output.sampleRate)]),
+                    owners: ["music[\(index)]"])))
+            case .generated(let music):
+                guard let stage = try generate(cue, music, owner: "music[\(index)]", mode: mode, workflow: workflow,
+                                               state: &state, issues: &issues) else { continue }
+                audio.append(stage)
+            }
             placements.append("music \(cue.id) start=\(cue.start) end=\(cue.end.map { "\($0)" } ?? "-") "
                               + "gain=\(cue.gain) fade=\(cue.fadeIn)/\(cue.fadeOut) loop=\(cue.loop)")
         }
@@ -171,6 +183,57 @@ public struct StageGraphBuilder {
                                          "duration": .number(workflow.duration)]),
             inputs: muxInputs, owners: ["output"]))
         return StageGraph(file: workflow.file, mode: mode, stages: state.stages, models: state.models)
+    }
+
+    /// The `generateMusic` stage of a generated cue, or nil (with its problems in `issues`) when its model cannot make
+    /// it: a model that makes no music, options that apply to image models, or more seconds than one generation of
+    /// the model makes. Steps and guidance left out take the family's defaults; a draft takes
+    /// `GeneratedMusic.draftSteps` of the steps.
+    private func generate(_ cue: MusicCue, _ music: GeneratedMusic, owner: String, mode: RenderMode,
+                          workflow: Workflow, state: inout BuildState, issues: inout [SourceIssue]) throws -> String? {
+        guard let reference = workflow.model(named: music.model) else { return nil }
+        let family = try catalog.family(of: reference)
+        guard family.output == .music else {
+            issues.append(SourceIssue(location: music.modelLocation, field: "\(owner).model",
+                                      message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                      + "\(family.output.noun), not music"))
+            return nil
+        }
+        if reference.hasSingleFileOptions {
+            issues.append(SourceIssue(location: reference.location, field: "models.\(reference.name)",
+                                      message: "'prediction', 'tokenizer' and 'config' apply to Stable Diffusion "
+                                      + "single-file checkpoints, not to a \(family.name) music model"))
+            return nil
+        }
+        if let lora = reference.loras.first {
+            issues.append(SourceIssue(location: lora.location, field: lora.field,
+                                      message: "LoRA adapters apply to Stable Diffusion models, not to a "
+                                      + "\(family.name) music model; move 'loras' to an image model"))
+            return nil
+        }
+        let model = try state.bind(reference, family, .music, provideModel)
+        let folder = try musicFolder(reference, family)
+        if let folder, music.seconds > folder.maximumSeconds + 1e-9 {
+            issues.append(SourceIssue(
+                location: music.secondsLocation, field: "\(owner).\(music.secondsField)",
+                message: "asks for \(YAMLField.format(music.seconds)) s of music, but '\(reference.name)' "
+                    + "(\(folder.kind.rawValue)) makes at most " + String(format: "%.2f", folder.maximumSeconds)
+                    + " s in one generation; make the cue shorter, or generate a shorter piece and repeat it with "
+                    + "'loop: true' and an 'end'"))
+            return nil
+        }
+        let finalSteps = music.steps ?? family.defaults.steps ?? 100
+        let steps = mode == .draft ? GeneratedMusic.draftSteps(finalSteps) : finalSteps
+        let cfg = music.cfg ?? family.defaults.cfg ?? 7
+        return state.add(Stage(
+            id: "\(cue.id)/generate", kind: .generateMusic, model: model,
+            parameters: StageParameters([
+                "prompt": .string(music.prompt), "negative": .string(music.negative),
+                "seconds": .number(music.seconds), "steps": .int(steps), "cfg": .number(cfg),
+                "seed": .string(String(music.seed)), "sample_rate": .int(workflow.output.sampleRate),
+                "window_seconds": .number(folder?.generatedSeconds(for: music.seconds) ?? music.seconds),
+            ]),
+            seed: music.seed, steps: steps, owners: [owner]))
     }
 
     /// A shot's settings for `mode` with the family's defaults filled in.

@@ -1,4 +1,5 @@
-/// What a stage does. Stages of the first four kinds run a model on the device; the others run on the host.
+/// What a stage does. `encodeText`, `denoise`, `decode`, `speak` and `generateMusic` run a model on the device; the
+/// others run on the host.
 public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Prompt and negative prompt to conditioning (text encoder).
     case encodeText
@@ -16,6 +17,8 @@ public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
     case encodeVideo
     /// A music file decoded and resampled (host).
     case loadAudio
+    /// A prompt to a music cue at the output's sample rate (a music model: Stable Audio).
+    case generateMusic
     /// Voice lines and music placed, ducked and normalised into one stem (host).
     case mix
     /// Video and audio into the output file (host).
@@ -28,6 +31,7 @@ public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .denoise: return .denoiser
         case .decode: return .decoder
         case .speak: return .voice
+        case .generateMusic: return .music
         case .phonemize, .animate, .encodeVideo, .loadAudio, .mix, .mux: return nil
         }
     }

@@ -6,9 +6,9 @@ import KinoraMedia
 ///
 /// Results on disk: `animate` writes the shot's frames (`frames.mkv`) and `encode-video` the whole cut's
 /// (`video.mkv`), both FFV1, lossless 8-bit RGB, so they decode to exactly the frames that were made; `load` and
-/// `mix` write 32-bit float WAV (`audio.wav`, `mix.wav`); `mux` writes the final file (`output.<ext>`) in the
-/// output's codec with the mix muxed alongside, trimmed or padded to the video's duration. Frames stream from file
-/// to encoder, so memory stays flat however long the cut.
+/// `mix` write 32-bit float WAV (`audio.wav`, `mix.wav`; a generated cue's `audio.wav` comes from `generateMusic`);
+/// `mux` writes the final file (`output.<ext>`) in the output's codec with the mix muxed alongside, trimmed or padded
+/// to the video's duration. Frames stream from file to encoder, so memory stays flat however long the cut.
 extension ChainStageRunner {
     var frameRate: FrameRate {
         get throws { try FrameRate(workflow.output.fps.numerator, workflow.output.fps.denominator) }
@@ -48,8 +48,10 @@ extension ChainStageRunner {
 
     func loadAudio(_ stage: Stage, into folder: URL) throws {
         let cue = workflow.musicCues[try ownerIndex(stage, prefix: "music")]
-        let source = cue.file.hasPrefix("/") ? URL(fileURLWithPath: cue.file)
-            : workflowFolder.appendingPathComponent(cue.file)
+        guard let file = cue.file else {
+            throw RunnerError.unsupported(stage: stage.id, reason: "cue '\(cue.id)' is generated, not a file")
+        }
+        let source = file.hasPrefix("/") ? URL(fileURLWithPath: file) : workflowFolder.appendingPathComponent(file)
         let audio = try Resampler.resample(AudioFile.read(source), to: try int(stage, "sample_rate"))
         try requireFinite(audio.samples, "audio (from \(source.path))", of: stage, model: nil)
         try AudioFile.write(audio, to: folder.appendingPathComponent("audio.wav"), format: .wavFloat)

@@ -3,13 +3,14 @@ import KinoraGPU
 import KinoraModels
 
 /// The `StageRunner` that renders for real: Stable Diffusion pipelines encode text, denoise and decode on the
-/// device, a Piper voice speaks, and KinoraMedia turns stills into frames, mixes the audio and writes the final
-/// file. Every stage reads its inputs from, and writes its result into, the folders the executor hands it.
+/// device, a Piper voice speaks, a music model (Stable Audio) generates cues, and KinoraMedia turns stills into
+/// frames, mixes the audio and writes the final file. Every stage reads its inputs from, and writes its result into,
+/// the folders the executor hands it.
 ///
 /// Loading follows the plan: a pipeline is opened for a weights folder when the first of its components is loaded
 /// and dropped (with its device weights and activation arena, the allocator trimmed after) when the last is
-/// evicted; a voice is loaded and dropped on its own. Each run measures the device allocator's peak from a fresh
-/// start, so the report can set it beside the plan's prediction.
+/// evicted; a voice or a music model is loaded and dropped on its own. Each run measures the device allocator's peak
+/// from a fresh start, so the report can set it beside the plan's prediction.
 public final class ChainStageRunner: StageRunner {
     public let device: GPUDevice
     public let workflow: Workflow
@@ -23,6 +24,8 @@ public final class ChainStageRunner: StageRunner {
     /// given), with the roles the plan has loaded from them.
     var pipelines: [String: OpenPipeline] = [:]
     var voices: [String: PiperSynthesizer] = [:]
+    /// Open music generators by `ModelIdentity.key`.
+    var musicGenerators: [String: any MusicGenerator] = [:]
     /// Things the user should know that do not stop the render (a voice line running past its `end`).
     public private(set) var warnings: [String] = []
 
@@ -54,6 +57,10 @@ public final class ChainStageRunner: StageRunner {
             voices[key] = try PiperSynthesizer(files: PiperVoiceFiles(path: url), device: device)
             return
         }
+        if role == .music {
+            musicGenerators[key] = try Self.openMusicGenerator(MusicModelFolder.open(url), device: device)
+            return
+        }
         let reference = self.reference(of: model)
         let pipelineKey = self.pipelineKey(url, reference)
         var open = try pipelines[pipelineKey] ?? OpenPipeline(pipeline: openPipeline(url, reference), roles: [])
@@ -67,7 +74,8 @@ public final class ChainStageRunner: StageRunner {
     public func evict(_ model: any StageModel) throws {
         let key = model.identity.key
         let pipelineKey = locations[key].map { self.pipelineKey($0, reference(of: model)) }
-        if voices.removeValue(forKey: key) == nil, let pipelineKey, var open = pipelines[pipelineKey] {
+        if voices.removeValue(forKey: key) == nil, musicGenerators.removeValue(forKey: key) == nil, let pipelineKey,
+           var open = pipelines[pipelineKey] {
             let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
             open.roles.remove(role)
             try Self.release(role, of: open.pipeline)
@@ -82,7 +90,7 @@ public final class ChainStageRunner: StageRunner {
         case .textEncoder: pipeline.releaseTextEncoders()
         case .denoiser: try pipeline.releaseUNet()
         case .decoder: try pipeline.releaseVAE()
-        case .voice, .upscaler, .interpolator: break
+        case .voice, .music, .upscaler, .interpolator: break
         }
     }
 
@@ -138,6 +146,8 @@ public final class ChainStageRunner: StageRunner {
             case .loadAudio:
                 try loadAudio(stage, into: folder)
                 progress(1)
+            case .generateMusic:
+                try generateMusic(stage, model: model, into: folder, progress: progress)
             case .mix:
                 try mix(stage, stems: stage.inputs.indices.map(input), into: folder)
                 progress(1)

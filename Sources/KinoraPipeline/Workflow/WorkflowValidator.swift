@@ -56,6 +56,9 @@ struct WorkflowValidator {
         for (index, cue) in workflow.musicCues.enumerated() {
             let path = "music[\(index)]"
             unique(cue.id, cue.location, path + ".id")
+            if let music = cue.generated {
+                reference(music.model, music.modelLocation, path + ".model")
+            }
             if cue.start >= total {
                 error(cue.location, path + ".start", "starts at \(YAMLField.format(cue.start)) s, at or after the "
                       + "end of the cut (\(totalText) s)")
@@ -67,7 +70,7 @@ struct WorkflowValidator {
 
         for model in workflow.models where !used.contains(model.name) {
             warnings.append(SourceIssue(location: model.location, field: "models.\(model.name)",
-                                        message: "no shot or voice line uses this model"))
+                                        message: "no shot, voice line or music cue uses this model"))
         }
         return errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
     }
