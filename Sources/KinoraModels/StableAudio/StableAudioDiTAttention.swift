@@ -5,7 +5,9 @@ import KinoraTensor
 /// biases; in the self-attention the rotary embedding turns the first `attention_head_dim / 2` elements of each
 /// query and key head (rotate-half pairs, `apply_rotary_emb(use_real_unbind_dim=-2)`) and leaves the rest; the
 /// cross-attention's keys and values have `num_key_value_attention_heads` heads, each repeated for its group of
-/// query heads (`repeat_interleave`), before scaled dot-product attention over every key (no mask).
+/// query heads (`repeat_interleave`), before scaled dot-product attention over every key (no mask). With
+/// `qk_norm` (Stable Audio Open Small) each query and key head is layer-normalised (`norm_q`, `norm_k`, eps 1e-6)
+/// right after its projection, before the rotary embedding, as stable-audio-tools' `Attention` does.
 struct StableAudioDiTAttention {
     let configuration: StableAudioDiTConfig
     /// The weights under `attn1` or `attn2`.
@@ -20,8 +22,10 @@ struct StableAudioDiTAttention {
     /// Self-attention of `x` [B, L, dim] with queries and keys turned by `rotary`; the result is [B, L, dim].
     func selfAttention(_ graph: Graph, _ x: Value, rotary: Rotary) throws -> Value {
         let width = configuration.innerDim
-        let query = try turned(graph, projection(graph, "to_q", x, inputs: width, outputs: width), rotary)
-        let key = try turned(graph, projection(graph, "to_k", x, inputs: width, outputs: width), rotary)
+        let query = try turned(
+            graph, normalized(graph, "norm_q", projection(graph, "to_q", x, inputs: width, outputs: width)), rotary)
+        let key = try turned(
+            graph, normalized(graph, "norm_k", projection(graph, "to_k", x, inputs: width, outputs: width)), rotary)
         let value = try projection(graph, "to_v", x, inputs: width, outputs: width)
         return try attend(graph, query: query, key: key, value: value)
     }
@@ -30,8 +34,9 @@ struct StableAudioDiTAttention {
     func crossAttention(_ graph: Graph, _ x: Value, context: Value) throws -> Value {
         let (width, contextWidth) = (configuration.innerDim, configuration.crossAttentionDim)
         let keyValueWidth = configuration.keyValueDim
-        let query = try projection(graph, "to_q", x, inputs: width, outputs: width)
-        let key = try projection(graph, "to_k", context, inputs: contextWidth, outputs: keyValueWidth)
+        let query = try normalized(graph, "norm_q", projection(graph, "to_q", x, inputs: width, outputs: width))
+        let key = try normalized(
+            graph, "norm_k", projection(graph, "to_k", context, inputs: contextWidth, outputs: keyValueWidth))
         let value = try projection(graph, "to_v", context, inputs: contextWidth, outputs: keyValueWidth)
         return try attend(graph, query: query, key: repeatedHeads(graph, key), value: repeatedHeads(graph, value))
     }
@@ -45,6 +50,20 @@ struct StableAudioDiTAttention {
 
     private func projection(_ graph: Graph, _ name: String, _ x: Value, inputs: Int, outputs: Int) throws -> Value {
         try StableAudioDiTLayers.linear(graph, weights.scoped(name), x, inputs: inputs, outputs: outputs, bias: false)
+    }
+
+    /// `x` [B, L, heads · D] with each head layer-normalised by `name` (`norm_q`, `norm_k`) when the model has query
+    /// and key norms, else `x` itself.
+    private func normalized(_ graph: Graph, _ name: String, _ x: Value) throws -> Value {
+        guard configuration.qkNorm else { return x }
+        let headDim = configuration.attentionHeadDim
+        let heads = x.shape[2] / headDim
+        let norm = weights.scoped(name)
+        let perHead = try graph.reshape(x, [x.shape[0], x.shape[1], heads, headDim])
+        let normalized = try graph.layerNorm(
+            perHead, weight: norm.value("weight", in: graph, shape: [headDim]),
+            bias: norm.bias(in: graph, shape: [headDim], required: true), epsilon: 1e-6)
+        return try graph.reshape(normalized, x.shape)
     }
 
     /// `x` [B, L, heads · D] with the first `rotary_dim` elements of every head turned and the rest as they were.

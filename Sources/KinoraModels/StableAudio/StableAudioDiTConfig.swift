@@ -25,6 +25,11 @@ public struct StableAudioDiTConfig: Codable, Sendable, Equatable {
     public var globalStatesInputDim: Int
     /// Width of the text-and-duration tokens as the projection model gives them.
     public var crossAttentionInputDim: Int
+    /// Whether every attention normalises each query and key head with an affine layer norm (eps 1e-6) before the
+    /// rotary embedding: stable-audio-tools' `attn_kwargs.qk_norm "ln"`, which Stable Audio Open Small uses. diffusers'
+    /// `StableAudioDiTModel` has no such norm; the key (`qk_norm`, a boolean) is Kinora's, and the norms are read as
+    /// `attn1.norm_q`, `attn1.norm_k`, `attn2.norm_q`, `attn2.norm_k` (diffusers' `Attention` names for them).
+    public var qkNorm: Bool
 
     enum CodingKeys: String, CodingKey {
         case sampleSize = "sample_size"
@@ -38,6 +43,7 @@ public struct StableAudioDiTConfig: Codable, Sendable, Equatable {
         case timeProjDim = "time_proj_dim"
         case globalStatesInputDim = "global_states_input_dim"
         case crossAttentionInputDim = "cross_attention_input_dim"
+        case qkNorm = "qk_norm"
     }
 
     /// A configuration with diffusers' `StableAudioDiTModel` defaults (Stable Audio Open 1.0) for every value not
@@ -46,7 +52,7 @@ public struct StableAudioDiTConfig: Codable, Sendable, Equatable {
         sampleSize: Int = 1024, inChannels: Int = 64, numLayers: Int = 24, attentionHeadDim: Int = 64,
         numAttentionHeads: Int = 24, numKeyValueAttentionHeads: Int = 12, outChannels: Int = 64,
         crossAttentionDim: Int = 768, timeProjDim: Int = 256, globalStatesInputDim: Int = 1536,
-        crossAttentionInputDim: Int = 768
+        crossAttentionInputDim: Int = 768, qkNorm: Bool = false
     ) {
         self.sampleSize = sampleSize
         self.inChannels = inChannels
@@ -59,6 +65,7 @@ public struct StableAudioDiTConfig: Codable, Sendable, Equatable {
         self.timeProjDim = timeProjDim
         self.globalStatesInputDim = globalStatesInputDim
         self.crossAttentionInputDim = crossAttentionInputDim
+        self.qkNorm = qkNorm
     }
 
     public init(from decoder: Decoder) throws {
@@ -78,11 +85,22 @@ public struct StableAudioDiTConfig: Codable, Sendable, Equatable {
             crossAttentionDim: try value(.crossAttentionDim, defaults.crossAttentionDim),
             timeProjDim: try value(.timeProjDim, defaults.timeProjDim),
             globalStatesInputDim: try value(.globalStatesInputDim, defaults.globalStatesInputDim),
-            crossAttentionInputDim: try value(.crossAttentionInputDim, defaults.crossAttentionInputDim))
+            crossAttentionInputDim: try value(.crossAttentionInputDim, defaults.crossAttentionInputDim),
+            qkNorm: try container.decodeIfPresent(Bool.self, forKey: .qkNorm) ?? false)
     }
 
     /// Stable Audio Open 1.0 (`stabilityai/stable-audio-open-1.0`, `transformer/config.json`): diffusers' defaults.
     public static let stableAudioOpen1 = StableAudioDiTConfig()
+
+    /// Stable Audio Open Small (`stabilityai/stable-audio-open-small`): stable-audio-tools' `DiffusionTransformer`
+    /// with `embed_dim` 1024, `depth` 16, `num_heads` 8 (heads of 128), `cond_token_dim` 768 projected to the hidden
+    /// width (so 8 key/value heads), `global_cond_dim` 768 (seconds total alone), `qk_norm "ln"`, over 256 latent
+    /// frames (`sample_size` 524288 samples / 2048). The sizes give 341,126,912 parameters with the seconds-total
+    /// conditioner, the count Hugging Face lists for the model; the model's own `model_config.json` is gated and was
+    /// not read (see `StableAudioSingleFile`).
+    public static let stableAudioOpenSmall = StableAudioDiTConfig(
+        sampleSize: 256, numLayers: 16, attentionHeadDim: 128, numAttentionHeads: 8, numKeyValueAttentionHeads: 8,
+        crossAttentionDim: 1024, globalStatesInputDim: 768, crossAttentionInputDim: 768, qkNorm: true)
 
     /// The hidden width, `num_attention_heads · attention_head_dim` (diffusers' `inner_dim`).
     public var innerDim: Int { numAttentionHeads * attentionHeadDim }

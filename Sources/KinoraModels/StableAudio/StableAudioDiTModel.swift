@@ -31,7 +31,8 @@ public final class StableAudioDiTModel: Sendable {
                 + "\(sizes.numKeyValueAttentionHeads) key/value heads), \(sizes.numLayers) layers, "
                 + "\(sizes.inChannels) → \(sizes.outChannels) channels, cross_attention_dim "
                 + "\(sizes.crossAttentionDim), time_proj_dim \(sizes.timeProjDim), global_states_input_dim "
-                + "\(sizes.globalStatesInputDim), cross_attention_input_dim \(sizes.crossAttentionInputDim)")
+                + "\(sizes.globalStatesInputDim), cross_attention_input_dim \(sizes.crossAttentionInputDim)"
+                + (sizes.qkNorm ? ", query/key norms" : ""))
         self.configuration = configuration
         self.weights = weights
     }
@@ -67,6 +68,14 @@ public final class StableAudioDiTModel: Sendable {
             }
             for projection in ["to_q", "to_k", "to_v", "to_out.0"] {
                 shapes += linear(block + "attn1." + projection, width, width)
+            }
+            if c.qkNorm {
+                for attention in ["attn1", "attn2"] {
+                    for norm in ["norm_q", "norm_k"] {
+                        let name = block + attention + "." + norm
+                        shapes += [(name + ".weight", [c.attentionHeadDim]), (name + ".bias", [c.attentionHeadDim])]
+                    }
+                }
             }
             shapes += linear(block + "attn2.to_q", width, width)
             shapes += linear(block + "attn2.to_k", c.crossAttentionDim, c.keyValueDim)

@@ -67,10 +67,11 @@ public enum StableAudioMemoryPlanner {
         let vaeWeights = weights(
             vae.weights.store,
             AutoencoderOobleck.parameterShapes(vae.configuration).filter { $0.name.hasPrefix("decoder.") })
-        let tokens = promptTokens + 2
+        let tokens = promptTokens + projection.configuration.secondsTokens
+        let globalDim = projection.configuration.globalDim
         let carried =
             memory.allocationSize(for: UInt64(batch * tokens * conditioningDim * 4))
-            + memory.allocationSize(for: UInt64(batch * 2 * conditioningDim * 4))
+            + memory.allocationSize(for: UInt64(batch * globalDim * 4))
 
         // Text: the prompts (and the negative one with guidance) encoded and projected with the seconds tokens.
         let textGraph = Graph(arena: arena)
@@ -101,7 +102,7 @@ public enum StableAudioMemoryPlanner {
             prediction = try transformer(
                 ditGraph, hiddenStates: ditGraph.placeholder(shape: latent), timestep: [0.5],
                 encoderHiddenStates: ditGraph.placeholder(shape: [batch, tokens, conditioningDim]),
-                globalHiddenStates: ditGraph.placeholder(shape: [batch, 1, 2 * conditioningDim]))
+                globalHiddenStates: ditGraph.placeholder(shape: [batch, 1, globalDim]))
         }
         let ditPlan = try ditGraph.memoryPlan([prediction!])
         let denoise = StableAudioStagePlan(

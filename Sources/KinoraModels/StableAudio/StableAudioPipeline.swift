@@ -11,13 +11,21 @@ import KinoraTensor
 /// The sampler's SDE noise is drawn from the same seeded `TorchRandom` as the starting latents, one tensor per step
 /// (diffusers draws it from a torchsde Brownian tree: the same distribution, other numbers), so a seed reproduces
 /// Kinora's audio, and diffusers' audio from that noise (`StableAudioPipelineTests`).
+///
+/// Loaded from a stable-audio-tools checkpoint (`init(checkpoint:textEncoder:tokenizer:device:)`), the pipeline also
+/// runs Stable Audio Open Small: seconds total as the only timing token, query/key norms in the DiT, and a
+/// rectified-flow model sampled with `PingPongFlowSampler` (`sampling`).
 public final class StableAudioPipeline {
     public let tokenizer: T5Tokenizer
     public let textEncoder: UMT5EncoderModel
     public let projection: StableAudioProjectionModel
     public let transformer: StableAudioDiTModel
     public let vae: AutoencoderOobleck
+    /// The cosine DPM-Solver's configuration (`scheduler/scheduler_config.json`; Stable Audio Open 1.0's when loaded
+    /// from a checkpoint); unused when `sampling` is `.pingPong`.
     public let scheduler: SchedulerConfiguration
+    /// How the model is sampled: what its objective calls for.
+    public let sampling: StableAudioSampling
     /// Tokens every prompt is padded or truncated to (`tokenizer.model_max_length`; 128 when the folder says none).
     public let promptTokens: Int
     public let arena: ActivationArena
@@ -64,7 +72,7 @@ public final class StableAudioPipeline {
 
     /// Loads a diffusers folder: `tokenizer/`, `text_encoder/`, `projection_model/`, `transformer/`, `vae/`,
     /// `scheduler/`.
-    public init(folder: URL, device: GPUDevice) throws {
+    public convenience init(folder: URL, device: GPUDevice) throws {
         func part(_ name: String) throws -> URL {
             let url = folder.appending(path: name)
             guard FileManager.default.fileExists(atPath: url.path) else {
@@ -72,27 +80,54 @@ public final class StableAudioPipeline {
             }
             return url
         }
-        tokenizer = try T5Tokenizer(folder: part("tokenizer"))
-        textEncoder = try UMT5EncoderModel(folder: part("text_encoder"), device: device)
-        projection = try StableAudioProjectionModel(folder: part("projection_model"), device: device)
-        transformer = try StableAudioDiTModel(folder: part("transformer"), device: device)
-        vae = try AutoencoderOobleck(folder: part("vae"), device: device)
-        scheduler = try SchedulerConfiguration(contentsOf: part("scheduler").appending(path: "scheduler_config.json"))
-        promptTokens = Self.modelMaxLength(folder.appending(path: "tokenizer/tokenizer_config.json")) ?? 128
+        try self.init(
+            tokenizer: T5Tokenizer(folder: part("tokenizer")),
+            textEncoder: UMT5EncoderModel(folder: part("text_encoder"), device: device),
+            projection: StableAudioProjectionModel(folder: part("projection_model"), device: device),
+            transformer: StableAudioDiTModel(folder: part("transformer"), device: device),
+            vae: AutoencoderOobleck(folder: part("vae"), device: device),
+            scheduler: SchedulerConfiguration(contentsOf: part("scheduler").appending(path: "scheduler_config.json")),
+            sampling: .cosineDPM,
+            promptTokens: Self.modelMaxLength(folder.appending(path: "tokenizer/tokenizer_config.json")) ?? 128,
+            device: device, source: folder.path)
+    }
+
+    /// The pipeline from its parts; throws `mismatchedParts` naming `source` when their sizes do not fit together.
+    init(
+        tokenizer: T5Tokenizer, textEncoder: UMT5EncoderModel, projection: StableAudioProjectionModel,
+        transformer: StableAudioDiTModel, vae: AutoencoderOobleck, scheduler: SchedulerConfiguration,
+        sampling: StableAudioSampling, promptTokens: Int, device: GPUDevice, source: String
+    ) throws {
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.projection = projection
+        self.transformer = transformer
+        self.vae = vae
+        self.scheduler = scheduler
+        self.sampling = sampling
+        self.promptTokens = promptTokens
         arena = ActivationArena(device: device)
         guard projection.configuration.textEncoderDim == textEncoder.configuration.dModel,
             transformer.configuration.inChannels == vae.configuration.decoderInputChannels,
             transformer.configuration.crossAttentionInputDim == projection.configuration.conditioningDim,
-            transformer.configuration.globalStatesInputDim == 2 * projection.configuration.conditioningDim
+            transformer.configuration.globalStatesInputDim == projection.configuration.globalDim
         else {
             throw StableAudioPipelineError.mismatchedParts(
-                folder: folder.path,
+                folder: source,
                 reason: "the text encoder's width \(textEncoder.configuration.dModel), the projection's "
                     + "\(projection.configuration.textEncoderDim) → \(projection.configuration.conditioningDim), the "
                     + "DiT's \(transformer.configuration.inChannels) channels and the VAE's "
-                    + "\(vae.configuration.decoderInputChannels) do not fit together")
+                    + "\(vae.configuration.decoderInputChannels) and its global token "
+                    + "\(transformer.configuration.globalStatesInputDim) wide (the seconds tokens' "
+                    + "\(projection.configuration.globalDim)) do not fit together")
         }
     }
+
+    /// The steps the model is meant to be sampled with: 8 for a ping-pong (distilled rectified-flow) model, else 100.
+    public var recommendedSteps: Int { sampling == .pingPong ? 8 : 100 }
+
+    /// The guidance the model is meant to be sampled with: none (1) for a ping-pong model, else 7.
+    public var recommendedGuidance: Float { sampling == .pingPong ? 1 : 7 }
 
     /// The longest span the model makes, in seconds: `sample_size` latent frames of `hop_length` samples.
     public var maximumSeconds: Double {
@@ -106,14 +141,11 @@ public final class StableAudioPipeline {
         try validate(settings, end: end)
         let guidance = settings.guidanceScale > 1
         let (encoderHiddenStates, globalHiddenStates) = try conditioning(settings, end: end, guidance: guidance)
-        var sampler = try CosineDPMSolverMultistepScheduler(configuration: scheduler, steps: settings.steps)
         var random = TorchRandom(seed: settings.seed)
         let shape = [1, transformer.configuration.inChannels, transformer.configuration.sampleSize]
         let count = shape.reduce(1, *)
-        var latents = sampler.initialLatents(&random, count: count)
-        var step = 0
-        while let timestep = sampler.currentTimestep {
-            let scaled = sampler.scaleModelInput(latents)
+        // The model's guided output for `input` at `timestep`.
+        func predict(_ scaled: [Float], _ timestep: Float) throws -> [Float] {
             let prediction = try {
                 defer { arena.trim() }
                 let graph = Graph(arena: arena)
@@ -125,15 +157,32 @@ public final class StableAudioPipeline {
                     globalHiddenStates: graph.input(globalHiddenStates))
                 return try graph.run([output])[0].floats()
             }()
-            let guided =
-                guidance
+            return guidance
                 ? (0..<count).map { index in
                     let unconditional = prediction[index]
                     return unconditional + settings.guidanceScale * (prediction[count + index] - unconditional)
                 } : prediction
-            latents = try sampler.step(guided, sample: latents, noise: &random).sample
-            step += 1
-            progress(step, settings.steps)
+        }
+        var latents: [Float]
+        var step = 0
+        switch sampling {
+        case .cosineDPM:
+            var sampler = try CosineDPMSolverMultistepScheduler(configuration: scheduler, steps: settings.steps)
+            latents = sampler.initialLatents(&random, count: count)
+            while let timestep = sampler.currentTimestep {
+                let guided = try predict(sampler.scaleModelInput(latents), timestep)
+                latents = try sampler.step(guided, sample: latents, noise: &random).sample
+                step += 1
+                progress(step, settings.steps)
+            }
+        case .pingPong:
+            var sampler = try PingPongFlowSampler(steps: settings.steps)
+            latents = sampler.initialLatents(&random, count: count)
+            while let timestep = sampler.currentTimestep {
+                latents = sampler.step(try predict(latents, timestep), sample: latents, noise: &random)
+                step += 1
+                progress(step, settings.steps)
+            }
         }
         let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else { throw StableAudioPipelineError.nonFinite(count: broken, total: latents.count) }
@@ -214,6 +263,14 @@ public final class StableAudioPipeline {
         let value = number.doubleValue
         return value >= 2 && value <= 4096 ? Int(value) : nil
     }
+}
+
+/// How a Stable Audio model is sampled, from its diffusion objective.
+public enum StableAudioSampling: String, Sendable, Equatable {
+    /// v-prediction (Stable Audio Open 1.0): diffusers' `CosineDPMSolverMultistepScheduler`.
+    case cosineDPM = "cosine-dpm"
+    /// A distilled rectified-flow model (`rf_denoiser`, Stable Audio Open Small): `PingPongFlowSampler`.
+    case pingPong = "pingpong"
 }
 
 /// Why a Stable Audio pipeline could not be built or run.

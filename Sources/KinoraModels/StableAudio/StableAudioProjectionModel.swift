@@ -20,7 +20,7 @@ public final class StableAudioProjectionModel: Sendable {
         try StableAudioDiTLayers.checkWeights(
             Self.parameterShapes(configuration), in: weights,
             sizes: "text_encoder_dim \(configuration.textEncoderDim), conditioning_dim "
-                + "\(configuration.conditioningDim)")
+                + "\(configuration.conditioningDim)" + (configuration.secondsStart ? "" : ", seconds total alone"))
         self.configuration = configuration
         self.weights = weights
     }
@@ -42,7 +42,9 @@ public final class StableAudioProjectionModel: Sendable {
                 ("text_projection.weight", [width, configuration.textEncoderDim]), ("text_projection.bias", [width]),
             ]
         }
-        for conditioner in ["start_number_conditioner", "end_number_conditioner"] {
+        let conditioners = configuration.secondsStart
+            ? ["start_number_conditioner", "end_number_conditioner"] : ["end_number_conditioner"]
+        for conditioner in conditioners {
             let embedding = conditioner + ".time_positional_embedding."
             shapes += [
                 (embedding + "0.weights", [features / 2]), (embedding + "1.weight", [width, features + 1]),
@@ -81,7 +83,9 @@ public final class StableAudioProjectionModel: Sendable {
     /// start and end per sample: the projected text (its rows multiplied by `textMask` [B, L] of ones and zeros when
     /// given, so padding tokens become zeros after the projection, as `encode_prompt` does), start and end tokens
     /// along the tokens (`encoder_hidden_states` [B, L + 2, conditioning_dim]) and the start and end tokens side by
-    /// side (`global_hidden_states` [B, 1, 2 · conditioning_dim]).
+    /// side (`global_hidden_states` [B, 1, 2 · conditioning_dim]). Without a seconds-start conditioner (Stable Audio
+    /// Open Small) the tokens are the text and the total ([B, L + 1, D]) and the global token is the total's
+    /// ([B, 1, D]); `secondsStart` is then not read (but still checked to hold one number per prompt).
     public func conditioning(
         _ graph: Graph, text: Value, textMask: Value? = nil, secondsStart: [Float], secondsEnd: [Float]
     ) throws -> (encoderHiddenStates: Value, globalHiddenStates: Value) {
@@ -99,8 +103,12 @@ public final class StableAudioProjectionModel: Sendable {
             throw StableAudioDiTError.invalidInput(
                 name: name, shape: [seconds.count], reason: "expected one number per prompt (\(text.shape[0]))")
         }
-        let start = try secondsStartHiddenStates(graph, secondsStart)
         let end = try secondsEndHiddenStates(graph, secondsEnd)
+        guard configuration.secondsStart else {
+            // Stable Audio Open Small: the text, then seconds total; the global token is seconds total alone.
+            return (try graph.concat([projected, end], axis: 1), end)
+        }
+        let start = try secondsStartHiddenStates(graph, secondsStart)
         return (try graph.concat([projected, start, end], axis: 1), try graph.concat([start, end], axis: 2))
     }
 
