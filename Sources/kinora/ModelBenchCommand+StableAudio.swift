@@ -4,12 +4,17 @@ import KinoraGPU
 import KinoraModels
 import KinoraPipeline
 
-/// `kinora bench model sao|tiny-sao`: a Stable Audio generation's device memory planned stage by stage
-/// (`StableAudioMemoryPlanner`) — Stable Audio Open 1.0 over shape-only random weights (nothing uploaded), or a
-/// folder's own weights (the tiny test folder by default for `tiny-sao`, or `--weights`) — and with `--run` (a
-/// folder) the whole pipeline run once: seconds, the real-time factor and the allocator's peak beside the plan's.
+/// `kinora bench model sao|sao-small|tiny-sao`: a Stable Audio generation's device memory planned stage by stage
+/// (`StableAudioMemoryPlanner`) — Stable Audio Open 1.0 (guidance, batch 2) or Small (no guidance, batch 1, 64 prompt
+/// tokens) over shape-only random weights (nothing uploaded), or a folder's own weights (the tiny test folder by
+/// default for `tiny-sao`, or `--weights`) — and with `--run` (a folder) the whole pipeline run once: seconds, the
+/// real-time factor and the allocator's peak beside the plan's. `--seconds N` (default: the whole window) is the audio
+/// asked for, refused beyond the model's window; the pipeline denoises the whole window either way (as diffusers and
+/// stable-audio-tools' defaults do), so the plan is the window's and the real-time factor is N over the run's time.
 extension ModelBenchCommand {
-    static let stableAudioModels = ["sao", "tiny-sao"]
+    static let stableAudioModels = ["sao", "sao-small", "tiny-sao"]
+    /// The full-size models planned over random weights.
+    static let stableAudioFullSize = ["sao", "sao-small"]
 
     var isStableAudio: Bool { Self.stableAudioModels.contains(model) }
 
@@ -18,21 +23,47 @@ extension ModelBenchCommand {
         vocabSize: 32128, dModel: 768, dKV: 64, dFF: 3072, numLayers: 12, numHeads: 12, feedForwardProj: "relu",
         modelType: "t5")
 
+    func validateStableAudio() throws {
+        if runStages, Self.stableAudioFullSize.contains(model), weights == nil {
+            throw ValidationError("--run needs a folder's weights (tiny-sao, or --weights DIR)")
+        }
+        if let seconds, !(seconds.isFinite && seconds > 0) {
+            throw ValidationError("--seconds must be a positive number, got \(seconds)")
+        }
+    }
+
+    /// `--seconds`, checked against the window of `maximum` seconds before any planning or running.
+    private func askedSeconds(maximum: Double, name: String) throws -> Double {
+        guard let seconds else { return maximum }
+        guard seconds <= maximum + 1e-9 else {
+            throw ValidationError(
+                String(format: "--seconds %.2f is longer than %@'s window of %.2f s", seconds, name, maximum))
+        }
+        return seconds
+    }
+
     func runStableAudio() throws {
         let device = try deviceOptions.open()
-        let guidance = true
+        let small = model == "sao-small"
+        var guidance = !small
         let plan: StableAudioMemoryPlan
         var measured: String?
         let source: String
-        if model == "sao", weights == nil {
-            func store(_ shapes: [(name: String, shape: [Int])], _ name: String) -> RandomWeightStore {
+        let asked: Double
+        if Self.stableAudioFullSize.contains(model), weights == nil {
+            let name = small ? "Stable Audio Open Small" : "Stable Audio Open 1.0"
+            func store(_ shapes: [(name: String, shape: [Int])], _ part: String) -> RandomWeightStore {
                 RandomWeightStore(
                     shapes: Dictionary(uniqueKeysWithValues: shapes.map { ($0.name, $0.shape) }),
-                    sourceName: "random Stable Audio Open 1.0 \(name)")
+                    sourceName: "random \(name) \(part)")
             }
-            let dit = StableAudioDiTConfig()
+            let dit: StableAudioDiTConfig = small ? .stableAudioOpenSmall : .stableAudioOpen1
             let vaeConfiguration = AutoencoderOobleckConfig.stableAudioOpen
-            let projectionConfiguration = StableAudioProjectionConfig.stableAudioOpen1
+            let projectionConfiguration: StableAudioProjectionConfig =
+                small ? .stableAudioOpenSmall : .stableAudioOpen1
+            asked = try askedSeconds(
+                maximum: Double(dit.sampleSize * vaeConfiguration.hopLength) / Double(vaeConfiguration.samplingRate),
+                name: name)
             let textEncoder = try UMT5EncoderModel(
                 configuration: Self.t5Base,
                 weights: .shapesOnly(
@@ -52,24 +83,29 @@ extension ModelBenchCommand {
                     configuration: vaeConfiguration,
                     weights: .shapesOnly(
                         store: store(AutoencoderOobleck.parameterShapes(vaeConfiguration), "vae"), device: device)),
-                promptTokens: 128, guidance: guidance, device: device)
-            source = "stabilityai/stable-audio-open-1.0 (random F16 weights, shapes only)"
+                promptTokens: small ? StableAudioFamily.openSmall.promptTokens : StableAudioFamily.open1.promptTokens,
+                guidance: guidance, device: device)
+            source = "stabilityai/stable-audio-open-\(small ? "small" : "1.0") (random F16 weights, shapes only)"
         } else {
             let folder =
                 try weights.map { URL(fileURLWithPath: $0) }
                 ?? BundledCatalog.locate().map { $0.appending(path: "../Tests/Fixtures/stable-audio").standardized }
                 ?? { throw ValidationError("give the Stable Audio folder with --weights") }()
             let loaded = try StableAudioPipeline(folder: folder, device: device)
+            asked = try askedSeconds(maximum: loaded.maximumSeconds, name: folder.lastPathComponent)
+            guidance = loaded.recommendedGuidance > 1
             // The run comes first, from a device holding none of the pipeline's weights, so its peak is the one the
             // plan predicts (planning uploads weights a later run would find already there).
-            if runStages { measured = try measure(loaded, device: device) }
+            if runStages { measured = try measure(loaded, seconds: asked, device: device) }
             plan = try StableAudioMemoryPlanner.plan(
                 textEncoder: loaded.textEncoder, projection: loaded.projection, transformer: loaded.transformer,
                 vae: loaded.vae, promptTokens: loaded.promptTokens, guidance: guidance, device: device)
             source = folder.path
         }
         print(
-            "\(source), \(plan.latentFrames) latent frames, guidance (batch 2), on \(device.physical.name); budget "
+            "\(source), \(plan.latentFrames) latent frames, "
+                + String(format: "%.2f s asked, ", asked)
+                + (guidance ? "guidance (batch 2)" : "no guidance (batch 1)") + ", on \(device.physical.name); budget "
                 + "\(ByteCount(device.memory.budget)), largest buffer \(ByteCount(device.memory.maxBufferSize))")
         for stage in plan.stages {
             print(
@@ -84,14 +120,16 @@ extension ModelBenchCommand {
 
     /// One run of `pipeline` from a trimmed device: seconds, the real-time factor and the allocator's peak above what
     /// was live before it.
-    private func measure(_ pipeline: StableAudioPipeline, device: GPUDevice) throws -> String {
+    private func measure(_ pipeline: StableAudioPipeline, seconds: Double, device: GPUDevice) throws -> String {
         let memory = device.memory
         memory.trim()
         let before = memory.liveBytes
         memory.resetPeak()
         let started = Date()
         let audio = try pipeline.generate(
-            StableAudioPipeline.Settings(prompt: "a red fox in the snow", steps: steps ?? 8, guidanceScale: 7, seed: 1))
+            StableAudioPipeline.Settings(
+                prompt: "a red fox in the snow", secondsEnd: seconds, steps: steps ?? 8,
+                guidanceScale: pipeline.recommendedGuidance, seed: 1))
         let seconds = Date().timeIntervalSince(started)
         let duration = Double(audio.frames) / Double(audio.sampleRate)
         return "measured (--run, \(steps ?? 8) steps): "

@@ -87,7 +87,12 @@ struct ModelBenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON for tools.")
     var json = false
 
-    @Option(name: .long, help: "Autoregressive Wan (-ar): seconds of the stream at 16 fps (default 10).")
+    @Option(
+        name: .long,
+        help: """
+            Autoregressive Wan (-ar): seconds of the stream at 16 fps (default 10); Stable Audio (sao, sao-small, \
+            tiny-sao): seconds of audio (default: the window).
+            """)
     var seconds: Double?
 
     @Option(name: .long, help: ArgumentHelp("Autoregressive Wan: the attention window in latent frames (default: "
@@ -145,12 +150,7 @@ struct ModelBenchCommand: ParsableCommand {
             }
             return
         }
-        if isStableAudio {
-            if runStages, model == "sao", weights == nil {
-                throw ValidationError("--run needs a folder's weights (tiny-sao, or --weights DIR)")
-            }
-            return
-        }
+        if isStableAudio { return try validateStableAudio() }
         if isWanStream { return try validateWanStream() }
         if isWan { return try validateWan() }
         guard sizes.isEmpty, weights == nil else {

@@ -3,22 +3,45 @@ import Foundation
 import KinoraMedia
 import KinoraModels
 
-/// `kinora music`: a music cue from a prompt with Stable Audio Open 1.0 (a diffusers folder), written atomically as
-/// WAV, FLAC or Ogg at the model's rate and channels.
+/// `kinora music`: a music cue from a prompt with Stable Audio Open 1.0 (a diffusers folder, or a stable-audio-tools
+/// checkpoint) or Stable Audio Open Small (a checkpoint), written atomically as WAV, FLAC or Ogg at the model's rate
+/// and channels. The sampler, and the default steps and guidance, follow what was loaded.
 struct MusicCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "music", abstract: "Generate music or sound from a prompt with Stable Audio Open.",
         discussion: """
             The same settings and seed give diffusers' StableAudioPipeline audio when its sampler's noise is drawn \
             from the seed as Kinora draws it (diffusers draws it from a torchsde Brownian tree: the same \
-            distribution, other numbers). The model makes up to its window (47.55 s for Stable Audio Open 1.0); \
-            --start and --seconds choose the span kept.
+            distribution, other numbers). The model makes up to its window (47.55 s for Stable Audio Open 1.0, \
+            11.89 s for Small); --start and --seconds choose the span kept, and a span past the window is refused \
+            before any work.
+
+            A checkpoint file (stable-audio-tools' model.safetensors, ComfyUI's stable_audio_open_1.0.safetensors) \
+            holds neither the T5 text encoder nor its tokenizer: give them with --t5 (ComfyUI's t5_base.safetensors, \
+            or a transformers T5 file or folder) and --tokenizer (a folder with tokenizer.json or spiece.model, or \
+            either file; t5-base's). Kinora ships none. model_config.json beside the checkpoint (or --model-config) \
+            is read when present. Stable Audio Open Small samples with stable-audio-tools' ping-pong sampler (8 \
+            steps, no guidance by default); 1.0 with the cosine DPM-Solver (100 steps, guidance 7).
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
 
-    @Option(name: .long, help: "The Stable Audio diffusers folder (model_index.json, tokenizer/, text_encoder/, ...).")
+    @Option(
+        name: .long,
+        help: "A Stable Audio diffusers folder (model_index.json, tokenizer/, ...) or a stable-audio-tools checkpoint.")
     var model: String
+
+    @Option(name: .long, help: "With a checkpoint file: the T5-base text encoder (t5_base.safetensors, or a folder).")
+    var t5: String?
+
+    @Option(name: .long, help: "With a checkpoint file: T5's tokenizer (folder, tokenizer.json or spiece.model).")
+    var tokenizer: String?
+
+    @Option(name: .long, help: "With a checkpoint file: its model_config.json (default: the one beside it, if any).")
+    var modelConfig: String?
+
+    @Option(name: .long, help: "With a checkpoint file holding no VAE: a file with the Oobleck VAE.")
+    var vae: String?
 
     @Option(name: .long, help: "What to hear.")
     var prompt: String
@@ -32,11 +55,11 @@ struct MusicCommand: ParsableCommand {
     @Option(name: .long, help: "Where the span starts in the model's window, in seconds.")
     var start: Double = 0
 
-    @Option(name: .long, help: "Denoising steps.")
-    var steps = 100
+    @Option(name: .long, help: "Denoising steps (default: the model's, 100 for 1.0, 8 for Small).")
+    var steps: Int?
 
-    @Option(name: .long, help: "Classifier-free guidance scale (1 or less: none).")
-    var cfg: Float = 7
+    @Option(name: .long, help: "Classifier-free guidance scale, 1 or less: none (default: 7 for 1.0, 1 for Small).")
+    var cfg: Float?
 
     @Option(name: .long, help: "Seed of the starting noise and the sampler's noise.")
     var seed: UInt64 = 0
@@ -45,8 +68,10 @@ struct MusicCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        guard (1...1000).contains(steps) else { throw ValidationError("--steps must be 1...1000, got \(steps)") }
-        guard cfg.isFinite else { throw ValidationError("--cfg must be a finite number, got \(cfg)") }
+        if let steps, !(1...1000).contains(steps) {
+            throw ValidationError("--steps must be 1...1000, got \(steps)")
+        }
+        if let cfg, !cfg.isFinite { throw ValidationError("--cfg must be a finite number, got \(cfg)") }
         if let seconds, !(seconds.isFinite && seconds > 0) {
             throw ValidationError("--seconds must be a positive number, got \(seconds)")
         }
@@ -58,14 +83,21 @@ struct MusicCommand: ParsableCommand {
         let outputURL = URL(fileURLWithPath: output)
         _ = try AudioFileFormat(for: outputURL)
         _ = try AtomicOutput(outputURL)
-        let folder = URL(fileURLWithPath: model)
-        guard FileManager.default.fileExists(atPath: folder.appending(path: "model_index.json").path) else {
-            throw ValidationError("--model \(model) is not a diffusers folder (no model_index.json)")
+        let pipeline = try loadPipeline()
+        let window = pipeline.maximumSeconds
+        let end = seconds.map { start + $0 } ?? window
+        guard start < window, end <= window + 1e-9 else {
+            throw ValidationError(
+                String(format: "%.2f s of audio asked; this model makes at most %.2f s", end - start, window)
+                    + (start > 0
+                        ? String(
+                            format: " (its window), and --start %.2f leaves %.2f s", start,
+                            max(window - start, 0)) : ""))
         }
-        let pipeline = try StableAudioPipeline(folder: folder, device: try deviceOptions.open())
+        let steps = steps ?? pipeline.recommendedSteps
         let settings = StableAudioPipeline.Settings(
-            prompt: prompt, negativePrompt: negative, secondsStart: start,
-            secondsEnd: seconds.map { start + $0 }, steps: steps, guidanceScale: cfg, seed: seed)
+            prompt: prompt, negativePrompt: negative, secondsStart: start, secondsEnd: end, steps: steps,
+            guidanceScale: cfg ?? pipeline.recommendedGuidance, seed: seed)
         let bar = ProgressBar(label: "denoising")
         let denoiseStarted = Date()
         let audio = try pipeline.generate(settings) { step, total in bar.update(step, of: total) }
@@ -83,9 +115,40 @@ struct MusicCommand: ParsableCommand {
         let duration = Double(frames) / Double(audio.sampleRate)
         let compute = Date().timeIntervalSince(denoiseStarted)
         print(
-            "wrote \(outputURL.path): " + String(
-                format: "%.2f s of %d-channel audio at %d Hz, %d steps in %.2f s (real-time factor %.2f), wall %.2f s",
-                duration, audio.channels, audio.sampleRate, steps, compute, duration / max(compute, 1e-9),
-                Date().timeIntervalSince(started)))
+            "wrote \(outputURL.path): "
+                + String(
+                    format:
+                        "%.2f s of %d-channel audio at %d Hz, %d steps in %.2f s (real-time factor %.2f), wall %.2f s",
+                    duration, audio.channels, audio.sampleRate, steps, compute, duration / max(compute, 1e-9),
+                    Date().timeIntervalSince(started)))
+    }
+
+    /// A diffusers folder, or a checkpoint file with its T5 and tokenizer; nothing runs before every part is found.
+    private func loadPipeline() throws -> StableAudioPipeline {
+        let url = URL(fileURLWithPath: model)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw ValidationError("--model \(model) is not a diffusers folder or a checkpoint file: it does not exist")
+        }
+        if isFolder.boolValue {
+            guard FileManager.default.fileExists(atPath: url.appending(path: "model_index.json").path) else {
+                throw ValidationError("--model \(model) is not a diffusers folder (no model_index.json)")
+            }
+            return try StableAudioPipeline(folder: url, device: try deviceOptions.open())
+        }
+        guard let t5 else {
+            throw ValidationError(
+                "--model \(model) is a checkpoint file, which holds no T5: give --t5 (t5_base.safetensors) and "
+                    + "--tokenizer")
+        }
+        guard let tokenizer else {
+            throw ValidationError(
+                "--model \(model) is a checkpoint file, which holds no tokenizer: give --tokenizer (t5-base's folder, "
+                    + "tokenizer.json or spiece.model)")
+        }
+        return try StableAudioPipeline(
+            checkpoint: url, textEncoder: URL(fileURLWithPath: t5), tokenizer: URL(fileURLWithPath: tokenizer),
+            configuration: modelConfig.map { URL(fileURLWithPath: $0) }, vae: vae.map { URL(fileURLWithPath: $0) },
+            device: try deviceOptions.open())
     }
 }

@@ -78,6 +78,23 @@ final class ModelBenchCommandTests: XCTestCase {
         XCTAssertTrue(refused.error.contains("--run needs a folder's weights"), refused.error)
     }
 
+    /// Stable Audio Open Small: 256 latent frames without guidance, planned; seconds past its window refused.
+    func testStableAudioOpenSmallIsPlannedAndItsWindowHolds() throws {
+        let small = try KinoraCommand.run(["bench", "model", "sao-small", "--seconds", "10"])
+        XCTAssertEqual(small.status, 0, small.error)
+        for expected in [
+            "stable-audio-open-small", "256 latent frames", "10.00 s asked", "no guidance (batch 1)",
+            "text encoding", "denoise", "decode", "whole plan: peak",
+        ] {
+            XCTAssertTrue(small.output.contains(expected), "\(expected) in \(small.output)")
+        }
+        let tooLong = try KinoraCommand.run(["bench", "model", "sao-small", "--seconds", "12"])
+        XCTAssertNotEqual(tooLong.status, 0)
+        XCTAssertTrue(
+            tooLong.error.contains("--seconds 12.00 is longer than Stable Audio Open Small's window of 11.89 s"),
+            tooLong.error)
+    }
+
     func testTextReportNamesEveryStageItsTacticAndTheWholePlansPeak() throws {
         let outcome = try KinoraCommand.run(["bench", "model", "tiny-wan21", "--vram", "1GB", "--prompt-tokens", "8"])
         XCTAssertEqual(outcome.status, 0, outcome.error)

@@ -39,4 +39,47 @@ final class MusicCommandTests: XCTestCase {
             try MediaTools.assertFails(try KinoraCommand.run(full), saying: message, outputFolder: out)
         }
     }
+
+    /// A stable-audio-tools checkpoint with its T5 and tokenizer: the tiny Stable Audio Open Small picks the ping-pong
+    /// sampler and its 8 steps without guidance by itself.
+    func testACheckpointFileRunsWithItsT5AndTokenizer() throws {
+        let out = try MediaTools.folder(self, "music")
+        let cue = out.appending(path: "small.wav")
+        let fixtures = Self.repository.appending(path: "Tests/Fixtures")
+        let outcome = try KinoraCommand.run([
+            "music", "--model", fixtures.appending(path: "stable-audio-small/model.safetensors").path,
+            "--t5", fixtures.appending(path: "stable-audio/text_encoder/model.safetensors").path,
+            "--tokenizer", fixtures.appending(path: "stable-audio/tokenizer").path,
+            "--vae", fixtures.appending(path: "stable-audio-single/model.safetensors").path,
+            "--prompt", "a red fox in the snow", "--seconds", "1.5", "--seed", "7", "-o", cue.path,
+        ])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertTrue(outcome.output.contains("1.50 s of 2-channel audio at 16 Hz, 8 steps"), outcome.output)
+    }
+
+    func testACheckpointFileWithoutItsPartsOrTooLongIsRefusedBeforeAnyWork() throws {
+        let out = try MediaTools.folder(self, "music")
+        let cue = out.appending(path: "cue.wav").path
+        let fixtures = Self.repository.appending(path: "Tests/Fixtures")
+        let small = fixtures.appending(path: "stable-audio-small/model.safetensors").path
+        let parts = [
+            "--t5", fixtures.appending(path: "stable-audio/text_encoder/model.safetensors").path,
+            "--tokenizer", fixtures.appending(path: "stable-audio/tokenizer").path,
+            "--vae", fixtures.appending(path: "stable-audio-single/model.safetensors").path,
+        ]
+        let other = fixtures.appending(path: "stable-audio/vae/diffusion_pytorch_model.safetensors").path
+        let cases: [([String], String)] = [
+            (["music", "--model", small, "--prompt", "x"], "holds no T5: give --t5"),
+            (["music", "--model", small, "--prompt", "x", "--t5", parts[1]], "holds no tokenizer"),
+            (
+                ["music", "--model", small, "--prompt", "x", "--seconds", "3"] + parts,
+                "3.00 s of audio asked; this model makes at most 2.00 s"
+            ),
+            (["music", "--model", other, "--prompt", "x"] + parts, "not a Stable Audio checkpoint"),
+        ]
+        for (arguments, message) in cases {
+            try MediaTools.assertFails(
+                try KinoraCommand.run(arguments + ["-o", cue]), saying: message, outputFolder: out)
+        }
+    }
 }
