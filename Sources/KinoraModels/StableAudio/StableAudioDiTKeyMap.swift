@@ -89,7 +89,8 @@ enum StableAudioDiTKeyMap {
         ] where rest.hasPrefix(from) {
             rest = to + String(rest.dropFirst(from.count))
         }
-        for (from, to) in [(".gamma", ".weight"), (".beta", ".bias")] where rest.hasPrefix("norm") && rest.hasSuffix(from) {
+        for (from, to) in [(".gamma", ".weight"), (".beta", ".bias")]
+        where rest.hasPrefix("norm") && rest.hasSuffix(from) {
             rest = String(rest.dropLast(from.count)) + to
         }
         for (from, to) in [(".q_norm.", ".norm_q."), (".k_norm.", ".norm_k.")] {
@@ -100,8 +101,10 @@ enum StableAudioDiTKeyMap {
         where rest.hasSuffix(fused) {
             let attention = String(rest.dropLast(fused.count))
             return names.enumerated().map { index, projection in
-                (block + attention + "." + projection + ".weight",
-                 Piece(source: source, part: index, parts: names.count))
+                (
+                    block + attention + "." + projection + ".weight",
+                    Piece(source: source, part: index, parts: names.count)
+                )
             }
         }
         return [(block + rest, Piece(source: source))]
@@ -144,7 +147,8 @@ enum StableAudioDiTKeyMap {
                 let size = range.count / piece.parts
                 range = (range.lowerBound + piece.part * size)..<(range.lowerBound + (piece.part + 1) * size)
             }
-            return WeightTensorInfo(name: name, dtype: source.dtype, shape: shape, dataRange: range, scale: source.scale)
+            return WeightTensorInfo(
+                name: name, dtype: source.dtype, shape: shape, dataRange: range, scale: source.scale)
         }
 
         func withBytes<Result>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
@@ -152,7 +156,8 @@ enum StableAudioDiTKeyMap {
             guard piece.parts > 1 else { return try base.withBytes(of: piece.source, body) }
             return try base.withBytes(of: piece.source) { bytes in
                 let size = bytes.count / piece.parts
-                return try body(UnsafeRawBufferPointer(rebasing: bytes[(piece.part * size)..<((piece.part + 1) * size)]))
+                return try body(
+                    UnsafeRawBufferPointer(rebasing: bytes[(piece.part * size)..<((piece.part + 1) * size)]))
             }
         }
     }

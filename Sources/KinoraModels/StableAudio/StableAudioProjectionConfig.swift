@@ -23,7 +23,8 @@ public struct StableAudioProjectionConfig: Codable, Sendable, Equatable {
         case secondsStart = "seconds_start"
     }
 
-    public init(textEncoderDim: Int, conditioningDim: Int, minValue: Float, maxValue: Float, secondsStart: Bool = true) {
+    public init(textEncoderDim: Int, conditioningDim: Int, minValue: Float, maxValue: Float, secondsStart: Bool = true)
+    {
         self.textEncoderDim = textEncoderDim
         self.conditioningDim = conditioningDim
         self.minValue = minValue

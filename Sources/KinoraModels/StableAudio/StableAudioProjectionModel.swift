@@ -42,7 +42,8 @@ public final class StableAudioProjectionModel: Sendable {
                 ("text_projection.weight", [width, configuration.textEncoderDim]), ("text_projection.bias", [width]),
             ]
         }
-        let conditioners = configuration.secondsStart
+        let conditioners =
+            configuration.secondsStart
             ? ["start_number_conditioner", "end_number_conditioner"] : ["end_number_conditioner"]
         for conditioner in conditioners {
             let embedding = conditioner + ".time_positional_embedding."

@@ -37,7 +37,8 @@ public struct StableAudioToolsModelConfig: Sendable, Equatable {
             let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { throw fail("not a readable JSON object") }
         guard (root["model_type"] as? String) == "diffusion_cond", let model = root["model"] as? [String: Any] else {
-            throw fail("not a stable-audio-tools diffusion_cond model config (model_type \(root["model_type"] ?? "none"))")
+            throw fail(
+                "not a stable-audio-tools diffusion_cond model config (model_type \(root["model_type"] ?? "none"))")
         }
         func int(_ value: Any?) -> Int? { (value as? NSNumber).map { $0.intValue } }
         var config = StableAudioToolsModelConfig()
@@ -122,7 +123,8 @@ extension StableAudioPipeline {
         let family: StableAudioFamily = names.contains(StableAudioDiTKeyMap.secondsStart) ? .open1 : .openSmall
         let beside = checkpoint.deletingLastPathComponent().appending(path: "model_config.json")
         let configURL = configuration ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil)
-        let config = try configURL.map { try StableAudioToolsModelConfig.load(from: $0) } ?? StableAudioToolsModelConfig()
+        let config =
+            try configURL.map { try StableAudioToolsModelConfig.load(from: $0) } ?? StableAudioToolsModelConfig()
         let sampling: StableAudioSampling
         switch config.objective {
         case nil: sampling = family.sampling
@@ -190,7 +192,8 @@ extension StableAudioPipeline {
         }
         if isFolder.boolValue { return try UMT5EncoderModel(folder: url, device: device) }
         let beside = url.deletingLastPathComponent().appending(path: "config.json")
-        let configuration = FileManager.default.fileExists(atPath: beside.path)
+        let configuration =
+            FileManager.default.fileExists(atPath: beside.path)
             ? try UMT5Config.load(from: beside) : nil
         return try UMT5EncoderModel(file: url, device: device, configuration: configuration)
     }
@@ -205,7 +208,8 @@ extension StableAudioPipeline {
         if isFolder.boolValue { return try T5Tokenizer(folder: url) }
         let data = try Data(contentsOf: url)
         return url.pathExtension == "json"
-            ? try T5Tokenizer(tokenizerJSON: data, file: url.path) : try T5Tokenizer(sentencePieceModel: data, file: url.path)
+            ? try T5Tokenizer(tokenizerJSON: data, file: url.path)
+            : try T5Tokenizer(sentencePieceModel: data, file: url.path)
     }
 }
 
@@ -220,7 +224,8 @@ extension StableAudioDiTConfig {
         let projectIn = try table.shape("proj_in.weight", rank: 2)
         let width = projectIn[0]
         let qkNorm = table.contains("transformer_blocks.0.attn1.norm_q.weight")
-        let headDim = try qkNorm
+        let headDim =
+            try qkNorm
             ? table.shape("transformer_blocks.0.attn1.norm_q.weight", rank: 1)[0]
             : numHeads.map { width / max($0, 1) } ?? 64
         let keyValue = try table.shape("transformer_blocks.0.attn2.to_k.weight", rank: 2)

@@ -6,9 +6,9 @@ import XCTest
 
 /// `StableAudioPipeline(checkpoint:textEncoder:tokenizer:…)` on stable-audio-tools single files
 /// (`scripts/fixtures/make_stable_audio_single_file_fixtures.py`): the tiny Stable Audio Open 1.0 folder renamed into
-/// stable-audio-tools' layout generates exactly what the folder generates, and a tiny Stable Audio Open Small (query/key
-/// norms, seconds total alone, rectified flow) generates what stable-audio-tools' own DiT and ping-pong sampler at
-/// commit 50049e3 generate from the same seed.
+/// stable-audio-tools' layout generates exactly what the folder generates, and a tiny Stable Audio Open Small
+/// (query/key norms, seconds total alone, rectified flow) generates what stable-audio-tools' own DiT and ping-pong
+/// sampler at commit 50049e3 generate from the same seed.
 final class StableAudioSingleFileTests: ModelTestCase {
     private var textEncoder: URL { fixtureURL("stable-audio/text_encoder/model.safetensors") }
     private var tokenizer: URL { fixtureURL("stable-audio/tokenizer") }
@@ -72,7 +72,7 @@ final class StableAudioSingleFileTests: ModelTestCase {
             XCTAssertEqual(audio.samples.count, reference.count, name)
             let error = relativeL2(audio.samples, reference)
             XCTAssertLessThanOrEqual(error, 1e-4, name)
-            print("Stable Audio Open Small tiny (\(name), \(steps) ping-pong steps) vs stable-audio-tools: relative L2 \(error)")
+            print("Stable Audio Open Small tiny (\(name), \(steps) steps) vs stable-audio-tools: relative L2 \(error)")
         }
     }
 
@@ -136,6 +136,8 @@ final class StableAudioSingleFileTests: ModelTestCase {
             $0 + $1.shape.reduce(1, *)
         }
         XCTAssertEqual(dit + projection, 341_126_912)
-        XCTAssertEqual(StableAudioDiTConfig.stableAudioOpenSmall.globalStatesInputDim, StableAudioProjectionConfig.stableAudioOpenSmall.globalDim)
+        XCTAssertEqual(
+            StableAudioDiTConfig.stableAudioOpenSmall.globalStatesInputDim,
+            StableAudioProjectionConfig.stableAudioOpenSmall.globalDim)
     }
 }
