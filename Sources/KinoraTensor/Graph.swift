@@ -123,17 +123,19 @@ public final class Graph {
     /// was. `call.operands` lists the inputs; `target` is appended as the write operand, and every kernel that writes
     /// it runs before any reader recorded after them.
     func record(_ call: KernelCall, into target: Value) {
-        precondition(isInput(target.id) || nodes.contains { $0.output == target.id },
-                     "\(call.label): the target must be a kernel's output or an input")
+        precondition(hasOwnStorage(target.id) || nodes.contains { $0.output == target.id },
+                     "\(call.label): the target must be a kernel's output, an input or a placeholder")
         var call = call
         call.operands.append(KernelCall.Operand(value: target.id, access: .write))
         nodes.append(Node(call: call, output: target.id))
     }
 
-    /// Whether `id` is an input tensor (storage of its own, not the arena's).
-    func isInput(_ id: Int) -> Bool {
-        if case .input = values[id].source { return true }
-        return false
+    /// Whether `id` is an input tensor or a placeholder: storage of its own (or, planning, none), not the arena's.
+    func hasOwnStorage(_ id: Int) -> Bool {
+        switch values[id].source {
+        case .input, .placeholder: return true
+        case .node, .view: return false
+        }
     }
 
     /// The per-tensor scale of a float8 value (1 for other types), for the kernels that decode float8 weights.
@@ -194,8 +196,8 @@ public final class Graph {
         for (position, index) in live.enumerated() {
             let node = nodes[index]
             let bytes = UInt64(byteCount(node.output))
-            if isInput(node.output) {
-                // Written in place: the input's own storage.
+            if hasOwnStorage(node.output) {
+                // Written in place: the input's own storage (a placeholder's when planning).
             } else if outputRoots.contains(node.output) {
                 if counted.insert(node.output).inserted {
                     plan.outputBytes += bytes
@@ -231,7 +233,7 @@ public final class Graph {
         do {
             for (position, index) in live.enumerated() {
                 let node = nodes[index]
-                if storage[node.output] == nil, !isInput(node.output) {
+                if storage[node.output] == nil, !hasOwnStorage(node.output) {
                     let bytes = UInt64(values[node.output].shape.reduce(1, *) * values[node.output].dtype.size)
                     if outputRoots.contains(node.output) {
                         storage[node.output] = try device.allocate(bytes: bytes)

@@ -175,30 +175,49 @@ public final class MusicGenDecoder {
         for code in codes.joined().joined() where !(0...pad).contains(code) {
             throw MusicGenError.invalidSetting("code \(code) is outside 0...\(pad)")
         }
-        let width = configuration.hiddenSize
         let graph = Graph(arena: arena)
-        var hidden = try graph.input(embeddings(codes, start: cache.filled), shape: [batch, length, width])
+        let inputs = try graph.input(
+            embeddings(codes, start: cache.filled), shape: [batch, length, configuration.hiddenSize])
+        let logits = try record(
+            graph, inputs: inputs, start: cache.filled, cache: cache.values(in: graph), allPositions: allPositions)
+        let values = try graph.run([logits])[0].floats()
+        cache.filled += length
+        return values
+    }
+
+    /// The cache's tensors as graph values: per layer the self-attention keys and values [B, capacity, hidden] and
+    /// the text's [B, L_text, hidden], and the text mask [B, 1, 1, L_text] (placeholders when planning).
+    public struct CacheValues {
+        var keys: [Value]
+        var values: [Value]
+        var textKeys: [Value]
+        var textValues: [Value]
+        var textMask: Value
+    }
+
+    /// Records the decoder over `inputs` [B, L, hidden] (summed embeddings and positions) at positions
+    /// `start..<start + L`, writing its keys and values into `cache`: the logits [B, L_out, K, vocab_size] of the
+    /// last position, or of all with `allPositions`.
+    func record(_ graph: Graph, inputs: Value, start: Int, cache: CacheValues, allPositions: Bool) throws -> Value {
+        let (batch, length, width) = (inputs.shape[0], inputs.shape[1], configuration.hiddenSize)
+        var hidden = inputs
         for index in 0..<configuration.numHiddenLayers {
             hidden = try layer(index)(
-                graph, hidden, start: cache.filled, keys: graph.input(cache.keys[index]),
-                values: graph.input(cache.values[index]),
-                text: (graph.input(cache.textKeys[index]), graph.input(cache.textValues[index])),
-                textMask: graph.input(cache.textMask))
+                graph, hidden, start: start, keys: cache.keys[index], values: cache.values[index],
+                text: (cache.textKeys[index], cache.textValues[index]), textMask: cache.textMask)
         }
         if !allPositions, length > 1 { hidden = try graph.slice(hidden, axis: 1, start: length - 1, length: 1) }
         let norm = weights.scoped("model.decoder.layer_norm")
         hidden = try graph.layerNorm(
             hidden, weight: norm.value("weight", in: graph, shape: [width]),
             bias: norm.value("bias", in: graph, shape: [width]))
-        let heads = try (0..<codebooks).map { codebook in
+        let heads = try (0..<configuration.numCodebooks).map { codebook in
             try graph.reshape(
                 graph.linear(hidden, weight: weights.scoped("lm_heads.\(codebook)").value(
                     "weight", in: graph, shape: [configuration.vocabSize, width])),
                 [batch, hidden.shape[1], 1, configuration.vocabSize])
         }
-        let logits = try graph.run([try graph.concat(heads, axis: 2)])[0].floats()
-        cache.filled += length
-        return logits
+        return try graph.concat(heads, axis: 2)
     }
 
     /// The summed codebook embeddings plus positions for `codes` at positions `start...`, [B, L, hidden] row-major.

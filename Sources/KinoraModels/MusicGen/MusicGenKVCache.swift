@@ -27,6 +27,13 @@ public final class MusicGenKVCache {
         self.capacity = capacity
     }
 
+    /// The tensors as inputs of `graph`.
+    func values(in graph: Graph) -> MusicGenDecoder.CacheValues {
+        MusicGenDecoder.CacheValues(
+            keys: keys.map(graph.input), values: values.map(graph.input), textKeys: textKeys.map(graph.input),
+            textValues: textValues.map(graph.input), textMask: graph.input(textMask))
+    }
+
     /// Device bytes the cache holds.
     public var bytes: Int { (keys + values + textKeys + textValues + [textMask]).reduce(0) { $0 + $1.byteCount } }
 }
