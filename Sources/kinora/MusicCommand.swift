@@ -102,17 +102,10 @@ struct MusicCommand: ParsableCommand {
         let denoiseStarted = Date()
         let audio = try pipeline.generate(settings) { step, total in bar.update(step, of: total) }
         bar.finish()
-        // Planar channels to the interleaved frames the writer takes.
-        let frames = audio.frames
-        var interleaved = [Float](repeating: 0, count: audio.samples.count)
-        for channel in 0..<audio.channels {
-            for frame in 0..<frames {
-                interleaved[frame * audio.channels + channel] = audio.samples[channel * frames + frame]
-            }
-        }
-        let buffer = try AudioBuffer(sampleRate: audio.sampleRate, channels: audio.channels, samples: interleaved)
+        let buffer = try AudioBuffer(
+            sampleRate: audio.sampleRate, channels: audio.channels, samples: audio.interleaved)
         try AudioFile.write(buffer, to: outputURL)
-        let duration = Double(frames) / Double(audio.sampleRate)
+        let duration = Double(audio.frames) / Double(audio.sampleRate)
         let compute = Date().timeIntervalSince(denoiseStarted)
         print(
             "wrote \(outputURL.path): "

@@ -61,14 +61,7 @@ public final class StableAudioPipeline {
     }
 
     /// Decoded audio: `channels` planar channels of `samples.count / channels` samples each.
-    public struct Audio: Sendable {
-        public var channels: Int
-        public var sampleRate: Int
-        public var samples: [Float]
-
-        /// Samples per channel.
-        public var frames: Int { channels == 0 ? 0 : samples.count / channels }
-    }
+    public typealias Audio = GeneratedAudio
 
     /// Loads a diffusers folder: `tokenizer/`, `text_encoder/`, `projection_model/`, `transformer/`, `vae/`,
     /// `scheduler/`.

@@ -29,15 +29,7 @@ extension StableAudioPipeline: MusicGenerator {
             secondsEnd: request.seconds, steps: request.steps,
             guidanceScale: Float(request.cfg), seed: request.seed)
         let audio = try generate(settings, progress: progress)
-        // Planar channels to the interleaved frames an `AudioBuffer` holds.
-        let frames = audio.frames
-        var interleaved = [Float](repeating: 0, count: audio.samples.count)
-        for channel in 0..<audio.channels {
-            for frame in 0..<frames {
-                interleaved[frame * audio.channels + channel] = audio.samples[channel * frames + frame]
-            }
-        }
-        return try AudioBuffer(sampleRate: audio.sampleRate, channels: audio.channels, samples: interleaved)
+        return try AudioBuffer(sampleRate: audio.sampleRate, channels: audio.channels, samples: audio.interleaved)
     }
 }
 
