@@ -1,9 +1,10 @@
 /// Elementwise ops: storage-type casts, broadcasting binary arithmetic and unary activations.
 extension Graph {
-    /// Unary functions, each `f(x * alpha + beta)`.
+    /// Unary functions, each `f(x * alpha + beta)`; `elu` is `x > 0 ? x : exp(x) − 1` (PyTorch's `nn.ELU()`,
+    /// alpha 1).
     public enum UnaryFunction: UInt32, Sendable, CaseIterable {
         case identity = 0, silu, gelu, geluTanh, tanh, sigmoid, softplus, exp, relu, sqrt, log, abs, square,
-             reciprocal, sin, cos
+             reciprocal, sin, cos, elu
     }
 
     /// Binary functions with broadcasting.
@@ -68,6 +69,7 @@ extension Graph {
         try unary(approximate ? .geluTanh : .gelu, value)
     }
     public func tanh(_ value: Value) throws -> Value { try unary(.tanh, value) }
+    public func elu(_ value: Value) throws -> Value { try unary(.elu, value) }
     public func sigmoid(_ value: Value) throws -> Value { try unary(.sigmoid, value) }
     public func softplus(_ value: Value) throws -> Value { try unary(.softplus, value) }
     public func exp(_ value: Value) throws -> Value { try unary(.exp, value) }

@@ -21,6 +21,7 @@ final class ElementwiseTests: TensorTestCase {
         case .reciprocal: return 1 / x
         case .sin: return Foundation.sin(x)
         case .cos: return Foundation.cos(x)
+        case .elu: return x > 0 ? x : Foundation.expm1(x)
         }
     }
 
@@ -36,6 +37,17 @@ final class ElementwiseTests: TensorTestCase {
                 let expected = input.map { referenceUnary(function, Double($0) * 1.5 - 0.25) }
                 assertClose(result, expected, tolerance: 2e-6, "\(function) n=\(count)")
             }
+        }
+    }
+
+    /// ELU's negative side is exp(x) − 1, which loses its digits to cancellation near 0 unless computed as expm1.
+    func testEluKeepsItsRelativePrecisionNearZero() throws {
+        let input: [Float] = [-1e-6, -3e-4, -0.01, -0.2, -0.49, -0.51, -3, -30, 0, 1e-3, 2.5]
+        let graph = makeGraph()
+        let result = try graph.run([graph.elu(graph.input(input, shape: [input.count]))])[0].floats()
+        for (x, y) in zip(input, result) {
+            let expected = x > 0 ? Double(x) : Foundation.expm1(Double(x))
+            XCTAssertLessThanOrEqual(Swift.abs(Double(y) - expected), 2e-7 * Swift.abs(expected), "elu(\(x)) = \(y)")
         }
     }
 
