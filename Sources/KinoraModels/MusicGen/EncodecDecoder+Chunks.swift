@@ -51,6 +51,29 @@ extension EncodecDecoder {
         max(1, Self.chunkActivationBytes / activationBytesPerFrame - 2 * decodeContextFrames)
     }
 
+    /// The device memory `decode(codes:arena:)` takes over `frames` frames, worked out by recording its graphs over
+    /// placeholders without running them: the head's, whose output stays while the pieces run, and the largest
+    /// piece's (one with context on both sides, or the whole audio when it is one piece). Weights are uploaded as the
+    /// graphs read them unless `weights` holds shapes only (`DeviceWeights.shapesOnly`).
+    public func plannedDecode(frames: Int, chunkFrames: Int? = nil, contextFrames: Int? = nil) throws
+        -> EncodecDecodePlan
+    {
+        let chunk = chunkFrames ?? defaultChunkFrames
+        let context = contextFrames ?? decodeContextFrames
+        guard frames >= 1, chunk >= 1, context >= 0 else {
+            throw EncodecError.invalidCodes(
+                reason: "a plan of \(frames) frames in pieces of \(chunk) with \(context) of context: need at least "
+                    + "1, 1 and 0")
+        }
+        let arena = ActivationArena(device: weights.device)
+        let head = Graph(arena: arena)
+        let hidden = try self.head(head, head.placeholder(shape: [1, configuration.hiddenSize, frames]))
+        let piece = Graph(arena: arena)
+        let length = frames > chunk ? min(frames, chunk + 2 * context) : frames
+        let audio = try decoder.upsample(piece, piece.placeholder(shape: [1, hidden.shape[1], length]))
+        return EncodecDecodePlan(head: try head.memoryPlan([hidden]), piece: try piece.memoryPlan([audio]))
+    }
+
     /// The audio of `codes` ([codebooks][frames]: 1 to `num_quantizers` codebooks), as transformers'
     /// `EncodecModel.decode(codes, [None])`: audio_channels × (frames · hop_length) samples, channel after channel
     /// (mono for MusicGen), at `sampling_rate`. The head runs once; the convolutions in pieces of `chunkFrames`

@@ -85,8 +85,28 @@ final class EncodecDecoderTests: ModelTestCase {
         }
     }
 
+    /// The plan of a decode in pieces is the allocator's peak while it runs (weights already resident).
+    func testPlannedDecodeIsTheMeasuredPeak() throws {
+        let fixture = try EncodecFixture("small", test: self)
+        let codec = try fixture.model(self)
+        let codes = try fixture.codes()
+        _ = try codec.decode(codes: codes, arena: arena)
+        let memory = device.memory
+        for chunk in [5, 37] {
+            let plan = try codec.plannedDecode(frames: codes[0].count, chunkFrames: chunk)
+            memory.resetPeak()
+            let before = memory.liveBytes
+            _ = try codec.decode(codes: codes, arena: ActivationArena(device: device), chunkFrames: chunk)
+            let measured = memory.peakBytes - before
+            print("EnCodec small, pieces of \(chunk): planned peak \(plan.peakBytes) B, measured \(measured) B")
+            XCTAssertGreaterThanOrEqual(Double(plan.peakBytes), 0.95 * Double(measured))
+            XCTAssertLessThanOrEqual(Double(plan.peakBytes), 1.05 * Double(measured))
+        }
+    }
+
     /// MusicGen's codec over a 2-minute cue (6000 frames): the head and a piece of `defaultChunkFrames` stay within
-    /// the Vulkan minimum limits (bindings of 128 MiB, lavapipe's), which the one-shot decode breaks.
+    /// the Vulkan minimum limits (bindings of 128 MiB, lavapipe's), which the one-shot decode breaks, and the plan
+    /// of the decode says so.
     func testTwoMinutesOfMusicGenDecodeWithinDeviceLimitsInPieces() throws {
         let configuration = EncodecConfig.musicgen32kHz
         let shapes = Dictionary(
@@ -109,9 +129,13 @@ final class EncodecDecoderTests: ModelTestCase {
         let whole = makeGraph()
         _ = try codec.decoder.upsample(whole, whole.placeholder(shape: [1, 1024, frames]))
         XCTAssertFalse(whole.limitViolations(limits).isEmpty)
+        let plan = try codec.plannedDecode(frames: frames)
+        XCTAssertEqual(plan.head.outputBytes, UInt64(1024 * frames * 4))
+        XCTAssertLessThanOrEqual(plan.largestBufferBytes, limits.maxStorageBufferRange)
+        XCTAssertLessThan(plan.peakBytes, 512 << 20)
         print(
             "EnCodec 32 kHz: pieces of \(codec.defaultChunkFrames) frames with \(codec.decodeContextFrames) of "
                 + "context; largest buffer: head \(head.dispatchExtents.bufferBytes) B, "
-                + "piece \(piece.dispatchExtents.bufferBytes) B")
+                + "piece \(piece.dispatchExtents.bufferBytes) B; planned peak \(plan.peakBytes) B beside the weights")
     }
 }
