@@ -151,6 +151,7 @@ struct ModelBenchCommand: ParsableCommand {
             return
         }
         if isStableAudio { return try validateStableAudio() }
+        if isMusicGen { return try validateMusicGen() }
         if isWanStream { return try validateWanStream() }
         if isWan { return try validateWan() }
         guard sizes.isEmpty, weights == nil else {
@@ -170,6 +171,7 @@ struct ModelBenchCommand: ParsableCommand {
     func run() throws {
         if catalogFigures { return try measureCatalogFigures() }
         if isStableAudio { return try runStableAudio() }
+        if isMusicGen { return try runMusicGen() }
         if isWanStream { return try runWanStream() }
         if isWan { return try runWan() }
         guard let catalog = CatalogModel(rawValue: model) else {

@@ -8,7 +8,7 @@ import KinoraModels
 /// and channels. The sampler, and the default steps and guidance, follow what was loaded.
 struct MusicCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "music", abstract: "Generate music or sound from a prompt with Stable Audio Open.",
+        commandName: "music", abstract: "Generate music or sound from a prompt with Stable Audio Open or MusicGen.",
         discussion: """
             The same settings and seed give diffusers' StableAudioPipeline audio when its sampler's noise is drawn \
             from the seed as Kinora draws it (diffusers draws it from a torchsde Brownian tree: the same \
@@ -49,7 +49,7 @@ struct MusicCommand: ParsableCommand {
     @Option(name: .long, help: "What to steer away from (default: none, zeros as the unconditional text).")
     var negative: String?
 
-    @Option(name: .long, help: "Seconds of audio (default: the model's whole window).")
+    @Option(name: .long, help: "Seconds of audio (default: Stable Audio's whole window; MusicGen: 30, at most 600).")
     var seconds: Double?
 
     @Option(name: .long, help: "Where the span starts in the model's window, in seconds.")
@@ -61,8 +61,20 @@ struct MusicCommand: ParsableCommand {
     @Option(name: .long, help: "Classifier-free guidance scale, 1 or less: none (default: 7 for 1.0, 1 for Small).")
     var cfg: Float?
 
-    @Option(name: .long, help: "Seed of the starting noise and the sampler's noise.")
+    @Option(name: .long, help: "Seed of the starting noise and the sampler's noise (MusicGen: of its sampling).")
     var seed: UInt64 = 0
+
+    @Option(name: .customLong("top-k"), help: "MusicGen: sample from the k likeliest codes (default 250; 0: all).")
+    var topK: Int?
+
+    @Option(name: .customLong("top-p"), help: "MusicGen: sample from the likeliest codes adding up to p (0: off).")
+    var topP: Float?
+
+    @Option(name: .long, help: "MusicGen: the sampling temperature (default 1).")
+    var temperature: Float?
+
+    @Flag(name: .long, help: "MusicGen: take the likeliest code at every step instead of sampling.")
+    var greedy = false
 
     @Option(name: .shortAndLong, help: "The audio file to write (.wav, .flac or .ogg).")
     var output: String
@@ -83,6 +95,11 @@ struct MusicCommand: ParsableCommand {
         let outputURL = URL(fileURLWithPath: output)
         _ = try AudioFileFormat(for: outputURL)
         _ = try AtomicOutput(outputURL)
+        if Self.isMusicGenFolder(URL(fileURLWithPath: model)) { return try runMusicGen(output: outputURL) }
+        guard topK == nil, topP == nil, temperature == nil, !greedy else {
+            throw ValidationError("--top-k, --top-p, --temperature and --greedy are for MusicGen; --model \(model) is "
+                + "Stable Audio")
+        }
         let pipeline = try loadPipeline()
         let window = pipeline.maximumSeconds
         let end = seconds.map { start + $0 } ?? window

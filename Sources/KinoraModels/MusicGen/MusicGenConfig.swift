@@ -5,23 +5,14 @@ import Foundation
 public struct MusicGenConfig: Decodable, Sendable {
     public var textEncoder: UMT5Config
     public var decoder: MusicGenDecoderConfig
-    /// EnCodec's audio rate and the product of its upsampling ratios (samples per code frame).
-    public var samplingRate: Int
-    public var hopLength: Int
-    /// Codes per EnCodec codebook.
-    public var codebookSize: Int
+    /// EnCodec, the codec whose codes the decoder makes.
+    public var audioEncoder: EncodecConfig
 
     enum CodingKeys: String, CodingKey {
         case textEncoder = "text_encoder"
         case audioEncoder = "audio_encoder"
         case decoder
         case modelType = "model_type"
-    }
-
-    enum AudioKeys: String, CodingKey {
-        case samplingRate = "sampling_rate"
-        case upsamplingRatios = "upsampling_ratios"
-        case codebookSize = "codebook_size"
     }
 
     public init(from decoder: Decoder) throws {
@@ -34,10 +25,7 @@ public struct MusicGenConfig: Decodable, Sendable {
         }
         textEncoder = try container.decode(UMT5Config.self, forKey: .textEncoder)
         self.decoder = try container.decode(MusicGenDecoderConfig.self, forKey: .decoder)
-        let audio = try container.nestedContainer(keyedBy: AudioKeys.self, forKey: .audioEncoder)
-        samplingRate = try audio.decodeIfPresent(Int.self, forKey: .samplingRate) ?? 32000
-        hopLength = (try audio.decodeIfPresent([Int].self, forKey: .upsamplingRatios) ?? [8, 5, 4, 2]).reduce(1, *)
-        codebookSize = try audio.decodeIfPresent(Int.self, forKey: .codebookSize) ?? 1024
+        audioEncoder = try container.decode(EncodecConfig.self, forKey: .audioEncoder)
     }
 
     /// Reads and checks `config.json`.
@@ -47,18 +35,24 @@ public struct MusicGenConfig: Decodable, Sendable {
         }
         try configuration.textEncoder.validate(source: url.path)
         try configuration.decoder.validate(source: url.path)
-        guard configuration.samplingRate > 0, configuration.hopLength > 0 else {
-            throw MusicGenError.invalidConfiguration(file: url.path, reason: "audio_encoder.sampling_rate and "
-                + "upsampling_ratios must be positive")
-        }
-        guard configuration.codebookSize == configuration.decoder.vocabSize else {
+        try configuration.audioEncoder.validate(source: url.path)
+        guard configuration.audioEncoder.codebookSize == configuration.decoder.vocabSize else {
             throw MusicGenError.invalidConfiguration(
-                file: url.path, reason: "audio_encoder.codebook_size \(configuration.codebookSize) differs from "
-                    + "decoder.vocab_size \(configuration.decoder.vocabSize)")
+                file: url.path, reason: "audio_encoder.codebook_size \(configuration.audioEncoder.codebookSize) "
+                    + "differs from decoder.vocab_size \(configuration.decoder.vocabSize)")
+        }
+        guard configuration.decoder.numCodebooks / configuration.decoder.audioChannels
+            <= configuration.audioEncoder.numQuantizers else {
+            throw MusicGenError.invalidConfiguration(
+                file: url.path, reason: "the decoder's \(configuration.decoder.numCodebooks) codebooks are more than "
+                    + "the codec's \(configuration.audioEncoder.numQuantizers) quantizers")
         }
         return configuration
     }
 
     /// Code frames per second of audio (EnCodec's frame rate: 50 for the 32 kHz codec).
-    public var frameRate: Double { Double(samplingRate) / Double(hopLength) }
+    public var frameRate: Double { Double(audioEncoder.frameRate) }
+
+    /// The audio's sample rate.
+    public var samplingRate: Int { audioEncoder.samplingRate }
 }

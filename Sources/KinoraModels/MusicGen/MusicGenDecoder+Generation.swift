@@ -33,7 +33,7 @@ extension MusicGenDecoder {
     ///   - progress: steps done and total.
     public func generate(
         _ generation: Generation, arena: ActivationArena, forced: [[Int]]? = nil,
-        scores: (([[Float]]) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
+        scores: ([[Float]]) -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> [[Int]] {
         let sampling = generation.sampling
         try sampling.validate()
@@ -88,8 +88,8 @@ extension MusicGenDecoder {
                 if let forced, position < forced[codebook].count { sequence[codebook][position] = forced[codebook][position] }
                 stepScores.append(processed)
             }
-            scores?(stepScores)
-            progress?(position - start + 1, total)
+            scores(stepScores)
+            progress(position - start + 1, total)
         }
         return pattern.frames(of: sequence)
     }

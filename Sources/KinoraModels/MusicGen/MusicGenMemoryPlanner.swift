@@ -38,12 +38,10 @@ public enum MusicGenMemoryPlanner {
     /// - Parameters:
     ///   - windowFrames: code frames of the longest generate call (a window, or the whole cue when shorter).
     ///   - promptFrames: frames fed as an audio prompt to a continued window (0 when the cue fits one window).
-    ///   - audioDecode: the audio decoder's weights, their bytes, and a recording of its largest decode call
-    ///     (nil: no audio stage planned).
+    ///   - codec: EnCodec, whose decode of the whole cue (`cueFrames`) is the last stage (nil: none planned).
     public static func plan(
         textEncoder: UMT5EncoderModel, decoder: MusicGenDecoder, promptTokens: Int, windowFrames: Int,
-        promptFrames: Int, guidance: Bool, device: GPUDevice,
-        audioDecode: (weights: DeviceWeights, weightBytes: UInt64, record: (Graph) throws -> Value)? = nil
+        promptFrames: Int, guidance: Bool, device: GPUDevice, codec: EncodecDecoder? = nil, cueFrames: Int = 0
     ) throws -> MusicGenMemoryPlan {
         let memory = device.memory
         let arena = ActivationArena(device: device)
@@ -133,17 +131,19 @@ public enum MusicGenMemoryPlanner {
             largestBufferBytes: max(largest, memory.allocationSize(for: UInt64(batch * capacity * width * 4))))
         var stages = [text, generation]
 
-        if let audioDecode {
-            let graph = Graph(arena: arena)
-            graphs.append(graph)
-            var output: Value?
-            let audioConstants = try constants([audioDecode.weights]) { output = try audioDecode.record(graph) }
-            let plan = try graph.memoryPlan([output!])
-            let audioWeights = generationWeights + audioDecode.weightBytes
+        if let codec {
+            // The codebook sums go up first ([codebook_dim, frames] f32), then the head and the pieces.
+            let plan = try codec.plannedDecode(frames: cueFrames)
+            let scope = codec.weights.prefix.isEmpty ? "" : codec.weights.prefix + "."
+            let codecWeights = weights(
+                codec.weights.store,
+                EncodecDecoder.parameterShapes(codec.configuration).map(\.name).filter { $0.hasPrefix("decoder.") }
+                    .map { scope + $0 })
+            let sums = memory.allocationSize(for: UInt64(codec.configuration.codebookDim * cueFrames * 4))
+            let audioWeights = generationWeights + codecWeights
             stages.append(MusicGenStagePlan(
                 stage: "audio decode", weightBytes: audioWeights, cacheBytes: 0,
-                peakBytes: audioWeights + audioConstants + plan.allocatedPeakBytes,
-                largestBufferBytes: plan.largestBufferBytes))
+                peakBytes: audioWeights + sums + plan.peakBytes, largestBufferBytes: plan.largestBufferBytes))
         }
         withExtendedLifetime((textGraph, graphs)) {}
         arena.trim()
