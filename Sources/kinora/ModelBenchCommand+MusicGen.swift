@@ -145,7 +145,8 @@ extension ModelBenchCommand {
             + "budget \(ByteCount(device.memory.budget)), largest buffer \(ByteCount(device.memory.maxBufferSize))")
         for stage in plan.stages {
             print("  \(stage.stage.padding(toLength: 14, withPad: " ", startingAt: 0)) peak "
-                + "\(ByteCount(stage.peakBytes)) (\(stage.peakBytes) bytes): weights \(ByteCount(stage.weightBytes)), "
+                + "\(ByteCount(stage.peakBytes)) (\(stage.peakBytes) bytes): weights \(ByteCount(stage.weightBytes)) "
+                + "(\(stage.weightBytes) bytes), "
                 + "cache \(ByteCount(stage.cacheBytes)), largest buffer \(ByteCount(stage.largestBufferBytes))")
         }
         print("whole plan: peak \(ByteCount(plan.peakBytes)) at the \(plan.peakStage ?? "—") stage")

@@ -203,6 +203,46 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertTrue(try ranStages(output).isSuperset(of: ["pad/generate", "audio/mix", "output/mux"]))
     }
 
+    func testAMusicGenCueIsPlannedRenderedAndCached() throws {
+        let (workflow, cache, output) = try workspace { text in
+            let cue = """
+                music:
+                  - id: theme
+                    prompt: a calm theme
+                    model: mg
+                    seconds: 1
+                    gain: -8 dB
+
+                """
+            return (text.components(separatedBy: "music:").first ?? text)
+                .replacingOccurrences(of: "models:\n", with: "models:\n  mg:\n    catalog: tiny-musicgen\n") + cue
+        }
+        let plan = try KinoraCommand.run(["plan", workflow.path, "--cache-dir", cache.path])
+        XCTAssertEqual(plan.status, 0, plan.error)
+        XCTAssertTrue(plan.output.contains("generateMusic theme/generate on mg/music"), plan.output)
+        let first = try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"])
+        XCTAssertEqual(first.status, 0, first.error)
+        // 100 code frames at the tiny codec's 100 a second, 4 codebooks: 103 decoder steps.
+        XCTAssertEqual(try stepsRun("theme/generate", events: first.output), 103)
+        let stage = try XCTUnwrap(try report(output).first { $0["stage"] as? String == "theme/generate" })
+        let predicted = try XCTUnwrap(stage["predictedPeakBytes"] as? UInt64)
+        let measured = try XCTUnwrap(stage["measuredPeakBytes"] as? UInt64)
+        XCTAssertGreaterThan(measured, 0)
+        XCTAssertLessThanOrEqual(measured, predicted, "the MusicGen planner's peak covers the run")
+        XCTAssertEqual(try XCTUnwrap(try streams(output).first { $0.kind == "audio" }).duration, 1.0, accuracy: 0.03)
+        XCTAssertEqual(try render(workflow, cache: cache).status, 0)
+        XCTAssertEqual(try ranStages(output), [], "the generated cue comes from the cache with the rest")
+
+        // A negative prompt is refused before any work, naming the field.
+        let text = try String(contentsOf: workflow, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "    prompt: a calm theme\n", with: "    prompt: a calm theme\n"
+            + "    negative: drums\n").utf8).write(to: workflow)
+        let refused = try KinoraCommand.run(["plan", workflow.path, "--cache-dir", cache.path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.error.contains("music[0].negative: 'mg' is a MusicGen model, which takes no negative "
+                                             + "prompt"), refused.error)
+    }
+
     /// Fills the values of every `name` (a KF32 array) in the cache's entries with NaN, keeping its size, as an older
     /// Kinora stored them from NaN weights; returns how many files it changed.
     private func poison(_ name: String, in cache: URL) throws -> Int {

@@ -228,9 +228,12 @@ final class GeneratedMusicCueTests: XCTestCase {
         try Data(#"{"model_type": "musicgen"}"#.utf8).write(to: musicGen.appendingPathComponent("config.json"))
         XCTAssertEqual(try MusicModelKind.detect(musicGen), .musicGen)
         XCTAssertThrowsError(try MusicModelFolder.open(musicGen)) {
-            XCTAssertEqual($0 as? MusicModelError, .notSupportedYet(kind: .musicGen, path: musicGen.path))
-            XCTAssertTrue("\($0)".contains("MusicGen is not supported yet"), "\($0)")
+            XCTAssertTrue("\($0)".contains("config.json or model.safetensors cannot be used"), "\($0)")
         }
+        let tiny = try MusicModelFolder.open(TestSupport.root.appendingPathComponent("Tests/Fixtures/musicgen"))
+        XCTAssertEqual(tiny.kind, .musicGen)
+        XCTAssertEqual(tiny.maximumSeconds, 600, "MusicGen continues its windows up to 600 s")
+        XCTAssertEqual(tiny.generatedSeconds(for: 0.5), 0.5, "MusicGen makes what is asked")
         let image = TestSupport.root.appendingPathComponent("Tests/Fixtures/pipeline/sd")
         XCTAssertThrowsError(try MusicModelFolder.open(image)) {
             XCTAssertTrue("\($0)".contains("is a StableDiffusionPipeline folder, not a music model"), "\($0)")

@@ -20,8 +20,10 @@ public final class MusicGenPipeline {
     public let arena: ActivationArena
     /// The longest piece one generate call makes (the models were trained on 30 s) and how far each next window
     /// moves (audiocraft's `extend_stride`).
-    public var windowSeconds = 30.0
-    public var extendStrideSeconds = 18.0
+    public var windowSeconds = MusicGenPipeline.defaultWindowSeconds
+    public var extendStrideSeconds = MusicGenPipeline.defaultExtendStrideSeconds
+    public static let defaultWindowSeconds = 30.0
+    public static let defaultExtendStrideSeconds = 18.0
     /// The longest cue made, windows and all.
     public static let maximumSeconds = 600.0
     /// T5's `model_max_length`: longer prompts are cut.

@@ -80,9 +80,20 @@ public struct MusicModelFolder: Sendable, Hashable {
             let seconds = Double(dit.sampleSize * vae.hopLength) / Double(vae.samplingRate)
             return MusicModelFolder(url: url, kind: kind, maximumSeconds: seconds)
         case .musicGen:
-            // Its generator is being written (`KinoraModels/MusicGen`): until it is wired here and in the runner, a
-            // cue on it is refused before anything runs.
-            throw MusicModelError.notSupportedYet(kind: kind, path: url.path)
+            do {
+                _ = try MusicGenConfig.load(from: url.appending(path: "config.json"))
+                _ = try WeightFolder.open(url)
+            } catch {
+                throw MusicModelError.unusablePart(path: url.path, part: "config.json or model.safetensors",
+                                                   reason: "\(error)")
+            }
+            guard ["tokenizer.json", "spiece.model"].contains(where: {
+                FileManager.default.fileExists(atPath: url.appending(path: $0).path)
+            }) else {
+                throw MusicModelError.unusablePart(path: url.path, part: "T5 tokenizer",
+                                                   reason: "neither tokenizer.json nor spiece.model is there")
+            }
+            return MusicModelFolder(url: url, kind: kind, maximumSeconds: MusicGenPipeline.maximumSeconds)
         }
     }
 
@@ -98,13 +109,18 @@ public struct MusicModelFolder: Sendable, Hashable {
     /// The device memory of one generation, with or without classifier-free guidance, from the family's own planner
     /// over the folder's weights (shapes only: nothing is uploaded): the weights of every part and the peak, weights
     /// included.
-    public func plannedMemory(guidance: Bool, device: GPUDevice) throws -> (weightBytes: UInt64, peakBytes: UInt64) {
+    /// `seconds`: the cue's length (Stable Audio's plan is its window's whatever the length).
+    public func plannedMemory(seconds: Double, guidance: Bool, device: GPUDevice) throws
+        -> (weightBytes: UInt64, peakBytes: UInt64) {
         switch kind {
         case .stableAudio:
             let plan = try StableAudioMemoryPlanner.plan(folder: url, guidance: guidance, device: device)
             return (plan.stages.map(\.weightBytes).max() ?? 0, plan.peakBytes)
         case .musicGen:
-            throw MusicModelError.notSupportedYet(kind: kind, path: url.path)
+            // The cue's windows and its whole decode; the prompt at T5's longest.
+            let plan = try MusicGenMemoryPlanner.plan(folder: url, seconds: seconds, guidance: guidance,
+                                                      device: device)
+            return (plan.stages.map(\.weightBytes).max() ?? 0, plan.peakBytes)
         }
     }
 }
@@ -115,19 +131,15 @@ public enum MusicModelError: Error, Sendable, Equatable, CustomStringConvertible
     case notAMusicModel(path: String, found: String)
     /// A part the generator needs is missing or unreadable.
     case unusablePart(path: String, part: String, reason: String)
-    /// A music family whose generator the chain does not run yet.
-    case notSupportedYet(kind: MusicModelKind, path: String)
 
     public var description: String {
         switch self {
         case .notAMusicModel(let path, let found):
             return "\(path) is \(found), not a music model: Kinora generates music with a Stable Audio diffusers "
-                + "folder (model_index.json naming StableAudioPipeline)"
+                + "folder (model_index.json naming StableAudioPipeline) or a MusicGen folder (config.json with "
+                + "model_type musicgen)"
         case .unusablePart(let path, let part, let reason):
-            return "\(path): the Stable Audio folder's \(part) cannot be used: \(reason)"
-        case .notSupportedYet(let kind, let path):
-            return "\(path) is a \(kind.rawValue) model; generating workflow music with \(kind.rawValue) is not "
-                + "supported yet (use a Stable Audio folder)"
+            return "\(path): the music model's \(part) cannot be used: \(reason)"
         }
     }
 }

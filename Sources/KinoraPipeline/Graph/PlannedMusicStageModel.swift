@@ -8,19 +8,26 @@ public struct PlannedMusicStageModel: StageModel {
     /// The catalog's model of the same component: its identity, tactics and time figures.
     public let catalog: CatalogStageModel
     public let weightBytes: UInt64
-    /// Device bytes beyond the weights at the generation's peak, without and with guidance.
+    /// Device bytes beyond the weights at the generation's peak, without and with guidance, for cues up to
+    /// `shortSeconds` and up to the folder's longest (MusicGen's memory grows with the cue's windows and decode;
+    /// Stable Audio's is its window's whatever the length).
     public let activation: (unguided: UInt64, guided: UInt64)
+    public let longActivation: (unguided: UInt64, guided: UInt64)
+    public let shortSeconds: Double
 
     /// Plans `folder` on `device` (nothing is uploaded).
     public init(catalog: CatalogStageModel, folder: MusicModelFolder, device: GPUDevice) throws {
-        let plain = try folder.plannedMemory(guidance: false, device: device)
-        let guided = try folder.plannedMemory(guidance: true, device: device)
+        shortSeconds = min(30, folder.maximumSeconds)
+        let plain = try folder.plannedMemory(seconds: shortSeconds, guidance: false, device: device)
+        let guided = try folder.plannedMemory(seconds: shortSeconds, guidance: true, device: device)
+        let longPlain = try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: false, device: device)
+        let longGuided = try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: true, device: device)
         self.catalog = catalog
-        weightBytes = max(plain.weightBytes, guided.weightBytes)
-        activation = (
-            plain.peakBytes - min(plain.peakBytes, weightBytes),
-            guided.peakBytes - min(guided.peakBytes, weightBytes)
-        )
+        let weightBytes = max(plain.weightBytes, guided.weightBytes)
+        self.weightBytes = weightBytes
+        func beside(_ peak: UInt64) -> UInt64 { peak - min(peak, weightBytes) }
+        activation = (beside(plain.peakBytes), beside(guided.peakBytes))
+        longActivation = (beside(longPlain.peakBytes), beside(longGuided.peakBytes))
     }
 
     public var identity: ModelIdentity { catalog.identity }
@@ -32,7 +39,9 @@ public struct PlannedMusicStageModel: StageModel {
 
     public func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64 {
         stages.reduce(0) { total, stage in
-            total + ((stage.parameters.number("cfg") ?? 0) > 1 ? activation.guided : activation.unguided)
+            let long = (stage.parameters.number("seconds") ?? 0) > shortSeconds + 1e-9
+            let plans = long ? longActivation : activation
+            return total + ((stage.parameters.number("cfg") ?? 0) > 1 ? plans.guided : plans.unguided)
         }
     }
 

@@ -222,6 +222,12 @@ public struct StageGraphBuilder {
                     + "'loop: true' and an 'end'"))
             return nil
         }
+        if let folder, folder.kind == .musicGen, !music.negative.isEmpty {
+            issues.append(SourceIssue(
+                location: cue.location, field: "\(owner).negative",
+                message: "'\(reference.name)' is a MusicGen model, which takes no negative prompt"))
+            return nil
+        }
         let finalSteps = music.steps ?? family.defaults.steps ?? 100
         let steps = mode == .draft ? GeneratedMusic.draftSteps(finalSteps) : finalSteps
         let cfg = music.cfg ?? family.defaults.cfg ?? 7

@@ -33,6 +33,19 @@ extension StableAudioPipeline: MusicGenerator {
     }
 }
 
+extension MusicGenPipeline: MusicGenerator {
+    /// `seconds` of music sampled as the folder says, with the cue's guidance; MusicGen has no steps and no negative
+    /// prompt (the workflow's validation refuses one).
+    func generate(_ request: MusicRequest, progress: (Int, Int) -> Void) throws -> AudioBuffer {
+        var sampling = defaultSampling
+        sampling.guidanceScale = Float(request.cfg)
+        let audio = try generate(
+            Settings(prompt: request.prompt, seconds: request.seconds, sampling: sampling, seed: request.seed),
+            progress: progress)
+        return try AudioBuffer(sampleRate: audio.sampleRate, channels: audio.channels, samples: audio.interleaved)
+    }
+}
+
 /// The music stage: a generated cue made by its model and written, at the output's sample rate, as the same
 /// `audio.wav` (32-bit float) a file cue's `load` writes, so the mix places, trims, loops and ducks both alike.
 extension ChainStageRunner {
@@ -42,7 +55,7 @@ extension ChainStageRunner {
         case .stableAudio:
             return try StableAudioPipeline(folder: folder.url, device: device)
         case .musicGen:
-            throw MusicModelError.notSupportedYet(kind: folder.kind, path: folder.url.path)
+            return try MusicGenPipeline(folder: folder.url, device: device)
         }
     }
 
