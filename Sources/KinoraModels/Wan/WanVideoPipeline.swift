@@ -25,14 +25,20 @@ public final class WanVideoPipeline {
         public var prompt: Tensor
         /// nil without guidance.
         public var negative: Tensor?
+
+        public init(prompt: Tensor, negative: Tensor?) {
+            self.prompt = prompt
+            self.negative = negative
+        }
     }
 
     public let tokenizer: T5Tokenizer
     public let textEncoder: UMT5EncoderModel
     public let transformer: WanTransformer3DModel
     public let vae: AutoencoderKLWan
-    /// The scheduler's `scheduler_config.json`; `WanVideoSettings.sampler` picks the class.
-    public let scheduler: SchedulerConfiguration
+    /// The scheduler's `scheduler_config.json`; `WanVideoSettings.sampler` picks the class. A caller that runs
+    /// generations of other flow shifts on one pipeline (the render chain's shots) sets its shift before each.
+    public var scheduler: SchedulerConfiguration
     /// Whether the model was trained with per-token timesteps (Wan 2.2 TI2V's `expand_timesteps`), which
     /// image-to-video needs: the keyframe's tokens at t = 0, the others at the step's t.
     public let expandTimesteps: Bool
@@ -144,8 +150,23 @@ public final class WanVideoPipeline {
     /// Drops the text encoder's and the transformer's uploaded weights (resident passes keep theirs), so the decode
     /// has the device to itself; a later pass uploads them again.
     public func releaseDenoisingWeights() {
+        releaseTextEncoderWeights()
+        releaseTransformerWeights()
+    }
+
+    /// Drops the text encoder's uploaded weights (a chain that has encoded every prompt).
+    public func releaseTextEncoderWeights() {
         textEncoder.weights.evict(textEncoder.weights.uploadedNames)
+    }
+
+    /// Drops the transformer's uploaded weights (a chain that has denoised every clip).
+    public func releaseTransformerWeights() {
         transformer.weights.evict(transformer.weights.uploadedNames)
+    }
+
+    /// Drops the VAE's uploaded weights (a chain that has decoded every clip).
+    public func releaseVAEWeights() {
+        vae.weights.evict(vae.weights.uploadedNames)
     }
 
     /// The tiles the decode of latents `shape` [1, z_dim, T, h, w] uses: none with `.off`; diffusers' with `.on`
