@@ -107,24 +107,25 @@ final class StageGraphBuilderTests: XCTestCase {
         }
     }
 
-    /// A video family in a workflow is refused with a message, never built into stages the image runners would get:
-    /// a still shot needs a model that makes images, and video shots cannot be rendered yet.
+    /// A still shot on a video family, and a video shot on an image family, are refused with a message, never built
+    /// into stages the other family's runner would get.
     func testVideoFamiliesAreRefusedClearlyInWorkflows() throws {
         let text = """
             output: {size: 64x64}
             models:
               w: {catalog: tiny-wan21}
+              h: {catalog: tiny-sd15}
             shots:
               - {prompt: a boat, duration: 1, final: {model: w}}
-              - {prompt: a boat, duration: 1, motion: video, final: {model: w}}
+              - {prompt: a boat, duration: 1, motion: video, final: {model: h}}
             """
         XCTAssertThrowsError(try TestSupport.builder().build(try Workflow.parse(text, file: "w.yaml"), mode: .final)) {
             guard case StageGraphError.invalid(let issues) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(issues.map(\.field), ["shots[0].final.model", "shots[1].final.model"])
             XCTAssertTrue(issues[0].message.contains("'w' is a tiny-wan21 model, which makes videos; a still shot"),
                           issues[0].message)
-            XCTAssertTrue(issues[1].message.contains("a workflow cannot render video shots yet: make this clip with "
-                                                     + "`kinora video`"), issues[1].message)
+            XCTAssertTrue(issues[1].message.contains("'h' is a tiny-sd15 model, which makes images; a video shot needs "
+                                                     + "one that makes videos"), issues[1].message)
         }
     }
 }

@@ -17,6 +17,8 @@ public struct RenderPreparation: Sendable {
     public var locations: [String: URL]
     /// The LoRA adapters each workflow model merges at load, found on disk, by model name (absent without any).
     public var loras: [String: [LoRAAdapter]]
+    /// The `ModelIdentity.key`s of video models' components, which the runner opens as Wan pipelines.
+    public var videoModels: Set<String> = []
     /// Seconds spent reading, locating, building and planning (the planner's overhead).
     public var seconds: Double
 
@@ -38,6 +40,8 @@ public struct RenderPreparation: Sendable {
         var found: [String: (url: URL, fingerprint: String, loras: ModelLoRAs)] = [:]
         var locations: [String: URL] = [:]
         var musicFolders: [String: MusicModelFolder] = [:]
+        var videoFolders: [String: VideoModelFolder] = [:]
+        var videoModels: Set<String> = []
         func locate(_ reference: ModelReference) throws -> (url: URL, fingerprint: String, loras: ModelLoRAs) {
             let model = try found[reference.name] ?? {
                 let located = try locator.locate(reference)
@@ -55,6 +59,19 @@ public struct RenderPreparation: Sendable {
                 musicFolders[reference.name] = read
                 return read
             } catch let error as MusicModelError {
+                throw StageGraphError.invalid([SourceIssue(location: reference.location,
+                                                           field: "models.\(reference.name)", message: "\(error)")])
+            }
+        }
+        /// The video folder of `reference`, read once; its problems name the model's entry.
+        func videoFolder(_ reference: ModelReference) throws -> VideoModelFolder {
+            if let known = videoFolders[reference.name] { return known }
+            let url = try locate(reference).url
+            do {
+                let read = try VideoModelFolder.open(url)
+                videoFolders[reference.name] = read
+                return read
+            } catch {
                 throw StageGraphError.invalid([SourceIssue(location: reference.location,
                                                            field: "models.\(reference.name)", message: "\(error)")])
             }
@@ -78,6 +95,7 @@ public struct RenderPreparation: Sendable {
                         message: "the \(family.name) catalog entry has no \(role.rawValue) component")])
                 }
                 locations[identity.key] = model.url
+                if family.output == .video { videoModels.insert(identity.key) }
                 if role == .music, let planningDevice {
                     do {
                         return try PlannedMusicStageModel(catalog: stageModel, folder: musicFolder(reference),
@@ -97,12 +115,13 @@ public struct RenderPreparation: Sendable {
                 try FileFingerprint.of(file.hasPrefix("/") ? URL(fileURLWithPath: file)
                                        : folder.appendingPathComponent(file))
             },
-            musicFolder: { reference, _ in try musicFolder(reference) })
+            musicFolder: { reference, _ in try musicFolder(reference) },
+            videoFolder: { reference, _ in try videoFolder(reference) })
         let graph = try builder.build(workflow, mode: mode)
         let plan = try Planner(device: device).plan(graph)
         let loras = found.compactMapValues { $0.loras.entries.isEmpty ? nil : $0.loras.adapters }
         return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,
-                                 locations: locations, loras: loras,
+                                 locations: locations, loras: loras, videoModels: videoModels,
                                  seconds: ProcessInfo.processInfo.systemUptime - start)
     }
 

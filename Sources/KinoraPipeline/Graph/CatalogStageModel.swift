@@ -55,8 +55,28 @@ public struct CatalogStageModel: StageModel {
         return 77 * windows
     }
 
+    /// Whether the family makes video (Wan): its stages are one clip each, its figures per latent voxel.
+    private var video: Bool { family.output == .video }
+
+    /// A video stage's latent voxels: latent pixels of a frame times latent frames.
+    private func latentVoxels(_ stage: Stage) -> Double {
+        let (width, height) = pixels(stage)
+        let frames = stage.parameters.int("frames") ?? 1
+        let latentFrames = (frames - 1) / max(1, family.latentTemporalScale) + 1
+        return Double(width / family.latentScale * (height / family.latentScale) * latentFrames)
+    }
+
+    /// Tokens a video family's text encoder reads per prompt: Wan pads every prompt to 512.
+    static let videoPromptTokens = 512
+
     public func tactics(for stage: Stage) -> [Tactic] {
         switch stage.kind {
+        case .denoise where video:
+            // The Wan pipeline runs guidance's two passes one after the other.
+            return [Tactic(guidance: Self.guided(stage) ? .sequential : .none)]
+        case .decode where video, .encodeImage:
+            // Frames decode one latent frame a call; the pipeline tiles a frame itself when it must.
+            return [Tactic()]
         case .denoise where Self.guided(stage):
             return [Tactic(guidance: .batched), Tactic(guidance: .sequential)]
         case .generateMusic where Self.guided(stage):
@@ -75,7 +95,7 @@ public struct CatalogStageModel: StageModel {
     /// Denoise stages batch (one sampling loop over up to eight pictures); the others run one at a time, as the
     /// runners run them.
     public func maximumBatch(for stage: Stage) -> Int {
-        stage.kind == .denoise ? 8 : 1
+        stage.kind == .denoise && !video ? 8 : 1
     }
 
     public func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64 {
@@ -84,6 +104,15 @@ public struct CatalogStageModel: StageModel {
         let (width, height) = pixels(stage)
         let bytes: Double
         switch stage.kind {
+        case .encodeText where video:
+            let prompts = Self.guided(stage) ? 2.0 : 1.0
+            bytes = activation("per_token") * Double(Self.videoPromptTokens) * prompts
+        case .denoise where video:
+            bytes = activation("per_latent_voxel") * latentVoxels(stage)
+        case .decode where video, .encodeImage:
+            // One frame of the streamed decode (or the keyframe's encode), and the frames a call hands on.
+            let frame = Double(width * height)
+            bytes = activation("per_pixel") * frame + frame * 3 * 4 * Double(family.latentTemporalScale)
         case .encodeText:
             bytes = stages.reduce(0) { total, stage in
                 let prompt = Self.tokens(stage.parameters.string("prompt") ?? "")
@@ -131,6 +160,15 @@ public struct CatalogStageModel: StageModel {
         var work: Double
         var passes = 1.0
         switch stage.kind {
+        case .encodeText where video:
+            work = flops("per_token") * Double(Self.videoPromptTokens) * (Self.guided(stage) ? 2 : 1)
+        case .denoise where video:
+            passes = Double(stage.parameters.int("steps") ?? 1)
+            work = flops("per_latent_voxel_step") * latentVoxels(stage) * passes * (Self.guided(stage) ? 2 : 1)
+        case .decode where video:
+            work = flops("per_pixel") * Double(width * height) * Double(stage.parameters.int("frames") ?? 1)
+        case .encodeImage:
+            work = flops("per_pixel") * Double(width * height)
         case .encodeText:
             work = flops("per_token") * Double(stages.reduce(0) { total, stage in
                 total + Self.tokens(stage.parameters.string("prompt") ?? "")

@@ -11,19 +11,25 @@ public struct StageGraphBuilder {
     /// The folder of a music model the workflow names, read (`MusicModelFolder.open`); nil when the graph is built
     /// without the files (the model's window is then not checked).
     public typealias MusicFolderReader = (ModelReference, ModelFamily) throws -> MusicModelFolder?
+    /// The folder of a video model the workflow names, read (`VideoModelFolder.open`); nil when the graph is built
+    /// without the files (sizes and frames are then checked against the catalog's figures, keyframes not at all).
+    public typealias VideoFolderReader = (ModelReference, ModelFamily) throws -> VideoModelFolder?
 
     public var catalog: ModelCatalog
     public var provideModel: ModelProvider
     public var fingerprint: FileFingerprinter
     public var musicFolder: MusicFolderReader
+    public var videoFolder: VideoFolderReader
 
     public init(catalog: ModelCatalog, provideModel: @escaping ModelProvider,
                 fingerprint: @escaping FileFingerprinter,
-                musicFolder: @escaping MusicFolderReader = { _, _ in nil }) {
+                musicFolder: @escaping MusicFolderReader = { _, _ in nil },
+                videoFolder: @escaping VideoFolderReader = { _, _ in nil }) {
         self.catalog = catalog
         self.provideModel = provideModel
         self.fingerprint = fingerprint
         self.musicFolder = musicFolder
+        self.videoFolder = videoFolder
     }
 
     /// Builds the graph for `mode`. Throws `StageGraphError.invalid` for items their models cannot make,
@@ -46,38 +52,16 @@ public struct StageGraphBuilder {
                                           + "that makes \(wanted.noun)"))
                 continue
             }
-            guard family.output != .video else {
-                // The chain has no video stages yet: a Wan model's clip is made by `kinora video`.
-                issues.append(SourceIssue(location: settings.modelLocation, field: "\(owner).\(mode.rawValue).model",
-                                          message: "'\(reference.name)' is a \(family.name) model, which makes "
-                                          + "videos; a workflow cannot render video shots yet: make this clip with "
-                                          + "`kinora video`"))
+            let frameCount = max(1, Int((shot.duration * workflow.output.fps.value).rounded()))
+            if shot.motion == .video {
+                if let clip = try videoStages(shot, settings, reference: reference, family: family, owner: owner,
+                                              mode: mode, workflow: workflow, state: &state, issues: &issues) {
+                    frames.append(clip)
+                }
                 continue
             }
-            let text = state.add(Stage(
-                id: "\(shot.id)/encode-text", kind: .encodeText,
-                model: try state.bind(reference, family, .textEncoder, provideModel),
-                parameters: Self.parameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
-                                             "prompt_syntax": .string(shot.promptSyntax.rawValue),
-                                             "cfg": .number(settings.cfg)], model: reference),
-                owners: [owner], batchSignature: "encodeText"))
-            let size = settings.size
-            let denoise = state.add(Stage(
-                id: "\(shot.id)/denoise", kind: .denoise,
-                model: try state.bind(reference, family, .denoiser, provideModel),
-                parameters: Self.parameters(["width": .int(size.width), "height": .int(size.height),
-                                             "steps": .int(settings.steps), "sampler": .string(settings.sampler),
-                                             "cfg": .number(settings.cfg), "seed": .string(String(shot.seed))],
-                                            model: reference),
-                inputs: [text], seed: shot.seed, steps: settings.steps, owners: [owner],
-                batchSignature: "denoise \(size) \(settings.steps) \(settings.sampler) \(settings.cfg)"))
-            let decode = state.add(Stage(
-                id: "\(shot.id)/decode", kind: .decode,
-                model: try state.bind(reference, family, .decoder, provideModel),
-                parameters: Self.parameters(["width": .int(size.width), "height": .int(size.height)],
-                                            model: reference),
-                inputs: [denoise], owners: [owner], batchSignature: "decode \(size)"))
-            let frameCount = max(1, Int((shot.duration * workflow.output.fps.value).rounded()))
+            let decode = try imageStages(shot, settings, reference: reference, family: family, prefix: shot.id,
+                                         owner: owner, state: &state)
             let camera = shot.camera
             frames.append(state.add(Stage(
                 id: "\(shot.id)/animate", kind: .animate,
@@ -185,6 +169,141 @@ public struct StageGraphBuilder {
         return StageGraph(file: workflow.file, mode: mode, stages: state.stages, models: state.models)
     }
 
+    /// A picture's `encodeText → denoise → decode` stages (a still, or a video shot's keyframe) under `prefix`;
+    /// returns the decode stage's id.
+    private func imageStages(_ shot: Shot, _ settings: Resolved, reference: ModelReference, family: ModelFamily,
+                             prefix: String, owner: String, state: inout BuildState) throws -> String {
+        let text = state.add(Stage(
+            id: "\(prefix)/encode-text", kind: .encodeText,
+            model: try state.bind(reference, family, .textEncoder, provideModel),
+            parameters: Self.parameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
+                                         "prompt_syntax": .string(shot.promptSyntax.rawValue),
+                                         "cfg": .number(settings.cfg)], model: reference),
+            owners: [owner], batchSignature: "encodeText"))
+        let size = settings.size
+        let denoise = state.add(Stage(
+            id: "\(prefix)/denoise", kind: .denoise,
+            model: try state.bind(reference, family, .denoiser, provideModel),
+            parameters: Self.parameters(["width": .int(size.width), "height": .int(size.height),
+                                         "steps": .int(settings.steps), "sampler": .string(settings.sampler),
+                                         "cfg": .number(settings.cfg), "seed": .string(String(shot.seed))],
+                                        model: reference),
+            inputs: [text], seed: shot.seed, steps: settings.steps, owners: [owner],
+            batchSignature: "denoise \(size) \(settings.steps) \(settings.sampler) \(settings.cfg)"))
+        return state.add(Stage(
+            id: "\(prefix)/decode", kind: .decode,
+            model: try state.bind(reference, family, .decoder, provideModel),
+            parameters: Self.parameters(["width": .int(size.width), "height": .int(size.height)],
+                                        model: reference),
+            inputs: [denoise], owners: [owner], batchSignature: "decode \(size)"))
+    }
+
+    /// The most frames one clip may have: about two minutes at 16 fps (`kinora video`'s limit); longer shots are
+    /// the autoregressive models' work.
+    static let maximumClipFrames = 2001
+
+    /// A video shot's stages: UMT5 text encoding, (with a `keyframe`) the keyframe's picture stages and its VAE
+    /// encode, the clip's denoising and its streamed decode, then `conform` to the output's frame rate and size;
+    /// returns the conform stage's id, or nil (with the problems in `issues`) when the model cannot make the clip.
+    private func videoStages(_ shot: Shot, _ settings: Resolved, reference: ModelReference, family: ModelFamily,
+                             owner: String, mode: RenderMode, workflow: Workflow, state: inout BuildState,
+                             issues: inout [SourceIssue]) throws -> String? {
+        let field = "\(owner).\(mode.rawValue)"
+        func refuse(_ location: SourceLocation, _ path: String, _ message: String) -> String? {
+            issues.append(SourceIssue(location: location, field: path, message: message))
+            return nil
+        }
+        if reference.hasSingleFileOptions {
+            return refuse(reference.location, "models.\(reference.name)", "'prediction', 'tokenizer' and 'config' "
+                          + "apply to Stable Diffusion single-file checkpoints, not to a \(family.name) video model")
+        }
+        if let lora = reference.loras.first {
+            return refuse(lora.location, lora.field, "LoRA adapters in a workflow apply to Stable Diffusion models; "
+                          + "merge a video LoRA with `kinora video --lora`")
+        }
+        let folder = try videoFolder(reference, family)
+        let multiple = folder?.sizeMultiple ?? family.latentScale * 2
+        let temporal = folder?.temporalScale ?? family.latentTemporalScale
+        let size = settings.size
+        if size.width % multiple != 0 || size.height % multiple != 0 {
+            let (width, height) = (size.width / multiple * multiple, size.height / multiple * multiple)
+            return refuse(settings.location, field + ".size", "\(size) is not a multiple of \(multiple) on both "
+                          + "sides, as '\(reference.name)' (\(family.name)) needs; try "
+                          + "\(max(multiple, width))x\(max(multiple, height))")
+        }
+        let frames = settings.frames
+        if (frames - 1) % temporal != 0 {
+            let below = max(1, (frames - 1) / temporal * temporal + 1)
+            return refuse(settings.location, field + ".frames", "\(frames) frames is not of the form \(temporal)k + 1, "
+                          + "as '\(reference.name)' needs (for example \(below) or \(below + temporal))")
+        }
+        if frames > Self.maximumClipFrames {
+            return refuse(settings.location, field + ".frames", "a clip of \(frames) frames is longer than one "
+                          + "generation makes (at most \(Self.maximumClipFrames)); split the shot")
+        }
+
+        var keyframeLatent: String?
+        if let keyframe = shot.keyframe {
+            guard let image = workflow.model(named: keyframe.model) else { return nil }
+            let imageFamily = try catalog.family(of: image)
+            guard imageFamily.output == .image else {
+                return refuse(keyframe.modelLocation, "\(owner).keyframe.model", "'\(image.name)' is a "
+                              + "\(imageFamily.name) model, which makes \(imageFamily.output.noun); a keyframe needs "
+                              + "one that makes images")
+            }
+            if let folder, !folder.takesKeyframe {
+                return refuse(keyframe.location, "\(owner).keyframe", "'\(reference.name)' (\(family.name)) makes "
+                              + "clips from text only; a keyframe needs an image-to-video model (Wan 2.2 TI2V: "
+                              + "wan22-ti2v-5b, tiny-wan22)")
+            }
+            let steps = keyframe.steps ?? imageFamily.defaults.steps ?? 25
+            let picture = Resolved(
+                model: keyframe.model, modelLocation: keyframe.modelLocation, location: keyframe.location,
+                steps: mode == .draft ? min(steps, imageFamily.defaults.draftSteps ?? steps) : steps,
+                sampler: keyframe.sampler ?? imageFamily.defaults.sampler ?? "euler", size: size,
+                cfg: keyframe.cfg ?? imageFamily.defaults.cfg ?? 7.5, frames: 1, shift: 0)
+            let decoded = try imageStages(shot, picture, reference: image, family: imageFamily,
+                                          prefix: "\(shot.id)/keyframe", owner: owner, state: &state)
+            keyframeLatent = state.add(Stage(
+                id: "\(shot.id)/encode-keyframe", kind: .encodeImage,
+                model: try state.bind(reference, family, .decoder, provideModel),
+                parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]),
+                inputs: [decoded], owners: [owner]))
+        }
+
+        let text = state.add(Stage(
+            id: "\(shot.id)/encode-text", kind: .encodeText,
+            model: try state.bind(reference, family, .textEncoder, provideModel),
+            parameters: StageParameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
+                                         "guidance": .bool(settings.cfg > 1)]),
+            owners: [owner]))
+        let denoise = state.add(Stage(
+            id: "\(shot.id)/denoise", kind: .denoise,
+            model: try state.bind(reference, family, .denoiser, provideModel),
+            parameters: StageParameters([
+                "width": .int(size.width), "height": .int(size.height), "frames": .int(frames),
+                "steps": .int(settings.steps), "sampler": .string(settings.sampler), "cfg": .number(settings.cfg),
+                "shift": .number(settings.shift), "seed": .string(String(shot.seed)),
+            ]),
+            inputs: [text] + (keyframeLatent.map { [$0] } ?? []), seed: shot.seed, steps: settings.steps,
+            owners: [owner]))
+        let decode = state.add(Stage(
+            id: "\(shot.id)/decode", kind: .decode,
+            model: try state.bind(reference, family, .decoder, provideModel),
+            parameters: StageParameters(["width": .int(size.width), "height": .int(size.height),
+                                         "frames": .int(frames), "fps": .number(family.defaults.fps ?? 16)]),
+            inputs: [denoise], steps: frames, owners: [owner]))
+        let output = workflow.output
+        let count = max(1, Int((shot.duration * output.fps.value).rounded()))
+        return state.add(Stage(
+            id: "\(shot.id)/conform", kind: .conform,
+            parameters: StageParameters([
+                "frames": .int(count), "width": .int(output.size.width), "height": .int(output.size.height),
+                "fps": .string(output.fps.description), "clip_fps": .number(family.defaults.fps ?? 16),
+            ]),
+            inputs: [decode], steps: count, owners: [owner]))
+    }
+
     /// The `generateMusic` stage of a generated cue, or nil (with its problems in `issues`) when its model cannot make
     /// it: a model that makes no music, options that apply to image models, or more seconds than one generation of
     /// the model makes. Steps and guidance left out take the family's defaults; a draft takes
@@ -246,10 +365,15 @@ public struct StageGraphBuilder {
     struct Resolved {
         var model: String
         var modelLocation: SourceLocation
+        /// Where the settings' mapping is, for messages about its values.
+        var location: SourceLocation
         var steps: Int
         var sampler: String
         var size: ImageSize
         var cfg: Double
+        /// Video shots: the clip's frames and the flow shift.
+        var frames: Int
+        var shift: Double
     }
 
     /// `values` plus, when the model reference gives single-file options, those options: they change what the
@@ -261,25 +385,36 @@ public struct StageGraphBuilder {
         return StageParameters(values)
     }
 
-    /// The draft settings default to the final's model with the family's draft steps and half the size.
+    /// The draft settings default to the final's model with the family's draft steps and half the size (a video
+    /// shot's draft keeps the final's size and frames, which the model's multiples constrain). A video shot's
+    /// frames default to its duration at the model's frame rate, rounded to the nearest `temporal_scale`·k + 1.
     func resolve(_ shot: Shot, mode: RenderMode, workflow: Workflow) throws -> Resolved {
         let final = shot.final
         let finalFamily = try workflow.model(named: final.model).map { try catalog.family(of: $0) }
         let finalSize = final.size ?? shot.size ?? workflow.output.size
+        func frames(_ family: ModelFamily?) -> Int {
+            let temporal = Double(max(1, family?.latentTemporalScale ?? 4))
+            let native = shot.duration * (family?.defaults.fps ?? 16)
+            return Int(max(0, ((native - 1) / temporal).rounded())) * Int(temporal) + 1
+        }
         guard mode == .draft else {
-            return Resolved(model: final.model, modelLocation: final.modelLocation,
+            return Resolved(model: final.model, modelLocation: final.modelLocation, location: final.location,
                             steps: final.steps ?? finalFamily?.defaults.steps ?? 25,
                             sampler: final.sampler ?? finalFamily?.defaults.sampler ?? "euler", size: finalSize,
-                            cfg: final.cfg ?? finalFamily?.defaults.cfg ?? 7.5)
+                            cfg: final.cfg ?? finalFamily?.defaults.cfg ?? 7.5,
+                            frames: final.frames ?? frames(finalFamily),
+                            shift: final.shift ?? finalFamily?.defaults.shift ?? 3)
         }
         let draft = shot.draft ?? GenerationSettings(model: final.model, location: final.location,
                                                       modelLocation: final.modelLocation)
         let family = try workflow.model(named: draft.model).map { try catalog.family(of: $0) }
         let steps = draft.steps ?? family?.defaults.draftSteps ?? max(1, (final.steps ?? 25) / 3)
-        return Resolved(model: draft.model, modelLocation: draft.modelLocation, steps: steps,
+        return Resolved(model: draft.model, modelLocation: draft.modelLocation, location: draft.location, steps: steps,
                         sampler: draft.sampler ?? final.sampler ?? family?.defaults.sampler ?? "euler",
-                        size: draft.size ?? finalSize.halved,
-                        cfg: draft.cfg ?? final.cfg ?? family?.defaults.cfg ?? 7.5)
+                        size: draft.size ?? (shot.motion == .video ? finalSize : finalSize.halved),
+                        cfg: draft.cfg ?? final.cfg ?? family?.defaults.cfg ?? 7.5,
+                        frames: draft.frames ?? final.frames ?? frames(family),
+                        shift: draft.shift ?? final.shift ?? family?.defaults.shift ?? 3)
     }
 
     /// The stages and models collected so far, with identical stages merged.

@@ -11,8 +11,12 @@ public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
     case phonemize
     /// Phonemes to speech (voice model).
     case speak
+    /// A keyframe picture to the latent a video model's clip starts from (the video model's VAE encoder).
+    case encodeImage
     /// A still to the shot's frames with its pan and zoom (host).
     case animate
+    /// A video model's clip to the shot's frames at the output's frame rate and size (host).
+    case conform
     /// All shots' frames to the video stream (host).
     case encodeVideo
     /// A music file decoded and resampled (host).
@@ -29,10 +33,10 @@ public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .encodeText: return .textEncoder
         case .denoise: return .denoiser
-        case .decode: return .decoder
+        case .decode, .encodeImage: return .decoder
         case .speak: return .voice
         case .generateMusic: return .music
-        case .phonemize, .animate, .encodeVideo, .loadAudio, .mix, .mux: return nil
+        case .phonemize, .animate, .conform, .encodeVideo, .loadAudio, .mix, .mux: return nil
         }
     }
 }

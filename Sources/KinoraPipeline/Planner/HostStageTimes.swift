@@ -28,7 +28,7 @@ public enum HostStageTimes {
     /// for the host stages too quick to count.
     public static func estimatedSeconds(for stage: Stage, in graph: StageGraph) -> Double {
         switch stage.kind {
-        case .animate:
+        case .animate, .conform:
             return pixels(stage, frames: stage.parameters.int("frames") ?? stage.steps) / animatePixelsPerSecond
         case .encodeVideo:
             return pixels(stage, frames: stage.steps) / joinPixelsPerSecond
@@ -38,7 +38,7 @@ public enum HostStageTimes {
             let video = stage.inputs.compactMap(graph.stage).first { $0.kind == .encodeVideo }
             return (video.map { pixels($0, frames: $0.steps) } ?? 0) / muxPixelsPerSecond
                 + (stage.parameters.number("duration") ?? 0) * muxSecondsPerAudioSecond
-        case .encodeText, .denoise, .decode, .speak, .generateMusic, .phonemize, .loadAudio:
+        case .encodeText, .denoise, .decode, .encodeImage, .speak, .generateMusic, .phonemize, .loadAudio:
             return 0
         }
     }

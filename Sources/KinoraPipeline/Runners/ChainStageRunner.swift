@@ -26,6 +26,10 @@ public final class ChainStageRunner: StageRunner {
     var voices: [String: PiperSynthesizer] = [:]
     /// Open music generators by `ModelIdentity.key`.
     var musicGenerators: [String: any MusicGenerator] = [:]
+    /// The `ModelIdentity.key`s of video models' components (Wan), which open a `WanVideoPipeline`.
+    let videoModels: Set<String>
+    /// Open video pipelines by weights folder, with the roles the plan has loaded from them.
+    var videoPipelines: [String: OpenVideoPipeline] = [:]
     /// Things the user should know that do not stop the render (a voice line running past its `end`).
     public private(set) var warnings: [String] = []
 
@@ -35,13 +39,15 @@ public final class ChainStageRunner: StageRunner {
         var roles: Set<ComponentRole>
     }
 
+    /// `videoModels`: the keys of the video models' components (`RenderPreparation.videoModels`).
     public init(device: GPUDevice, workflow: Workflow, workflowFolder: URL, locations: [String: URL],
-                loras: [String: [LoRAAdapter]] = [:]) {
+                loras: [String: [LoRAAdapter]] = [:], videoModels: Set<String> = []) {
         self.device = device
         self.workflow = workflow
         self.workflowFolder = workflowFolder
         self.locations = locations
         self.loras = loras
+        self.videoModels = videoModels
     }
 
     /// Opens the model's weights (memory-mapped; they upload on first use). A UNet the plan streams uploads only
@@ -61,6 +67,10 @@ public final class ChainStageRunner: StageRunner {
             musicGenerators[key] = try Self.openMusicGenerator(MusicModelFolder.open(url), device: device)
             return
         }
+        if videoModels.contains(key) {
+            try loadVideo(url, role: role)
+            return
+        }
         let reference = self.reference(of: model)
         let pipelineKey = self.pipelineKey(url, reference)
         var open = try pipelines[pipelineKey] ?? OpenPipeline(pipeline: openPipeline(url, reference), roles: [])
@@ -73,10 +83,14 @@ public final class ChainStageRunner: StageRunner {
     /// components stay loaded; the pipeline goes when none of its components is loaded any more.
     public func evict(_ model: any StageModel) throws {
         let key = model.identity.key
+        let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
+        if videoModels.contains(key), let url = locations[key], evictVideo(url, role: role) {
+            device.memory.trim()
+            return
+        }
         let pipelineKey = locations[key].map { self.pipelineKey($0, reference(of: model)) }
         if voices.removeValue(forKey: key) == nil, musicGenerators.removeValue(forKey: key) == nil, let pipelineKey,
            var open = pipelines[pipelineKey] {
-            let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
             open.roles.remove(role)
             try Self.release(role, of: open.pipeline)
             pipelines[pipelineKey] = open.roles.isEmpty ? nil : open
@@ -106,6 +120,17 @@ public final class ChainStageRunner: StageRunner {
 
     private func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
                      outputs: [String: URL], step: @escaping (String, Int) -> Void) throws {
+        if let video = videoPipeline(for: model) {
+            for stage in stages {
+                guard let folder = outputs[stage.id] else {
+                    throw RunnerError.missingInput(stage: stage.id, file: "its output folder")
+                }
+                try runVideo(stage, pipeline: video, model: model, tactic: tactic, inputs: inputs, into: folder) {
+                    step(stage.id, $0)
+                }
+            }
+            return
+        }
         if let first = stages.first, stages.allSatisfy({ $0.kind == .denoise }) {
             try denoise(stages, pipeline: pipeline(for: first, model: model), model: model, texts: inputs,
                         tactic: tactic, into: outputs, progress: step)
@@ -141,6 +166,10 @@ public final class ChainStageRunner: StageRunner {
                 progress(1)
             case .animate:
                 try animate(stage, still: input(0), into: folder, progress: progress)
+            case .conform:
+                try conform(stage, clip: input(0), into: folder, progress: progress)
+            case .encodeImage:
+                throw RunnerError.unsupported(stage: stage.id, reason: "only a video model encodes a keyframe")
             case .encodeVideo:
                 try joinShots(stage, shots: stage.inputs.indices.map(input), into: folder, progress: progress)
             case .loadAudio:

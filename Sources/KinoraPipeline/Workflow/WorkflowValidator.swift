@@ -35,6 +35,9 @@ struct WorkflowValidator {
             if let draft = shot.draft {
                 reference(draft.model, draft.modelLocation, path + ".draft.model")
             }
+            if let keyframe = shot.keyframe {
+                reference(keyframe.model, keyframe.modelLocation, path + ".keyframe.model")
+            }
         }
 
         let total = workflow.duration

@@ -1,0 +1,229 @@
+import Foundation
+import KinoraGPU
+import KinoraMedia
+import KinoraModels
+import KinoraTensor
+
+/// The video stages of a `motion: video` shot, run by a Wan pipeline (`WanVideoPipeline`) opened once per model
+/// folder: each stage is one of the pipeline's own public steps, as `kinora video` runs them, reading what the stage
+/// before it stored.
+///
+/// Results on disk: `encode-text` writes UMT5's padded prompt embeddings (`prompt.kf32`, [1, 512, d_model], and with
+/// guidance `negative.kf32`); `encode-keyframe` the keyframe picture's normalised VAE latent (`keyframe.kf32`,
+/// [1, z_dim, 1, h, w]); `denoise` the clip's final latents (`latents.kf32`, [1, z_dim, T, h, w]); `decode` the clip
+/// at the model's size, frame count and frame rate (`clip.mkv`, FFV1, lossless 8-bit RGB), written as the streaming
+/// decoder hands on each latent frame's frames, so no clip is held; `conform` the shot's frames (`frames.mkv`).
+extension ChainStageRunner {
+    /// A Wan pipeline and the components of it that are loaded.
+    struct OpenVideoPipeline {
+        var pipeline: WanVideoPipeline
+        var roles: Set<ComponentRole>
+    }
+
+    /// Opens the video model folder at `url` (memory-mapped; weights upload on first use) with the `role` loaded.
+    func loadVideo(_ url: URL, role: ComponentRole) throws {
+        var open = try videoPipelines[url.path]
+            ?? OpenVideoPipeline(pipeline: WanVideoComponents(folder: url).load(device: device), roles: [])
+        open.roles.insert(role)
+        videoPipelines[url.path] = open
+    }
+
+    /// Frees the device weights of `role`'s component of the video pipeline at `url`; drops the pipeline when none
+    /// of its components is loaded any more. Returns false when no video pipeline is open there.
+    func evictVideo(_ url: URL, role: ComponentRole) -> Bool {
+        guard var open = videoPipelines[url.path] else { return false }
+        let pipeline = open.pipeline
+        switch role {
+        case .textEncoder: pipeline.releaseTextEncoderWeights()
+        case .denoiser: pipeline.releaseTransformerWeights()
+        case .decoder: pipeline.releaseVAEWeights()
+        case .voice, .music, .upscaler, .interpolator: break
+        }
+        pipeline.arena.trim()
+        open.roles.remove(role)
+        videoPipelines[url.path] = open.roles.isEmpty ? nil : open
+        return true
+    }
+
+    /// The open video pipeline `model` belongs to, or nil when `model` is not a video model.
+    func videoPipeline(for model: (any StageModel)?) -> WanVideoPipeline? {
+        guard let model, videoModels.contains(model.identity.key), let url = locations[model.identity.key] else {
+            return nil
+        }
+        return videoPipelines[url.path]?.pipeline
+    }
+
+    /// Runs one stage of a video shot on `pipeline`.
+    func runVideo(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?, tactic: Tactic?,
+                  inputs: [String: URL], into folder: URL, progress: @escaping (Int) -> Void) throws {
+        let input = { (index: Int) throws -> URL in
+            guard stage.inputs.indices.contains(index), let url = inputs[stage.inputs[index]] else {
+                throw RunnerError.missingInput(stage: stage.id, file: "input \(index + 1)")
+            }
+            return url
+        }
+        switch stage.kind {
+        case .encodeText:
+            try encodeVideoText(stage, pipeline: pipeline, model: model, tactic: tactic, into: folder)
+            progress(1)
+        case .encodeImage:
+            try encodeKeyframe(stage, pipeline: pipeline, model: model, picture: input(0), into: folder)
+            progress(1)
+        case .denoise:
+            try denoiseVideo(stage, pipeline: pipeline, model: model, tactic: tactic, text: input(0),
+                             keyframe: stage.inputs.count > 1 ? input(1) : nil, into: folder, progress: progress)
+        case .decode:
+            try decodeVideo(stage, pipeline: pipeline, model: model, latents: input(0), into: folder,
+                            progress: progress)
+        default:
+            throw RunnerError.unsupported(stage: stage.id, reason: "a video model runs no \(stage.kind.rawValue) stage")
+        }
+    }
+
+    /// The settings of a video stage as the pipeline takes them; what the stage does not give keeps a value every
+    /// Wan model accepts (the pipeline checks the request on each call).
+    private func videoSettings(_ stage: Stage, tactic: Tactic?) throws -> WanVideoSettings {
+        let parameters = stage.parameters
+        var settings = WanVideoSettings(prompt: parameters.string("prompt") ?? "",
+                                        negativePrompt: parameters.string("negative") ?? "")
+        if let width = parameters.int("width"), let height = parameters.int("height") {
+            (settings.width, settings.height) = (width, height)
+        }
+        if let frames = parameters.int("frames") { settings.frames = frames }
+        if let steps = parameters.int("steps") { settings.steps = steps }
+        if let cfg = parameters.number("cfg") { settings.guidanceScale = Float(cfg) }
+        if let guidance = parameters.bool("guidance") { settings.guidanceScale = guidance ? 2 : 1 }
+        settings.seed = stage.seed ?? 0
+        if let name = parameters.string("sampler") {
+            guard let sampler = FlowSamplerKind(rawValue: name) else {
+                throw RunnerError.unsupported(stage: stage.id, reason: "unknown video sampler '\(name)'")
+            }
+            settings.sampler = sampler
+        }
+        let streamed = tactic?.streamedWeights == true
+        (settings.streamedTextEncoder, settings.streamedTransformer) = (streamed, streamed)
+        return settings
+    }
+
+    private func encodeVideoText(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?,
+                                 tactic: Tactic?, into folder: URL) throws {
+        let conditioning = try pipeline.encodePrompts(videoSettings(stage, tactic: tactic))
+        for (name, tensor) in [("prompt", conditioning.prompt), ("negative", conditioning.negative)] {
+            guard let tensor else { continue }
+            let values = try tensor.floats()
+            try requireFinite(values, "\(name) embeddings", of: stage, model: model)
+            try FloatArrayFile.write(values, shape: tensor.shape, to: folder.appendingPathComponent(name + ".kf32"))
+        }
+    }
+
+    private func encodeKeyframe(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?,
+                                picture: URL, into folder: URL) throws {
+        let (planar, shape) = try readFinite("image.kf32", in: picture, for: stage)
+        guard shape.count == 3, shape[0] == 3 else {
+            throw RunnerError.unsupported(stage: stage.id,
+                                          reason: "expected a [3, height, width] picture, got \(shape)")
+        }
+        let (height, width) = (shape[1], shape[2])
+        let plane = width * height
+        var rgb = [Float](repeating: 0, count: 3 * plane)
+        for pixel in 0..<plane {
+            for channel in 0..<3 { rgb[3 * pixel + channel] = min(max(planar[channel * plane + pixel], 0), 1) }
+        }
+        let settings = try videoSettings(stage, tactic: nil)
+        let latent = try pipeline.imageCondition(WanVideoImage(width: width, height: height, rgb: rgb),
+                                                 settings: settings)
+        try requireFinite(latent, "keyframe latent", of: stage, model: model)
+        let vae = pipeline.vae.configuration
+        let spatial = vae.spatialCompression
+        try FloatArrayFile.write(latent, shape: [1, vae.zDim, 1, height / spatial, width / spatial],
+                                 to: folder.appendingPathComponent("keyframe.kf32"))
+    }
+
+    private func denoiseVideo(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?,
+                              tactic: Tactic?, text: URL, keyframe: URL?, into folder: URL,
+                              progress: (Int) -> Void) throws {
+        let settings = try videoSettings(stage, tactic: tactic)
+        let shape = try pipeline.latentShape(settings)
+        let shift = try number(stage, "shift")
+        pipeline.scheduler.flowShift = shift
+        pipeline.scheduler.shift = shift
+        func embeddings(_ name: String) throws -> Tensor {
+            let (values, shape) = try readFinite(name + ".kf32", in: text, for: stage)
+            return try Tensor(values, shape: shape, on: device)
+        }
+        let conditioning = WanVideoPipeline.Conditioning(
+            prompt: try embeddings("prompt"), negative: settings.usesGuidance ? try embeddings("negative") : nil)
+        let condition = try keyframe.map { try readFinite("keyframe.kf32", in: $0, for: stage).values }
+        if condition != nil, !pipeline.expandTimesteps {
+            throw RunnerError.unsupported(stage: stage.id, reason: "the video model takes no keyframe")
+        }
+        let latents = try pipeline.denoise(settings, conditioning: conditioning, imageCondition: condition) {
+            progress($0.step)
+        }
+        try requireFinite(latents, "latents", of: stage, model: model)
+        try FloatArrayFile.write(latents, shape: shape, to: folder.appendingPathComponent("latents.kf32"))
+    }
+
+    private func decodeVideo(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?, latents: URL,
+                             into folder: URL, progress: (Int) -> Void) throws {
+        let (values, shape) = try readFinite("latents.kf32", in: latents, for: stage)
+        let fps = stage.parameters.number("fps") ?? 16
+        let writer = try VideoWriter(
+            url: folder.appendingPathComponent("clip.mkv"),
+            settings: VideoSettings(codec: .ffv1, frameRate: FrameRate(parsing: YAMLField.format(fps))))
+        let tiles = try pipeline.decodeTiles(shape: shape, tiling: .auto)
+        try pipeline.decode(values, shape: shape, tiles: tiles) { chunk in
+            try requireFinite(chunk.rgb, "frames", of: stage, model: model)
+            let plane = chunk.width * chunk.height * 3
+            for index in 0..<chunk.count {
+                let values = Array(chunk.rgb[(index * plane)..<((index + 1) * plane)])
+                try writer.append(frame: VideoFrame(width: chunk.width, height: chunk.height, rgbFloat: values))
+            }
+            progress(chunk.start + chunk.count)
+        }
+        try writer.finish()
+    }
+
+    /// The clip played at its own frame rate (`clip_fps`), sampled at the output's: output frame i shows the clip's
+    /// frame at i / fps seconds (the last frame held when the clip is shorter than the shot), cut to the output's
+    /// aspect ratio from the middle and scaled to its size as a still's frames are. Frames stream from file to file.
+    func conform(_ stage: Stage, clip: URL, into folder: URL, progress: (Int) -> Void) throws {
+        let count = try int(stage, "frames"), width = try int(stage, "width"), height = try int(stage, "height")
+        let ratio = try number(stage, "clip_fps") / workflow.output.fps.value
+        let reader = try VideoReader(url: file("clip.mkv", in: clip, for: stage))
+        guard var current = try reader.nextFrame() else {
+            throw RunnerError.invalidInput(stage: stage.id, file: clip.appendingPathComponent("clip.mkv").path,
+                                           reason: "the clip has no frames")
+        }
+        var index = 0
+        var frame = try Self.scaled(current, width: width, height: height)
+        let writer = try VideoWriter(url: folder.appendingPathComponent("frames.mkv"),
+                                     settings: VideoSettings(codec: .ffv1, frameRate: frameRate))
+        for output in 0..<count {
+            let wanted = Int((Double(output) * ratio + 1e-6).rounded(.down))
+            var advanced = false
+            while index < wanted, let next = try reader.nextFrame() {
+                (current, index, advanced) = (next, index + 1, true)
+            }
+            if advanced { frame = try Self.scaled(current, width: width, height: height) }
+            try writer.append(frame: frame)
+            progress(output + 1)
+        }
+        try writer.finish()
+    }
+
+    /// `frame` cut to `width`:`height` from the middle and scaled to that size (bilinear), as `StillAnimator` shows
+    /// a still without a camera move.
+    static func scaled(_ frame: VideoFrame, width: Int, height: Int) throws -> VideoFrame {
+        if frame.width == width, frame.height == height { return frame }
+        let bytes = frame.rgb8
+        let plane = frame.width * frame.height
+        var planar = [Float](repeating: 0, count: 3 * plane)
+        for pixel in 0..<plane {
+            for channel in 0..<3 { planar[channel * plane + pixel] = Float(bytes[3 * pixel + channel]) / 255 }
+        }
+        let animator = try StillAnimator(image: planar, width: frame.width, height: frame.height, move: .none,
+                                         outputWidth: width, outputHeight: height)
+        return try VideoFrame(width: width, height: height, rgb8: animator.frame(0, of: 1))
+    }
+}
