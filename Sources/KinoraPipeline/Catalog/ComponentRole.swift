@@ -4,7 +4,7 @@ public enum ComponentRole: String, Sendable, Hashable, Codable, CaseIterable {
     case textEncoder = "text_encoder"
     /// Iterative denoiser (UNet, DiT): the `denoise` stage.
     case denoiser
-    /// Latents to pixels (VAE decoder): the `decode` stage.
+    /// Latents to pixels (VAE decoder): the `decode` stage; a video VAE also encodes keyframes (`encodeImage`).
     case decoder
     /// Phonemes to speech (VITS): the `speak` stage.
     case voice
