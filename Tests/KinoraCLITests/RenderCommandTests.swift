@@ -170,6 +170,13 @@ final class RenderCommandTests: XCTestCase {
 
     func testVideoShotsRenderFromTheCacheAndAnEditReRendersOnlyItsShot() throws {
         let (workflow, cache, output) = try workspace(editing: Self.withVideoShots)
+        let plan = try KinoraCommand.run(["plan", workflow.path, "--cache-dir", cache.path])
+        XCTAssertEqual(plan.status, 0, plan.error)
+        for line in ["run    denoise c/denoise on t2v/denoiser [batch 1, CFG sequential]  peak ",
+                     "run    encodeImage d/encode-keyframe on ti2v/decoder [batch 1]  peak ",
+                     "run    decode d/decode on ti2v/decoder [batch 1]  peak ", "run    conform c/conform (host)"] {
+            XCTAssertTrue(plan.output.contains(line), plan.output)
+        }
         let first = try render(workflow, cache: cache)
         XCTAssertEqual(first.status, 0, first.error)
         for stream in try streams(output) {

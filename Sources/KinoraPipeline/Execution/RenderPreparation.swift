@@ -24,7 +24,8 @@ public struct RenderPreparation: Sendable {
 
     /// Prepares `workflowURL` for `mode` with the catalog in `catalogFolder`, models searched for in `searchPaths`,
     /// and a device with `device`'s budget. A music model's memory is planned by its own planner on
-    /// `planningDevice` when one is given (nothing is uploaded), else taken from its catalog figures. Throws
+    /// `planningDevice` when one is given (nothing is uploaded), else taken from its catalog figures; a video
+    /// model's clips likewise by `WanMemoryPlanner` (`PlannedVideoStageModel`). Throws
     /// `WorkflowError` (file, line, field), `CatalogError` (a model not found, with every place looked in),
     /// `StageGraphError` (also for a tokenizer or configuration a model names that is not there, a LoRA file that is
     /// no adapter Kinora merges, or a music model folder that cannot make the workflow's cues), `PlanError` (the
@@ -117,7 +118,12 @@ public struct RenderPreparation: Sendable {
             },
             musicFolder: { reference, _ in try musicFolder(reference) },
             videoFolder: { reference, _ in try videoFolder(reference) })
-        let graph = try builder.build(workflow, mode: mode)
+        var graph = try builder.build(workflow, mode: mode)
+        if let planningDevice, !videoModels.isEmpty {
+            let planned = try PlannedVideoStageModel.plan(graph, models: videoModels, locations: locations,
+                                                          device: planningDevice)
+            graph.models.merge(planned) { $1 }
+        }
         let plan = try Planner(device: device).plan(graph)
         let loras = found.compactMapValues { $0.loras.entries.isEmpty ? nil : $0.loras.adapters }
         return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,

@@ -1,0 +1,83 @@
+import Foundation
+import KinoraGPU
+import KinoraModels
+
+/// A video model component whose stages' memory comes from the Wan memory planner (`WanMemoryPlanner`) over the
+/// folder's own weights, one plan per clip (its size, frames, guidance and keyframe), and whose weights, tactics and
+/// time estimates come from its catalog entry's figures. `RenderPreparation` makes one per video component when it has
+/// a device to plan on; without one the catalog's figures serve for memory too (`CatalogStageModel`).
+public struct PlannedVideoStageModel: StageModel {
+    /// The catalog's model of the same component: its identity, weights, tactics and time figures.
+    public let catalog: CatalogStageModel
+    /// Device bytes beyond the weights at each stage's planned peak, by stage id.
+    public let activation: [String: UInt64]
+
+    public init(catalog: CatalogStageModel, activation: [String: UInt64]) {
+        self.catalog = catalog
+        self.activation = activation
+    }
+
+    public var identity: ModelIdentity { catalog.identity }
+    public var weightBytes: UInt64 { catalog.weightBytes }
+    public var streamedWeightBytes: UInt64? { catalog.streamedWeightBytes }
+
+    public func tactics(for stage: Stage) -> [Tactic] { catalog.tactics(for: stage) }
+
+    public func maximumBatch(for stage: Stage) -> Int { 1 }
+
+    /// The planned bytes of each stage, or the catalog's figures for a stage the plan does not know.
+    public func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64 {
+        stages.reduce(0) { total, stage in
+            total + (activation[stage.id] ?? catalog.activationBytes(for: [stage], tactic: tactic))
+        }
+    }
+
+    public func estimatedSeconds(for stages: [Stage], tactic: Tactic, device: DeviceProfile) -> Double {
+        catalog.estimatedSeconds(for: stages, tactic: tactic, device: device)
+    }
+
+    /// Plans every clip of `graph` whose denoise stage runs on one of `models` (video components by key, their
+    /// folders in `locations`) on `device` (nothing runs; the planner records each stage's graphs over the weights),
+    /// and returns those models with each clip stage's planned bytes beyond its stage's weights: the text encoding
+    /// (prompts streamed layer by layer), the keyframe encode, the denoise and the streamed decode (with the
+    /// keyframe encoder's weights, which stay uploaded).
+    public static func plan(_ graph: StageGraph, models: Set<String>, locations: [String: URL], device: GPUDevice)
+        throws -> [String: any StageModel] {
+        var activation: [String: UInt64] = [:]
+        var components: [URL: WanStageComponents] = [:]
+        for stage in graph.stages where stage.kind == .denoise {
+            guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
+            let parts = try components[url] ?? WanStageComponents(folder: url)
+            components[url] = parts
+            let parameters = stage.parameters
+            let request = WanGenerationRequest(
+                width: parameters.int("width") ?? 0, height: parameters.int("height") ?? 0,
+                frames: parameters.int("frames") ?? 1, guidance: (parameters.number("cfg") ?? 0) > 1,
+                imageToVideo: stage.inputs.count > 1)
+            let plan = try WanMemoryPlanner.plan(parts, request, device: device)
+            // The keyframe encode uploads the VAE's encoder, which stays beside the decoder until the VAE is evicted.
+            let encoder = plan.stage(.keyframeEncode)?.weightBytes ?? 0
+            func bytes(_ kind: WanStagePlan.Kind) -> UInt64? {
+                plan.stage(kind).map {
+                    $0.peakBytes - min($0.peakBytes, $0.weightBytes) + (kind == .decode ? encoder : 0)
+                }
+            }
+            let decode = graph.stages.first { $0.kind == .decode && $0.inputs == [stage.id] }
+            let owned: [(String?, WanStagePlan.Kind)] = [
+                (stage.inputs.first, .textEncoding), (stage.inputs.dropFirst().first, .keyframeEncode),
+                (stage.id, .denoise), (decode?.id, .decode),
+            ]
+            for case (let id?, let kind) in owned {
+                activation[id] = max(activation[id] ?? 0, bytes(kind) ?? 0)
+            }
+        }
+        var planned: [String: any StageModel] = [:]
+        for key in models {
+            guard let catalog = graph.models[key] as? CatalogStageModel else { continue }
+            let ids = Set(graph.stages.filter { $0.model == key }.map(\.id))
+            planned[key] = PlannedVideoStageModel(catalog: catalog,
+                                                  activation: activation.filter { ids.contains($0.key) })
+        }
+        return planned
+    }
+}
