@@ -3,8 +3,8 @@ import KinoraGPU
 import KinoraModels
 
 /// The `StageRunner` that renders for real: Stable Diffusion pipelines encode text, denoise and decode on the
-/// device, a Piper voice speaks, a music model (Stable Audio) generates cues, and KinoraMedia turns stills into
-/// frames, mixes the audio and writes the final file. Every stage reads its inputs from, and writes its result into,
+/// device, Wan pipelines make video shots' clips, a Piper voice speaks, a music model (Stable Audio) generates cues,
+/// and KinoraMedia turns stills and clips into frames, mixes the audio and writes the final file. Every stage reads its inputs from, and writes its result into,
 /// the folders the executor hands it.
 ///
 /// Loading follows the plan: a pipeline is opened for a weights folder when the first of its components is loaded
