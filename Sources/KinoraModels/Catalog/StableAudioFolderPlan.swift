@@ -6,10 +6,13 @@ import KinoraGPU
 /// generated music cues: its models over their own weight files known by their shapes alone (each file's header is
 /// read, no tensor), so the plan counts the folder's own dtypes and configuration.
 extension StableAudioMemoryPlanner {
-    /// The plan of a generation by `StableAudioPipeline(folder:device:)` with or without `guidance`. Throws
+    /// The plan of a generation by `StableAudioPipeline(folder:device:)` with or without `guidance` (and with an
+    /// `initialAudio` to encode, for audio-to-audio). Throws
     /// `StableAudioPipelineError.missingPart` for a missing part, and the models' errors for a part that does not
     /// fit its configuration.
-    public static func plan(folder: URL, guidance: Bool, device: GPUDevice) throws -> StableAudioMemoryPlan {
+    public static func plan(
+        folder: URL, guidance: Bool, initialAudio: Bool = false, device: GPUDevice
+    ) throws -> StableAudioMemoryPlan {
         func part(_ name: String) throws -> URL {
             let url = folder.appending(path: name)
             guard FileManager.default.fileExists(atPath: url.path) else {
@@ -37,6 +40,6 @@ extension StableAudioMemoryPlanner {
                 weights: .shapesOnly(store: OobleckKeyMap.layerNames(WeightFolder.open(vae)), device: device)),
             promptTokens: StableAudioPipeline.modelMaxLength(tokenizer.appending(path: "tokenizer_config.json"))
                 ?? 128,
-            guidance: guidance, device: device)
+            guidance: guidance, initialAudio: initialAudio, device: device)
     }
 }

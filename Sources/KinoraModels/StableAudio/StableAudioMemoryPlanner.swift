@@ -5,7 +5,7 @@ import KinoraTensor
 
 /// One stage of a Stable Audio generation as planned.
 public struct StableAudioStagePlan: Codable, Sendable, Equatable {
-    /// "text encoding", "denoise" or "decode".
+    /// "text encoding", "audio encoding" (audio-to-audio only), "denoise" or "decode".
     public var stage: String
     /// The weights on the device at the stage: every model used so far, as `StableAudioPipeline` keeps them.
     public var weightBytes: UInt64
@@ -31,13 +31,14 @@ public struct StableAudioMemoryPlan: Codable, Sendable {
 /// through the T5 encoder and the projection (its weights then stay), one DiT pass (a batch of 2 with guidance) over
 /// the model's `sample_size` latent frames with the conditioning carried, and the Oobleck decode of the window in
 /// chunks of `StableAudioPipeline.decodeChunkFrames` with their context — the span asked is cut from it afterwards,
-/// so the memory does not depend on it. Weights are counted from their
-/// stores (so models over shape-only weights plan full-size checkpoints without uploading them); what a recording
-/// allocates beside weights (token embeddings, rotary tables) is measured.
+/// so the memory does not depend on it. With `initialAudio`, the Oobleck encode of the window's initial audio and its
+/// posterior sample between the text and the DiT (the VAE's encoder weights are released after it). Weights are
+/// counted from their stores (so models over shape-only weights plan full-size checkpoints without uploading them);
+/// what a recording allocates beside weights (token embeddings, rotary tables) is measured.
 public enum StableAudioMemoryPlanner {
     public static func plan(
         textEncoder: UMT5EncoderModel, projection: StableAudioProjectionModel, transformer: StableAudioDiTModel,
-        vae: AutoencoderOobleck, promptTokens: Int, guidance: Bool, device: GPUDevice
+        vae: AutoencoderOobleck, promptTokens: Int, guidance: Bool, initialAudio: Bool = false, device: GPUDevice
     ) throws -> StableAudioMemoryPlan {
         let memory = device.memory
         let arena = ActivationArena(device: device)
@@ -93,6 +94,34 @@ public enum StableAudioMemoryPlanner {
             peakBytes: textWeights + textConstants + textPlan.allocatedPeakBytes,
             largestBufferBytes: textPlan.largestBufferBytes)
 
+        // Audio encoding: the window's audio through the encoder and the posterior sampled, the conditioning carried.
+        var encode: StableAudioStagePlan?
+        if initialAudio {
+            let encoderWeights = weights(
+                vae.weights.store,
+                AutoencoderOobleck.parameterShapes(vae.configuration).filter { $0.name.hasPrefix("encoder.") })
+            let audio = [
+                1, vae.configuration.audioChannels, transformer.configuration.sampleSize * vae.configuration.hopLength,
+            ]
+            let encodeGraph = Graph(arena: arena)
+            var sample: Value?
+            let encodeConstants = try constants([vae.weights]) {
+                let (mean, std) = try vae.encode(encodeGraph, encodeGraph.placeholder(shape: audio))
+                sample = try vae.sample(
+                    encodeGraph, mean: mean, std: std, noise: encodeGraph.placeholder(shape: mean.shape))
+            }
+            let encodePlan = try encodeGraph.memoryPlan([sample!])
+            let inputs =
+                memory.allocationSize(for: UInt64(audio.reduce(4, *)))
+                + memory.allocationSize(for: UInt64(sample!.shape.reduce(4, *)))
+            encode = StableAudioStagePlan(
+                stage: "audio encoding", weightBytes: textWeights + encoderWeights,
+                peakBytes: textWeights + encoderWeights + carried + inputs + encodeConstants
+                    + encodePlan.allocatedPeakBytes,
+                largestBufferBytes: encodePlan.largestBufferBytes)
+            withExtendedLifetime(encodeGraph) {}
+        }
+
         // Denoise: one DiT pass over the latents (both halves at once with guidance), the conditioning carried.
         let latent = [batch, transformer.configuration.inChannels, transformer.configuration.sampleSize]
         let latentBytes = memory.allocationSize(for: UInt64(latent.reduce(4, *)))
@@ -133,6 +162,7 @@ public enum StableAudioMemoryPlanner {
         withExtendedLifetime((textGraph, ditGraph, decodeGraph)) {}
         arena.trim()
         return StableAudioMemoryPlan(
-            stages: [text, denoise, decode], latentFrames: transformer.configuration.sampleSize, guidance: guidance)
+            stages: [text] + (encode.map { [$0] } ?? []) + [denoise, decode],
+            latentFrames: transformer.configuration.sampleSize, guidance: guidance)
     }
 }

@@ -8,6 +8,10 @@ import KinoraTensor
 /// (zeros as the unconditional text without a negative prompt), `CosineDPMSolverMultistepScheduler`, the Oobleck
 /// VAE's decode, and the span cut out of the decoded audio.
 ///
+/// With an initial audio (`Settings.initialAudio`), audio-to-audio as diffusers' `initial_audio_waveforms` runs it: the
+/// audio, its channels matched to the VAE's and cut or padded with silence to the window, is encoded by the Oobleck
+/// VAE, and a sample of that posterior (drawn after the starting latents) is added to the scaled starting noise.
+///
 /// The sampler's SDE noise is drawn from the same seeded `TorchRandom` as the starting latents, one tensor per step
 /// (diffusers draws it from a torchsde Brownian tree: the same distribution, other numbers), so a seed reproduces
 /// Kinora's audio, and diffusers' audio from that noise (`StableAudioPipelineTests`).
@@ -45,10 +49,15 @@ public final class StableAudioPipeline {
         /// Classifier-free guidance; 1 or less runs the conditional pass alone.
         public var guidanceScale: Float
         public var seed: UInt64
+        /// Audio to start from (diffusers' `initial_audio_waveforms` and `initial_audio_sampling_rate`): at the VAE's
+        /// sample rate (else refused: resample it first), mono or the VAE's channels (mono is repeated to stereo,
+        /// stereo averaged to mono), of any length (cut to the model's window or padded with silence); nil: text to
+        /// audio. Cosine-DPM models only (Stable Audio Open 1.0), as diffusers runs them.
+        public var initialAudio: Audio?
 
         public init(
             prompt: String, negativePrompt: String? = nil, secondsStart: Double = 0, secondsEnd: Double? = nil,
-            steps: Int = 100, guidanceScale: Float = 7, seed: UInt64 = 0
+            steps: Int = 100, guidanceScale: Float = 7, seed: UInt64 = 0, initialAudio: Audio? = nil
         ) {
             self.prompt = prompt
             self.negativePrompt = negativePrompt
@@ -57,6 +66,7 @@ public final class StableAudioPipeline {
             self.steps = steps
             self.guidanceScale = guidanceScale
             self.seed = seed
+            self.initialAudio = initialAudio
         }
     }
 
@@ -162,6 +172,10 @@ public final class StableAudioPipeline {
         case .cosineDPM:
             var sampler = try CosineDPMSolverMultistepScheduler(configuration: scheduler, steps: settings.steps)
             latents = sampler.initialLatents(&random, count: count)
+            if let initialAudio = settings.initialAudio {
+                // `encoded_audio + latents`, the posterior's noise drawn after the starting latents'.
+                latents = try zip(encodeInitialAudio(initialAudio, noise: &random), latents).map(+)
+            }
             while let timestep = sampler.currentTimestep {
                 let guided = try predict(sampler.scaleModelInput(latents), timestep)
                 latents = try sampler.step(guided, sample: latents, noise: &random).sample
@@ -193,6 +207,36 @@ public final class StableAudioPipeline {
             samples += decoded[(channel * length + first)..<(channel * length + last)]
         }
         return Audio(channels: channels, sampleRate: vae.configuration.samplingRate, samples: samples)
+    }
+
+    /// The posterior sample of `audio` that diffusers' `prepare_latents` adds to the starting noise, [1,
+    /// decoder_input_channels, sample_size] as a flat array: the audio's channels matched to the VAE's (mono repeated,
+    /// stereo averaged), cut or padded with silence to `sample_size · hop_length` samples, encoded, and sampled with
+    /// `noise` (its next draw, `latent_dist.sample(generator)`). The VAE's encoder weights are released afterwards:
+    /// nothing else reads them.
+    func encodeInitialAudio(_ audio: Audio, noise: inout TorchRandom) throws -> [Float] {
+        let channels = vae.configuration.audioChannels
+        let length = transformer.configuration.sampleSize * vae.configuration.hopLength
+        let (frames, kept) = (audio.frames, min(audio.frames, length))
+        // A channel's sample: the audio's own, mono repeated, or stereo averaged (diffusers' `repeat`, `mean`).
+        func matched(_ channel: Int, _ frame: Int) -> Float {
+            if audio.channels == channels { return audio.samples[channel * frames + frame] }
+            if audio.channels == 1 { return audio.samples[frame] }
+            return (audio.samples[frame] + audio.samples[frames + frame]) / 2
+        }
+        var window = [Float](repeating: 0, count: channels * length)
+        for channel in 0..<channels {
+            for frame in 0..<kept { window[channel * length + frame] = matched(channel, frame) }
+        }
+        defer {
+            arena.trim()
+            vae.weights.evict(vae.weights.uploadedNames.filter { $0.hasPrefix("encoder.") })
+        }
+        let graph = Graph(arena: arena)
+        let (mean, std) = try vae.encode(graph, graph.input(window, shape: [1, channels, length]))
+        let draw = noise.normal(count: mean.shape.reduce(1, *))
+        let sample = try vae.sample(graph, mean: mean, std: std, noise: graph.input(draw, shape: mean.shape))
+        return try graph.run([sample])[0].floats()
     }
 
     /// The DiT's text-and-seconds tokens and global token, [B, L + 2, D] and [B, 1, 2D], B = 2 with guidance (the
@@ -244,6 +288,33 @@ public final class StableAudioPipeline {
         guard end - start <= maximumSeconds + 1e-9 else {
             throw StableAudioPipelineError.invalidRequest(
                 String(format: "%.2f s of audio asked; this model makes at most %.2f s", end - start, maximumSeconds))
+        }
+        if let audio = settings.initialAudio { try validate(initialAudio: audio) }
+    }
+
+    /// What diffusers' `check_inputs` and `prepare_latents` refuse in an initial audio, and what it would silently
+    /// spoil: another sample rate, channels it cannot match, a ragged sample count, samples that are not finite.
+    private func validate(initialAudio audio: Audio) throws {
+        let (rate, channels) = (vae.configuration.samplingRate, vae.configuration.audioChannels)
+        guard sampling == .cosineDPM else {
+            throw StableAudioPipelineError.invalidRequest(
+                "an initial audio is added to the starting noise of a cosine-DPM model as diffusers does; this "
+                    + "ping-pong (rectified-flow) model takes none")
+        }
+        guard audio.sampleRate == rate else {
+            throw StableAudioPipelineError.invalidRequest(
+                "the initial audio is at \(audio.sampleRate) Hz; the VAE takes \(rate) Hz: resample it first")
+        }
+        guard audio.channels == channels || audio.channels == 1 || (audio.channels == 2 && channels == 1) else {
+            throw StableAudioPipelineError.invalidRequest(
+                "the initial audio has \(audio.channels) channels; this model takes mono or \(channels)")
+        }
+        guard audio.samples.count % audio.channels == 0 else {
+            throw StableAudioPipelineError.invalidRequest(
+                "the initial audio's \(audio.samples.count) samples are not \(audio.channels) whole channels")
+        }
+        guard audio.samples.allSatisfy(\.isFinite) else {
+            throw StableAudioPipelineError.invalidRequest("the initial audio has samples that are not finite")
         }
     }
 

@@ -74,6 +74,10 @@ final class StableAudioSingleFileTests: ModelTestCase {
             XCTAssertLessThanOrEqual(error, 1e-4, name)
             print("Stable Audio Open Small tiny (\(name), \(steps) steps) vs stable-audio-tools: relative L2 \(error)")
         }
+        let initial = StableAudioPipeline.Audio(channels: 2, sampleRate: 16, samples: [Float](repeating: 0.1, count: 8))
+        XCTAssertThrowsError(try pipeline.generate(.init(prompt: "x", steps: 1, initialAudio: initial))) {
+            XCTAssertTrue("\($0)".contains("this ping-pong (rectified-flow) model takes none"), "\($0)")
+        }
     }
 
     func testRefusesOtherFilesAndMissingPartsBeforeAnyWork() throws {
