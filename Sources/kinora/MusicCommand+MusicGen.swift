@@ -16,9 +16,9 @@ extension MusicCommand {
 
     func runMusicGen(output: URL) throws {
         let started = Date()
-        guard steps == nil, negative == nil, start == 0 else {
-            throw ValidationError("--steps, --negative and --start are for Stable Audio; MusicGen makes its codes one "
-                + "step a frame, takes no negative prompt and starts at 0")
+        guard steps == nil, negative == nil, start == 0, initAudio == nil else {
+            throw ValidationError("--steps, --negative and --start are for Stable Audio, as is --init-audio; MusicGen "
+                + "makes its codes one step a frame, takes no negative prompt or initial audio and starts at 0")
         }
         guard t5 == nil, tokenizer == nil, modelConfig == nil, vae == nil else {
             throw ValidationError("--t5, --tokenizer, --model-config and --vae are for Stable Audio checkpoint files; "

@@ -22,6 +22,10 @@ struct MusicCommand: ParsableCommand {
             either file; t5-base's). Kinora ships none. model_config.json beside the checkpoint (or --model-config) \
             is read when present. Stable Audio Open Small samples with stable-audio-tools' ping-pong sampler (8 \
             steps, no guidance by default); 1.0 with the cosine DPM-Solver (100 steps, guidance 7).
+
+            --init-audio starts Stable Audio Open 1.0 from a sound (audio-to-audio, diffusers' \
+            initial_audio_waveforms): the file is resampled to the model's rate, mixed to its channels, cut to its \
+            window or padded with silence, encoded by its VAE, and a sample of that added to the starting noise.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -60,6 +64,11 @@ struct MusicCommand: ParsableCommand {
 
     @Option(name: .long, help: "Classifier-free guidance scale, 1 or less: none (default: 7 for 1.0, 1 for Small).")
     var cfg: Float?
+
+    @Option(
+        name: .customLong("init-audio"),
+        help: "Stable Audio Open 1.0: a sound to start from (WAV, FLAC, Ogg, or a file with an audio track).")
+    var initAudio: String?
 
     @Option(name: .long, help: "Seed of the starting noise and the sampler's noise (MusicGen: of its sampling).")
     var seed: UInt64 = 0
@@ -100,6 +109,7 @@ struct MusicCommand: ParsableCommand {
             throw ValidationError("--top-k, --top-p, --temperature and --greedy are for MusicGen; --model \(model) is "
                 + "Stable Audio")
         }
+        let initialSound = try initAudio.map(Self.readSound)
         let pipeline = try loadPipeline()
         let window = pipeline.maximumSeconds
         let end = seconds.map { start + $0 } ?? window
@@ -114,7 +124,8 @@ struct MusicCommand: ParsableCommand {
         let steps = steps ?? pipeline.recommendedSteps
         let settings = StableAudioPipeline.Settings(
             prompt: prompt, negativePrompt: negative, secondsStart: start, secondsEnd: end, steps: steps,
-            guidanceScale: cfg ?? pipeline.recommendedGuidance, seed: seed)
+            guidanceScale: cfg ?? pipeline.recommendedGuidance, seed: seed,
+            initialAudio: try initialSound.map { try Self.initialAudio($0, for: pipeline) })
         let bar = ProgressBar(label: "denoising")
         let denoiseStarted = Date()
         let audio = try pipeline.generate(settings) { step, total in bar.update(step, of: total) }
@@ -131,6 +142,43 @@ struct MusicCommand: ParsableCommand {
                         "%.2f s of %d-channel audio at %d Hz, %d steps in %.2f s (real-time factor %.2f), wall %.2f s",
                     duration, audio.channels, audio.sampleRate, steps, compute, duration / max(compute, 1e-9),
                     Date().timeIntervalSince(started)))
+    }
+
+    /// The sound of `path` for --init-audio: a file libsndfile reads (WAV, FLAC, Ogg), else the audio track FFmpeg
+    /// decodes; a missing, unreadable or empty one is a clear error before any work.
+    static func readSound(_ path: String) throws -> AudioBuffer {
+        let url = URL(fileURLWithPath: path)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ValidationError("--init-audio \(path) does not exist")
+        }
+        let sound: AudioBuffer
+        do {
+            sound = try AudioFile.read(url)
+        } catch let unreadable {
+            guard let track = try? AudioTrackReader.read(url) else {
+                throw ValidationError("--init-audio \(path) is not an audio file Kinora reads: \(unreadable)")
+            }
+            sound = track
+        }
+        guard sound.frameCount > 0 else { throw ValidationError("--init-audio \(path) holds no samples") }
+        return sound
+    }
+
+    /// `sound` as the pipeline's initial audio: at most the model's window (and a second more, for the resampler's
+    /// filter) resampled to the VAE's rate, mixed to its channels, planar.
+    static func initialAudio(
+        _ sound: AudioBuffer, for pipeline: StableAudioPipeline
+    ) throws -> StableAudioPipeline.Audio {
+        let (rate, channels) = (pipeline.vae.configuration.samplingRate, pipeline.vae.configuration.audioChannels)
+        let needed = Int((pipeline.maximumSeconds * Double(sound.sampleRate)).rounded(.up)) + sound.sampleRate
+        let matched = try Resampler.resample(
+            sound.resized(to: min(sound.frameCount, needed)).withChannels(channels), to: rate)
+        let frames = matched.frameCount
+        var planar = [Float](repeating: 0, count: matched.samples.count)
+        for channel in 0..<channels {
+            for frame in 0..<frames { planar[channel * frames + frame] = matched[frame, channel] }
+        }
+        return StableAudioPipeline.Audio(channels: channels, sampleRate: rate, samples: planar)
     }
 
     /// A diffusers folder, or a checkpoint file with its T5 and tokenizer; nothing runs before every part is found.

@@ -1,4 +1,6 @@
 import Foundation
+import KinoraFormats
+import KinoraMedia
 import KinoraTestSupport
 import XCTest
 
@@ -21,6 +23,73 @@ final class MusicCommandTests: XCTestCase {
         XCTAssertTrue(outcome.output.contains("1.50 s of 2-channel audio at 16 Hz, 4 steps"), outcome.output)
         XCTAssertEqual(
             try MediaTools.probe(cue, stream: "a:0", entries: "stream=sample_rate,channels,duration_ts"), "16,2,24")
+    }
+
+    /// --init-audio: the fixture's mono initial waveform as a 16 Hz float WAV gives diffusers' audio-to-audio cue of it
+    /// (`init_mono` in expected.safetensors; the 24-bit file clips it to ±1).
+    func testAnInitialAudioFileStartsTheCueAsDiffusersDoes() throws {
+        let inputs = try MediaTools.folder(self, "music-input")
+        let out = try MediaTools.folder(self, "music")
+        let expected = try SafetensorsFile(url: URL(fileURLWithPath: model).appending(path: "expected.safetensors"))
+        let sound = inputs.appending(path: "sound.wav")
+        try AudioFile.write(
+            AudioBuffer(sampleRate: 16, channels: 1, samples: try expected.floats("init_mono.waveform")), to: sound,
+            format: .wavFloat)
+        let cue = out.appending(path: "cue.wav")
+        let outcome = try KinoraCommand.run([
+            "music", "--model", model, "--prompt", "a red fox in the snow", "--init-audio", sound.path, "--steps", "3",
+            "--cfg", "1", "--seed", "9", "-o", cue.path,
+        ])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertTrue(outcome.output.contains("2.00 s of 2-channel audio at 16 Hz, 3 steps"), outcome.output)
+        let written = try AudioFile.read(cue)
+        let reference = try expected.floats("init_mono.audio")
+        XCTAssertEqual([written.channels, written.frameCount], [2, 32])
+        var largest: Float = 0
+        for channel in 0..<2 {
+            for frame in 0..<32 {
+                let clipped = min(max(reference[channel * 32 + frame], -1), 1)
+                largest = max(largest, abs(written[frame, channel] - clipped))
+            }
+        }
+        XCTAssertLessThanOrEqual(largest, 1e-4)
+    }
+
+    /// A missing or unreadable --init-audio, one for MusicGen, or one for a ping-pong model: one clear error before
+    /// any work, nothing written.
+    func testABadInitialAudioIsRefusedBeforeAnyWork() throws {
+        let inputs = try MediaTools.folder(self, "music-input")
+        let out = try MediaTools.folder(self, "music")
+        let cue = out.appending(path: "cue.wav").path
+        let sound = inputs.appending(path: "sound.wav")
+        try AudioFile.write(AudioBuffer(sampleRate: 16, channels: 2, samples: [0.1, 0.2, 0.3, 0.4]), to: sound)
+        let text = inputs.appending(path: "notes.wav")
+        try Data("not audio".utf8).write(to: text)
+        let fixtures = Self.repository.appending(path: "Tests/Fixtures")
+        let base = ["music", "--model", model, "--prompt", "a fox", "--steps", "2"]
+        let cases: [([String], String)] = [
+            (base + ["--init-audio", "/nonexistent.wav"], "--init-audio /nonexistent.wav does not exist"),
+            (base + ["--init-audio", text.path], "is not an audio file Kinora reads"),
+            (
+                [
+                    "music", "--model", fixtures.appending(path: "musicgen").path, "--prompt", "x", "--seconds", "1",
+                    "--init-audio", sound.path,
+                ], "as is --init-audio"
+            ),
+            (
+                [
+                    "music", "--model", fixtures.appending(path: "stable-audio-small/model.safetensors").path,
+                    "--t5", fixtures.appending(path: "stable-audio/text_encoder/model.safetensors").path,
+                    "--tokenizer", fixtures.appending(path: "stable-audio/tokenizer").path,
+                    "--vae", fixtures.appending(path: "stable-audio-single/model.safetensors").path,
+                    "--prompt", "x", "--init-audio", sound.path,
+                ], "this ping-pong (rectified-flow) model takes none"
+            ),
+        ]
+        for (arguments, message) in cases {
+            try MediaTools.assertFails(
+                try KinoraCommand.run(arguments + ["-o", cue]), saying: message, outputFolder: out, before: "denoising")
+        }
     }
 
     func testBadRequestsAreOneClearErrorWithNothingWritten() throws {
