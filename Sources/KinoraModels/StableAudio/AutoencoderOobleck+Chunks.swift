@@ -73,3 +73,82 @@ extension AutoencoderOobleck {
         return audio
     }
 }
+
+extension AutoencoderOobleck {
+    /// Latent frames on each side of a frame that its posterior depends on (the encoder's receptive field, rounded
+    /// up): the first convolution's 3 taps, each block's three residual units (7 taps dilated 1, 3 and 9) and its
+    /// strided convolution (2 · stride taps), each at its input rate, and the last convolution's 1 tap a side.
+    public var encodeContextFrames: Int {
+        var reach = 3
+        var rate = 1
+        for stride in configuration.downsamplingRatios {
+            reach += 3 * (1 + 3 + 9) * rate + 2 * stride * rate
+            rate *= stride
+        }
+        reach += rate
+        return (reach + rate - 1) / rate + 1
+    }
+
+    /// Whether `encodeChunks` gives the whole encode: every stride 2 or more, so each `hop_length` samples encode to
+    /// exactly one latent frame and chunks line up.
+    public var encodesInChunks: Bool { configuration.downsamplingRatios.allSatisfy { $0 >= 2 } }
+
+    /// The posterior sample `mean + std · noise` of `audio` [N, audio_channels, T · hop_length] ([N,
+    /// decoder_input_channels, T], `noise` standard normal of that size), encoded `chunkFrames` latent frames at a
+    /// time, each with `encodeContextFrames` of context on both sides that is encoded and dropped, so the result is the
+    /// whole encode's (the encoder is convolutional) while the device holds the activations of one chunk and its
+    /// context — for Stable Audio Open's 1024-frame window, 5.1 GiB of activations become those of 128 + 2 · context
+    /// frames. Audio of another length is encoded in one pass, as `encode` rounds it. `contextFrames` overrides the
+    /// context (tests show what too little of it does).
+    public func encodeChunks(
+        _ audio: [Float], shape: [Int], noise: [Float], chunkFrames: Int = 128, contextFrames: Int? = nil,
+        arena: ActivationArena
+    ) throws -> [Float] {
+        let (channels, latent, hop) =
+            (configuration.audioChannels, configuration.decoderInputChannels, configuration.hopLength)
+        guard shape.count == 3, shape[1] == channels, shape[0] >= 1, shape[2] >= hop,
+            audio.count == shape.reduce(1, *), chunkFrames >= 1,
+            noise.count == shape[0] * latent * (shape[2] / hop)
+        else {
+            throw AutoencoderOobleckError.invalidInput(
+                operation: "encode", shape: shape,
+                reason: "expected \(audio.count) samples as [N, \(channels), L ≥ \(hop)], noise of the latents' size "
+                    + "and chunks of at least 1 frame")
+        }
+        let (batch, frames) = (shape[0], shape[2] / hop)
+        // One pass over `piece` [N, audio_channels, length] with the noise of its latent frames `range`.
+        func encoded(_ piece: [Float], length: Int, _ range: Range<Int>) throws -> [Float] {
+            defer { arena.trim() }
+            var pieceNoise: [Float] = []
+            pieceNoise.reserveCapacity(batch * latent * range.count)
+            for row in 0..<(batch * latent) {
+                pieceNoise += noise[(row * frames + range.lowerBound)..<(row * frames + range.upperBound)]
+            }
+            let graph = Graph(arena: arena)
+            let (mean, std) = try encode(graph, graph.input(piece, shape: [batch, channels, length]))
+            let sample = try self.sample(graph, mean: mean, std: std, noise: graph.input(pieceNoise, shape: mean.shape))
+            return try graph.run([sample])[0].floats()
+        }
+        guard encodesInChunks, shape[2] == frames * hop, frames > chunkFrames else {
+            return try encoded(audio, length: shape[2], 0..<frames)
+        }
+        let context = contextFrames ?? encodeContextFrames
+        var sample = [Float](repeating: 0, count: batch * latent * frames)
+        for start in stride(from: 0, to: frames, by: chunkFrames) {
+            let end = min(start + chunkFrames, frames)
+            let (from, to) = (max(0, start - context), min(frames, end + context))
+            var piece: [Float] = []
+            piece.reserveCapacity(batch * channels * (to - from) * hop)
+            for row in 0..<(batch * channels) {
+                piece += audio[(row * frames + from) * hop..<(row * frames + to) * hop]
+            }
+            let result = try encoded(piece, length: (to - from) * hop, from..<to)
+            for row in 0..<(batch * latent) {
+                let source = row * (to - from) + (start - from)
+                sample.replaceSubrange(
+                    (row * frames + start)..<(row * frames + end), with: result[source..<(source + end - start)])
+            }
+        }
+        return sample
+    }
+}

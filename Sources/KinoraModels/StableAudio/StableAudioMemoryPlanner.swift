@@ -32,7 +32,8 @@ public struct StableAudioMemoryPlan: Codable, Sendable {
 /// the model's `sample_size` latent frames with the conditioning carried, and the Oobleck decode of the window in
 /// chunks of `StableAudioPipeline.decodeChunkFrames` with their context — the span asked is cut from it afterwards,
 /// so the memory does not depend on it. With `initialAudio`, the Oobleck encode of the window's initial audio and its
-/// posterior sample between the text and the DiT (the VAE's encoder weights are released after it). Weights are
+/// posterior sample between the text and the DiT, in chunks of `StableAudioPipeline.encodeChunkFrames` with their
+/// context (the VAE's encoder weights are released after it). Weights are
 /// counted from their stores (so models over shape-only weights plan full-size checkpoints without uploading them);
 /// what a recording allocates beside weights (token embeddings, rotary tables) is measured.
 public enum StableAudioMemoryPlanner {
@@ -94,15 +95,18 @@ public enum StableAudioMemoryPlanner {
             peakBytes: textWeights + textConstants + textPlan.allocatedPeakBytes,
             largestBufferBytes: textPlan.largestBufferBytes)
 
-        // Audio encoding: the window's audio through the encoder and the posterior sampled, the conditioning carried.
+        // Audio encoding: the window's audio through the encoder and the posterior sampled, one chunk and its context
+        // at a time (`AutoencoderOobleck.encodeChunks`), the conditioning carried.
         var encode: StableAudioStagePlan?
         if initialAudio {
             let encoderWeights = weights(
                 vae.weights.store,
                 AutoencoderOobleck.parameterShapes(vae.configuration).filter { $0.name.hasPrefix("encoder.") })
-            let audio = [
-                1, vae.configuration.audioChannels, transformer.configuration.sampleSize * vae.configuration.hopLength,
-            ]
+            let frames = transformer.configuration.sampleSize
+            let chunk =
+                vae.encodesInChunks && frames > StableAudioPipeline.encodeChunkFrames
+                ? min(frames, StableAudioPipeline.encodeChunkFrames + 2 * vae.encodeContextFrames) : frames
+            let audio = [1, vae.configuration.audioChannels, chunk * vae.configuration.hopLength]
             let encodeGraph = Graph(arena: arena)
             var sample: Value?
             let encodeConstants = try constants([vae.weights]) {

@@ -35,6 +35,8 @@ public final class StableAudioPipeline {
     public let arena: ActivationArena
     /// Latent frames the VAE decodes at a time (stable-audio-tools' chunk), each with its context.
     public static let decodeChunkFrames = 128
+    /// Latent frames of initial audio the VAE encodes at a time, each with its context.
+    public static let encodeChunkFrames = 128
 
     /// What one generation asks for.
     public struct Settings: Sendable {
@@ -212,8 +214,8 @@ public final class StableAudioPipeline {
     /// The posterior sample of `audio` that diffusers' `prepare_latents` adds to the starting noise, [1,
     /// decoder_input_channels, sample_size] as a flat array: the audio's channels matched to the VAE's (mono repeated,
     /// stereo averaged), cut or padded with silence to `sample_size · hop_length` samples, encoded, and sampled with
-    /// `noise` (its next draw, `latent_dist.sample(generator)`). The VAE's encoder weights are released afterwards:
-    /// nothing else reads them.
+    /// `noise` (its next draw, `latent_dist.sample(generator)`), in chunks with context (the whole encode's sample, one
+    /// chunk's activations). The VAE's encoder weights are released afterwards: nothing else reads them.
     func encodeInitialAudio(_ audio: Audio, noise: inout TorchRandom) throws -> [Float] {
         let channels = vae.configuration.audioChannels
         let length = transformer.configuration.sampleSize * vae.configuration.hopLength
@@ -228,15 +230,10 @@ public final class StableAudioPipeline {
         for channel in 0..<channels {
             for frame in 0..<kept { window[channel * length + frame] = matched(channel, frame) }
         }
-        defer {
-            arena.trim()
-            vae.weights.evict(vae.weights.uploadedNames.filter { $0.hasPrefix("encoder.") })
-        }
-        let graph = Graph(arena: arena)
-        let (mean, std) = try vae.encode(graph, graph.input(window, shape: [1, channels, length]))
-        let draw = noise.normal(count: mean.shape.reduce(1, *))
-        let sample = try vae.sample(graph, mean: mean, std: std, noise: graph.input(draw, shape: mean.shape))
-        return try graph.run([sample])[0].floats()
+        defer { vae.weights.evict(vae.weights.uploadedNames.filter { $0.hasPrefix("encoder.") }) }
+        let draw = noise.normal(count: vae.configuration.decoderInputChannels * transformer.configuration.sampleSize)
+        return try vae.encodeChunks(
+            window, shape: [1, channels, length], noise: draw, chunkFrames: Self.encodeChunkFrames, arena: arena)
     }
 
     /// The DiT's text-and-seconds tokens and global token, [B, L + 2, D] and [B, 1, 2D], B = 2 with guidance (the

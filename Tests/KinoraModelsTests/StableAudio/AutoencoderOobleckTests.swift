@@ -57,6 +57,44 @@ final class AutoencoderOobleckTests: ModelTestCase {
                 + "Stable Audio Open's context \(sao.decodeContextFrames) latent frames")
     }
 
+    /// Encoding and sampling in chunks with `encodeContextFrames` of context gives the whole encode's sample; without
+    /// the context the chunk edges show. Stable Audio Open's encoder reaches 10 latent frames each side.
+    func testChunkedEncodeIsTheWholeEncode() throws {
+        let fixture = try AutoencoderOobleckFixture(test: self)
+        let vae = try fixture.model(self)
+        XCTAssertTrue(vae.encodesInChunks)
+        let (hop, latent) = (vae.configuration.hopLength, vae.configuration.decoderInputChannels)
+        let frames = 2 * vae.encodeContextFrames + 23
+        var random = TorchRandom(seed: 22)
+        let shape = [2, vae.configuration.audioChannels, frames * hop]
+        let audio = random.normal(count: shape.reduce(1, *))
+        let noise = random.normal(count: 2 * latent * frames)
+        let graph = makeGraph()
+        let (mean, std) = try vae.encode(graph, graph.input(audio, shape: shape))
+        let whole = try graph.run([
+            vae.sample(graph, mean: mean, std: std, noise: graph.input(noise, shape: [2, latent, frames]))
+        ])[0].floats()
+        let chunked = try vae.encodeChunks(audio, shape: shape, noise: noise, chunkFrames: 7, arena: arena)
+        XCTAssertEqual(chunked.count, whole.count)
+        let error = relativeL2(chunked, whole)
+        XCTAssertLessThanOrEqual(error, 1e-6)
+        let blind = try vae.encodeChunks(
+            audio, shape: shape, noise: noise, chunkFrames: 7, contextFrames: 0, arena: arena)
+        XCTAssertGreaterThan(relativeL2(blind, whole), 1e-3)
+        let sao = try AutoencoderOobleck(
+            configuration: .stableAudioOpen,
+            weights: .shapesOnly(
+                store: RandomWeightStore(
+                    shapes: Dictionary(
+                        uniqueKeysWithValues: AutoencoderOobleck.parameterShapes(.stableAudioOpen).map {
+                            ($0.name, $0.shape)
+                        }), sourceName: "random SAO VAE"), device: device))
+        XCTAssertEqual(sao.encodeContextFrames, 10)
+        print(
+            "Oobleck chunked encode (\(frames) frames in chunks of 7, context \(vae.encodeContextFrames)) vs whole: "
+                + "relative L2 \(error)")
+    }
+
     func testEncodeMatchesDiffusers() throws {
         let fixture = try AutoencoderOobleckFixture(test: self)
         let vae = try fixture.model(self)
