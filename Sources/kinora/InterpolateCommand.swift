@@ -88,74 +88,20 @@ struct InterpolateCommand: ParsableCommand {
         let reader = try VideoReader(url: inputURL)
         let expected = max(conversion.frames(inputCount: max(stream.packetCount, 1)).count, 1)
         let bar = ProgressBar(label: "interpolate")
-        var frames: [Int: VideoFrame] = [:]
-        var planes: [Int: [Float]] = [:]
-        var nextToRead = 0
-        var finished = false
-        /// Source frame `index`, reading ahead as needed; nil past the end.
-        func frame(_ index: Int) throws -> VideoFrame? {
-            while frames[index] == nil && !finished {
-                if let next = try reader.nextFrame() {
-                    frames[nextToRead] = next
-                    nextToRead += 1
-                } else {
-                    finished = true
-                }
-            }
-            return frames[index]
-        }
         var written = 0
-        var interpolated = 0
-        var cuts = 0
-        var k = 0
-        while true {
-            let first = conversion.frame(k)
-            guard let start = try frame(first.source) else { break }
-            // Every output frame between this source frame and the next, interpolated together.
-            var pending: [FrameRateConversion.OutputFrame] = []
-            while conversion.frame(k + pending.count).source == first.source {
-                pending.append(conversion.frame(k + pending.count))
-            }
-            let between = pending.filter { $0.timestep > 0 }
-            var results: [VideoFrame] = []
-            if !between.isEmpty, let end = try frame(first.source + 1) {
-                let a = try plane(start, index: first.source, cache: &planes)
-                let b = try plane(end, index: first.source + 1, cache: &planes)
-                if sceneThreshold > 0
-                    && SceneCut.isCut(a, b, height: start.height, width: start.width, threshold: sceneThreshold)
-                {
-                    results = between.map { _ in start }
-                    cuts += 1
-                } else {
-                    results = try rife.interpolate(
-                        a, b, height: start.height, width: start.width,
-                        timesteps: between.map { Float($0.timestep) }, arena: arena
-                    )
-                    .map { try PlanarRGB.frame($0, height: start.height, width: start.width) }
-                    interpolated += results.count
-                }
-            } else if !between.isEmpty {
-                // Past the last source frame: the video ends at that frame's time.
-                pending = pending.filter { $0.timestep == 0 }
-            }
-            var betweenIndex = 0
-            for output in pending {
-                if output.timestep == 0 {
-                    try writer.append(frame: start)
-                } else {
-                    try writer.append(frame: results[betweenIndex])
-                    betweenIndex += 1
-                }
+        let summary = try FrameRateStream<VideoFrame>(conversion: conversion, sceneThreshold: sceneThreshold).run(
+            read: { try reader.nextFrame() },
+            planes: { (PlanarRGB.planes(of: $0), $0.height, $0.width) },
+            between: { a, b, height, width, timesteps in
+                try rife.interpolate(a, b, height: height, width: width, timesteps: timesteps, arena: arena)
+                    .map { try PlanarRGB.frame($0, height: height, width: width) }
+            },
+            write: { frame in
+                try writer.append(frame: frame)
                 written += 1
                 bar.update(min(written, expected), of: max(expected, written))
-            }
-            k += max(pending.count, 1)
-            // Source frames no later output needs (a lower output rate skips some) are let go.
-            let nextSource = conversion.frame(k).source
-            frames = frames.filter { $0.key >= nextSource }
-            planes = planes.filter { $0.key >= nextSource }
-            if try frame(nextSource) == nil { break }
-        }
+            })
+        let (interpolated, cuts) = (summary.interpolated, summary.cuts)
         bar.finish()
         guard written > 0 else { throw Kinora.Failure(description: "\(input) holds no frames") }
         try writer.finish()
@@ -163,13 +109,5 @@ struct InterpolateCommand: ParsableCommand {
             "wrote \(outputURL.path): \(written) frames at \(outputRate) fps (\(interpolated) interpolated, "
                 + "\(cuts) scene cut\(cuts == 1 ? "" : "s") kept), "
                 + String(format: "wall %.3f s", Date().timeIntervalSince(started)))
-    }
-
-    /// `frame` as planar RGB floats in [0, 1], cached by its source index.
-    private func plane(_ frame: VideoFrame, index: Int, cache: inout [Int: [Float]]) throws -> [Float] {
-        if let cached = cache[index] { return cached }
-        let planar = PlanarRGB.planes(of: frame)
-        cache[index] = planar
-        return planar
     }
 }
