@@ -28,12 +28,17 @@ public struct Shot: Sendable, Hashable {
     /// Video shots: the picture an image model generates first, from the shot's prompt and seed at the clip's size,
     /// which the clip starts from (image to video); nil: text to video.
     public var keyframe: GenerationSettings?
+    /// The upscaler and factor applied to the clip's frames (video) or to the picture before its camera move (still).
+    public var upscale: UpscaleSettings?
+    /// Video shots: the clip's frame rate raised by frame interpolation before it is conformed.
+    public var interpolate: InterpolationSettings?
     public var location: SourceLocation
 
     public init(id: String, prompt: String, negative: String = "", promptSyntax: PromptSyntax = .default,
                 seed: UInt64, duration: Double, size: ImageSize? = nil, motion: Motion = .still,
                 camera: CameraMove = CameraMove(), draft: GenerationSettings? = nil, final: GenerationSettings,
-                keyframe: GenerationSettings? = nil, location: SourceLocation) {
+                keyframe: GenerationSettings? = nil, upscale: UpscaleSettings? = nil,
+                interpolate: InterpolationSettings? = nil, location: SourceLocation) {
         self.id = id
         self.prompt = prompt
         self.negative = negative
@@ -46,6 +51,8 @@ public struct Shot: Sendable, Hashable {
         self.draft = draft
         self.final = final
         self.keyframe = keyframe
+        self.upscale = upscale
+        self.interpolate = interpolate
         self.location = location
     }
 
@@ -59,7 +66,7 @@ public struct Shot: Sendable, Hashable {
     }
 
     static let keys = ["id", "prompt", "negative", "prompt_syntax", "seed", "duration", "size", "motion", "camera",
-                       "draft", "final", "keyframe"]
+                       "draft", "final", "keyframe", "upscale", "interpolate"]
 
     /// Reads one entry of `shots`; `index` (from 0) names it `shot-N` when it has no `id`.
     init?(reading field: YAMLField, index: Int) {
@@ -88,15 +95,26 @@ public struct Shot: Sendable, Hashable {
             }
             return GenerationSettings(reading: field, defaultModel: nil, requiresModel: true, purpose: .keyframe)
         }
+        let upscale = mapping["upscale"].map { UpscaleSettings(reading: $0) }
+        let interpolate = mapping["interpolate"].map { field -> InterpolationSettings? in
+            guard motion == .video else {
+                field.fail("interpolation makes frames between a clip's frames (motion: video); a still's frames "
+                           + "come from its camera move at the output's frame rate")
+                return nil
+            }
+            return InterpolationSettings(reading: field)
+        }
         if let cameraField = mapping["camera"], motion == .video {
             cameraField.fail("camera moves apply to stills; a video shot's motion comes from its model")
         }
         guard let id, let prompt, let negative, let syntax = syntax.flatMap(PromptSyntax.init(rawValue:)), let seed,
               let duration, size != .some(nil), let motion, let camera,
-              let final, draft != .some(nil), keyframe != .some(nil) else { return nil }
+              let final, draft != .some(nil), keyframe != .some(nil), upscale != .some(nil),
+              interpolate != .some(nil) else { return nil }
         self.init(id: id, prompt: prompt, negative: negative, promptSyntax: syntax, seed: seed, duration: duration,
                   size: size ?? nil, motion: motion, camera: camera, draft: draft ?? nil, final: final,
-                  keyframe: keyframe ?? nil, location: field.location)
+                  keyframe: keyframe ?? nil, upscale: upscale ?? nil, interpolate: interpolate ?? nil,
+                  location: field.location)
     }
 
     /// Reads `motion`: `still` or `video`; `stream` (autoregressive video of any length) is known but refused.

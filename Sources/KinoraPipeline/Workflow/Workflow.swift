@@ -51,6 +51,15 @@ public struct Workflow: Sendable, Hashable {
         models.first { $0.name == name }
     }
 
+    /// The name of the model that interpolates `shot`'s clip: its `interpolate.model`, else the workflow's only
+    /// model of the `rife` family; nil when the shot does not interpolate or no such model is declared.
+    public func interpolatorName(for shot: Shot) -> String? {
+        guard let interpolate = shot.interpolate else { return nil }
+        if let model = interpolate.model { return model }
+        let candidates = models.filter { $0.family == InterpolationSettings.defaultFamily }
+        return candidates.count == 1 ? candidates[0].name : nil
+    }
+
     /// Reads and validates the workflow at `url`. Throws `WorkflowError` naming the file, line and field of every
     /// problem.
     public static func load(contentsOf url: URL) throws -> Workflow {

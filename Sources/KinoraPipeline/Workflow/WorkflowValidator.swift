@@ -38,6 +38,21 @@ struct WorkflowValidator {
             if let keyframe = shot.keyframe {
                 reference(keyframe.model, keyframe.modelLocation, path + ".keyframe.model")
             }
+            if let upscale = shot.upscale {
+                reference(upscale.model, upscale.modelLocation, path + ".upscale.model")
+            }
+            if let interpolate = shot.interpolate {
+                if let name = workflow.interpolatorName(for: shot) {
+                    reference(name, interpolate.modelLocation, path + ".interpolate.model")
+                } else {
+                    let family = InterpolationSettings.defaultFamily
+                    let count = workflow.models.filter { $0.family == family }.count
+                    error(interpolate.location, path + ".interpolate.model", count == 0
+                          ? "no interpolator: name one with 'model', or declare one such as '\(family): "
+                            + "{catalog: \(family)}' in models"
+                          : "\(count) models of the \(family) family are declared; name one with 'model'")
+                }
+            }
         }
 
         let total = workflow.duration
