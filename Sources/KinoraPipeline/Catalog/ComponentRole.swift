@@ -10,8 +10,8 @@ public enum ComponentRole: String, Sendable, Hashable, Codable, CaseIterable {
     case voice
     /// A prompt to music (Stable Audio's text encoder, DiT and VAE, run as one pipeline): the `generateMusic` stage.
     case music
-    /// A picture to a larger one (Real-ESRGAN): `kinora upscale`, no chain stage yet.
+    /// A picture to a larger one (Real-ESRGAN): the `upscale` stage (and `kinora upscale`).
     case upscaler
-    /// Two frames to the frames between them (RIFE): `kinora interpolate`, no chain stage yet.
+    /// Two frames to the frames between them (RIFE): the `interpolate` stage (and `kinora interpolate`).
     case interpolator
 }

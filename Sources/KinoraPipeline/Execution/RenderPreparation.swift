@@ -173,8 +173,12 @@ public struct RenderPreparation: Sendable {
 
     /// The files a single-file layout needs next to the located file (a voice's `.onnx.json`, which holds its
     /// phoneme map and sample rate): part of the model, so part of its fingerprint.
+    /// An ncnn `.param` graph's weights are its `.bin` of the same name.
     static func companions(of located: ModelLocator.Located) -> [URL] {
         guard located.layout.fileExtension != nil else { return [] }
+        if located.url.pathExtension == "param" {
+            return [located.url.deletingPathExtension().appendingPathExtension("bin")]
+        }
         return located.layout.companions.map { URL(fileURLWithPath: located.url.path + $0) }
     }
 

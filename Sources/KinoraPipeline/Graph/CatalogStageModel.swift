@@ -1,3 +1,5 @@
+import KinoraModels
+
 /// A `StageModel` whose figures come from a catalog entry: the components of one role of a family (SDXL's two text
 /// encoders count as one), with memory and compute scaled from the entry's per-token, per-pixel and
 /// per-audio-second figures by each stage's parameters.
@@ -69,8 +71,40 @@ public struct CatalogStageModel: StageModel {
     /// Tokens a video family's text encoder reads per prompt: Wan pads every prompt to 512.
     static let videoPromptTokens = 512
 
+    /// The side of the tile an upscale takes when the frame is larger (`RealESRGAN`'s largest tile candidate), the
+    /// smaller tiles the plan may pick instead, and the most context either side of a tile (RRDBNet's; the compact
+    /// network needs fewer).
+    static let upscaleTile = 1024
+    static let upscaleTiles = [512, 256, 128, 64]
+    static let upscaleContext = 24
+    /// The smallest window and padded frame the catalog's per-pixel figures were measured at (a 256² tile; RIFE's
+    /// 416x240 padded to 512x256): fixed costs (kernel workspaces, the coarse levels) make smaller ones need more per
+    /// pixel, so they are counted as this many pixels.
+    static let upscaleMeasuredPixels = 256.0 * 256
+    static let interpolateMeasuredPixels = 512.0 * 256
+
+    /// Input pixels of the largest window (tile and context) an upscale of `stage` runs at once with `tactic`.
+    private static func upscaleWindow(_ stage: Stage, tactic: Tactic) -> Double {
+        let tile = tactic.tileLatentSize ?? upscaleTile
+        let (width, height) = (stage.parameters.int("width") ?? 0, stage.parameters.int("height") ?? 0)
+        let side = { (length: Int) in Double(length <= tile ? length : min(length, tile + 2 * upscaleContext)) }
+        return side(width) * side(height)
+    }
+
+    /// Pixels of one frame as RIFE runs it: padded to multiples of `RIFE.padding`.
+    private static func paddedPixels(_ stage: Stage) -> Double {
+        let pad = { (length: Int) in Double((length + RIFE.padding - 1) / RIFE.padding * RIFE.padding) }
+        return pad(stage.parameters.int("width") ?? 0) * pad(stage.parameters.int("height") ?? 0)
+    }
+
     public func tactics(for stage: Stage) -> [Tactic] {
         switch stage.kind {
+        case .upscale:
+            // The whole frame (up to a 1024-pixel tile), else smaller tiles; the runner picks the largest tile
+            // whose own memory plan fits the step's predicted bytes.
+            let side = max(stage.parameters.int("width") ?? 0, stage.parameters.int("height") ?? 0)
+            return [Tactic()] + Self.upscaleTiles.filter { $0 < min(side, Self.upscaleTile) }
+                .map { Tactic(tileLatentSize: $0) }
         case .denoise where video:
             // The Wan pipeline runs guidance's two passes one after the other.
             return [Tactic(guidance: Self.guided(stage) ? .sequential : .none)]
@@ -135,6 +169,12 @@ public struct CatalogStageModel: StageModel {
             bytes = activation("per_audio_second") * stages.reduce(0) { $0 + Self.audioSeconds($1) }
         case .generateMusic:
             bytes = activation("per_audio_second") * Self.generatedSeconds(stage)
+        case .upscale:
+            // One tile window at a time (the catalog's figure is per input pixel of the window, with its output).
+            bytes = activation("per_pixel") * max(Self.upscaleWindow(stage, tactic: tactic), Self.upscaleMeasuredPixels)
+        case .interpolate:
+            // Two frames and every frame between them in one call (the figure is per padded pixel).
+            bytes = activation("per_pixel") * max(Self.paddedPixels(stage), Self.interpolateMeasuredPixels)
         default:
             bytes = 0
         }
@@ -186,6 +226,10 @@ public struct CatalogStageModel: StageModel {
             work = flops("per_pixel") * Double(width * height) * count * (tactic.tileLatentSize == nil ? 1 : 1.25)
         case .speak:
             work = flops("per_audio_second") * stages.reduce(0) { $0 + Self.audioSeconds($1) }
+        case .upscale:
+            work = flops("per_pixel") * Double(width * height) * Double(stage.parameters.int("frames") ?? 1)
+        case .interpolate:
+            work = flops("per_pixel") * Self.paddedPixels(stage) * Double(stage.steps)
         case .generateMusic:
             passes = Double(stage.parameters.int("steps") ?? 1)
             work = flops("per_audio_second_step") * Self.generatedSeconds(stage) * passes

@@ -1,8 +1,10 @@
 import Foundation
+import KinoraMedia
+import KinoraModels
 
-/// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → animate, then one
-/// encodeVideo; per voice line phonemize → speak; per music cue loadAudio (a file) or generateMusic (a prompt); then
-/// mix and mux. Stages that would do identical work (same kind, model, settings and inputs) are built once and shared.
+/// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → [upscale] → animate (a video
+/// shot: its clip's stages → [upscale] → [interpolate] → conform), then one encodeVideo; per voice line phonemize →
+/// speak; per music cue loadAudio (a file) or generateMusic (a prompt); then mix and mux. Stages that would do identical work (same kind, model, settings and inputs) are built once and shared.
 public struct StageGraphBuilder {
     /// Makes the `StageModel` for the `role` component of a workflow model.
     public typealias ModelProvider = (ModelReference, ModelFamily, ComponentRole) throws -> any StageModel
@@ -60,8 +62,15 @@ public struct StageGraphBuilder {
                 }
                 continue
             }
-            let decode = try imageStages(shot, settings, reference: reference, family: family, prefix: shot.id,
+            var decode = try imageStages(shot, settings, reference: reference, family: family, prefix: shot.id,
                                          owner: owner, state: &state)
+            if shot.upscale != nil {
+                let size = settings.size
+                guard let upscaled = try upscaleStage(shot, input: decode, width: size.width, height: size.height,
+                                                      clip: nil, owner: owner, workflow: workflow, state: &state,
+                                                      issues: &issues) else { continue }
+                decode = upscaled.id
+            }
             let camera = shot.camera
             frames.append(state.add(Stage(
                 id: "\(shot.id)/animate", kind: .animate,
@@ -293,15 +302,111 @@ public struct StageGraphBuilder {
             parameters: StageParameters(["width": .int(size.width), "height": .int(size.height),
                                          "frames": .int(frames), "fps": .number(family.defaults.fps ?? 16)]),
             inputs: [denoise], steps: frames, owners: [owner]))
+        let clipRate = family.defaults.fps ?? 16
+        var clip = (id: decode, width: size.width, height: size.height)
+        if shot.upscale != nil {
+            guard let upscaled = try upscaleStage(shot, input: decode, width: size.width, height: size.height,
+                                                  clip: (frames, clipRate), owner: owner, workflow: workflow,
+                                                  state: &state, issues: &issues) else { return nil }
+            clip = upscaled
+        }
+        var rate = clipRate
+        if let interpolate = shot.interpolate {
+            guard let interpolated = try interpolateStage(shot, interpolate, input: clip, frames: frames,
+                                                          clipRate: clipRate, owner: owner, workflow: workflow,
+                                                          state: &state, issues: &issues) else { return nil }
+            (clip.id, rate) = (interpolated, interpolate.fps.value)
+        }
         let output = workflow.output
         let count = max(1, Int((shot.duration * output.fps.value).rounded()))
         return state.add(Stage(
             id: "\(shot.id)/conform", kind: .conform,
             parameters: StageParameters([
                 "frames": .int(count), "width": .int(output.size.width), "height": .int(output.size.height),
-                "fps": .string(output.fps.description), "clip_fps": .number(family.defaults.fps ?? 16),
+                "fps": .string(output.fps.description), "clip_fps": .number(rate),
             ]),
-            inputs: [decode], steps: count, owners: [owner]))
+            inputs: [clip.id], steps: count, owners: [owner]))
+    }
+
+    /// The `upscale` stage of `shot` on `input`, a picture of `width` × `height` (a still's decode), or with `clip`
+    /// a clip of that many frames at that rate; returns its id and the size it makes, or nil (with the problem in
+    /// `issues`) when its model makes no upscaled images or the result would be too large.
+    private func upscaleStage(_ shot: Shot, input: String, width: Int, height: Int, clip: (frames: Int, fps: Double)?,
+                              owner: String, workflow: Workflow, state: inout BuildState,
+                              issues: inout [SourceIssue]) throws -> (id: String, width: Int, height: Int)? {
+        guard let upscale = shot.upscale, let reference = workflow.model(named: upscale.model) else { return nil }
+        let family = try catalog.family(of: reference)
+        guard family.output == .upscaledImage else {
+            issues.append(SourceIssue(location: upscale.modelLocation, field: "\(owner).upscale.model",
+                                      message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                      + "\(family.output.noun); upscaling needs one that makes upscaled images "
+                                      + "(realesr-animevideov3, realesrgan-x4plus, realesrgan-x4plus-anime)"))
+            return nil
+        }
+        let (outputWidth, outputHeight) = (width * upscale.scale, height * upscale.scale)
+        let largest = Int(ValueBounds.frameSide.upperBound)
+        guard max(outputWidth, outputHeight) <= largest else {
+            issues.append(SourceIssue(location: upscale.location, field: "\(owner).upscale.scale",
+                                      message: "\(width)x\(height) upscaled \(upscale.scale)× is "
+                                      + "\(outputWidth)x\(outputHeight), larger than \(largest) pixels a side"))
+            return nil
+        }
+        var parameters: [String: StageParameters.Value] = [
+            "scale": .int(upscale.scale), "width": .int(width), "height": .int(height),
+            "output_width": .int(outputWidth), "output_height": .int(outputHeight), "frames": .int(clip?.frames ?? 1),
+            "input": .string(clip == nil ? "picture" : "clip"),
+        ]
+        if let clip { parameters["fps"] = .number(clip.fps) }
+        let id = state.add(Stage(
+            id: "\(shot.id)/upscale", kind: .upscale, model: try state.bind(reference, family, .upscaler, provideModel),
+            parameters: StageParameters(parameters), inputs: [input], steps: clip?.frames ?? 1, owners: [owner]))
+        return (id, outputWidth, outputHeight)
+    }
+
+    /// The `interpolate` stage raising `input`, a clip of `frames` frames at `clipRate`, to the shot's
+    /// `interpolate.fps`; nil (with the problem in `issues`) when its model makes no interpolated frames or the rate
+    /// is not above the clip's and at most the output's.
+    private func interpolateStage(_ shot: Shot, _ interpolate: InterpolationSettings,
+                                  input: (id: String, width: Int, height: Int), frames: Int, clipRate: Double,
+                                  owner: String, workflow: Workflow, state: inout BuildState,
+                                  issues: inout [SourceIssue]) throws -> String? {
+        guard let name = workflow.interpolatorName(for: shot), let reference = workflow.model(named: name) else {
+            return nil
+        }
+        let family = try catalog.family(of: reference)
+        func refuse(_ location: SourceLocation, _ field: String, _ message: String) -> String? {
+            issues.append(SourceIssue(location: location, field: "\(owner).interpolate.\(field)", message: message))
+            return nil
+        }
+        guard family.output == .interpolatedFrames else {
+            return refuse(interpolate.modelLocation, "model", "'\(reference.name)' is a \(family.name) model, which "
+                          + "makes \(family.output.noun); interpolation needs one that makes interpolated frames "
+                          + "(rife)")
+        }
+        let target = interpolate.fps
+        let output = workflow.output.fps
+        if target.value <= clipRate + 1e-9 {
+            return refuse(interpolate.location, "fps", "\(target) fps is not above the clip's "
+                          + "\(YAMLField.format(clipRate)) fps (the video model's rate); interpolation only adds "
+                          + "frames")
+        }
+        if target.value > output.value + 1e-9 {
+            return refuse(interpolate.location, "fps", "\(target) fps is above the output's \(output) fps: the cut "
+                          + "would never show the extra frames; interpolate to \(output) at most")
+        }
+        let source = try FrameRate(parsing: YAMLField.format(clipRate))
+        let conversion = try FrameRateConversion(input: (source.numerator, source.denominator),
+                                                 output: (target.numerator, target.denominator))
+        let count = conversion.frames(inputCount: frames).count
+        return state.add(Stage(
+            id: "\(shot.id)/interpolate", kind: .interpolate,
+            model: try state.bind(reference, family, .interpolator, provideModel),
+            parameters: StageParameters([
+                "width": .int(input.width), "height": .int(input.height), "frames": .int(frames),
+                "clip_fps": .string(source.description), "fps": .string(target.description),
+                "output_frames": .int(count), "scene_threshold": .number(SceneCut.defaultThreshold),
+            ]),
+            inputs: [input.id], steps: count, owners: [owner]))
     }
 
     /// The `generateMusic` stage of a generated cue, or nil (with its problems in `issues`) when its model cannot make

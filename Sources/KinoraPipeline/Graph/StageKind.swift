@@ -1,5 +1,5 @@
-/// What a stage does. `encodeText`, `denoise`, `decode`, `speak` and `generateMusic` run a model on the device; the
-/// others run on the host.
+/// What a stage does. `encodeText`, `denoise`, `decode`, `encodeImage`, `upscale`, `interpolate`, `speak` and
+/// `generateMusic` run a model on the device; the others run on the host.
 public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Prompt and negative prompt to conditioning (text encoder).
     case encodeText
@@ -13,6 +13,10 @@ public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
     case speak
     /// A keyframe picture to the latent a video model's clip starts from (the video model's VAE encoder).
     case encodeImage
+    /// A clip's frames, or a still's picture, to larger ones (upscaler: Real-ESRGAN), frame by frame.
+    case upscale
+    /// A clip to a higher frame rate (interpolator: RIFE), frame by frame.
+    case interpolate
     /// A still to the shot's frames with its pan and zoom (host).
     case animate
     /// A video model's clip to the shot's frames at the output's frame rate and size (host).
@@ -36,6 +40,8 @@ public enum StageKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .decode, .encodeImage: return .decoder
         case .speak: return .voice
         case .generateMusic: return .music
+        case .upscale: return .upscaler
+        case .interpolate: return .interpolator
         case .phonemize, .animate, .conform, .encodeVideo, .loadAudio, .mix, .mux: return nil
         }
     }

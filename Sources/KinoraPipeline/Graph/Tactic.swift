@@ -14,7 +14,8 @@ public struct Tactic: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Stages run together.
     public var batch: Int
     public var guidance: Guidance
-    /// Latent tile edge of a tiled decode; nil: untiled.
+    /// Latent tile edge of a tiled decode, or an upscale's tile side in input pixels; nil: untiled (an upscale: the
+    /// whole frame, in tiles of 1024 pixels when larger).
     public var tileLatentSize: Int?
     /// Weights streamed block by block from host memory instead of resident: one block on the device at a time,
     /// every pass uploading them again. The planner chooses it only when no resident tactic fits.

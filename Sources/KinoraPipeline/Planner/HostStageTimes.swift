@@ -38,7 +38,8 @@ public enum HostStageTimes {
             let video = stage.inputs.compactMap(graph.stage).first { $0.kind == .encodeVideo }
             return (video.map { pixels($0, frames: $0.steps) } ?? 0) / muxPixelsPerSecond
                 + (stage.parameters.number("duration") ?? 0) * muxSecondsPerAudioSecond
-        case .encodeText, .denoise, .decode, .encodeImage, .speak, .generateMusic, .phonemize, .loadAudio:
+        case .encodeText, .denoise, .decode, .encodeImage, .upscale, .interpolate, .speak, .generateMusic, .phonemize,
+             .loadAudio:
             return 0
         }
     }

@@ -3,8 +3,9 @@ import KinoraGPU
 import KinoraModels
 
 /// The `StageRunner` that renders for real: Stable Diffusion pipelines encode text, denoise and decode on the
-/// device, Wan pipelines make video shots' clips, a Piper voice speaks, a music model (Stable Audio) generates cues,
-/// and KinoraMedia turns stills and clips into frames, mixes the audio and writes the final file. Every stage reads its inputs from, and writes its result into,
+/// device, Wan pipelines make video shots' clips, Real-ESRGAN upscales and RIFE interpolates them frame by frame, a
+/// Piper voice speaks, a music model (Stable Audio) generates cues, and KinoraMedia turns stills and clips into
+/// frames, mixes the audio and writes the final file. Every stage reads its inputs from, and writes its result into,
 /// the folders the executor hands it.
 ///
 /// Loading follows the plan: a pipeline is opened for a weights folder when the first of its components is loaded
@@ -30,6 +31,8 @@ public final class ChainStageRunner: StageRunner {
     let videoModels: Set<String>
     /// Open video pipelines by weights folder, with the roles the plan has loaded from them.
     var videoPipelines: [String: OpenVideoPipeline] = [:]
+    /// Loaded upscalers and interpolators by `ModelIdentity.key`, with the arena their stages run in.
+    var frameModels: [String: OpenFrameModel] = [:]
     /// Things the user should know that do not stop the render (a voice line running past its `end`).
     public private(set) var warnings: [String] = []
 
@@ -71,6 +74,10 @@ public final class ChainStageRunner: StageRunner {
             try loadVideo(url, role: role)
             return
         }
+        if role == .upscaler || role == .interpolator {
+            try loadFrameModel(key, url: url, role: role)
+            return
+        }
         let reference = self.reference(of: model)
         let pipelineKey = self.pipelineKey(url, reference)
         var open = try pipelines[pipelineKey] ?? OpenPipeline(pipeline: openPipeline(url, reference), roles: [])
@@ -85,6 +92,11 @@ public final class ChainStageRunner: StageRunner {
         let key = model.identity.key
         let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
         if videoModels.contains(key), let url = locations[key], evictVideo(url, role: role) {
+            device.memory.trim()
+            return
+        }
+        if let open = frameModels.removeValue(forKey: key) {
+            open.arena.trim()
             device.memory.trim()
             return
         }
@@ -168,6 +180,10 @@ public final class ChainStageRunner: StageRunner {
                 try animate(stage, still: input(0), into: folder, progress: progress)
             case .conform:
                 try conform(stage, clip: input(0), into: folder, progress: progress)
+            case .upscale:
+                try upscale(stage, model: model, tactic: tactic, input: input(0), into: folder, progress: progress)
+            case .interpolate:
+                try interpolate(stage, model: model, clip: input(0), into: folder, progress: progress)
             case .encodeImage:
                 throw RunnerError.unsupported(stage: stage.id, reason: "only a video model encodes a keyframe")
             case .encodeVideo:

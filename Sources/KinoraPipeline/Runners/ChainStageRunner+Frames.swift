@@ -1,0 +1,154 @@
+import Foundation
+import KinoraGPU
+import KinoraMedia
+import KinoraModels
+import KinoraTensor
+
+/// The stages that work on finished pictures and clips with a model of their own: `upscale` (Real-ESRGAN) and
+/// `interpolate` (RIFE). A clip streams from file to file one frame at a time, so no clip is held in memory.
+///
+/// Results on disk: `upscale` writes the upscaled clip (`clip.mkv`, FFV1 at the clip's frame rate) for a video shot,
+/// or the upscaled picture (`image.kf32`, [3, height, width]) for a still; `interpolate` the clip at the target frame
+/// rate (`clip.mkv`).
+extension ChainStageRunner {
+    /// A loaded upscaler or interpolator.
+    struct OpenFrameModel {
+        enum Model {
+            /// The upscaler's `.param` file; the network opens on the first stage, for that stage's scale.
+            case upscaler(URL, RealESRGAN?)
+            case interpolator(RIFE)
+        }
+
+        var model: Model
+        let arena: ActivationArena
+    }
+
+    /// Loads the upscaler or interpolator at `url`: RIFE's weights upload now, an upscaler's when its first stage
+    /// runs (the scale, which decides the network's final resize, is the stage's).
+    func loadFrameModel(_ key: String, url: URL, role: ComponentRole) throws {
+        guard frameModels[key] == nil else { return }
+        let model: OpenFrameModel.Model = role == .upscaler
+            ? .upscaler(url, nil) : .interpolator(try RIFE(url: url, device: device))
+        frameModels[key] = OpenFrameModel(model: model, arena: ActivationArena(device: device))
+    }
+
+    /// The loaded upscaler of `model` at `scale` (reopened when the last stage asked for another scale).
+    private func upscaler(_ stage: Stage, model: (any StageModel)?, scale: Int)
+        throws -> (RealESRGAN, ActivationArena) {
+        guard let key = model?.identity.key, var open = frameModels[key],
+              case .upscaler(let url, let current) = open.model else {
+            throw RunnerError.modelNotLoaded(stage: stage.id, model: model?.identity.name ?? "none")
+        }
+        if let current, Int(current.scale.rounded()) == scale { return (current, open.arena) }
+        // The other scale's network (and its device weights) goes before this one uploads.
+        open.model = .upscaler(url, nil)
+        frameModels[key] = open
+        open.arena.trim()
+        let network = try RealESRGAN(paramURL: url, outputScale: scale, device: device)
+        try network.uploadWeights()
+        open.model = .upscaler(url, network)
+        frameModels[key] = open
+        return (network, open.arena)
+    }
+
+    /// Upscales a still's picture (`input: picture`) or a clip frame by frame (`input: clip`). The tile is the
+    /// largest whose own memory plan fits the bytes the plan predicted for the stage.
+    func upscale(_ stage: Stage, model: (any StageModel)?, tactic: Tactic?, input: URL, into folder: URL,
+                 progress: (Int) -> Void) throws {
+        let scale = try int(stage, "scale")
+        let (network, arena) = try upscaler(stage, model: model, scale: scale)
+        let width = try int(stage, "width"), height = try int(stage, "height")
+        let budget = model?.activationBytes(for: [stage], tactic: tactic ?? Tactic()) ?? 0
+        let tiling = try network.tiling(height: height, width: width, availableBytes: budget, arena: arena)
+        func run(_ planar: [Float], height: Int, width: Int) throws -> [Float] {
+            let result = try network.upscale(planar, height: height, width: width, tiling: tiling, arena: arena)
+            try requireFinite(result, "upscaled picture", of: stage, model: model)
+            return result
+        }
+        if try string(stage, "input") == "picture" {
+            let (planar, shape) = try readFinite("image.kf32", in: input, for: stage)
+            guard shape == [3, height, width] else {
+                throw RunnerError.unsupported(stage: stage.id, reason: "expected a [3, \(height), \(width)] picture, "
+                                              + "got \(shape)")
+            }
+            let size = network.outputSize(height: height, width: width)
+            try FloatArrayFile.write(run(planar, height: height, width: width), shape: [3, size.height, size.width],
+                                     to: folder.appendingPathComponent("image.kf32"))
+            progress(1)
+            return
+        }
+        let reader = try VideoReader(url: file("clip.mkv", in: input, for: stage))
+        let rate = try FrameRate(parsing: YAMLField.format(number(stage, "fps")))
+        let writer = try VideoWriter(url: folder.appendingPathComponent("clip.mkv"),
+                                     settings: VideoSettings(codec: .ffv1, frameRate: rate))
+        var count = 0
+        while let frame = try reader.nextFrame() {
+            let size = network.outputSize(height: frame.height, width: frame.width)
+            let result = try run(Self.planes(of: frame), height: frame.height, width: frame.width)
+            try writer.append(frame: Self.frame(result, height: size.height, width: size.width))
+            count += 1
+            progress(count)
+        }
+        try writer.finish()
+    }
+
+    /// Raises a clip's frame rate (`clip_fps` → `fps`) with RIFE, frame by frame (`FrameRateStream`): output frames
+    /// on a source frame copy it, the others are made between their two source frames, a scene cut repeats the
+    /// earlier frame.
+    func interpolate(_ stage: Stage, model: (any StageModel)?, clip: URL, into folder: URL,
+                     progress: (Int) -> Void) throws {
+        guard let key = model?.identity.key, let open = frameModels[key], case .interpolator(let rife) = open.model
+        else { throw RunnerError.modelNotLoaded(stage: stage.id, model: model?.identity.name ?? "none") }
+        let source = try FrameRate(parsing: string(stage, "clip_fps"))
+        let target = try FrameRate(parsing: string(stage, "fps"))
+        let conversion = try FrameRateConversion(input: (source.numerator, source.denominator),
+                                                 output: (target.numerator, target.denominator))
+        let reader = try VideoReader(url: file("clip.mkv", in: clip, for: stage))
+        let writer = try VideoWriter(url: folder.appendingPathComponent("clip.mkv"),
+                                     settings: VideoSettings(codec: .ffv1, frameRate: target))
+        let stream = FrameRateStream<VideoFrame>(conversion: conversion,
+                                                 sceneThreshold: try number(stage, "scene_threshold"))
+        var written = 0
+        let summary = try stream.run(
+            read: { try reader.nextFrame() },
+            planes: { (Self.planes(of: $0), $0.height, $0.width) },
+            between: { a, b, height, width, timesteps in
+                try rife.interpolate(a, b, height: height, width: width, timesteps: timesteps, arena: open.arena)
+                    .map { frame in
+                        try self.requireFinite(frame, "interpolated frame", of: stage, model: model)
+                        return try Self.frame(frame, height: height, width: width)
+                    }
+            },
+            write: { frame in
+                try writer.append(frame: frame)
+                written += 1
+                progress(written)
+            })
+        guard summary.written > 0 else {
+            throw RunnerError.invalidInput(stage: stage.id, file: clip.appendingPathComponent("clip.mkv").path,
+                                           reason: "the clip has no frames")
+        }
+        try writer.finish()
+    }
+
+    /// `frame` as planar RGB floats [3, height, width] in [0, 1], the models' layout.
+    static func planes(of frame: VideoFrame) -> [Float] {
+        let pixels = frame.rgb8
+        let count = frame.width * frame.height
+        var planar = [Float](repeating: 0, count: 3 * count)
+        for index in 0..<count {
+            for channel in 0..<3 { planar[channel * count + index] = Float(pixels[3 * index + channel]) / 255 }
+        }
+        return planar
+    }
+
+    /// Planar RGB floats [3, height, width] as a frame (values outside [0, 1] are clamped when encoded).
+    static func frame(_ planar: [Float], height: Int, width: Int) throws -> VideoFrame {
+        let count = width * height
+        var interleaved = [Float](repeating: 0, count: 3 * count)
+        for index in 0..<count {
+            for channel in 0..<3 { interleaved[3 * index + channel] = planar[channel * count + index] }
+        }
+        return try VideoFrame(width: width, height: height, rgbFloat: interleaved)
+    }
+}
