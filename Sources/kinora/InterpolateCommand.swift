@@ -91,10 +91,10 @@ struct InterpolateCommand: ParsableCommand {
         var written = 0
         let summary = try FrameRateStream<VideoFrame>(conversion: conversion, sceneThreshold: sceneThreshold).run(
             read: { try reader.nextFrame() },
-            planes: { (PlanarRGB.planes(of: $0), $0.height, $0.width) },
+            planes: { ($0.planarRGB, $0.height, $0.width) },
             between: { a, b, height, width, timesteps in
                 try rife.interpolate(a, b, height: height, width: width, timesteps: timesteps, arena: arena)
-                    .map { try PlanarRGB.frame($0, height: height, width: width) }
+                    .map { try VideoFrame(planarRGB: $0, width: width, height: height) }
             },
             write: { frame in
                 try writer.append(frame: frame)

@@ -143,10 +143,10 @@ struct UpscaleCommand: ParsableCommand {
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> VideoFrame {
         let result = try upscaler.upscale(
-            PlanarRGB.planes(of: frame), height: frame.height, width: frame.width,
+            frame.planarRGB, height: frame.height, width: frame.width,
             tiling: tiling, arena: arena, progress: progress)
         let size = upscaler.outputSize(height: frame.height, width: frame.width)
-        return try PlanarRGB.frame(result, height: size.height, width: size.width)
+        return try VideoFrame(planarRGB: result, width: size.width, height: size.height)
     }
 
     /// `settings` as a one-line JSON object with sorted keys.

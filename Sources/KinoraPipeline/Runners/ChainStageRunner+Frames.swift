@@ -84,8 +84,8 @@ extension ChainStageRunner {
         var count = 0
         while let frame = try reader.nextFrame() {
             let size = network.outputSize(height: frame.height, width: frame.width)
-            let result = try run(Self.planes(of: frame), height: frame.height, width: frame.width)
-            try writer.append(frame: Self.frame(result, height: size.height, width: size.width))
+            let result = try run(frame.planarRGB, height: frame.height, width: frame.width)
+            try writer.append(frame: VideoFrame(planarRGB: result, width: size.width, height: size.height))
             count += 1
             progress(count)
         }
@@ -111,12 +111,12 @@ extension ChainStageRunner {
         var written = 0
         let summary = try stream.run(
             read: { try reader.nextFrame() },
-            planes: { (Self.planes(of: $0), $0.height, $0.width) },
+            planes: { ($0.planarRGB, $0.height, $0.width) },
             between: { a, b, height, width, timesteps in
                 try rife.interpolate(a, b, height: height, width: width, timesteps: timesteps, arena: open.arena)
                     .map { frame in
                         try self.requireFinite(frame, "interpolated frame", of: stage, model: model)
-                        return try Self.frame(frame, height: height, width: width)
+                        return try VideoFrame(planarRGB: frame, width: width, height: height)
                     }
             },
             write: { frame in
@@ -129,26 +129,5 @@ extension ChainStageRunner {
                                            reason: "the clip has no frames")
         }
         try writer.finish()
-    }
-
-    /// `frame` as planar RGB floats [3, height, width] in [0, 1], the models' layout.
-    static func planes(of frame: VideoFrame) -> [Float] {
-        let pixels = frame.rgb8
-        let count = frame.width * frame.height
-        var planar = [Float](repeating: 0, count: 3 * count)
-        for index in 0..<count {
-            for channel in 0..<3 { planar[channel * count + index] = Float(pixels[3 * index + channel]) / 255 }
-        }
-        return planar
-    }
-
-    /// Planar RGB floats [3, height, width] as a frame (values outside [0, 1] are clamped when encoded).
-    static func frame(_ planar: [Float], height: Int, width: Int) throws -> VideoFrame {
-        let count = width * height
-        var interleaved = [Float](repeating: 0, count: 3 * count)
-        for index in 0..<count {
-            for channel in 0..<3 { interleaved[3 * index + channel] = planar[channel * count + index] }
-        }
-        return try VideoFrame(width: width, height: height, rgbFloat: interleaved)
     }
 }
