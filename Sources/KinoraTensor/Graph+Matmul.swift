@@ -22,7 +22,12 @@ extension Graph {
         /// Small tiles for thin products, large ones otherwise (as ggml's s/m/l warptiles). CPU drivers take the
         /// direct path: on lavapipe each barrier is a coroutine switch and CPU caches already tile, so skipping
         /// shared memory measured 1.7x faster (512³ f32: 2.2 vs 1.3 GFLOP/s).
+        ///
+        /// A product of at most 4 rows (a decoding step's tokens) takes a tile of exactly its rows, each thread one
+        /// column of them: every weight is read once for all rows instead of once per padded 32-row tile (MusicGen's
+        /// step, 2 rows, did 16 times its work).
         static func choose(m: Int, n: Int, direct: Bool) -> MatmulTile {
+            if m <= 4 { return MatmulTile(bm: m, bn: 64, bk: 16, tm: m, tn: 1, direct: direct) }
             if m <= 32 || n <= 32 { return MatmulTile(bm: 32, bn: 32, bk: 16, tm: 2, tn: 2, direct: direct) }
             return MatmulTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, direct: direct)
         }

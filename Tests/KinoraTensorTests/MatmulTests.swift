@@ -5,7 +5,8 @@ import XCTest
 
 final class MatmulTests: TensorTestCase {
     func testMatmulMatchesReferenceOnAwkwardSizesForEveryWeightType() throws {
-        let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (7, 33, 130), (65, 70, 17), (130, 7, 64), (33, 130, 7)]
+        let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (7, 33, 130), (65, 70, 17), (130, 7, 64), (33, 130, 7),
+                                                  (2, 300, 70), (3, 65, 33), (4, 129, 17), (1, 70, 130)]
         for dtype in DType.allCases {
             for (m, n, k) in shapes {
                 for (transposeB, strategy) in [(false, MatmulStrategy.sharedMemory), (true, .sharedMemory),
