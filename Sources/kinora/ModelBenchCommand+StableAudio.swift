@@ -3,6 +3,7 @@ import Foundation
 import KinoraGPU
 import KinoraModels
 import KinoraPipeline
+import KinoraTensor
 
 /// `kinora bench model sao|sao-small|tiny-sao`: a Stable Audio generation's device memory planned stage by stage
 /// (`StableAudioMemoryPlanner`) — Stable Audio Open 1.0 (guidance, batch 2) or Small (no guidance, batch 1, 64 prompt
@@ -24,9 +25,6 @@ extension ModelBenchCommand {
         modelType: "t5")
 
     func validateStableAudio() throws {
-        if runStages, Self.stableAudioFullSize.contains(model), weights == nil {
-            throw ValidationError("--run needs a folder's weights (tiny-sao, or --weights DIR)")
-        }
         if let seconds, !(seconds.isFinite && seconds > 0) {
             throw ValidationError("--seconds must be a positive number, got \(seconds)")
         }
@@ -86,6 +84,17 @@ extension ModelBenchCommand {
                 promptTokens: small ? StableAudioFamily.openSmall.promptTokens : StableAudioFamily.open1.promptTokens,
                 guidance: guidance, device: device)
             source = "stabilityai/stable-audio-open-\(small ? "small" : "1.0") (random F16 weights, shapes only)"
+            if runStages {
+                guard plan.peakBytes <= device.memory.budget else {
+                    throw ValidationError(
+                        "--run: \(name)'s planned peak \(ByteCount(plan.peakBytes)) is more than the device's budget "
+                            + "\(ByteCount(device.memory.budget)) (\(device.physical.name)); give a larger --vram on a "
+                            + "device that has it")
+                }
+                measured = try timeRandomStableAudio(
+                    dit: dit, vae: vaeConfiguration, projection: projectionConfiguration, guidance: guidance,
+                    seconds: asked, store: store, device: device)
+            }
         } else {
             let folder =
                 try weights.map { URL(fileURLWithPath: $0) }
@@ -116,6 +125,75 @@ extension ModelBenchCommand {
         }
         print("whole plan: peak \(ByteCount(plan.peakBytes)) at the \(plan.peakStage ?? "—") stage")
         if let measured { print(measured + "; planned \(plan.peakBytes)") }
+    }
+
+    /// Full-size Stable Audio over random F16 values (noise out, the real model's work): the text encoding, one DiT
+    /// pass over the window (batch 2 with guidance) and one VAE decode chunk timed, and the generation of `steps`
+    /// (default: the family's) predicted from them: text + steps × pass + the window's chunks × chunk.
+    private func timeRandomStableAudio(
+        dit: StableAudioDiTConfig, vae vaeConfiguration: AutoencoderOobleckConfig,
+        projection projectionConfiguration: StableAudioProjectionConfig, guidance: Bool, seconds: Double,
+        store: ([(name: String, shape: [Int])], String) -> RandomWeightStore, device: GPUDevice
+    ) throws -> String {
+        let textEncoder = try UMT5EncoderModel(
+            configuration: Self.t5Base,
+            weights: DeviceWeights(store: store(UMT5EncoderModel.parameterShapes(Self.t5Base), "text_encoder"),
+                                   device: device))
+        let projection = try StableAudioProjectionModel(
+            configuration: projectionConfiguration,
+            weights: DeviceWeights(store: store(StableAudioProjectionModel.parameterShapes(projectionConfiguration),
+                                                "projection"), device: device))
+        let transformer = try StableAudioDiTModel(
+            configuration: dit,
+            weights: DeviceWeights(store: store(StableAudioDiTModel.parameterShapes(dit), "dit"), device: device))
+        let vae = try AutoencoderOobleck(
+            configuration: vaeConfiguration,
+            weights: DeviceWeights(store: store(AutoencoderOobleck.parameterShapes(vaeConfiguration), "vae"),
+                                   device: device))
+        let arena = ActivationArena(device: device)
+        let rows = guidance ? 2 : 1
+        let tokens = projectionConfiguration == .stableAudioOpenSmall
+            ? StableAudioFamily.openSmall.promptTokens : StableAudioFamily.open1.promptTokens
+        func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+            let started = Date()
+            let result = try body()
+            return (result, Date().timeIntervalSince(started))
+        }
+        let (conditioning, textSeconds) = try timed { () -> [Tensor] in
+            defer { arena.trim() }
+            let graph = Graph(arena: arena)
+            let ids = [[Int]](repeating: [Int](repeating: 1, count: tokens), count: rows)
+            let text = try textEncoder(graph, inputIDs: ids, attentionMask: ids.map { $0.map { _ in 1 } })
+            let (conditioning, global) = try projection.conditioning(
+                graph, text: text, secondsStart: [Float](repeating: 0, count: rows),
+                secondsEnd: [Float](repeating: Float(seconds), count: rows))
+            return try graph.run([conditioning, global])
+        }
+        let latent = [rows, dit.inChannels, dit.sampleSize]
+        let (_, passSeconds) = try timed { () -> [Tensor] in
+            defer { arena.trim() }
+            let graph = Graph(arena: arena)
+            return try graph.run([try transformer(
+                graph, hiddenStates: graph.input([Float](repeating: 0.1, count: latent.reduce(1, *)), shape: latent),
+                timestep: [0.5], encoderHiddenStates: graph.input(conditioning[0]),
+                globalHiddenStates: graph.input(conditioning[1]))])
+        }
+        let chunk = min(dit.sampleSize, StableAudioPipeline.decodeChunkFrames + 2 * vae.decodeContextFrames)
+        let (_, chunkSeconds) = try timed { () -> [Tensor] in
+            defer { arena.trim() }
+            let graph = Graph(arena: arena)
+            let shape = [1, dit.inChannels, chunk]
+            return try graph.run([try vae.decode(
+                graph, graph.input([Float](repeating: 0.1, count: shape.reduce(1, *)), shape: shape))])
+        }
+        let steps = self.steps ?? (projectionConfiguration == .stableAudioOpenSmall ? 8 : 100)
+        let chunks = (dit.sampleSize + StableAudioPipeline.decodeChunkFrames - 1) / StableAudioPipeline.decodeChunkFrames
+        let predicted = textSeconds + Double(steps) * passSeconds + Double(chunks) * chunkSeconds
+        return "measured (--run, random F16 weights): " + String(
+            format: "text %.3f s; DiT pass %.3f s (batch %d, %d latent frames); decode chunk %.3f s (%d frames with "
+                + "context); predicted for %d steps and %d chunks: %.2f s for %.2f s of audio (real-time factor %.3f)",
+            textSeconds, passSeconds, rows, dit.sampleSize, chunkSeconds, chunk, steps, chunks, predicted, seconds,
+            seconds / predicted)
     }
 
     /// One run of `pipeline` from a trimmed device: seconds, the real-time factor and the allocator's peak above what
