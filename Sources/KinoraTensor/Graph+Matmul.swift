@@ -68,6 +68,20 @@ extension Graph {
         let pushConstants = [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32)
             + [Launch.bits(weight.scale)]
         let work = 2 * Double(batchA) * Double(m) * Double(n) * Double(k)
+        if transposeB, m <= Self.vectorRows, matmulStrategy != .cooperativeMatrix {
+            // A few rows against a linear layer's [out, in] weights (a decoding step): every weight row read once,
+            // contiguously, its column's partial sums met in shared memory.
+            let columns = Self.vectorThreads / Self.vectorLanes
+            let groups = (n + columns - 1) / columns
+            let call = KernelCall(
+                shader: "matmul_vector.\(weight.variant)",
+                specialization: [UInt32(Self.vectorThreads), 1, 1, UInt32(m), UInt32(Self.vectorLanes),
+                                 bias == nil ? 0 : 1],
+                pushConstants: pushConstants,
+                groups: (UInt32(min(groups, 65535)), UInt32((groups + 65534) / 65535), UInt32(batchA)),
+                operands: operands, work: work, label: "matmul")
+            return record(call, output: Array(a.shape.dropLast()) + [n])
+        }
         if try usesCooperativeMatrix() {
             let plan = try CooperativeMatrixPlan(device: device)
             let call = KernelCall(
@@ -90,6 +104,12 @@ extension Graph {
             operands: operands, work: work, label: "matmul")
         return record(call, output: Array(a.shape.dropLast()) + [n])
     }
+
+    /// The most rows the vector kernel takes (`matmul_vector.comp`), its threads per workgroup and threads per
+    /// output column.
+    static let vectorRows = 4
+    static let vectorThreads = 64
+    static let vectorLanes = 8
 
     /// Whether this matmul runs on tensor cores: when asked for explicitly (throws if the device cannot), or
     /// automatically on the cooperative-matrix tier once the kernel has passed its self-check on this device.

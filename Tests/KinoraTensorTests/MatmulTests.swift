@@ -62,6 +62,23 @@ final class MatmulTests: TensorTestCase {
         }
     }
 
+    /// A few rows against [out, in] weights take the vector kernel: with bias, batched, and wide enough that its
+    /// workgroups spill onto a second grid axis (more than 65,535 groups of 8 columns).
+    func testFewRowProductsMatchTheReferenceBatchedWithBiasAndVeryWide() throws {
+        for (batch, m, n, k, dtype) in [(3, 2, 40, 17, DType.f16), (1, 4, 530_001, 3, .f32), (2, 1, 129, 70, .bf16)] {
+            let a = randomValues(batch * m * k)
+            let b = randomValues(batch * n * k).map { HostConversionMirror.rounded($0, to: dtype) }
+            let bias = randomValues(n).map { HostConversionMirror.rounded($0, to: dtype) }
+            let graph = makeGraph()
+            let y = try graph.matmul(graph.input(a, shape: [batch, m, k]),
+                                     graph.input(b, shape: [batch, n, k], dtype: dtype), transposeB: true,
+                                     bias: graph.input(bias, shape: [n], dtype: dtype))
+            let expected = Reference.matmul(a, b, batch: batch, batchB: batch, m: m, n: n, k: k, transposeB: true,
+                                            bias: bias)
+            assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5, "\(batch)x\(m)x\(n)x\(k) \(dtype)")
+        }
+    }
+
     func testMismatchedInnerSizesThrowNamingMatmulAndShapes() throws {
         let graph = makeGraph()
         let a = try graph.input(randomValues(6), shape: [2, 3])
