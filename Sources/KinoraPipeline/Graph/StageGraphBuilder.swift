@@ -54,7 +54,7 @@ public struct StageGraphBuilder {
                                           + "that makes \(wanted.noun)"))
                 continue
             }
-            let frameCount = max(1, Int((shot.duration * workflow.output.fps.value).rounded()))
+            let frameCount = workflow.frameCount(of: shot)
             if shot.motion == .video {
                 if let clip = try videoStages(shot, settings, reference: reference, family: family, owner: owner,
                                               mode: mode, workflow: workflow, state: &state, issues: &issues) {
@@ -85,14 +85,19 @@ public struct StageGraphBuilder {
         }
 
         let output = workflow.output
+        var encode: [String: StageParameters.Value] = [
+            "codec": .string(output.codec.rawValue), "crf": .int(output.crf ?? -1),
+            "fps": .string(output.fps.description), "width": .int(output.size.width),
+            "height": .int(output.size.height),
+        ]
+        // Only a cut with a transition carries them, so the key of a cut without any stays what it was.
+        if workflow.shots.contains(where: { $0.transition != .cut }) {
+            encode["transitions"] = .string(workflow.shots.map { $0.transition.parameter(at: output.fps.value) }
+                .joined(separator: ","))
+        }
         let video = state.add(Stage(
-            id: "video/encode", kind: .encodeVideo,
-            parameters: StageParameters(["codec": .string(output.codec.rawValue), "crf": .int(output.crf ?? -1),
-                                         "fps": .string(output.fps.description),
-                                         "width": .int(output.size.width), "height": .int(output.size.height)]),
-            inputs: frames,
-            steps: workflow.shots.reduce(0) { $0 + max(1, Int(($1.duration * output.fps.value).rounded())) },
-            owners: ["output"]))
+            id: "video/encode", kind: .encodeVideo, parameters: StageParameters(encode), inputs: frames,
+            steps: workflow.frameCount, owners: ["output"]))
 
         var audio: [String] = []
         var placements: [String] = []
@@ -170,11 +175,11 @@ public struct StageGraphBuilder {
                 ]),
                 inputs: audio, owners: ["mix"])))
         }
+        let mux: [String: StageParameters.Value] = [
+            "container": .string(StageGraph.container(of: output.file)), "duration": .number(workflow.duration),
+        ]
         _ = state.add(Stage(
-            id: "output/mux", kind: .mux,
-            parameters: StageParameters(["container": .string(StageGraph.container(of: output.file)),
-                                         "duration": .number(workflow.duration)]),
-            inputs: muxInputs, owners: ["output"]))
+            id: "output/mux", kind: .mux, parameters: StageParameters(mux), inputs: muxInputs, owners: ["output"]))
         return StageGraph(file: workflow.file, mode: mode, stages: state.stages, models: state.models)
     }
 
@@ -318,7 +323,7 @@ public struct StageGraphBuilder {
             (clip.id, rate) = (interpolated, interpolate.fps.value)
         }
         let output = workflow.output
-        let count = max(1, Int((shot.duration * output.fps.value).rounded()))
+        let count = workflow.frameCount(of: shot)
         return state.add(Stage(
             id: "\(shot.id)/conform", kind: .conform,
             parameters: StageParameters([

@@ -33,14 +33,34 @@ extension ChainStageRunner {
         try writer.finish()
     }
 
+    /// Joins the shots' frames into the cut with each shot's transition in (the stage's `transitions`: one per
+    /// input, `cut` for all when absent), streaming: only the frames a transition overlaps are held.
     func joinShots(_ stage: Stage, shots: [URL], into folder: URL, progress: (Int) -> Void) throws {
+        let written = stage.parameters.string("transitions")?.split(separator: ",")
+            ?? Array(repeating: "cut", count: shots.count)
+        let transitions = written.compactMap(ShotJoiner.Transition.init(parameter:))
+        guard transitions.count == shots.count, transitions.first ?? .cut == .cut else {
+            throw RunnerError.unsupported(stage: stage.id, reason: "transitions '\(written.joined(separator: ","))' "
+                                          + "do not fit its \(shots.count) shots")
+        }
         let writer = try VideoWriter(url: folder.appendingPathComponent("video.mkv"),
                                      settings: VideoSettings(codec: .ffv1, frameRate: frameRate))
-        for shot in shots {
-            let reader = try VideoReader(url: file("frames.mkv", in: shot, for: stage))
-            while let frame = try reader.nextFrame() {
+        try withoutActuallyEscaping(progress) { progress in
+            var joiner = ShotJoiner(transitions: transitions) { frame in
                 try writer.append(frame: frame)
                 progress(writer.frameCount)
+            }
+            do {
+                for shot in shots {
+                    try joiner.beginShot()
+                    let reader = try VideoReader(url: file("frames.mkv", in: shot, for: stage))
+                    while let frame = try reader.nextFrame() {
+                        try joiner.append(frame)
+                    }
+                }
+                try joiner.finish()
+            } catch let short as ShotJoiner.ShortShot {
+                throw RunnerError.unsupported(stage: stage.id, reason: short.description)
             }
         }
         try writer.finish()

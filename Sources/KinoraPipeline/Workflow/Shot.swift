@@ -32,13 +32,18 @@ public struct Shot: Sendable, Hashable {
     public var upscale: UpscaleSettings?
     /// Video shots: the clip's frame rate raised by frame interpolation before it is conformed.
     public var interpolate: InterpolationSettings?
+    /// How the shot begins after the one before it (the first shot's is a cut).
+    public var transition: ShotTransition
     public var location: SourceLocation
+    /// Where `transition` is written (the shot's location when it is left out).
+    public var transitionLocation: SourceLocation
 
     public init(id: String, prompt: String, negative: String = "", promptSyntax: PromptSyntax = .default,
                 seed: UInt64, duration: Double, size: ImageSize? = nil, motion: Motion = .still,
                 camera: CameraMove = CameraMove(), draft: GenerationSettings? = nil, final: GenerationSettings,
                 keyframe: GenerationSettings? = nil, upscale: UpscaleSettings? = nil,
-                interpolate: InterpolationSettings? = nil, location: SourceLocation) {
+                interpolate: InterpolationSettings? = nil, transition: ShotTransition = .cut,
+                location: SourceLocation, transitionLocation: SourceLocation? = nil) {
         self.id = id
         self.prompt = prompt
         self.negative = negative
@@ -53,7 +58,9 @@ public struct Shot: Sendable, Hashable {
         self.keyframe = keyframe
         self.upscale = upscale
         self.interpolate = interpolate
+        self.transition = transition
         self.location = location
+        self.transitionLocation = transitionLocation ?? location
     }
 
     /// The seed used when a shot gives none: FNV-1a of its id folded to 32 bits, so it survives reordering.
@@ -66,7 +73,7 @@ public struct Shot: Sendable, Hashable {
     }
 
     static let keys = ["id", "prompt", "negative", "prompt_syntax", "seed", "duration", "size", "motion", "camera",
-                       "draft", "final", "keyframe", "upscale", "interpolate"]
+                       "draft", "final", "keyframe", "upscale", "interpolate", "transition"]
 
     /// Reads one entry of `shots`; `index` (from 0) names it `shot-N` when it has no `id`.
     init?(reading field: YAMLField, index: Int) {
@@ -104,17 +111,19 @@ public struct Shot: Sendable, Hashable {
             }
             return InterpolationSettings(reading: field)
         }
+        let transitionField = mapping["transition"]
+        let transition = transitionField.map { ShotTransition(reading: $0) } ?? .cut
         if let cameraField = mapping["camera"], motion == .video {
             cameraField.fail("camera moves apply to stills; a video shot's motion comes from its model")
         }
         guard let id, let prompt, let negative, let syntax = syntax.flatMap(PromptSyntax.init(rawValue:)), let seed,
               let duration, size != .some(nil), let motion, let camera,
               let final, draft != .some(nil), keyframe != .some(nil), upscale != .some(nil),
-              interpolate != .some(nil) else { return nil }
+              interpolate != .some(nil), let transition else { return nil }
         self.init(id: id, prompt: prompt, negative: negative, promptSyntax: syntax, seed: seed, duration: duration,
                   size: size ?? nil, motion: motion, camera: camera, draft: draft ?? nil, final: final,
                   keyframe: keyframe ?? nil, upscale: upscale ?? nil, interpolate: interpolate ?? nil,
-                  location: field.location)
+                  transition: transition, location: field.location, transitionLocation: transitionField?.location)
     }
 
     /// Reads `motion`: `still` or `video`; `stream` (autoregressive video of any length) is known but refused.

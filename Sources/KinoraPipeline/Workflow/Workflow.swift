@@ -32,18 +32,34 @@ public struct Workflow: Sendable, Hashable {
     /// The format version this library reads.
     public static let formatVersion = 1
 
-    /// The length of the cut: the shots' durations added up.
-    public var duration: Double { shots.reduce(0) { $0 + $1.duration } }
+    /// The length of the cut: the shots' durations added up, less the crossfades' overlaps.
+    public var duration: Double { shots.reduce(0) { $0 + $1.duration - $1.transition.overlap } }
 
-    /// When each shot starts, in seconds from the start of the cut.
+    /// When each shot starts, in seconds from the start of the cut: a crossfade starts its shot its length before
+    /// the shot before it ends.
     public var shotStarts: [Double] {
         var starts: [Double] = []
         var time = 0.0
         for shot in shots {
+            time -= shot.transition.overlap
             starts.append(time)
             time += shot.duration
         }
         return starts
+    }
+
+    /// The frames `shot` is made of at the output's rate (at least one).
+    public func frameCount(of shot: Shot) -> Int {
+        max(1, Int((shot.duration * output.fps.value).rounded()))
+    }
+
+    /// The frames of the cut: the shots' frames less the crossfades' overlapping ones.
+    public var frameCount: Int {
+        let fps = output.fps.value
+        return shots.reduce(0) { total, shot in
+            let overlap = shot.transition.overlap > 0 ? shot.transition.frames(at: fps) : 0
+            return total + frameCount(of: shot) - overlap
+        }
     }
 
     /// The model named `name`.

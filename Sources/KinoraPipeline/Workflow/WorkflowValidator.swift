@@ -55,6 +55,8 @@ struct WorkflowValidator {
             }
         }
 
+        checkTransitions(error: error)
+
         let total = workflow.duration
         let totalText = YAMLField.format(total)
         for (index, line) in workflow.voiceLines.enumerated() {
@@ -91,6 +93,40 @@ struct WorkflowValidator {
                                         message: "no shot, voice line or music cue uses this model"))
         }
         return errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+
+    /// A transition needs a shot before it, and the frames it takes from each shot (a crossfade's all, a fade's
+    /// half each side) must be there: not more than the shot has, less what the shot's own incoming transition took.
+    private func checkTransitions(error: (SourceLocation, String, String) -> Void) {
+        let fps = workflow.output.fps.value
+        let shots = workflow.shots
+        for (index, shot) in shots.enumerated() where shot.transition != .cut {
+            let field = "shots[\(index)].transition"
+            let transition = shot.transition
+            let name = transition.overlap > 0 ? "crossfade" : "fade"
+            let length = "\(YAMLField.format(transition.seconds)) s (\(transition.frames(at: fps)) frames)"
+            guard index > 0 else {
+                error(shot.transitionLocation, field, "the first shot has no shot before it to \(name) from; "
+                      + "leave its transition out (or write cut)")
+                continue
+            }
+            func frames(_ count: Int) -> String { count == 1 ? "1 frame" : "\(count) frames" }
+            let incoming = transition.incomingFrames(at: fps), ownFrames = workflow.frameCount(of: shot)
+            if incoming > ownFrames {
+                error(shot.transitionLocation, field, "a \(name) of \(length) needs \(frames(incoming)) of "
+                      + "'\(shot.id)', which has \(frames(ownFrames)) (\(YAMLField.format(shot.duration)) s)")
+                continue
+            }
+            let previous = shots[index - 1]
+            let taken = previous.transition.incomingFrames(at: fps)
+            let outgoing = transition.outgoingFrames(at: fps), left = workflow.frameCount(of: previous) - taken
+            if outgoing > left {
+                let own = taken > 0 ? ", after the \(frames(taken)) its own transition takes" : ""
+                error(shot.transitionLocation, field, "a \(name) of \(length) needs the last \(frames(outgoing)) "
+                      + "of '\(previous.id)' (shots[\(index - 1)]), which has \(frames(max(0, left)))\(own) "
+                      + "(\(YAMLField.format(previous.duration)) s)")
+            }
+        }
     }
 
     /// Two lines of the same voice and speaker cannot play at once: an error when a line starts before the previous
