@@ -100,6 +100,7 @@ public struct StageGraphBuilder {
             steps: workflow.frameCount, owners: ["output"]))
 
         var audio: [String] = []
+        var speeches: [String] = []
         var placements: [String] = []
         for (index, line) in workflow.voiceLines.enumerated() {
             let owner = "voices[\(index)]"
@@ -134,11 +135,12 @@ public struct StageGraphBuilder {
             case .name(let name): speaker = name
             case nil: speaker = ""
             }
-            audio.append(state.add(Stage(
+            speeches.append(state.add(Stage(
                 id: "\(line.id)/speak", kind: .speak, model: voice,
                 parameters: StageParameters(["speaker": .string(speaker), "speed": .number(line.speed),
                                              "characters": .int(line.text.count)]),
                 inputs: [phonemes], owners: [owner])))
+            audio.append(speeches[speeches.count - 1])
             placements.append("voice \(line.id) start=\(line.start) end=\(line.end.map { "\($0)" } ?? "-") "
                               + "gain=\(line.gain)")
         }
@@ -175,9 +177,15 @@ public struct StageGraphBuilder {
                 ]),
                 inputs: audio, owners: ["mix"])))
         }
-        let mux: [String: StageParameters.Value] = [
+        var mux: [String: StageParameters.Value] = [
             "container": .string(StageGraph.container(of: output.file)), "duration": .number(workflow.duration),
         ]
+        if output.subtitles == .soft, !speeches.isEmpty {
+            // The cues' texts and starts; their ends come from the speech inputs' lengths.
+            mux["subtitles"] = .string(output.subtitles.rawValue)
+            mux["cues"] = .string(workflow.voiceLines.map { "\($0.start) \($0.text)" }.joined(separator: "\n"))
+            muxInputs += speeches
+        }
         _ = state.add(Stage(
             id: "output/mux", kind: .mux, parameters: StageParameters(mux), inputs: muxInputs, owners: ["output"]))
         return StageGraph(file: workflow.file, mode: mode, stages: state.stages, models: state.models)

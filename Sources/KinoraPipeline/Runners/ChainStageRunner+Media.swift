@@ -119,15 +119,33 @@ extension ChainStageRunner {
 
     /// Encodes the cut in the output's codec with the mix, into `output.<container>`: the stage's `container`
     /// parameter, the extension of the file the render writes (`-o` when given, else the workflow's `output.file`).
-    func mux(_ stage: Stage, video: URL, audio: URL?, into folder: URL) throws {
+    ///
+    /// With `subtitles` soft, `speeches` are the voice lines' `speak` results in the workflow's order: each line
+    /// becomes a cue of its text from its start for as long as its speech lasts (cut at the end of the video).
+    func mux(_ stage: Stage, video: URL, audio: URL?, speeches: [URL], into folder: URL) throws {
         let output = workflow.output
         let mix = try audio.map { try AudioFile.read(file("mix.wav", in: $0, for: stage)) }
         let name = "output." + (try string(stage, "container"))
+        var cues: [SubtitleCue] = []
+        if stage.parameters.string("subtitles") == OutputSettings.Subtitles.soft.rawValue {
+            let lines = workflow.voiceLines
+            guard speeches.count == lines.count else {
+                throw RunnerError.unsupported(stage: stage.id, reason: "\(lines.count) voice lines make subtitles, "
+                                              + "but it has \(speeches.count) speech inputs")
+            }
+            let end = stage.parameters.number("duration") ?? workflow.duration
+            for (line, speech) in zip(lines, speeches) {
+                let spoken = try AudioFile.read(file("speech.wav", in: speech, for: stage)).duration
+                let stop = min(line.start + spoken, end)
+                guard stop > line.start else { continue }
+                cues.append(try SubtitleCue(start: line.start, end: stop, text: line.text))
+            }
+        }
         let writer = try VideoWriter(
             url: folder.appendingPathComponent(name),
             settings: VideoSettings(codec: VideoCodec(parsing: output.codec.rawValue), frameRate: frameRate,
                                     crf: output.crf),
-            audio: mix)
+            audio: mix, subtitles: cues)
         let reader = try VideoReader(url: file("video.mkv", in: video, for: stage))
         while let frame = try reader.nextFrame() {
             try writer.append(frame: frame)

@@ -197,7 +197,10 @@ public final class ChainStageRunner: StageRunner {
                 try mix(stage, stems: stage.inputs.indices.map(input), into: folder)
                 progress(1)
             case .mux:
-                try mux(stage, video: input(0), audio: stage.inputs.count > 1 ? input(1) : nil, into: folder)
+                // With subtitles the speech inputs follow the mix (which voice lines always have).
+                let subtitled = stage.parameters.string("subtitles") != nil
+                try mux(stage, video: input(0), audio: stage.inputs.count > 1 ? input(1) : nil,
+                        speeches: subtitled ? stage.inputs.indices.dropFirst(2).map(input) : [], into: folder)
                 progress(1)
             }
         }

@@ -1,7 +1,7 @@
 import KinoraMedia
 
-/// The final file: where it goes, its picture size and frame rate, the video codec and quality, and the loudness the
-/// mixed audio is normalised to.
+/// The final file: where it goes, its picture size and frame rate, the video codec and quality, the loudness the
+/// mixed audio is normalised to, and whether the voice lines become subtitles.
 public struct OutputSettings: Sendable, Hashable {
     /// The video codecs the output can use (KinoraMedia's `VideoCodec` names).
     public enum Codec: String, Sendable, Hashable, CaseIterable {
@@ -20,6 +20,17 @@ public struct OutputSettings: Sendable, Hashable {
                               "lossless": "ffv1"]
     }
 
+    /// Whether the voice lines' texts become subtitles.
+    public enum Subtitles: String, Sendable, Hashable, CaseIterable {
+        /// No subtitles.
+        case off
+        /// A subtitle track in the file (mov_text in MP4/MOV, SubRip in MKV, WebVTT in WebM) that players can
+        /// turn on and off.
+        case soft
+        /// Drawn into the frames; known but refused: Kinora has no text rasterizer yet.
+        case burned
+    }
+
     /// The output path as written (relative paths are relative to the workflow file's folder).
     public var file: String
     public var size: ImageSize
@@ -32,11 +43,12 @@ public struct OutputSettings: Sendable, Hashable {
     /// True-peak ceiling in dBTP.
     public var truePeak: Double
     public var sampleRate: Int
+    public var subtitles: Subtitles
     public var location: SourceLocation
 
     public init(file: String, size: ImageSize, fps: FrameRateSpec = FrameRateSpec(numerator: 24, denominator: 1),
                 codec: Codec = .h264, crf: Int? = nil, loudness: Double = -14, truePeak: Double = -1,
-                sampleRate: Int = 48_000, location: SourceLocation) {
+                sampleRate: Int = 48_000, subtitles: Subtitles = .off, location: SourceLocation) {
         self.file = file
         self.size = size
         self.fps = fps
@@ -45,10 +57,11 @@ public struct OutputSettings: Sendable, Hashable {
         self.loudness = loudness
         self.truePeak = truePeak
         self.sampleRate = sampleRate
+        self.subtitles = subtitles
         self.location = location
     }
 
-    static let keys = ["file", "size", "fps", "codec", "crf", "loudness", "true_peak", "sample_rate"]
+    static let keys = ["file", "size", "fps", "codec", "crf", "loudness", "true_peak", "sample_rate", "subtitles"]
 
     /// Reads the `output` mapping; `defaultFile` is used when `file` is absent.
     init?(reading field: YAMLField, defaultFile: String) {
@@ -69,9 +82,22 @@ public struct OutputSettings: Sendable, Hashable {
         let truePeak = mapping["true_peak"].map { $0.number(in: ValueBounds.truePeak, unit: "dBTP") } ?? -1
         let sampleRate = mapping["sample_rate"].map { $0.integer(in: ValueBounds.sampleRate) } ?? 48_000
         let file = mapping["file"].map { $0.string() } ?? defaultFile
+        let subtitles = mapping["subtitles"].map(Self.subtitles) ?? .off
         guard let size, let fps, let codec = codec.flatMap(Codec.init(rawValue:)), let loudness, let truePeak,
-              let sampleRate, let file else { return nil }
+              let sampleRate, let file, let subtitles else { return nil }
         self.init(file: file, size: size, fps: fps, codec: codec, crf: crf, loudness: loudness, truePeak: truePeak,
-                  sampleRate: sampleRate, location: field.location)
+                  sampleRate: sampleRate, subtitles: subtitles, location: field.location)
+    }
+
+    /// Reads `subtitles`: `off`, `soft` or `burned`; `burned` is refused until Kinora can draw text.
+    private static func subtitles(_ field: YAMLField) -> Subtitles? {
+        guard let text = field.choice(Subtitles.allCases.map(\.rawValue)), let subtitles = Subtitles(rawValue: text)
+        else { return nil }
+        guard subtitles != .burned else {
+            field.fail("burned-in subtitles are not supported yet (Kinora has no text rasterizer); use soft for a "
+                       + "subtitle track players can show")
+            return nil
+        }
+        return subtitles
     }
 }

@@ -72,6 +72,11 @@ struct WorkflowValidator {
             }
         }
         checkVoiceOverlaps(error: error, warnings: &warnings)
+        if workflow.output.subtitles == .soft, workflow.voiceLines.isEmpty {
+            warnings.append(SourceIssue(location: workflow.output.location, field: "output.subtitles",
+                                        message: "soft subtitles come from the voice lines, and there are none: the "
+                                        + "file gets no subtitle track"))
+        }
 
         for (index, cue) in workflow.musicCues.enumerated() {
             let path = "music[\(index)]"
