@@ -95,7 +95,7 @@ public final class MusicGenPipeline {
     public func codes(_ settings: Settings, progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Int]] {
         try settings.sampling.validate()
         let windows = try windows(seconds: settings.seconds)
-        let ids = Array(tokenizer.ids(settings.prompt).suffix(Self.promptTokens))
+        let ids = promptIDs(settings.prompt)
         let states: [Float]
         do {
             defer { arena.trim() }
@@ -121,6 +121,13 @@ public final class MusicGenPipeline {
             for codebook in codes.indices { codes[codebook] += made[codebook].dropFirst(window.promptFrames) }
         }
         return codes
+    }
+
+    /// The prompt's token ids as transformers' processor makes them for one prompt: unpadded, cut to T5's longest
+    /// keeping the start, `</s>` last.
+    func promptIDs(_ prompt: String) -> [Int] {
+        let encoding = tokenizer.encode(prompt, maximumLength: Self.promptTokens)
+        return Array(encoding.ids.prefix(encoding.length))
     }
 
     /// A cue: its codes, then EnCodec's audio of them (a stereo model's codebooks alternate left and right and

@@ -92,6 +92,16 @@ final class MusicGenPipelineTests: ModelTestCase {
         XCTAssertEqual(memory.peakBytes - resident, generation.peakBytes - generation.weightBytes)
     }
 
+    func testALongPromptKeepsItsStartAndEndsWithTheEndToken() throws {
+        let pipeline = try MusicGenPipeline(folder: fixtureURL("musicgen"), device: device)
+        let short = pipeline.promptIDs("a red fox in the snow")
+        XCTAssertEqual(short, pipeline.tokenizer.ids("a red fox in the snow"))
+        let long = pipeline.promptIDs(String(repeating: "a red fox in the snow ", count: 200))
+        XCTAssertEqual(long.count, MusicGenPipeline.promptTokens)
+        XCTAssertEqual(Array(long.prefix(short.count - 1)), Array(short.dropLast()), "the prompt's start is kept")
+        XCTAssertEqual(long.last, short.last, "</s> ends it")
+    }
+
     func testBadRequestsAreRefusedBeforeAnyWork() throws {
         let pipeline = try MusicGenPipeline(folder: fixtureURL("musicgen"), device: device)
         for seconds in [0, -1, .nan, 601, 0.01] {
