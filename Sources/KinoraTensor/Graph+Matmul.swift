@@ -105,9 +105,12 @@ extension Graph {
         return record(call, output: Array(a.shape.dropLast()) + [n])
     }
 
-    /// The most rows the vector kernel takes (`matmul_vector.comp`), its threads per workgroup and threads per
-    /// output column.
-    static let vectorRows = 4
+    /// The most rows the vector kernel takes (`matmul_vector.comp`). It sums each product in another order than the
+    /// tiled kernel (8 lanes over k, then their partial sums), so a row's values agree with the same row computed
+    /// among more rows to rounding, not bit for bit: code that splits rows into pieces and promises the whole's bits
+    /// keeps its pieces above this.
+    public static let vectorRows = 4
+    /// The vector kernel's threads per workgroup and threads per output column.
     static let vectorThreads = 64
     static let vectorLanes = 8
 
