@@ -2,16 +2,15 @@ import ArgumentParser
 import Foundation
 import KinoraMedia
 import KinoraModels
+import KinoraPipeline
 
 /// `kinora music --model <MusicGen folder>`: a Hugging Face MusicGen folder (facebook/musicgen-small and its kin)
 /// makes `--seconds` of music (default 30, up to 600 in windows that continue each other), sampled as the folder's
 /// generation_config.json says unless --top-k, --top-p, --temperature, --greedy or --cfg say otherwise.
 extension MusicCommand {
-    /// Whether `url` is a folder whose config.json is a MusicGen's.
+    /// Whether `url` is a folder whose config.json is a MusicGen's (as the render chain tells music folders apart).
     static func isMusicGenFolder(_ url: URL) -> Bool {
-        guard let data = try? Data(contentsOf: url.appending(path: "config.json")),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return json["model_type"] as? String == "musicgen"
+        (try? MusicModelKind.detect(url)) == .musicGen
     }
 
     func runMusicGen(output: URL) throws {

@@ -29,15 +29,14 @@ public final class MusicGenDecoder {
         try configuration.validate(source: file)
         let width = configuration.hiddenSize
         let projects = textWidth != width && configuration.crossAttentionHiddenSize == nil
-        for (name, shape) in Self.parameterShapes(configuration) {
-            guard let info = try? weights.store.info(Self.qualified(weights, name)) else {
-                throw MusicGenError.weightsMismatch(file: file, tensor: Self.qualified(weights, name),
-                                                    reason: "missing (expected shape \(shape))")
-            }
-            guard info.shape == shape else {
-                throw MusicGenError.weightsMismatch(file: file, tensor: Self.qualified(weights, name),
-                                                    reason: "expected shape \(shape), found \(info.shape)")
-            }
+        switch weights.layoutMismatch(Self.parameterShapes(configuration)) {
+        case .missing(let tensor, let shape):
+            throw MusicGenError.weightsMismatch(file: file, tensor: tensor, reason: "missing (expected shape \(shape))")
+        case .wrongShape(let tensor, let expected, let found):
+            throw MusicGenError.weightsMismatch(file: file, tensor: tensor,
+                                                reason: "expected shape \(expected), found \(found)")
+        case .extra, nil:
+            break
         }
         if projects {
             guard let projection else {
