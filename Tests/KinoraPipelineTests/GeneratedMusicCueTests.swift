@@ -46,8 +46,7 @@ final class GeneratedMusicCueTests: XCTestCase {
     }
 
     private func replacing(_ old: String, with new: String, in text: String = base) -> String {
-        XCTAssertTrue(text.contains(old), "no '\(old)'")
-        return text.replacingOccurrences(of: old, with: new)
+        TestSupport.replacing(old, with: new, in: text)
     }
 
     private func graph(
@@ -130,11 +129,8 @@ final class GeneratedMusicCueTests: XCTestCase {
             ),
         ]
         for (old, new, fields, line, message) in cases {
-            let found = issues(replacing(old, with: new))
-            XCTAssertEqual(found.map(\.field), fields, new)
-            XCTAssertEqual(found.first?.location.line, line, new)
-            XCTAssertTrue(found.first?.message.contains(message) == true, "\(found.first?.message ?? "none")")
-            XCTAssertTrue(found.first?.description.hasPrefix("w.yaml:\(line):") == true, new)
+            TestSupport.assertRefused(issues(replacing(old, with: new)), fields: fields, line: line, message: message,
+                                      edit: new)
         }
     }
 

@@ -124,3 +124,27 @@ final class EventLog: ProgressSink {
         events.append(event)
     }
 }
+
+/// Edits of a workflow's text and what they are refused with, shared by the workflow-validation tests.
+extension TestSupport {
+    /// `text` with `old`, which must be there, replaced by `new`.
+    static func replacing(_ old: String, with new: String, in text: String, file: StaticString = #filePath,
+                          line: UInt = #line) -> String {
+        XCTAssertTrue(text.contains(old), "no '\(old)'", file: file, line: line)
+        return text.replacingOccurrences(of: old, with: new)
+    }
+
+    /// Asserts that the issues an `edit` of the workflow `workflowFile` gave are exactly `fields`, the first on
+    /// `line`, saying `message` and described from `workflowFile:line:`.
+    static func assertRefused(
+        _ found: [SourceIssue], fields: [String], line: Int, message: String, edit: String,
+        workflowFile: String = "w.yaml", file: StaticString = #filePath, line testLine: UInt = #line
+    ) {
+        XCTAssertEqual(found.map(\.field), fields, edit, file: file, line: testLine)
+        XCTAssertEqual(found.first?.location.line, line, edit, file: file, line: testLine)
+        XCTAssertTrue(found.first?.message.contains(message) == true, "\(found.first?.description ?? "none")",
+                      file: file, line: testLine)
+        XCTAssertTrue(found.first?.description.hasPrefix("\(workflowFile):\(line):") == true, edit, file: file,
+                      line: testLine)
+    }
+}

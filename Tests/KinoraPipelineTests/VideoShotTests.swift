@@ -34,8 +34,7 @@ final class VideoShotTests: XCTestCase {
     }
 
     private func replacing(_ old: String, with new: String, in text: String = base) -> String {
-        XCTAssertTrue(text.contains(old), "no '\(old)'")
-        return text.replacingOccurrences(of: old, with: new)
+        TestSupport.replacing(old, with: new, in: text)
     }
 
     private func graph(_ text: String, mode: RenderMode = .final,
@@ -139,11 +138,8 @@ final class VideoShotTests: XCTestCase {
              "no model named 'hreo' (did you mean 'hero'?)"),
         ]
         for (old, new, field, line, message) in cases {
-            let found = issues(replacing(old, with: new))
-            XCTAssertEqual(found.map(\.field), [field], new)
-            XCTAssertEqual(found.first?.location.line, line, new)
-            XCTAssertTrue(found.first?.message.contains(message) == true, "\(found.first?.description ?? "none")")
-            XCTAssertTrue(found.first?.description.hasPrefix("w.yaml:\(line):") == true, new)
+            TestSupport.assertRefused(issues(replacing(old, with: new)), fields: [field], line: line, message: message,
+                                      edit: new)
         }
     }
 
