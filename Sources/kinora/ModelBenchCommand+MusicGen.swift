@@ -70,7 +70,9 @@ extension ModelBenchCommand {
         for (name, shape) in MusicGenDecoder.parameterShapes(decoderConfiguration) { shapes["decoder.\(name)"] = shape }
         shapes["enc_to_dec_proj.weight"] = [decoderConfiguration.hiddenSize, t5.dModel]
         shapes["enc_to_dec_proj.bias"] = [decoderConfiguration.hiddenSize]
-        for (name, shape) in EncodecDecoder.parameterShapes(codecConfiguration) { shapes["audio_encoder.\(name)"] = shape }
+        for (name, shape) in EncodecDecoder.parameterShapes(codecConfiguration) {
+            shapes["audio_encoder.\(name)"] = shape
+        }
         let store = RandomWeightStore(shapes: shapes, sourceName: "random musicgen-small")
         func parts(_ weights: (any WeightStore) -> DeviceWeights) throws
             -> (UMT5EncoderModel, MusicGenDecoder, EncodecDecoder) {
@@ -119,7 +121,9 @@ extension ModelBenchCommand {
         let decodeSeconds = Date().timeIntervalSince(started)
         let perStep = stepTimes.dropFirst().sorted()[stepTimes.count / 2 - 1]
         let audioSeconds = Double(audio.count) / Double(codecConfiguration.samplingRate)
-        let allSteps = Double(windows.windows.reduce(0) { $0 + $1.frames + 3 - $1.promptFrames })
+        let allSteps = Double(windows.windows.reduce(0) {
+            $0 + $1.steps(codebooksPerChannel: decoderConfiguration.codebooksPerChannel)
+        })
         let predicted = textSeconds + allSteps * perStep + decodeSeconds / audioSeconds * seconds
         print(String(format: "measured (--run, random F16 weights, %d frames): text %.3f s; decoder step median %.3f s "
             + "(batch 2, %.1f steps/s, %.3f× real time at 50 frames/s); audio decode %.3f s for %.2f s (%.2f× real "

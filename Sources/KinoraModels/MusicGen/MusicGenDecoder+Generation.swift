@@ -85,7 +85,9 @@ extension MusicGenDecoder {
                 let uniform = sampling.sample ? Float(random.nextUInt32() & 0xFF_FFFF) * 0x1p-24 : 0
                 let chosen = sampling.choose(processed, uniform: uniform)
                 if sequence[codebook][position] == -1 { sequence[codebook][position] = chosen }
-                if let forced, position < forced[codebook].count { sequence[codebook][position] = forced[codebook][position] }
+                if let forced, position < forced[codebook].count {
+                    sequence[codebook][position] = forced[codebook][position]
+                }
                 stepScores.append(processed)
             }
             scores(stepScores)

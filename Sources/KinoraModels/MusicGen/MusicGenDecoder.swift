@@ -168,7 +168,8 @@ public final class MusicGenDecoder {
                 + "with L > 0")
         }
         guard cache.filled + length <= cache.capacity else {
-            throw MusicGenError.invalidSetting("position \(cache.filled + length) is past the cache's \(cache.capacity)")
+            throw MusicGenError.invalidSetting(
+                "position \(cache.filled + length) is past the cache's \(cache.capacity)")
         }
         let pad = configuration.padTokenID
         for code in codes.joined().joined() where !(0...pad).contains(code) {

@@ -36,7 +36,9 @@ public final class MusicGenPipeline {
         public var sampling: MusicGenSampling
         public var seed: UInt64
 
-        public init(prompt: String, seconds: Double, sampling: MusicGenSampling = MusicGenSampling(), seed: UInt64 = 0) {
+        public init(
+            prompt: String, seconds: Double, sampling: MusicGenSampling = MusicGenSampling(), seed: UInt64 = 0
+        ) {
             self.prompt = prompt
             self.seconds = seconds
             self.sampling = sampling
@@ -103,10 +105,10 @@ public final class MusicGenPipeline {
             states = try graph.run([try textEncoder(graph, inputIDs: [ids])])[0].floats()
         }
         let decoderConfiguration = configuration.decoder
-        let total = windows.windows.reduce(0) { $0 + $1.frames + decoderConfiguration.codebooksPerChannel
-            - ($1.promptFrames + 1) }
-        var done = 0
         var codes = [[Int]](repeating: [], count: decoderConfiguration.numCodebooks)
+        let steps = windows.windows.map { $0.steps(codebooksPerChannel: decoderConfiguration.codebooksPerChannel) }
+        let total = steps.reduce(0, +)
+        var done = 0
         for (index, window) in windows.windows.enumerated() {
             let prompt = window.promptFrames == 0 ? [] : codes.map { Array($0.suffix(window.promptFrames)) }
             let pattern = try MusicGenDelayPattern(
@@ -116,7 +118,7 @@ public final class MusicGenPipeline {
                 .init(textStates: states, textMask: ids.map { _ in 1 }, pattern: pattern, sampling: settings.sampling,
                       seed: settings.seed &+ UInt64(index)),
                 arena: arena, progress: { step, _ in progress(done + step, total) })
-            done += pattern.positions - pattern.firstGenerated
+            done += steps[index]
             arena.trim()
             for codebook in codes.indices { codes[codebook] += made[codebook].dropFirst(window.promptFrames) }
         }

@@ -9,6 +9,10 @@ public struct MusicGenWindows: Sendable, Equatable {
         public var promptFrames: Int
         /// The frame of the cue where the window starts.
         public var start: Int
+
+        /// The decoder's steps for the window: its delay pattern's positions (`frames` + the codebooks per channel)
+        /// less the BOS and the prompt's frames, which go in at once.
+        public func steps(codebooksPerChannel: Int) -> Int { frames + codebooksPerChannel - promptFrames - 1 }
     }
 
     public let windows: [Window]
