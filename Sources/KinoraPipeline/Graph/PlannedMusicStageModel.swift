@@ -20,8 +20,12 @@ public struct PlannedMusicStageModel: StageModel {
         shortSeconds = min(30, folder.maximumSeconds)
         let plain = try folder.plannedMemory(seconds: shortSeconds, guidance: false, device: device)
         let guided = try folder.plannedMemory(seconds: shortSeconds, guidance: true, device: device)
-        let longPlain = try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: false, device: device)
-        let longGuided = try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: true, device: device)
+        // Stable Audio makes its whole window whatever the length: its short plans are its long ones.
+        let sameWork = folder.generatedSeconds(for: folder.maximumSeconds) == folder.generatedSeconds(for: shortSeconds)
+        let longPlain = sameWork ? plain
+            : try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: false, device: device)
+        let longGuided = sameWork ? guided
+            : try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: true, device: device)
         self.catalog = catalog
         let weightBytes = max(plain.weightBytes, guided.weightBytes)
         self.weightBytes = weightBytes
