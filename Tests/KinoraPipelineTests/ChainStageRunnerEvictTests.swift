@@ -23,7 +23,7 @@ final class ChainStageRunnerEvictTests: XCTestCase {
             return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
         }
         let locations = Dictionary(uniqueKeysWithValues: models.map { ($0.identity.key, folder) })
-        let runner = ChainStageRunner(device: device, workflow: try TestSupport.demoWorkflow(),
+        let runner = ChainStageRunner(device: device, workflow: try TestSupport.stillsWorkflow(),
                                       workflowFolder: TestSupport.root, locations: locations)
         for model in models { try runner.load(model, streamed: false) }
         let pipeline = try XCTUnwrap(runner.pipelines[folder.path]?.pipeline)

@@ -21,7 +21,7 @@ final class ChainStageRunnerVoiceTests: XCTestCase {
         let identity = ModelIdentity(name: "narrator/voice", family: family.name, component: "voice",
                                      fingerprint: "test:narrator", precision: "f32")
         let model = try XCTUnwrap(CatalogStageModel(family: family, role: .voice, identity: identity))
-        let runner = ChainStageRunner(device: device, workflow: try TestSupport.demoWorkflow(),
+        let runner = ChainStageRunner(device: device, workflow: try TestSupport.stillsWorkflow(),
                                       workflowFolder: TestSupport.root,
                                       locations: [identity.key: voice])
         try runner.load(model, streamed: false)

@@ -4,16 +4,16 @@ import XCTest
 @testable import KinoraPipeline
 
 final class PlanTests: XCTestCase {
-    private func demoPlan() throws -> Plan {
-        let graph = try TestSupport.builder().build(try TestSupport.demoWorkflow(), mode: .final)
+    private func stillsPlan() throws -> Plan {
+        let graph = try TestSupport.builder().build(try TestSupport.stillsWorkflow(), mode: .final)
         return try Planner(device: DeviceProfile(budgetBytes: 6_000_000_000)).plan(graph)
     }
 
     func testRenderedPlanListsLoadsRunsAndEvictions() throws {
-        let text = try demoPlan().rendered()
+        let text = try stillsPlan().rendered()
         let lines = text.split(separator: "\n").map(String.init)
-        XCTAssertTrue(lines[0].hasPrefix("Plan for \(TestSupport.demo.path) (final): budget 5.59 GiB, predicted peak "),
-                      lines[0])
+        let head = "Plan for \(TestSupport.stills.path) (final): budget 5.59 GiB, predicted peak "
+        XCTAssertTrue(lines[0].hasPrefix(head), lines[0])
         XCTAssertEqual(lines[1], "   1  run    phonemize welcome/phonemize (host)")
         XCTAssertTrue(lines.contains { $0.hasSuffix("load   hero/text_encoder  219.51 KiB") }, text)
         let denoise = "run    denoise harbour/denoise, market/denoise, lighthouse/denoise on hero/denoiser "
@@ -23,7 +23,7 @@ final class PlanTests: XCTestCase {
     }
 
     func testJSONRoundTrips() throws {
-        let plan = try demoPlan()
+        let plan = try stillsPlan()
         let decoded = try JSONDecoder().decode(Plan.self, from: try plan.json())
         XCTAssertEqual(decoded, plan)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: try plan.json()) as? [String: Any])

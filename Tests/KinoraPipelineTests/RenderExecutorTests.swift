@@ -5,7 +5,7 @@ import XCTest
 
 final class RenderExecutorTests: XCTestCase {
     private func setUp(_ text: String? = nil) throws -> (StageGraph, Plan) {
-        let workflow = try text.map { try Workflow.parse($0, file: "demo.yaml") } ?? TestSupport.demoWorkflow()
+        let workflow = try text.map { try Workflow.parse($0, file: "demo.yaml") } ?? TestSupport.stillsWorkflow()
         let graph = try TestSupport.builder().build(workflow, mode: .final)
         return (graph, try Planner(device: DeviceProfile(budgetBytes: 1 << 30)).plan(graph))
     }
@@ -43,7 +43,7 @@ final class RenderExecutorTests: XCTestCase {
         let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
         _ = try render(graph, plan, runner: RecordingRunner(), cache: cache)
 
-        let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+        let text = try String(contentsOf: TestSupport.stills, encoding: .utf8)
             .replacingOccurrences(of: "a lighthouse on a cliff", with: "a lighthouse on a rock")
         let (edited, editedPlan) = try setUp(text)
         let runner = RecordingRunner()

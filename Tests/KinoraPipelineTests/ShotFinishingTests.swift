@@ -121,8 +121,8 @@ final class ShotFinishingTests: XCTestCase {
              "'rife' is a rife model, which makes interpolated frames; upscaling needs one that makes upscaled"),
             ("interpolate: {fps: 24}", "interpolate: {fps: 24, model: sharp}", "shots[1].interpolate.model", 21,
              "'sharp' is a realesr-animevideov3 model, which makes upscaled images; interpolation needs one"),
-            ("interpolate: {fps: 24}", "interpolate: {fps: 16}", "shots[1].interpolate.fps", 21,
-             "16 fps is not above the clip's 16 fps"),
+            ("interpolate: {fps: 24}", "interpolate: {fps: 12}", "shots[1].interpolate.fps", 21,
+             "12 fps is below the clip's 16 fps"),
             ("interpolate: {fps: 24}", "interpolate: {fps: 30}", "shots[1].interpolate.fps", 21,
              "30 fps is above the output's 24 fps"),
             ("  rife: {catalog: rife}\n", "", "shots[1].interpolate.model", 21,
@@ -134,6 +134,13 @@ final class ShotFinishingTests: XCTestCase {
             XCTAssertEqual(found.first?.location.line, line - (new.isEmpty ? 1 : 0), new)
             XCTAssertTrue(found.first?.message.contains(message) == true, "\(found.first?.description ?? "none")")
         }
+    }
+
+    func testInterpolatingToTheClipsOwnRateAddsNoStage() throws {
+        let built = try graph(replacing("interpolate: {fps: 24}", with: "interpolate: {fps: 16}"))
+        XCTAssertNil(built.stage("waves/interpolate"))
+        XCTAssertEqual(built.stage("waves/conform")?.inputs, ["waves/upscale"], "the upscaled clip, as it plays")
+        XCTAssertEqual(built.stage("waves/conform")?.parameters.number("clip_fps"), 16)
     }
 
     func testTheKeysOfUpscaleAndInterpolateChangeWithWhatChangesThem() throws {

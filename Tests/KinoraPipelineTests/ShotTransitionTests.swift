@@ -131,7 +131,7 @@ final class ShotTransitionTests: XCTestCase {
     }
 
     func testATransitionEditReEncodesAndASubtitleEditReMuxesRenderingNoShotAgain() throws {
-        let demo = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+        let demo = try String(contentsOf: TestSupport.stills, encoding: .utf8)
         let before = try keys(demo)
         let faded = try keys(demo.replacingOccurrences(of: "    seed: 5678\n",
                                                        with: "    seed: 5678\n    transition: {fade: 0.5}\n"))

@@ -4,7 +4,7 @@ import XCTest
 
 final class StageGraphBuilderTests: XCTestCase {
     func testDemoExpandsIntoTheChainOfStages() throws {
-        let graph = try TestSupport.builder().build(try TestSupport.demoWorkflow(), mode: .final)
+        let graph = try TestSupport.builder().build(try TestSupport.stillsWorkflow(), mode: .final)
         XCTAssertEqual(graph.stages.map(\.id), [
             "harbour/encode-text", "harbour/denoise", "harbour/decode", "harbour/animate",
             "market/encode-text", "market/denoise", "market/decode", "market/animate",
@@ -30,7 +30,7 @@ final class StageGraphBuilderTests: XCTestCase {
     }
 
     func testDraftUsesTheWorkhorseSettingsWithTheSameSeeds() throws {
-        let workflow = try TestSupport.demoWorkflow()
+        let workflow = try TestSupport.stillsWorkflow()
         let builder = try TestSupport.builder()
         let draft = try builder.build(workflow, mode: .draft)
         let final = try builder.build(workflow, mode: .final)

@@ -10,12 +10,12 @@ final class StageGraphOutputContainerTests: XCTestCase {
     }
 
     func testMuxWritesTheWorkflowsOutputContainer() throws {
-        let graph = try TestSupport.builder().build(try TestSupport.demoWorkflow(), mode: .final)
+        let graph = try TestSupport.builder().build(try TestSupport.stillsWorkflow(), mode: .final)
         XCTAssertEqual(try mux(graph).parameters.string("container"), "mp4")
     }
 
     func testAnOverrideChangesTheMuxContainerAndItsCacheParameters() throws {
-        let graph = try TestSupport.builder().build(try TestSupport.demoWorkflow(), mode: .final)
+        let graph = try TestSupport.builder().build(try TestSupport.stillsWorkflow(), mode: .final)
         let overridden = graph.writing(to: "/tmp/renders/Out.MKV")
         XCTAssertEqual(try mux(overridden).parameters.string("container"), "mkv")
         XCTAssertNotEqual(try mux(overridden).parameters.canonical, try mux(graph).parameters.canonical,

@@ -8,7 +8,7 @@ final class StageKeysTests: XCTestCase {
     }
 
     func testEditingOneShotChangesOnlyItsStagesAndWhatDependsOnThem() throws {
-        let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+        let text = try String(contentsOf: TestSupport.stills, encoding: .utf8)
         let before = try keys(text)
         let after = try keys(text.replacingOccurrences(of: "a busy morning fish market", with: "an empty fish market"))
         let changed = Set(before.keys.filter { before[$0] != after[$0] })
@@ -19,7 +19,7 @@ final class StageKeysTests: XCTestCase {
     }
 
     func testPromptSyntaxIsInTheEncodedTextKey() throws {
-        let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+        let text = try String(contentsOf: TestSupport.stills, encoding: .utf8)
         let before = try keys(text)
         let after = try keys(text.replacingOccurrences(of: "    seed: 5678\n",
                                                        with: "    seed: 5678\n    prompt_syntax: a1111\n"))
@@ -29,13 +29,13 @@ final class StageKeysTests: XCTestCase {
     }
 
     func testSeedAndModelFilesAreInTheKey() throws {
-        let text = try String(contentsOf: TestSupport.demo, encoding: .utf8)
+        let text = try String(contentsOf: TestSupport.stills, encoding: .utf8)
         let before = try keys(text)
         let reseeded = try keys(text.replacingOccurrences(of: "seed: 1234", with: "seed: 1235"))
         XCTAssertEqual(before["harbour/encode-text"], reseeded["harbour/encode-text"])
         XCTAssertNotEqual(before["harbour/denoise"], reseeded["harbour/denoise"])
 
-        let workflow = try TestSupport.demoWorkflow()
+        let workflow = try TestSupport.stillsWorkflow()
         let graph = try TestSupport.builder().build(workflow, mode: .final)
         var replaced = graph
         for (key, model) in graph.models where model.identity.name == "hero/decoder" {

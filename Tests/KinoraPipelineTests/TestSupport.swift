@@ -10,6 +10,9 @@ enum TestSupport {
         .deletingLastPathComponent()
 
     static let catalogFolder = root.appendingPathComponent("models")
+    /// A workflow of three stills with camera moves, two voice lines and a music bed (the demo of earlier rounds).
+    static let stills = root.appendingPathComponent("Tests/Fixtures/workflow/stills.yaml")
+    /// The README's main job: video shots, upscaling, interpolation, a generated cue.
     static let demo = root.appendingPathComponent("examples/demo.yaml")
 
     static func catalog() throws -> ModelCatalog {
@@ -63,8 +66,8 @@ enum TestSupport {
                           fingerprint: { "test-file:\($0)" })
     }
 
-    static func demoWorkflow() throws -> Workflow {
-        try Workflow.load(contentsOf: demo)
+    static func stillsWorkflow() throws -> Workflow {
+        try Workflow.load(contentsOf: stills)
     }
 }
 

@@ -10,7 +10,7 @@ final class WorkflowFuzzRegressionTests: XCTestCase {
     func testKeptWorkflowInputsParseOrFailWithAnError() throws {
         let kept = TestSupport.root.appendingPathComponent("Tests/Fixtures/fuzz/workflow")
         let keptFiles = (try? FileManager.default.contentsOfDirectory(at: kept, includingPropertiesForKeys: nil)) ?? []
-        for file in keptFiles + [TestSupport.demo] {
+        for file in keptFiles + [TestSupport.stills, TestSupport.demo] {
             let text = String(decoding: try Data(contentsOf: file), as: UTF8.self)
             do {
                 _ = try Workflow.parse(text, file: file.lastPathComponent)

@@ -52,7 +52,7 @@ final class WorkflowTests: XCTestCase {
     }
 
     func testDemoWorkflowParsesWithItsDocumentedValues() throws {
-        let workflow = try TestSupport.demoWorkflow()
+        let workflow = try TestSupport.stillsWorkflow()
         XCTAssertEqual(workflow.output.size, ImageSize(width: 256, height: 144))
         XCTAssertEqual(workflow.output.codec, .h264)
         XCTAssertEqual(workflow.output.crf, 20)

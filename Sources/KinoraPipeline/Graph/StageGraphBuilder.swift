@@ -377,8 +377,9 @@ public struct StageGraphBuilder {
     }
 
     /// The `interpolate` stage raising `input`, a clip of `frames` frames at `clipRate`, to the shot's
-    /// `interpolate.fps`; nil (with the problem in `issues`) when its model makes no interpolated frames or the rate
-    /// is not above the clip's and at most the output's.
+    /// `interpolate.fps`; `input.id` itself, adding nothing, when the clip already plays at that rate (a final by a
+    /// 24 fps model whose draft's model makes 16); nil (with the problem in `issues`) when its model makes no
+    /// interpolated frames or the rate is below the clip's or above the output's.
     private func interpolateStage(_ shot: Shot, _ interpolate: InterpolationSettings,
                                   input: (id: String, width: Int, height: Int), frames: Int, clipRate: Double,
                                   owner: String, workflow: Workflow, state: inout BuildState,
@@ -398,8 +399,8 @@ public struct StageGraphBuilder {
         }
         let target = interpolate.fps
         let output = workflow.output.fps
-        if target.value <= clipRate + 1e-9 {
-            return refuse(interpolate.location, "fps", "\(target) fps is not above the clip's "
+        if target.value < clipRate - 1e-9 {
+            return refuse(interpolate.location, "fps", "\(target) fps is below the clip's "
                           + "\(YAMLField.format(clipRate)) fps (the video model's rate); interpolation only adds "
                           + "frames")
         }
@@ -407,6 +408,7 @@ public struct StageGraphBuilder {
             return refuse(interpolate.location, "fps", "\(target) fps is above the output's \(output) fps: the cut "
                           + "would never show the extra frames; interpolate to \(output) at most")
         }
+        if target.value <= clipRate + 1e-9 { return input.id }
         let source = try FrameRate(parsing: YAMLField.format(clipRate))
         let conversion = try FrameRateConversion(input: (source.numerator, source.denominator),
                                                  output: (target.numerator, target.denominator))
