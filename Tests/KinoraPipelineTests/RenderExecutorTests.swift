@@ -99,9 +99,16 @@ final class RenderExecutorTests: XCTestCase {
         XCTAssertEqual(stages, graph.stages.count)
         XCTAssertEqual(steps, graph.stages.reduce(0) { $0 + $1.steps })
         let denoiseSteps = log.events.filter {
-            if case .stageStep(stage: "harbour/denoise", _, _) = $0 { return true } else { return false }
+            if case .stageStep(stage: "harbour/denoise", _, _, _) = $0 { return true } else { return false }
         }
         XCTAssertEqual(denoiseSteps.count, 4)
+        // Stages that make frames say so, so progress shows them in frames a second.
+        let units = log.events.reduce(into: [String: StepUnit]()) {
+            if case .stageStarted(let stage, _, _, let unit) = $1 { $0[stage] = unit }
+        }
+        XCTAssertEqual(units["harbour/denoise"], .step)
+        XCTAssertEqual(units["harbour/animate"], .frame)
+        XCTAssertEqual(units["video/encode"], .frame)
         XCTAssertEqual(log.events.filter { $0.name == "stage_finished" }.count, graph.stages.count)
         XCTAssertEqual(log.events.last?.name, "render_finished")
     }

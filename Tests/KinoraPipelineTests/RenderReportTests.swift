@@ -21,6 +21,18 @@ final class RenderReportTests: XCTestCase {
             """)
     }
 
+    func testAStageThatMakesFramesShowsFramesASecond() throws {
+        var report = self.report
+        report.stages.append(.init(stage: "a/decode", kind: .decode, model: "clip/decoder", tactic: Tactic(),
+                                   seconds: 4, batchSize: 1, predictedPeakBytes: 1 << 20, measuredPeakBytes: nil,
+                                   seed: nil, cacheHit: false, key: "k3", frames: 81))
+        XCTAssertEqual(report.summary().split(separator: "\n").last,
+                       "  a/decode  4.0 s  81 frames, 20.2 frames/s  peak 1.00 MiB predicted")
+        XCTAssertNil(report.stages[0].framesPerSecond, "a denoise makes no frames")
+        let decoded = try JSONDecoder().decode(RenderReport.self, from: try report.json())
+        XCTAssertEqual(decoded.stages.last?.frames, 81)
+    }
+
     func testWritesJSONAndTextThatReadBack() throws {
         let folder = try TestSupport.temporaryFolder(self)
         try report.write(to: folder)

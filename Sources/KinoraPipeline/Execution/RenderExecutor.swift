@@ -314,15 +314,18 @@ public final class RenderExecutor {
                 }
                 inputs[input] = url
             }
-            emit(.stageStarted(stage: stage.id, kind: stage.kind, steps: stage.steps))
+            emit(.stageStarted(stage: stage.id, kind: stage.kind, steps: stage.steps, unit: stage.unit))
         }
         let start = clock()
         let measured: UInt64?
         do {
             measured = try runner.run(stages, model: model, tactic: step.tactic, inputs: inputs, outputs: outputs) {
                 [weak self] id, done in
-                let steps = self?.graph.stage(id)?.steps ?? 1
-                self?.emit(.stageStep(stage: id, step: done, steps: steps))
+                guard let self else { return }
+                let stage = graph.stage(id)
+                let steps = stage?.steps ?? 1
+                let rate = StepRate(unit: stage?.unit ?? .step, done: done, total: steps, seconds: clock() - start)
+                emit(.stageStep(stage: id, step: done, steps: steps, rate: rate))
             }
         } catch {
             throw BatchFailure(underlying: error)
@@ -360,6 +363,6 @@ public final class RenderExecutor {
         RenderReport.StageRecord(stage: stage.id, kind: stage.kind, model: step.model, tactic: step.tactic,
                                  seconds: seconds, batchSize: batchSize, predictedPeakBytes: step.peakBytes,
                                  measuredPeakBytes: measured, seed: stage.seed, cacheHit: hit, key: key,
-                                 cacheDiscarded: discarded)
+                                 cacheDiscarded: discarded, frames: stage.unit == .frame ? stage.steps : nil)
     }
 }

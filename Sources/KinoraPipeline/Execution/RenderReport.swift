@@ -21,10 +21,19 @@ public struct RenderReport: Sendable, Hashable, Codable {
         public var key: String
         /// Why the stage's cache entry was discarded as damaged (it was then computed again); nil when it was not.
         public var cacheDiscarded: String?
+        /// The video frames the stage made or passed on (a clip's decode, upscale, interpolation, conform, a still's
+        /// animation, the encode); nil for other stages.
+        public var frames: Int?
+
+        /// Frames a second over the stage's batch: nil for stages without frames, cache hits and batches of several.
+        public var framesPerSecond: Double? {
+            guard let frames, !cacheHit, batchSize == 1, seconds > 0 else { return nil }
+            return Double(frames) / seconds
+        }
 
         public init(stage: String, kind: StageKind, model: String?, tactic: Tactic?, seconds: Double, batchSize: Int,
                     predictedPeakBytes: UInt64, measuredPeakBytes: UInt64?, seed: UInt64?, cacheHit: Bool,
-                    key: String, cacheDiscarded: String? = nil) {
+                    key: String, cacheDiscarded: String? = nil, frames: Int? = nil) {
             self.stage = stage
             self.kind = kind
             self.model = model
@@ -37,6 +46,7 @@ public struct RenderReport: Sendable, Hashable, Codable {
             self.cacheHit = cacheHit
             self.key = key
             self.cacheDiscarded = cacheDiscarded
+            self.frames = frames
         }
     }
 
@@ -74,6 +84,9 @@ public struct RenderReport: Sendable, Hashable, Codable {
         for record in stages where !record.cacheHit {
             var line = "  \(record.stage)  \(Plan.duration(record.seconds))"
             if record.batchSize > 1 { line += " (batch of \(record.batchSize))" }
+            if let rate = record.framesPerSecond, let frames = record.frames {
+                line += String(format: "  %d frames, %.1f frames/s", frames, rate)
+            }
             if record.model != nil {
                 line += "  peak \(ByteAmount(record.predictedPeakBytes)) predicted"
                 if let measured = record.measuredPeakBytes { line += ", \(ByteAmount(measured)) measured" }

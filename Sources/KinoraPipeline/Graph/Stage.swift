@@ -13,14 +13,16 @@ public struct Stage: Sendable, Hashable, Identifiable {
     public var seed: UInt64?
     /// Units of progress (sampler steps, frames); 1 for stages that report none.
     public var steps: Int
+    /// What a unit of `steps` is.
+    public var unit: StepUnit
     /// The workflow items the stage works for (`shots[0]`, `voices[1]`); several when identical work was shared.
     public var owners: [String]
     /// Stages of one model with the same signature can run as one batch; nil: never batched.
     public var batchSignature: String?
 
     public init(id: String, kind: StageKind, model: String? = nil, parameters: StageParameters = StageParameters(),
-                inputs: [String] = [], seed: UInt64? = nil, steps: Int = 1, owners: [String] = [],
-                batchSignature: String? = nil) {
+                inputs: [String] = [], seed: UInt64? = nil, steps: Int = 1, unit: StepUnit = .step,
+                owners: [String] = [], batchSignature: String? = nil) {
         self.id = id
         self.kind = kind
         self.model = model
@@ -28,6 +30,7 @@ public struct Stage: Sendable, Hashable, Identifiable {
         self.inputs = inputs
         self.seed = seed
         self.steps = steps
+        self.unit = unit
         self.owners = owners
         self.batchSignature = batchSignature
     }

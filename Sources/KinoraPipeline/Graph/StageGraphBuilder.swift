@@ -81,7 +81,7 @@ public struct StageGraphBuilder {
                     "pan": .string("\(camera.pan.start)→\(camera.pan.end)"),
                     "tilt": .string("\(camera.tilt.start)→\(camera.tilt.end)"), "ease": .string(camera.ease.rawValue),
                 ]),
-                inputs: [decode], steps: frameCount, owners: [owner])))
+                inputs: [decode], steps: frameCount, unit: .frame, owners: [owner])))
         }
 
         let output = workflow.output
@@ -97,7 +97,7 @@ public struct StageGraphBuilder {
         }
         let video = state.add(Stage(
             id: "video/encode", kind: .encodeVideo, parameters: StageParameters(encode), inputs: frames,
-            steps: workflow.frameCount, owners: ["output"]))
+            steps: workflow.frameCount, unit: .frame, owners: ["output"]))
 
         var audio: [String] = []
         var speeches: [String] = []
@@ -314,7 +314,7 @@ public struct StageGraphBuilder {
             model: try state.bind(reference, family, .decoder, provideModel),
             parameters: StageParameters(["width": .int(size.width), "height": .int(size.height),
                                          "frames": .int(frames), "fps": .number(family.defaults.fps ?? 16)]),
-            inputs: [denoise], steps: frames, owners: [owner]))
+            inputs: [denoise], steps: frames, unit: .frame, owners: [owner]))
         let clipRate = family.defaults.fps ?? 16
         var clip = (id: decode, width: size.width, height: size.height)
         if shot.upscale != nil {
@@ -338,7 +338,7 @@ public struct StageGraphBuilder {
                 "frames": .int(count), "width": .int(output.size.width), "height": .int(output.size.height),
                 "fps": .string(output.fps.description), "clip_fps": .number(rate),
             ]),
-            inputs: [clip.id], steps: count, owners: [owner]))
+            inputs: [clip.id], steps: count, unit: .frame, owners: [owner]))
     }
 
     /// The `upscale` stage of `shot` on `input`, a picture of `width` × `height` (a still's decode), or with `clip`
@@ -372,7 +372,8 @@ public struct StageGraphBuilder {
         if let clip { parameters["fps"] = .number(clip.fps) }
         let id = state.add(Stage(
             id: "\(shot.id)/upscale", kind: .upscale, model: try state.bind(reference, family, .upscaler, provideModel),
-            parameters: StageParameters(parameters), inputs: [input], steps: clip?.frames ?? 1, owners: [owner]))
+            parameters: StageParameters(parameters), inputs: [input], steps: clip?.frames ?? 1,
+            unit: clip == nil ? .step : .frame, owners: [owner]))
         return (id, outputWidth, outputHeight)
     }
 
@@ -421,7 +422,7 @@ public struct StageGraphBuilder {
                 "clip_fps": .string(source.description), "fps": .string(target.description),
                 "output_frames": .int(count), "scene_threshold": .number(SceneCut.defaultThreshold),
             ]),
-            inputs: [input.id], steps: count, owners: [owner]))
+            inputs: [input.id], steps: count, unit: .frame, owners: [owner]))
     }
 
     /// The `generateMusic` stage of a generated cue, or nil (with its problems in `issues`) when its model cannot make

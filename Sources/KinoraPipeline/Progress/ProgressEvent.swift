@@ -6,9 +6,10 @@ public enum ProgressEvent: Sendable, Hashable {
     case renderStarted(stages: Int, totalSteps: Int, estimatedSeconds: Double, budgetBytes: UInt64)
     case modelLoaded(model: String, bytes: UInt64, streamed: Bool)
     case modelEvicted(model: String, bytes: UInt64)
-    case stageStarted(stage: String, kind: StageKind, steps: Int)
-    /// `step` of the stage's `steps` are done.
-    case stageStep(stage: String, step: Int, steps: Int)
+    /// A stage begins: its `steps` units of progress are `unit`s (frames for the stages that make a clip's frames).
+    case stageStarted(stage: String, kind: StageKind, steps: Int, unit: StepUnit)
+    /// `step` of the stage's `steps` are done; `rate` (units a second since the stage began, seconds left) once one is.
+    case stageStep(stage: String, step: Int, steps: Int, rate: StepRate?)
     case stageFinished(stage: String, seconds: Double, measuredPeakBytes: UInt64?)
     /// The stage's result came from the cache; `steps` of progress are done at once.
     case cacheHit(stage: String, key: String, steps: Int)
@@ -41,10 +42,12 @@ extension ProgressEvent: Encodable {
     private enum Key: String, CodingKey {
         case event, stages, totalSteps = "total_steps", estimatedSeconds = "estimated_seconds"
         case budgetBytes = "budget_bytes", model, bytes, streamed, stage, kind, steps, step, seconds
-        case measuredPeakBytes = "measured_peak_bytes", key, usedBytes = "used_bytes", reason
+        case measuredPeakBytes = "measured_peak_bytes", key, usedBytes = "used_bytes", reason, unit
+        case perSecond = "per_second", etaSeconds = "eta_seconds"
     }
 
-    /// A flat object: `{"event": "stage_step", "stage": "shot-1/denoise", "step": 3, "steps": 25}`.
+    /// A flat object: `{"event": "stage_step", "stage": "shot-1/decode", "step": 30, "steps": 81, "unit": "frame",
+    /// "per_second": 12.5, "eta_seconds": 4.08}` (the rate's fields once a unit is done).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(name, forKey: .event)
@@ -61,14 +64,20 @@ extension ProgressEvent: Encodable {
         case .modelEvicted(let model, let bytes):
             try container.encode(model, forKey: .model)
             try container.encode(bytes, forKey: .bytes)
-        case .stageStarted(let stage, let kind, let steps):
+        case .stageStarted(let stage, let kind, let steps, let unit):
             try container.encode(stage, forKey: .stage)
             try container.encode(kind, forKey: .kind)
             try container.encode(steps, forKey: .steps)
-        case .stageStep(let stage, let step, let steps):
+            try container.encode(unit, forKey: .unit)
+        case .stageStep(let stage, let step, let steps, let rate):
             try container.encode(stage, forKey: .stage)
             try container.encode(step, forKey: .step)
             try container.encode(steps, forKey: .steps)
+            if let rate {
+                try container.encode(rate.unit, forKey: .unit)
+                try container.encode((rate.perSecond * 1000).rounded() / 1000, forKey: .perSecond)
+                try container.encode((rate.etaSeconds * 1000).rounded() / 1000, forKey: .etaSeconds)
+            }
         case .stageFinished(let stage, let seconds, let measuredPeakBytes):
             try container.encode(stage, forKey: .stage)
             try container.encode(seconds, forKey: .seconds)

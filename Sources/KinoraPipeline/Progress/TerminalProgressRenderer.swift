@@ -1,7 +1,8 @@
 import Foundation
 
 /// Progress on a terminal: an overall bar (stages done, ETA, device memory) and a bar for the running stage (steps,
-/// it/s, ETA), redrawn in place. Without a terminal (`interactive: false`) it prints one line per finished stage.
+/// it/s, or fps for a stage that makes frames, ETA), redrawn in place. Without a terminal (`interactive: false`) it
+/// prints one line per finished stage.
 /// A batch starts all its stages before any finishes, so each running stage's steps are kept by its id. A discarded
 /// cache entry is told in one line above the bars.
 public final class TerminalProgressRenderer: ProgressSink {
@@ -9,6 +10,7 @@ public final class TerminalProgressRenderer: ProgressSink {
     private struct RunningStage {
         var step: Int
         var steps: Int
+        var unit: StepUnit
         var start: Double
     }
 
@@ -50,11 +52,11 @@ public final class TerminalProgressRenderer: ProgressSink {
             totalSteps = steps
             estimatedSeconds = estimate
             memory = (0, budget)
-        case .stageStarted(let stage, _, let steps):
+        case .stageStarted(let stage, _, let steps, let unit):
             if running[stage] == nil { runningOrder.append(stage) }
-            running[stage] = RunningStage(step: 0, steps: steps, start: now)
+            running[stage] = RunningStage(step: 0, steps: steps, unit: unit, start: now)
             shown = stage
-        case .stageStep(let stage, let step, let steps):
+        case .stageStep(let stage, let step, let steps, _):
             if running[stage] != nil {
                 running[stage]?.step = step
                 running[stage]?.steps = steps
@@ -101,10 +103,9 @@ public final class TerminalProgressRenderer: ProgressSink {
             let seconds = now - stage.start
             let fraction = stage.steps > 0 ? Double(stage.step) / Double(stage.steps) : 0
             var line = "\(id)  \(bar(fraction))  \(stage.step)/\(stage.steps)"
-            if stage.step > 0, seconds > 0 {
-                let rate = Double(stage.step) / seconds
-                let remaining = Double(stage.steps - stage.step) / rate
-                line += String(format: "  %.2f it/s", rate) + "  ETA \(Plan.duration(remaining))"
+            if let rate = StepRate(unit: stage.unit, done: stage.step, total: stage.steps, seconds: seconds) {
+                line += String(format: "  %.2f ", rate.perSecond) + stage.unit.rateLabel
+                    + "  ETA \(Plan.duration(rate.etaSeconds))"
             }
             result.append(line)
         }
