@@ -81,7 +81,8 @@ final class VideoShotTests: XCTestCase {
         XCTAssertEqual(built.stage("video/encode")?.inputs, ["still/animate", "waves/conform"])
         XCTAssertEqual(built.stage("video/encode")?.steps, 16)
 
-        // Explicit settings; the draft keeps the final's size and frames and takes fewer steps.
+        // Explicit settings; the draft keeps the final's frames, halves its size within the model's multiple of 16
+        // and at least 64 (96x64 -> 64x64) and takes fewer steps.
         let explicit = replacing("final: {model: clip, steps: 2, cfg: 3}",
                                  with: "final: {model: clip, steps: 6, cfg: 3, frames: 9, shift: 5, sampler: euler, "
                                      + "size: 96x64}\n    draft: {steps: 1}")
@@ -92,7 +93,27 @@ final class VideoShotTests: XCTestCase {
         XCTAssertEqual(final.string("sampler"), "euler")
         let draft = try XCTUnwrap(graph(explicit, mode: .draft).stage("waves/denoise")?.parameters)
         XCTAssertEqual([draft.int("frames"), draft.int("steps"), draft.int("width"), draft.int("height")],
-                       [9, 1, 96, 64])
+                       [9, 1, 64, 64])
+        let large = replacing("final: {model: clip, steps: 2, cfg: 3}", with: "final: {model: clip, size: 832x480}")
+        let halved = try XCTUnwrap(graph(large, mode: .draft).stage("waves/denoise")?.parameters)
+        XCTAssertEqual([halved.int("width"), halved.int("height"), halved.int("frames")], [416, 240, 17])
+    }
+
+    /// A draft by a model of another frame rate keeps the shot's duration, not the final's frame count, and takes
+    /// that model's multiple: a 24 fps Wan 2.2 final of 49 frames at 1280x704 drafts on the 16 fps Wan 2.1 as 33
+    /// frames at 640x352.
+    func testADraftByAnotherVideoModelKeepsTheDurationAndTakesItsMultiple() throws {
+        let text = replacing("clip: {catalog: tiny-wan21}",
+                             with: "clip: {catalog: tiny-wan22}\n  fast: {catalog: tiny-wan21}")
+            .replacingOccurrences(of: "    duration: 1\n    motion: video", with: "    duration: 2\n    motion: video")
+            .replacingOccurrences(of: "final: {model: clip, steps: 2, cfg: 3}",
+                                  with: "final: {model: clip, frames: 49, size: 1280x704}\n    draft: {model: fast}")
+        let final = try XCTUnwrap(graph(text).stage("waves/denoise")?.parameters)
+        XCTAssertEqual([final.int("width"), final.int("height"), final.int("frames")], [1280, 704, 49])
+        let draft = try XCTUnwrap(graph(text, mode: .draft).stage("waves/denoise"))
+        XCTAssertEqual([draft.parameters.int("width"), draft.parameters.int("height"), draft.parameters.int("frames")],
+                       [640, 352, 33])
+        XCTAssertEqual(draft.seed, 9, "the seed carries over")
     }
 
     func testAKeyframeIsGeneratedByTheImageModelAndEncodedBeforeTheClip() throws {

@@ -4,7 +4,8 @@ import KinoraModels
 
 /// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → [upscale] → animate (a video
 /// shot: its clip's stages → [upscale] → [interpolate] → conform), then one encodeVideo; per voice line phonemize →
-/// speak; per music cue loadAudio (a file) or generateMusic (a prompt); then mix and mux. Stages that would do identical work (same kind, model, settings and inputs) are built once and shared.
+/// speak; per music cue loadAudio (a file) or generateMusic (a prompt); then mix and mux. Stages that would do
+/// identical work (same kind, model, settings and inputs) are built once and shared.
 public struct StageGraphBuilder {
     /// Makes the `StageModel` for the `role` component of a workflow model.
     public typealias ModelProvider = (ModelReference, ModelFamily, ComponentRole) throws -> any StageModel
@@ -507,8 +508,9 @@ public struct StageGraphBuilder {
     }
 
     /// The draft settings default to the final's model with the family's draft steps and half the size (a video
-    /// shot's draft keeps the final's size and frames, which the model's multiples constrain). A video shot's
-    /// frames default to its duration at the model's frame rate, rounded to the nearest `temporal_scale`·k + 1.
+    /// shot's rounded down to the draft model's multiple, twice its latent scale, and at least 64). A video shot's
+    /// frames default to its duration at the model's frame rate, rounded to the nearest `temporal_scale`·k + 1; a
+    /// draft keeps the final's `frames` only when its model plays at the same rate (else the duration decides).
     func resolve(_ shot: Shot, mode: RenderMode, workflow: Workflow) throws -> Resolved {
         let final = shot.final
         let finalFamily = try workflow.model(named: final.model).map { try catalog.family(of: $0) }
@@ -532,9 +534,11 @@ public struct StageGraphBuilder {
         let steps = draft.steps ?? family?.defaults.draftSteps ?? max(1, (final.steps ?? 25) / 3)
         return Resolved(model: draft.model, modelLocation: draft.modelLocation, location: draft.location, steps: steps,
                         sampler: draft.sampler ?? final.sampler ?? family?.defaults.sampler ?? "euler",
-                        size: draft.size ?? (shot.motion == .video ? finalSize : finalSize.halved),
+                        size: draft.size ?? (shot.motion == .video
+                            ? finalSize.halved(multiple: (family?.latentScale ?? 8) * 2) : finalSize.halved),
                         cfg: draft.cfg ?? final.cfg ?? family?.defaults.cfg ?? 7.5,
-                        frames: draft.frames ?? final.frames ?? frames(family),
+                        frames: draft.frames ?? (family?.defaults.fps == finalFamily?.defaults.fps ? final.frames : nil)
+                            ?? frames(family),
                         shift: draft.shift ?? final.shift ?? family?.defaults.shift ?? 3)
     }
 

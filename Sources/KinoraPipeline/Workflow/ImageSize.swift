@@ -24,6 +24,14 @@ public struct ImageSize: Sendable, Hashable, Codable, CustomStringConvertible {
         ImageSize(width: max(64, width / 16 * 8), height: max(64, height / 16 * 8))
     }
 
+    /// Half the size, each side rounded down to a multiple of `multiple` and at least 64 (rounded up to the
+    /// multiple): a video draft's size, which the model's patch and VAE stride constrain. 1280x704 by 32: 640x352.
+    public func halved(multiple: Int) -> ImageSize {
+        let step = max(1, multiple)
+        let least = (64 + step - 1) / step * step
+        return ImageSize(width: max(least, width / 2 / step * step), height: max(least, height / 2 / step * step))
+    }
+
     /// `WIDTHxHEIGHT`.
     public var description: String { "\(width)x\(height)" }
 }
