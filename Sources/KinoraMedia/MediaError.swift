@@ -42,6 +42,8 @@ public enum MediaError: Error, Equatable, Sendable {
     case notARegularFile(path: String, kind: String)
     /// `append(frame:)` or `finish()` was called on a writer that already finished or failed.
     case writerClosed(path: String)
+    /// Subtitles cannot be drawn into frames: FFmpeg's libass filter or a font is missing; the text says which.
+    case subtitleRendererUnavailable(String)
 }
 
 extension MediaError: CustomStringConvertible, LocalizedError {
@@ -87,6 +89,8 @@ extension MediaError: CustomStringConvertible, LocalizedError {
             return "'\(path)' is \(kind), not a regular file; give the path of a file"
         case let .writerClosed(path):
             return "the writer for '\(path)' is already finished or failed"
+        case let .subtitleRendererUnavailable(reason):
+            return "cannot burn subtitles into the picture: \(reason)"
         }
     }
 
