@@ -3,9 +3,10 @@ import XCTest
 
 @testable import KinoraPipeline
 
-/// A shot's `upscale` and `interpolate`: how the workflow reads them (and refuses bad ones, naming file, line and
-/// field), the stages they become between a clip's decode and its conform (or a still's decode and its camera move),
-/// their cache keys and their planned memory.
+/// A shot's and the output's `upscale` and `interpolate`: how the workflow reads them (and refuses bad ones, naming
+/// file, line and field), the stages they become (a shot's between a clip's decode and its conform, or a still's
+/// decode and its camera move; the output's between the joined cut and the mux), their cache keys and their planned
+/// memory.
 final class ShotFinishingTests: XCTestCase {
     /// A still with an upscaled picture and a video shot upscaled and interpolated from 16 to 24 fps.
     static let base = """
@@ -165,5 +166,109 @@ final class ShotFinishingTests: XCTestCase {
         XCTAssertNotEqual(still["still/upscale"], before["still/upscale"])
         XCTAssertNotEqual(still["still/animate"], before["still/animate"])
         XCTAssertEqual(still["waves/upscale"], before["waves/upscale"])
+    }
+
+    /// The base workflow with the whole cut upscaled twice (128² → 256²) and interpolated from 24 to 48 fps.
+    static let finishedOutput = TestSupport.replacing("  fps: 24\n", with: """
+          fps: 24
+          upscale: {model: sharp, scale: 2}
+          interpolate: {fps: 48}
+
+        """, in: base)
+
+    func testTheOutputsUpscaleAndInterpolationRunOnTheJoinedCutAfterEachShotsOwn() throws {
+        let built = try graph(Self.finishedOutput)
+        let ids = built.stages.map(\.id)
+        let order = ["waves/upscale", "waves/interpolate", "waves/conform", "video/encode", "output/upscale",
+                     "output/interpolate", "output/mux"]
+        XCTAssertEqual(ids.filter(order.contains), order, "a shot's own finishing first, the cut's after the join")
+        let upscale = try XCTUnwrap(built.stage("output/upscale"))
+        XCTAssertEqual(upscale.kind, .upscale)
+        XCTAssertEqual(upscale.inputs, ["video/encode"])
+        XCTAssertEqual(upscale.owners, ["output"])
+        XCTAssertEqual(built.model(of: upscale)?.identity.name, "sharp/upscaler")
+        // The cut: 24 frames of the still and 24 of the clip's conform, at 128x128.
+        XCTAssertEqual([upscale.parameters.int("width"), upscale.parameters.int("output_width"),
+                        upscale.parameters.int("frames"), upscale.steps], [128, 256, 48, 48])
+        XCTAssertEqual([upscale.parameters.string("input"), upscale.parameters.string("fps")], ["cut", "24"])
+        let interpolate = try XCTUnwrap(built.stage("output/interpolate"))
+        XCTAssertEqual(interpolate.inputs, ["output/upscale"])
+        XCTAssertEqual(built.model(of: interpolate)?.identity.name, "rife/interpolator")
+        XCTAssertEqual([interpolate.parameters.int("width"), interpolate.parameters.int("height")], [256, 256])
+        XCTAssertEqual([interpolate.parameters.string("clip_fps"), interpolate.parameters.string("fps")], ["24", "48"])
+        // 2 s at 48 fps, and the clip's first frame (24) is a cut RIFE never morphs across.
+        XCTAssertEqual([interpolate.parameters.int("output_frames"), interpolate.steps], [96, 96])
+        XCTAssertEqual(interpolate.parameters.string("cuts"), "24")
+        let mux = try XCTUnwrap(built.stage("output/mux"))
+        XCTAssertEqual(mux.inputs.first, "output/interpolate")
+        XCTAssertEqual(mux.parameters.string("fps"), "48")
+
+        // A crossfade shortens the cut by 6 frames and blends the shots, so RIFE may morph through it.
+        let crossfaded = try graph(replacing("    motion: video\n",
+                                             with: "    motion: video\n    transition: {crossfade: 0.25}\n",
+                                             in: Self.finishedOutput))
+        XCTAssertEqual(crossfaded.stage("output/interpolate")?.parameters.string("cuts"), "")
+        XCTAssertEqual(crossfaded.stage("output/interpolate")?.parameters.int("output_frames"), 84)
+
+        // Planned like a shot's: the upscaler's figure per pixel of its 256² measuring tile at least, RIFE's at
+        // 512x256 at least, for the cut's frames.
+        let plan = try Planner(device: DeviceProfile(budgetBytes: 2_000_000_000)).plan(built)
+        let upscalePeak = try XCTUnwrap(plan.steps.first { $0.stages == ["output/upscale"] }?.peakBytes)
+        XCTAssertGreaterThanOrEqual(upscalePeak, 1_247_296 + 1339 * 256 * 256)
+        let rifePeak = try XCTUnwrap(plan.steps.first { $0.stages == ["output/interpolate"] }?.peakBytes)
+        XCTAssertGreaterThanOrEqual(rifePeak, 24_557_300 + 536 * 512 * 256)
+    }
+
+    func testBadOutputUpscaleAndInterpolateSettingsAreRefusedNamingLineAndField() {
+        let cases: [(String, String, String, Int, String)] = [
+            ("\n  upscale: {model: sharp, scale: 2}", "\n  upscale: {model: sharp, scale: 5}",
+             "output.upscale.scale", 4, "must be between 2 and 4"),
+            ("\n  upscale: {model: sharp, scale: 2}", "\n  upscale: {model: sharp, scale: 2, tile: 64}",
+             "output.upscale.tile", 4, "unknown key 'tile'"),
+            ("\n  upscale: {model: sharp, scale: 2}", "\n  upscale: {model: sahrp, scale: 2}",
+             "output.upscale.model", 4, "no model named 'sahrp' (did you mean 'sharp'?)"),
+            ("\n  upscale: {model: sharp, scale: 2}", "\n  upscale: {model: rife, scale: 2}", "output.upscale.model", 4,
+             "'rife' is a rife model, which makes interpolated frames; upscaling needs one that makes upscaled"),
+            ("interpolate: {fps: 48}", "interpolate: {fps: 24}", "output.interpolate.fps", 5,
+             "24 fps is not above the output's 24 fps (the rate the shots are joined at)"),
+            ("interpolate: {fps: 48}", "interpolate: {fps: 500}", "output.interpolate.fps", 5,
+             "must be between 1 and 240"),
+            ("interpolate: {fps: 48}", "interpolate: {fps: 48, model: sharp}", "output.interpolate.model", 5,
+             "'sharp' is a realesr-animevideov3 model, which makes upscaled images; interpolation needs one"),
+            ("interpolate: {fps: 48}", "interpolate: {fps: 48, model: rief}", "output.interpolate.model", 5,
+             "no model named 'rief' (did you mean 'rife'?)"),
+        ]
+        for (old, new, field, line, message) in cases {
+            TestSupport.assertRefused(issues(replacing(old, with: new, in: Self.finishedOutput)), fields: [field],
+                                      line: line, message: message, edit: new)
+        }
+        // 8192 doubled is still within 16384 pixels a side; tripled it is not.
+        let large = replacing("size: 128x128", with: "size: 8192x128", in: Self.finishedOutput)
+        TestSupport.assertRefused(issues(replacing("scale: 2}\n  interp", with: "scale: 3}\n  interp", in: large)),
+                                  fields: ["output.upscale.scale"], line: 4,
+                                  message: "8192x128 upscaled 3× is 24576x384, larger than 16384", edit: "scale 3")
+        // Without the per-shot interpolation the shot-level rife is the output's default interpolator; two of them
+        // must be told apart.
+        let two = replacing("  rife: {catalog: rife}\n", with: "  rife: {catalog: rife}\n  rife2: {catalog: rife}\n",
+                            in: replacing("\n    interpolate: {fps: 24}", with: "", in: Self.finishedOutput))
+        TestSupport.assertRefused(issues(two), fields: ["output.interpolate.model"], line: 5,
+                                  message: "2 models of the rife family are declared; name one with 'model'",
+                                  edit: "rife2")
+    }
+
+    func testTheOutputsStagesKeysChangeWithTheirSettingsAndNoShotRendersAgain() throws {
+        func keys(_ text: String) throws -> [String: String] { StageKeys.compute(try graph(text)) }
+        let plain = try keys(Self.base)
+        let finished = try keys(Self.finishedOutput)
+        for (id, key) in plain where id != "output/mux" {
+            XCTAssertEqual(finished[id], key, "\(id): the output's finishing renders no shot again")
+        }
+        XCTAssertNotEqual(finished["output/mux"], plain["output/mux"])
+        let scale = try keys(replacing("scale: 2}\n  interp", with: "scale: 3}\n  interp", in: Self.finishedOutput))
+        XCTAssertEqual(Set(finished.keys.filter { finished[$0] != scale[$0] }),
+                       ["output/upscale", "output/interpolate", "output/mux"])
+        let rate = try keys(replacing("interpolate: {fps: 48}", with: "interpolate: {fps: 60}",
+                                      in: Self.finishedOutput))
+        XCTAssertEqual(Set(finished.keys.filter { finished[$0] != rate[$0] }), ["output/interpolate", "output/mux"])
     }
 }

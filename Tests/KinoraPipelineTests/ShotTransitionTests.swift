@@ -108,17 +108,19 @@ final class ShotTransitionTests: XCTestCase {
         assertIssue(first, line: 8, field: "shots[0].transition", saying: "the first shot has no shot before it to fade from")
     }
 
-    func testSoftSubtitlesReadAndBurnedOnesAreRefusedAsNotSupportedYet() throws {
+    func testSoftAndBurnedSubtitlesReadAndOthersAreRefused() throws {
         let soft = text().replacingOccurrences(of: "  size: 256x144\n", with: "  size: 256x144\n  subtitles: soft\n")
         XCTAssertEqual(try Workflow.parse(soft, file: "cut.yaml").output.subtitles, .soft)
         XCTAssertEqual(try Workflow.parse(text(), file: "cut.yaml").output.subtitles, .off, "off by default")
-        assertIssue(soft.replacingOccurrences(of: "soft", with: "burned"), line: 3, field: "output.subtitles",
-                    saying: "burned-in subtitles are not supported yet")
+        let burned = soft.replacingOccurrences(of: "soft", with: "burned")
+        XCTAssertEqual(try Workflow.parse(burned, file: "cut.yaml").output.subtitles, .burned)
         assertIssue(soft.replacingOccurrences(of: "soft", with: "hard"), line: 3, field: "output.subtitles",
                     saying: "unknown value 'hard'")
-        let silent = try Workflow.parse(soft.components(separatedBy: "voices:")[0]
-            .replacingOccurrences(of: "  narrator: {catalog: piper-vits}\n", with: ""), file: "cut.yaml")
-        XCTAssertTrue(silent.warnings.contains { $0.field == "output.subtitles" }, "\(silent.warnings)")
+        for text in [soft, burned] {
+            let silent = try Workflow.parse(text.components(separatedBy: "voices:")[0]
+                .replacingOccurrences(of: "  narrator: {catalog: piper-vits}\n", with: ""), file: "cut.yaml")
+            XCTAssertTrue(silent.warnings.contains { $0.field == "output.subtitles" }, "\(silent.warnings)")
+        }
     }
 
     private func keys(_ text: String) throws -> [String: String] {
@@ -150,5 +152,10 @@ final class ShotTransitionTests: XCTestCase {
         XCTAssertEqual(mux.inputs, ["video/encode", "audio/mix", "welcome/speak", "closing/speak"])
         let moved = try keys(subtitled.replacingOccurrences(of: "start: 6.2", with: "start: 6.3"))
         XCTAssertEqual(changed(soft, moved), ["audio/mix", "output/mux"], "a cue's start is in the mux's key")
+        // Burning them in instead muxes again and renders nothing else again; the mux reads the same speech.
+        let burnedText = subtitled.replacingOccurrences(of: "subtitles: soft", with: "subtitles: burned")
+        XCTAssertEqual(changed(soft, try keys(burnedText)), ["output/mux"])
+        let burnedGraph = try TestSupport.builder().build(try Workflow.parse(burnedText, file: "w.yaml"), mode: .final)
+        XCTAssertEqual(burnedGraph.stages.first { $0.id == "output/mux" }?.inputs, mux.inputs)
     }
 }

@@ -1,7 +1,8 @@
 /// A frame-rate change run as a stream: source frames are read one at a time, each output frame is written as soon
 /// as it is known (a copy of a source frame, or frames `between` two source frames made together in one call), and
 /// source frames no later output needs are let go, so at most two source frames and the frames between them are
-/// held however long the video is. A scene cut (`SceneCut.isCut`) is not morphed: the earlier frame is repeated.
+/// held however long the video is. A scene cut (`SceneCut.isCut`, or a frame listed in `cuts`) is not morphed: the
+/// earlier frame is repeated.
 /// `Frame` is whatever the caller reads and writes (KinoraModels has no media types).
 public struct FrameRateStream<Frame> {
     /// What the stream wrote.
@@ -14,10 +15,15 @@ public struct FrameRateStream<Frame> {
     public let conversion: FrameRateConversion
     /// Similarity below which two frames are a scene cut; 0 morphs every pair.
     public let sceneThreshold: Double
+    /// Source frames known to begin a new scene (an edit's cuts): never morphed into from the frame before, however
+    /// similar the two are.
+    public let cuts: Set<Int>
 
-    public init(conversion: FrameRateConversion, sceneThreshold: Double = SceneCut.defaultThreshold) {
+    public init(conversion: FrameRateConversion, sceneThreshold: Double = SceneCut.defaultThreshold,
+                cuts: Set<Int> = []) {
         self.conversion = conversion
         self.sceneThreshold = sceneThreshold
+        self.cuts = cuts
     }
 
     /// Runs the conversion: `read` gives the next source frame (nil at the end), `planes` a frame as planar RGB
@@ -64,8 +70,8 @@ public struct FrameRateStream<Frame> {
             var results: [Frame] = []
             if !timesteps.isEmpty, let end = try frame(first.source + 1) {
                 let a = plane(first.source, start), b = plane(first.source + 1, end)
-                if sceneThreshold > 0,
-                   SceneCut.isCut(a.values, b.values, height: a.height, width: a.width, threshold: sceneThreshold) {
+                if cuts.contains(first.source + 1) || sceneThreshold > 0
+                    && SceneCut.isCut(a.values, b.values, height: a.height, width: a.width, threshold: sceneThreshold) {
                     results = timesteps.map { _ in start }
                     summary.cuts += 1
                 } else {

@@ -3,9 +3,10 @@ import KinoraMedia
 import KinoraModels
 
 /// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → [upscale] → animate (a video
-/// shot: its clip's stages → [upscale] → [interpolate] → conform), then one encodeVideo; per voice line phonemize →
-/// speak; per music cue loadAudio (a file) or generateMusic (a prompt); then mix and mux. Stages that would do
-/// identical work (same kind, model, settings and inputs) are built once and shared.
+/// shot: its clip's stages → [upscale] → [interpolate] → conform), then one encodeVideo → [the output's upscale] →
+/// [the output's interpolate]; per voice line phonemize → speak; per music cue loadAudio (a file) or generateMusic
+/// (a prompt); then mix and mux. Stages that would do identical work (same kind, model, settings and inputs) are
+/// built once and shared.
 public struct StageGraphBuilder {
     /// Makes the `StageModel` for the `role` component of a workflow model.
     public typealias ModelProvider = (ModelReference, ModelFamily, ComponentRole) throws -> any StageModel
@@ -96,9 +97,10 @@ public struct StageGraphBuilder {
             encode["transitions"] = .string(workflow.shots.map { $0.transition.parameter(at: output.fps.value) }
                 .joined(separator: ","))
         }
-        let video = state.add(Stage(
+        let joined = state.add(Stage(
             id: "video/encode", kind: .encodeVideo, parameters: StageParameters(encode), inputs: frames,
             steps: workflow.frameCount, unit: .frame, owners: ["output"]))
+        let video = try outputStages(workflow, cut: joined, state: &state, issues: &issues)
 
         var audio: [String] = []
         var speeches: [String] = []
@@ -181,7 +183,9 @@ public struct StageGraphBuilder {
         var mux: [String: StageParameters.Value] = [
             "container": .string(StageGraph.container(of: output.file)), "duration": .number(workflow.duration),
         ]
-        if output.subtitles == .soft, !speeches.isEmpty {
+        // Only an interpolated cut is muxed at another rate than the output's, so other keys stay what they were.
+        if output.interpolate != nil { mux["fps"] = .string(output.fileFPS.description) }
+        if output.subtitles != .off, !speeches.isEmpty {
             // The cues' texts and starts; their ends come from the speech inputs' lengths.
             mux["subtitles"] = .string(output.subtitles.rawValue)
             mux["cues"] = .string(workflow.voiceLines.map { "\($0.start) \($0.text)" }.joined(separator: "\n"))
@@ -342,13 +346,79 @@ public struct StageGraphBuilder {
             inputs: [clip.id], steps: count, unit: .frame, owners: [owner]))
     }
 
+    /// The output's `upscale` and `interpolate` on `cut`, the joined shots (`video/encode`), in that order: each
+    /// reads the cut before it frame by frame and writes its own. Returns the id of the stage whose cut the mux
+    /// encodes (`cut` itself without either); a problem goes into `issues`.
+    private func outputStages(_ workflow: Workflow, cut: String, state: inout BuildState,
+                              issues: inout [SourceIssue]) throws -> String {
+        let output = workflow.output
+        let frames = workflow.frameCount
+        var video = (id: cut, width: output.size.width, height: output.size.height)
+        if let upscale = output.upscale {
+            guard let upscaled = try upscaleStage(
+                upscale, id: "output/upscale", input: cut, width: video.width, height: video.height,
+                parameters: ["frames": .int(frames), "input": .string("cut"), "fps": .string(output.fps.description)],
+                steps: frames, owner: "output", workflow: workflow, state: &state, issues: &issues) else { return cut }
+            video = upscaled
+        }
+        guard let interpolate = output.interpolate, let name = workflow.interpolatorName(for: interpolate),
+              let reference = workflow.model(named: name) else { return video.id }
+        let family = try catalog.family(of: reference)
+        guard family.output == .interpolatedFrames else {
+            issues.append(SourceIssue(location: interpolate.modelLocation, field: "output.interpolate.model",
+                                      message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                      + "\(family.output.noun); interpolation needs one that makes interpolated "
+                                      + "frames (rife)"))
+            return video.id
+        }
+        // The cut's length at the new rate: the frames after its last frame's time hold that frame.
+        let (source, target) = (output.fps, interpolate.fps)
+        let scale = target.denominator * source.numerator
+        let count = max(1, (2 * frames * target.numerator * source.denominator + scale) / (2 * scale))
+        // A shot that begins with a cut is never morphed into from the shot before it.
+        var cuts: [String] = []
+        var start = 0
+        for (index, shot) in workflow.shots.enumerated() {
+            start -= shot.transition.overlap > 0 ? shot.transition.frames(at: source.value) : 0
+            if index > 0, shot.transition == .cut { cuts.append(String(start)) }
+            start += workflow.frameCount(of: shot)
+        }
+        return state.add(Stage(
+            id: "output/interpolate", kind: .interpolate,
+            model: try state.bind(reference, family, .interpolator, provideModel),
+            parameters: StageParameters([
+                "input": .string("cut"), "width": .int(video.width), "height": .int(video.height),
+                "frames": .int(frames), "clip_fps": .string(source.description), "fps": .string(target.description),
+                "output_frames": .int(count), "scene_threshold": .number(SceneCut.defaultThreshold),
+                "cuts": .string(cuts.joined(separator: ",")),
+            ]),
+            inputs: [video.id], steps: count, unit: .frame, owners: ["output"]))
+    }
+
     /// The `upscale` stage of `shot` on `input`, a picture of `width` × `height` (a still's decode), or with `clip`
     /// a clip of that many frames at that rate; returns its id and the size it makes, or nil (with the problem in
     /// `issues`) when its model makes no upscaled images or the result would be too large.
     private func upscaleStage(_ shot: Shot, input: String, width: Int, height: Int, clip: (frames: Int, fps: Double)?,
                               owner: String, workflow: Workflow, state: inout BuildState,
                               issues: inout [SourceIssue]) throws -> (id: String, width: Int, height: Int)? {
-        guard let upscale = shot.upscale, let reference = workflow.model(named: upscale.model) else { return nil }
+        guard let upscale = shot.upscale else { return nil }
+        var parameters: [String: StageParameters.Value] = [
+            "frames": .int(clip?.frames ?? 1), "input": .string(clip == nil ? "picture" : "clip"),
+        ]
+        if let clip { parameters["fps"] = .number(clip.fps) }
+        return try upscaleStage(upscale, id: "\(shot.id)/upscale", input: input, width: width, height: height,
+                                parameters: parameters, steps: clip?.frames ?? 1, owner: owner, workflow: workflow,
+                                state: &state, issues: &issues)
+    }
+
+    /// The `upscale` stage `id` (`upscale` of `owner`: a shot or the output) on `input`, a picture or clip of
+    /// `width` × `height`, with `parameters` saying what the input is; returns its id and the size it makes, or nil
+    /// (with the problem in `issues`) when its model makes no upscaled images or the result would be too large.
+    private func upscaleStage(_ upscale: UpscaleSettings, id: String, input: String, width: Int, height: Int,
+                              parameters extra: [String: StageParameters.Value], steps: Int, owner: String,
+                              workflow: Workflow, state: inout BuildState,
+                              issues: inout [SourceIssue]) throws -> (id: String, width: Int, height: Int)? {
+        guard let reference = workflow.model(named: upscale.model) else { return nil }
         let family = try catalog.family(of: reference)
         guard family.output == .upscaledImage else {
             issues.append(SourceIssue(location: upscale.modelLocation, field: "\(owner).upscale.model",
@@ -367,15 +437,14 @@ public struct StageGraphBuilder {
         }
         var parameters: [String: StageParameters.Value] = [
             "scale": .int(upscale.scale), "width": .int(width), "height": .int(height),
-            "output_width": .int(outputWidth), "output_height": .int(outputHeight), "frames": .int(clip?.frames ?? 1),
-            "input": .string(clip == nil ? "picture" : "clip"),
+            "output_width": .int(outputWidth), "output_height": .int(outputHeight),
         ]
-        if let clip { parameters["fps"] = .number(clip.fps) }
-        let id = state.add(Stage(
-            id: "\(shot.id)/upscale", kind: .upscale, model: try state.bind(reference, family, .upscaler, provideModel),
-            parameters: StageParameters(parameters), inputs: [input], steps: clip?.frames ?? 1,
-            unit: clip == nil ? .step : .frame, owners: [owner]))
-        return (id, outputWidth, outputHeight)
+        parameters.merge(extra) { $1 }
+        let added = state.add(Stage(
+            id: id, kind: .upscale, model: try state.bind(reference, family, .upscaler, provideModel),
+            parameters: StageParameters(parameters), inputs: [input], steps: steps,
+            unit: extra["input"] == .string("picture") ? .step : .frame, owners: [owner]))
+        return (added, outputWidth, outputHeight)
     }
 
     /// The `interpolate` stage raising `input`, a clip of `frames` frames at `clipRate`, to the shot's

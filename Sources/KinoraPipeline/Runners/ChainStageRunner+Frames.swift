@@ -9,7 +9,8 @@ import KinoraTensor
 ///
 /// Results on disk: `upscale` writes the upscaled clip (`clip.mkv`, FFV1 at the clip's frame rate) for a video shot,
 /// or the upscaled picture (`image.kf32`, [3, height, width]) for a still; `interpolate` the clip at the target frame
-/// rate (`clip.mkv`).
+/// rate (`clip.mkv`). The output's stages (`input: cut`) read and write the whole cut as `encode-video` does
+/// (`video.mkv`).
 extension ChainStageRunner {
     /// A loaded upscaler or interpolator.
     struct OpenFrameModel {
@@ -77,9 +78,10 @@ extension ChainStageRunner {
             progress(1)
             return
         }
-        let reader = try VideoReader(url: file("clip.mkv", in: input, for: stage))
-        let rate = try FrameRate(parsing: YAMLField.format(number(stage, "fps")))
-        let writer = try VideoWriter(url: folder.appendingPathComponent("clip.mkv"),
+        let name = videoFile(stage)
+        let reader = try VideoReader(url: file(name, in: input, for: stage))
+        let rate = try FrameRate(parsing: stage.parameters.string("fps") ?? YAMLField.format(number(stage, "fps")))
+        let writer = try VideoWriter(url: folder.appendingPathComponent(name),
                                      settings: VideoSettings(codec: .ffv1, frameRate: rate))
         var count = 0
         while let frame = try reader.nextFrame() {
@@ -92,9 +94,15 @@ extension ChainStageRunner {
         try writer.finish()
     }
 
+    /// The file a clip stage reads and writes: a shot's clip (`clip.mkv`), or the output's cut (`video.mkv`).
+    private func videoFile(_ stage: Stage) -> String {
+        stage.parameters.string("input") == "cut" ? "video.mkv" : "clip.mkv"
+    }
+
     /// Raises a clip's frame rate (`clip_fps` → `fps`) with RIFE, frame by frame (`FrameRateStream`): output frames
-    /// on a source frame copy it, the others are made between their two source frames, a scene cut repeats the
-    /// earlier frame.
+    /// on a source frame copy it, the others are made between their two source frames, a scene cut (or a source frame
+    /// listed in `cuts`, where a shot begins) repeats the earlier frame. The output's cut is then held on its last
+    /// frame up to `output_frames`, so it lasts as long as before.
     func interpolate(_ stage: Stage, model: (any StageModel)?, clip: URL, into folder: URL,
                      progress: (Int) -> Void) throws {
         guard let key = model?.identity.key, let open = frameModels[key], case .interpolator(let rife) = open.model
@@ -103,12 +111,15 @@ extension ChainStageRunner {
         let target = try FrameRate(parsing: string(stage, "fps"))
         let conversion = try FrameRateConversion(input: (source.numerator, source.denominator),
                                                  output: (target.numerator, target.denominator))
-        let reader = try VideoReader(url: file("clip.mkv", in: clip, for: stage))
-        let writer = try VideoWriter(url: folder.appendingPathComponent("clip.mkv"),
+        let name = videoFile(stage)
+        let reader = try VideoReader(url: file(name, in: clip, for: stage))
+        let writer = try VideoWriter(url: folder.appendingPathComponent(name),
                                      settings: VideoSettings(codec: .ffv1, frameRate: target))
+        let cuts = Set((stage.parameters.string("cuts") ?? "").split(separator: ",").compactMap { Int($0) })
         let stream = FrameRateStream<VideoFrame>(conversion: conversion,
-                                                 sceneThreshold: try number(stage, "scene_threshold"))
+                                                 sceneThreshold: try number(stage, "scene_threshold"), cuts: cuts)
         var written = 0
+        var last: VideoFrame?
         let summary = try stream.run(
             read: { try reader.nextFrame() },
             planes: { ($0.planarRGB, $0.height, $0.width) },
@@ -123,10 +134,18 @@ extension ChainStageRunner {
                 try writer.append(frame: frame)
                 written += 1
                 progress(written)
+                last = frame
             })
-        guard summary.written > 0 else {
-            throw RunnerError.invalidInput(stage: stage.id, file: clip.appendingPathComponent("clip.mkv").path,
+        guard summary.written > 0, let last else {
+            throw RunnerError.invalidInput(stage: stage.id, file: clip.appendingPathComponent(name).path,
                                            reason: "the clip has no frames")
+        }
+        if name == "video.mkv" {
+            while written < (try int(stage, "output_frames")) {
+                try writer.append(frame: last)
+                written += 1
+                progress(written)
+            }
         }
         try writer.finish()
     }

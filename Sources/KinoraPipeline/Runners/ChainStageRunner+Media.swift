@@ -120,14 +120,18 @@ extension ChainStageRunner {
     /// Encodes the cut in the output's codec with the mix, into `output.<container>`: the stage's `container`
     /// parameter, the extension of the file the render writes (`-o` when given, else the workflow's `output.file`).
     ///
-    /// With `subtitles` soft, `speeches` are the voice lines' `speak` results in the workflow's order: each line
-    /// becomes a cue of its text from its start for as long as its speech lasts (cut at the end of the video).
+    /// With `subtitles` soft or burned, `speeches` are the voice lines' `speak` results in the workflow's order: each
+    /// line becomes a cue of its text from its start for as long as its speech lasts (cut at the end of the video),
+    /// in a subtitle track (soft) or drawn into the frames as they are encoded (burned, `SubtitleBurner`). The cut is
+    /// encoded at the stage's `fps` when given (an interpolated output), else at the output's.
     func mux(_ stage: Stage, video: URL, audio: URL?, speeches: [URL], into folder: URL) throws {
         let output = workflow.output
         let mix = try audio.map { try AudioFile.read(file("mix.wav", in: $0, for: stage)) }
         let name = "output." + (try string(stage, "container"))
+        let rate = try stage.parameters.string("fps").map { try FrameRate(parsing: $0) } ?? frameRate
+        let subtitles = stage.parameters.string("subtitles").flatMap(OutputSettings.Subtitles.init(rawValue:))
         var cues: [SubtitleCue] = []
-        if stage.parameters.string("subtitles") == OutputSettings.Subtitles.soft.rawValue {
+        if let subtitles, subtitles != .off {
             let lines = workflow.voiceLines
             guard speeches.count == lines.count else {
                 throw RunnerError.unsupported(stage: stage.id, reason: "\(lines.count) voice lines make subtitles, "
@@ -143,12 +147,14 @@ extension ChainStageRunner {
         }
         let writer = try VideoWriter(
             url: folder.appendingPathComponent(name),
-            settings: VideoSettings(codec: VideoCodec(parsing: output.codec.rawValue), frameRate: frameRate,
+            settings: VideoSettings(codec: VideoCodec(parsing: output.codec.rawValue), frameRate: rate,
                                     crf: output.crf),
-            audio: mix, subtitles: cues)
+            audio: mix, subtitles: subtitles == .soft ? cues : [])
         let reader = try VideoReader(url: file("video.mkv", in: video, for: stage))
+        let burner = try subtitles == .burned
+            ? SubtitleBurner(cues: cues, width: reader.width, height: reader.height, frameRate: rate) : nil
         while let frame = try reader.nextFrame() {
-            try writer.append(frame: frame)
+            try writer.append(frame: burner?.burn(frame) ?? frame)
         }
         try writer.finish()
     }

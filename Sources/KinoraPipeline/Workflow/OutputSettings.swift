@@ -1,7 +1,8 @@
 import KinoraMedia
 
-/// The final file: where it goes, its picture size and frame rate, the video codec and quality, the loudness the
-/// mixed audio is normalised to, and whether the voice lines become subtitles.
+/// The final file: where it goes, the cut's picture size and frame rate, the upscale and interpolation applied to the
+/// whole cut before it is encoded, the video codec and quality, the loudness the mixed audio is normalised to, and
+/// whether the voice lines become subtitles.
 public struct OutputSettings: Sendable, Hashable {
     /// The video codecs the output can use (KinoraMedia's `VideoCodec` names).
     public enum Codec: String, Sendable, Hashable, CaseIterable {
@@ -27,14 +28,20 @@ public struct OutputSettings: Sendable, Hashable {
         /// A subtitle track in the file (mov_text in MP4/MOV, SubRip in MKV, WebVTT in WebM) that players can
         /// turn on and off.
         case soft
-        /// Drawn into the frames; known but refused: Kinora has no text rasterizer yet.
+        /// Drawn into the frames (libass), white with a black outline at the bottom centre.
         case burned
     }
 
     /// The output path as written (relative paths are relative to the workflow file's folder).
     public var file: String
+    /// The cut's picture size as the shots are joined; the file's is `size` times `upscale.scale`.
     public var size: ImageSize
+    /// The cut's frame rate as the shots are joined; the file's is `interpolate.fps` when given.
     public var fps: FrameRateSpec
+    /// The whole cut upscaled frame by frame after the shots are joined (after each shot's own `upscale`).
+    public var upscale: UpscaleSettings?
+    /// The whole cut raised from `fps` to `interpolate.fps` after the shots are joined (and after `upscale`).
+    public var interpolate: InterpolationSettings?
     public var codec: Codec
     /// Constant rate factor; nil for the codec's default.
     public var crf: Int?
@@ -48,10 +55,13 @@ public struct OutputSettings: Sendable, Hashable {
 
     public init(file: String, size: ImageSize, fps: FrameRateSpec = FrameRateSpec(numerator: 24, denominator: 1),
                 codec: Codec = .h264, crf: Int? = nil, loudness: Double = -14, truePeak: Double = -1,
-                sampleRate: Int = 48_000, subtitles: Subtitles = .off, location: SourceLocation) {
+                sampleRate: Int = 48_000, subtitles: Subtitles = .off, upscale: UpscaleSettings? = nil,
+                interpolate: InterpolationSettings? = nil, location: SourceLocation) {
         self.file = file
         self.size = size
         self.fps = fps
+        self.upscale = upscale
+        self.interpolate = interpolate
         self.codec = codec
         self.crf = crf
         self.loudness = loudness
@@ -61,7 +71,17 @@ public struct OutputSettings: Sendable, Hashable {
         self.location = location
     }
 
-    static let keys = ["file", "size", "fps", "codec", "crf", "loudness", "true_peak", "sample_rate", "subtitles"]
+    static let keys = ["file", "size", "fps", "codec", "crf", "loudness", "true_peak", "sample_rate", "subtitles",
+                       "upscale", "interpolate"]
+
+    /// The file's picture size: the cut's, upscaled when `upscale` is given.
+    public var fileSize: ImageSize {
+        guard let upscale else { return size }
+        return ImageSize(width: size.width * upscale.scale, height: size.height * upscale.scale)
+    }
+
+    /// The file's frame rate: the cut's, or the interpolated one when `interpolate` is given.
+    public var fileFPS: FrameRateSpec { interpolate?.fps ?? fps }
 
     /// Reads the `output` mapping; `defaultFile` is used when `file` is absent.
     init?(reading field: YAMLField, defaultFile: String) {
@@ -82,22 +102,14 @@ public struct OutputSettings: Sendable, Hashable {
         let truePeak = mapping["true_peak"].map { $0.number(in: ValueBounds.truePeak, unit: "dBTP") } ?? -1
         let sampleRate = mapping["sample_rate"].map { $0.integer(in: ValueBounds.sampleRate) } ?? 48_000
         let file = mapping["file"].map { $0.string() } ?? defaultFile
-        let subtitles = mapping["subtitles"].map(Self.subtitles) ?? .off
+        let subtitles = mapping["subtitles"].map { $0.choice(Subtitles.allCases.map(\.rawValue)) } ?? "off"
+        let upscale = mapping["upscale"].map(UpscaleSettings.init(reading:))
+        let interpolate = mapping["interpolate"].map(InterpolationSettings.init(reading:))
         guard let size, let fps, let codec = codec.flatMap(Codec.init(rawValue:)), let loudness, let truePeak,
-              let sampleRate, let file, let subtitles else { return nil }
+              let sampleRate, let file, let subtitles = subtitles.flatMap(Subtitles.init(rawValue:)),
+              upscale != .some(nil), interpolate != .some(nil) else { return nil }
         self.init(file: file, size: size, fps: fps, codec: codec, crf: crf, loudness: loudness, truePeak: truePeak,
-                  sampleRate: sampleRate, subtitles: subtitles, location: field.location)
-    }
-
-    /// Reads `subtitles`: `off`, `soft` or `burned`; `burned` is refused until Kinora can draw text.
-    private static func subtitles(_ field: YAMLField) -> Subtitles? {
-        guard let text = field.choice(Subtitles.allCases.map(\.rawValue)), let subtitles = Subtitles(rawValue: text)
-        else { return nil }
-        guard subtitles != .burned else {
-            field.fail("burned-in subtitles are not supported yet (Kinora has no text rasterizer); use soft for a "
-                       + "subtitle track players can show")
-            return nil
-        }
-        return subtitles
+                  sampleRate: sampleRate, subtitles: subtitles, upscale: upscale ?? nil,
+                  interpolate: interpolate ?? nil, location: field.location)
     }
 }

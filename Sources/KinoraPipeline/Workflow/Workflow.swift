@@ -70,7 +70,13 @@ public struct Workflow: Sendable, Hashable {
     /// The name of the model that interpolates `shot`'s clip: its `interpolate.model`, else the workflow's only
     /// model of the `rife` family; nil when the shot does not interpolate or no such model is declared.
     public func interpolatorName(for shot: Shot) -> String? {
-        guard let interpolate = shot.interpolate else { return nil }
+        interpolatorName(for: shot.interpolate)
+    }
+
+    /// The name of the model that runs `interpolate` (a shot's or the output's): its `model`, else the workflow's
+    /// only model of the `rife` family; nil when `interpolate` is nil or no such model is declared.
+    public func interpolatorName(for interpolate: InterpolationSettings?) -> String? {
+        guard let interpolate else { return nil }
         if let model = interpolate.model { return model }
         let candidates = models.filter { $0.family == InterpolationSettings.defaultFamily }
         return candidates.count == 1 ? candidates[0].name : nil

@@ -19,6 +19,20 @@ struct WorkflowValidator {
             }
         }
 
+        func interpolator(_ interpolate: InterpolationSettings?, _ path: String) {
+            guard let interpolate else { return }
+            if let name = workflow.interpolatorName(for: interpolate) {
+                reference(name, interpolate.modelLocation, path + ".interpolate.model")
+            } else {
+                let family = InterpolationSettings.defaultFamily
+                let count = workflow.models.filter { $0.family == family }.count
+                error(interpolate.location, path + ".interpolate.model", count == 0
+                      ? "no interpolator: name one with 'model', or declare one such as '\(family): "
+                        + "{catalog: \(family)}' in models"
+                      : "\(count) models of the \(family) family are declared; name one with 'model'")
+            }
+        }
+
         var ids: [String: String] = [:]
         func unique(_ id: String, _ location: SourceLocation, _ field: String) {
             if let first = ids[id] {
@@ -41,18 +55,16 @@ struct WorkflowValidator {
             if let upscale = shot.upscale {
                 reference(upscale.model, upscale.modelLocation, path + ".upscale.model")
             }
-            if let interpolate = shot.interpolate {
-                if let name = workflow.interpolatorName(for: shot) {
-                    reference(name, interpolate.modelLocation, path + ".interpolate.model")
-                } else {
-                    let family = InterpolationSettings.defaultFamily
-                    let count = workflow.models.filter { $0.family == family }.count
-                    error(interpolate.location, path + ".interpolate.model", count == 0
-                          ? "no interpolator: name one with 'model', or declare one such as '\(family): "
-                            + "{catalog: \(family)}' in models"
-                          : "\(count) models of the \(family) family are declared; name one with 'model'")
-                }
-            }
+            interpolator(shot.interpolate, path)
+        }
+        let output = workflow.output
+        if let upscale = output.upscale {
+            reference(upscale.model, upscale.modelLocation, "output.upscale.model")
+        }
+        interpolator(output.interpolate, "output")
+        if let interpolate = output.interpolate, interpolate.fps.value <= output.fps.value + 1e-9 {
+            error(interpolate.location, "output.interpolate.fps", "\(interpolate.fps) fps is not above the output's "
+                  + "\(output.fps) fps (the rate the shots are joined at); interpolation only adds frames")
         }
 
         checkTransitions(error: error)
@@ -72,10 +84,11 @@ struct WorkflowValidator {
             }
         }
         checkVoiceOverlaps(error: error, warnings: &warnings)
-        if workflow.output.subtitles == .soft, workflow.voiceLines.isEmpty {
+        if workflow.output.subtitles != .off, workflow.voiceLines.isEmpty {
+            let outcome = workflow.output.subtitles == .soft ? "the file gets no subtitle track" : "nothing is drawn"
             warnings.append(SourceIssue(location: workflow.output.location, field: "output.subtitles",
-                                        message: "soft subtitles come from the voice lines, and there are none: the "
-                                        + "file gets no subtitle track"))
+                                        message: "\(workflow.output.subtitles.rawValue) subtitles come from the voice "
+                                        + "lines, and there are none: \(outcome)"))
         }
 
         for (index, cue) in workflow.musicCues.enumerated() {
