@@ -31,6 +31,15 @@ final class RenderOutputFinishingTests: XCTestCase {
         """
     }
 
+    /// The two shots at 192x96 and 8 fps, lossless, with `subtitles` and one voice line; an interpreted `{\an8}` in
+    /// its text would draw it at the top.
+    private static func spoken(subtitles: String) -> String {
+        "output: {file: cut.mkv, size: 192x96, fps: 8, codec: ffv1, subtitles: \(subtitles)}\n"
+            + shots(size: "64x64").replacingOccurrences(of: "  sharp: {catalog: realesr-animevideov3}\n"
+                                                        + "  rife: {catalog: rife}\n", with: "")
+            + "voices:\n  - {id: hello, text: 'Hi: \"ok\" {\\an8}', voice: narrator, start: 0.1}\n"
+    }
+
     private func render(_ workflow: URL, cache: URL) throws {
         let outcome = try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "none"])
         XCTAssertEqual(outcome.status, 0, outcome.error)
@@ -109,16 +118,9 @@ final class RenderOutputFinishingTests: XCTestCase {
         let (workflow, cache) = (folder.appending(path: "cut.yaml"), folder.appending(path: "cache"))
         let output = folder.appending(path: "cut.mkv")
         let (width, height) = (192, 96)
-        // An interpreted {\an8} would draw the line at the top.
-        func text(subtitles: String) -> String {
-            "output: {file: cut.mkv, size: 192x96, fps: 8, codec: ffv1, subtitles: \(subtitles)}\n"
-                + Self.shots(size: "64x64").replacingOccurrences(of: "  sharp: {catalog: realesr-animevideov3}\n"
-                                                                 + "  rife: {catalog: rife}\n", with: "")
-                + "voices:\n  - {id: hello, text: 'Hi: \"ok\" {\\an8}', voice: narrator, start: 0.1}\n"
-        }
 
         // Soft first: the frames as they are, and the cue's times in its SubRip track.
-        try Data(text(subtitles: "soft").utf8).write(to: workflow)
+        try Data(Self.spoken(subtitles: "soft").utf8).write(to: workflow)
         try render(workflow, cache: cache)
         let plain = try frames(output, width: width, height: height)
         XCTAssertEqual(plain.count, 8)
@@ -133,7 +135,7 @@ final class RenderOutputFinishingTests: XCTestCase {
                 return parts[0] * 3600 + parts[1] * 60 + parts[2] + parts[3] / 1000
             }
 
-        try Data(text(subtitles: "burned").utf8).write(to: workflow)
+        try Data(Self.spoken(subtitles: "burned").utf8).write(to: workflow)
         try render(workflow, cache: cache)
         XCTAssertEqual(try ranStages(output), ["output/mux"], "burning them in only muxes again")
         XCTAssertEqual(try MediaTools.probe(output, stream: "s", entries: "stream=codec_name"), "", "no track")
@@ -158,5 +160,22 @@ final class RenderOutputFinishingTests: XCTestCase {
             XCTAssertGreaterThan(bright.count, 30, "frame \(index): white text")
         }
         XCTAssertGreaterThan(shown, 0, "some frame shows the cue \(times)")
+    }
+
+    func testBurnedSubtitlesWithoutAFontFailTheMuxSayingSoAndWriteNoFile() throws {
+        _ = try InstalledPiperVoice.url()
+        let folder = try MediaTools.folder(self, "no-font")
+        let (workflow, fonts) = (folder.appending(path: "cut.yaml"), folder.appending(path: "fonts.conf"))
+        try Data(Self.spoken(subtitles: "burned").utf8).write(to: workflow)
+        // A fontconfig configuration with no font folder: libass finds nothing to draw with.
+        try Data("<?xml version=\"1.0\"?>\n<fontconfig><cachedir>\(folder.path)/fc</cachedir></fontconfig>\n".utf8)
+            .write(to: fonts)
+        let outcome = try KinoraCommand.run(
+            ["render", workflow.path, "--cache-dir", folder.appending(path: "cache").path, "--progress", "none"],
+            environment: ["FONTCONFIG_FILE": fonts.path])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.error.contains("cannot burn subtitles into the picture: libass drew no text: "
+                                             + "fontconfig finds no font (install fonts-dejavu-core"), outcome.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appending(path: "cut.mkv").path))
     }
 }
