@@ -1,6 +1,7 @@
-/// A shot's `upscale`: an upscaler from the workflow's models (a family that makes upscaled images, such as
-/// `realesr-animevideov3`) and the factor. A video shot's clip is upscaled frame by frame before it is interpolated
-/// and conformed; a still's picture is upscaled once, before its camera move.
+/// A shot's or the output's `upscale`: an upscaler from the workflow's models (a family that makes upscaled images,
+/// such as `realesr-animevideov3`) and the factor. A video shot's clip is upscaled frame by frame before it is
+/// interpolated and conformed; a still's picture is upscaled once, before its camera move; the output's applies to the
+/// whole cut after its shots are joined.
 public struct UpscaleSettings: Sendable, Hashable {
     /// The name of an entry in the workflow's `models`.
     public var model: String
@@ -30,8 +31,9 @@ public struct UpscaleSettings: Sendable, Hashable {
     }
 }
 
-/// A video shot's `interpolate`: its clip raised from the video model's frame rate to `fps` by a frame interpolator
-/// (RIFE), frame by frame, before it is conformed to the output's rate; scene cuts are not morphed.
+/// A video shot's or the output's `interpolate`: a shot's clip raised from the video model's frame rate to `fps` by a
+/// frame interpolator (RIFE), frame by frame, before it is conformed to the output's rate, or the whole joined cut
+/// raised from the output's `fps` to this one; scene cuts (and the output's cuts between shots) are not morphed.
 public struct InterpolationSettings: Sendable, Hashable {
     /// The clip's frame rate after interpolation.
     public var fps: FrameRateSpec
