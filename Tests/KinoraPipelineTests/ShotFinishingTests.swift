@@ -247,6 +247,11 @@ final class ShotFinishingTests: XCTestCase {
         TestSupport.assertRefused(issues(replacing("scale: 2}\n  interp", with: "scale: 3}\n  interp", in: large)),
                                   fields: ["output.upscale.scale"], line: 4,
                                   message: "8192x128 upscaled 3× is 24576x384, larger than 16384", edit: "scale 3")
+        // Both refused at once: the upscaler of the wrong family and the interpolator.
+        let both = replacing("\n  upscale: {model: sharp, scale: 2}", with: "\n  upscale: {model: rife, scale: 2}",
+                             in: replacing("interpolate: {fps: 48}", with: "interpolate: {fps: 48, model: sharp}",
+                                           in: Self.finishedOutput))
+        XCTAssertEqual(issues(both).map(\.field), ["output.upscale.model", "output.interpolate.model"])
         // Without the per-shot interpolation the shot-level rife is the output's default interpolator; two of them
         // must be told apart.
         let two = replacing("  rife: {catalog: rife}\n", with: "  rife: {catalog: rife}\n  rife2: {catalog: rife}\n",

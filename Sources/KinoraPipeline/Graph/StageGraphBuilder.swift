@@ -354,11 +354,11 @@ public struct StageGraphBuilder {
         let output = workflow.output
         let frames = workflow.frameCount
         var video = (id: cut, width: output.size.width, height: output.size.height)
-        if let upscale = output.upscale {
-            guard let upscaled = try upscaleStage(
-                upscale, id: "output/upscale", input: cut, width: video.width, height: video.height,
-                parameters: ["frames": .int(frames), "input": .string("cut"), "fps": .string(output.fps.description)],
-                steps: frames, owner: "output", workflow: workflow, state: &state, issues: &issues) else { return cut }
+        // A refused upscale leaves the cut as it is, so the interpolation's problems are reported with its own.
+        if let upscale = output.upscale, let upscaled = try upscaleStage(
+            upscale, id: "output/upscale", input: cut, width: video.width, height: video.height,
+            parameters: ["frames": .int(frames), "input": .string("cut"), "fps": .string(output.fps.description)],
+            steps: frames, owner: "output", workflow: workflow, state: &state, issues: &issues) {
             video = upscaled
         }
         guard let interpolate = output.interpolate, let name = workflow.interpolatorName(for: interpolate),
