@@ -57,6 +57,13 @@ public struct StageGraphBuilder {
                 continue
             }
             let frameCount = workflow.frameCount(of: shot)
+            if shot.motion == .stream {
+                if let clip = try streamStages(shot, settings, reference: reference, family: family, owner: owner,
+                                               mode: mode, workflow: workflow, state: &state, issues: &issues) {
+                    frames.append(clip)
+                }
+                continue
+            }
             if shot.motion == .video {
                 if let clip = try videoStages(shot, settings, reference: reference, family: family, owner: owner,
                                               mode: mode, workflow: workflow, state: &state, issues: &issues) {
@@ -198,7 +205,7 @@ public struct StageGraphBuilder {
 
     /// A picture's `encodeText → denoise → decode` stages (a still, or a video shot's keyframe) under `prefix`;
     /// returns the decode stage's id.
-    private func imageStages(_ shot: Shot, _ settings: Resolved, reference: ModelReference, family: ModelFamily,
+    func imageStages(_ shot: Shot, _ settings: Resolved, reference: ModelReference, family: ModelFamily,
                              prefix: String, owner: String, state: inout BuildState) throws -> String {
         let text = state.add(Stage(
             id: "\(prefix)/encode-text", kind: .encodeText,
@@ -271,31 +278,17 @@ public struct StageGraphBuilder {
 
         var keyframeLatent: String?
         if let keyframe = shot.keyframe {
-            guard let image = workflow.model(named: keyframe.model) else { return nil }
-            let imageFamily = try catalog.family(of: image)
-            guard imageFamily.output == .image else {
-                return refuse(keyframe.modelLocation, "\(owner).keyframe.model", "'\(image.name)' is a "
-                              + "\(imageFamily.name) model, which makes \(imageFamily.output.noun); a keyframe needs "
-                              + "one that makes images")
-            }
-            if let folder, !folder.takesKeyframe {
+            // A keyframe by a model that makes no pictures is refused for that first (by `keyframeStages`).
+            let picture = try workflow.model(named: keyframe.model).map { try catalog.family(of: $0).output }
+            if let folder, !folder.takesKeyframe, picture == .image {
                 return refuse(keyframe.location, "\(owner).keyframe", "'\(reference.name)' (\(family.name)) makes "
                               + "clips from text only; a keyframe needs an image-to-video model (Wan 2.2 TI2V: "
                               + "wan22-ti2v-5b, tiny-wan22)")
             }
-            let steps = keyframe.steps ?? imageFamily.defaults.steps ?? 25
-            let picture = Resolved(
-                model: keyframe.model, modelLocation: keyframe.modelLocation, location: keyframe.location,
-                steps: mode == .draft ? min(steps, imageFamily.defaults.draftSteps ?? steps) : steps,
-                sampler: keyframe.sampler ?? imageFamily.defaults.sampler ?? "euler", size: size,
-                cfg: keyframe.cfg ?? imageFamily.defaults.cfg ?? 7.5, frames: 1, shift: 0)
-            let decoded = try imageStages(shot, picture, reference: image, family: imageFamily,
-                                          prefix: "\(shot.id)/keyframe", owner: owner, state: &state)
-            keyframeLatent = state.add(Stage(
-                id: "\(shot.id)/encode-keyframe", kind: .encodeImage,
-                model: try state.bind(reference, family, .decoder, provideModel),
-                parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]),
-                inputs: [decoded], owners: [owner]))
+            guard let latent = try keyframeStages(shot, keyframe, size: size, reference: reference, family: family,
+                                                  owner: owner, mode: mode, workflow: workflow, state: &state,
+                                                  issues: &issues) else { return nil }
+            keyframeLatent = latent
         }
 
         let text = state.add(Stage(
@@ -320,7 +313,14 @@ public struct StageGraphBuilder {
             parameters: StageParameters(["width": .int(size.width), "height": .int(size.height),
                                          "frames": .int(frames), "fps": .number(family.defaults.fps ?? 16)]),
             inputs: [denoise], steps: frames, unit: .frame, owners: [owner]))
-        let clipRate = family.defaults.fps ?? 16
+        return try finishClip(shot, decode: decode, size: size, frames: frames, clipRate: family.defaults.fps ?? 16,
+                              owner: owner, workflow: workflow, state: &state, issues: &issues)
+    }
+
+    /// A decoded clip's finishing stages: [upscale] → [interpolate] → conform to the output's frame rate and size;
+    /// returns the conform stage's id, or nil (with the problems in `issues`).
+    func finishClip(_ shot: Shot, decode: String, size: ImageSize, frames: Int, clipRate: Double, owner: String,
+                    workflow: Workflow, state: inout BuildState, issues: inout [SourceIssue]) throws -> String? {
         var clip = (id: decode, width: size.width, height: size.height)
         if shot.upscale != nil {
             guard let upscaled = try upscaleStage(shot, input: decode, width: size.width, height: size.height,
@@ -395,10 +395,39 @@ public struct StageGraphBuilder {
             inputs: [video.id], steps: count, unit: .frame, owners: ["output"]))
     }
 
+    /// The stages of a clip's `keyframe`: the picture the image model makes at the clip's `size` from the shot's
+    /// prompt and seed, and its encode by `reference`'s VAE; returns the encode's id, or nil (with the problem in
+    /// `issues`) when the keyframe's model makes no images.
+    func keyframeStages(_ shot: Shot, _ keyframe: GenerationSettings, size: ImageSize, reference: ModelReference,
+                        family: ModelFamily, owner: String, mode: RenderMode, workflow: Workflow,
+                        state: inout BuildState, issues: inout [SourceIssue]) throws -> String? {
+        guard let image = workflow.model(named: keyframe.model) else { return nil }
+        let imageFamily = try catalog.family(of: image)
+        guard imageFamily.output == .image else {
+            issues.append(SourceIssue(location: keyframe.modelLocation, field: "\(owner).keyframe.model",
+                                      message: "'\(image.name)' is a \(imageFamily.name) model, which makes "
+                                      + "\(imageFamily.output.noun); a keyframe needs one that makes images"))
+            return nil
+        }
+        let steps = keyframe.steps ?? imageFamily.defaults.steps ?? 25
+        let picture = Resolved(
+            model: keyframe.model, modelLocation: keyframe.modelLocation, location: keyframe.location,
+            steps: mode == .draft ? min(steps, imageFamily.defaults.draftSteps ?? steps) : steps,
+            sampler: keyframe.sampler ?? imageFamily.defaults.sampler ?? "euler", size: size,
+            cfg: keyframe.cfg ?? imageFamily.defaults.cfg ?? 7.5, frames: 1, shift: 0)
+        let decoded = try imageStages(shot, picture, reference: image, family: imageFamily,
+                                      prefix: "\(shot.id)/keyframe", owner: owner, state: &state)
+        return state.add(Stage(
+            id: "\(shot.id)/encode-keyframe", kind: .encodeImage,
+            model: try state.bind(reference, family, .decoder, provideModel),
+            parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]),
+            inputs: [decoded], owners: [owner]))
+    }
+
     /// The `upscale` stage of `shot` on `input`, a picture of `width` × `height` (a still's decode), or with `clip`
     /// a clip of that many frames at that rate; returns its id and the size it makes, or nil (with the problem in
     /// `issues`) when its model makes no upscaled images or the result would be too large.
-    private func upscaleStage(_ shot: Shot, input: String, width: Int, height: Int, clip: (frames: Int, fps: Double)?,
+    func upscaleStage(_ shot: Shot, input: String, width: Int, height: Int, clip: (frames: Int, fps: Double)?,
                               owner: String, workflow: Workflow, state: inout BuildState,
                               issues: inout [SourceIssue]) throws -> (id: String, width: Int, height: Int)? {
         guard let upscale = shot.upscale else { return nil }
@@ -451,7 +480,7 @@ public struct StageGraphBuilder {
     /// `interpolate.fps`; `input.id` itself, adding nothing, when the clip already plays at that rate (a final by a
     /// 24 fps model whose draft's model makes 16); nil (with the problem in `issues`) when its model makes no
     /// interpolated frames or the rate is below the clip's or above the output's.
-    private func interpolateStage(_ shot: Shot, _ interpolate: InterpolationSettings,
+    func interpolateStage(_ shot: Shot, _ interpolate: InterpolationSettings,
                                   input: (id: String, width: Int, height: Int), frames: Int, clipRate: Double,
                                   owner: String, workflow: Workflow, state: inout BuildState,
                                   issues: inout [SourceIssue]) throws -> String? {
@@ -603,8 +632,8 @@ public struct StageGraphBuilder {
         let steps = draft.steps ?? family?.defaults.draftSteps ?? max(1, (final.steps ?? 25) / 3)
         return Resolved(model: draft.model, modelLocation: draft.modelLocation, location: draft.location, steps: steps,
                         sampler: draft.sampler ?? final.sampler ?? family?.defaults.sampler ?? "euler",
-                        size: draft.size ?? (shot.motion == .video
-                            ? finalSize.halved(multiple: (family?.latentScale ?? 8) * 2) : finalSize.halved),
+                        size: draft.size ?? (shot.motion == .still
+                            ? finalSize.halved : finalSize.halved(multiple: (family?.latentScale ?? 8) * 2)),
                         cfg: draft.cfg ?? final.cfg ?? family?.defaults.cfg ?? 7.5,
                         frames: draft.frames ?? (family?.defaults.fps == finalFamily?.defaults.fps ? final.frames : nil)
                             ?? frames(family),
@@ -612,7 +641,7 @@ public struct StageGraphBuilder {
     }
 
     /// The stages and models collected so far, with identical stages merged.
-    private struct BuildState {
+    struct BuildState {
         var stages: [Stage] = []
         var models: [String: any StageModel] = [:]
         var byWork: [String: Int] = [:]

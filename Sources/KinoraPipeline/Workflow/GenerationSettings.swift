@@ -14,13 +14,17 @@ public struct GenerationSettings: Sendable, Hashable {
     public var frames: Int?
     /// Video shots: the flow-matching scheduler's timestep shift; nil: the family's.
     public var shift: Double?
+    /// Stream shots: latent frames a chunk (Self-Forcing's 3); nil: 3.
+    public var chunkFrames: Int?
+    /// Stream shots: the few-step schedule, `self-forcing` (4 steps) or `causvid` (3); nil: `self-forcing`.
+    public var schedule: String?
     public var location: SourceLocation
     /// Where `model` is written, for messages about the reference.
     public var modelLocation: SourceLocation
 
     public init(model: String, steps: Int? = nil, sampler: String? = nil, size: ImageSize? = nil, cfg: Double? = nil,
-                frames: Int? = nil, shift: Double? = nil, location: SourceLocation,
-                modelLocation: SourceLocation? = nil) {
+                frames: Int? = nil, shift: Double? = nil, chunkFrames: Int? = nil, schedule: String? = nil,
+                location: SourceLocation, modelLocation: SourceLocation? = nil) {
         self.model = model
         self.steps = steps
         self.sampler = sampler
@@ -28,6 +32,8 @@ public struct GenerationSettings: Sendable, Hashable {
         self.cfg = cfg
         self.frames = frames
         self.shift = shift
+        self.chunkFrames = chunkFrames
+        self.schedule = schedule
         self.location = location
         self.modelLocation = modelLocation ?? location
     }
@@ -38,6 +44,9 @@ public struct GenerationSettings: Sendable, Hashable {
     /// The sampler names the video pipelines understand (KinoraModels' `FlowSamplerKind` raw values).
     public static let videoSamplers = ["unipc", "euler"]
 
+    /// The few-step schedules of the autoregressive Wan models (`kinora video --autoregressive --schedule`).
+    public static let streamSchedules = ["self-forcing", "causvid"]
+
     /// What the settings generate, which decides the keys and samplers they take.
     enum Purpose {
         /// A still's picture (`final`, `draft` of a still shot).
@@ -46,12 +55,16 @@ public struct GenerationSettings: Sendable, Hashable {
         case video
         /// The picture a video shot's clip starts from: no `size` (the clip's) and nothing of a clip.
         case keyframe
+        /// A stream shot's video (`final`, `draft`): its size, latent frames a chunk and few-step schedule; the
+        /// distilled models take no steps, sampler, guidance or shift of their own.
+        case stream
 
         var keys: [String] {
             switch self {
             case .still: return ["model", "steps", "sampler", "size", "cfg"]
             case .video: return ["model", "steps", "sampler", "size", "cfg", "frames", "shift"]
             case .keyframe: return ["model", "steps", "sampler", "cfg"]
+            case .stream: return ["model", "size", "chunk_frames", "schedule"]
             }
         }
     }
@@ -76,10 +89,14 @@ public struct GenerationSettings: Sendable, Hashable {
         let cfg = mapping["cfg"].map { $0.number(in: 0...30) }
         let frames = mapping["frames"].map { $0.integer(in: 1...2001) }
         let shift = mapping["shift"].map { $0.number(in: 0.01...100) }
+        let chunkFrames = mapping["chunk_frames"].map { $0.integer(in: 1...16) }
+        let schedule = mapping["schedule"].map { $0.choice(Self.streamSchedules) }
         guard let model = model ?? nil, steps != .some(nil), sampler != .some(nil), size != .some(nil),
-              cfg != .some(nil), frames != .some(nil), shift != .some(nil) else { return nil }
+              cfg != .some(nil), frames != .some(nil), shift != .some(nil), chunkFrames != .some(nil),
+              schedule != .some(nil) else { return nil }
         self.init(model: model, steps: steps ?? nil, sampler: sampler ?? nil, size: size ?? nil, cfg: cfg ?? nil,
-                  frames: frames ?? nil, shift: shift ?? nil, location: field.location,
+                  frames: frames ?? nil, shift: shift ?? nil, chunkFrames: chunkFrames ?? nil,
+                  schedule: schedule ?? nil, location: field.location,
                   modelLocation: modelField?.location ?? field.location)
     }
 }

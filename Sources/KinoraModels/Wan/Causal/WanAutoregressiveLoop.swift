@@ -40,13 +40,13 @@ public final class WanAutoregressiveLoop {
     /// The prompt's embeddings [1, L_text, text_dim]; `switchPrompt(to:)` changes them mid-stream.
     public var text: Tensor { prompt.text }
     /// The prompt's cross-attention keys and values, computed once per prompt.
-    private var prompt: WanTextKeyValues
+    var prompt: WanTextKeyValues
     /// The clean latents [C, h, w] of the frames the cache holds, in its order (for a prompt switch's re-cache).
-    private var keptLatents: [[Float]] = []
+    var keptLatents: [[Float]] = []
     /// The keys and values of every finished chunk.
-    public private(set) var cache = WanKVCache()
-    private var random: TorchRandom
-    private var chunksMade = 0
+    public internal(set) var cache = WanKVCache()
+    var random: TorchRandom
+    var chunksMade = 0
 
     /// Checks the sizes against the transformer: channels, a frame the patch divides.
     public init(
@@ -127,6 +127,11 @@ public final class WanAutoregressiveLoop {
     /// (the re-cache) while the picture goes on from the same frames.
     public func switchPrompt(to text: Tensor) throws {
         prompt = try causal.textKeyValues(text)
+        try recache()
+    }
+
+    /// Runs the frames the cache holds again, clean, with the current prompt (a prompt switch's re-cache).
+    func recache() throws {
         let (channels, height, width) = frameShape
         let plane = height * width
         let frames = keptLatents
@@ -153,7 +158,7 @@ public final class WanAutoregressiveLoop {
     }
 
     /// Appends a chunk's clean latents [C, F, h, w] to those the cache holds, dropping what its window dropped.
-    private func keep(_ latents: [Float], frames count: Int) {
+    func keep(_ latents: [Float], frames count: Int) {
         let (channels, height, width) = frameShape
         let plane = height * width
         for frame in 0..<count {
@@ -170,7 +175,7 @@ public final class WanAutoregressiveLoop {
     }
 
     /// One chunk of N(0, 1) noise, drawn [F, C, H, W] and returned [C, F, H, W].
-    private func drawNoise() -> [Float] {
+    func drawNoise() -> [Float] {
         let (channels, height, width) = frameShape
         let plane = height * width
         let drawn = random.normal(count: chunkFrames * channels * plane)

@@ -1,0 +1,101 @@
+import KinoraModels
+
+extension StageGraphBuilder {
+    /// A stream shot's stages: UMT5 text encoding of each prompt the stream follows (the shot's and those of its
+    /// `prompts` schedule that take effect), with a `keyframe` its picture's stages and VAE encode, then one `denoise`
+    /// stage per chunk of the causal Wan, each chaining the chunk before it (so its key does, and a chunk is cached
+    /// the moment it is made and an edit late in the schedule keeps the chunks before it), one streamed `decode` of
+    /// every chunk into the clip, then the clip's finishing to the output as a video shot's. Returns the conform
+    /// stage's id, or nil (with the problems in `issues`) when the model cannot make the stream.
+    func streamStages(_ shot: Shot, _ settings: Resolved, reference: ModelReference, family: ModelFamily,
+                      owner: String, mode: RenderMode, workflow: Workflow, state: inout BuildState,
+                      issues: inout [SourceIssue]) throws -> String? {
+        let field = "\(owner).\(mode.rawValue)"
+        func refuse(_ location: SourceLocation, _ path: String, _ message: String) -> String? {
+            issues.append(SourceIssue(location: location, field: path, message: message))
+            return nil
+        }
+        if reference.hasSingleFileOptions {
+            return refuse(reference.location, "models.\(reference.name)", "'prediction', 'tokenizer' and 'config' "
+                          + "apply to Stable Diffusion single-file checkpoints, not to a \(family.name) video model")
+        }
+        if let lora = reference.loras.first {
+            return refuse(lora.location, lora.field, "LoRA adapters in a workflow apply to Stable Diffusion models; "
+                          + "merge a video LoRA with `kinora video --lora`")
+        }
+        let folder = try videoFolder(reference, family)
+        let multiple = folder?.sizeMultiple ?? family.latentScale * 2
+        let size = settings.size
+        if size.width % multiple != 0 || size.height % multiple != 0 {
+            let (width, height) = (size.width / multiple * multiple, size.height / multiple * multiple)
+            return refuse(settings.location, field + ".size", "\(size) is not a multiple of \(multiple) on both "
+                          + "sides, as '\(reference.name)' (\(family.name)) needs; try "
+                          + "\(max(multiple, width))x\(max(multiple, height))")
+        }
+        let given = mode == .draft ? shot.draft : nil
+        let chunkFrames = given?.chunkFrames ?? shot.final.chunkFrames ?? 3
+        let scheduleName = given?.schedule ?? shot.final.schedule ?? "self-forcing"
+        let schedule: CausalDenoisingSchedule = scheduleName == "causvid" ? .causVid : .selfForcing
+        let clipRate = family.defaults.fps ?? 16
+        let layout = StreamLayout(duration: shot.duration, fps: clipRate,
+                                  temporal: folder?.temporalScale ?? family.latentTemporalScale,
+                                  chunkFrames: chunkFrames, startPicture: shot.keyframe != nil)
+        // A stream longer than the models were trained on rolls a window of what they were trained on.
+        let window = try WanAttentionWindow.automatic(latentFrames: layout.latentFrames, chunkFrames: chunkFrames)
+
+        var keyframeLatent: String?
+        if let keyframe = shot.keyframe {
+            guard let latent = try keyframeStages(shot, keyframe, size: size, reference: reference, family: family,
+                                                  owner: owner, mode: mode, workflow: workflow, state: &state,
+                                                  issues: &issues) else { return nil }
+            keyframeLatent = latent
+        }
+        let textEncoder = try state.bind(reference, family, .textEncoder, provideModel)
+        var texts: [Int?: String] = [:]
+        func text(_ entry: Int?) -> String {
+            if let known = texts[entry] { return known }
+            let prompt = entry.map { shot.prompts[$0].prompt } ?? shot.prompt
+            let id = state.add(Stage(
+                id: "\(shot.id)/encode-text" + (entry.map { "-\($0 + 2)" } ?? ""), kind: .encodeText,
+                model: textEncoder,
+                parameters: StageParameters(["prompt": .string(prompt), "negative": .string(""),
+                                             "guidance": .bool(false)]),
+                owners: [owner]))
+            texts[entry] = id
+            return id
+        }
+
+        let denoiser = try state.bind(reference, family, .denoiser, provideModel)
+        let prompts = layout.prompts(shot.prompts)
+        var chunks: [String] = []
+        chunks.reserveCapacity(layout.chunks)
+        var promptFrom = 0
+        for index in 0..<layout.chunks {
+            if index > 0, prompts[index] != prompts[index - 1] { promptFrom = index }
+            let frames = layout.frames(ofChunk: index)
+            chunks.append(state.add(Stage(
+                id: "\(shot.id)/chunk-\(index + 1)", kind: .denoise, model: denoiser,
+                parameters: StageParameters([
+                    "width": .int(size.width), "height": .int(size.height), "chunk": .int(index),
+                    "chunk_frames": .int(chunkFrames), "frames": .int(frames), "schedule": .string(scheduleName),
+                    "steps": .int(schedule.timesteps.count), "cfg": .number(1), "prompt_from": .int(promptFrom),
+                    "window": .int(window?.frames ?? 0), "sink": .int(window?.sinkFrames ?? 0),
+                    "kv_cache": .string("f16"), "keyframe": .bool(keyframeLatent != nil),
+                    "seed": .string(String(shot.seed)),
+                ]),
+                inputs: [text(prompts[index])] + (keyframeLatent.map { [$0] } ?? []) + chunks.suffix(1),
+                seed: shot.seed, steps: frames, owners: [owner])))
+        }
+        let decode = state.add(Stage(
+            id: "\(shot.id)/decode", kind: .decode,
+            model: try state.bind(reference, family, .decoder, provideModel),
+            parameters: StageParameters([
+                "width": .int(size.width), "height": .int(size.height), "frames": .int(layout.videoFrames),
+                "fps": .number(clipRate), "stream": .bool(true), "chunks": .int(layout.chunks),
+                "keyframe": .bool(keyframeLatent != nil),
+            ]),
+            inputs: (keyframeLatent.map { [$0] } ?? []) + chunks, steps: layout.videoFrames, owners: [owner]))
+        return try finishClip(shot, decode: decode, size: size, frames: layout.videoFrames, clipRate: clipRate,
+                              owner: owner, workflow: workflow, state: &state, issues: &issues)
+    }
+}
