@@ -8,7 +8,8 @@ final class ModelCatalogTests: XCTestCase {
         XCTAssertEqual(catalog.families.map(\.name), [
             "musicgen-small", "piper-vits", "realesr-animevideov3", "realesrgan-x4plus", "realesrgan-x4plus-anime",
             "rife", "sd15", "sd2", "sdxl", "stable-audio-open-1.0", "tiny-musicgen", "tiny-sd15", "tiny-sdxl",
-            "tiny-stable-audio", "tiny-wan21", "tiny-wan22", "wan21-causal-1.3b", "wan21-t2v-1.3b", "wan22-ti2v-5b",
+            "tiny-stable-audio", "tiny-wan21", "tiny-wan21-causal", "tiny-wan22", "wan21-causal-1.3b", "wan21-t2v-1.3b",
+            "wan22-ti2v-5b",
         ])
         XCTAssertTrue(try XCTUnwrap(catalog.family(named: "tiny-sd15")).testOnly)
         XCTAssertEqual(catalog.family(named: "piper-vits")?.output, .speech)

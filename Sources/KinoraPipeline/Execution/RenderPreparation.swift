@@ -121,7 +121,7 @@ public struct RenderPreparation: Sendable {
         var graph = try builder.build(workflow, mode: mode)
         if let planningDevice, !videoModels.isEmpty {
             let planned = try PlannedVideoStageModel.plan(graph, models: videoModels, locations: locations,
-                                                          device: planningDevice)
+                                                          device: planningDevice, budget: device.budgetBytes)
             graph.models.merge(planned) { $1 }
         }
         let plan = try Planner(device: device).plan(graph)

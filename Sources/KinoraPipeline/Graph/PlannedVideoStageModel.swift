@@ -41,11 +41,21 @@ public struct PlannedVideoStageModel: StageModel {
     /// and returns those models with each clip stage's planned bytes beyond its stage's weights: the text encoding
     /// (prompts streamed layer by layer), the keyframe encode, the denoise and the streamed decode (with the
     /// keyframe encoder's weights, which stay uploaded).
-    public static func plan(_ graph: StageGraph, models: Set<String>, locations: [String: URL], device: GPUDevice)
-        throws -> [String: any StageModel] {
+    ///
+    /// A stream's stages are planned by `WanStreamPlanner` instead, once per stream (`planStream`), within `budget`
+    /// (the render's; nil: the device's).
+    public static func plan(_ graph: StageGraph, models: Set<String>, locations: [String: URL], device: GPUDevice,
+                            budget: UInt64? = nil) throws -> [String: any StageModel] {
         var activation: [String: UInt64] = [:]
         var components: [URL: WanStageComponents] = [:]
-        for stage in graph.stages where stage.kind == .denoise {
+        let byID = Dictionary(graph.stages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for stage in graph.stages where stage.kind == .decode && stage.parameters.bool("stream") == true {
+            guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
+            let parts = try components[url] ?? WanStageComponents(folder: url)
+            components[url] = parts
+            try planStream(stage, stages: byID, parts: parts, budget: budget, device: device, into: &activation)
+        }
+        for stage in graph.stages where stage.kind == .denoise && stage.parameters.int("chunk") == nil {
             guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
             let parts = try components[url] ?? WanStageComponents(folder: url)
             components[url] = parts

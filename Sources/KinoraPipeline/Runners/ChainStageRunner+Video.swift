@@ -35,7 +35,9 @@ extension ChainStageRunner {
         let pipeline = open.pipeline
         switch role {
         case .textEncoder: pipeline.releaseTextEncoderWeights()
-        case .denoiser: pipeline.releaseTransformerWeights()
+        case .denoiser:
+            liveStream = nil
+            pipeline.releaseTransformerWeights()
         case .decoder: pipeline.releaseVAEWeights()
         case .voice, .music, .upscaler, .interpolator: break
         }
@@ -69,6 +71,12 @@ extension ChainStageRunner {
         case .encodeImage:
             try encodeKeyframe(stage, pipeline: pipeline, model: model, picture: input(0), into: folder)
             progress(1)
+        case .denoise where stage.parameters.int("chunk") != nil:
+            try makeStreamChunk(stage, pipeline: pipeline, model: model, input: input, into: folder,
+                                progress: progress)
+        case .decode where stage.parameters.bool("stream") == true:
+            try decodeStream(stage, pipeline: pipeline, model: model, inputs: stage.inputs.indices.map(input),
+                             into: folder, progress: progress)
         case .denoise:
             try denoiseVideo(stage, pipeline: pipeline, model: model, tactic: tactic, text: input(0),
                              keyframe: stage.inputs.count > 1 ? input(1) : nil, into: folder, progress: progress)

@@ -31,6 +31,8 @@ public final class ChainStageRunner: StageRunner {
     let videoModels: Set<String>
     /// Open video pipelines by weights folder, with the roles the plan has loaded from them.
     var videoPipelines: [String: OpenVideoPipeline] = [:]
+    /// The autoregressive loop of the stream chunk made last, kept for the stream's next chunk.
+    var liveStream: LiveStream?
     /// Loaded upscalers and interpolators by `ModelIdentity.key`, with the arena their stages run in.
     var frameModels: [String: OpenFrameModel] = [:]
     /// Things the user should know that do not stop the render (a voice line running past its `end`).
