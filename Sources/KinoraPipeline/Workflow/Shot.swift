@@ -104,8 +104,8 @@ public struct Shot: Sendable, Hashable {
         }
         let keyframe = mapping["keyframe"].map { field -> GenerationSettings? in
             guard motion == .video || motion == .stream else {
-                field.fail("a keyframe starts a video shot's clip (motion: video or stream); a still is its own "
-                           + "picture")
+                field.fail("a keyframe starts a video shot's clip (motion: video) or a stream (motion: stream); a "
+                           + "still is its own picture")
                 return nil
             }
             return GenerationSettings(reading: field, defaultModel: nil, requiresModel: true, purpose: .keyframe)
