@@ -39,18 +39,21 @@ extension ChainStageRunner {
                          input: (Int) throws -> URL, into folder: URL, progress: @escaping (Int) -> Void) throws {
         let index = try int(stage, "chunk"), promptFrom = try int(stage, "prompt_from")
         let startPicture = stage.parameters.bool("keyframe") == true
-        let (values, shape) = try readFinite("prompt.kf32", in: input(0), for: stage)
-        let text = try Tensor(values, shape: shape, on: device)
+        // The prompt goes to the device only when the loop takes it: a live loop holds its own.
+        func text() throws -> Tensor {
+            let (values, shape) = try readFinite("prompt.kf32", in: input(0), for: stage)
+            return try Tensor(values, shape: shape, on: device)
+        }
         let previous = index > 0 ? try input(stage.inputs.count - 1) : nil
         let loop: WanAutoregressiveLoop
         if let live = liveStream, index > 0, live.stage == stage.inputs.last, live.pipeline === pipeline {
             loop = live.loop
             liveStream = nil
-            if promptFrom == index { try loop.switchPrompt(to: text) }
+            if promptFrom == index { try loop.switchPrompt(to: text()) }
         } else {
             // The old loop's cache goes before the new one is built.
             liveStream = nil
-            loop = try streamLoop(stage, pipeline: pipeline, text: text)
+            loop = try streamLoop(stage, pipeline: pipeline, text: text())
             let start = try startPicture ? readFinite("keyframe.kf32", in: input(1), for: stage).values : nil
             let history = try previous.map { try streamHistory(stage, back: $0, chunks: index) } ?? []
             try loop.resume(start: start, chunks: index, promptFrom: promptFrom) {

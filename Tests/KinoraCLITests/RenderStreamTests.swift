@@ -1,0 +1,190 @@
+import Foundation
+import KinoraTestSupport
+import XCTest
+
+/// `motion: stream` shots rendered as a user renders them, by the tiny causal Wan (tiny-wan21-causal) on lavapipe:
+/// chunk by chunk within their planned peaks, with progress in frames; resumed after a kill mid-stream at the last
+/// finished chunk, to the same bits; and after an edit late in the prompt schedule, only the chunks after it.
+final class RenderStreamTests: XCTestCase {
+    /// Four seconds of stream (17 latent frames: 6 chunks of 3, 69 frames at 16 fps) that switches its prompt at
+    /// 2.5 s, from chunk 5 (which starts at frame 45, 2.81 s); played at 8 fps.
+    static let workflow = """
+        output: {file: stream.mp4, size: 64x64, fps: 8}
+        models:
+          fox: {catalog: tiny-wan21-causal}
+        shots:
+          - id: run
+            prompt: a fox runs through snow
+            seed: 5
+            duration: 4
+            motion: stream
+            final: {model: fox}
+            prompts:
+              - {at: 2.5, prompt: the fox reaches a frozen lake}
+        """
+
+    static let chunks = (1...6).map { "run/chunk-\($0)" }
+
+    /// A temporary folder with the workflow; returns it, a cache folder and the output.
+    private func workspace() throws -> (workflow: URL, cache: URL, output: URL) {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-stream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let workflow = folder.appending(path: "stream.yaml")
+        try Data(Self.workflow.utf8).write(to: workflow)
+        return (workflow, folder.appending(path: "cache"), folder.appending(path: "stream.mp4"))
+    }
+
+    private func render(_ workflow: URL, cache: URL, _ extra: [String] = []) throws -> KinoraCommand.Outcome {
+        try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "none"] + extra)
+    }
+
+    /// The stages of the report the render wrote next to `output`.
+    private func report(_ output: URL) throws -> [[String: Any]] {
+        let url = output.deletingPathExtension().appendingPathExtension("report.json")
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        return try XCTUnwrap(object["stages"] as? [[String: Any]])
+    }
+
+    private func ranStages(_ output: URL) throws -> Set<String> {
+        Set(try report(output).filter { $0["cacheHit"] as? Bool == false }.compactMap { $0["stage"] as? String })
+    }
+
+    /// Each chunk's cached latents, by stage, as the last render's report keys them.
+    private func chunkLatents(_ output: URL, cache: URL) throws -> [String: Data] {
+        var latents: [String: Data] = [:]
+        for stage in try report(output) {
+            guard let id = stage["stage"] as? String, Self.chunks.contains(id), let key = stage["key"] as? String
+            else { continue }
+            latents[id] = try Data(contentsOf: cache.appending(path: "entries/\(key)/latents.kf32"))
+        }
+        return latents
+    }
+
+    /// ffprobe's frame count of the first video stream of `url`.
+    private func frameCount(_ url: URL) throws -> Int? {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                           "stream=nb_read_frames", "-of", "csv=p=0", url.path]
+        let pipe = Pipe()
+        probe.standardOutput = pipe
+        try probe.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        probe.waitUntilExit()
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func testAStreamRendersChunkByChunkWithinItsPlannedPeaksWithProgressInFrames() throws {
+        let (workflow, cache, output) = try workspace()
+        let plan = try KinoraCommand.run(["plan", workflow.path, "--cache-dir", cache.path])
+        XCTAssertEqual(plan.status, 0, plan.error)
+        for line in ["run    denoise run/chunk-1 on fox/denoiser [batch 1]  peak ",
+                     "run    denoise run/chunk-6 on fox/denoiser [batch 1]  peak ",
+                     "run    encodeText run/encode-text-2 on fox/text_encoder [batch 1]  peak ",
+                     "run    decode run/decode on fox/decoder [batch 1]  peak ", "run    conform run/conform (host)"] {
+            XCTAssertTrue(plan.output.contains(line), plan.output)
+        }
+        let started = Date()
+        let rendered = try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"])
+        print(String(format: "RenderStreamTests: 6 chunks, 69 frames of 64x64 rendered in %.1f s",
+                     Date().timeIntervalSince(started)))
+        XCTAssertEqual(rendered.status, 0, rendered.error)
+        // Each chunk reports its video frames as its passes go: 9 for the first, 12 for the others.
+        var steps: [String: [Int]] = [:]
+        for line in rendered.output.split(separator: "\n") {
+            guard let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  event["event"] as? String == "stage_step", let stage = event["stage"] as? String,
+                  Self.chunks.contains(stage), let step = event["step"] as? Int, let total = event["steps"] as? Int
+            else { continue }
+            XCTAssertEqual(total, stage == "run/chunk-1" ? 9 : 12, stage)
+            steps[stage, default: []].append(step)
+        }
+        XCTAssertEqual(steps.keys.sorted(), Self.chunks)
+        for (stage, done) in steps {
+            XCTAssertEqual(done, done.sorted(), stage)
+            XCTAssertEqual(done.count, 5, "\(stage): four denoising passes and the cache pass")
+            XCTAssertEqual(done.last, stage == "run/chunk-1" ? 9 : 12, stage)
+        }
+        let stages = try report(output)
+        for stage in stages where stage["model"] != nil {
+            let predicted = try XCTUnwrap(stage["predictedPeakBytes"] as? UInt64)
+            let measured = try XCTUnwrap(stage["measuredPeakBytes"] as? UInt64, "\(stage)")
+            XCTAssertLessThanOrEqual(measured, predicted, "\(stage["stage"] ?? "?")")
+        }
+        let decode = try XCTUnwrap(stages.first { $0["stage"] as? String == "run/decode" })
+        let clip = cache.appending(path: "entries/\(try XCTUnwrap(decode["key"] as? String))/clip.mkv")
+        XCTAssertEqual(try frameCount(clip), 69, "17 latent frames")
+        XCTAssertEqual(try frameCount(output), 32, "4 s at 8 fps")
+
+        let again = try render(workflow, cache: cache)
+        XCTAssertEqual(again.status, 0, again.error)
+        XCTAssertEqual(try ranStages(output), [], "every stage comes from the cache")
+    }
+
+    func testAStreamKilledMidwayResumesAtItsLastFinishedChunkAndMakesTheSameBits() throws {
+        let (workflow, cache, output) = try workspace()
+        let whole = try render(workflow, cache: cache.appending(path: "whole"))
+        XCTAssertEqual(whole.status, 0, whole.error)
+        let expected = try Data(contentsOf: output)
+        let expectedLatents = try chunkLatents(output, cache: cache.appending(path: "whole"))
+        XCTAssertEqual(expectedLatents.count, 6)
+        try FileManager.default.removeItem(at: output)
+
+        let process = Process()
+        process.executableURL = KinoraCommand.executable
+        process.arguments = ["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var finished: [String] = []
+        var buffer = ""
+        while process.isRunning, !finished.contains("run/chunk-2") {
+            let data = stdout.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            buffer += String(decoding: data, as: UTF8.self)
+            while let newline = buffer.firstIndex(of: "\n") {
+                let line = Data(buffer[..<newline].utf8)
+                buffer = String(buffer[buffer.index(after: newline)...])
+                if let event = try JSONSerialization.jsonObject(with: line) as? [String: Any],
+                   event["event"] as? String == "stage_finished", let stage = event["stage"] as? String {
+                    finished.append(stage)
+                }
+            }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "killed before it finished")
+        XCTAssertTrue(finished.contains("run/chunk-2"), "\(finished)")
+        XCTAssertFalse(finished.contains("run/chunk-6"), "killed mid-stream: \(finished)")
+
+        let resumed = try render(workflow, cache: cache)
+        XCTAssertEqual(resumed.status, 0, resumed.error)
+        let ran = try ranStages(output)
+        XCTAssertTrue(ran.isDisjoint(with: ["run/encode-text", "run/chunk-1", "run/chunk-2"]), "\(ran)")
+        XCTAssertTrue(ran.isSuperset(of: ["run/chunk-6", "run/decode", "output/mux"]), "\(ran)")
+        XCTAssertEqual(try chunkLatents(output, cache: cache), expectedLatents, "every chunk to the bit")
+        XCTAssertEqual(try Data(contentsOf: output), expected, "the output to the bit")
+    }
+
+    func testAnEditLateInThePromptScheduleReRendersOnlyTheChunksAfterIt() throws {
+        let (workflow, cache, output) = try workspace()
+        let first = try render(workflow, cache: cache)
+        XCTAssertEqual(first.status, 0, first.error)
+        let before = try chunkLatents(output, cache: cache)
+
+        try Data(Self.workflow.replacingOccurrences(of: "a frozen lake", with: "a river").utf8).write(to: workflow)
+        let edited = try render(workflow, cache: cache)
+        XCTAssertEqual(edited.status, 0, edited.error)
+        XCTAssertEqual(try ranStages(output), ["run/encode-text-2", "run/chunk-5", "run/chunk-6", "run/decode",
+                                               "run/conform", "video/encode", "output/mux"])
+        let after = try chunkLatents(output, cache: cache)
+        XCTAssertEqual(Self.chunks.map { before[$0] == after[$0] }, [true, true, true, true, false, false])
+        // Chunk 5 was made by a loop rebuilt from the four cached chunks: the same bits as a render from nothing.
+        let fresh = output.deletingLastPathComponent().appending(path: "fresh.mp4")
+        let scratch = try render(workflow, cache: cache, ["--no-cache", "--output", fresh.path])
+        XCTAssertEqual(scratch.status, 0, scratch.error)
+        XCTAssertEqual(try Data(contentsOf: fresh), try Data(contentsOf: output))
+    }
+}
