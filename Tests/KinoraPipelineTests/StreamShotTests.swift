@@ -96,7 +96,8 @@ final class StreamShotTests: XCTestCase {
     }
 
     func testAKeyframeStartsTheStreamAndEveryChunkAndTheDecodeReadIt() throws {
-        let text = replacing("    final: {model: fox}\n", with: "    final: {model: fox}\n    keyframe: {model: hero, steps: 2}\n")
+        let text = replacing("    final: {model: fox}\n",
+                             with: "    final: {model: fox}\n    keyframe: {model: hero, steps: 2}\n")
         let built = try graph(text)
         XCTAssertEqual(built.stages.map(\.id).filter { $0.hasPrefix("run/") }.prefix(4), [
             "run/keyframe/encode-text", "run/keyframe/denoise", "run/keyframe/decode", "run/encode-keyframe",
@@ -174,9 +175,9 @@ final class StreamShotTests: XCTestCase {
     }
 
     /// Ten minutes at 832×480 with the full-size causal Wan's catalog figures (nothing is read): 9600 frames need
-    /// 2401 latent frames, 801 chunks (9609 frames), each with at most its prompt, its start picture and the chunk before as inputs
-    /// (so the graph grows with the chunks, not their square), in the trained window of 21 latent frames with a
-    /// sink of a chunk; every chunk is planned on the resident DiT loaded once.
+    /// 2401 latent frames, 801 chunks (9609 frames), each with at most its prompt, its start picture and the chunk
+    /// before as inputs (so the graph grows with the chunks, not their square), in the trained window of 21 latent
+    /// frames with a sink of a chunk; every chunk is planned on the resident DiT loaded once.
     func testATenMinuteStreamIsOneStagePerChunkWithTheAutomaticWindow() throws {
         let text = """
             output: {size: 832x480, fps: 16}

@@ -139,7 +139,8 @@ public struct Shot: Sendable, Hashable {
         self.init(id: id, prompt: prompt, negative: negative, promptSyntax: syntax, seed: seed, duration: duration,
                   size: size ?? nil, motion: motion, camera: camera, draft: draft ?? nil, final: final,
                   keyframe: keyframe ?? nil, upscale: upscale ?? nil, interpolate: interpolate ?? nil,
-                  prompts: (prompts ?? nil) ?? [], transition: transition, location: field.location, transitionLocation: transitionField?.location)
+                  prompts: (prompts ?? nil) ?? [], transition: transition, location: field.location,
+                  transitionLocation: transitionField?.location)
     }
 
     /// Reads `motion`: `still`, `video` or `stream`.
