@@ -187,4 +187,40 @@ final class RenderStreamTests: XCTestCase {
         XCTAssertEqual(scratch.status, 0, scratch.error)
         XCTAssertEqual(try Data(contentsOf: fresh), try Data(contentsOf: output))
     }
+
+    /// A stream from a keyframe (the tiny SD 1.5's picture, encoded by the causal Wan's VAE, which takes no keyframe
+    /// as a clip's start) in CausVid's schedule, chunks of 2 and two prompt switches: the chunks after the first
+    /// switch, removed from the cache as a kill would have left it, are made again to the same bits.
+    func testAStreamFromAKeyframeResumesAcrossItsPromptSwitchesToTheSameBits() throws {
+        let (workflow, cache, output) = try workspace()
+        let text = Self.workflow
+            .replacingOccurrences(of: "  fox: {catalog: tiny-wan21-causal}",
+                                  with: "  fox: {catalog: tiny-wan21-causal}\n  hero: {catalog: tiny-sd15}")
+            .replacingOccurrences(of: "    duration: 4\n", with: "    duration: 2\n")
+            .replacingOccurrences(of: "    final: {model: fox}",
+                                  with: "    keyframe: {model: hero, steps: 1}\n"
+                                      + "    final: {model: fox, chunk_frames: 2, schedule: causvid}")
+            .replacingOccurrences(of: "{at: 2.5, prompt: the fox reaches a frozen lake}",
+                                  with: "{at: 0.8, prompt: a frozen lake}\n      - {at: 1.5, prompt: the ice}")
+        try Data(text.utf8).write(to: workflow)
+        let first = try render(workflow, cache: cache)
+        XCTAssertEqual(first.status, 0, first.error)
+        let expected = try Data(contentsOf: output)
+        let stages = try report(output)
+        let chunks = (1...4).map { "run/chunk-\($0)" }
+        XCTAssertEqual(Set(stages.compactMap { $0["stage"] as? String }.filter { $0.hasPrefix("run/chunk-") }),
+                       Set(chunks), "1 keyframe latent frame and 8 more in chunks of 2")
+        // The chunks start at 0.06, 0.56, 1.06 and 1.56 s: the switches take effect at chunks 3 and 4.
+        for stage in stages {
+            guard let id = stage["stage"] as? String, let key = stage["key"] as? String,
+                  ["run/chunk-3", "run/chunk-4", "run/decode", "run/conform", "video/encode", "output/mux"]
+                    .contains(id) else { continue }
+            try FileManager.default.removeItem(at: cache.appending(path: "entries/\(key)"))
+        }
+        let resumed = try render(workflow, cache: cache)
+        XCTAssertEqual(resumed.status, 0, resumed.error)
+        XCTAssertEqual(try ranStages(output), ["run/chunk-3", "run/chunk-4", "run/decode", "run/conform",
+                                               "video/encode", "output/mux"])
+        XCTAssertEqual(try Data(contentsOf: output), expected, "the output to the bit")
+    }
 }

@@ -111,6 +111,8 @@ final class StreamShotTests: XCTestCase {
         XCTAssertEqual(built.stage("run/decode")?.parameters.int("frames"), 37)
         XCTAssertEqual(built.model(of: try XCTUnwrap(built.stage("run/encode-keyframe")))?.identity.name,
                        "fox/decoder")
+        XCTAssertEqual(built.stage("run/encode-keyframe")?.parameters.bool("stream"), true,
+                       "a stream's start, which any Wan's VAE encodes")
     }
 
     func testBadStreamShotsAreRefusedNamingLineAndField() {

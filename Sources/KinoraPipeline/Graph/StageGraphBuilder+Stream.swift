@@ -46,8 +46,8 @@ extension StageGraphBuilder {
         var keyframeLatent: String?
         if let keyframe = shot.keyframe {
             guard let latent = try keyframeStages(shot, keyframe, size: size, reference: reference, family: family,
-                                                  owner: owner, mode: mode, workflow: workflow, state: &state,
-                                                  issues: &issues) else { return nil }
+                                                  owner: owner, mode: mode, workflow: workflow, stream: true,
+                                                  state: &state, issues: &issues) else { return nil }
             keyframeLatent = latent
         }
         let textEncoder = try state.bind(reference, family, .textEncoder, provideModel)

@@ -396,10 +396,11 @@ public struct StageGraphBuilder {
     }
 
     /// The stages of a clip's `keyframe`: the picture the image model makes at the clip's `size` from the shot's
-    /// prompt and seed, and its encode by `reference`'s VAE; returns the encode's id, or nil (with the problem in
-    /// `issues`) when the keyframe's model makes no images.
+    /// prompt and seed, and its encode by `reference`'s VAE (for a `stream`, the latent the stream starts from, which
+    /// needs no image-to-video model); returns the encode's id, or nil (with the problem in `issues`) when the
+    /// keyframe's model makes no images.
     func keyframeStages(_ shot: Shot, _ keyframe: GenerationSettings, size: ImageSize, reference: ModelReference,
-                        family: ModelFamily, owner: String, mode: RenderMode, workflow: Workflow,
+                        family: ModelFamily, owner: String, mode: RenderMode, workflow: Workflow, stream: Bool = false,
                         state: inout BuildState, issues: inout [SourceIssue]) throws -> String? {
         guard let image = workflow.model(named: keyframe.model) else { return nil }
         let imageFamily = try catalog.family(of: image)
@@ -420,7 +421,8 @@ public struct StageGraphBuilder {
         return state.add(Stage(
             id: "\(shot.id)/encode-keyframe", kind: .encodeImage,
             model: try state.bind(reference, family, .decoder, provideModel),
-            parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]),
+            parameters: StageParameters(["width": .int(size.width), "height": .int(size.height)]
+                                            .merging(stream ? ["stream": .bool(true)] : [:]) { $1 }),
             inputs: [decoded], owners: [owner]))
     }
 

@@ -137,9 +137,11 @@ extension ChainStageRunner {
         for pixel in 0..<plane {
             for channel in 0..<3 { rgb[3 * pixel + channel] = min(max(planar[channel * plane + pixel], 0), 1) }
         }
-        let settings = try videoSettings(stage, tactic: nil)
-        let latent = try pipeline.imageCondition(WanVideoImage(width: width, height: height, rgb: rgb),
-                                                 settings: settings)
+        let image = WanVideoImage(width: width, height: height, rgb: rgb)
+        // A stream starts from the picture's latent with any Wan; a clip needs an image-to-video model.
+        let latent = try stage.parameters.bool("stream") == true
+            ? pipeline.keyframeLatent(image)
+            : pipeline.imageCondition(image, settings: videoSettings(stage, tactic: nil))
         try requireFinite(latent, "keyframe latent", of: stage, model: model)
         let vae = pipeline.vae.configuration
         let spatial = vae.spatialCompression
