@@ -52,6 +52,9 @@ private struct PlanState {
     let order: [String: Int]
     var remaining: Set<String>
     var done: Set<String> = []
+    /// Each model's stages (host stages under ""), in graph order, less a prefix of finished ones: a model's next
+    /// ready stage is found without scanning the whole graph, so a stream's hundreds of chunks plan in linear time.
+    var pending: [String: ArraySlice<Stage>]
     /// Resident models by key with their bytes on the device and whether their weights stream.
     var resident: [(key: String, bytes: UInt64, streamed: Bool)] = []
     var steps: [PlanStep] = []
@@ -61,6 +64,7 @@ private struct PlanState {
         self.device = device
         order = Dictionary(uniqueKeysWithValues: graph.stages.enumerated().map { ($1.id, $0) })
         remaining = Set(graph.stages.map(\.id))
+        pending = Dictionary(grouping: graph.stages) { $0.model ?? "" }.mapValues { ArraySlice($0) }
     }
 
     var residentBytes: UInt64 { resident.reduce(0) { $0 + $1.bytes } }
@@ -71,11 +75,23 @@ private struct PlanState {
         graph.stages.filter { remaining.contains($0.id) && predicate($0) }
     }
 
+    /// The remaining stages of `key` ("" for host stages), in graph order.
+    mutating func remainingStages(of key: String) -> [Stage] {
+        while let first = pending[key]?.first, done.contains(first.id) { pending[key]?.removeFirst() }
+        return (pending[key] ?? []).filter { remaining.contains($0.id) }
+    }
+
+    /// The first remaining stage of `key` whose inputs are done.
+    mutating func firstReady(of key: String) -> Stage? {
+        while let first = pending[key]?.first, done.contains(first.id) { pending[key]?.removeFirst() }
+        return pending[key]?.first { remaining.contains($0.id) && isReady($0) }
+    }
+
     mutating func runReadyHostStages() {
         var progressed = true
         while progressed {
             progressed = false
-            for stage in remainingStages(where: { $0.model == nil }) where isReady(stage) {
+            for stage in remainingStages(of: "") where isReady(stage) {
                 steps.append(PlanStep(action: .run, stages: [stage.id], kind: stage.kind,
                                       weightBytes: residentBytes, peakBytes: residentBytes,
                                       estimatedSeconds: HostStageTimes.estimatedSeconds(for: stage, in: graph)))
@@ -116,15 +132,16 @@ private struct PlanState {
     /// it.
     mutating func runGroup(of key: String) throws {
         guard let model = graph.models[key] else { return }
-        while true {
-            let ready = remainingStages(where: { $0.model == key && isReady($0) })
-            guard let first = ready.first else { break }
-            let batch = Array(ready.filter { first.batchSignature != nil && $0.batchSignature == first.batchSignature }
-                .prefix(max(1, model.maximumBatch(for: first))))
-            try runBatch(batch.isEmpty ? [first] : batch, model: model, key: key)
+        while let first = firstReady(of: key) {
+            var batch = [first]
+            if let signature = first.batchSignature {
+                batch = Array(remainingStages(of: key).filter { isReady($0) && $0.batchSignature == signature }
+                    .prefix(max(1, model.maximumBatch(for: first))))
+            }
+            try runBatch(batch, model: model, key: key)
             runReadyHostStages()
         }
-        if remainingStages(where: { $0.model == key }).isEmpty {
+        if remainingStages(of: key).isEmpty {
             evict(key)
         }
     }
