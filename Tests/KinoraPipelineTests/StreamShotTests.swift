@@ -143,6 +143,18 @@ final class StreamShotTests: XCTestCase {
         XCTAssertEqual(image.map(\.field), ["shots[1].final.model"])
         XCTAssertTrue(image.first?.message.contains("'hero' is a tiny-sd15 model, which makes images; a stream shot "
                                                     + "needs one that makes videos") == true, "\(image)")
+        // Chunks start at 0, 0.56 and 1.31 s: a switch at 1.5 s, or one a switch at 1.2 s overtakes, is never seen.
+        for (new, entry, message) in [
+            ("{at: 1.5, prompt: a lake}", 0, "no chunk starts after it: the last starts at 1.31 s"),
+            ("{at: 0.7, prompt: a lake}\n      - {at: 1.2, prompt: ice}", 0,
+             "a later entry takes over before chunk 3, the first to start after it (at 1.31 s)"),
+        ] {
+            let late = issues(replacing("{at: 1.0, prompt: the fox reaches a frozen lake}", with: new))
+            XCTAssertEqual(late.map(\.field), ["shots[1].prompts[\(entry)].at"], new)
+            XCTAssertEqual(late.first?.location.line, 19, new)
+            XCTAssertTrue(late.first?.message.contains("the stream would never follow 'a lake': " + message) == true,
+                          "\(late)")
+        }
         let size = issues(replacing("final: {model: fox}", with: "final: {model: fox, size: 72x64}"))
         XCTAssertEqual(size.map(\.field), ["shots[1].final.size"])
         XCTAssertTrue(size.first?.message.contains("72x64 is not a multiple of 16") == true, "\(size)")

@@ -43,6 +43,19 @@ extension StageGraphBuilder {
         // A stream longer than the models were trained on rolls a window of what they were trained on.
         let window = try WanAttentionWindow.automatic(latentFrames: layout.latentFrames, chunkFrames: chunkFrames)
 
+        // A switch no chunk starts after, or one a later switch overtakes before the next chunk, would never be seen.
+        let prompts = layout.prompts(shot.prompts)
+        for (entry, change) in shot.prompts.enumerated() where !prompts.contains(entry) {
+            let next = (0..<layout.chunks).first { layout.seconds(ofChunk: $0) >= change.at - 1e-9 }
+            let reason = next.map {
+                "a later entry takes over before chunk \($0 + 1), the first to start after it (at "
+                    + String(format: "%.2f s)", layout.seconds(ofChunk: $0))
+            } ?? ("no chunk starts after it: the last starts at "
+                    + String(format: "%.2f s", layout.seconds(ofChunk: layout.chunks - 1)))
+            return refuse(change.location, "\(owner).prompts[\(entry)].at", "the stream would never follow "
+                          + "'\(change.prompt)': \(reason); move it, or make the shot longer")
+        }
+
         var keyframeLatent: String?
         if let keyframe = shot.keyframe {
             guard let latent = try keyframeStages(shot, keyframe, size: size, reference: reference, family: family,
@@ -66,7 +79,6 @@ extension StageGraphBuilder {
         }
 
         let denoiser = try state.bind(reference, family, .denoiser, provideModel)
-        let prompts = layout.prompts(shot.prompts)
         var chunks: [String] = []
         chunks.reserveCapacity(layout.chunks)
         var promptFrom = 0
