@@ -86,6 +86,14 @@ final class StreamShotTests: XCTestCase {
         XCTAssertEqual(conform.parameters.number("clip_fps"), 16)
         XCTAssertEqual(built.stage("video/encode")?.inputs, ["still/animate", "run/conform"])
 
+        // The stream is finished as a clip: upscaled, then conformed.
+        let upscaled = try graph(replacing("final: {model: fox}",
+                                           with: "final: {model: fox}\n    upscale: {model: sharp, scale: 2}")
+            .replacingOccurrences(of: "models:\n", with: "models:\n  sharp: {catalog: realesr-animevideov3}\n"))
+        XCTAssertEqual(upscaled.stage("run/upscale")?.inputs, ["run/decode"])
+        XCTAssertEqual(upscaled.stage("run/upscale")?.parameters.int("frames"), 33)
+        XCTAssertEqual(upscaled.stage("run/conform")?.inputs, ["run/upscale"])
+
         // chunk_frames and the CausVid schedule; a draft keeps them unless it gives its own.
         let causVid = replacing("final: {model: fox}",
                                 with: "final: {model: fox, chunk_frames: 2, schedule: causvid}\n    draft: {}")
