@@ -3,7 +3,8 @@ import KinoraMedia
 import KinoraModels
 
 /// Expands a workflow into its stage graph: per shot encodeText → denoise → decode → [upscale] → animate (a video
-/// shot: its clip's stages → [upscale] → [interpolate] → conform), then one encodeVideo → [the output's upscale] →
+/// shot: its clip's stages → [upscale] → [interpolate] → conform; a stream shot: its prompts' encodings, one denoise
+/// per chunk, one decode → [upscale] → [interpolate] → conform), then one encodeVideo → [the output's upscale] →
 /// [the output's interpolate]; per voice line phonemize → speak; per music cue loadAudio (a file) or generateMusic
 /// (a prompt); then mix and mux. Stages that would do identical work (same kind, model, settings and inputs) are
 /// built once and shared.
