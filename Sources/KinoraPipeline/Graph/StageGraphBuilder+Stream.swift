@@ -96,7 +96,7 @@ extension StageGraphBuilder {
                     "seed": .string(String(shot.seed)),
                 ]),
                 inputs: [text(prompts[index])] + (keyframeLatent.map { [$0] } ?? []) + chunks.suffix(1),
-                seed: shot.seed, steps: frames, owners: [owner])))
+                seed: shot.seed, steps: frames, unit: .frame, owners: [owner])))
         }
         let decode = state.add(Stage(
             id: "\(shot.id)/decode", kind: .decode,
@@ -106,7 +106,8 @@ extension StageGraphBuilder {
                 "fps": .number(clipRate), "stream": .bool(true), "chunks": .int(layout.chunks),
                 "keyframe": .bool(keyframeLatent != nil),
             ]),
-            inputs: (keyframeLatent.map { [$0] } ?? []) + chunks, steps: layout.videoFrames, owners: [owner]))
+            inputs: (keyframeLatent.map { [$0] } ?? []) + chunks, steps: layout.videoFrames, unit: .frame,
+            owners: [owner]))
         return try finishClip(shot, decode: decode, size: size, frames: layout.videoFrames, clipRate: clipRate,
                               owner: owner, workflow: workflow, state: &state, issues: &issues)
     }
