@@ -4,8 +4,9 @@ import XCTest
 @testable import KinoraPipeline
 
 /// `examples/demo.yaml`, the README's main job: it must stay what the README says it is (moving shots from the video
-/// models, Real-ESRGAN upscaling, RIFE interpolation, a generated cue beside the voices and the bed), each model
-/// loaded once, within the default 2 GB budget of a card without a size, in final and draft.
+/// models, one of them an autoregressive stream, Real-ESRGAN upscaling, RIFE interpolation, a generated cue beside
+/// the voices and the bed), each model loaded once, within the default 2 GB budget of a card without a size, in
+/// final and draft.
 final class DemoWorkflowTests: XCTestCase {
     private func graph(_ mode: RenderMode) throws -> StageGraph {
         try TestSupport.builder().build(try Workflow.load(contentsOf: TestSupport.demo), mode: mode)
@@ -18,7 +19,8 @@ final class DemoWorkflowTests: XCTestCase {
         XCTAssertEqual(model("harbour/encode-keyframe"), "ti2v/decoder", "image to video from the keyframe")
         XCTAssertEqual(model("harbour/denoise"), "ti2v/denoiser")
         XCTAssertEqual(model("harbour/upscale"), "sharp/upscaler")
-        XCTAssertEqual(model("market/denoise"), "t2v/denoiser")
+        XCTAssertEqual(model("market/chunk-1"), "stream/denoiser", "an autoregressive stream")
+        XCTAssertEqual(built.stage("market/chunk-3")?.inputs.last, "market/chunk-2", "chunks chained, each cached")
         XCTAssertEqual(model("market/interpolate"), "rife/interpolator")
         XCTAssertEqual(model("lighthouse/upscale"), "sharp/upscaler")
         XCTAssertEqual(model("texture/generate"), "composer/music")
