@@ -99,6 +99,25 @@ final class VideoShotTests: XCTestCase {
         XCTAssertEqual([halved.int("width"), halved.int("height"), halved.int("frames")], [416, 240, 17])
     }
 
+    /// The workhorse pattern for motion: a video shot whose draft names an autoregressive model is drafted as a stream
+    /// of the same length (chunks of the causal Wan, each cached), with the same seed, while the final stays a clip.
+    func testAVideoShotDraftedByAnAutoregressiveModelIsDraftedAsAStream() throws {
+        let text = replacing("clip: {catalog: tiny-wan21}",
+                             with: "clip: {catalog: tiny-wan21}\n  fast: {catalog: tiny-wan21-causal}")
+            .replacingOccurrences(of: "final: {model: clip, steps: 2, cfg: 3}",
+                                  with: "final: {model: clip, steps: 2, cfg: 3}\n    draft: {model: fast}")
+        let final = try graph(text)
+        XCTAssertNotNil(final.stage("waves/denoise"))
+        XCTAssertNil(final.stage("waves/chunk-1"))
+        let draft = try graph(text, mode: .draft)
+        XCTAssertNil(draft.stage("waves/denoise"))
+        let chunk = try XCTUnwrap(draft.stage("waves/chunk-1"))
+        XCTAssertEqual(draft.model(of: chunk)?.identity.name, "fast/denoiser")
+        XCTAssertEqual(chunk.seed, 9, "the seed carries over")
+        XCTAssertEqual(draft.stage("waves/conform")?.parameters.int("frames"), 8, "1 s at the output's 8 fps")
+        XCTAssertEqual(draft.stage("video/encode")?.inputs, ["still/animate", "waves/conform"])
+    }
+
     /// A draft by a model of another frame rate keeps the shot's duration, not the final's frame count, and takes
     /// that model's multiple: a 24 fps Wan 2.2 final of 49 frames at 1280x704 drafts on the 16 fps Wan 2.1 as 33
     /// frames at 640x352.

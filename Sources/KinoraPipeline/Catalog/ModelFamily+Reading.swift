@@ -10,6 +10,13 @@ extension ModelFamily {
         let output = mapping.required("produces")?.choice(Output.allCases.map(\.rawValue))
         let testOnly = mapping["test_only"].map { $0.boolean() } ?? false
         let video = output == Output.video.rawValue
+        let autoregressive = mapping["autoregressive"].map { field -> Bool? in
+            guard video else {
+                field.fail("autoregressive is for families that produce video")
+                return nil
+            }
+            return field.boolean()
+        } ?? false
         var latentScale: Int?? = .some(8), latentChannels: Int?? = .some(4), temporalScale: Int?? = .some(1)
         if let latent = mapping["latent"]?.mapping(["scale", "channels", "temporal_scale"]) {
             latentScale = latent.required("scale").map { $0.integer(in: 1...64) }
@@ -35,10 +42,11 @@ extension ModelFamily {
             field.sequence()?.map { Self.readMeasured($0, video: video) }
         } ?? []
         guard let name, let description, let output = output.flatMap(Output.init(rawValue:)),
-              let testOnly, let latentScale = latentScale ?? nil, let latentChannels = latentChannels ?? nil,
+              let testOnly, let autoregressive, let latentScale = latentScale ?? nil, let latentChannels = latentChannels ?? nil,
               let temporalScale = temporalScale ?? nil, let names, !names.contains(nil), let defaults, let layouts,
               let components, let measured, !measured.contains(nil) else { return nil }
         self.init(name: name, description: description, output: output, testOnly: testOnly,
+                  autoregressive: autoregressive,
                   latentScale: latentScale, latentChannels: latentChannels, latentTemporalScale: temporalScale,
                   names: names.compactMap { $0 }, defaults: defaults, layouts: layouts, components: components,
                   measured: measured.compactMap { $0 }, location: field.location)

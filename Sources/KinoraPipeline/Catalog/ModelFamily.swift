@@ -109,6 +109,9 @@ public struct ModelFamily: Sendable, Hashable {
     public var output: Output
     /// A tiny random-weight family for tests: its pictures mean nothing.
     public var testOnly: Bool
+    /// A video family whose weights are a causal, autoregressive model (Self-Forcing, CausVid): it makes streams, and
+    /// a video shot drafted by it is drafted as a stream (`autoregressive: true` in the entry).
+    public var autoregressive: Bool = false
     /// Pixels per latent pixel along each side, and latent channels (image and video families).
     public var latentScale: Int
     public var latentChannels: Int
@@ -132,6 +135,6 @@ public struct ModelFamily: Sendable, Hashable {
     /// The sum of every component's weight bytes.
     public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }
 
-    static let keys = ["family", "description", "produces", "test_only", "latent", "names", "defaults", "layouts",
-                       "components", "measured"]
+    static let keys = ["family", "description", "produces", "test_only", "autoregressive", "latent", "names",
+                       "defaults", "layouts", "components", "measured"]
 }

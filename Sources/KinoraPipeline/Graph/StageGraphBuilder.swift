@@ -58,7 +58,8 @@ public struct StageGraphBuilder {
                 continue
             }
             let frameCount = workflow.frameCount(of: shot)
-            if shot.motion == .stream {
+            // A video shot made by an autoregressive model (a draft by a causal workhorse) is made as a stream.
+            if shot.motion == .stream || (shot.motion == .video && family.autoregressive) {
                 if let clip = try streamStages(shot, settings, reference: reference, family: family, owner: owner,
                                                mode: mode, workflow: workflow, state: &state, issues: &issues) {
                     frames.append(clip)
