@@ -6,8 +6,8 @@
 # figures and the ratios long/short.
 #
 # The workflow (written by this script) has the parts whose work grows with the length: four shots of a quarter of
-# the duration each — two stills with camera moves (tiny-sd15), an autoregressive stream from the tiny causal Wan,
-# and a text-to-video clip (tiny-wan21) held to the shot's end — crossfades, a voice line at the start and one at
+# the duration each — two stills with camera moves (tiny-sd15), a text-to-video clip (tiny-wan21) held to its shot's
+# end, and an autoregressive stream from the tiny causal Wan as long as its shot — a crossfade and a fade, a voice line at the start and one at
 # the end, and the demo's music bed looped over the whole cut. KINORA_BIN: the binary (default
 # .build/release/kinora). SHORT, LONG: the durations in seconds. KEEP=1 keeps the work folder.
 set -euo pipefail
@@ -34,14 +34,15 @@ output: {{file: flat-{sys.argv[1]}.mp4, size: 256x144, fps: 24, codec: h264, crf
 models:
   hero: {{catalog: tiny-sd15}}
   clip: {{catalog: tiny-wan21}}
+  stream: {{catalog: tiny-wan21-causal}}
   narrator: {{catalog: piper-vits}}
 shots:
   - {{id: harbour, prompt: a harbour at dawn, seed: 1, duration: {quarter}, size: 64x64,
      camera: {{zoom: [1.0, 1.2], pan: [0.0, 0.05]}}, final: {{model: hero, steps: 2}}}}
   - {{id: waves, prompt: waves on a beach, seed: 2, duration: {quarter}, motion: video,
      transition: {{crossfade: 0.5}}, final: {{model: clip, steps: 2, size: 64x64, frames: 17}}}}
-  - {{id: market, prompt: a fish market, seed: 3, duration: {quarter}, size: 64x64,
-     transition: {{fade: 0.5}}, camera: {{zoom: [1.1, 1.0]}}, final: {{model: hero, steps: 2}}}}
+  - {{id: market, prompt: a fish market, seed: 3, duration: {quarter}, motion: stream,
+     transition: {{fade: 0.5}}, final: {{model: stream, size: 64x64}}}}
   - {{id: lighthouse, prompt: a lighthouse at sunset, seed: 4, duration: {quarter + 0.5}, size: 64x64,
      camera: none, final: {{model: hero, steps: 2}}}}
 voices:
