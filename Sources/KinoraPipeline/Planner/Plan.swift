@@ -38,8 +38,25 @@ public struct Plan: Sendable, Hashable, Codable {
                      + "predicted peak \(ByteAmount(predictedPeakBytes)), estimated \(Self.duration(estimatedSeconds))"
                      + (device.timeFactors.isEmpty ? "" : " (calibrated by earlier renders on this device)")]
         let width = String(steps.count).count
-        for (index, step) in steps.enumerated() {
+        var index = 0
+        while index < steps.count {
+            let step = steps[index]
             let number = String(repeating: " ", count: width - String(index + 1).count) + String(index + 1)
+            let run = chunkRun(from: index)
+            if run.count > 2 {
+                // A stream's chunks, one step each, in one line: 801 lines say nothing one does not.
+                let last = run.upperBound - 1
+                let peak = run.map { steps[$0].peakBytes }.max() ?? 0
+                let seconds = run.reduce(0) { $0 + steps[$1].estimatedSeconds }
+                var line = "  \(number)  run    \(step.kind?.rawValue ?? "?") \(step.stages[0]) … "
+                    + "\(steps[last].stages[0]) (\(run.count) chunks, steps \(index + 1)–\(last + 1)) on "
+                    + "\(step.model ?? "?") [\(step.tactic?.description ?? "")]  peak \(ByteAmount(peak))"
+                if seconds >= 0.05 { line += "  ~\(Self.duration(seconds))" }
+                lines.append(line)
+                index = run.upperBound
+                continue
+            }
+            index += 1
             var line = "  \(number)  "
             switch step.action {
             case .load:
@@ -64,6 +81,23 @@ public struct Plan: Sendable, Hashable, Codable {
             lines.append(line)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The steps from `start` that run one chunk each of the same stream (`shot/chunk-N`) on the same model with the
+    /// same tactic, one after the other; empty when `start` runs no chunk.
+    private func chunkRun(from start: Int) -> Range<Int> {
+        func stream(_ step: PlanStep) -> String? {
+            guard step.action == .run, step.stages.count == 1, let range = step.stages[0].range(of: "/chunk-")
+            else { return nil }
+            return String(step.stages[0][..<range.lowerBound])
+        }
+        guard let shot = stream(steps[start]) else { return start..<start }
+        var end = start + 1
+        while end < steps.count, stream(steps[end]) == shot, steps[end].model == steps[start].model,
+              steps[end].tactic == steps[start].tactic {
+            end += 1
+        }
+        return start..<end
     }
 
     /// `0.4 s`, `12 s`, `3 min 05 s`.
