@@ -66,6 +66,119 @@ public enum AudioFile {
     }
 }
 
+/// Audio a consumer pulls in pieces, so a long soundtrack is never held whole: a file read block by block
+/// (``AudioFileReader``) or a buffer already in memory (``AudioBufferSource``).
+public protocol AudioSource: AnyObject {
+    /// Samples per second of each channel.
+    var sampleRate: Int { get }
+    /// Number of interleaved channels.
+    var channels: Int { get }
+    /// Frames in all.
+    var frameCount: Int { get }
+    /// The next `frames` frames, interleaved; fewer (none at the end) only when the audio ends.
+    func read(frames: Int) throws -> [Float]
+}
+
+/// An ``AudioSource`` over a buffer in memory.
+public final class AudioBufferSource: AudioSource {
+    private let buffer: AudioBuffer
+    private var position = 0
+
+    public init(_ buffer: AudioBuffer) {
+        self.buffer = buffer
+    }
+
+    public var sampleRate: Int { buffer.sampleRate }
+    public var channels: Int { buffer.channels }
+    public var frameCount: Int { buffer.frameCount }
+
+    public func read(frames: Int) throws -> [Float] {
+        let end = min(buffer.frameCount, position + max(0, frames))
+        defer { position = end }
+        return Array(buffer.samples[(position * channels)..<(end * channels)])
+    }
+}
+
+/// Reads an audio file in pieces through libsndfile, in order (``read(frames:)``) or at any place
+/// (``read(_:)``), holding only the piece asked for.
+public final class AudioFileReader: AudioSource {
+    private let file: SoundFile
+
+    public init(url: URL) throws {
+        try InputFile.requireRegular(url)
+        file = try SoundFile(reading: url.path)
+    }
+
+    public var sampleRate: Int { file.sampleRate }
+    public var channels: Int { file.channels }
+    public var frameCount: Int { file.frameCount }
+
+    public func read(frames: Int) throws -> [Float] {
+        try file.read(frames: frames)
+    }
+
+    /// The frames `range` (cut at the file's end), interleaved; the next ``read(frames:)`` continues after them.
+    public func read(_ range: Range<Int>) throws -> [Float] {
+        try file.seek(to: range.lowerBound)
+        return try file.read(frames: range.count)
+    }
+}
+
+/// Writes an audio file in pieces through libsndfile, under a temporary name renamed by ``finish()``; a writer
+/// dropped unfinished leaves nothing.
+public final class AudioFileWriter {
+    private let output: AtomicOutput
+    private var file: SoundFile?
+    /// Frames written so far.
+    public private(set) var frameCount = 0
+
+    public init(url: URL, format: AudioFileFormat? = nil, sampleRate: Int, channels: Int) throws {
+        let format = try format ?? AudioFileFormat(for: url)
+        output = try AtomicOutput(url)
+        do {
+            file = try SoundFile(writing: output.temporaryURL.path, format: format.sndfileFormat,
+                                 sampleRate: sampleRate, channels: channels)
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+
+    /// Appends interleaved samples (a whole number of frames).
+    public func append(_ samples: [Float]) throws {
+        guard let file else { throw MediaError.writerClosed(path: output.finalURL.path) }
+        do {
+            try file.write(samples)
+            frameCount += samples.count / file.channels
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Closes the file and moves it to its final name.
+    public func finish() throws {
+        guard let file else { throw MediaError.writerClosed(path: output.finalURL.path) }
+        do {
+            try file.close()
+            self.file = nil
+            try output.commit()
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    private func abandon() {
+        file = nil
+        output.discard()
+    }
+
+    deinit {
+        if file != nil { abandon() }
+    }
+}
+
 /// Owns a libsndfile `SNDFILE` handle.
 final class SoundFile {
     private var handle: OpaquePointer?
@@ -98,6 +211,29 @@ final class SoundFile {
 
     var sampleRate: Int { Int(info.samplerate) }
     var channels: Int { Int(info.channels) }
+    var frameCount: Int { Int(info.frames) }
+
+    /// Up to `frames` frames from the current position, fewer only at the end.
+    func read(frames: Int) throws -> [Float] {
+        var samples = [Float](repeating: 0, count: max(0, frames) * channels)
+        let read = samples.withUnsafeMutableBufferPointer {
+            sf_readf_float(handle, $0.baseAddress, sf_count_t(max(0, frames)))
+        }
+        if read < 0 || sf_error(handle) != 0 {
+            throw MediaError.sndfile(call: "sf_readf_float", message: String(cString: sf_strerror(handle)),
+                                     path: path)
+        }
+        samples.removeLast(samples.count - Int(read) * channels)
+        return samples
+    }
+
+    /// Moves the read position to `frame` (clamped to the file).
+    func seek(to frame: Int) throws {
+        let target = sf_count_t(min(max(0, frame), frameCount))
+        guard sf_seek(handle, target, SEEK_SET) == target else {
+            throw MediaError.sndfile(call: "sf_seek", message: String(cString: sf_strerror(handle)), path: path)
+        }
+    }
 
     func readAll() throws -> [Float] {
         var samples: [Float] = []

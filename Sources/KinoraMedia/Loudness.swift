@@ -72,26 +72,101 @@ public enum Loudness {
             return LoudnessNormalization(audio: audio, gainDB: gainDB, loudness: try measure(audio))
         }
 
+        return try searchGain(original: original, targetLUFS: targetLUFS, truePeakCeiling: truePeakCeiling,
+                              maximumLimitingDB: maximumLimitingDB, pass: pass, gainDB: { $0.gainDB },
+                              loudness: { $0.loudness })
+    }
+
+    /// The result of `pass` whose loudness comes closest to `targetLUFS`: the gain that would reach the target
+    /// unlimited first, then secant steps until within `aim`, at most `maximumPasses` passes.
+    private static func searchGain<Pass>(original: LoudnessMeasurement, targetLUFS: Double, truePeakCeiling: Double,
+                                         maximumLimitingDB: Double, pass: (Double) throws -> Pass,
+                                         gainDB: (Pass) -> Double, loudness: (Pass) -> LoudnessMeasurement) throws
+        -> Pass
+    {
         let maximumGainDB = truePeakCeiling - original.truePeak + maximumLimitingDB
-        var latest = try pass(gainDB: min(targetLUFS - original.integrated, maximumGainDB))
-        var earlier: LoudnessNormalization?
+        var latest = try pass(min(targetLUFS - original.integrated, maximumGainDB))
+        var earlier: Pass?
         var best = latest
         for _ in 1..<maximumPasses {
-            let error = targetLUFS - latest.loudness.integrated
-            if abs(error) <= aim || (error > 0 && latest.gainDB >= maximumGainDB) { break }
+            let error = targetLUFS - loudness(latest).integrated
+            if abs(error) <= aim || (error > 0 && gainDB(latest) >= maximumGainDB) { break }
             // Secant step: the loudness rises by at most 1 LU per dB of gain, less the deeper the limiter works.
             var slope = 1.0
-            if let earlier, earlier.gainDB != latest.gainDB {
-                let rise = latest.loudness.integrated - earlier.loudness.integrated
-                slope = min(1, max(0.05, rise / (latest.gainDB - earlier.gainDB)))
+            if let earlier, gainDB(earlier) != gainDB(latest) {
+                let rise = loudness(latest).integrated - loudness(earlier).integrated
+                slope = min(1, max(0.05, rise / (gainDB(latest) - gainDB(earlier))))
             }
             earlier = latest
-            latest = try pass(gainDB: min(latest.gainDB + error / slope, maximumGainDB))
-            if abs(targetLUFS - latest.loudness.integrated) < abs(targetLUFS - best.loudness.integrated) {
+            latest = try pass(min(gainDB(latest) + error / slope, maximumGainDB))
+            if abs(targetLUFS - loudness(latest).integrated) < abs(targetLUFS - loudness(best).integrated) {
                 best = latest
             }
         }
         return best
+    }
+
+    /// ``normalize(_:targetLUFS:truePeakCeiling:maximumLimitingDB:)`` of audio too long to hold: the same passes
+    /// and the same samples, each pass reading the audio again block by block through `read` (interleaved frames
+    /// of a range, `frames` in all) and limiting it with the limiter's state carried from block to block. The
+    /// normalised audio goes to `write` in blocks of `blockFrames`, in order. `original` is the audio's measurement.
+    static func normalize(frames: Int, channels: Int, sampleRate: Int, original: LoudnessMeasurement,
+                          blockFrames: Int, read: (Range<Int>) throws -> [Float], targetLUFS: Double,
+                          truePeakCeiling: Double, maximumLimitingDB: Double = 12,
+                          write: ([Float]) throws -> Void) throws -> (gainDB: Double, loudness: LoudnessMeasurement)
+    {
+        guard original.integrated.isFinite else {
+            for start in stride(from: 0, to: frames, by: blockFrames) {
+                try write(read(start..<min(frames, start + blockFrames)))
+            }
+            return (0, original)
+        }
+        let limiter = PeakLimiter(thresholdDB: truePeakCeiling, sampleRate: sampleRate)
+        /// The audio at `gainDB`, limited where its true peak would pass the ceiling, then trimmed by `trim`.
+        func render(gainDB: Double, trim: Float?, into consume: ([Float]) throws -> Void) throws {
+            let gain = Float(pow(10, gainDB / 20))
+            var stream = original.truePeak + gainDB <= truePeakCeiling
+                ? nil : PeakLimiter.Stream(limiter: limiter, gain: gain)
+            for start in stride(from: 0, to: frames, by: blockFrames) {
+                let end = min(frames, start + blockFrames)
+                var block: [Float]
+                if stream != nil {
+                    let chunkStart = max(0, start - limiter.margin)
+                    let chunk = try AudioBuffer(sampleRate: sampleRate, channels: channels,
+                                                samples: read(chunkStart..<min(frames, end + limiter.margin)))
+                    let curve = stream!.gains(for: start..<end, chunk: chunk, chunkStart: chunkStart)
+                    block = Array(chunk.samples[((start - chunkStart) * channels)..<((end - chunkStart) * channels)])
+                    for frame in curve.indices {
+                        for channel in 0..<channels { block[frame * channels + channel] *= gain * curve[frame] }
+                    }
+                } else {
+                    block = try read(start..<end)
+                    for i in block.indices { block[i] *= gain }
+                }
+                if let trim {
+                    for i in block.indices { block[i] *= trim }
+                }
+                try consume(block)
+            }
+        }
+        func measure(gainDB: Double, trim: Float?) throws -> LoudnessMeasurement {
+            let meter = try LoudnessMeter(channels: channels, sampleRate: sampleRate)
+            try render(gainDB: gainDB, trim: trim) { try meter.add($0) }
+            return LoudnessMeasurement(integrated: try meter.integrated(), truePeak: try meter.truePeak())
+        }
+        typealias Pass = (gainDB: Double, trim: Float?, loudness: LoudnessMeasurement)
+        func pass(gainDB: Double) throws -> Pass {
+            let reached = try measure(gainDB: gainDB, trim: nil)
+            guard reached.truePeak > truePeakCeiling else { return (gainDB, nil, reached) }
+            // As in the whole-buffer normalisation: a trim by what the limiter left over the ceiling.
+            let trim = Float(pow(10, (truePeakCeiling - reached.truePeak) / 20))
+            return (gainDB, trim, try measure(gainDB: gainDB, trim: trim))
+        }
+        let best = try searchGain(original: original, targetLUFS: targetLUFS, truePeakCeiling: truePeakCeiling,
+                                  maximumLimitingDB: maximumLimitingDB, pass: pass, gainDB: { $0.gainDB },
+                                  loudness: { $0.loudness })
+        try render(gainDB: best.gainDB, trim: best.trim, into: write)
+        return (best.gainDB, best.loudness)
     }
 }
 

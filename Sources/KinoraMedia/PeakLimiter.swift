@@ -74,12 +74,21 @@ struct PeakLimiter {
 
     /// The gain for each frame that holds `peaks` under the threshold.
     private func gainCurve(peaks: [Float]) -> [Float] {
-        let frames = peaks.count
-        var required = [Float](repeating: 1, count: frames)
-        for frame in 0..<frames where peaks[frame] > threshold { required[frame] = threshold / peaks[frame] }
-        // Minimum of the required gain over the next `lookahead` frames (monotonic deque), then a moving average
-        // over the previous `lookahead` frames: every window that is averaged contains the peak, so the result
-        // never exceeds the gain the peak needs.
+        let minima = Self.windowMinima(of: required(peaks: peaks), lookahead: lookahead)
+        var smoother = Smoother(first: minima.first ?? 1, lookahead: lookahead, releaseCoefficient: releaseCoefficient)
+        return minima.indices.map { smoother.next(minima[$0], leaving: $0 >= lookahead ? minima[$0 - lookahead] : nil) }
+    }
+
+    /// The gain each frame needs on its own: 1, or the threshold over its peak where the peak is above it.
+    private func required(peaks: [Float]) -> [Float] {
+        var required = [Float](repeating: 1, count: peaks.count)
+        for frame in peaks.indices where peaks[frame] > threshold { required[frame] = threshold / peaks[frame] }
+        return required
+    }
+
+    /// Minimum of `required` over each frame's next `lookahead` frames (cut at the end), by a monotonic deque.
+    private static func windowMinima(of required: [Float], lookahead: Int) -> [Float] {
+        let frames = required.count
         var windowMinimum = [Float](repeating: 1, count: frames)
         var deque: [Int] = []
         var head = 0
@@ -93,20 +102,73 @@ struct PeakLimiter {
                 head = 0
             }
         }
-        // Before the first frame the average is seeded with the first window's minimum, so a peak within the
-        // first `lookahead` frames is held as well.
-        let start = Double(windowMinimum.first ?? 1)
-        var curve = [Float](repeating: 1, count: frames)
-        var sum = start * Double(lookahead)
-        var gain = Float(start)
-        for frame in 0..<frames {
-            let leaving = frame >= lookahead ? Double(windowMinimum[frame - lookahead]) : start
-            sum += Double(windowMinimum[frame]) - leaving
+        return windowMinimum
+    }
+
+    /// A moving average of the window minima over the previous `lookahead` frames, then the release: every window
+    /// that is averaged contains the peak, so the result never exceeds the gain the peak needs. Before the first
+    /// frame the average is seeded with the first window's minimum, so a peak within the first `lookahead` frames
+    /// is held as well. Its state carries from one frame to the next, whether they come in one buffer or in blocks.
+    private struct Smoother {
+        let lookahead: Int
+        let releaseCoefficient: Float
+        let start: Double
+        var sum: Double
+        var gain: Float
+
+        init(first minimum: Float, lookahead: Int, releaseCoefficient: Float) {
+            self.lookahead = lookahead
+            self.releaseCoefficient = releaseCoefficient
+            start = Double(minimum)
+            sum = start * Double(lookahead)
+            gain = minimum
+        }
+
+        /// The gain of the next frame, whose window minimum is `minimum`; `leaving` is the minimum of the frame
+        /// `lookahead` before it (nil before the first frame).
+        mutating func next(_ minimum: Float, leaving: Float?) -> Float {
+            sum += Double(minimum) - (leaving.map(Double.init) ?? start)
             let smoothed = min(1, Float(sum / Double(lookahead)))
             gain = smoothed < gain ? smoothed : smoothed + (gain - smoothed) * releaseCoefficient
-            curve[frame] = gain
+            return gain
         }
-        return curve
+    }
+
+    /// Frames on each side of a block that its gains depend on: the look-ahead window and the true-peak filter's
+    /// reach, twice (the filter reads samples on both sides of a point, and a frame's peak spreads to its points).
+    var margin: Int { lookahead + 2 * TruePeakFilter.reach }
+
+    /// The limiter over audio too long to hold, block by block in order: the same gains as ``apply(to:gain:peaks:)``
+    /// gives the whole audio, from the blocks and their margins alone.
+    struct Stream {
+        let limiter: PeakLimiter
+        let gain: Float
+        private var smoother: Smoother?
+        private var next = 0
+
+        init(limiter: PeakLimiter, gain: Float) {
+            self.limiter = limiter
+            self.gain = gain
+        }
+
+        /// The gains (the limiter's curve, without `gain`) for the frames `range`, the block after the previous
+        /// one. `chunk` holds the audio's frames from `chunkStart`: at least `limiter.margin` frames on each side
+        /// of `range`, or up to the audio's start or end.
+        mutating func gains(for range: Range<Int>, chunk: AudioBuffer, chunkStart: Int) -> [Float] {
+            precondition(range.lowerBound == next, "limiter blocks must follow each other")
+            next = range.upperBound
+            let lookahead = limiter.lookahead
+            let minima = PeakLimiter.windowMinima(
+                of: limiter.required(peaks: PeakLimiter.truePeaks(of: chunk).map { $0 * gain }), lookahead: lookahead)
+            var smoother = self.smoother ?? Smoother(first: minima[0], lookahead: lookahead,
+                                                     releaseCoefficient: limiter.releaseCoefficient)
+            let curve = range.map { frame in
+                smoother.next(minima[frame - chunkStart],
+                              leaving: frame >= lookahead ? minima[frame - lookahead - chunkStart] : nil)
+            }
+            self.smoother = smoother
+            return curve
+        }
     }
 }
 
