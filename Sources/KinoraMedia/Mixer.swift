@@ -28,9 +28,14 @@ public struct MixTrack: Sendable {
     public var fadeOut: Double
     /// Balance from -1 (left only) through 0 (both channels at unity) to 1 (right only).
     public var pan: Double
+    /// How long the track lasts in seconds (rounded to the nearest sample at the mix's rate): its audio is cut
+    /// there, or, when `loop` is set, repeated up to there. Nil: its audio's own length.
+    public var length: Double?
+    /// Whether the audio repeats until `length`.
+    public var loop: Bool
 
     public init(name: String, audio: AudioBuffer, role: TrackRole = .effect, start: Double = 0, gainDB: Double = 0,
-                fadeIn: Double = 0, fadeOut: Double = 0, pan: Double = 0) {
+                fadeIn: Double = 0, fadeOut: Double = 0, pan: Double = 0, length: Double? = nil, loop: Bool = false) {
         self.name = name
         self.audio = audio
         self.role = role
@@ -39,6 +44,8 @@ public struct MixTrack: Sendable {
         self.fadeIn = fadeIn
         self.fadeOut = fadeOut
         self.pan = pan
+        self.length = length
+        self.loop = loop
     }
 }
 
@@ -98,18 +105,10 @@ public struct Mixer: Sendable {
         guard !tracks.isEmpty else { throw MediaError.invalidArgument("a mix needs at least one track") }
         try checkBounds(tracks)
         let rate = settings.sampleRate
-        var prepared: [AudioBuffer] = []
-        var starts: [Int] = []
-        for track in tracks {
-            prepared.append(try Resampler.resample(track.audio, to: rate).withChannels(settings.channels))
-            starts.append(Int((track.start * Double(rate)).rounded()))
-        }
-        let end = zip(prepared, starts).map { $0.frameCount + $1 }.max() ?? 0
-        let length = settings.duration.map { Int(($0 * Double(rate)).rounded()) } ?? end
+        let placed = try tracks.map { try PlacedTrack($0, settings: settings) }
+        let length = timelineLength(placed)
         try checkMemory(frames: length, stems: tracks.count)
-        var stems = try zip(tracks, zip(prepared, starts)).map { track, placed in
-            try place(track, audio: placed.0, at: placed.1, length: length)
-        }
+        var stems = try placed.map { try place($0, length: length) }
         if let ducking = settings.ducking, tracks.contains(where: { $0.role == .voice }) {
             var key = try AudioBuffer(silenceOf: length, sampleRate: rate, channels: settings.channels)
             for (track, stem) in zip(tracks, stems) where track.role == .voice {
@@ -140,9 +139,15 @@ public struct Mixer: Sendable {
                          loudness: loudness)
     }
 
+    /// Frames of the mix: the settings' duration, or up to the end of the last track.
+    func timelineLength(_ placed: [PlacedTrack]) -> Int {
+        settings.duration.map { Int(($0 * Double(settings.sampleRate)).rounded()) }
+            ?? placed.map { $0.start + $0.frameCount }.max() ?? 0
+    }
+
     /// Every number of the settings and the tracks within its `ValueBounds` range, before any of them sizes a
     /// buffer or becomes a sample index.
-    private func checkBounds(_ tracks: [MixTrack]) throws {
+    func checkBounds(_ tracks: [MixTrack]) throws {
         try ValueBounds.check(settings.sampleRate, "the mix's sample rate", in: ValueBounds.sampleRate, unit: "Hz")
         if let duration = settings.duration {
             try ValueBounds.check(duration, "the mix's duration", in: ValueBounds.seconds, unit: "s")
@@ -165,6 +170,9 @@ public struct Mixer: Sendable {
             try ValueBounds.check(track.fadeIn, "\(name) fade-in", in: ValueBounds.fade, unit: "s")
             try ValueBounds.check(track.fadeOut, "\(name) fade-out", in: ValueBounds.fade, unit: "s")
             try ValueBounds.check(track.pan, "\(name) pan", in: ValueBounds.pan)
+            if let length = track.length {
+                try ValueBounds.check(length, "\(name) length", in: ValueBounds.seconds, unit: "s")
+            }
         }
     }
 
@@ -183,25 +191,66 @@ public struct Mixer: Sendable {
     }
 
     /// One track on a silent timeline of `length` frames, with its gain, fades and pan.
-    private func place(_ track: MixTrack, audio: AudioBuffer, at start: Int, length: Int) throws -> AudioBuffer {
-        let rate = Double(settings.sampleRate)
-        let channels = settings.channels
-        var stem = try AudioBuffer(silenceOf: length, sampleRate: settings.sampleRate, channels: channels)
-        let gain = Float(pow(10, track.gainDB / 20))
-        let fadeInFrames = track.fadeIn * rate
-        let fadeOutFrames = track.fadeOut * rate
-        let balance: [Float] = channels == 2 ? [Float(min(1, 1 - track.pan)), Float(min(1, 1 + track.pan))] : [1]
-        let frames = min(audio.frameCount, length - start)
+    private func place(_ track: PlacedTrack, length: Int) throws -> AudioBuffer {
+        var stem = try AudioBuffer(silenceOf: length, sampleRate: settings.sampleRate, channels: settings.channels)
+        let frames = min(track.frameCount, length - track.start)
         guard frames > 0 else { return stem }
-        for frame in 0..<frames {
-            var envelope = gain
-            if Double(frame) < fadeInFrames { envelope *= Float(Double(frame) / fadeInFrames) }
-            let remaining = Double(audio.frameCount - frame)
-            if remaining <= fadeOutFrames { envelope *= Float((remaining - 1) / fadeOutFrames) }
-            for channel in 0..<channels {
-                stem[start + frame, channel] = audio[frame, channel] * envelope * balance[channel]
+        track.render(frames: 0..<frames, into: &stem.samples, at: track.start)
+        return stem
+    }
+}
+
+/// A track ready to be placed: its audio at the mix's rate and channels, where it starts and how long it lasts on
+/// the timeline, and the envelope and balance that shape it. A looped track keeps its audio once and reads it
+/// modulo its length.
+struct PlacedTrack {
+    let role: TrackRole
+    let audio: AudioBuffer
+    /// First frame on the timeline.
+    let start: Int
+    /// Frames the track lasts: its audio's, cut to its length or looped up to it.
+    let frameCount: Int
+    private let gain: Float
+    private let fadeInFrames: Double
+    private let fadeOutFrames: Double
+    private let balance: [Float]
+
+    init(_ track: MixTrack, settings: MixSettings) throws {
+        let rate = Double(settings.sampleRate)
+        role = track.role
+        audio = try Resampler.resample(track.audio, to: settings.sampleRate).withChannels(settings.channels)
+        start = Int((track.start * rate).rounded())
+        if let length = track.length {
+            let frames = Int((length * rate).rounded())
+            frameCount = track.loop && audio.frameCount > 0 ? frames : min(frames, audio.frameCount)
+        } else {
+            frameCount = audio.frameCount
+        }
+        gain = Float(pow(10, track.gainDB / 20))
+        fadeInFrames = track.fadeIn * rate
+        fadeOutFrames = track.fadeOut * rate
+        balance = settings.channels == 2 ? [Float(min(1, 1 - track.pan)), Float(min(1, 1 + track.pan))] : [1]
+    }
+
+    /// Writes the track's frames `frames` (from its own start), with gain, fades and pan, into the interleaved
+    /// `samples` from frame `position` on, replacing what is there.
+    func render(frames: Range<Int>, into samples: inout [Float], at position: Int) {
+        let channels = audio.channels
+        let sourceFrames = audio.frameCount
+        audio.samples.withUnsafeBufferPointer { source in
+            samples.withUnsafeMutableBufferPointer { target in
+                for frame in frames {
+                    var envelope = gain
+                    if Double(frame) < fadeInFrames { envelope *= Float(Double(frame) / fadeInFrames) }
+                    let remaining = Double(frameCount - frame)
+                    if remaining <= fadeOutFrames { envelope *= Float((remaining - 1) / fadeOutFrames) }
+                    let from = (frame < sourceFrames ? frame : frame % sourceFrames) * channels
+                    let to = (position + frame - frames.lowerBound) * channels
+                    for channel in 0..<channels {
+                        target[to + channel] = source[from + channel] * envelope * balance[channel]
+                    }
+                }
             }
         }
-        return stem
     }
 }
