@@ -1,30 +1,36 @@
 import CFFmpeg
 
 /// Encodes the mixed audio into its stream of an output file, interleaved with the video: audio is written up to
-/// the video's running time, and at the end trimmed or padded with silence to the video's exact duration.
+/// the video's running time, and at the end trimmed or padded with silence to the video's exact duration. The audio
+/// is pulled from its source a piece at a time (resampled on the way where the encoder needs another rate), so the
+/// muxer holds about one encoder frame of it whatever the length.
 final class AudioStreamMuxer {
     private let encoder: CodecContext
     private let streamIndex: Int32
-    private let samples: [Float]
+    private let source: AudioSource
     private let channels: Int
     private let chunk: Int
     private let frame: Frame
     private let planar: Bool
+    /// Samples at the encoder's rate pulled from the source and not yet encoded.
+    private var pending: [Float] = []
+    private var ended = false
     private var written = 0
 
     /// The encoder's sample rate (the audio is resampled to it).
     var sampleRate: Int { encoder.sampleRate }
 
-    init(audio: AudioBuffer, container: VideoContainer, output: OutputFormat, bitRate: Int) throws {
+    init(audio: AudioSource, container: VideoContainer, output: OutputFormat, bitRate: Int) throws {
         encoder = try CodecContext(encoderNamed: container.audioEncoderName)
-        channels = min(audio.channels, 2)
+        channels = audio.channels
         try encoder.configureAudio(sampleRate: audio.sampleRate, channels: channels, bitRate: bitRate,
                                    globalHeader: output.needsGlobalHeader)
         guard output.supports(encoder) else {
             throw MediaError.codecNotSupportedByContainer(codec: encoder.name, container: container.rawValue)
         }
         try encoder.open(options: [:], path: output.path)
-        samples = try Resampler.resample(audio.withChannels(channels), to: encoder.sampleRate).samples
+        source = encoder.sampleRate == audio.sampleRate ? audio
+            : try ResampledSource(audio, to: encoder.sampleRate)
         chunk = encoder.frameSize > 0 ? encoder.frameSize : 1024
         planar = encoder.sampleFormat == AV_SAMPLE_FMT_FLTP
         frame = try Frame(samples: chunk, sampleFormat: encoder.sampleFormat, channels: channels,
@@ -47,12 +53,23 @@ final class AudioStreamMuxer {
     }
 
     private func encodeChunk(count: Int, into output: OutputFormat) throws {
+        try pull(count)
         try frame.makeWritable()
         frame.pointer.pointee.nb_samples = Int32(count)
-        frame.fillAudio(from: samples, channels: channels, start: written, count: count, planar: planar)
+        frame.fillAudio(from: pending, channels: channels, start: 0, count: count, planar: planar)
+        pending.removeFirst(min(pending.count, count * channels))
         frame.pts = Int64(written)
         written += count
         try encoder.encode(frame, path: output.path) { try output.write($0, stream: streamIndex) }
+    }
+
+    /// Pulls from the source until `count` frames are pending or the audio has ended.
+    private func pull(_ count: Int) throws {
+        while pending.count < count * channels && !ended {
+            let piece = try source.read(frames: max(count, 4096))
+            ended = piece.isEmpty
+            pending += piece
+        }
     }
 }
 

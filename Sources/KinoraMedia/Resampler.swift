@@ -20,6 +20,56 @@ public enum Resampler {
     }
 }
 
+/// Another ``AudioSource`` at a new sample rate, converted a piece at a time as it is read: the same samples as
+/// ``Resampler/resample(_:to:)`` gives the whole audio, exactly as many frames
+/// (`frameCount × sampleRate / source.sampleRate`, rounded).
+public final class ResampledSource: AudioSource {
+    private let source: AudioSource
+    private let converter: SwrContextHandle
+    public let sampleRate: Int
+    public let frameCount: Int
+    /// Converted samples not yet read.
+    private var pending: [Float] = []
+    /// Frames converted so far (read or pending), at most `frameCount`.
+    private var converted = 0
+    private var drained = false
+    private var delivered = 0
+
+    public init(_ source: AudioSource, to sampleRate: Int) throws {
+        try ValueBounds.check(sampleRate, "the sample rate to resample to", in: ValueBounds.sampleRate, unit: "Hz")
+        try ValueBounds.check(source.sampleRate, "the audio's sample rate", in: ValueBounds.sampleRate, unit: "Hz")
+        self.source = source
+        self.sampleRate = sampleRate
+        converter = try SwrContextHandle(channels: source.channels, from: source.sampleRate, to: sampleRate)
+        frameCount = Int((Double(source.frameCount) * Double(sampleRate) / Double(source.sampleRate)).rounded())
+    }
+
+    public var channels: Int { source.channels }
+
+    public func read(frames: Int) throws -> [Float] {
+        let wanted = min(max(0, frames), frameCount - delivered)
+        while pending.count < wanted * channels && !drained {
+            let piece = try source.read(frames: max(wanted, 4096))
+            let pieceFrames = piece.count / channels
+            let capacity = pieceFrames * sampleRate / source.sampleRate + 1024
+            let output = try converter.convert(piece, frames: pieceFrames, capacity: capacity)
+            drained = pieceFrames == 0
+            let kept = min(output.count / channels, frameCount - converted)
+            pending += output[0..<(kept * channels)]
+            converted += kept
+        }
+        // Past the converter's last output the audio is padded with silence to its exact length.
+        if drained && pending.count < wanted * channels {
+            pending += repeatElement(0, count: wanted * channels - pending.count)
+            converted = frameCount
+        }
+        let samples = Array(pending[0..<(wanted * channels)])
+        pending.removeFirst(wanted * channels)
+        delivered += wanted
+        return samples
+    }
+}
+
 /// Owns a `SwrContext` converting audio to packed float: between two sample rates, or from decoded frames.
 final class SwrContextHandle {
     private var context: OpaquePointer?

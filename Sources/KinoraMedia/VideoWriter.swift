@@ -28,7 +28,7 @@ public final class VideoWriter {
 
     private let container: VideoContainer
     private let output: AtomicOutput
-    private let audio: AudioBuffer?
+    private let audio: AudioSource?
     private let subtitles: [SubtitleCue]
     private var session: Session?
     private var pipeline: EncodePipeline?
@@ -90,7 +90,16 @@ public final class VideoWriter {
 
     /// Prepares a writer; the container comes from the extension of `url` (.mp4, .mov, .mkv, .webm). Fails at once
     /// if the directory cannot be written or the encoder is missing.
-    public init(url: URL, settings: VideoSettings, audio: AudioBuffer? = nil, subtitles: [SubtitleCue] = []) throws {
+    public convenience init(url: URL, settings: VideoSettings, audio: AudioBuffer? = nil,
+                            subtitles: [SubtitleCue] = []) throws {
+        try self.init(url: url, settings: settings, audioSource: audio.map(AudioBufferSource.init),
+                      subtitles: subtitles)
+    }
+
+    /// Prepares a writer whose audio is pulled from `audioSource` a piece at a time as the video advances (on the
+    /// writer's encoding thread), so a long soundtrack read from a file is never held whole.
+    public init(url: URL, settings: VideoSettings, audioSource audio: AudioSource?,
+                subtitles: [SubtitleCue] = []) throws {
         container = try VideoContainer(for: url)
         _ = try settings.codec.encoderOptions(crf: settings.crf, preset: settings.preset)
         _ = try CodecContext(encoderNamed: settings.codec.encoderName)

@@ -56,4 +56,36 @@ final class AudioFileTests: XCTestCase {
         XCTAssertEqual(try AudioFileFormat(for: URL(fileURLWithPath: "x.wav")), .wav24)
         XCTAssertThrowsError(try AudioFileFormat(for: URL(fileURLWithPath: "x.mp3")))
     }
+
+    func testFileWrittenAndReadInPiecesEqualsTheWholeBuffer() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tone = try TestSupport.sine(frequency: 311, amplitude: 0.6, seconds: 0.25, channels: 2)
+        let url = directory.appendingPathComponent("pieces.wav")
+        let writer = try AudioFileWriter(url: url, format: .wavFloat, sampleRate: 48000, channels: 2)
+        for start in stride(from: 0, to: tone.frameCount, by: 777) {
+            try writer.append(Array(tone.samples[(start * 2)..<(min(tone.frameCount, start + 777) * 2)]))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: url.path), "no file before finish")
+        }
+        try writer.finish()
+        XCTAssertEqual(try AudioFile.read(url), tone)
+
+        let reader = try AudioFileReader(url: url)
+        XCTAssertEqual(reader.frameCount, tone.frameCount)
+        var samples: [Float] = []
+        while case let piece = try reader.read(frames: 1000), !piece.isEmpty { samples += piece }
+        XCTAssertEqual(samples, tone.samples)
+        XCTAssertEqual(try reader.read(5000..<5010), Array(tone.samples[10000..<10020]))
+        XCTAssertEqual(try reader.read((tone.frameCount - 3)..<(tone.frameCount + 50)).count, 6, "cut at the end")
+    }
+
+    func testAbandonedWriterLeavesNothing() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var writer: AudioFileWriter? = try AudioFileWriter(url: directory.appendingPathComponent("gone.wav"),
+                                                           sampleRate: 48000, channels: 1)
+        try writer?.append([0.1, 0.2, 0.3])
+        writer = nil
+        XCTAssertEqual(try TestSupport.files(in: directory), [])
+    }
 }

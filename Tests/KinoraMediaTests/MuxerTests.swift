@@ -27,4 +27,30 @@ final class MuxerTests: XCTestCase {
             XCTAssertEqual(info.duration, 1.0, accuracy: 0.05, name)
         }
     }
+
+    func testAudioPulledFromAFileMuxesTheSameAsTheBuffer() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // 44.1 kHz, so the muxer resamples it for AAC and Opus as it pulls; longer than the video, so it is cut.
+        let tone = try TestSupport.sine(frequency: 523, amplitude: 0.3, seconds: 1.7, sampleRate: 44100, channels: 2)
+        let wav = directory.appendingPathComponent("mix.wav")
+        try AudioFile.write(tone, to: wav, format: .wavFloat)
+        for name in ["a.mp4", "a.webm"] {
+            var decoded: [AudioBuffer] = []
+            let sources: [AudioSource] = [AudioBufferSource(tone), try AudioFileReader(url: wav)]
+            for (index, source) in sources.enumerated() {
+                let url = directory.appendingPathComponent("\(index)-\(name)")
+                let settings = VideoSettings(codec: name.hasSuffix("webm") ? .av1 : .h264, frameRate: try FrameRate(10),
+                                             preset: name.hasSuffix("webm") ? "13" : nil)
+                let writer = try VideoWriter(url: url, settings: settings, audioSource: source)
+                for frame in 0..<12 {
+                    try writer.append(frame: TestSupport.gradientFrame(index: frame, width: 64, height: 64))
+                }
+                try writer.finish()
+                decoded.append(try XCTUnwrap(AudioTrackReader.read(url)))
+            }
+            XCTAssertEqual(decoded[0].duration, 1.2, accuracy: 0.03, name)
+            XCTAssertEqual(decoded[1], decoded[0], name)
+        }
+    }
 }

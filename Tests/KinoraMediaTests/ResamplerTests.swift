@@ -27,4 +27,20 @@ final class ResamplerTests: XCTestCase {
             }
         }
     }
+
+    func testResampledSourceReadInPiecesEqualsWholeResampling() throws {
+        let tone = try TestSupport.sine(frequency: 997, amplitude: 0.4, seconds: 0.7331, sampleRate: 44100,
+                                        channels: 2)
+        for (rate, piece) in [(48000, 1), (48000, 1023), (22050, 5000), (96000, 100_000)] {
+            let whole = try Resampler.resample(tone, to: rate)
+            let source = try ResampledSource(AudioBufferSource(tone), to: rate)
+            XCTAssertEqual(source.frameCount, whole.frameCount)
+            var samples: [Float] = []
+            while case let read = try source.read(frames: piece), !read.isEmpty {
+                XCTAssertLessThanOrEqual(read.count, piece * 2)
+                samples += read
+            }
+            XCTAssertEqual(samples, whole.samples, "\(rate) Hz in pieces of \(piece)")
+        }
+    }
 }
