@@ -78,7 +78,8 @@ extension ChainStageRunner {
     }
 
     /// Places every voice line and music cue (inputs in the workflow's order: lines, then cues), ducks the music
-    /// under the voices and normalises the loudness to the output's target.
+    /// under the voices and normalises the loudness to the output's target. The mix is made and written block by
+    /// block (a looped cue is read modulo its length, not repeated), so memory does not grow with the timeline.
     func mix(_ stage: Stage, stems: [URL], into folder: URL) throws {
         let lines = workflow.voiceLines, cues = workflow.musicCues
         guard stems.count == lines.count + cues.count else {
@@ -95,26 +96,28 @@ extension ChainStageRunner {
         }
         let duration = workflow.duration
         for (cue, stem) in zip(cues, stems.dropFirst(lines.count)) {
-            var music = try AudioFile.read(file("audio.wav", in: stem, for: stage))
-            let length = max(0, min(cue.end ?? duration, duration) - cue.start)
-            let frames = Int((length * Double(music.sampleRate)).rounded())
-            if cue.loop, music.frameCount > 0, music.frameCount < frames {
-                let repeats = (frames + music.frameCount - 1) / music.frameCount
-                music = try AudioBuffer(sampleRate: music.sampleRate, channels: music.channels,
-                                        samples: Array([[Float]](repeating: music.samples, count: repeats).joined()))
-            }
-            if music.frameCount > frames { music = music.resized(to: frames) }
+            let music = try AudioFile.read(file("audio.wav", in: stem, for: stage))
             tracks.append(MixTrack(name: cue.id, audio: music, role: .music, start: cue.start, gainDB: cue.gain,
-                                   fadeIn: cue.fadeIn, fadeOut: cue.fadeOut))
+                                   fadeIn: cue.fadeIn, fadeOut: cue.fadeOut,
+                                   length: max(0, min(cue.end ?? duration, duration) - cue.start), loop: cue.loop))
         }
         let output = workflow.output
         let mixer = Mixer(settings: KinoraMedia.MixSettings(
             sampleRate: output.sampleRate, channels: 2, ducking: workflow.mix.ducking,
             loudnessTarget: workflow.mix.normalize ? output.loudness : nil, truePeakCeiling: output.truePeak,
             duration: duration))
-        let mixed = try mixer.mix(tracks).mix
-        try requireFinite(mixed.samples, "mix", of: stage, model: nil)
-        try AudioFile.write(mixed, to: folder.appendingPathComponent("mix.wav"), format: .wavFloat)
+        let writer = try AudioFileWriter(url: folder.appendingPathComponent("mix.wav"), format: .wavFloat,
+                                         sampleRate: output.sampleRate, channels: 2)
+        var nonFinite = 0
+        let mixed = try mixer.mix(tracks, scratchDirectory: folder) { block in
+            nonFinite += block.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+            try writer.append(block)
+        }
+        guard nonFinite == 0 else {
+            throw RunnerError.nonFinite(stage: stage.id, result: "mix", count: nonFinite, total: mixed.frameCount * 2,
+                                        model: nil, weights: nil)
+        }
+        try writer.finish()
     }
 
     /// Encodes the cut in the output's codec with the mix, into `output.<container>`: the stage's `container`
@@ -126,7 +129,7 @@ extension ChainStageRunner {
     /// encoded at the stage's `fps` when given (an interpolated output), else at the output's.
     func mux(_ stage: Stage, video: URL, audio: URL?, speeches: [URL], into folder: URL) throws {
         let output = workflow.output
-        let mix = try audio.map { try AudioFile.read(file("mix.wav", in: $0, for: stage)) }
+        let mix = try audio.map { try AudioFileReader(url: file("mix.wav", in: $0, for: stage)) }
         let name = "output." + (try string(stage, "container"))
         let rate = try stage.parameters.string("fps").map { try FrameRate(parsing: $0) } ?? frameRate
         let subtitles = stage.parameters.string("subtitles").flatMap(OutputSettings.Subtitles.init(rawValue:))
@@ -149,7 +152,7 @@ extension ChainStageRunner {
             url: folder.appendingPathComponent(name),
             settings: VideoSettings(codec: VideoCodec(parsing: output.codec.rawValue), frameRate: rate,
                                     crf: output.crf),
-            audio: mix, subtitles: subtitles == .soft ? cues : [])
+            audioSource: mix, subtitles: subtitles == .soft ? cues : [])
         let reader = try VideoReader(url: file("video.mkv", in: video, for: stage))
         let burner = try subtitles == .burned
             ? SubtitleBurner(cues: cues, width: reader.width, height: reader.height, frameRate: rate) : nil
