@@ -90,7 +90,9 @@ public struct MixResult: Sendable {
 }
 
 /// Mixes tracks into one master: places each on the timeline, applies gain, fades and pan, ducks music under
-/// voice, and normalises the loudness.
+/// voice, and normalises the loudness. ``mix(_:)`` holds the whole timeline once per stem and returns the stems;
+/// ``mix(_:blockFrames:scratchDirectory:write:)`` makes the same master block by block in memory that does not
+/// grow with the timeline.
 public struct Mixer: Sendable {
     public var settings: MixSettings
 

@@ -8,7 +8,8 @@ import KinoraMedia
 /// (`video.mkv`), both FFV1, lossless 8-bit RGB, so they decode to exactly the frames that were made; `load` and
 /// `mix` write 32-bit float WAV (`audio.wav`, `mix.wav`; a generated cue's `audio.wav` comes from `generateMusic`);
 /// `mux` writes the final file (`output.<ext>`) in the output's codec with the mix muxed alongside, trimmed or padded
-/// to the video's duration. Frames stream from file to encoder, so memory stays flat however long the cut.
+/// to the video's duration. Frames stream from file to encoder, the mix is made block by block and the mux reads it
+/// in pieces, so memory stays flat however long the cut.
 extension ChainStageRunner {
     var frameRate: FrameRate {
         get throws { try FrameRate(workflow.output.fps.numerator, workflow.output.fps.denominator) }
