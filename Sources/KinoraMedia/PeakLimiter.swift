@@ -47,15 +47,25 @@ struct PeakLimiter {
         buffer.samples.withUnsafeBufferPointer { samples in
             coefficients.withUnsafeBufferPointer { coefficients in
                 for frame in 0..<frames {
+                    // Away from the ends every tap has its sample, and the loop needs no bounds test.
+                    let interior = frame >= reach - 1 && frame + reach < frames
                     for channel in 0..<channels {
                         let sample = abs(samples[frame * channels + channel])
                         peaks[frame] = max(peaks[frame], sample)
                         for phase in 0..<TruePeakFilter.factor - 1 {
                             var value: Float = 0
-                            for index in 0..<width {
-                                let source = frame + index - reach + 1
-                                guard source >= 0, source < frames else { continue }
-                                value += coefficients[phase * width + index] * samples[source * channels + channel]
+                            if interior {
+                                var position = (frame - reach + 1) * channels + channel
+                                for index in 0..<width {
+                                    value += coefficients[phase * width + index] * samples[position]
+                                    position += channels
+                                }
+                            } else {
+                                for index in 0..<width {
+                                    let source = frame + index - reach + 1
+                                    guard source >= 0, source < frames else { continue }
+                                    value += coefficients[phase * width + index] * samples[source * channels + channel]
+                                }
                             }
                             between[frame] = max(between[frame], abs(value))
                         }
