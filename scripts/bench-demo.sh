@@ -57,8 +57,8 @@ chunks = [s["stage"] for s in stages if "/chunk-" in s["stage"]]
 print("  chunks from the cache:", ", ".join(s["stage"] for s in stages if "/chunk-" in s["stage"] and s["cacheHit"])
       or "none", f"(of {len(chunks)})")
 PY
-same=$(cmp -s <(ffmpeg -v error -i "$work/first.mp4" -map 0 -f framemd5 -) \
-    <(ffmpeg -v error -i "$work/killed.mp4" -map 0 -f framemd5 -) && echo yes || echo no)
+same=$(cmp -s <(ffmpeg -v error -i "$work/first.mp4" -map 0:v -map 0:a? -f framemd5 -) \
+    <(ffmpeg -v error -i "$work/killed.mp4" -map 0:v -map 0:a? -f framemd5 -) && echo yes || echo no)
 echo "resumed file's frames and audio identical to the uninterrupted render's: $same"
 echo
 cat "$work/first-report.txt"
