@@ -36,8 +36,7 @@ start=$(now)
 pid=$!
 killed=no
 while kill -0 "$pid" 2>/dev/null; do
-    if grep -q "\"event\":\"stage_finished\".*/chunk-$KILL_AFTER\"" "$work/events.jsonl" 2>/dev/null \
-        || grep -q "/chunk-$KILL_AFTER\".*\"event\":\"stage_finished\"" "$work/events.jsonl" 2>/dev/null; then
+    if grep -q "\"event\":\"stage_finished\".*/chunk-$KILL_AFTER\"" "$work/events.jsonl" 2>/dev/null; then
         kill -9 "$pid" 2>/dev/null && killed=yes
         break
     fi

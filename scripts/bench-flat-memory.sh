@@ -7,8 +7,8 @@
 #
 # The workflow (written by this script) has the parts whose work grows with the length: four shots of a quarter of
 # the duration each — two stills with camera moves (tiny-sd15), a text-to-video clip (tiny-wan21) held to its shot's
-# end, and an autoregressive stream from the tiny causal Wan as long as its shot — a crossfade and a fade, a voice line at the start and one at
-# the end, and the demo's music bed looped over the whole cut. KINORA_BIN: the binary (default
+# end, and an autoregressive stream from the tiny causal Wan as long as its shot — a crossfade and a fade, a voice
+# line at the start and one at the end, and the demo's music bed looped over the whole cut. KINORA_BIN: the binary (default
 # .build/release/kinora). SHORT, LONG: the durations in seconds. KEEP=1 keeps the work folder.
 set -euo pipefail
 

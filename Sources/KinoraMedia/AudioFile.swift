@@ -241,7 +241,8 @@ final class SoundFile {
         while true {
             let read = chunk.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, 65536) }
             if read < 0 {
-                throw MediaError.sndfile(call: "sf_readf_float", message: String(cString: sf_strerror(handle)), path: path)
+                throw MediaError.sndfile(call: "sf_readf_float", message: String(cString: sf_strerror(handle)),
+                                         path: path)
             }
             if read == 0 { break }
             samples.append(contentsOf: chunk[0..<(Int(read) * channels)])

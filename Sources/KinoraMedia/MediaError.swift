@@ -70,7 +70,8 @@ extension MediaError: CustomStringConvertible, LocalizedError {
             return "\(width)x\(height) has an odd side, which \(codec) cannot store; "
                 + "use even dimensions or enable padding (--pad)"
         case let .unknownCodec(name):
-            return "unknown codec '\(name)'; choose one of " + VideoCodec.allCases.map(\.rawValue).joined(separator: ", ")
+            return "unknown codec '\(name)'; choose one of "
+                + VideoCodec.allCases.map(\.rawValue).joined(separator: ", ")
         case let .codecUnavailable(name):
             return "this FFmpeg build has no '\(name)' codec; install an FFmpeg built with it"
         case let .codecNotSupportedByContainer(codec, container):

@@ -148,8 +148,6 @@ public final class SubtitleBurner {
                     + "fc-list shows)"))
             }
             return .success(())
-        } catch let error as MediaError {
-            return .failure(.subtitleRendererUnavailable("the subtitle filter failed a test picture: \(error)"))
         } catch {
             return .failure(.subtitleRendererUnavailable("the subtitle filter failed a test picture: \(error)"))
         }
@@ -176,6 +174,14 @@ private final class FilterGraph {
             throw FFmpegError.error("avfilter_graph_alloc", FFmpegError.outOfMemory)
         }
         self.graph = graph
+        // Until the graph is set up, a failure frees it here: an unfinished object's deinit does not run.
+        var ready = false
+        defer {
+            if !ready {
+                var owned: UnsafeMutablePointer<AVFilterGraph>? = graph
+                avfilter_graph_free(&owned)
+            }
+        }
         func filter(_ name: String) throws -> UnsafePointer<AVFilter> {
             guard let filter = avfilter_get_by_name(name) else {
                 throw MediaError.subtitleRendererUnavailable("this FFmpeg's libavfilter has no '\(name)' filter")
@@ -199,19 +205,21 @@ private final class FilterGraph {
 
         let file = FileManager.default.temporaryDirectory
             .appendingPathComponent("kinora-subtitles-\(UUID().uuidString).ass")
+        defer { try? FileManager.default.removeItem(at: file) }
         do {
             try Data(script.utf8).write(to: file)
         } catch {
             throw MediaError.unwritableDirectory(path: file.deletingLastPathComponent().path, reason: "\(error)")
         }
-        defer { try? FileManager.default.removeItem(at: file) }
-        try FFmpegError.check(av_opt_set(burn, "filename", file.path, AV_OPT_SEARCH_CHILDREN), "av_opt_set(ass filename)")
+        try FFmpegError.check(av_opt_set(burn, "filename", file.path, AV_OPT_SEARCH_CHILDREN),
+                              "av_opt_set(ass filename)")
         try FFmpegError.check(avfilter_init_str(burn, nil), "avfilter_init_str(ass)", path: file.path)
         try FFmpegError.check(avfilter_link(source, 0, burn, 0), "avfilter_link(buffer, ass)")
         try FFmpegError.check(avfilter_link(burn, 0, sink, 0), "avfilter_link(ass, buffersink)")
         try FFmpegError.check(avfilter_graph_config(graph, nil), "avfilter_graph_config")
         input = try Frame(width: width, height: height, pixelFormat: AV_PIX_FMT_RGB24)
         output = try Frame()
+        ready = true
     }
 
     /// Sends one RGB picture at `pts` (in frames) through the graph and returns the drawn picture.

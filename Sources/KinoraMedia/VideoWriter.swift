@@ -213,7 +213,8 @@ public final class VideoWriter {
         }
         let pixelFormat = try PixelConverter.pixelFormat(named: codec.pixelFormatName)
         encoder.configureVideo(width: encodedWidth, height: encodedHeight, pixelFormat: pixelFormat,
-                               frameRate: settings.frameRate, bt709: codec.isYUV, globalHeader: format.needsGlobalHeader)
+                               frameRate: settings.frameRate, bt709: codec.isYUV,
+                               globalHeader: format.needsGlobalHeader)
         try encoder.open(options: codec.encoderOptions(crf: settings.crf, preset: settings.preset), path: url.path)
         let stream = try format.addStream(for: encoder, frameRate: settings.frameRate)
         let audioMuxer = try audio.map {

@@ -17,7 +17,9 @@ final class MuxerTests: XCTestCase {
             let url = directory.appendingPathComponent(name)
             let writer = try VideoWriter(url: url, settings: VideoSettings(frameRate: try FrameRate(10)), audio: tone,
                                          subtitles: cues)
-            for index in 0..<10 { try writer.append(frame: TestSupport.gradientFrame(index: index, width: 32, height: 32)) }
+            for index in 0..<10 {
+                try writer.append(frame: TestSupport.gradientFrame(index: index, width: 32, height: 32))
+            }
             try writer.finish()
             let info = try MediaInfo(probing: url)
             XCTAssertEqual(info.first("subtitle")?.codecName, subtitleCodec, name)

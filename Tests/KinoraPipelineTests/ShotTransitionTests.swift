@@ -105,7 +105,8 @@ final class ShotTransitionTests: XCTestCase {
                         + "its own transition takes")
         let first = text().replacingOccurrences(of: "  - id: one\n",
                                                 with: "  - id: one\n    transition: {fade: 1}\n")
-        assertIssue(first, line: 8, field: "shots[0].transition", saying: "the first shot has no shot before it to fade from")
+        assertIssue(first, line: 8, field: "shots[0].transition",
+                    saying: "the first shot has no shot before it to fade from")
     }
 
     func testSoftAndBurnedSubtitlesReadAndOthersAreRefused() throws {

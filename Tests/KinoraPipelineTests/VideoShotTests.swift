@@ -116,6 +116,15 @@ final class VideoShotTests: XCTestCase {
         XCTAssertEqual(chunk.seed, 9, "the seed carries over")
         XCTAssertEqual(draft.stage("waves/conform")?.parameters.int("frames"), 8, "1 s at the output's 8 fps")
         XCTAssertEqual(draft.stage("video/encode")?.inputs, ["still/animate", "waves/conform"])
+        // A clip's sampler settings on that draft are refused, naming the field, not silently dropped.
+        do {
+            _ = try graph(text.replacingOccurrences(of: "draft: {model: fast}", with: "draft: {model: fast, steps: 4}"),
+                          mode: .draft)
+            XCTFail("expected the draft's steps to be refused")
+        } catch StageGraphError.invalid(let found) {
+            XCTAssertEqual(found.map(\.field), ["shots[1].draft.steps"])
+            XCTAssertTrue(found.first?.message.contains("made as a stream") == true, "\(found)")
+        }
     }
 
     /// A draft by a model of another frame rate keeps the shot's duration, not the final's frame count, and takes

@@ -42,7 +42,8 @@ extension ModelFamily {
             field.sequence()?.map { Self.readMeasured($0, video: video) }
         } ?? []
         guard let name, let description, let output = output.flatMap(Output.init(rawValue:)),
-              let testOnly, let autoregressive, let latentScale = latentScale ?? nil, let latentChannels = latentChannels ?? nil,
+              let testOnly, let autoregressive, let latentScale = latentScale ?? nil,
+              let latentChannels = latentChannels ?? nil,
               let temporalScale = temporalScale ?? nil, let names, !names.contains(nil), let defaults, let layouts,
               let components, let measured, !measured.contains(nil) else { return nil }
         self.init(name: name, description: description, output: output, testOnly: testOnly,

@@ -58,7 +58,20 @@ public struct StageGraphBuilder {
                 continue
             }
             let frameCount = workflow.frameCount(of: shot)
-            // A video shot made by an autoregressive model (a draft by a causal workhorse) is made as a stream.
+            // A video shot made by an autoregressive model (a draft by a causal workhorse) is made as a stream, which
+            // takes none of a clip's sampler settings.
+            if shot.motion == .video, family.autoregressive, let given = mode == .draft ? shot.draft : shot.final {
+                let clipOnly = [("steps", given.steps != nil), ("sampler", given.sampler != nil),
+                                ("cfg", given.cfg != nil), ("shift", given.shift != nil),
+                                ("frames", given.frames != nil)].filter(\.1).map(\.0)
+                if !clipOnly.isEmpty {
+                    issues.append(SourceIssue(
+                        location: given.location, field: "\(owner).\(mode.rawValue)." + clipOnly[0],
+                        message: "'\(reference.name)' is autoregressive: the shot is made as a stream, which takes no "
+                            + clipOnly.joined(separator: ", ") + " (its schedule and chunk_frames set it)"))
+                    continue
+                }
+            }
             if shot.motion == .stream || (shot.motion == .video && family.autoregressive) {
                 if let clip = try streamStages(shot, settings, reference: reference, family: family, owner: owner,
                                                mode: mode, workflow: workflow, state: &state, issues: &issues) {

@@ -28,14 +28,14 @@ public struct Shot: Sendable, Hashable {
     public var camera: CameraMove
     public var draft: GenerationSettings?
     public var final: GenerationSettings
-    /// Video shots: the picture an image model generates first, from the shot's prompt and seed at the clip's size,
-    /// which the clip starts from (image to video); nil: text to video.
+    /// Video and stream shots: the picture an image model generates first, from the shot's prompt and seed at the
+    /// clip's size, which the clip or stream starts from (image to video); nil: text to video.
     public var keyframe: GenerationSettings?
     /// The upscaler and factor applied to the clip's frames (video) or to the picture before its camera move (still).
     public var upscale: UpscaleSettings?
     /// Stream shots: the prompts the stream switches to, in time order (empty: `prompt` throughout).
     public var prompts: [PromptSwitch]
-    /// Video shots: the clip's frame rate raised by frame interpolation before it is conformed.
+    /// Video and stream shots: the clip's frame rate raised by frame interpolation before it is conformed.
     public var interpolate: InterpolationSettings?
     /// How the shot begins after the one before it (the first shot's is a cut).
     public var transition: ShotTransition
@@ -113,8 +113,8 @@ public struct Shot: Sendable, Hashable {
         let upscale = mapping["upscale"].map { UpscaleSettings(reading: $0) }
         let interpolate = mapping["interpolate"].map { field -> InterpolationSettings? in
             guard motion == .video || motion == .stream else {
-                field.fail("interpolation makes frames between a clip's frames (motion: video); a still's frames "
-                           + "come from its camera move at the output's frame rate")
+                field.fail("interpolation makes frames between a clip's frames (motion: video or stream); a still's "
+                           + "frames come from its camera move at the output's frame rate")
                 return nil
             }
             return InterpolationSettings(reading: field)
