@@ -15,23 +15,10 @@ extension StageGraphBuilder {
             issues.append(SourceIssue(location: location, field: path, message: message))
             return nil
         }
-        if reference.hasSingleFileOptions {
-            return refuse(reference.location, "models.\(reference.name)", "'prediction', 'tokenizer' and 'config' "
-                          + "apply to Stable Diffusion single-file checkpoints, not to a \(family.name) video model")
-        }
-        if let lora = reference.loras.first {
-            return refuse(lora.location, lora.field, "LoRA adapters in a workflow apply to Stable Diffusion models; "
-                          + "merge a video LoRA with `kinora video --lora`")
-        }
-        let folder = try videoFolder(reference, family)
-        let multiple = folder?.sizeMultiple ?? family.latentScale * 2
+        guard let checked = try checkedVideoModel(settings, reference: reference, family: family, field: field,
+                                                  issues: &issues) else { return nil }
+        let folder = checked.folder
         let size = settings.size
-        if size.width % multiple != 0 || size.height % multiple != 0 {
-            let (width, height) = (size.width / multiple * multiple, size.height / multiple * multiple)
-            return refuse(settings.location, field + ".size", "\(size) is not a multiple of \(multiple) on both "
-                          + "sides, as '\(reference.name)' (\(family.name)) needs; try "
-                          + "\(max(multiple, width))x\(max(multiple, height))")
-        }
         let given = mode == .draft ? shot.draft : nil
         let chunkFrames = given?.chunkFrames ?? shot.final.chunkFrames ?? 3
         let scheduleName = given?.schedule ?? shot.final.schedule ?? "self-forcing"

@@ -247,6 +247,41 @@ public struct StageGraphBuilder {
             inputs: [denoise], owners: [owner], batchSignature: "decode \(size)"))
     }
 
+    /// A video or stream shot's model, checked: a reference a workflow can run (no single-file options, no LoRA) and
+    /// a size its patch and VAE stride divide.
+    struct CheckedVideoModel {
+        /// The model's folder, read; nil when the graph is built without the files.
+        var folder: VideoModelFolder?
+    }
+
+    /// `reference` checked for a video or stream shot at `settings.size`; nil (with the problem in `issues`, under
+    /// `field`) when the workflow cannot run it so.
+    func checkedVideoModel(_ settings: Resolved, reference: ModelReference, family: ModelFamily, field: String,
+                           issues: inout [SourceIssue]) throws -> CheckedVideoModel? {
+        func refuse(_ location: SourceLocation, _ path: String, _ message: String) -> CheckedVideoModel? {
+            issues.append(SourceIssue(location: location, field: path, message: message))
+            return nil
+        }
+        if reference.hasSingleFileOptions {
+            return refuse(reference.location, "models.\(reference.name)", "'prediction', 'tokenizer' and 'config' "
+                          + "apply to Stable Diffusion single-file checkpoints, not to a \(family.name) video model")
+        }
+        if let lora = reference.loras.first {
+            return refuse(lora.location, lora.field, "LoRA adapters in a workflow apply to Stable Diffusion models; "
+                          + "merge a video LoRA with `kinora video --lora`")
+        }
+        let folder = try videoFolder(reference, family)
+        let multiple = folder?.sizeMultiple ?? family.latentScale * 2
+        let size = settings.size
+        if size.width % multiple != 0 || size.height % multiple != 0 {
+            let (width, height) = (size.width / multiple * multiple, size.height / multiple * multiple)
+            return refuse(settings.location, field + ".size", "\(size) is not a multiple of \(multiple) on both "
+                          + "sides, as '\(reference.name)' (\(family.name)) needs; try "
+                          + "\(max(multiple, width))x\(max(multiple, height))")
+        }
+        return CheckedVideoModel(folder: folder)
+    }
+
     /// The most frames one clip may have: about two minutes at 16 fps (`kinora video`'s limit); longer shots are
     /// the autoregressive models' work.
     static let maximumClipFrames = 2001
@@ -262,24 +297,11 @@ public struct StageGraphBuilder {
             issues.append(SourceIssue(location: location, field: path, message: message))
             return nil
         }
-        if reference.hasSingleFileOptions {
-            return refuse(reference.location, "models.\(reference.name)", "'prediction', 'tokenizer' and 'config' "
-                          + "apply to Stable Diffusion single-file checkpoints, not to a \(family.name) video model")
-        }
-        if let lora = reference.loras.first {
-            return refuse(lora.location, lora.field, "LoRA adapters in a workflow apply to Stable Diffusion models; "
-                          + "merge a video LoRA with `kinora video --lora`")
-        }
-        let folder = try videoFolder(reference, family)
-        let multiple = folder?.sizeMultiple ?? family.latentScale * 2
+        guard let checked = try checkedVideoModel(settings, reference: reference, family: family, field: field,
+                                                  issues: &issues) else { return nil }
+        let folder = checked.folder
         let temporal = folder?.temporalScale ?? family.latentTemporalScale
         let size = settings.size
-        if size.width % multiple != 0 || size.height % multiple != 0 {
-            let (width, height) = (size.width / multiple * multiple, size.height / multiple * multiple)
-            return refuse(settings.location, field + ".size", "\(size) is not a multiple of \(multiple) on both "
-                          + "sides, as '\(reference.name)' (\(family.name)) needs; try "
-                          + "\(max(multiple, width))x\(max(multiple, height))")
-        }
         let frames = settings.frames
         if (frames - 1) % temporal != 0 {
             let below = max(1, (frames - 1) / temporal * temporal + 1)
@@ -376,16 +398,9 @@ public struct StageGraphBuilder {
             steps: frames, owner: "output", workflow: workflow, state: &state, issues: &issues) {
             video = upscaled
         }
-        guard let interpolate = output.interpolate, let name = workflow.interpolatorName(for: interpolate),
-              let reference = workflow.model(named: name) else { return video.id }
-        let family = try catalog.family(of: reference)
-        guard family.output == .interpolatedFrames else {
-            issues.append(SourceIssue(location: interpolate.modelLocation, field: "output.interpolate.model",
-                                      message: "'\(reference.name)' is a \(family.name) model, which makes "
-                                      + "\(family.output.noun); interpolation needs one that makes interpolated "
-                                      + "frames (rife)"))
-            return video.id
-        }
+        guard let interpolate = output.interpolate,
+              let (reference, family) = try interpolator(interpolate, owner: "output", workflow: workflow,
+                                                         issues: &issues) else { return video.id }
         // The cut's length at the new rate: the frames after its last frame's time hold that frame.
         let (source, target) = (output.fps, interpolate.fps)
         let scale = target.denominator * source.numerator
@@ -493,26 +508,38 @@ public struct StageGraphBuilder {
         return (added, outputWidth, outputHeight)
     }
 
+    /// The model and family that run `interpolate` (of a shot or the output, `owner`); nil when none is declared
+    /// (the workflow's validation says so) or, with the problem in `issues`, when its family makes no interpolated
+    /// frames.
+    private func interpolator(_ interpolate: InterpolationSettings, owner: String, workflow: Workflow,
+                              issues: inout [SourceIssue]) throws -> (ModelReference, ModelFamily)? {
+        guard let name = workflow.interpolatorName(for: interpolate), let reference = workflow.model(named: name) else {
+            return nil
+        }
+        let family = try catalog.family(of: reference)
+        guard family.output == .interpolatedFrames else {
+            issues.append(SourceIssue(location: interpolate.modelLocation, field: "\(owner).interpolate.model",
+                                      message: "'\(reference.name)' is a \(family.name) model, which makes "
+                                      + "\(family.output.noun); interpolation needs one that makes interpolated "
+                                      + "frames (rife)"))
+            return nil
+        }
+        return (reference, family)
+    }
+
     /// The `interpolate` stage raising `input`, a clip of `frames` frames at `clipRate`, to the shot's
     /// `interpolate.fps`; `input.id` itself, adding nothing, when the clip already plays at that rate (a final by a
     /// 24 fps model whose draft's model makes 16); nil (with the problem in `issues`) when its model makes no
     /// interpolated frames or the rate is below the clip's or above the output's.
     func interpolateStage(_ shot: Shot, _ interpolate: InterpolationSettings,
-                                  input: (id: String, width: Int, height: Int), frames: Int, clipRate: Double,
-                                  owner: String, workflow: Workflow, state: inout BuildState,
-                                  issues: inout [SourceIssue]) throws -> String? {
-        guard let name = workflow.interpolatorName(for: shot), let reference = workflow.model(named: name) else {
-            return nil
-        }
-        let family = try catalog.family(of: reference)
+                          input: (id: String, width: Int, height: Int), frames: Int, clipRate: Double,
+                          owner: String, workflow: Workflow, state: inout BuildState,
+                          issues: inout [SourceIssue]) throws -> String? {
+        guard let (reference, family) = try interpolator(interpolate, owner: owner, workflow: workflow,
+                                                         issues: &issues) else { return nil }
         func refuse(_ location: SourceLocation, _ field: String, _ message: String) -> String? {
             issues.append(SourceIssue(location: location, field: "\(owner).interpolate.\(field)", message: message))
             return nil
-        }
-        guard family.output == .interpolatedFrames else {
-            return refuse(interpolate.modelLocation, "model", "'\(reference.name)' is a \(family.name) model, which "
-                          + "makes \(family.output.noun); interpolation needs one that makes interpolated frames "
-                          + "(rife)")
         }
         let target = interpolate.fps
         let output = workflow.output.fps
