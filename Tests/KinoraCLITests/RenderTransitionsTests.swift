@@ -43,13 +43,6 @@ final class RenderTransitionsTests: XCTestCase {
         zip(a, b).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(max(a.count, 1))
     }
 
-    private func ranStages(_ output: URL) throws -> Set<String> {
-        let url = output.deletingPathExtension().appendingPathExtension("report.json")
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
-        return Set(stages.filter { $0["cacheHit"] as? Bool == false }.compactMap { $0["stage"] as? String })
-    }
-
     func testACrossfadeBlendsAFadeGoesThroughBlackAndTheVoiceLineIsASoftSubtitle() throws {
         _ = try InstalledPiperVoice.url()
         let folder = try MediaTools.folder(self, "transitions")
