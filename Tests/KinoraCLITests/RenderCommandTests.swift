@@ -11,17 +11,6 @@ final class RenderCommandTests: XCTestCase {
 
     private var voiceInstalled: Bool { InstalledPiperVoice.isInstalled }
 
-    /// `kinora arguments`, not yet started, with its standard output on a pipe and its standard error discarded.
-    private func process(_ arguments: [String]) -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = KinoraCommand.executable
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        return (process, output)
-    }
-
     /// A temporary folder holding the tiny workflow (without its voice line when the voice is not installed) and the
     /// music it plays, plus a cache folder. Returns the workflow, the cache and the output it renders to.
     private func workspace(editing edit: (String) -> String = { $0 }) throws -> (workflow: URL, cache: URL,
@@ -424,26 +413,9 @@ final class RenderCommandTests: XCTestCase {
 
     func testKilledRenderResumesFromItsCompletedStages() throws {
         let (workflow, cache, output) = try workspace()
-        let (process, stdout) = process(["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"])
-        try process.run()
-        var finished: [String] = []
-        var buffer = ""
-        while process.isRunning, !finished.contains(where: { $0.hasSuffix("/denoise") }) {
-            let data = stdout.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            buffer += String(decoding: data, as: UTF8.self)
-            while let newline = buffer.firstIndex(of: "\n") {
-                let line = Data(buffer[..<newline].utf8)
-                buffer = String(buffer[buffer.index(after: newline)...])
-                if let event = try JSONSerialization.jsonObject(with: line) as? [String: Any],
-                   event["event"] as? String == "stage_finished", let stage = event["stage"] as? String {
-                    finished.append(stage)
-                }
-            }
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "killed before it finished")
+        let (finished, killed) = try renderKilled(
+            ["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"]) { $0.hasSuffix("/denoise") }
+        XCTAssertTrue(killed, "killed before it finished")
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.path), "no partial output under the final name")
         XCTAssertTrue(finished.contains("a/denoise"), "\(finished)")
 

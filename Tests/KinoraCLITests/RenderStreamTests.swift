@@ -132,31 +132,9 @@ final class RenderStreamTests: XCTestCase {
         XCTAssertEqual(expectedLatents.count, 6)
         try FileManager.default.removeItem(at: output)
 
-        let process = Process()
-        process.executableURL = KinoraCommand.executable
-        process.arguments = ["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var finished: [String] = []
-        var buffer = ""
-        while process.isRunning, !finished.contains("run/chunk-2") {
-            let data = stdout.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            buffer += String(decoding: data, as: UTF8.self)
-            while let newline = buffer.firstIndex(of: "\n") {
-                let line = Data(buffer[..<newline].utf8)
-                buffer = String(buffer[buffer.index(after: newline)...])
-                if let event = try JSONSerialization.jsonObject(with: line) as? [String: Any],
-                   event["event"] as? String == "stage_finished", let stage = event["stage"] as? String {
-                    finished.append(stage)
-                }
-            }
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "killed before it finished")
+        let (finished, killed) = try renderKilled(
+            ["render", workflow.path, "--cache-dir", cache.path, "--progress", "json"]) { $0 == "run/chunk-2" }
+        XCTAssertTrue(killed, "killed before it finished")
         XCTAssertTrue(finished.contains("run/chunk-2"), "\(finished)")
         XCTAssertFalse(finished.contains("run/chunk-6"), "killed mid-stream: \(finished)")
 
