@@ -137,6 +137,23 @@ extension TestSupport {
         return text.replacingOccurrences(of: old, with: new)
     }
 
+    /// The problems `build` reports (a `WorkflowError`'s or a `StageGraphError.invalid`'s issues); fails the test
+    /// when it builds, or throws anything else.
+    static func issues(file: StaticString = #filePath, line: UInt = #line, _ build: () throws -> Void)
+        -> [SourceIssue] {
+        do {
+            try build()
+            XCTFail("expected the workflow to be rejected", file: file, line: line)
+        } catch let error as WorkflowError {
+            return error.issues
+        } catch StageGraphError.invalid(let issues) {
+            return issues
+        } catch {
+            XCTFail("unexpected error \(error)", file: file, line: line)
+        }
+        return []
+    }
+
     /// Asserts that the issues an `edit` of the workflow `workflowFile` gave are exactly `fields`, the first on
     /// `line`, saying `message` and described from `workflowFile:line:`.
     static func assertRefused(

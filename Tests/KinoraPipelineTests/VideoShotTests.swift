@@ -46,17 +46,7 @@ final class VideoShotTests: XCTestCase {
     }
 
     private func issues(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [SourceIssue] {
-        do {
-            _ = try graph(text)
-            XCTFail("expected the workflow to be rejected", file: file, line: line)
-        } catch let error as WorkflowError {
-            return error.issues
-        } catch StageGraphError.invalid(let issues) {
-            return issues
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-        }
-        return []
+        TestSupport.issues(file: file, line: line) { _ = try graph(text) }
     }
 
     func testAVideoShotBecomesTextEncodingDenoiseDecodeAndConformWithTheFamilysDefaults() throws {
