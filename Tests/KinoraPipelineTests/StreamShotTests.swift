@@ -137,6 +137,10 @@ final class StreamShotTests: XCTestCase {
             TestSupport.assertRefused(issues(replacing(old, with: new)), fields: [field], line: line, message: message,
                                       edit: new)
         }
+        let wan22 = issues(replacing("fox: {catalog: tiny-wan21-causal}", with: "fox: {catalog: tiny-wan22}"))
+        XCTAssertEqual(wan22.map(\.field), ["shots[1].final.model"])
+        XCTAssertTrue(wan22.first?.message.contains("a stream needs a causal Wan of Wan 2.1's architecture") == true,
+                      "\(wan22)")
         let image = issues(replacing("final: {model: fox}", with: "final: {model: hero}"))
         XCTAssertEqual(image.map(\.field), ["shots[1].final.model"])
         XCTAssertTrue(image.first?.message.contains("'hero' is a tiny-sd15 model, which makes images; a stream shot "

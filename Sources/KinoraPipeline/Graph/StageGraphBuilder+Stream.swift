@@ -15,6 +15,12 @@ extension StageGraphBuilder {
             issues.append(SourceIssue(location: location, field: path, message: message))
             return nil
         }
+        // The causal models (Self-Forcing, CausVid, LongLive) are Wan 2.1's architecture: its 8x VAE and patches.
+        guard family.latentScale == 8 else {
+            return refuse(settings.modelLocation, field + ".model", "'\(reference.name)' is a \(family.name) model, "
+                          + "whose VAE compresses by \(family.latentScale); a stream needs a causal Wan of Wan 2.1's "
+                          + "architecture (Self-Forcing, CausVid: wan21-t2v-1.3b's layout, or tiny-wan21-causal)")
+        }
         guard let checked = try checkedVideoModel(settings, reference: reference, family: family, field: field,
                                                   issues: &issues) else { return nil }
         let folder = checked.folder
