@@ -162,6 +162,31 @@ final class StreamShotTests: XCTestCase {
         XCTAssertTrue(size.first?.message.contains("72x64 is not a multiple of 16") == true, "\(size)")
     }
 
+    /// `window`, `sink` and `kv_cache` reach every chunk as the CLI's --window, --sink and --kv-cache would; the sink
+    /// defaults to one chunk; impossible windows are refused naming the field.
+    func testAnAskedWindowSinkAndCacheTypeReachEveryChunk() throws {
+        let asked = try graph(replacing("final: {model: fox}", with: "final: {model: fox, window: 6, kv_cache: bf16}"))
+        let chunks = asked.stages.filter { $0.id.hasPrefix("run/chunk-") }
+        XCTAssertEqual(chunks.count, 3)
+        XCTAssertEqual(Set(chunks.map { $0.parameters.int("window") }), [6])
+        XCTAssertEqual(Set(chunks.map { $0.parameters.int("sink") }), [3], "one chunk")
+        XCTAssertEqual(Set(chunks.map { $0.parameters.string("kv_cache") }), ["bf16"])
+        let sunk = try graph(replacing("final: {model: fox}", with: "final: {model: fox, window: 6, sink: 1}"))
+        XCTAssertEqual(sunk.stage("run/chunk-2")?.parameters.int("sink"), 1)
+        XCTAssertEqual(sunk.stage("run/chunk-2")?.parameters.string("kv_cache"), "f16", "the default")
+        XCTAssertNotEqual(StageKeys.compute(asked)["run/chunk-1"], StageKeys.compute(sunk)["run/chunk-1"])
+        for (new, field, message) in [
+            ("final: {model: fox, window: 3}", "shots[1].final.window", "must hold more than a chunk"),
+            ("final: {model: fox, window: 6, sink: 5}", "shots[1].final.sink", "leaves no room in a window of 6"),
+            ("final: {model: fox, sink: 1}", "shots[1].final.sink", "give 'window' too"),
+            ("final: {model: fox, kv_cache: f8}", "shots[1].final.kv_cache", "unknown value 'f8'"),
+        ] {
+            let found = issues(replacing("final: {model: fox}", with: new))
+            XCTAssertEqual(found.map(\.field), [field], new)
+            XCTAssertTrue(found.first?.message.contains(message) == true, "\(new): \(found)")
+        }
+    }
+
     func testAnEditLateInTheScheduleOrALongerStreamKeepsTheChunksBeforeIt() throws {
         func keys(_ text: String) throws -> [String: String] { StageKeys.compute(try graph(text)) }
         let before = try keys(Self.base)

@@ -34,7 +34,27 @@ extension StageGraphBuilder {
                                   temporal: folder?.temporalScale ?? family.latentTemporalScale,
                                   chunkFrames: chunkFrames, startPicture: shot.keyframe != nil)
         // A stream longer than the models were trained on rolls a window of what they were trained on.
-        let window = try WanAttentionWindow.automatic(latentFrames: layout.latentFrames, chunkFrames: chunkFrames)
+        // Unless the settings ask for one: `window` latent frames with a `sink` (one chunk unless given).
+        let window: WanAttentionWindow?
+        let asked = (window: given?.window ?? shot.final.window, sink: given?.sink ?? shot.final.sink)
+        let windowLocation = given?.window != nil ? given?.location ?? settings.location : shot.final.location
+        if let frames = asked.window {
+            guard frames > chunkFrames else {
+                return refuse(windowLocation, field + ".window", "a window of \(frames) latent frames must hold "
+                              + "more than a chunk (\(chunkFrames) latent frames, chunk_frames)")
+            }
+            let sink = asked.sink ?? min(chunkFrames, frames - 1)
+            guard sink < frames - chunkFrames + 1 else {
+                return refuse(windowLocation, field + ".sink", "a sink of \(sink) latent frames leaves no room in a "
+                              + "window of \(frames) for a chunk of \(chunkFrames) beside it")
+            }
+            window = try WanAttentionWindow(frames: frames, sinkFrames: sink)
+        } else if asked.sink != nil {
+            return refuse(windowLocation, field + ".sink", "a sink is the start of a window: give 'window' too")
+        } else {
+            window = try WanAttentionWindow.automatic(latentFrames: layout.latentFrames, chunkFrames: chunkFrames)
+        }
+        let kvCache = given?.kvCache ?? shot.final.kvCache ?? "f16"
 
         // A switch no chunk starts after, or one a later switch overtakes before the next chunk, would never be seen.
         let prompts = layout.prompts(shot.prompts)
@@ -85,7 +105,7 @@ extension StageGraphBuilder {
                     "chunk_frames": .int(chunkFrames), "frames": .int(frames), "schedule": .string(scheduleName),
                     "steps": .int(schedule.timesteps.count), "cfg": .number(1), "prompt_from": .int(promptFrom),
                     "window": .int(window?.frames ?? 0), "sink": .int(window?.sinkFrames ?? 0),
-                    "kv_cache": .string("f16"), "keyframe": .bool(keyframeLatent != nil),
+                    "kv_cache": .string(kvCache), "keyframe": .bool(keyframeLatent != nil),
                     "seed": .string(String(shot.seed)),
                 ]),
                 inputs: [text(prompts[index])] + (keyframeLatent.map { [$0] } ?? []) + chunks.suffix(1),

@@ -18,13 +18,21 @@ public struct GenerationSettings: Sendable, Hashable {
     public var chunkFrames: Int?
     /// Stream shots: the few-step schedule, `self-forcing` (4 steps) or `causvid` (3); nil: `self-forcing`.
     public var schedule: String?
+    /// Stream shots: latent frames a chunk attends to (a rolling window); nil: automatic (none while the stream fits
+    /// the 21 frames the models were trained on, else those 21).
+    public var window: Int?
+    /// Stream shots: the video's first latent frames the window always keeps; nil: one chunk.
+    public var sink: Int?
+    /// Stream shots: the KV cache's element type, `f16`, `bf16` or `f32`; nil: `f16`.
+    public var kvCache: String?
     public var location: SourceLocation
     /// Where `model` is written, for messages about the reference.
     public var modelLocation: SourceLocation
 
     public init(model: String, steps: Int? = nil, sampler: String? = nil, size: ImageSize? = nil, cfg: Double? = nil,
                 frames: Int? = nil, shift: Double? = nil, chunkFrames: Int? = nil, schedule: String? = nil,
-                location: SourceLocation, modelLocation: SourceLocation? = nil) {
+                window: Int? = nil, sink: Int? = nil, kvCache: String? = nil, location: SourceLocation,
+                modelLocation: SourceLocation? = nil) {
         self.model = model
         self.steps = steps
         self.sampler = sampler
@@ -34,6 +42,9 @@ public struct GenerationSettings: Sendable, Hashable {
         self.shift = shift
         self.chunkFrames = chunkFrames
         self.schedule = schedule
+        self.window = window
+        self.sink = sink
+        self.kvCache = kvCache
         self.location = location
         self.modelLocation = modelLocation ?? location
     }
@@ -64,7 +75,7 @@ public struct GenerationSettings: Sendable, Hashable {
             case .still: return ["model", "steps", "sampler", "size", "cfg"]
             case .video: return ["model", "steps", "sampler", "size", "cfg", "frames", "shift"]
             case .keyframe: return ["model", "steps", "sampler", "cfg"]
-            case .stream: return ["model", "size", "chunk_frames", "schedule"]
+            case .stream: return ["model", "size", "chunk_frames", "schedule", "window", "sink", "kv_cache"]
             }
         }
     }
@@ -91,12 +102,17 @@ public struct GenerationSettings: Sendable, Hashable {
         let shift = mapping["shift"].map { $0.number(in: 0.01...100) }
         let chunkFrames = mapping["chunk_frames"].map { $0.integer(in: 1...16) }
         let schedule = mapping["schedule"].map { $0.choice(Self.streamSchedules) }
+        let window = mapping["window"].map { $0.integer(in: 2...256) }
+        let sink = mapping["sink"].map { $0.integer(in: 0...255) }
+        let kvCache = mapping["kv_cache"].map { $0.choice(["f16", "bf16", "f32"]) }
         guard let model = model ?? nil, steps != .some(nil), sampler != .some(nil), size != .some(nil),
               cfg != .some(nil), frames != .some(nil), shift != .some(nil), chunkFrames != .some(nil),
-              schedule != .some(nil) else { return nil }
+              schedule != .some(nil), window != .some(nil), sink != .some(nil), kvCache != .some(nil)
+        else { return nil }
         self.init(model: model, steps: steps ?? nil, sampler: sampler ?? nil, size: size ?? nil, cfg: cfg ?? nil,
                   frames: frames ?? nil, shift: shift ?? nil, chunkFrames: chunkFrames ?? nil,
-                  schedule: schedule ?? nil, location: field.location,
+                  schedule: schedule ?? nil, window: window ?? nil, sink: sink ?? nil, kvCache: kvCache ?? nil,
+                  location: field.location,
                   modelLocation: modelField?.location ?? field.location)
     }
 }
