@@ -46,15 +46,10 @@ public enum MusicGenMemoryPlanner {
         let memory = device.memory
         let arena = ActivationArena(device: device)
         func weights(_ store: any WeightStore, _ names: [String]) -> UInt64 {
-            names.reduce(0) { total, name in
-                total + memory.allocationSize(for: UInt64((try? store.info(name).byteCount) ?? 0))
-            }
+            memory.allocationSize(ofTensors: names, in: store)
         }
         func constants(_ models: [DeviceWeights], _ record: () throws -> Void) throws -> UInt64 {
-            let before = memory.liveBytes
-            let uploaded = try DeviceWeights.uploads(of: models, during: record).bytes
-            let grown = memory.liveBytes - min(memory.liveBytes, before)
-            return grown - min(uploaded, grown)
+            try DeviceWeights.constantBytes(of: models, on: memory, during: record)
         }
         let configuration = decoder.configuration
         let batch = guidance ? 2 : 1

@@ -1,3 +1,6 @@
+import KinoraFormats
+import KinoraGPU
+
 extension DeviceWeights {
     /// `body`'s result and the device bytes of the weights of `models` that it uploaded, each as the allocator holds
     /// it: what the memory planners take out of a recording's growth to leave the constants the graph made.
@@ -14,5 +17,28 @@ extension DeviceWeights {
             }
         }
         return (result, bytes)
+    }
+}
+
+extension DeviceWeights {
+    /// What `record` allocates on the device beside the weights of `models` that it uploads while it records: the
+    /// constants a graph makes (embeddings, tables), as the memory planners count them.
+    static func constantBytes(
+        of models: [DeviceWeights], on memory: MemoryAllocator, during record: () throws -> Void
+    ) throws -> UInt64 {
+        let before = memory.liveBytes
+        let uploaded = try uploads(of: models, during: record).bytes
+        let grown = memory.liveBytes - min(memory.liveBytes, before)
+        return grown - min(uploaded, grown)
+    }
+}
+
+extension MemoryAllocator {
+    /// Device bytes of the tensors `names` of `store` once uploaded, each as the allocator rounds it (a name the store
+    /// lacks counts nothing).
+    func allocationSize(ofTensors names: some Sequence<String>, in store: any WeightStore) -> UInt64 {
+        names.reduce(0) { total, name in
+            total + allocationSize(for: UInt64((try? store.info(name).byteCount) ?? 0))
+        }
     }
 }

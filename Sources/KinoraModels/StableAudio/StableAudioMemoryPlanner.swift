@@ -44,16 +44,10 @@ public enum StableAudioMemoryPlanner {
         let memory = device.memory
         let arena = ActivationArena(device: device)
         func weights(_ store: any WeightStore, _ shapes: [(name: String, shape: [Int])]) -> UInt64 {
-            shapes.reduce(0) { total, entry in
-                total + memory.allocationSize(for: UInt64((try? store.info(entry.name).byteCount) ?? 0))
-            }
+            memory.allocationSize(ofTensors: shapes.map(\.name), in: store)
         }
-        /// What `record` allocates beside the weights of `models` it uploads while it records.
         func constants(_ models: [DeviceWeights], _ record: () throws -> Void) throws -> UInt64 {
-            let before = memory.liveBytes
-            let weights = try DeviceWeights.uploads(of: models, during: record).bytes
-            let grown = memory.liveBytes - min(memory.liveBytes, before)
-            return grown - min(weights, grown)
+            try DeviceWeights.constantBytes(of: models, on: memory, during: record)
         }
         let batch = guidance ? 2 : 1
         let conditioningDim = projection.configuration.conditioningDim
