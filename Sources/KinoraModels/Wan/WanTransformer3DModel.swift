@@ -40,11 +40,7 @@ public final class WanTransformer3DModel: Sendable {
             throw WanTransformerError.invalidConfiguration(
                 file: file, reason: "feed-forward chunk of \(feedForwardChunkBytes) bytes must be positive")
         }
-        let shapes = Self.parameterShapes(configuration)
-        for (name, shape) in shapes {
-            try Self.check(name, shape: shape, in: weights, configuration: configuration)
-        }
-        try Self.checkNothingElse(in: weights, expected: Set(shapes.map(\.name)), configuration: configuration)
+        try Self.checkWeights(weights.store, prefix: weights.prefix, configuration: configuration)
         self.configuration = configuration
         self.weights = weights
         self.feedForwardChunkBytes = feedForwardChunkBytes
@@ -173,12 +169,21 @@ public final class WanTransformer3DModel: Sendable {
     /// `norm_out`, `scale_shift_table`, `proj_out` and the unpatchify.
     var head: WanTransformerHead { WanTransformerHead(configuration: configuration, weights: weights) }
 
-    /// Throws unless `weights` holds `name` with `shape`.
+    /// Throws unless `store` holds, under `prefix`, every tensor `configuration` describes in its shape and nothing
+    /// else; each failure names the tensor, the shape the configuration implies and the one found. Reads no weight.
+    static func checkWeights(_ store: any WeightStore, prefix: String, configuration: WanTransformer3DConfig) throws {
+        let shapes = parameterShapes(configuration)
+        for (name, shape) in shapes {
+            try check(name, shape: shape, in: store, prefix: prefix, configuration: configuration)
+        }
+        try checkNothingElse(in: store, prefix: prefix, expected: Set(shapes.map(\.name)), configuration: configuration)
+    }
+
+    /// Throws unless `store` holds `name` (under `prefix`) with `shape`.
     private static func check(
-        _ name: String, shape: [Int], in weights: DeviceWeights, configuration: WanTransformer3DConfig
+        _ name: String, shape: [Int], in store: any WeightStore, prefix: String, configuration: WanTransformer3DConfig
     ) throws {
-        let store = weights.store
-        let full = weights.prefix.isEmpty ? name : "\(weights.prefix).\(name)"
+        let full = prefix.isEmpty ? name : "\(prefix).\(name)"
         guard let info = try? store.info(full) else {
             throw WeightsError.missingTensor(file: store.sourceName, tensor: describe(full, in: store))
         }
@@ -197,10 +202,9 @@ public final class WanTransformer3DModel: Sendable {
     /// without `cross_attn_norm`, an image branch), naming it. diffusers ignores `norm_added_q` on load, and so does
     /// Kinora.
     private static func checkNothingElse(
-        in weights: DeviceWeights, expected: Set<String>, configuration: WanTransformer3DConfig
+        in store: any WeightStore, prefix: String, expected: Set<String>, configuration: WanTransformer3DConfig
     ) throws {
-        let store = weights.store
-        let scope = weights.prefix.isEmpty ? "" : weights.prefix + "."
+        let scope = prefix.isEmpty ? "" : prefix + "."
         for full in store.tensorNames where full.hasPrefix(scope) {
             let name = String(full.dropFirst(scope.count))
             guard !expected.contains(name), !name.contains("norm_added_q") else { continue }

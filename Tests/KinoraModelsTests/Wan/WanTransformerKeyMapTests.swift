@@ -1,5 +1,6 @@
 import Foundation
 import KinoraFormats
+import KinoraTestSupport
 import KinoraTensor
 import XCTest
 
@@ -9,34 +10,6 @@ import XCTest
 /// names under `model.diffusion_model.`), the configuration read off a file's shapes, and files of another family,
 /// size or variant refused with the tensor and shapes named.
 final class WanTransformerKeyMapTests: ModelTestCase {
-    /// Wan's original name (`wan/modules/model.py`) of a diffusers name: the inverse of diffusers'
-    /// `convert_wan_transformer_to_diffusers`, written out independently of `WanTransformerKeyMap`.
-    static func originalName(_ name: String) -> String {
-        let topLevel = [
-            "condition_embedder.time_embedder.linear_1": "time_embedding.0",
-            "condition_embedder.time_embedder.linear_2": "time_embedding.2",
-            "condition_embedder.text_embedder.linear_1": "text_embedding.0",
-            "condition_embedder.text_embedder.linear_2": "text_embedding.2",
-            "condition_embedder.time_proj": "time_projection.1", "proj_out": "head.head",
-            "patch_embedding": "patch_embedding",
-        ]
-        if name == "scale_shift_table" { return "head.modulation" }
-        let module = String(name[..<name.lastIndex(of: ".")!])
-        let leaf = String(name[name.index(after: name.lastIndex(of: ".")!)...])
-        if let renamed = topLevel[module] { return "\(renamed).\(leaf)" }
-        let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
-        if parts[2] == "scale_shift_table" { return "blocks.\(parts[1]).modulation" }
-        let inner = [
-            "attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
-            "attn1.to_out.0": "self_attn.o", "attn1.norm_q": "self_attn.norm_q", "attn1.norm_k": "self_attn.norm_k",
-            "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k", "attn2.to_v": "cross_attn.v",
-            "attn2.to_out.0": "cross_attn.o", "attn2.norm_q": "cross_attn.norm_q",
-            "attn2.norm_k": "cross_attn.norm_k", "norm2": "norm3", "ffn.net.0.proj": "ffn.0", "ffn.net.2": "ffn.2",
-        ]
-        let blockModule = String(parts[2][..<parts[2].lastIndex(of: ".")!])
-        return "blocks.\(parts[1]).\(inner[blockModule]!).\(leaf)"
-    }
-
     /// ComfyUI's file (original names, `model.diffusion_model.` prefix, fp16, written by the fixture script with
     /// torch) gives what the same fp16 weights under diffusers' names give, bit for bit; both are diffusers' fp32
     /// model on fp16-rounded weights.
@@ -49,7 +22,7 @@ final class WanTransformerKeyMapTests: ModelTestCase {
         let folder = try makeTemporaryFolder(self)
         let fp16 = try SafetensorsFile(url: fixture.write(to: folder.appending(path: "fp16.safetensors"), as: .f16))
         for name in fixture.store.tensorNames {
-            let comfyName = "model.diffusion_model." + Self.originalName(name)
+            let comfyName = "model.diffusion_model." + WanTrainingCheckpoint.originalName(name)
             XCTAssertEqual(
                 try comfyFile.withBytes(of: comfyName) { [UInt8]($0) }, try fp16.withBytes(of: name) { [UInt8]($0) },
                 "\(comfyName): torch's fp16 rounding and Kinora's agree")
@@ -71,7 +44,8 @@ final class WanTransformerKeyMapTests: ModelTestCase {
         let fixture = try WanTransformerFixture(test: self)
         let folder = try makeTemporaryFolder(self)
         let reference = try fixture.predict(fixture.model(self), self, timestep: fixture.timestep)
-        let original = try fixture.write(to: folder.appending(path: "wan.safetensors"), rename: Self.originalName)
+        let original = try fixture.write(
+            to: folder.appending(path: "wan.safetensors"), rename: WanTrainingCheckpoint.originalName)
         let prefixed = try fixture.write(to: folder.appending(path: "prefixed.safetensors")) { "transformer.\($0)" }
         for url in [original, prefixed] {
             let model = try WanTransformer3DModel(file: url, device: device, configuration: fixture.configuration)
@@ -97,7 +71,7 @@ final class WanTransformerKeyMapTests: ModelTestCase {
         ] {
             let shapes = Dictionary(
                 uniqueKeysWithValues: WanTransformer3DModel.parameterShapes(configuration).map {
-                    ("model.diffusion_model." + Self.originalName($0.name), $0.shape)
+                    ("model.diffusion_model." + WanTrainingCheckpoint.originalName($0.name), $0.shape)
                 })
             let store = try WanTransformerKeyMap.diffusersNames(RandomWeightStore(shapes: shapes, sourceName: name))
             XCTAssertEqual(
@@ -164,7 +138,7 @@ final class WanTransformerKeyMapTests: ModelTestCase {
         let query = "model.diffusion_model.blocks.1.self_attn.q.weight"
         var writer = SafetensorsWriter()
         for name in fixture.store.tensorNames {
-            let original = "model.diffusion_model." + Self.originalName(name)
+            let original = "model.diffusion_model." + WanTrainingCheckpoint.originalName(name)
             let shape = original == query ? [40, 39] : try fixture.store.info(name).shape
             try writer.add(
                 original, shape: shape, floats: Array(try fixture.store.floats(name).prefix(shape.reduce(1, *))),
@@ -215,8 +189,8 @@ final class WanTransformerKeyMapTests: ModelTestCase {
             var writer = SafetensorsWriter()
             for name in fixture.store.tensorNames {
                 try writer.add(
-                    "model.diffusion_model." + Self.originalName(name), shape: try fixture.store.info(name).shape,
-                    floats: try fixture.store.floats(name), as: .f16)
+                    "model.diffusion_model." + WanTrainingCheckpoint.originalName(name),
+                    shape: try fixture.store.info(name).shape, floats: try fixture.store.floats(name), as: .f16)
             }
             try writer.add(
                 "model.diffusion_model." + extra, shape: [40, 40], floats: [Float](repeating: 0, count: 1600))

@@ -33,7 +33,7 @@ final class WanTransformerLoRATests: ModelTestCase {
     private func write(_ adapter: Adapter, layout: String, to url: URL, alpha: Float? = nil) throws {
         var writer = SafetensorsWriter()
         for pair in adapter.pairs {
-            let original = WanTransformerKeyMapTests.originalName(pair.module + ".weight").dropLast(".weight".count)
+            let original = WanTrainingCheckpoint.originalName(pair.module + ".weight").dropLast(".weight".count)
             let (stem, down, up): (String, String, String)
             switch layout {
             case "comfyui": (stem, down, up) = ("diffusion_model.\(original)", "lora_down.weight", "lora_up.weight")
@@ -101,7 +101,7 @@ final class WanTransformerLoRATests: ModelTestCase {
         // as the PEFT file of the same pairs with alpha = rank.
         var longLive = SafetensorsWriter()
         for pair in adapter.pairs {
-            let original = WanTransformerKeyMapTests.originalName(pair.module + ".weight").dropLast(".weight".count)
+            let original = WanTrainingCheckpoint.originalName(pair.module + ".weight").dropLast(".weight".count)
             for (role, scale) in [("generator_lora", Float(1)), ("critic_lora", Float(-3))] {
                 let stem = "\(role).base_model.model.\(original)"
                 try longLive.add(
