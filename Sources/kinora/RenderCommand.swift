@@ -85,7 +85,8 @@ struct RenderCommand: ParsableCommand {
         let cache = try StageCache(root: cacheRoot, sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
         let runner = ChainStageRunner(device: device, workflow: preparation.workflow,
                                       workflowFolder: preparation.folder, locations: preparation.locations,
-                                      loras: preparation.loras, videoModels: preparation.videoModels)
+                                      loras: preparation.loras, videoModels: preparation.videoModels,
+                                      videoBases: preparation.videoBases)
         let executor = RenderExecutor(
             graph: graph, plan: preparation.plan, runner: runner, cache: cache, useCache: !noCache,
             progress: sinks(), deliver: { stage, folder in

@@ -30,6 +30,22 @@ final class ModelReferenceTests: XCTestCase {
         XCTAssertFalse(try XCTUnwrap(try workflow("{catalog: sd2}").model(named: "hero")).hasSingleFileOptions)
     }
 
+    /// `base` is kept as written with its line, for the locator and its messages; it is no single-file option of
+    /// Stable Diffusion's.
+    func testReadsTheBaseOfASingleTransformerFile() throws {
+        let reference = try XCTUnwrap(try workflow(
+            "{path: self_forcing_dmd.pt, family: wan21-causal-1.3b,\n    base: Wan2.1-T2V-1.3B-Diffusers}"
+        ).model(named: "hero"))
+        XCTAssertEqual(reference.base, "Wan2.1-T2V-1.3B-Diffusers")
+        XCTAssertEqual(reference.baseLocation?.line, 4)
+        XCTAssertFalse(reference.hasSingleFileOptions)
+        XCTAssertNil(try workflow("{catalog: wan21-causal-1.3b}").model(named: "hero")?.base)
+        XCTAssertThrowsError(try workflow("{catalog: wan21-causal-1.3b, base: ''}")) { error in
+            XCTAssertTrue("\(error)".contains("models.hero.base"), "\(error)")
+            XCTAssertTrue("\(error)".contains("must not be empty"), "\(error)")
+        }
+    }
+
     func testRejectsAnUnknownPredictionAndAnEmptyPath() throws {
         XCTAssertThrowsError(try workflow("{catalog: sd2, prediction: sample}")) { error in
             XCTAssertTrue("\(error)".contains("unknown value 'sample'"), "\(error)")

@@ -212,7 +212,8 @@ final class VideoShotTests: XCTestCase {
         let ti2v = try VideoModelFolder.open(fixtures.appendingPathComponent("ti2v"))
         XCTAssertEqual([ti2v.takesKeyframe ? 1 : 0, ti2v.sizeMultiple, ti2v.temporalScale], [1, 32, 4])
         XCTAssertThrowsError(try VideoModelFolder.open(fixtures.appendingPathComponent("ti2v.safetensors"))) {
-            XCTAssertTrue("\($0)".contains("a workflow's video model must be a Wan diffusers folder"), "\($0)")
+            XCTAssertTrue("\($0)".contains("a single transformer file needs a base: the Wan diffusers folder"),
+                          "\($0)")
         }
     }
 

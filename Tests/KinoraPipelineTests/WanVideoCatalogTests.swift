@@ -67,7 +67,11 @@ final class WanVideoCatalogTests: XCTestCase {
             XCTAssertEqual(
                 causal.components(role).first?.weightBytes.bytes, clip.components(role).first?.weightBytes.bytes)
         }
-        XCTAssertEqual(causal.names, ["self_forcing_dmd.pt", "longlive_base.pt"])
+        XCTAssertEqual(causal.names, ["self_forcing_dmd.pt", "longlive_base.pt", "diffusion_models/self_forcing_dmd.pt",
+                                      "diffusion_models/longlive_base.pt"])
+        XCTAssertEqual(causal.base, "wan21-t2v-1.3b", "a single .pt takes the other parts from the clip model's folder")
+        XCTAssertEqual(catalog.family(named: "tiny-wan21-causal")?.base, "tiny-wan21")
+        XCTAssertEqual(causal.layouts.map(\.name).sorted(), ["diffusers", "single_file"])
         XCTAssertEqual(causal.defaults.steps, 4)
         let peaks = causal.measured.map { ($0.frames, $0.peak.value, $0.accounting) }
         XCTAssertEqual(peaks.map(\.0), [165, 9609, 9609])
@@ -186,6 +190,43 @@ final class WanVideoCatalogTests: XCTestCase {
             ] {
                 XCTAssertTrue(messages.contains(expected), "\(expected) in \(messages)")
             }
+        }
+    }
+
+    /// A family's `base` must be a video family of the same latent space with a diffusers folder layout, and only a
+    /// video family has one; each problem names the file and field.
+    func testABaseMustBeAVideoFamilyOfTheSameLatentSpaceWithADiffusersFolder() throws {
+        let folder = try TestSupport.temporaryFolder(self)
+        for name in ["tiny-wan21", "tiny-wan22", "tiny-sd15"] {
+            try FileManager.default.copyItem(at: TestSupport.catalogFolder.appendingPathComponent("\(name).yaml"),
+                                             to: folder.appendingPathComponent("\(name).yaml"))
+        }
+        let causal = try String(contentsOf: TestSupport.catalogFolder.appendingPathComponent("tiny-wan21-causal.yaml"),
+                                encoding: .utf8)
+        let entry = folder.appendingPathComponent("tiny-wan21-causal.yaml")
+        try causal.write(to: entry, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ModelCatalog.load(directory: folder).family(named: "tiny-wan21-causal")?.base, "tiny-wan21")
+        for (base, message) in [
+            ("tiny-wan22", "'tiny-wan22' has another latent space (scale 16, 8 channels)"),
+            ("tiny-sd15", "'tiny-sd15' has no diffusers folder layout of a video model"),
+            ("tiny-wan2", "no family 'tiny-wan2' (did you mean"),
+        ] {
+            try causal.replacingOccurrences(of: "base: tiny-wan21\n", with: "base: \(base)\n")
+                .write(to: entry, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try ModelCatalog.load(directory: folder), base) { error in
+                guard case CatalogError.invalid(let issues) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(issues.map(\.field), ["base"], base)
+                XCTAssertTrue(issues.first?.location.file.hasSuffix("/tiny-wan21-causal.yaml") == true, base)
+                XCTAssertTrue(issues.first?.message.contains(message) == true, "\(issues)")
+            }
+        }
+        let image = try String(contentsOf: TestSupport.catalogFolder.appendingPathComponent("tiny-sd15.yaml"),
+                               encoding: .utf8)
+            .replacingOccurrences(of: "produces: image\n", with: "produces: image\nbase: tiny-wan21\n")
+        XCTAssertThrowsError(try ModelCatalog.parse(image, file: "tiny-sd15.yaml")) { error in
+            guard case CatalogError.invalid(let issues) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(issues.map(\.field), ["base"])
+            XCTAssertTrue(issues.first?.message.contains("is for families that produce video") == true, "\(issues)")
         }
     }
 }

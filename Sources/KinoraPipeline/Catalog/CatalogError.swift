@@ -14,6 +14,11 @@ public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
     case loraNotFound(file: String, model: String, location: SourceLocation, field: String, searched: [String])
     /// A LoRA path that names something other than a regular file (a folder, a device).
     case loraNotAFile(path: String, location: SourceLocation, field: String, kind: String)
+    /// The diffusers folder a video model's single transformer file takes its other parts from was not found:
+    /// `base` says what was looked for, `searched` every place looked in.
+    case baseNotFound(model: String, base: String, location: SourceLocation, field: String, searched: [String])
+    /// A `base` that cannot serve: given for a model that is no single transformer file, or not a folder.
+    case baseRefused(location: SourceLocation, field: String, reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +39,12 @@ public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
                 + searched.map { "  \($0)" }.joined(separator: "\n")
         case .loraNotAFile(let path, let location, let field, let kind):
             return "\(location): \(field): \(path) is \(kind), not a LoRA file; name its .safetensors file"
+        case .baseNotFound(let model, let base, let location, let field, let searched):
+            return "\(location): \(field): '\(model)' is a single transformer file; its VAE, text encoder, tokenizer "
+                + "and configuration come from \(base), which was not found; looked in:\n"
+                + searched.map { "  \($0)" }.joined(separator: "\n")
+        case .baseRefused(let location, let field, let reason):
+            return "\(location): \(field): \(reason)"
         }
     }
 }

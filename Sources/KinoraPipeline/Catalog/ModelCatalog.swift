@@ -44,8 +44,33 @@ public struct ModelCatalog: Sendable {
                 issues.append(SourceIssue(location: location, field: "(document)", message: message))
             }
         }
+        issues += baseIssues(families)
         guard issues.isEmpty else { throw CatalogError.invalid(issues) }
         return ModelCatalog(families: families)
+    }
+
+    /// The problems of the families' `base` entries: each must name a family of the same latent space whose weights
+    /// come as a diffusers folder.
+    private static func baseIssues(_ families: [ModelFamily]) -> [SourceIssue] {
+        families.compactMap { family -> SourceIssue? in
+            guard let name = family.base else { return nil }
+            func issue(_ message: String) -> SourceIssue {
+                SourceIssue(location: family.location, field: "base", message: message)
+            }
+            guard let base = families.first(where: { $0.name == name }) else {
+                return issue("no family '\(name)'\(Suggestion.hint(for: name, in: families.map(\.name)))")
+            }
+            guard base.output == .video, base.layouts.contains(where: { !$0.files.isEmpty }) else {
+                return issue("'\(name)' has no diffusers folder layout of a video model to take the parts from")
+            }
+            guard [base.latentScale, base.latentChannels, base.latentTemporalScale]
+                    == [family.latentScale, family.latentChannels, family.latentTemporalScale] else {
+                return issue("'\(name)' has another latent space (scale \(base.latentScale), \(base.latentChannels) "
+                             + "channels) than \(family.name)'s (scale \(family.latentScale), "
+                             + "\(family.latentChannels) channels)")
+            }
+            return nil
+        }
     }
 
     /// Reads one catalog entry; `file` names it in messages.

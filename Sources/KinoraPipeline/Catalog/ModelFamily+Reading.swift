@@ -17,6 +17,14 @@ extension ModelFamily {
             }
             return field.boolean()
         } ?? false
+        let base = mapping["base"].map { field -> String? in
+            guard video else {
+                field.fail("a base (the diffusers folder a single transformer file's other parts come from) is for "
+                           + "families that produce video")
+                return nil
+            }
+            return field.string()
+        }
         var latentScale: Int?? = .some(8), latentChannels: Int?? = .some(4), temporalScale: Int?? = .some(1)
         if let latent = mapping["latent"]?.mapping(["scale", "channels", "temporal_scale"]) {
             latentScale = latent.required("scale").map { $0.integer(in: 1...64) }
@@ -42,12 +50,12 @@ extension ModelFamily {
             field.sequence()?.map { Self.readMeasured($0, video: video) }
         } ?? []
         guard let name, let description, let output = output.flatMap(Output.init(rawValue:)),
-              let testOnly, let autoregressive, let latentScale = latentScale ?? nil,
+              let testOnly, let autoregressive, base != .some(nil), let latentScale = latentScale ?? nil,
               let latentChannels = latentChannels ?? nil,
               let temporalScale = temporalScale ?? nil, let names, !names.contains(nil), let defaults, let layouts,
               let components, let measured, !measured.contains(nil) else { return nil }
         self.init(name: name, description: description, output: output, testOnly: testOnly,
-                  autoregressive: autoregressive,
+                  autoregressive: autoregressive, base: base ?? nil,
                   latentScale: latentScale, latentChannels: latentChannels, latentTemporalScale: temporalScale,
                   names: names.compactMap { $0 }, defaults: defaults, layouts: layouts, components: components,
                   measured: measured.compactMap { $0 }, location: field.location)

@@ -112,6 +112,10 @@ public struct ModelFamily: Sendable, Hashable {
     /// A video family whose weights are a causal, autoregressive model (Self-Forcing, CausVid): it makes streams, and
     /// a video shot drafted by it is drafted as a stream (`autoregressive: true` in the entry).
     public var autoregressive: Bool = false
+    /// A video family whose weights may come as a single transformer file (Self-Forcing's `.pt`, ComfyUI's
+    /// `.safetensors`), which carries no VAE, text encoder, tokenizer or configuration: the family whose diffusers
+    /// folder supplies them (`base: wan21-t2v-1.3b` for wan21-causal-1.3b). Nil: the family's own diffusers folder.
+    public var base: String?
     /// Pixels per latent pixel along each side, and latent channels (image and video families).
     public var latentScale: Int
     public var latentChannels: Int
@@ -135,6 +139,6 @@ public struct ModelFamily: Sendable, Hashable {
     /// The sum of every component's weight bytes.
     public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }
 
-    static let keys = ["family", "description", "produces", "test_only", "autoregressive", "latent", "names",
+    static let keys = ["family", "description", "produces", "test_only", "autoregressive", "base", "latent", "names",
                        "defaults", "layouts", "components", "measured"]
 }

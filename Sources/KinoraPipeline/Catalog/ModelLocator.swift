@@ -31,10 +31,7 @@ public struct ModelLocator: Sendable {
         case .path(let path):
             candidates = searchPaths.candidates(for: path, base: base, preferred: preferred)
         case .catalog:
-            candidates = family.names.flatMap { name in
-                name.hasPrefix("/") ? [URL(fileURLWithPath: name)]
-                    : searchPaths.roots.map { $0.appendingPathComponent(name) }
-            }
+            candidates = catalogCandidates(family)
         }
         var firstProblem: (URL, String)?
         for url in candidates where FileManager.default.fileExists(atPath: url.path) {
@@ -71,12 +68,20 @@ public struct ModelLocator: Sendable {
         return url.standardizedFileURL
     }
 
-    private struct LayoutMismatch: Error {
+    /// Where a `catalog:` reference to `family` may be: each of its names under each search root, in order.
+    func catalogCandidates(_ family: ModelFamily) -> [URL] {
+        family.names.flatMap { name in
+            name.hasPrefix("/") ? [URL(fileURLWithPath: name)]
+                : searchPaths.roots.map { $0.appendingPathComponent(name) }
+        }
+    }
+
+    struct LayoutMismatch: Error {
         var message: String
     }
 
     /// The first layout of `family` that `url` satisfies, or why none does.
-    private func match(_ url: URL, family: ModelFamily) -> Result<ModelFamily.Layout, LayoutMismatch> {
+    func match(_ url: URL, family: ModelFamily) -> Result<ModelFamily.Layout, LayoutMismatch> {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
         var problems: [String] = []

@@ -19,6 +19,9 @@ public struct RenderPreparation: Sendable {
     public var loras: [String: [LoRAAdapter]]
     /// The `ModelIdentity.key`s of video models' components, which the runner opens as Wan pipelines.
     public var videoModels: Set<String> = []
+    /// The diffusers folder each video model given as a single transformer file takes its other parts from, by
+    /// `ModelIdentity.key` (absent for a folder).
+    public var videoBases: [String: URL] = [:]
     /// Seconds spent reading, locating, building and planning (the planner's overhead).
     public var seconds: Double
 
@@ -38,15 +41,19 @@ public struct RenderPreparation: Sendable {
         let folder = workflowURL.deletingLastPathComponent()
         let catalog = try ModelCatalog.load(directory: catalogFolder)
         let locator = ModelLocator(catalog: catalog, searchPaths: searchPaths, base: folder)
-        var found: [String: (url: URL, fingerprint: String, loras: ModelLoRAs)] = [:]
+        var found: [String: (url: URL, base: URL?, fingerprint: String, loras: ModelLoRAs)] = [:]
         var locations: [String: URL] = [:]
+        var videoBases: [String: URL] = [:]
         var musicFolders: [String: MusicModelFolder] = [:]
         var videoFolders: [String: VideoModelFolder] = [:]
         var videoModels: Set<String> = []
-        func locate(_ reference: ModelReference) throws -> (url: URL, fingerprint: String, loras: ModelLoRAs) {
+        func locate(_ reference: ModelReference) throws
+            -> (url: URL, base: URL?, fingerprint: String, loras: ModelLoRAs) {
             let model = try found[reference.name] ?? {
                 let located = try locator.locate(reference)
-                return (located.url, try fingerprint(of: located, reference: reference, folder: folder),
+                let base = try locator.baseFolder(of: located, for: reference)
+                return (located.url, base,
+                        try fingerprint(of: located, base: base, reference: reference, folder: folder),
                         try ModelLoRAs(reference, locator: locator))
             }()
             found[reference.name] = model
@@ -64,17 +71,20 @@ public struct RenderPreparation: Sendable {
                                                            field: "models.\(reference.name)", message: "\(error)")])
             }
         }
-        /// The video folder of `reference`, read once; its problems name the model's entry.
+        /// The video folder of `reference` (with a single transformer file, the file and its base), read once; its
+        /// problems name the model's entry, or its `base` when that is at fault.
         func videoFolder(_ reference: ModelReference) throws -> VideoModelFolder {
             if let known = videoFolders[reference.name] { return known }
-            let url = try locate(reference).url
+            let model = try locate(reference)
             do {
-                let read = try VideoModelFolder.open(url)
+                let read = try VideoModelFolder.open(model.url, base: model.base)
                 videoFolders[reference.name] = read
                 return read
             } catch {
-                throw StageGraphError.invalid([SourceIssue(location: reference.location,
-                                                           field: "models.\(reference.name)", message: "\(error)")])
+                let base = (error as? VideoModelFolder.Failure)?.concernsBase == true ? reference.baseLocation : nil
+                throw StageGraphError.invalid([SourceIssue(
+                    location: base ?? reference.location,
+                    field: "models.\(reference.name)" + (base == nil ? "" : ".base"), message: "\(error)")])
             }
         }
         let builder = StageGraphBuilder(
@@ -97,6 +107,7 @@ public struct RenderPreparation: Sendable {
                 }
                 locations[identity.key] = model.url
                 if family.output == .video { videoModels.insert(identity.key) }
+                if let base = model.base { videoBases[identity.key] = base }
                 if role == .music, let planningDevice {
                     do {
                         return try PlannedMusicStageModel(catalog: stageModel, folder: musicFolder(reference),
@@ -121,24 +132,32 @@ public struct RenderPreparation: Sendable {
         var graph = try builder.build(workflow, mode: mode)
         if let planningDevice, !videoModels.isEmpty {
             let planned = try PlannedVideoStageModel.plan(graph, models: videoModels, locations: locations,
-                                                          device: planningDevice, budget: device.budgetBytes)
+                                                          bases: videoBases, device: planningDevice,
+                                                          budget: device.budgetBytes)
             graph.models.merge(planned) { $1 }
         }
         let plan = try Planner(device: device).plan(graph)
         let loras = found.compactMapValues { $0.loras.entries.isEmpty ? nil : $0.loras.adapters }
         return RenderPreparation(workflow: workflow, folder: folder, catalog: catalog, graph: graph, plan: plan,
                                  locations: locations, loras: loras, videoModels: videoModels,
-                                 seconds: ProcessInfo.processInfo.systemUptime - start)
+                                 videoBases: videoBases, seconds: ProcessInfo.processInfo.systemUptime - start)
     }
 
-    /// The fingerprint of `reference`'s model found at `located`: its weights and their companions, and the
-    /// single-file options the reference gives (the tokenizer and configuration files or folders it names, relative
-    /// to the workflow's `folder` as the runner reads them, and the prediction type), which change what it computes.
-    /// Throws `StageGraphError.invalid` naming the field when a named tokenizer or configuration is not there.
-    static func fingerprint(of located: ModelLocator.Located, reference: ModelReference, folder: URL) throws
-        -> String {
+    /// The fingerprint of `reference`'s model found at `located`: its weights and their companions, the parts a
+    /// single transformer file takes from its `base` folder (`baseParts`), and the single-file options the reference
+    /// gives (the tokenizer and configuration files or folders it names, relative to the workflow's `folder` as the
+    /// runner reads them, and the prediction type), which change what it computes. Throws `StageGraphError.invalid`
+    /// naming the field when a named tokenizer or configuration is not there.
+    static func fingerprint(of located: ModelLocator.Located, base: URL? = nil, reference: ModelReference,
+                            folder: URL) throws -> String {
         let weights = try FileFingerprint.of(located.url, companions: companions(of: located))
         var options: [(name: String, value: String)] = []
+        if let base {
+            // A part missing from the base is reported by `VideoModelFolder.open`, naming what is missing.
+            for part in baseParts where FileManager.default.fileExists(atPath: base.appending(path: part).path) {
+                options.append(("base " + part, try FileFingerprint.of(base.appending(path: part))))
+            }
+        }
         if let prediction = reference.prediction { options.append(("prediction", prediction.rawValue)) }
         for (name, path) in [("tokenizer", reference.tokenizer), ("config", reference.config)] {
             guard let path else { continue }
@@ -157,6 +176,11 @@ public struct RenderPreparation: Sendable {
         }
         return ModelIdentity.fingerprint(weights: weights, options: options)
     }
+
+    /// What a single transformer file takes from its base folder: everything but the base's own transformer weights,
+    /// so that replacing those leaves the file's results cached.
+    static let baseParts = ["model_index.json", "scheduler", "tokenizer", "text_encoder", "transformer/config.json",
+                            "vae"]
 
     /// The CLIP BPE a single-file checkpoint falls back to (`SingleFileOptions.defaultTokenizer`) when its reference
     /// names no tokenizer and no configuration folder with one; nil otherwise, or when it is not installed (the

@@ -37,28 +37,38 @@ public struct PlannedVideoStageModel: StageModel {
     }
 
     /// Plans every clip of `graph` whose denoise stage runs on one of `models` (video components by key, their
-    /// folders in `locations`) on `device` (nothing runs; the planner records each stage's graphs over the weights),
-    /// and returns those models with each clip stage's planned bytes beyond its stage's weights: the text encoding
-    /// (prompts streamed layer by layer), the keyframe encode, the denoise and the streamed decode (with the
-    /// keyframe encoder's weights, which stay uploaded).
+    /// folders in `locations`, or single transformer files there with their base folders in `bases`) on `device`
+    /// (nothing runs; the planner records each stage's graphs over the weights), and returns those models with each
+    /// clip stage's planned bytes beyond its stage's weights: the text encoding (prompts streamed layer by layer), the
+    /// keyframe encode, the denoise and the streamed decode (with the keyframe encoder's weights, which stay
+    /// uploaded).
     ///
     /// A stream's stages are planned by `WanStreamPlanner` instead, once per stream (`planStream`), within `budget`
     /// (the render's; nil: the device's).
-    public static func plan(_ graph: StageGraph, models: Set<String>, locations: [String: URL], device: GPUDevice,
+    public static func plan(_ graph: StageGraph, models: Set<String>, locations: [String: URL],
+                            bases: [String: URL] = [:], device: GPUDevice,
                             budget: UInt64? = nil) throws -> [String: any StageModel] {
         var activation: [String: UInt64] = [:]
-        var components: [URL: WanStageComponents] = [:]
+        var opened: [String: WanStageComponents] = [:]
+        /// The parts of `key`'s model, opened once per file and base.
+        func components(_ key: String, at url: URL) throws -> WanStageComponents {
+            let base = bases[key]
+            let id = url.path + (base.map { "\u{1F}" + $0.path } ?? "")
+            let parts = try opened[id] ?? base.map {
+                try WanVideoComponents(transformerFile: url, base: $0).stageComponents(name: url.lastPathComponent)
+            } ?? WanStageComponents(folder: url)
+            opened[id] = parts
+            return parts
+        }
         let byID = Dictionary(graph.stages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for stage in graph.stages where stage.kind == .decode && stage.parameters.bool("stream") == true {
             guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
-            let parts = try components[url] ?? WanStageComponents(folder: url)
-            components[url] = parts
+            let parts = try components(key, at: url)
             try planStream(stage, stages: byID, parts: parts, budget: budget, device: device, into: &activation)
         }
         for stage in graph.stages where stage.kind == .denoise && stage.parameters.int("chunk") == nil {
             guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
-            let parts = try components[url] ?? WanStageComponents(folder: url)
-            components[url] = parts
+            let parts = try components(key, at: url)
             let parameters = stage.parameters
             let request = WanGenerationRequest(
                 width: parameters.int("width") ?? 0, height: parameters.int("height") ?? 0,

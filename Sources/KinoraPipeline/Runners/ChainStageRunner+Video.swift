@@ -20,18 +20,30 @@ extension ChainStageRunner {
         var roles: Set<ComponentRole>
     }
 
-    /// Opens the video model folder at `url` (memory-mapped; weights upload on first use) with the `role` loaded.
-    func loadVideo(_ url: URL, role: ComponentRole) throws {
-        var open = try videoPipelines[url.path]
-            ?? OpenVideoPipeline(pipeline: WanVideoComponents(folder: url).load(device: device), roles: [])
-        open.roles.insert(role)
-        videoPipelines[url.path] = open
+    /// Where the video pipeline of the folder at `url` (or of the single transformer file there with its `base`) is
+    /// kept in `videoPipelines`.
+    static func videoPipelineKey(_ url: URL, base: URL?) -> String {
+        url.path + (base.map { "\u{1F}" + $0.path } ?? "")
     }
 
-    /// Frees the device weights of `role`'s component of the video pipeline at `url`; drops the pipeline when none
-    /// of its components is loaded any more. Returns false when no video pipeline is open there.
-    func evictVideo(_ url: URL, role: ComponentRole) -> Bool {
-        guard var open = videoPipelines[url.path] else { return false }
+    /// Opens the video model folder at `url`, or the single transformer file there with the other parts of the
+    /// diffusers folder `base` (memory-mapped; weights upload on first use), with the `role` loaded.
+    func loadVideo(_ url: URL, base: URL?, role: ComponentRole) throws {
+        let key = Self.videoPipelineKey(url, base: base)
+        var open = try videoPipelines[key] ?? {
+            let components = try base.map { try WanVideoComponents(transformerFile: url, base: $0) }
+                ?? WanVideoComponents(folder: url)
+            return OpenVideoPipeline(pipeline: try components.load(device: device), roles: [])
+        }()
+        open.roles.insert(role)
+        videoPipelines[key] = open
+    }
+
+    /// Frees the device weights of `role`'s component of the video pipeline at `url` (with `base`); drops the
+    /// pipeline when none of its components is loaded any more. Returns false when no video pipeline is open there.
+    func evictVideo(_ url: URL, base: URL?, role: ComponentRole) -> Bool {
+        let key = Self.videoPipelineKey(url, base: base)
+        guard var open = videoPipelines[key] else { return false }
         let pipeline = open.pipeline
         switch role {
         case .textEncoder: pipeline.releaseTextEncoderWeights()
@@ -43,7 +55,7 @@ extension ChainStageRunner {
         }
         pipeline.arena.trim()
         open.roles.remove(role)
-        videoPipelines[url.path] = open.roles.isEmpty ? nil : open
+        videoPipelines[key] = open.roles.isEmpty ? nil : open
         return true
     }
 
@@ -52,7 +64,7 @@ extension ChainStageRunner {
         guard let model, videoModels.contains(model.identity.key), let url = locations[model.identity.key] else {
             return nil
         }
-        return videoPipelines[url.path]?.pipeline
+        return videoPipelines[Self.videoPipelineKey(url, base: videoBases[model.identity.key])]?.pipeline
     }
 
     /// Runs one stage of a video shot on `pipeline`.

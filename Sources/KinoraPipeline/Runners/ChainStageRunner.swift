@@ -29,7 +29,10 @@ public final class ChainStageRunner: StageRunner {
     var musicGenerators: [String: any MusicGenerator] = [:]
     /// The `ModelIdentity.key`s of video models' components (Wan), which open a `WanVideoPipeline`.
     let videoModels: Set<String>
-    /// Open video pipelines by weights folder, with the roles the plan has loaded from them.
+    /// The diffusers folder each video model given as a single transformer file takes its other parts from, by
+    /// `ModelIdentity.key`.
+    let videoBases: [String: URL]
+    /// Open video pipelines by weights folder (or file and base), with the roles the plan has loaded from them.
     var videoPipelines: [String: OpenVideoPipeline] = [:]
     /// The autoregressive loop of the stream chunk made last, kept for the stream's next chunk.
     var liveStream: LiveStream?
@@ -44,15 +47,18 @@ public final class ChainStageRunner: StageRunner {
         var roles: Set<ComponentRole>
     }
 
-    /// `videoModels`: the keys of the video models' components (`RenderPreparation.videoModels`).
+    /// `videoModels`: the keys of the video models' components (`RenderPreparation.videoModels`); `videoBases`: the
+    /// base folders of those that are single transformer files (`RenderPreparation.videoBases`).
     public init(device: GPUDevice, workflow: Workflow, workflowFolder: URL, locations: [String: URL],
-                loras: [String: [LoRAAdapter]] = [:], videoModels: Set<String> = []) {
+                loras: [String: [LoRAAdapter]] = [:], videoModels: Set<String> = [],
+                videoBases: [String: URL] = [:]) {
         self.device = device
         self.workflow = workflow
         self.workflowFolder = workflowFolder
         self.locations = locations
         self.loras = loras
         self.videoModels = videoModels
+        self.videoBases = videoBases
     }
 
     /// Opens the model's weights (memory-mapped; they upload on first use). A UNet the plan streams uploads only
@@ -73,7 +79,7 @@ public final class ChainStageRunner: StageRunner {
             return
         }
         if videoModels.contains(key) {
-            try loadVideo(url, role: role)
+            try loadVideo(url, base: videoBases[key], role: role)
             return
         }
         if role == .upscaler || role == .interpolator {
@@ -93,7 +99,7 @@ public final class ChainStageRunner: StageRunner {
     public func evict(_ model: any StageModel) throws {
         let key = model.identity.key
         let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
-        if videoModels.contains(key), let url = locations[key], evictVideo(url, role: role) {
+        if videoModels.contains(key), let url = locations[key], evictVideo(url, base: videoBases[key], role: role) {
             device.memory.trim()
             return
         }

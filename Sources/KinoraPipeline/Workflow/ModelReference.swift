@@ -41,11 +41,18 @@ public struct ModelReference: Sendable, Hashable {
     public var config: String?
     /// LoRA adapters merged into the text encoders' and denoiser's weights as they load, in order.
     public var loras: [LoRAReference]
+    /// Video models given as a single transformer file: the Wan diffusers folder its VAE, text encoder, tokenizer and
+    /// configuration come from, as written: a catalog family (found by its names) or a path (looked up as `path`
+    /// is). Nil: the family's catalog `base`, else its own diffusers folder (`ModelLocator.baseFolder(of:for:)`).
+    public var base: String?
+    /// Where `base` is written, for messages about it.
+    public var baseLocation: SourceLocation?
     public var location: SourceLocation
 
     public init(name: String, source: Source, family: String, precision: Precision = .auto,
                 prediction: Prediction? = nil, tokenizer: String? = nil, config: String? = nil,
-                loras: [LoRAReference] = [], location: SourceLocation) {
+                loras: [LoRAReference] = [], base: String? = nil, baseLocation: SourceLocation? = nil,
+                location: SourceLocation) {
         self.name = name
         self.source = source
         self.family = family
@@ -54,6 +61,8 @@ public struct ModelReference: Sendable, Hashable {
         self.tokenizer = tokenizer
         self.config = config
         self.loras = loras
+        self.base = base
+        self.baseLocation = baseLocation
         self.location = location
     }
 
@@ -67,7 +76,7 @@ public struct ModelReference: Sendable, Hashable {
             .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: ",")
     }
 
-    static let keys = ["path", "catalog", "family", "precision", "prediction", "tokenizer", "config", "loras"]
+    static let keys = ["path", "catalog", "family", "precision", "prediction", "tokenizer", "config", "loras", "base"]
 
     /// Reads one entry of `models`: exactly one of `path` and `catalog`; `family` is required with `path`.
     init?(reading field: YAMLField, name: String) {
@@ -83,6 +92,7 @@ public struct ModelReference: Sendable, Hashable {
         }
         let tokenizer = mapping["tokenizer"].map { $0.string() }
         let config = mapping["config"].map { $0.string() }
+        let base = mapping["base"].map { $0.string() }
         let loras = mapping["loras"].map { field -> [LoRAReference]? in
             guard let items = field.sequence() else { return nil }
             let read = items.map { LoRAReference(reading: $0) }
@@ -116,10 +126,11 @@ public struct ModelReference: Sendable, Hashable {
         }
         guard let precision = precision.flatMap(Precision.init(rawValue:)),
               prediction.map({ $0 != nil }) ?? true, tokenizer.map({ $0 != nil }) ?? true,
-              config.map({ $0 != nil }) ?? true, loras.map({ $0 != nil }) ?? true else { return nil }
+              config.map({ $0 != nil }) ?? true, loras.map({ $0 != nil }) ?? true,
+              base.map({ $0 != nil }) ?? true else { return nil }
         self.init(name: name, source: source, family: resolvedFamily, precision: precision,
                   prediction: prediction.flatMap { $0.flatMap(Prediction.init(rawValue:)) },
                   tokenizer: tokenizer ?? nil, config: config ?? nil, loras: (loras ?? nil) ?? [],
-                  location: field.location)
+                  base: base ?? nil, baseLocation: mapping["base"]?.location, location: field.location)
     }
 }
