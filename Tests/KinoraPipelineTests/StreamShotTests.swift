@@ -162,6 +162,41 @@ final class StreamShotTests: XCTestCase {
         XCTAssertTrue(size.first?.message.contains("72x64 is not a multiple of 16") == true, "\(size)")
     }
 
+    /// A stream runs on a clip model's weights but makes nonsense: a catalog family without `autoregressive: true` is
+    /// refused, and so is a path declared with one (nothing in a folder says its transformer is causal), unless the
+    /// file is a causal model's training checkpoint (its generator's weights under `generator_ema`/`generator`).
+    func testAStreamOnAModelNotKnownToBeCausalIsRefusedNamingTheShotsModel() throws {
+        let clip = issues(replacing("fox: {catalog: tiny-wan21-causal}", with: "fox: {catalog: tiny-wan21}"))
+        TestSupport.assertRefused(clip, fields: ["shots[1].final.model"], line: 17,
+                                  message: "'fox' is a tiny-wan21 model, a clip model whose transformer sees the whole "
+                                      + "clip at once: a stream needs a causal (autoregressive) Wan",
+                                  edit: "catalog: tiny-wan21")
+        XCTAssertTrue(clip.first?.message.contains("autoregressive: true (tiny-wan21-causal); make the shot "
+                                                   + "motion: video") == true, "\(clip)")
+        let declared = "fox: {path: ../Tests/Fixtures/wan-pipeline/t2v, family: tiny-wan21}"
+        let folder = issues(replacing("fox: {catalog: tiny-wan21-causal}", with: declared))
+        TestSupport.assertRefused(folder, fields: ["shots[1].final.model"], line: 17,
+                                  message: "declare it with family: tiny-wan21-causal in its models entry",
+                                  edit: declared)
+
+        // A file given by path is taken as causal when it is a training checkpoint, whatever family it is declared.
+        let file = replacing("fox: {catalog: tiny-wan21-causal}", with: "fox: {path: fox.pt, family: tiny-wan21}")
+        func build(trainingCheckpoint: Bool) throws -> StageGraph {
+            var builder = try TestSupport.builder()
+            builder.videoFolder = { _, _ in
+                VideoModelFolder(url: URL(fileURLWithPath: "/m/fox.pt"), base: URL(fileURLWithPath: "/m/t2v"),
+                                 takesKeyframe: false, sizeMultiple: 16, temporalScale: 4,
+                                 isTrainingCheckpoint: trainingCheckpoint)
+            }
+            return try builder.build(try Workflow.parse(file, file: "w.yaml"), mode: .final)
+        }
+        XCTAssertEqual(try build(trainingCheckpoint: true).stages.filter { $0.id.hasPrefix("run/chunk-") }.count, 3)
+        let plain = TestSupport.issues { _ = try build(trainingCheckpoint: false) }
+        TestSupport.assertRefused(plain, fields: ["shots[1].final.model"], line: 17,
+                                  message: "nothing in its single transformer file says its transformer is causal",
+                                  edit: "a plain transformer file")
+    }
+
     /// `window`, `sink` and `kv_cache` reach every chunk as the CLI's --window, --sink and --kv-cache would; the sink
     /// defaults to one chunk; impossible windows are refused naming the field.
     func testAnAskedWindowSinkAndCacheTypeReachEveryChunk() throws {

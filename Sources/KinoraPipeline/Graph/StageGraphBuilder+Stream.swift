@@ -24,6 +24,9 @@ extension StageGraphBuilder {
         guard let checked = try checkedVideoModel(settings, reference: reference, family: family, field: field,
                                                   issues: &issues) else { return nil }
         let folder = checked.folder
+        if let problem = notCausal(reference, family: family, folder: folder) {
+            return refuse(settings.modelLocation, field + ".model", problem)
+        }
         let size = settings.size
         let given = mode == .draft ? shot.draft : nil
         let chunkFrames = given?.chunkFrames ?? shot.final.chunkFrames ?? 3
@@ -123,5 +126,35 @@ extension StageGraphBuilder {
             owners: [owner]))
         return try finishClip(shot, decode: decode, size: size, frames: layout.videoFrames, clipRate: clipRate,
                               owner: owner, workflow: workflow, state: &state, issues: &issues)
+    }
+
+    /// Why `reference` cannot make a stream, or nil when its weights are causal: its family is autoregressive in the
+    /// catalog, or it is given by path as a causal model's training checkpoint (its generator's weights under
+    /// `generator_ema` or `generator`). A clip model (a family without `autoregressive: true`) runs a stream, but what
+    /// it makes is nonsense; nothing in a diffusers folder or a plain transformer file says which it holds, so such a
+    /// model must be declared with an autoregressive family of its architecture.
+    func notCausal(_ reference: ModelReference, family: ModelFamily, folder: VideoModelFolder?) -> String? {
+        if family.autoregressive { return nil }
+        if case .path = reference.source, folder?.isTrainingCheckpoint == true { return nil }
+        let causal = catalog.families.filter {
+            $0.autoregressive && $0.latentScale == family.latentScale && $0.latentChannels == family.latentChannels
+        }
+        let names = (causal.filter { $0.testOnly == family.testOnly }
+                     + causal.filter { $0.testOnly != family.testOnly }).map(\.name)
+        let suggested = names.first ?? "an autoregressive family"
+        switch reference.source {
+        case .catalog:
+            return "'\(reference.name)' is a \(family.name) model, a clip model whose transformer sees the whole clip "
+                + "at once: a stream needs a causal (autoregressive) Wan, a family whose catalog entry says "
+                + "autoregressive: true" + (names.isEmpty ? "" : " (\(names.joined(separator: ", ")))")
+                + "; make the shot motion: video, or give it such a model"
+        case .path(let path):
+            let what = folder.map { $0.base == nil ? "its diffusers folder" : "its single transformer file" }
+                ?? "its files"
+            return "'\(reference.name)' (\(path)) is declared \(family.name), a clip model's family, and nothing in "
+                + "\(what) says its transformer is causal: if it holds a causal model's weights (Self-Forcing, "
+                + "CausVid, LongLive), declare it with family: \(suggested) in its models entry; a clip model's "
+                + "weights make no stream"
+        }
     }
 }
