@@ -52,7 +52,17 @@ final class RealWeightsWorkflowTests: XCTestCase {
         for mode in [RenderMode.final, .draft] {
             let graph = try TestSupport.builder().build(try Workflow.load(contentsOf: file), mode: mode)
             let plan = try Planner(device: DeviceProfile(budgetBytes: 16_000_000_000)).plan(graph)
+            let marketPeak = plan.steps.filter { $0.stages.contains { $0.hasPrefix("market/") } }.map(\.peakBytes)
+                .max() ?? 0
+            print("RealWeightsWorkflowTests: \(mode) predicted peak \(plan.predictedPeakBytes) bytes, the market "
+                  + "shot's \(marketPeak)")
             XCTAssertLessThanOrEqual(plan.predictedPeakBytes, 16_000_000_000, "\(mode)")
+            // The market shot's draft is streamed by the causal workhorse (Self-Forcing's checkpoint); its final is a
+            // clip of the 5B.
+            let market = graph.stages.filter { $0.id.hasPrefix("market/chunk-") }
+            XCTAssertEqual(market.count, mode == .draft ? 7 : 0, "\(mode): 5 s is 21 latent frames, 7 chunks")
+            XCTAssertEqual(Set(market.compactMap { graph.model(of: $0)?.identity.family }),
+                           mode == .draft ? ["wan21-causal-1.3b"] : [])
             // The text encoders and denoisers load once; a VAE (1.3 GB) may be evicted to make room for the DiT
             // between the keyframe's encode and the clips' decode.
             let large = plan.loadCounts.filter { !$0.key.hasSuffix("/decoder") }
