@@ -12,8 +12,9 @@ struct VideoModelArguments: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "A Wan diffusers folder, a transformer file (ComfyUI's wan2.1_t2v_1.3B_fp16.safetensors, ...), or a "
             + "catalog name (wan21-t2v-1.3b, wan22-ti2v-5b, tiny-wan21, tiny-wan22).",
-        discussion: "A single transformer file needs --vae, --text-encoder and --tokenizer; with a folder they "
-            + "replace the folder's own parts."))
+        discussion: "A single transformer file needs --vae, --text-encoder and --tokenizer, except a catalog "
+            + "family's (wan21-causal-1.3b's self_forcing_dmd.pt), which takes them from its base diffusers folder "
+            + "(Wan2.1-T2V-1.3B-Diffusers/); with a folder they replace the folder's own parts."))
     var model: String
 
     @Option(name: .long, help: "The VAE: a file (wan_2.1_vae.safetensors, wan2.2_vae.safetensors) or a folder.")
@@ -52,10 +53,13 @@ struct VideoModelArguments: ParsableArguments {
         let paths = ModelSearchPaths.standard(
             modelsDirs: modelsDirs, environment: ProcessInfo.processInfo.environment,
             bundled: BundledCatalog.locate())
-        let modelURL = try locateModel(paths)
+        let (modelURL, catalogBase) = try locateModel(paths)
         var components: WanVideoComponents
-        switch try WanVideoComponents.source(modelURL) {
-        case .folder(let folder):
+        switch (try WanVideoComponents.source(modelURL), catalogBase) {
+        case (.file(let file), let base?):
+            // A catalog family's single file (wan21-causal-1.3b's self_forcing_dmd.pt): its base folder's parts.
+            components = try WanVideoComponents(transformerFile: file, base: base)
+        case (.folder(let folder), _):
             if config != nil {
                 throw ValidationError("--config applies to single transformer files; \(model) is a folder")
             }
@@ -66,7 +70,7 @@ struct VideoModelArguments: ParsableArguments {
                     locate(textEncoder, "--text-encoder", ["text_encoders"], paths))
             }
             if let tokenizer { components.tokenizer = try locate(tokenizer, "--tokenizer", ["text_encoders"], paths) }
-        case .file(let file):
+        case (.file(let file), nil):
             let configuration = try config.map { URL(fileURLWithPath: $0) }
             let configTokenizer = configuration.map { $0.appending(path: "tokenizer") }.flatMap {
                 FileManager.default.fileExists(atPath: $0.path) ? $0 : nil
@@ -95,9 +99,10 @@ struct VideoModelArguments: ParsableArguments {
         return components
     }
 
-    /// `--model`: a path, else a catalog family's weights, else a name under the models folders.
-    private func locateModel(_ paths: ModelSearchPaths) throws -> URL {
-        if FileManager.default.fileExists(atPath: model) { return URL(fileURLWithPath: model) }
+    /// `--model`: a path, else a catalog family's weights, else a name under the models folders; with the diffusers
+    /// folder that serves a catalog family's single transformer file (its base) when there is one.
+    private func locateModel(_ paths: ModelSearchPaths) throws -> (url: URL, base: URL?) {
+        if FileManager.default.fileExists(atPath: model) { return (URL(fileURLWithPath: model), nil) }
         if let folder = BundledCatalog.locate(), let catalog = try? ModelCatalog.load(directory: folder),
             let family = catalog.family(named: model)
         {
@@ -109,9 +114,14 @@ struct VideoModelArguments: ParsableArguments {
             let reference = ModelReference(
                 name: model, source: .catalog(model), family: model,
                 location: SourceLocation(file: "--model", line: 1, column: 1))
-            return try ModelLocator(catalog: catalog, searchPaths: paths, base: nil).locate(reference).url
+            let locator = ModelLocator(catalog: catalog, searchPaths: paths, base: nil)
+            let located = try locator.locate(reference)
+            // Single files given their parts by option keep to them; the base is looked up only when none is given.
+            let needsBase = located.layout.fileExtension != nil && vae == nil && textEncoder == nil
+                && tokenizer == nil && config == nil
+            return (located.url, needsBase ? try locator.baseFolder(of: located, for: reference) : nil)
         }
-        return try locate(model, "--model", ["diffusion_models", "checkpoints"], paths)
+        return (try locate(model, "--model", ["diffusion_models", "checkpoints"], paths), nil)
     }
 
     /// `path` as given when it exists, else the first candidate under the models folders.

@@ -84,9 +84,12 @@ final class RenderTransformerFileTests: XCTestCase {
             XCTAssertLessThanOrEqual(measured, predicted, "\(stage["stage"] ?? "?")")
         }
 
-        // The folder of the same weights, in the same cache: another model, so every chunk is made again.
+        // The folder of the same weights, in the same cache: another model, so every chunk is made again. (By path:
+        // the catalog name would find the checkpoint in the models folder first.)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "Fixtures/wan-pipeline/t2v")
         let folder = Self.workflow.replacingOccurrences(of: "{path: tiny_self_forcing.pt, family: tiny-wan21-causal}",
-                                                        with: "{catalog: tiny-wan21-causal}")
+                                                        with: "{path: '\(fixture.path)', family: tiny-wan21-causal}")
         try Data(folder.utf8).write(to: workflow)
         let again = try render(workflow, models: models, cache: cache)
         XCTAssertEqual(again.status, 0, again.error)
@@ -124,6 +127,33 @@ final class RenderTransformerFileTests: XCTestCase {
         let fromFolder = try results(output, cache: cache, stages: ["waves/denoise"])
         XCTAssertEqual(fromFile.latents, fromFolder.latents, "the clip's latents to the bit")
         XCTAssertEqual(fromFile.cut, fromFolder.cut, "the cut to the bit")
+    }
+
+    /// `kinora video --autoregressive --model <family>` on a family whose weights are found as a single `.pt` takes
+    /// the other parts from the family's base, as a workflow does: the same stream as the folder, frame for frame.
+    func testKinoraVideoRunsACatalogCheckpointWithItsBasesParts() throws {
+        let (_, models, _, _) = try workspace()
+        let folder = FileManager.default.temporaryDirectory.appending(path: "kinora-causal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        func stream(_ model: [String], _ name: String) throws -> [[UInt8]] {
+            let clip = folder.appending(path: name)
+            let outcome = try KinoraCommand.run(["video", "--autoregressive"] + model + [
+                "--prompt", "a fox in the snow", "--size", "48x32", "--frames", "9", "--codec", "ffv1",
+                "-o", clip.path,
+            ])
+            XCTAssertEqual(outcome.status, 0, outcome.error)
+            let reader = try VideoReader(url: clip)
+            var frames: [[UInt8]] = []
+            while let frame = try reader.nextFrame() { frames.append(frame.rgb8) }
+            return frames
+        }
+        let fromCheckpoint = try stream(["--model", "tiny-wan21-causal", "--models-dir", models.path], "pt.mkv")
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "Fixtures/wan-pipeline/t2v")
+        let fromFolder = try stream(["--model", fixture.path], "folder.mkv")
+        XCTAssertEqual(fromCheckpoint.count, 9)
+        XCTAssertEqual(fromCheckpoint, fromFolder, "the checkpoint over its base streams the folder's frames")
     }
 
     /// Refusals come before anything runs: no output, no cache entry.
