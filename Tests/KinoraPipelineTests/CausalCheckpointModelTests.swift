@@ -13,12 +13,13 @@ import XCTest
 final class CausalCheckpointModelTests: XCTestCase {
     static let fixture = TestSupport.root.appendingPathComponent("Tests/Fixtures/wan-pipeline/t2v")
 
-    /// Two seconds of stream (3 chunks) by `fox`, the checkpoint; `folder` is the same weights as a diffusers folder.
+    /// Two seconds of stream (3 chunks) by `fox`, the checkpoint; `folder` is the same weights as a diffusers folder
+    /// (by path: the catalog's names would find the checkpoint in the models folder first).
     static let workflow = """
         output: {file: out.mp4, size: 64x64, fps: 8}
         models:
           fox: {path: tiny_self_forcing.pt, family: tiny-wan21-causal}
-          folder: {catalog: tiny-wan21-causal}
+          folder: {path: '\(fixture.path)', family: tiny-wan21-causal}
         shots:
           - id: run
             prompt: a fox runs through snow
