@@ -19,10 +19,21 @@ struct WanTimeTextEmbedding {
 
     /// `temb` [G, dim] and `timestep_proj` laid out as [6, G, dim] (modulation k of run g at [k, g]) for the runs'
     /// timesteps.
+    ///
+    /// Each distinct timestep is embedded once and its rows copied to the runs that share it: a pass computes as many
+    /// rows as it has distinct timesteps (one, or two with a keyframe's t = 0) however many clips it batches or latent
+    /// frames it has, so the linear layers take the same kernel, and give the same bits, for a clip alone or in a
+    /// batch (the matmul sums a product of at most `Graph.vectorRows` rows in another order than a larger one).
     func time(_ graph: Graph, timesteps: [Float]) throws -> (temb: Value, projection: Value) {
         let (width, frequencies) = (configuration.innerDim, configuration.freqDim)
+        var distinct: [Float] = []
+        let rows = timesteps.map { t in
+            if let row = distinct.firstIndex(where: { $0.bitPattern == t.bitPattern }) { return row }
+            distinct.append(t)
+            return distinct.count - 1
+        }
         let sinusoid = try graph.timestepEmbedding(
-            timesteps, dim: frequencies, flipSinToCos: true, downscaleFreqShift: 0)
+            distinct, dim: frequencies, flipSinToCos: true, downscaleFreqShift: 0)
         let embedder = weights.scoped("time_embedder")
         let hidden = try WanTransformerLayers.linear(
             graph, embedder.scoped("linear_1"), sinusoid, inputs: frequencies, outputs: width)
@@ -30,8 +41,16 @@ struct WanTimeTextEmbedding {
             graph, embedder.scoped("linear_2"), graph.silu(hidden), inputs: width, outputs: width)
         let projected = try WanTransformerLayers.linear(
             graph, weights.scoped("time_proj"), graph.silu(temb), inputs: width, outputs: 6 * width)
-        let projection = try graph.permute(graph.reshape(projected, [timesteps.count, 6, width]), [1, 0, 2])
-        return (temb, projection)
+        let projection = try graph.permute(
+            graph.reshape(Self.gathered(graph, projected, rows: rows), [timesteps.count, 6, width]), [1, 0, 2])
+        return (try Self.gathered(graph, temb, rows: rows), projection)
+    }
+
+    /// `values` [U, n] with row g of the result row `rows[g]` of `values` (copies, so the bits are kept).
+    private static func gathered(_ graph: Graph, _ values: Value, rows: [Int]) throws -> Value {
+        guard rows != Array(0..<values.shape[0]) else { return values }
+        let pieces = try (0..<values.shape[0]).map { try graph.slice(values, axis: 0, start: $0, length: 1) }
+        return try graph.concat(rows.map { pieces[$0] }, axis: 0)
     }
 
     /// The text embeddings [B, L_text, dim] of the text encoder's hidden states `context` [B, L_text, text_dim].

@@ -18,9 +18,13 @@ public final class WanVideoPipeline {
         public var steps: Int
         /// The timestep of the step just done.
         public var timestep: Float
+        /// In a batched denoise that runs its clips one by one (`denoise(_:conditioning:clips:progress:)`), the index
+        /// of the clip this step is of; nil when the step is of every clip.
+        public var clip: Int? = nil
     }
 
-    /// The encoded prompts of one generation: [1, max_sequence_length, d_model] each.
+    /// The encoded prompts of one generation, [1, max_sequence_length, d_model] each, or of a batch of clips
+    /// denoised together, [B, max_sequence_length, d_model] (`init(stacking:)`), clip b's in row b.
     public struct Conditioning {
         public var prompt: Tensor
         /// nil without guidance.
@@ -237,9 +241,9 @@ public final class WanVideoPipeline {
         return random.normal(count: count)
     }
 
-    /// The denoising loop: per timestep the transformer on the latents with the prompt (and the negative prompt,
-    /// combined as `uncond + scale · (cond − uncond)`), then the sampler's step. Returns the final latents
-    /// [1, z_dim, T, h, w], still normalised.
+    /// The denoising loop of one clip: per timestep the transformer on the latents with the prompt (and the negative
+    /// prompt, combined as `uncond + scale · (cond − uncond)`), then the sampler's step. Returns the final latents
+    /// [1, z_dim, T, h, w], still normalised. It is `denoise(_:conditioning:clips:progress:)` with one clip.
     ///
     /// With `imageCondition` (`imageCondition(_:settings:)`), Wan 2.2 TI2V's `expand_timesteps` path: the
     /// transformer sees the latents with their first frame replaced by the image's (diffusers' `(1 − mask) ·
@@ -249,45 +253,9 @@ public final class WanVideoPipeline {
         _ settings: WanVideoSettings, conditioning: Conditioning, imageCondition: [Float]? = nil,
         progress: (Progress) -> Void = { _ in }
     ) throws -> [Float] {
-        let shape = try latentShape(settings)
-        let frameValues = shape[1] * shape[3] * shape[4]
-        if let imageCondition, imageCondition.count != frameValues {
-            throw WanVideoPipelineError.invalidImage(
-                reason: "a condition of \(imageCondition.count) values for one latent frame of \(frameValues)")
-        }
-        let patch = transformer.configuration.patchSize
-        let tokensPerFrame = (shape[3] / patch[1]) * (shape[4] / patch[2])
-        guard settings.usesGuidance == (conditioning.negative != nil) else {
-            throw WanVideoPipelineError.mismatchedComponents(
-                reason: "guidance scale \(settings.guidanceScale) "
-                    + (settings.usesGuidance ? "needs a negative prompt's embeddings" : "takes no negative prompt"))
-        }
-        var sampler = try settings.sampler.make(configuration: scheduler, steps: settings.steps)
-        var random = TorchRandom(seed: settings.seed)
-        var latents = random.normal(count: shape.reduce(1, *))
-        let steps = sampler.timesteps.count
-        while let t = sampler.currentTimestep {
-            var timestep = WanTimesteps.perSample([t])
-            var input = latents
-            if let imageCondition {
-                input = Self.replacingFirstFrame(latents, with: imageCondition, shape: shape)
-                timestep = .firstFrameClean(t, batch: 1, frames: shape[2], tokensPerFrame: tokensPerFrame)
-            }
-            let tensor = try Tensor(input, shape: shape, on: arena.device)
-            let conditional = try predict(
-                tensor, timestep: timestep, text: conditioning.prompt, streamed: settings.streamedTransformer)
-            var prediction = conditional
-            if let negative = conditioning.negative {
-                let unconditional = try predict(
-                    tensor, timestep: timestep, text: negative, streamed: settings.streamedTransformer)
-                prediction = classifierFreeGuidance(
-                    unconditional: unconditional, conditional: conditional, scale: settings.guidanceScale)
-            }
-            latents = try sampler.step(prediction, sample: latents, noise: &random).sample
-            progress(Progress(step: sampler.stepIndex, steps: steps, timestep: t))
-        }
-        if let imageCondition { latents = Self.replacingFirstFrame(latents, with: imageCondition, shape: shape) }
-        return latents
+        try denoise(
+            settings, conditioning: conditioning, clips: [Clip(seed: settings.seed, imageCondition: imageCondition)],
+            progress: progress)[0]
     }
 
     /// `latents` [1, C, T, h, w] with latent frame 0 replaced by `frame` [1, C, 1, h, w].
@@ -302,7 +270,7 @@ public final class WanVideoPipeline {
     }
 
     /// One transformer pass.
-    private func predict(_ latents: Tensor, timestep: WanTimesteps, text: Tensor, streamed: Bool) throws -> [Float] {
+    func predict(_ latents: Tensor, timestep: WanTimesteps, text: Tensor, streamed: Bool) throws -> [Float] {
         defer { arena.trim() }
         if streamed {
             let inputs = WanTransformerStreamedInputs(
