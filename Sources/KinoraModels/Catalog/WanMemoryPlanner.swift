@@ -14,7 +14,7 @@ import KinoraTensor
 ///   encodes it;
 /// - denoise: one transformer pass over the latents (two per step with guidance, one after the other), with every
 ///   weight resident when that fits the budget, else streamed block by block
-///   (`WanTransformer3DModel.plannedStreamedPass`);
+///   (`WanTransformer3DModel.plannedStreamedPass`); `batchedDenoise` plans it for several clips denoised together;
 /// - decode: the streamed decode of one latent frame per call with the feature cache
 ///   (`AutoencoderKLWan.streamingDecodeMemory`), in whole frames when they fit, else in the first of diffusers'
 ///   tiles (and halves of them) that fits.
@@ -57,16 +57,37 @@ public enum WanMemoryPlanner {
             decodeTile: decode.tiles.map { [$0.sampleHeight, $0.sampleWidth, $0.strideHeight, $0.strideWidth] })
     }
 
-    /// Bytes of one prompt's Wan embeddings [1, 512, d_model] f32 on the device.
-    static func promptEmbedsBytes(_ components: WanStageComponents, memory: MemoryAllocator) -> UInt64 {
-        memory.allocationSize(for: UInt64(UMT5EncoderModel.wanMaxSequenceLength * components.textEncoder.dModel * 4))
+    /// The denoise stage of `batch` clips of `request` denoised together (`WanVideoPipeline.denoise(_:conditioning:
+    /// clips:progress:)`): the weights once, and the latents, text rows and activations of a pass over the batch beside
+    /// the batch's encoded prompts, stacked one row a clip. Its tactic streams the weights only when the batch does not
+    /// fit `budget` (default: the allocator's) with them resident. Bad sizes and frame counts are
+    /// `WanVideoPipelineError`; weights that cannot even be uploaded to plan it, `PipelineError.overBudget`.
+    public static func batchedDenoise(
+        _ components: WanStageComponents, _ request: WanGenerationRequest, batch: Int, budget: UInt64? = nil,
+        device: GPUDevice
+    ) throws -> (stage: WanStagePlan, streamed: Bool) {
+        let latent = try components.latentShape(width: request.width, height: request.height, frames: request.frames)
+        let budget = budget ?? device.memory.budget
+        let carried = conditioningBytes(components, request, memory: device.memory, batch: batch)
+        return try overBudget(.denoise, budget: budget, device: device) {
+            try denoiseStage(
+                components, request, latent: [batch] + latent.dropFirst(), carried: carried, budget: budget,
+                device: device)
+        }
     }
 
-    /// The encoded prompts the stages after the text encoding hold: one, or two with guidance.
+    /// Bytes of `batch` prompts' Wan embeddings [batch, 512, d_model] f32 on the device, in one buffer.
+    static func promptEmbedsBytes(_ components: WanStageComponents, memory: MemoryAllocator, batch: Int = 1) -> UInt64 {
+        memory.allocationSize(
+            for: UInt64(batch * UMT5EncoderModel.wanMaxSequenceLength * components.textEncoder.dModel * 4))
+    }
+
+    /// The encoded prompts the stages after the text encoding hold: one, or two with guidance (of `batch` clips
+    /// each, stacked).
     static func conditioningBytes(
-        _ components: WanStageComponents, _ request: WanGenerationRequest, memory: MemoryAllocator
+        _ components: WanStageComponents, _ request: WanGenerationRequest, memory: MemoryAllocator, batch: Int = 1
     ) -> UInt64 {
-        (request.guidance ? 2 : 1) * promptEmbedsBytes(components, memory: memory)
+        (request.guidance ? 2 : 1) * promptEmbedsBytes(components, memory: memory, batch: batch)
     }
 
     // MARK: Stages
@@ -129,6 +150,8 @@ public enum WanMemoryPlanner {
             ].max()!)
     }
 
+    /// The denoise stage over latents `latent` [B, z_dim, T, h, w] (B clips denoised together) holding `carried`
+    /// bytes of encoded prompts.
     static func denoiseStage(
         _ components: WanStageComponents, _ request: WanGenerationRequest, latent: [Int], carried: UInt64,
         budget: UInt64, device: GPUDevice
@@ -136,10 +159,12 @@ public enum WanMemoryPlanner {
         let memory = device.memory
         let configuration = components.transformer
         let textRows = UMT5EncoderModel.wanMaxSequenceLength
-        let guidance = request.guidance ? "guidance sequential (two passes a step)" : "no guidance (one pass a step)"
+        let batch = latent[0]
+        let guidance = (batch > 1 ? "batch of \(batch), " : "")
+            + (request.guidance ? "guidance sequential (two passes a step)" : "no guidance (one pass a step)")
         let allBlocks = ["patch_embedding", "condition_embedder", "blocks.", "scale_shift_table", "proj_out"]
         let latentBytes = UInt64(latent.reduce(4, *))
-        let textBytes = UInt64(textRows * configuration.textDim * 4)
+        let textBytes = UInt64(batch * textRows * configuration.textDim * 4)
 
         // Every weight resident, when they fit the budget and the allocator takes them.
         let resident: WanStagePlan? = try {
@@ -153,7 +178,7 @@ public enum WanMemoryPlanner {
                 output = try transformer(
                     graph, hiddenStates: graph.placeholder(shape: latent),
                     timestep: timestep(latent, configuration, request),
-                    encoderHiddenStates: graph.placeholder(shape: [1, textRows, configuration.textDim]))
+                    encoderHiddenStates: graph.placeholder(shape: [batch, textRows, configuration.textDim]))
             } catch GPUError.outOfMemory {
                 return nil
             }
@@ -180,8 +205,8 @@ public enum WanMemoryPlanner {
         let blocks = (0..<configuration.numLayers).map { "blocks.\($0)." }
         let largestBlock =
             blocks.map { weightBytes(transformer.weights, under: [$0], memory: memory, uploaded: false) }.max() ?? 0
-        // The pass counts one prompt's embeddings; the other one is held meanwhile.
-        let other = carried - min(carried, promptEmbedsBytes(components, memory: memory))
+        // The pass counts one prompt's embeddings (the batch's, stacked); the other one is held meanwhile.
+        let other = carried - min(carried, promptEmbedsBytes(components, memory: memory, batch: batch))
         let streamed = WanStagePlan(
             stage: .denoise, tactic: "DiT streamed block by block, \(guidance)", weightBytes: stays + largestBlock,
             carriedBytes: carried, peakBytes: pass.peakBytes - start + other,
@@ -253,15 +278,16 @@ public enum WanMemoryPlanner {
         return candidates
     }
 
-    /// The timesteps of a pass: one for the sample, or with a keyframe Wan 2.2's first-frame-clean per-token ones.
+    /// The timesteps of a pass over latents `latent` [B, ...]: one a sample, or with a keyframe Wan 2.2's
+    /// first-frame-clean per-token ones.
     static func timestep(_ latent: [Int], _ configuration: WanTransformer3DConfig, _ request: WanGenerationRequest)
         -> WanTimesteps
     {
-        guard request.imageToVideo else { return .perSample([500]) }
+        guard request.imageToVideo else { return .perSample([Float](repeating: 500, count: latent[0])) }
         let patch = configuration.patchSize
         return .firstFrameClean(
-            500, batch: 1, frames: latent[2] / patch[0], tokensPerFrame: (latent[3] / patch[1]) * (latent[4] / patch[2])
-        )
+            500, batch: latent[0], frames: latent[2] / patch[0],
+            tokensPerFrame: (latent[3] / patch[1]) * (latent[4] / patch[2]))
     }
 
     /// Trims the device, notes what is live, then builds the stage's model.

@@ -143,10 +143,11 @@ public struct WanStageRunner {
         }
     }
 
-    /// The encoded prompts a stage after the text encoding holds: [1, 512, d_model] each, pseudo-random.
+    /// The encoded prompts a stage after the text encoding holds: [B, 512, d_model] each, pseudo-random.
     private func promptEmbeddings() throws -> [Tensor] {
         var random = SplitMix(seed: 5)
-        let shape = [1, UMT5EncoderModel.wanMaxSequenceLength, components.textEncoder.dModel]
+        // One row a clip: a plan of a batched denoise (`WanMemoryPlanner.batchedDenoise`) has a batch of latents.
+        let shape = [plan.latentShape[0], UMT5EncoderModel.wanMaxSequenceLength, components.textEncoder.dModel]
         return try (0..<(plan.request.guidance ? 2 : 1)).map { _ in
             try Tensor((0..<shape.reduce(1, *)).map { _ in 0.1 * random.normal() }, shape: shape, on: device)
         }

@@ -132,4 +132,37 @@ final class WanMemoryPlanTests: ModelTestCase {
             XCTAssertTrue(small.stagesBeyondDeviceBuffer.map(\.stage).contains(.decode))
         }
     }
+
+    /// Clips denoised together (`WanMemoryPlanner.batchedDenoise`): the weights once, the latents, text rows,
+    /// encoded prompts and activations of the batch; a batch of one is the plan's own denoise; and the batch's passes
+    /// peak where the plan says to the byte, resident and streamed, text-to-video and with keyframes.
+    func testABatchedDenoiseHoldsTheWeightsOnceAndRunsAtItsPlannedPeak() throws {
+        for (name, request) in [
+            ("t2v", WanGenerationRequest(width: 48, height: 32, frames: 9)),
+            ("ti2v", WanGenerationRequest(width: 64, height: 32, frames: 9, imageToVideo: true)),
+        ] {
+            let tiny = try components(name)
+            for budget: UInt64 in [.max, 1] {
+                let whole = try WanMemoryPlanner.plan(tiny, request, budget: budget, device: device)
+                let one = try WanMemoryPlanner.batchedDenoise(tiny, request, batch: 1, budget: budget, device: device)
+                let two = try WanMemoryPlanner.batchedDenoise(tiny, request, batch: 2, budget: budget, device: device)
+                let label = "\(name), budget \(budget)"
+                XCTAssertEqual(one.stage, whole.stage(.denoise), label)
+                XCTAssertEqual([one.streamed, two.streamed], [budget == 1, budget == 1], label)
+                XCTAssertEqual(two.stage.weightBytes, one.stage.weightBytes, "\(label): the weights once")
+                XCTAssertEqual(two.stage.carriedBytes, 2 * one.stage.carriedBytes, "\(label): each clip's prompts")
+                XCTAssertGreaterThan(
+                    two.stage.peakBytes - two.stage.carriedBytes, one.stage.peakBytes - one.stage.carriedBytes, label)
+                XCTAssertTrue(two.stage.tactic.hasPrefix(budget == 1 ? "DiT streamed" : "DiT resident"), label)
+                XCTAssertTrue(two.stage.tactic.contains("batch of 2"), two.stage.tactic)
+
+                var plan = whole
+                plan.latentShape[0] = 2
+                plan.stages = [two.stage]
+                plan.streamedTransformer = two.streamed
+                let measured = try WanStageRunner(components: tiny, plan: plan, device: device).runDenoise(steps: 1)
+                XCTAssertEqual(measured.measuredPeakBytes, measured.predictedPeakBytes, "\(label): \(two.stage.tactic)")
+            }
+        }
+    }
 }
