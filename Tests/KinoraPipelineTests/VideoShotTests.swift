@@ -286,4 +286,62 @@ final class VideoShotTests: XCTestCase {
             XCTAssertEqual([stage, model], ["sea/decode", "wan/decoder"])
         }
     }
+
+    /// Clips that differ only in their prompts, negative prompts and seeds share a batch signature; any other setting
+    /// of the clip (model, size, frames, steps, sampler, shift, cfg, a keyframe) gives another.
+    func testClipsDifferingOnlyInPromptsAndSeedsShareABatchSignature() throws {
+        let text = """
+            output: {size: 64x64, fps: 8}
+            models:
+              hero: {catalog: tiny-sd15}
+              clip: {catalog: tiny-wan21}
+              other: {catalog: tiny-wan22}
+            shots:
+              - {id: a, prompt: waves, seed: 1, duration: 1, motion: video, final: {model: clip}}
+              - {id: b, prompt: a kite, negative: dark, seed: 2, duration: 1, motion: video, final: {model: clip}}
+            """
+        let built = try graph(text)
+        let signature = try XCTUnwrap(built.stage("a/denoise")?.batchSignature)
+        XCTAssertEqual(built.stage("b/denoise")?.batchSignature, signature)
+        for change in ["model: other", "model: clip, size: 96x64", "model: clip, frames: 13", "model: clip, steps: 3",
+                       "model: clip, sampler: euler", "model: clip, shift: 4", "model: clip, cfg: 4"] {
+            let other = try graph(replacing("seed: 2, duration: 1, motion: video, final: {model: clip}}",
+                                            with: "seed: 2, duration: 1, motion: video, final: {\(change)}}",
+                                            in: text))
+            XCTAssertNotEqual(other.stage("b/denoise")?.batchSignature, signature, change)
+        }
+        let keyframed = try graph(replacing("final: {model: clip}}",
+                                            with: "final: {model: clip}, keyframe: {model: hero}}", in: text))
+        XCTAssertNotEqual(keyframed.stage("b/denoise")?.batchSignature, signature, "a keyframe")
+    }
+
+    /// Two Wan 2.1 1.3B clips of 832×480, 81 frames with the catalog's full-size figures: within 12 GB they denoise as
+    /// one batch (the DiT's 2.84 GB once, 3.48 GB of activations each); within 8 GB one at a time; a third clip of
+    /// another size on its own either way.
+    func testTwoFullSizeClipsDenoiseTogetherWhereBothFitAndOneAtATimeWhereOnlyOneDoes() throws {
+        let text = """
+            output: {size: 832x480, fps: 16}
+            models:
+              wan: {catalog: wan21-t2v-1.3b}
+            shots:
+              - {id: sea, prompt: waves, seed: 1, duration: 5, motion: video, final: {model: wan}}
+              - {id: sky, prompt: clouds, seed: 2, duration: 5, motion: video, final: {model: wan}}
+              - {id: low, prompt: rain, seed: 3, duration: 5, motion: video, final: {model: wan, size: 480x272}}
+            """
+        let built = try graph(text)
+        func denoises(_ gigabytes: UInt64) throws -> [(stages: [String], tactic: String?, peak: UInt64)] {
+            try Planner(device: DeviceProfile(budgetBytes: gigabytes * 1_000_000_000)).plan(built).steps
+                .filter { $0.action == .run && $0.kind == .denoise }
+                .map { ($0.stages, $0.tactic?.description, $0.peakBytes) }
+        }
+        let roomy = try denoises(12)
+        XCTAssertEqual(roomy.map(\.stages), [["sea/denoise", "sky/denoise"], ["low/denoise"]])
+        XCTAssertEqual(roomy.first?.tactic, "batch 2, CFG sequential")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(roomy.first?.peak), 12_000_000_000)
+        XCTAssertGreaterThan(try XCTUnwrap(roomy.first?.peak), 8_000_000_000)
+
+        let tight = try denoises(8)
+        XCTAssertEqual(tight.map(\.stages), [["sea/denoise"], ["sky/denoise"], ["low/denoise"]])
+        XCTAssertEqual(tight.first?.tactic, "batch 1, CFG sequential")
+    }
 }

@@ -126,11 +126,14 @@ public struct CatalogStageModel: StageModel {
         }
     }
 
-    /// Denoise stages batch (one sampling loop over up to eight pictures); the others run one at a time, as the
-    /// runners run them.
+    /// Denoise stages batch (one sampling loop over up to eight pictures or clips; the planner takes as many as fit
+    /// the budget); the others run one at a time, as the runners run them.
     public func maximumBatch(for stage: Stage) -> Int {
-        stage.kind == .denoise && !video ? 8 : 1
+        stage.kind == .denoise ? Self.maximumDenoiseBatch : 1
     }
+
+    /// The most pictures or clips one sampling loop takes.
+    static let maximumDenoiseBatch = 8
 
     public func activationBytes(for stages: [Stage], tactic: Tactic) -> UInt64 {
         guard let stage = stages.first else { return 0 }
@@ -142,7 +145,8 @@ public struct CatalogStageModel: StageModel {
             let prompts = Self.guided(stage) ? 2.0 : 1.0
             bytes = activation("per_token") * Double(Self.videoPromptTokens) * prompts
         case .denoise where video:
-            bytes = activation("per_latent_voxel") * latentVoxels(stage)
+            // Each clip of a batch its own activations; the weights are counted once, apart.
+            bytes = activation("per_latent_voxel") * latentVoxels(stage) * count
         case .decode where video, .encodeImage:
             // One frame of the streamed decode (or the keyframe's encode), and the frames a call hands on.
             let frame = Double(width * height)
@@ -205,6 +209,7 @@ public struct CatalogStageModel: StageModel {
         case .denoise where video:
             passes = Double(stage.parameters.int("steps") ?? 1)
             work = flops("per_latent_voxel_step") * latentVoxels(stage) * passes * (Self.guided(stage) ? 2 : 1)
+                * count
         case .decode where video:
             work = flops("per_pixel") * Double(width * height) * Double(stage.parameters.int("frames") ?? 1)
         case .encodeImage:

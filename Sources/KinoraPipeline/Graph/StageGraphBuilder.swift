@@ -334,16 +334,19 @@ public struct StageGraphBuilder {
             parameters: StageParameters(["prompt": .string(shot.prompt), "negative": .string(shot.negative),
                                          "guidance": .bool(settings.cfg > 1)]),
             owners: [owner]))
+        // Clips that differ only in their prompts, seeds and keyframes' pictures denoise as one batch.
+        let denoiser = try state.bind(reference, family, .denoiser, provideModel)
         let denoise = state.add(Stage(
-            id: "\(shot.id)/denoise", kind: .denoise,
-            model: try state.bind(reference, family, .denoiser, provideModel),
+            id: "\(shot.id)/denoise", kind: .denoise, model: denoiser,
             parameters: StageParameters([
                 "width": .int(size.width), "height": .int(size.height), "frames": .int(frames),
                 "steps": .int(settings.steps), "sampler": .string(settings.sampler), "cfg": .number(settings.cfg),
                 "shift": .number(settings.shift), "seed": .string(String(shot.seed)),
             ]),
             inputs: [text] + (keyframeLatent.map { [$0] } ?? []), seed: shot.seed, steps: settings.steps,
-            owners: [owner]))
+            owners: [owner],
+            batchSignature: "clip \(denoiser) \(size) \(frames) \(settings.steps) \(settings.sampler) "
+                + "\(settings.shift) \(settings.cfg) \(keyframeLatent == nil ? "text" : "keyframe")"))
         let decode = state.add(Stage(
             id: "\(shot.id)/decode", kind: .decode,
             model: try state.bind(reference, family, .decoder, provideModel),
