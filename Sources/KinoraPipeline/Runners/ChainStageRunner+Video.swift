@@ -90,8 +90,8 @@ extension ChainStageRunner {
             try decodeStream(stage, pipeline: pipeline, model: model, inputs: stage.inputs.indices.map(input),
                              into: folder, progress: progress)
         case .denoise:
-            try denoiseVideo(stage, pipeline: pipeline, model: model, tactic: tactic, text: input(0),
-                             keyframe: stage.inputs.count > 1 ? input(1) : nil, into: folder, progress: progress)
+            try denoiseVideos([stage], pipeline: pipeline, model: model, tactic: tactic, inputs: inputs,
+                              outputs: [stage.id: folder]) { progress($1) }
         case .decode:
             try decodeVideo(stage, pipeline: pipeline, model: model, latents: input(0), into: folder,
                             progress: progress)
@@ -161,29 +161,91 @@ extension ChainStageRunner {
                                  to: folder.appendingPathComponent("keyframe.kf32"))
     }
 
-    private func denoiseVideo(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?,
-                              tactic: Tactic?, text: URL, keyframe: URL?, into folder: URL,
-                              progress: (Int) -> Void) throws {
-        let settings = try videoSettings(stage, tactic: tactic)
+    /// Clip denoise stages of one batch signature (same model, size, frames, steps, sampler, shift, guidance and
+    /// keyframe or not) as one batched sampling loop (`WanVideoPipeline.denoise(_:conditioning:clips:progress:)`, a
+    /// single stage on its own): each stage's prompt embeddings (and its keyframe's latent) from its inputs, its own
+    /// seed, and its latents written into its own folder, bit for bit those of its denoise alone.
+    func denoiseVideos(_ stages: [Stage], pipeline: WanVideoPipeline, model: (any StageModel)?, tactic: Tactic?,
+                       inputs: [String: URL], outputs: [String: URL], progress: (String, Int) -> Void) throws {
+        let settings = try videoSettings(stages[0], tactic: tactic)
         let shape = try pipeline.latentShape(settings)
-        let shift = try number(stage, "shift")
+        let shift = try number(stages[0], "shift")
         pipeline.scheduler.flowShift = shift
         pipeline.scheduler.shift = shift
-        func embeddings(_ name: String) throws -> Tensor {
-            let (values, shape) = try readFinite(name + ".kf32", in: text, for: stage)
-            return try Tensor(values, shape: shape, on: device)
+        var prompts = StackedEmbeddings(), negatives = StackedEmbeddings()
+        var clips: [WanVideoPipeline.Clip] = []
+        for stage in stages {
+            var own = try videoSettings(stage, tactic: tactic)
+            own.seed = settings.seed
+            guard own == settings, try number(stage, "shift") == shift else {
+                throw RunnerError.unsupported(stage: stage.id, reason: "its clip's settings differ from those of "
+                                              + "\(stages[0].id), so it cannot be denoised in one batch with it")
+            }
+            guard let textStage = stage.inputs.first, let text = inputs[textStage] else {
+                throw RunnerError.missingInput(stage: stage.id, file: "input 1")
+            }
+            try prompts.append(readFinite("prompt.kf32", in: text, for: stage), of: stage,
+                               file: text.appendingPathComponent("prompt.kf32"))
+            if settings.usesGuidance {
+                try negatives.append(readFinite("negative.kf32", in: text, for: stage), of: stage,
+                                     file: text.appendingPathComponent("negative.kf32"))
+            }
+            var condition: [Float]?
+            if stage.inputs.count > 1 {
+                guard let keyframe = inputs[stage.inputs[1]] else {
+                    throw RunnerError.missingInput(stage: stage.id, file: "input 2")
+                }
+                guard pipeline.expandTimesteps else {
+                    throw RunnerError.unsupported(stage: stage.id, reason: "the video model takes no keyframe")
+                }
+                condition = try readFinite("keyframe.kf32", in: keyframe, for: stage).values
+            }
+            clips.append(WanVideoPipeline.Clip(seed: stage.seed ?? 0, imageCondition: condition))
         }
         let conditioning = WanVideoPipeline.Conditioning(
-            prompt: try embeddings("prompt"), negative: settings.usesGuidance ? try embeddings("negative") : nil)
-        let condition = try keyframe.map { try readFinite("keyframe.kf32", in: $0, for: stage).values }
-        if condition != nil, !pipeline.expandTimesteps {
-            throw RunnerError.unsupported(stage: stage.id, reason: "the video model takes no keyframe")
+            prompt: try prompts.tensor(on: device),
+            negative: settings.usesGuidance ? try negatives.tensor(on: device) : nil)
+        let latents = try pipeline.denoise(settings, conditioning: conditioning, clips: clips) { step in
+            if let clip = step.clip {
+                progress(stages[clip].id, step.step)
+            } else {
+                for stage in stages { progress(stage.id, step.step) }
+            }
         }
-        let latents = try pipeline.denoise(settings, conditioning: conditioning, imageCondition: condition) {
-            progress($0.step)
+        for (stage, values) in zip(stages, latents) {
+            guard let folder = outputs[stage.id] else {
+                throw RunnerError.missingInput(stage: stage.id, file: "its output folder")
+            }
+            try requireFinite(values, "latents", of: stage, model: model)
+            try FloatArrayFile.write(values, shape: shape, to: folder.appendingPathComponent("latents.kf32"))
         }
-        try requireFinite(latents, "latents", of: stage, model: model)
-        try FloatArrayFile.write(latents, shape: shape, to: folder.appendingPathComponent("latents.kf32"))
+    }
+
+    /// Prompt embeddings of several clips read from their text stages' results, [1, L, d_model] each, stacked on the
+    /// host into one [B, L, d_model] upload.
+    struct StackedEmbeddings {
+        var values: [Float] = []
+        /// [1, L, d_model] of the first clip's; nil before it.
+        var shape: [Int]?
+        var rows = 0
+
+        /// Appends `stage`'s embeddings, read from `file`; they must have the others' shape.
+        mutating func append(_ read: (values: [Float], shape: [Int]), of stage: Stage, file: URL) throws {
+            guard read.shape.count == 3, read.shape[0] == 1, shape.map({ $0 == read.shape }) ?? true else {
+                throw RunnerError.invalidInput(
+                    stage: stage.id, file: file.path,
+                    reason: "prompt embeddings of shape \(read.shape), not [1, L, d_model]"
+                        + (shape.map { " like the batch's \($0)" } ?? ""))
+            }
+            shape = read.shape
+            values += read.values
+            rows += 1
+        }
+
+        /// The [B, L, d_model] embeddings on `device`.
+        func tensor(on device: GPUDevice) throws -> Tensor {
+            try Tensor(values, shape: [rows] + (shape ?? [1, 0, 0]).dropFirst(), on: device)
+        }
     }
 
     private func decodeVideo(_ stage: Stage, pipeline: WanVideoPipeline, model: (any StageModel)?, latents: URL,

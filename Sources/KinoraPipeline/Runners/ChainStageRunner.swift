@@ -141,6 +141,11 @@ public final class ChainStageRunner: StageRunner {
     private func run(_ stages: [Stage], model: (any StageModel)?, tactic: Tactic?, inputs: [String: URL],
                      outputs: [String: URL], step: @escaping (String, Int) -> Void) throws {
         if let video = videoPipeline(for: model) {
+            if stages.count > 1, stages.allSatisfy({ $0.kind == .denoise && $0.parameters.int("chunk") == nil }) {
+                try denoiseVideos(stages, pipeline: video, model: model, tactic: tactic, inputs: inputs,
+                                  outputs: outputs, progress: step)
+                return
+            }
             for stage in stages {
                 guard let folder = outputs[stage.id] else {
                     throw RunnerError.missingInput(stage: stage.id, file: "its output folder")

@@ -1,0 +1,61 @@
+import Foundation
+import KinoraModels
+import KinoraTestSupport
+import XCTest
+
+@testable import KinoraPipeline
+
+/// The chain runner's clip denoise on the tiny Wan 2.1 (`tiny-wan21`): a batch it is handed must be of one clip's
+/// settings and of prompt embeddings of one shape, else it is refused before any step, naming the stage (and the file).
+final class ChainStageRunnerVideoTests: XCTestCase {
+    override func tearDown() {
+        ValidatedTestDevice.assertNoValidationMessages()
+        super.tearDown()
+    }
+
+    func testABatchOfClipsWithOtherSettingsOrEmbeddingsIsRefusedNamingTheStage() throws {
+        let text = PlannedVideoStageModelTests.workflow
+        let workflow = try Workflow.parse(text, file: "clips.yaml")
+        let graph = try TestSupport.builder().build(workflow, mode: .final)
+        let a = try XCTUnwrap(graph.stage("a/denoise")), b = try XCTUnwrap(graph.stage("b/denoise"))
+        let c = try XCTUnwrap(graph.stage("c/denoise"))
+        let model = try XCTUnwrap(graph.models[try XCTUnwrap(a.model)])
+        let folder = TestSupport.root.appendingPathComponent("Tests/Fixtures/wan-pipeline/t2v")
+        let runner = ChainStageRunner(
+            device: ValidatedTestDevice.shared, workflow: workflow, workflowFolder: TestSupport.root,
+            locations: [model.identity.key: folder], videoModels: [model.identity.key])
+        try runner.load(model, streamed: false)
+        defer { try? runner.evict(model) }
+
+        let work = try TestSupport.temporaryFolder(self)
+        var inputs: [String: URL] = [:], outputs: [String: URL] = [:]
+        for stage in [a, b, c] {
+            let input = work.appendingPathComponent(stage.inputs[0])
+            try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+            let rows = stage.id == "b/denoise" ? 511 : 512
+            for name in ["prompt", "negative"] {
+                try FloatArrayFile.write([Float](repeating: 0.1, count: rows * 32), shape: [1, rows, 32],
+                                         to: input.appendingPathComponent("\(name).kf32"))
+            }
+            inputs[stage.inputs[0]] = input
+            outputs[stage.id] = work.appendingPathComponent(stage.id)
+        }
+        func refusal(_ stages: [Stage]) -> RunnerError? {
+            do {
+                _ = try runner.run(stages, model: model, tactic: nil, inputs: inputs, outputs: outputs) { _, _ in
+                    XCTFail("a step ran")
+                }
+                return nil
+            } catch {
+                return error as? RunnerError
+            }
+        }
+        XCTAssertEqual(refusal([a, c]), .unsupported(
+            stage: "c/denoise", reason: "its clip's settings differ from those of a/denoise, so it cannot be denoised "
+                + "in one batch with it"))
+        let file = inputs[b.inputs[0]]?.appendingPathComponent("prompt.kf32").path ?? ""
+        XCTAssertEqual(refusal([a, b]), .invalidInput(
+            stage: "b/denoise", file: file,
+            reason: "prompt embeddings of shape [1, 511, 32], not [1, L, d_model] like the batch's [1, 512, 32]"))
+    }
+}
