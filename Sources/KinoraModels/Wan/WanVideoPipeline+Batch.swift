@@ -25,7 +25,8 @@ extension WanVideoPipeline {
     /// clip b's prompt (and negative prompt) embeddings in row b. Per timestep the transformer runs over all the clips'
     /// latents (each with its keyframe's first frame, at t = 0, when it has one), guidance combines each clip's halves
     /// and each clip's sampler steps its own latents. Returns each clip's final latents [1, z_dim, T, h, w], still
-    /// normalised, in `clips` order; `progress` gets each step of the whole batch.
+    /// normalised, in `clips` order; `progress` gets each step of the whole batch. Clips of at most `Graph.vectorRows`
+    /// tokens run one after the other, each step reported with its clip (`Progress.clip`).
     public func denoise(
         _ settings: WanVideoSettings, conditioning: Conditioning, clips: [Clip],
         progress: (Progress) -> Void = { _ in }
@@ -60,8 +61,7 @@ extension WanVideoPipeline {
                 input += clip.imageCondition.map { Self.replacingFirstFrame(state.latents, with: $0, shape: shape) }
                     ?? state.latents
             }
-            let timestep = Self.timesteps(
-                t, clips: clips, frames: shape[2], tokensPerFrame: tokensPerFrame)
+            let timestep = Self.timesteps(t, clips: clips, frames: shape[2], tokensPerFrame: tokensPerFrame)
             let tensor = try Tensor(input, shape: batchShape, on: arena.device)
             let conditional = try predict(
                 tensor, timestep: timestep, text: conditioning.prompt, streamed: settings.streamedTransformer)
