@@ -54,11 +54,7 @@ extension ChainStageRunner {
                                                           seed: stage.seed ?? 0)
         }
         let latents = try pipeline.denoise(settings, batch: requests) { done in
-            if let picture = done.picture {
-                progress(stages[picture].id, done.step)
-            } else {
-                for stage in stages { progress(stage.id, done.step) }
-            }
+            Self.report(done.step, of: done.picture, in: stages, to: progress)
         }
         for (stage, values) in zip(stages, latents) {
             guard let folder = folders[stage.id] else {

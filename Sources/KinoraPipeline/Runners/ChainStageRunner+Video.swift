@@ -206,11 +206,7 @@ extension ChainStageRunner {
             prompt: try prompts.tensor(on: device),
             negative: settings.usesGuidance ? try negatives.tensor(on: device) : nil)
         let latents = try pipeline.denoise(settings, conditioning: conditioning, clips: clips) { step in
-            if let clip = step.clip {
-                progress(stages[clip].id, step.step)
-            } else {
-                for stage in stages { progress(stage.id, step.step) }
-            }
+            Self.report(step.step, of: step.clip, in: stages, to: progress)
         }
         for (stage, values) in zip(stages, latents) {
             guard let folder = outputs[stage.id] else {

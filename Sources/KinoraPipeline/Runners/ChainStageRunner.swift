@@ -343,4 +343,14 @@ public final class ChainStageRunner: StageRunner {
         }
         return url
     }
+
+    /// A batch's sampling `step` reported to the one stage of `stages` it concerns (`member`, when the batch's
+    /// members run one by one) or to every stage of the batch.
+    static func report(_ step: Int, of member: Int?, in stages: [Stage], to progress: (String, Int) -> Void) {
+        if let member {
+            progress(stages[member].id, step)
+        } else {
+            for stage in stages { progress(stage.id, step) }
+        }
+    }
 }
