@@ -66,6 +66,27 @@ final class Frame {
         try FFmpegError.check(av_frame_make_writable(pointer), "av_frame_make_writable")
     }
 
+    /// Copies `height` rows of `rowBytes` bytes each from the tightly packed `rows` into the first plane, at its
+    /// stride. `rows` must hold them all and the plane must be at least that large.
+    func copyRows(from rows: UnsafeBufferPointer<UInt8>, rowBytes: Int, height: Int) {
+        precondition(rows.count >= rowBytes * height && rowBytes <= Int(pointer.pointee.linesize.0))
+        guard let source = rows.baseAddress, let plane = pointer.pointee.data.0 else { return }
+        let stride = Int(pointer.pointee.linesize.0)
+        for row in 0..<height {
+            (plane + row * stride).update(from: source + row * rowBytes, count: rowBytes)
+        }
+    }
+
+    /// Copies `height` rows of `rowBytes` bytes each of the first plane into `rows`, tightly packed.
+    func copyRows(to rows: UnsafeMutableBufferPointer<UInt8>, rowBytes: Int, height: Int) {
+        precondition(rows.count >= rowBytes * height && rowBytes <= Int(pointer.pointee.linesize.0))
+        guard let target = rows.baseAddress, let plane = pointer.pointee.data.0 else { return }
+        let stride = Int(pointer.pointee.linesize.0)
+        for row in 0..<height {
+            (target + row * rowBytes).update(from: plane + row * stride, count: rowBytes)
+        }
+    }
+
     /// Copies `count` frames of interleaved float audio starting at frame `start` of `samples` into this frame,
     /// as packed or planar float; frames past the end of `samples` become silence.
     func fillAudio(from samples: [Float], channels: Int, start: Int, count: Int, planar: Bool) {

@@ -2,10 +2,12 @@ import CFFmpeg
 
 /// Owns an `SwsContext` that converts between packed 8-bit RGB arrays and frames in a codec's pixel format, with
 /// BT.709 coefficients and limited range on the YUV side. The context is built once per size and format pair and
-/// reused for every frame of that shape.
+/// reused for every frame of that shape. swscale never sees the arrays themselves: their rows are copied to or from
+/// a picture FFmpeg allocated, whose padding its vector loads and stores may touch.
 final class PixelConverter {
     private var context: OpaquePointer?
     private var shape: Shape?
+    private var packed: Frame?
     private let flags: Int32
     private let threads: Int
 
@@ -66,30 +68,27 @@ final class PixelConverter {
 
     /// Converts packed RGB24 `pixels` of `width × height` into `frame` (already allocated in its format and size).
     /// YUV targets get BT.709 limited range unless `bt709` / `fullRange` say otherwise (JPEG is BT.601 full range).
-    /// The pixels are read in place, not copied; with several threads each converts a band of rows.
+    /// With several threads each converts a band of rows.
     func convert(rgb24 pixels: [UInt8], width: Int, height: Int, into frame: Frame, bt709: Bool = true,
                  fullRange: Bool = false) throws {
+        try pixels.withUnsafeBufferPointer { pixels in
+            try convert(rgb24: pixels, width: width, height: height, into: frame, bt709: bt709, fullRange: fullRange)
+        }
+    }
+
+    /// ``convert(rgb24:width:height:into:bt709:fullRange:)`` for pixels anywhere in memory: exactly their
+    /// `width × height × 3` bytes are read, none after them.
+    func convert(rgb24 pixels: UnsafeBufferPointer<UInt8>, width: Int, height: Int, into frame: Frame,
+                 bt709: Bool = true, fullRange: Bool = false) throws {
+        guard pixels.count == width * height * 3 else {
+            throw MediaError.invalidFrameData(expected: width * height * 3, got: pixels.count)
+        }
         let target = AVPixelFormat(rawValue: frame.pointer.pointee.format)
         try prepare(Shape(width: width, height: height, source: AV_PIX_FMT_RGB24, target: target, yuvIsBT709: bt709,
                           yuvIsFullRange: fullRange))
-        let source = try Frame()
-        try pixels.withUnsafeBufferPointer { buffer in
-            // sws_scale_frame takes a reference to its source; this one borrows `pixels` for the call and frees
-            // nothing when released.
-            let borrowed = UnsafeMutablePointer(mutating: buffer.baseAddress!)
-            guard let reference = av_buffer_create(borrowed, buffer.count, { _, _ in }, nil,
-                                                   Int32(AV_BUFFER_FLAG_READONLY)) else {
-                throw FFmpegError.error("av_buffer_create", FFmpegError.outOfMemory)
-            }
-            defer { av_frame_unref(source.pointer) }
-            source.pointer.pointee.buf.0 = reference
-            source.pointer.pointee.data.0 = borrowed
-            source.pointer.pointee.linesize.0 = Int32(width * 3)
-            source.pointer.pointee.width = Int32(width)
-            source.pointer.pointee.height = Int32(height)
-            source.pointer.pointee.format = AV_PIX_FMT_RGB24.rawValue
-            try FFmpegError.check(sws_scale_frame(context, frame.pointer, source.pointer), "sws_scale_frame")
-        }
+        let source = try packedPicture(width: width, height: height)
+        source.copyRows(from: pixels, rowBytes: width * 3, height: height)
+        try FFmpegError.check(sws_scale_frame(context, frame.pointer, source.pointer), "sws_scale_frame")
     }
 
     /// Converts a decoded frame, whatever its format, to packed RGB24, honouring its colour matrix and range tags.
@@ -100,22 +99,26 @@ final class PixelConverter {
         try prepare(Shape(width: width, height: height, source: source, target: AV_PIX_FMT_RGB24,
                           yuvIsBT709: frame.pointer.pointee.colorspace == AVCOL_SPC_BT709,
                           yuvIsFullRange: frame.pointer.pointee.color_range == AVCOL_RANGE_JPEG))
+        let target = try packedPicture(width: width, height: height)
+        try FFmpegError.check(sws_scale_frame(context, target.pointer, frame.pointer), "sws_scale_frame")
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
-        let target = try Frame()
-        try pixels.withUnsafeMutableBufferPointer { buffer in
-            guard let reference = av_buffer_create(buffer.baseAddress, buffer.count, { _, _ in }, nil, 0) else {
-                throw FFmpegError.error("av_buffer_create", FFmpegError.outOfMemory)
-            }
-            defer { av_frame_unref(target.pointer) }
-            target.pointer.pointee.buf.0 = reference
-            target.pointer.pointee.data.0 = buffer.baseAddress
-            target.pointer.pointee.linesize.0 = Int32(width * 3)
-            target.pointer.pointee.width = Int32(width)
-            target.pointer.pointee.height = Int32(height)
-            target.pointer.pointee.format = AV_PIX_FMT_RGB24.rawValue
-            try FFmpegError.check(sws_scale_frame(context, target.pointer, frame.pointer), "sws_scale_frame")
+        pixels.withUnsafeMutableBufferPointer { rows in
+            target.copyRows(to: rows, rowBytes: width * 3, height: height)
         }
         return (width, height, pixels)
+    }
+
+    /// The packed RGB24 picture swscale reads from or writes to, allocated by FFmpeg (rows aligned and padded as
+    /// its SIMD code needs: it loads whole vectors, past the last pixel of a row) and kept while the size stays.
+    private func packedPicture(width: Int, height: Int) throws -> Frame {
+        if let packed, Int(packed.pointer.pointee.width) == width, Int(packed.pointer.pointee.height) == height {
+            try packed.makeWritable()
+            return packed
+        }
+        packed = nil
+        let picture = try Frame(width: width, height: height, pixelFormat: AV_PIX_FMT_RGB24)
+        packed = picture
+        return picture
     }
 
     deinit {

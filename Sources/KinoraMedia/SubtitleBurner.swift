@@ -226,13 +226,7 @@ private final class FilterGraph {
     func filter(_ pixels: [UInt8], pts: Int64) throws -> [UInt8] {
         try input.makeWritable()
         let rowBytes = width * 3
-        let inputStride = Int(input.pointer.pointee.linesize.0)
-        pixels.withUnsafeBufferPointer { source in
-            let target = input.pointer.pointee.data.0!
-            for row in 0..<height {
-                (target + row * inputStride).update(from: source.baseAddress! + row * rowBytes, count: rowBytes)
-            }
-        }
+        pixels.withUnsafeBufferPointer { input.copyRows(from: $0, rowBytes: rowBytes, height: height) }
         input.pts = pts
         try FFmpegError.check(av_buffersrc_add_frame_flags(source, input.pointer, Int32(AV_BUFFERSRC_FLAG_KEEP_REF)),
                               "av_buffersrc_add_frame_flags")
@@ -243,14 +237,8 @@ private final class FilterGraph {
             throw MediaError.subtitleRendererUnavailable("the subtitle filter returned a \(frame.width)x"
                                                          + "\(frame.height) picture in pixel format \(frame.format)")
         }
-        let outputStride = Int(frame.linesize.0)
         var result = [UInt8](repeating: 0, count: rowBytes * height)
-        result.withUnsafeMutableBufferPointer { target in
-            let source = frame.data.0!
-            for row in 0..<height {
-                (target.baseAddress! + row * rowBytes).update(from: source + row * outputStride, count: rowBytes)
-            }
-        }
+        result.withUnsafeMutableBufferPointer { output.copyRows(to: $0, rowBytes: rowBytes, height: height) }
         return result
     }
 

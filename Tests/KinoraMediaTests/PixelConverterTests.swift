@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 import XCTest
 
 @testable import KinoraMedia
@@ -45,5 +46,34 @@ final class PixelConverterTests: XCTestCase {
         let red = [UInt8]([255, 0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 0])
         try converter.convert(rgb24: red, width: 2, height: 2, into: frame)
         XCTAssertEqual(Int(planes(frame, width: 2, height: 2)[0]), 63, accuracy: 1)
+    }
+
+    /// swscale's vector loads read whole registers, a few bytes past the last pixel of a row; the pixels handed to
+    /// the converter end right before a page that cannot be read, so such a read would crash the test.
+    func testConversionReadsNothingPastTheLastPixel() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for (width, height) in [(64, 4), (61, 5), (322, 3)] {
+            let count = width * height * 3
+            let pages = (count + page - 1) / page + 1
+            let mapping = try XCTUnwrap(mmap(nil, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                             -1, 0))
+            XCTAssertNotEqual(mapping, MAP_FAILED)
+            defer { munmap(mapping, pages * page) }
+            let guardPage = mapping + (pages - 1) * page
+            XCTAssertEqual(mprotect(guardPage, page, PROT_NONE), 0)
+            let start = guardPage.assumingMemoryBound(to: UInt8.self) - count
+            let pixels = (0..<count).map { UInt8(truncatingIfNeeded: $0 * 7) }
+            start.update(from: pixels, count: count)
+            for threads in [1, 0] {
+                let converter = PixelConverter(accurate: false, threads: threads)
+                let frame = try Frame(width: width, height: height, pixelFormat: AV_PIX_FMT_YUV420P)
+                try converter.convert(rgb24: UnsafeBufferPointer(start: start, count: count), width: width,
+                                      height: height, into: frame)
+                let reference = try Frame(width: width, height: height, pixelFormat: AV_PIX_FMT_YUV420P)
+                try converter.convert(rgb24: pixels, width: width, height: height, into: reference)
+                XCTAssertEqual(planes(frame, width: width, height: height),
+                               planes(reference, width: width, height: height), "\(width)x\(height)")
+            }
+        }
     }
 }
