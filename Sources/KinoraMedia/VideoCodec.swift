@@ -71,6 +71,9 @@ public enum VideoCodec: String, CaseIterable, Sendable {
             options["crf"] = "\(value)"
             options["preset"] = preset ?? "medium"
             if self == .h265 { options["x265-params"] = "log-level=error" }
+            if self == .h264, let instructions = X264InstructionSets.withoutAVX512 {
+                options["x264-params"] = instructions
+            }
         case .av1:
             let value = crf ?? defaultCRF!
             guard (1...63).contains(value) else { throw MediaError.invalidArgument("CRF for av1 must be 1...63") }

@@ -203,6 +203,40 @@ final class VideoWriterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: abandoned.path))
     }
 
+    /// Encodes the same frames (decoded from an FFV1 cut, as the render's mux gets them) with audio and subtitles
+    /// several times: the files are the same byte for byte whatever the heap holds and however the threads
+    /// interleave. Before each run the heap is filled with blocks of a new byte pattern, half of them freed, and a
+    /// thread keeps allocating and filling blocks while the encode runs, so memory read before it is written, or a
+    /// picture refilled while the encoder still reads it, would change the output. On a CPU with AVX-512 this fails
+    /// when libx264 may use it (see X264InstructionSets).
+    func testTheSameFramesEncodeToTheSameBytesWhateverTheHeapHolds() throws {
+        let rate = try FrameRate(24)
+        // 70×42: 5 macroblocks a row (not a multiple of 8, where x264's AVX-512 mb-tree read past the row), neither
+        // side a multiple of 16 (the encoder pads) and rows that end mid-vector for swscale; 48 frames pass x264's
+        // 40-frame look-ahead, so its frame threads all work.
+        let cut = try encode("cut.mkv", settings: VideoSettings(codec: .ffv1, frameRate: rate), frames: 48, width: 70,
+                             height: 42)
+        let tone = try TestSupport.sine(frequency: 330, amplitude: 0.25, seconds: 2, channels: 2)
+        let cues = [try SubtitleCue(start: 0.2, end: 1.1, text: "The same every time")]
+        var outputs: [Data] = []
+        for run in 0..<6 {
+            let churn = HeapChurn(pattern: UInt8(truncatingIfNeeded: 0x5A + run * 37))
+            let url = directory.appendingPathComponent("run\(run).mp4")
+            let writer = try VideoWriter(url: url, settings: VideoSettings(codec: .h264, frameRate: rate, crf: 20),
+                                         audio: tone, subtitles: cues)
+            let reader = try VideoReader(url: cut)
+            while let frame = try reader.nextFrame() {
+                try writer.append(frame: frame)
+            }
+            try writer.finish()
+            churn.stop()
+            outputs.append(try Data(contentsOf: url))
+        }
+        for (run, output) in outputs.enumerated().dropFirst() {
+            XCTAssertEqual(output, outputs[0], "run \(run) differs from run 0")
+        }
+    }
+
     func testCodecThatTheContainerCannotHoldIsRejected() throws {
         let settings = VideoSettings(codec: .prores, frameRate: try FrameRate(24))
         XCTAssertThrowsError(try encode("p.webm", settings: settings, frames: 1)) {
@@ -224,5 +258,52 @@ final class VideoWriterTests: XCTestCase {
                                              settings: VideoSettings(frameRate: try FrameRate(24)))) {
             XCTAssertEqual($0 as? MediaError, .unsupportedContainer(path: directory.appendingPathComponent("x.avi").path))
         }
+    }
+}
+
+/// Leaves a byte pattern all over the heap: blocks of 64 bytes to 256 KiB are allocated and filled with it, every
+/// other one freed at once (so later allocations get memory holding the pattern), and a thread goes on doing so
+/// until ``stop()``.
+private final class HeapChurn: @unchecked Sendable {
+    private let pattern: UInt8
+    private let lock = NSLock()
+    private var running = true
+    private let stopped = DispatchSemaphore(value: 0)
+    private var kept: [[UInt8]] = []
+
+    init(pattern: UInt8) {
+        self.pattern = pattern
+        kept = churn(blocks: 260)
+        Thread { [self] in
+            while isRunning {
+                withExtendedLifetime(churn(blocks: 26)) {}
+            }
+            stopped.signal()
+        }.start()
+    }
+
+    /// Ends the thread and frees the blocks kept.
+    func stop() {
+        lock.lock()
+        running = false
+        lock.unlock()
+        stopped.wait()
+        kept = []
+    }
+
+    private var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return running
+    }
+
+    /// Allocates `blocks` blocks filled with the pattern and returns every other one; the rest are freed.
+    private func churn(blocks: Int) -> [[UInt8]] {
+        var kept: [[UInt8]] = []
+        for index in 0..<blocks {
+            let block = [UInt8](repeating: pattern, count: 64 << (index % 13))
+            if index % 2 == 0 { kept.append(block) } else { withExtendedLifetime(block) {} }
+        }
+        return kept
     }
 }
