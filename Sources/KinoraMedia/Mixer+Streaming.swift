@@ -12,11 +12,12 @@ public struct StreamedMix: Sendable {
 
 extension Mixer {
     /// The master of ``mix(_:)``, sample for sample, made block by block so that memory does not grow with the
-    /// timeline: each block sums the tracks that overlap it (a looped track read modulo its audio's length), with
-    /// the ducker's state carried from block to block. Without a loudness target each block goes to `write` as it
-    /// is made. With one, the un-normalised master is measured as it is made and kept in a temporary float WAV in
-    /// `scratchDirectory` (removed afterwards), which the normalisation's passes read again block by block. Blocks
-    /// reach `write` in order, interleaved, at most `blockFrames` frames each.
+    /// timeline: each block sums the tracks that overlap it (a looped track read modulo its audio's length, a track
+    /// from a file read from it as the blocks reach it), with the ducker's state carried from block to block.
+    /// Without a loudness target each block goes to `write` as it is made. With one, the un-normalised master is
+    /// measured as it is made and kept in a temporary float WAV in `scratchDirectory` (removed afterwards), which the
+    /// normalisation's passes read again block by block. Blocks reach `write` in order, interleaved, at most
+    /// `blockFrames` frames each.
     public func mix(_ tracks: [MixTrack], blockFrames: Int = 16384, scratchDirectory: URL,
                     write: ([Float]) throws -> Void) throws -> StreamedMix
     {
@@ -41,7 +42,7 @@ extension Mixer {
         let file = try SoundFile(writing: scratch.path, format: AudioFileFormat.wavFloat.sndfileFormat,
                                  sampleRate: rate, channels: channels)
         for start in stride(from: 0, to: length, by: blockFrames) {
-            let block = master.block(start..<min(length, start + blockFrames))
+            let block = try master.block(start..<min(length, start + blockFrames))
             try meter.add(block)
             try file.write(block)
         }
@@ -77,36 +78,44 @@ private struct MasterBlocks {
     }
 
     /// The master's frames `range`, the block after the previous one.
-    mutating func block(_ range: Range<Int>) -> [Float] {
+    mutating func block(_ range: Range<Int>) throws -> [Float] {
         precondition(range.lowerBound == next, "mix blocks must follow each other")
         next = range.upperBound
+        // Each track is rendered once per block (a track from a file is read in order), for the key and the master.
+        let parts = try tracks.map { try part(of: $0, in: range) }
         var curve: [Float]?
         if ducker != nil {
             var key = [Float](repeating: 0, count: range.count * channels)
-            for track in tracks where track.role == .voice {
-                add(track, in: range, to: &key, gains: nil)
+            for (track, part) in zip(tracks, parts) where track.role == .voice {
+                add(part, to: &key, gains: nil)
             }
             curve = ducker!.gains(key: key, channels: channels)
         }
         var master = [Float](repeating: 0, count: range.count * channels)
-        for track in tracks {
-            add(track, in: range, to: &master, gains: track.role == .music ? curve : nil)
+        for (track, part) in zip(tracks, parts) {
+            add(part, to: &master, gains: track.role == .music ? curve : nil)
         }
         return master
     }
 
-    /// Adds the part of `track` that falls in the timeline's `range` to `samples` (which hold that range), each
-    /// frame multiplied by its gain in `gains` (one per frame of the range) when given.
-    private func add(_ track: PlacedTrack, in range: Range<Int>, to samples: inout [Float], gains: [Float]?) {
+    /// The part of `track` that falls in the timeline's `range`: its samples and their first frame's offset in the
+    /// range; nil when the track does not sound there.
+    private func part(of track: PlacedTrack, in range: Range<Int>) throws -> (offset: Int, samples: [Float])? {
         let first = max(range.lowerBound, track.start)
         let last = min(range.upperBound, track.start + min(track.frameCount, length - track.start))
-        guard first < last else { return }
-        var part = [Float](repeating: 0, count: (last - first) * channels)
-        track.render(frames: (first - track.start)..<(last - track.start), into: &part, at: 0)
-        let offset = first - range.lowerBound
-        for frame in 0..<(last - first) {
+        guard first < last else { return nil }
+        var samples = [Float](repeating: 0, count: (last - first) * channels)
+        try track.render(frames: (first - track.start)..<(last - track.start), into: &samples, at: 0)
+        return (first - range.lowerBound, samples)
+    }
+
+    /// Adds `part` to `samples` (which hold the block), each frame multiplied by its gain in `gains` (one per frame
+    /// of the block) when given.
+    private func add(_ part: (offset: Int, samples: [Float])?, to samples: inout [Float], gains: [Float]?) {
+        guard let (offset, values) = part else { return }
+        for frame in 0..<(values.count / channels) {
             for channel in 0..<channels {
-                var value = part[frame * channels + channel]
+                var value = values[frame * channels + channel]
                 if let gains { value *= gains[offset + frame] }
                 samples[(offset + frame) * channels + channel] += value
             }

@@ -14,8 +14,8 @@ public enum TrackRole: String, Sendable, CaseIterable {
 public struct MixTrack: Sendable {
     /// Name used for the stem.
     public var name: String
-    /// The audio; resampled and converted to the mix's format as needed.
-    public var audio: AudioBuffer
+    /// The audio, in memory or in a file; resampled and converted to the mix's format as needed.
+    public var audio: TrackAudio
     /// Voice, music or effect.
     public var role: TrackRole
     /// Start on the timeline in seconds (rounded to the nearest sample).
@@ -34,10 +34,19 @@ public struct MixTrack: Sendable {
     /// Whether the audio repeats until `length`.
     public var loop: Bool
 
+    /// A track of audio in memory.
     public init(name: String, audio: AudioBuffer, role: TrackRole = .effect, start: Double = 0, gainDB: Double = 0,
                 fadeIn: Double = 0, fadeOut: Double = 0, pan: Double = 0, length: Double? = nil, loop: Bool = false) {
+        self.init(name: name, source: .buffer(audio), role: role, start: start, gainDB: gainDB, fadeIn: fadeIn,
+                  fadeOut: fadeOut, pan: pan, length: length, loop: loop)
+    }
+
+    /// A track whose audio is `source`: a buffer, or a file the streaming mix reads a block at a time.
+    public init(name: String, source: TrackAudio, role: TrackRole = .effect, start: Double = 0, gainDB: Double = 0,
+                fadeIn: Double = 0, fadeOut: Double = 0, pan: Double = 0, length: Double? = nil,
+                loop: Bool = false) {
         self.name = name
-        self.audio = audio
+        self.audio = source
         self.role = role
         self.start = start
         self.gainDB = gainDB
@@ -91,8 +100,8 @@ public struct MixResult: Sendable {
 
 /// Mixes tracks into one master: places each on the timeline, applies gain, fades and pan, ducks music under
 /// voice, and normalises the loudness. ``mix(_:)`` holds the whole timeline once per stem and returns the stems;
-/// ``mix(_:blockFrames:scratchDirectory:write:)`` makes the same master block by block in memory that does not
-/// grow with the timeline.
+/// ``mix(_:blockFrames:scratchDirectory:write:)`` makes the same master block by block in memory that grows neither
+/// with the timeline nor, for tracks from files, with their audio.
 public struct Mixer: Sendable {
     public var settings: MixSettings
 
@@ -197,17 +206,17 @@ public struct Mixer: Sendable {
         var stem = try AudioBuffer(silenceOf: length, sampleRate: settings.sampleRate, channels: settings.channels)
         let frames = min(track.frameCount, length - track.start)
         guard frames > 0 else { return stem }
-        track.render(frames: 0..<frames, into: &stem.samples, at: track.start)
+        try track.render(frames: 0..<frames, into: &stem.samples, at: track.start)
         return stem
     }
 }
 
 /// A track ready to be placed: its audio at the mix's rate and channels, where it starts and how long it lasts on
-/// the timeline, and the envelope and balance that shape it. A looped track keeps its audio once and reads it
-/// modulo its length.
+/// the timeline, and the envelope and balance that shape it. A looped track reads its audio modulo its length; a
+/// track from a file reads it in order, a block at a time (``TrackFrames``).
 struct PlacedTrack {
     let role: TrackRole
-    let audio: AudioBuffer
+    let audio: any TrackFrames
     /// First frame on the timeline.
     let start: Int
     /// Frames the track lasts: its audio's, cut to its length or looped up to it.
@@ -220,7 +229,7 @@ struct PlacedTrack {
     init(_ track: MixTrack, settings: MixSettings) throws {
         let rate = Double(settings.sampleRate)
         role = track.role
-        audio = try Resampler.resample(track.audio, to: settings.sampleRate).withChannels(settings.channels)
+        audio = try makeTrackFrames(track.audio, sampleRate: settings.sampleRate, channels: settings.channels)
         start = Int((track.start * rate).rounded())
         if let length = track.length {
             let frames = Int((length * rate).rounded())
@@ -235,22 +244,21 @@ struct PlacedTrack {
     }
 
     /// Writes the track's frames `frames` (from its own start), with gain, fades and pan, into the interleaved
-    /// `samples` from frame `position` on, replacing what is there.
-    func render(frames: Range<Int>, into samples: inout [Float], at position: Int) {
+    /// `samples` from frame `position` on, replacing what is there. A track from a file is rendered in order: each
+    /// range follows the one before.
+    func render(frames: Range<Int>, into samples: inout [Float], at position: Int) throws {
         let channels = audio.channels
-        let sourceFrames = audio.frameCount
-        audio.samples.withUnsafeBufferPointer { source in
-            samples.withUnsafeMutableBufferPointer { target in
-                for frame in frames {
-                    var envelope = gain
-                    if Double(frame) < fadeInFrames { envelope *= Float(Double(frame) / fadeInFrames) }
-                    let remaining = Double(frameCount - frame)
-                    if remaining <= fadeOutFrames { envelope *= Float((remaining - 1) / fadeOutFrames) }
-                    let from = (frame < sourceFrames ? frame : frame % sourceFrames) * channels
-                    let to = (position + frame - frames.lowerBound) * channels
-                    for channel in 0..<channels {
-                        target[to + channel] = source[from + channel] * envelope * balance[channel]
-                    }
+        let source = try audio.read(frames)
+        samples.withUnsafeMutableBufferPointer { target in
+            for frame in frames {
+                var envelope = gain
+                if Double(frame) < fadeInFrames { envelope *= Float(Double(frame) / fadeInFrames) }
+                let remaining = Double(frameCount - frame)
+                if remaining <= fadeOutFrames { envelope *= Float((remaining - 1) / fadeOutFrames) }
+                let from = (frame - frames.lowerBound) * channels
+                let to = (position + frame - frames.lowerBound) * channels
+                for channel in 0..<channels {
+                    target[to + channel] = source[from + channel] * envelope * balance[channel]
                 }
             }
         }

@@ -82,6 +82,19 @@ final class MixerStreamingTests: XCTestCase {
                                  file: file, line: line)
     }
 
+    /// `tracks` with each buffer written to a float WAV in `directory` (which keeps every sample exactly) and the
+    /// track reading that file instead.
+    private func onDisk(_ tracks: [MixTrack], in directory: URL) throws -> [MixTrack] {
+        try tracks.enumerated().map { index, track in
+            guard case let .buffer(buffer) = track.audio else { return track }
+            let url = directory.appendingPathComponent("track\(index).wav")
+            try AudioFile.write(buffer, to: url, format: .wavFloat)
+            var copy = track
+            copy.audio = .file(url)
+            return copy
+        }
+    }
+
     func testStreamedMixEqualsWholeBufferMixWithDuckingAndNoNormalization() throws {
         let tracks = try tracks(seed: 7)
         var settings = MixSettings(ducking: DuckingSettings(reductionDB: -10, attack: 0.013, release: 0.21),
@@ -150,5 +163,49 @@ final class MixerStreamingTests: XCTestCase {
         XCTAssertEqual(looped.samples[200..<250], ramp.samples[0..<50])
         let cut = try Mixer(settings: plain).mix([MixTrack(name: "cut", audio: ramp, length: 30.0 / 48000)]).mix
         XCTAssertEqual(cut.samples, Array(ramp.samples[0..<30]))
+    }
+
+    /// Tracks read from their files a block at a time (a looped bed reopened at each repeat, a 44.1 kHz line resampled
+    /// as it is read, mono lines spread to stereo) mix to the same samples as the same tracks held in memory, streamed
+    /// or whole, with and without normalisation.
+    func testTracksFromFilesMixExactlyAsTheirBuffers() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let held = try tracks(seed: 5)
+        let files = try onDisk(held, in: directory)
+        var settings = MixSettings(ducking: DuckingSettings(reductionDB: -10, attack: 0.013, release: 0.21),
+                                   loudnessTarget: nil, duration: 3.2)
+        for channels in [2, 1] {
+            settings.channels = channels
+            let mixer = Mixer(settings: settings)
+            let whole = try mixer.mix(held).mix
+            XCTAssertEqual(try mixer.mix(files).mix, whole, "\(channels) channels, whole")
+            for blockFrames in [1, 997, 16384] where channels == 2 || blockFrames != 1 {
+                let (audio, _) = try streamed(mixer, files, blockFrames: blockFrames)
+                assertSame(audio, whole, tolerance: 0, "\(channels) channels, blocks of \(blockFrames)")
+            }
+        }
+        let normalized = Mixer(settings: MixSettings(ducking: DuckingSettings(), loudnessTarget: -9,
+                                                     truePeakCeiling: -1.5, duration: 3.2))
+        let (fromBuffers, bufferResult) = try streamed(normalized, held, blockFrames: 4096)
+        let (fromFiles, fileResult) = try streamed(normalized, files, blockFrames: 4096)
+        assertSame(fromFiles, fromBuffers, tolerance: 0, "normalised")
+        XCTAssertEqual(fileResult.normalizationGainDB, bufferResult.normalizationGainDB)
+    }
+
+    func testALoopedTrackFromAFileRepeatsItToItsLength() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ramp = try AudioBuffer(sampleRate: 48000, channels: 1, samples: (0..<100).map { Float($0) / 100 })
+        let url = directory.appendingPathComponent("ramp.wav")
+        try AudioFile.write(ramp, to: url, format: .wavFloat)
+        let mixer = Mixer(settings: MixSettings(channels: 1, ducking: nil, loudnessTarget: nil))
+        let track = MixTrack(name: "loop", source: .file(url), length: 250.0 / 48000, loop: true)
+        for blockFrames in [7, 100, 4096] {
+            let (looped, result) = try streamed(mixer, [track], blockFrames: blockFrames)
+            XCTAssertEqual(result.frameCount, 250)
+            XCTAssertEqual(looped.samples, Array((ramp.samples + ramp.samples + ramp.samples)[0..<250]),
+                           "blocks of \(blockFrames)")
+        }
     }
 }
