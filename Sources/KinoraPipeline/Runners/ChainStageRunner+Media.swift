@@ -8,8 +8,9 @@ import KinoraMedia
 /// (`video.mkv`), both FFV1, lossless 8-bit RGB, so they decode to exactly the frames that were made; `load` and
 /// `mix` write 32-bit float WAV (`audio.wav`, `mix.wav`; a generated cue's `audio.wav` comes from `generateMusic`);
 /// `mux` writes the final file (`output.<ext>`) in the output's codec with the mix muxed alongside, trimmed or padded
-/// to the video's duration. Frames stream from file to encoder, the mix is made block by block and the mux reads it
-/// in pieces, so memory stays flat however long the cut.
+/// to the video's duration. Frames stream from file to encoder, a cue's file is resampled block by block, the mix is
+/// made block by block from its lines' and cues' files and the mux reads it in pieces, so memory stays flat however
+/// long the cut or its cues.
 extension ChainStageRunner {
     var frameRate: FrameRate {
         get throws { try FrameRate(workflow.output.fps.numerator, workflow.output.fps.denominator) }
@@ -67,20 +68,35 @@ extension ChainStageRunner {
         try writer.finish()
     }
 
+    /// Converts a cue's file to the stage's sample rate as `audio.wav`, a block at a time; NaN or infinite samples
+    /// (a broken float file) fail the stage, naming the file.
     func loadAudio(_ stage: Stage, into folder: URL) throws {
         let cue = workflow.musicCues[try ownerIndex(stage, prefix: "music")]
         guard let file = cue.file else {
             throw RunnerError.unsupported(stage: stage.id, reason: "cue '\(cue.id)' is generated, not a file")
         }
         let source = file.hasPrefix("/") ? URL(fileURLWithPath: file) : workflowFolder.appendingPathComponent(file)
-        let audio = try Resampler.resample(AudioFile.read(source), to: try int(stage, "sample_rate"))
-        try requireFinite(audio.samples, "audio (from \(source.path))", of: stage, model: nil)
-        try AudioFile.write(audio, to: folder.appendingPathComponent("audio.wav"), format: .wavFloat)
+        let rate = try int(stage, "sample_rate")
+        let reader = try AudioFileReader(url: source)
+        let audio: AudioSource = reader.sampleRate == rate ? reader : try ResampledSource(reader, to: rate)
+        let writer = try AudioFileWriter(url: folder.appendingPathComponent("audio.wav"), format: .wavFloat,
+                                         sampleRate: rate, channels: audio.channels)
+        var nonFinite = 0
+        while case let block = try audio.read(frames: 65536), !block.isEmpty {
+            nonFinite += block.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+            try writer.append(block)
+        }
+        guard nonFinite == 0 else {
+            throw RunnerError.nonFinite(stage: stage.id, result: "audio (from \(source.path))", count: nonFinite,
+                                        total: writer.frameCount * audio.channels, model: nil, weights: nil)
+        }
+        try writer.finish()
     }
 
     /// Places every voice line and music cue (inputs in the workflow's order: lines, then cues), ducks the music
     /// under the voices and normalises the loudness to the output's target. The mix is made and written block by
-    /// block (a looped cue is read modulo its length, not repeated), so memory does not grow with the timeline.
+    /// block, each line and cue read from its file as the blocks reach it (a looped cue read again from its start),
+    /// so memory grows neither with the timeline nor with the cues' length.
     func mix(_ stage: Stage, stems: [URL], into folder: URL) throws {
         let lines = workflow.voiceLines, cues = workflow.musicCues
         guard stems.count == lines.count + cues.count else {
@@ -88,18 +104,21 @@ extension ChainStageRunner {
         }
         var tracks: [MixTrack] = []
         for (line, stem) in zip(lines, stems) {
-            let speech = try AudioFile.read(file("speech.wav", in: stem, for: stage))
-            if let end = line.end, line.start + speech.duration > end + 1e-3 {
+            let speech = try file("speech.wav", in: stem, for: stage)
+            let header = try AudioFileReader(url: speech)
+            let seconds = Double(header.frameCount) / Double(header.sampleRate)
+            if let end = line.end, line.start + seconds > end + 1e-3 {
                 note(String(format: "voice line '%@' lasts %.2f s and ends at %.2f s, after its end at %.2f s",
-                            line.id, speech.duration, line.start + speech.duration, end))
+                            line.id, seconds, line.start + seconds, end))
             }
-            tracks.append(MixTrack(name: line.id, audio: speech, role: .voice, start: line.start, gainDB: line.gain))
+            tracks.append(MixTrack(name: line.id, source: .file(speech), role: .voice, start: line.start,
+                                   gainDB: line.gain))
         }
         let duration = workflow.duration
         for (cue, stem) in zip(cues, stems.dropFirst(lines.count)) {
-            let music = try AudioFile.read(file("audio.wav", in: stem, for: stage))
-            tracks.append(MixTrack(name: cue.id, audio: music, role: .music, start: cue.start, gainDB: cue.gain,
-                                   fadeIn: cue.fadeIn, fadeOut: cue.fadeOut,
+            let music = try file("audio.wav", in: stem, for: stage)
+            tracks.append(MixTrack(name: cue.id, source: .file(music), role: .music, start: cue.start,
+                                   gainDB: cue.gain, fadeIn: cue.fadeIn, fadeOut: cue.fadeOut,
                                    length: max(0, min(cue.end ?? duration, duration) - cue.start), loop: cue.loop))
         }
         let output = workflow.output
