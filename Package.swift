@@ -28,11 +28,11 @@ let package = Package(
         // GLSL compute shaders from `shaders/`, compiled by glslc at build time and embedded as SPIR-V.
         .target(name: "KinoraShaders", plugins: ["CompileShaders"]),
         .target(name: "KinoraTensor", dependencies: ["KinoraGPU", "KinoraShaders"]),
-        // espeak-ng turns text into IPA phonemes for the Piper voices, as Piper's own front end does.
-        .systemLibrary(
+        // espeak-ng turns text into IPA phonemes for the Piper voices, as Piper's own front end does; loaded with
+        // dlopen at first use, so binaries that never speak run without it (its header comes from libespeak-ng-dev).
+        .target(
             name: "CEspeakNG",
-            pkgConfig: "espeak-ng",
-            providers: [.apt(["libespeak-ng-dev"])]
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // Weight files, no GPU: safetensors, ONNX, PyTorch checkpoints, ncnn; every offset and shape checked.
         .target(name: "KinoraFormats"),

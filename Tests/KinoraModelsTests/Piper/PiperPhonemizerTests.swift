@@ -34,4 +34,16 @@ final class PiperPhonemizerTests: XCTestCase {
             XCTAssertEqual(error as? PiperError, .unknownEspeakVoice(voice: "xx-nonexistent"))
         }
     }
+
+    /// espeak-ng is loaded at first use, so a machine without it gets a message naming it instead of a binary that
+    /// cannot start; the shared instance, already loaded, is untouched.
+    func testAMissingEspeakLibraryIsAnErrorNamingIt() throws {
+        setenv("KINORA_ESPEAK_LIBRARY", "/nonexistent/libespeak-ng.so.1", 1)
+        defer { unsetenv("KINORA_ESPEAK_LIBRARY") }
+        XCTAssertThrowsError(try EspeakNG().phonemes(for: "Hi.", voice: "en-us")) { error in
+            guard case .espeakUnavailable(let reason)? = error as? PiperError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("KINORA_ESPEAK_LIBRARY"), reason)
+            XCTAssertTrue("\(error)".contains("install libespeak-ng1"), "\(error)")
+        }
+    }
 }
