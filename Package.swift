@@ -66,10 +66,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Double-precision CPU references of the kernels, shared by the tensor tests and the conformance check.
+        .target(name: "KinoraReference", dependencies: ["KinoraTensor", "KinoraFormats"]),
         .plugin(name: "CompileShaders", capability: .buildTool()),
         .testTarget(name: "KinoraFormatsTests", dependencies: ["KinoraFormats", "KinoraTestSupport"]),
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
-        .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor", "KinoraFormats"]),
+        .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor", "KinoraFormats", "KinoraReference"]),
         .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
         .testTarget(name: "KinoraPipelineTests", dependencies: ["KinoraPipeline", "KinoraTestSupport"]),

@@ -1,3 +1,4 @@
+import KinoraReference
 import KinoraTensor
 import XCTest
 

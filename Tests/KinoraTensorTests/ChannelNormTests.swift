@@ -1,31 +1,10 @@
+import KinoraReference
 import KinoraTensor
 import XCTest
 
 /// `Graph.channelRMSNorm` (Wan's `RMS_norm`: `F.normalize(x, dim=1) · scale · gamma + bias`) against a double
 /// precision reference.
 final class ChannelNormTests: TensorTestCase {
-    /// x [N, C, S] flattened → x / max(‖x[n, :, s]‖, epsilon) · scale · weight[c] + bias[c].
-    private func reference(
-        _ x: [Float], shape: [Int], weight: [Float]?, bias: [Float]?, scale: Double,
-        epsilon: Double
-    ) -> [Double] {
-        let (batch, channels) = (shape[0], shape[1])
-        let spatial = shape.dropFirst(2).reduce(1, *)
-        var y = [Double](repeating: 0, count: x.count)
-        for n in 0..<batch {
-            for s in 0..<spatial {
-                let indices = (0..<channels).map { (n * channels + $0) * spatial + s }
-                let norm = indices.reduce(0.0) { $0 + Double(x[$1]) * Double(x[$1]) }.squareRoot()
-                for (c, index) in indices.enumerated() {
-                    y[index] =
-                        Double(x[index]) / max(norm, epsilon) * scale * Double(weight?[c] ?? 1)
-                        + Double(bias?[c] ?? 0)
-                }
-            }
-        }
-        return y
-    }
-
     func testChannelRMSNormMatchesReferenceOnOddShapesWithWeightsInEveryType() throws {
         let shapes: [[Int]] = [[1, 3, 5, 7, 9], [2, 16, 3, 11], [3, 1, 4], [1, 37, 130]]
         for dtype in DType.allCases {
@@ -42,7 +21,7 @@ final class ChannelNormTests: TensorTestCase {
                     bias: graph.input(bias))
                 let result = try graph.run([y])[0]
                 XCTAssertEqual(result.shape, shape)
-                let expected = reference(
+                let expected = NormReference.channelRMSNorm(
                     input, shape: shape, weight: try weight.floats(), bias: try bias.floats(),
                     scale: Double(channels).squareRoot(), epsilon: 1e-12)
                 assertClose(try result.floats(), expected, tolerance: 1e-6, "\(dtype) \(shape)")
@@ -61,7 +40,7 @@ final class ChannelNormTests: TensorTestCase {
             let y = try graph.channelRMSNorm(graph.input(input, shape: shape), weight: nil, scale: scale)
             let actual = try graph.run([y])[0].floats()
             let expectedScale: Double = scale.map { Double($0) } ?? 6.0.squareRoot()
-            let expected = reference(
+            let expected = NormReference.channelRMSNorm(
                 input, shape: shape, weight: nil, bias: nil, scale: expectedScale,
                 epsilon: 1e-12)
             assertClose(actual, expected, tolerance: 1e-6, "scale \(String(describing: scale))")

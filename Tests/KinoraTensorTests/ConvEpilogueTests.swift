@@ -1,3 +1,4 @@
+import KinoraReference
 import KinoraTensor
 import XCTest
 
@@ -21,8 +22,8 @@ final class ConvEpilogueTests: TensorTestCase {
         let xShape = [2, inChannels, height, width]
         let wShape = [outChannels, inChannels, kernel, kernel]
         let x = randomValues(xShape.reduce(1, *))
-        let w = randomValues(wShape.reduce(1, *), scale: 0.5).map { ConvReference.rounded($0, to: dtype) }
-        let b = randomValues(outChannels).map { ConvReference.rounded($0, to: dtype) }
+        let w = randomValues(wShape.reduce(1, *), scale: 0.5).map { HostConversionMirror.rounded($0, to: dtype) }
+        let b = randomValues(outChannels).map { HostConversionMirror.rounded($0, to: dtype) }
         let slopes = randomValues(outChannels, scale: 0.4)
         let padding = kernel / 2
         let geometry = ConvReference.Geometry(

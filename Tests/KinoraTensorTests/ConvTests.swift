@@ -1,3 +1,4 @@
+import KinoraReference
 import KinoraTensor
 import XCTest
 
@@ -13,7 +14,7 @@ final class ConvTests: TensorTestCase {
 
     /// `count` random weights already rounded to `dtype`, so the reference sees what the GPU reads.
     func randomWeights(_ count: Int, as dtype: DType) -> [Float] {
-        randomValues(count, scale: 0.5).map { ConvReference.rounded($0, to: dtype) }
+        randomValues(count, scale: 0.5).map { HostConversionMirror.rounded($0, to: dtype) }
     }
 
     /// Runs `conv2d` on random data and checks it against the double-precision reference.
@@ -23,7 +24,7 @@ final class ConvTests: TensorTestCase {
         let wShape = [c.outChannels, c.inChannels / c.groups, c.kernel.0, c.kernel.1]
         let x = randomValues(xShape.reduce(1, *))
         let w = randomWeights(wShape.reduce(1, *), as: c.dtype)
-        let b = c.bias ? randomValues(c.outChannels).map { ConvReference.rounded($0, to: c.dtype) } : nil
+        let b = c.bias ? randomValues(c.outChannels).map { HostConversionMirror.rounded($0, to: c.dtype) } : nil
         let graph = makeGraph()
         let y = try graph.conv2d(
             graph.input(x, shape: xShape), weight: graph.input(w, shape: wShape, dtype: c.dtype),
@@ -128,7 +129,7 @@ final class ConvTests: TensorTestCase {
             for c in cases {
                 let x = randomValues(c.batch * c.cin * c.length)
                 let w = randomWeights(c.cout * c.cin / c.groups * c.k, as: c.dtype)
-                let b = randomValues(c.cout).map { ConvReference.rounded($0, to: c.dtype) }
+                let b = randomValues(c.cout).map { HostConversionMirror.rounded($0, to: c.dtype) }
                 let graph = makeGraph()
                 let y = try graph.conv1d(
                     graph.input(x, shape: [c.batch, c.cin, c.length]),
@@ -163,7 +164,7 @@ final class ConvTests: TensorTestCase {
                 let x = randomValues(c.batch * c.cin * c.length)
                 let w = randomWeights(c.cin * c.outPerGroup * c.k, as: c.dtype)
                 let outChannels = c.outPerGroup * c.groups
-                let b = c.bias ? randomValues(outChannels).map { ConvReference.rounded($0, to: c.dtype) } : nil
+                let b = c.bias ? randomValues(outChannels).map { HostConversionMirror.rounded($0, to: c.dtype) } : nil
                 let graph = makeGraph()
                 let y = try graph.convTranspose1d(
                     graph.input(x, shape: [c.batch, c.cin, c.length]),
@@ -217,7 +218,7 @@ final class ConvTests: TensorTestCase {
             for c in cases {
                 let x = randomValues(c.shape.reduce(1, *))
                 let w = randomWeights(c.weightShape.reduce(1, *), as: c.dtype)
-                let b = randomValues(c.weightShape[0]).map { ConvReference.rounded($0, to: c.dtype) }
+                let b = randomValues(c.weightShape[0]).map { HostConversionMirror.rounded($0, to: c.dtype) }
                 let (result, expected) = try causalConv3d(
                     x, shape: c.shape, weight: w, weightShape: c.weightShape,
                     bias: b, stride: c.stride, padding: c.padding,

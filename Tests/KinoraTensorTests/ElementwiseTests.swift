@@ -1,30 +1,9 @@
 import Foundation
+import KinoraReference
 import KinoraTensor
 import XCTest
 
 final class ElementwiseTests: TensorTestCase {
-    private func referenceUnary(_ function: Graph.UnaryFunction, _ x: Double) -> Double {
-        switch function {
-        case .identity: return x
-        case .silu: return x / (1 + Foundation.exp(-x))
-        case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
-        case .geluTanh: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
-        case .tanh: return Foundation.tanh(x)
-        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
-        case .softplus: return Foundation.log(1 + Foundation.exp(x))
-        case .exp: return Foundation.exp(x)
-        case .relu: return max(x, 0)
-        case .sqrt: return x.squareRoot()
-        case .log: return Foundation.log(x)
-        case .abs: return Swift.abs(x)
-        case .square: return x * x
-        case .reciprocal: return 1 / x
-        case .sin: return Foundation.sin(x)
-        case .cos: return Foundation.cos(x)
-        case .elu: return x > 0 ? x : Foundation.expm1(x)
-        }
-    }
-
     func testEveryUnaryFunctionMatchesTheReferenceOnOddSizes() throws {
         for function in Graph.UnaryFunction.allCases {
             for count in [1, 7, 130] {
@@ -34,7 +13,7 @@ final class ElementwiseTests: TensorTestCase {
                 let x = try graph.input(input, shape: [count])
                 let y = try graph.unary(function, x, alpha: 1.5, beta: -0.25)
                 let result = try graph.run([y])[0].floats()
-                let expected = input.map { referenceUnary(function, Double($0) * 1.5 - 0.25) }
+                let expected = input.map { ElementwiseReference.unary(function, Double($0) * 1.5 - 0.25) }
                 assertClose(result, expected, tolerance: 2e-6, "\(function) n=\(count)")
             }
         }
@@ -61,34 +40,8 @@ final class ElementwiseTests: TensorTestCase {
                 let graph = makeGraph()
                 let result = try graph.run([graph.binary(function, graph.input(a, shape: shapeA),
                                                          graph.input(b, shape: shapeB))])[0]
-                let rank = max(shapeA.count, shapeB.count)
-                let padA = [Int](repeating: 1, count: rank - shapeA.count) + shapeA
-                let padB = [Int](repeating: 1, count: rank - shapeB.count) + shapeB
-                let outShape = zip(padA, padB).map { max($0, $1) }
-                XCTAssertEqual(result.shape, outShape)
-                var expected: [Double] = []
-                for index in 0..<outShape.reduce(1, *) {
-                    var rest = index
-                    var coordinates = [Int](repeating: 0, count: rank)
-                    for axis in (0..<rank).reversed() {
-                        coordinates[axis] = rest % outShape[axis]
-                        rest /= outShape[axis]
-                    }
-                    func element(_ values: [Float], _ shape: [Int]) -> Double {
-                        var flat = 0
-                        for axis in 0..<rank { flat = flat * shape[axis] + (shape[axis] == 1 ? 0 : coordinates[axis]) }
-                        return Double(values[flat])
-                    }
-                    let x = element(a, padA), y = element(b, padB)
-                    switch function {
-                    case .add: expected.append(x + y)
-                    case .subtract: expected.append(x - y)
-                    case .multiply: expected.append(x * y)
-                    case .divide: expected.append(x / y)
-                    case .maximum: expected.append(max(x, y))
-                    case .minimum: expected.append(min(x, y))
-                    }
-                }
+                XCTAssertEqual(result.shape, ElementwiseReference.broadcastShape(shapeA, shapeB))
+                let expected = ElementwiseReference.binary(function, a, shape: shapeA, b, shape: shapeB)
                 assertClose(try result.floats(), expected, tolerance: 1e-6, "\(function) \(shapeA) \(shapeB)")
             }
         }
@@ -132,18 +85,3 @@ final class ElementwiseTests: TensorTestCase {
     }
 }
 
-/// The host's rounding to f16/bf16 (and float8), written independently of the library's for the cast test.
-enum HostConversionMirror {
-    static func rounded(_ value: Float, to dtype: DType) -> Float {
-        switch dtype {
-        case .f32: return value
-        case .f16: return Float(Float16(value))
-        case .bf16:
-            let bits = value.bitPattern
-            let lsb = (bits >> 16) & 1
-            return Float(bitPattern: ((bits &+ 0x7FFF &+ lsb) >> 16) << 16)
-        case .f8e4m3fn, .f8e5m2:
-            return Float8Mirror.rounded(value, to: dtype)
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraReference
 import KinoraTensor
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import KinoraFormats
+import KinoraReference
 import KinoraShaders
 import KinoraTensor
 import XCTest
@@ -33,7 +34,7 @@ class Float8TestCase: TensorTestCase {
 final class Float8StorageTests: Float8TestCase {
     /// PyTorch's own reading of all 256 bytes (`scripts/fixtures/make_pytorch_fixtures.py`).
     private func torchTable() throws -> (bits: [UInt8], values: [DType: [Float]]) {
-        let table = try SafetensorsFile(url: Float8Mirror.fixture("pytorch/float8.safetensors"))
+        let table = try SafetensorsFile(url: Fixture.url("pytorch/float8.safetensors"))
         let bits = try table.withBytes(of: "bits") { Array($0) }
         return (bits, [.f8e4m3fn: try table.floats("e4m3fn"), .f8e5m2: try table.floats("e5m2")])
     }

@@ -1,4 +1,5 @@
 @testable import KinoraTensor
+import KinoraReference
 import XCTest
 
 final class LayoutTests: TensorTestCase {

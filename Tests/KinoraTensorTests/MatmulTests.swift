@@ -1,4 +1,5 @@
 import Foundation
+import KinoraReference
 import KinoraShaders
 import KinoraTensor
 import XCTest

@@ -1,42 +1,9 @@
 import Foundation
+import KinoraReference
 import KinoraTensor
 import XCTest
 
 final class RecurrentTests: TensorTestCase {
-    /// `torch.nn.LSTM` (one layer, zero initial state) in double precision: x [T, N, I] → h [T, N, H].
-    private func referenceLSTM(
-        _ x: [Float], steps: Int, batch: Int, inputSize: Int, hidden: Int, weightIH: [Float], weightHH: [Float],
-        biasIH: [Float]?, biasHH: [Float]?
-    ) -> [Double] {
-        func sigmoid(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
-        var h = [Double](repeating: 0, count: batch * hidden)
-        var c = h
-        var output: [Double] = []
-        for t in 0..<steps {
-            var next = h
-            for n in 0..<batch {
-                var gates = [Double](repeating: 0, count: 4 * hidden)
-                for row in 0..<(4 * hidden) {
-                    var sum = Double(biasIH?[row] ?? 0) + Double(biasHH?[row] ?? 0)
-                    for k in 0..<inputSize {
-                        sum += Double(weightIH[row * inputSize + k]) * Double(x[(t * batch + n) * inputSize + k])
-                    }
-                    for k in 0..<hidden { sum += Double(weightHH[row * hidden + k]) * h[n * hidden + k] }
-                    gates[row] = sum
-                }
-                for j in 0..<hidden {
-                    let (i, f) = (sigmoid(gates[j]), sigmoid(gates[hidden + j]))
-                    let (g, o) = (Foundation.tanh(gates[2 * hidden + j]), sigmoid(gates[3 * hidden + j]))
-                    c[n * hidden + j] = f * c[n * hidden + j] + i * g
-                    next[n * hidden + j] = o * Foundation.tanh(c[n * hidden + j])
-                }
-            }
-            h = next
-            output += h
-        }
-        return output
-    }
-
     func testLSTMMatchesTheReferenceOnAwkwardSizes() throws {
         let cases: [(steps: Int, batch: Int, input: Int, hidden: Int, block: Int?)] = [
             (1, 1, 3, 7, nil), (5, 2, 9, 7, nil), (19, 1, 33, 33, nil), (19, 3, 5, 33, 4), (6, 1, 70, 70, 1),
@@ -59,7 +26,7 @@ final class RecurrentTests: TensorTestCase {
             // One dispatch per step, and per block of projections a matmul (and a copy of an unaligned slice).
             let blocks = (steps + (block ?? steps) - 1) / (block ?? steps)
             XCTAssertTrue((steps + blocks...steps + 2 * blocks).contains(graph.nodeCount), "\(graph.nodeCount)")
-            let expected = referenceLSTM(
+            let expected = RecurrentReference.lstm(
                 x, steps: steps, batch: batch, inputSize: inputSize, hidden: hidden, weightIH: weightIH,
                 weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
             assertClose(try graph.run([h])[0].floats(), expected, tolerance: 1e-5, "T \(steps) N \(batch) H \(hidden)")
@@ -81,7 +48,7 @@ final class RecurrentTests: TensorTestCase {
                 graph.input(x, shape: [steps, batch, inputSize]), weightIH: weightIH,
                 weightHH: weightHH, biasIH: nil, biasHH: nil)
             let tensors = try graph.run([h, graph.cast(weightIH, to: .f32), graph.cast(weightHH, to: .f32)])
-            let expected = referenceLSTM(
+            let expected = RecurrentReference.lstm(
                 x, steps: steps, batch: batch, inputSize: inputSize, hidden: hidden,
                 weightIH: try tensors[1].floats(), weightHH: try tensors[2].floats(), biasIH: nil, biasHH: nil)
             assertClose(try tensors[0].floats(), expected, tolerance: 1e-5, "\(dtype)")

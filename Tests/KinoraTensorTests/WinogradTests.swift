@@ -1,3 +1,4 @@
+import KinoraReference
 import KinoraTensor
 import XCTest
 
@@ -28,8 +29,8 @@ final class WinogradTests: TensorTestCase {
         let xShape = [c.batch, c.inChannels, c.height, c.width]
         let wShape = [c.outChannels, c.inChannels, 3, 3]
         let x = randomValues(xShape.reduce(1, *))
-        let w = randomValues(wShape.reduce(1, *), scale: 0.5).map { ConvReference.rounded($0, to: c.dtype) }
-        let b = c.bias ? randomValues(c.outChannels).map { ConvReference.rounded($0, to: c.dtype) } : nil
+        let w = randomValues(wShape.reduce(1, *), scale: 0.5).map { HostConversionMirror.rounded($0, to: c.dtype) }
+        let b = c.bias ? randomValues(c.outChannels).map { HostConversionMirror.rounded($0, to: c.dtype) } : nil
         let slopes = randomValues(c.outChannels, scale: 0.4)
         let reference = ConvReference.convolution(
             x, shape: [c.batch, c.inChannels, 1, c.height, c.width], weight: w, outChannels: c.outChannels, bias: b,

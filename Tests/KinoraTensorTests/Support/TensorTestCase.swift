@@ -1,4 +1,5 @@
 import KinoraGPU
+import KinoraReference
 import KinoraShaders
 import KinoraTensor
 import XCTest
@@ -73,22 +74,4 @@ class TensorTestCase: XCTestCase {
             error, tolerance, "relative L2 error \(error) > \(tolerance) \(message)",
             file: file, line: line)
     }
-}
-
-/// A small deterministic generator (SplitMix64) for test inputs.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }

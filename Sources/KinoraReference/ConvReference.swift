@@ -1,19 +1,24 @@
-import KinoraTensor
-
-/// Double-precision CPU convolutions written straight from PyTorch's definitions, for the convolution tests.
-enum ConvReference {
+/// Double-precision CPU convolutions written straight from PyTorch's definitions, for the convolution tests
+/// and the conformance check.
+public enum ConvReference {
     /// The parameters of a convolution over three axes (time, height, width); lower ranks use size-1 axes.
-    struct Geometry {
-        var kernel: [Int]
-        var stride: [Int] = [1, 1, 1]
-        var dilation: [Int] = [1, 1, 1]
-        var padBefore: [Int] = [0, 0, 0]
-        var padAfter: [Int] = [0, 0, 0]
-        var groups = 1
+    public struct Geometry {
+        public var kernel: [Int]
+        public var stride: [Int] = [1, 1, 1]
+        public var dilation: [Int] = [1, 1, 1]
+        public var padBefore: [Int] = [0, 0, 0]
+        public var padAfter: [Int] = [0, 0, 0]
+        public var groups = 1
+
+        public init(kernel: [Int], stride: [Int] = [1, 1, 1], dilation: [Int] = [1, 1, 1],
+                    padBefore: [Int] = [0, 0, 0], padAfter: [Int] = [0, 0, 0], groups: Int = 1) {
+            (self.kernel, self.stride, self.dilation) = (kernel, stride, dilation)
+            (self.padBefore, self.padAfter, self.groups) = (padBefore, padAfter, groups)
+        }
     }
 
     /// `x` [n, cin, t, h, w] (flattened), `weight` [cout, cin / groups, kT, kH, kW]; returns [n, cout, T', H', W'].
-    static func convolution(_ x: [Float], shape: [Int], weight: [Float], outChannels: Int, bias: [Float]?,
+    public static func convolution(_ x: [Float], shape: [Int], weight: [Float], outChannels: Int, bias: [Float]?,
                             geometry g: Geometry) -> (values: [Double], shape: [Int]) {
         let (batch, inChannels) = (shape[0], shape[1])
         let input = Array(shape[2...])
@@ -65,7 +70,7 @@ enum ConvReference {
 
     /// PyTorch's `ConvTranspose1d` by scattering each input into the outputs it feeds: `x` [n, cin, l],
     /// `weight` [cin, cout / groups, k]; returns [n, cout, l'].
-    static func convTranspose1d(_ x: [Float], shape: [Int], weight: [Float], kernel: Int, outPerGroup: Int,
+    public static func convTranspose1d(_ x: [Float], shape: [Int], weight: [Float], kernel: Int, outPerGroup: Int,
                                 bias: [Float]?, stride: Int, padding: Int, outputPadding: Int, dilation: Int,
                                 groups: Int) -> (values: [Double], shape: [Int]) {
         let (batch, inChannels, length) = (shape[0], shape[1], shape[2])
@@ -93,18 +98,5 @@ enum ConvReference {
             }
         }
         return (result, [batch, outChannels, outLength])
-    }
-
-    /// The value after a round trip through `dtype` (round to nearest even), written independently of the library.
-    static func rounded(_ value: Float, to dtype: DType) -> Float {
-        switch dtype {
-        case .f32: return value
-        case .f16: return Float(Float16(value))
-        case .bf16:
-            let bits = value.bitPattern
-            return Float(bitPattern: ((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16) << 16)
-        case .f8e4m3fn, .f8e5m2:
-            return Float8Mirror.rounded(value, to: dtype)
-        }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Double-precision references for the normalisation ops.
-enum NormReference {
+public enum NormReference {
     /// Normalises each run of `rowLength` consecutive values by its own mean (unless `rms`) and spread.
     private static func normalizedRows(_ x: [Float], rowLength: Int, epsilon: Double, rms: Bool) -> [Double] {
         var result = [Double](repeating: 0, count: x.count)
@@ -16,7 +16,7 @@ enum NormReference {
     }
 
     /// PyTorch GroupNorm on x [N, C, spatial...] flattened; `spatial` is the product of the trailing axes.
-    static func groupNorm(_ x: [Float], channels: Int, spatial: Int, groups: Int, weight: [Float]?, bias: [Float]?,
+    public static func groupNorm(_ x: [Float], channels: Int, spatial: Int, groups: Int, weight: [Float]?, bias: [Float]?,
                           epsilon: Double) -> [Double] {
         var y = normalizedRows(x, rowLength: channels / groups * spatial, epsilon: epsilon, rms: false)
         for index in y.indices {
@@ -28,7 +28,7 @@ enum NormReference {
 
     /// Layer norm over rows of `width`, then `· (1 + scale) + shift`, where x's row r reads row `modulationRow(r)`
     /// of `scale` and row `shiftRow(r)` of `shift` (`modulationRow(r)` when nil).
-    static func layerNorm(_ x: [Float], width: Int, weight: [Float]?, bias: [Float]?, epsilon: Double,
+    public static func layerNorm(_ x: [Float], width: Int, weight: [Float]?, bias: [Float]?, epsilon: Double,
                           scale: [Float]? = nil, shift: [Float]? = nil, modulationRow: (Int) -> Int = { $0 },
                           shiftRow: ((Int) -> Int)? = nil) -> [Double] {
         var y = normalizedRows(x, rowLength: width, epsilon: epsilon, rms: false)
@@ -44,8 +44,31 @@ enum NormReference {
     }
 
     /// RMS norm over rows of `width`.
-    static func rmsNorm(_ x: [Float], width: Int, weight: [Float]?, epsilon: Double) -> [Double] {
+    public static func rmsNorm(_ x: [Float], width: Int, weight: [Float]?, epsilon: Double) -> [Double] {
         let y = normalizedRows(x, rowLength: width, epsilon: epsilon, rms: true)
         return y.indices.map { y[$0] * Double(weight?[$0 % width] ?? 1) }
+    }
+
+    /// Wan's `RMS_norm` over the channels: x [N, C, S] flattened →
+    /// x / max(‖x[n, :, s]‖, epsilon) · scale · weight[c] + bias[c].
+    public static func channelRMSNorm(
+        _ x: [Float], shape: [Int], weight: [Float]?, bias: [Float]?, scale: Double,
+        epsilon: Double
+    ) -> [Double] {
+        let (batch, channels) = (shape[0], shape[1])
+        let spatial = shape.dropFirst(2).reduce(1, *)
+        var y = [Double](repeating: 0, count: x.count)
+        for n in 0..<batch {
+            for s in 0..<spatial {
+                let indices = (0..<channels).map { (n * channels + $0) * spatial + s }
+                let norm = indices.reduce(0.0) { $0 + Double(x[$1]) * Double(x[$1]) }.squareRoot()
+                for (c, index) in indices.enumerated() {
+                    y[index] =
+                        Double(x[index]) / max(norm, epsilon) * scale * Double(weight?[c] ?? 1)
+                        + Double(bias?[c] ?? 0)
+                }
+            }
+        }
+        return y
     }
 }

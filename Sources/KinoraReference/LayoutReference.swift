@@ -1,9 +1,10 @@
 import Foundation
+import KinoraTensor
 
 /// CPU references (double precision) for the layout, reduction and embedding ops.
-enum LayoutReference {
+public enum LayoutReference {
     /// Row-major coordinates of `index` in `shape`.
-    static func coordinates(_ index: Int, _ shape: [Int]) -> [Int] {
+    public static func coordinates(_ index: Int, _ shape: [Int]) -> [Int] {
         var rest = index
         var result = [Int](repeating: 0, count: shape.count)
         for axis in shape.indices.reversed() {
@@ -14,12 +15,12 @@ enum LayoutReference {
     }
 
     /// Row-major index of `coordinates` in `shape`.
-    static func index(_ coordinates: [Int], _ shape: [Int]) -> Int {
+    public static func index(_ coordinates: [Int], _ shape: [Int]) -> Int {
         zip(coordinates, shape).reduce(0) { $0 * $1.1 + $1.0 }
     }
 
     /// `x` of `shape` with output axis i = input axis order[i].
-    static func permute(_ x: [Float], shape: [Int], order: [Int]) -> [Double] {
+    public static func permute(_ x: [Float], shape: [Int], order: [Int]) -> [Double] {
         let outShape = order.map { shape[$0] }
         return (0..<x.count).map { i in
             let out = coordinates(i, outShape)
@@ -30,7 +31,7 @@ enum LayoutReference {
     }
 
     /// Entries start..<start+length of `axis`.
-    static func slice(_ x: [Float], shape: [Int], axis: Int, start: Int, length: Int) -> [Double] {
+    public static func slice(_ x: [Float], shape: [Int], axis: Int, start: Int, length: Int) -> [Double] {
         var outShape = shape
         outShape[axis] = length
         return (0..<outShape.reduce(1, *)).map { i in
@@ -41,7 +42,7 @@ enum LayoutReference {
     }
 
     /// Pieces joined along `axis`.
-    static func concat(_ pieces: [([Float], [Int])], axis: Int) -> [Double] {
+    public static func concat(_ pieces: [([Float], [Int])], axis: Int) -> [Double] {
         var outShape = pieces[0].1
         outShape[axis] = pieces.map { $0.1[axis] }.reduce(0, +)
         return (0..<outShape.reduce(1, *)).map { i in
@@ -55,7 +56,7 @@ enum LayoutReference {
     }
 
     /// Nearest upsampling of [N, C, H, W].
-    static func upsample(_ x: [Float], shape: [Int], factorH: Int, factorW: Int) -> [Double] {
+    public static func upsample(_ x: [Float], shape: [Int], factorH: Int, factorW: Int) -> [Double] {
         let outShape = [shape[0], shape[1], shape[2] * factorH, shape[3] * factorW]
         return (0..<outShape.reduce(1, *)).map { i in
             let c = coordinates(i, outShape)
@@ -64,7 +65,7 @@ enum LayoutReference {
     }
 
     /// Sum, mean, max or min over `axis` (kind: "sum", "mean", "max", "min").
-    static func reduce(_ x: [Float], shape: [Int], axis: Int, kind: String) -> [Double] {
+    public static func reduce(_ x: [Float], shape: [Int], axis: Int, kind: String) -> [Double] {
         let outer = shape[..<axis].reduce(1, *), n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
         var result: [Double] = []
         for o in 0..<outer {
@@ -83,7 +84,7 @@ enum LayoutReference {
 
     /// Rotary embedding by complex multiplication: each pair (a, b) is a + ib times e^{iθ}, with θ for pair p at
     /// position l from the split bands. x is [B, L, H, D].
-    static func rotary(_ x: [Float], shape: [Int], positions: [[Double]], splits: [Int], theta: Double,
+    public static func rotary(_ x: [Float], shape: [Int], positions: [[Double]], splits: [Int], theta: Double,
                        interleaved: Bool) -> [Double] {
         let (batch, length, heads, dim) = (shape[0], shape[1], shape[2], shape[3])
         let half = dim / 2
@@ -112,7 +113,7 @@ enum LayoutReference {
     }
 
     /// diffusers' `get_timestep_embedding`, written out in double precision.
-    static func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool, downscaleFreqShift: Double,
+    public static func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool, downscaleFreqShift: Double,
                                   scale: Double, maxPeriod: Double) -> [Double] {
         let half = dim / 2
         var rows: [Double] = []
@@ -127,5 +128,22 @@ enum LayoutReference {
             rows += row
         }
         return rows
+    }
+
+    /// PyTorch's `F.pad(x, (left, right), mode)` of the last axis, for each row.
+    public static func pad(_ x: [Float], length: Int, left: Int, right: Int, mode: Graph.PadMode) -> [Double] {
+        var result: [Double] = []
+        for row in 0..<(x.count / length) {
+            for column in -left..<(length + right) {
+                var source = column
+                switch mode {
+                case .zeros: break
+                case .reflect: source = column < 0 ? -column : (column >= length ? 2 * (length - 1) - column : column)
+                case .replicate: source = min(max(column, 0), length - 1)
+                }
+                result.append((0..<length).contains(source) ? Double(x[row * length + source]) : 0)
+            }
+        }
+        return result
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
 /// CPU references in double precision, and error measures.
-enum Reference {
+public enum Reference {
     /// ‖actual − expected‖₂ / max(‖expected‖₂, tiny).
-    static func relativeL2(_ actual: [Float], _ expected: [Double]) -> Double {
+    public static func relativeL2(_ actual: [Float], _ expected: [Double]) -> Double {
         var difference = 0.0
         var norm = 0.0
         for (a, e) in zip(actual, expected) {
@@ -15,7 +15,7 @@ enum Reference {
     }
 
     /// C[b] = A[b] · op(B[b]) (+ bias); a: [batch, m, k]; b: [batchB, k, n] or [batchB, n, k] when transposed.
-    static func matmul(_ a: [Float], _ b: [Float], batch: Int, batchB: Int, m: Int, n: Int, k: Int,
+    public static func matmul(_ a: [Float], _ b: [Float], batch: Int, batchB: Int, m: Int, n: Int, k: Int,
                        transposeB: Bool, bias: [Float]? = nil) -> [Double] {
         var c = [Double](repeating: 0, count: batch * m * n)
         for p in 0..<batch {

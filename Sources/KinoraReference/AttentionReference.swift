@@ -1,9 +1,9 @@
 import Foundation
 
 /// Double-precision references for softmax and attention (the attention one builds the full score matrix).
-enum AttentionReference {
+public enum AttentionReference {
     /// Softmax along `axis` of a row-major tensor of `shape`; −inf entries weigh nothing, all −inf gives zeros.
-    static func softmax(_ x: [Float], shape: [Int], axis: Int) -> [Double] {
+    public static func softmax(_ x: [Float], shape: [Int], axis: Int) -> [Double] {
         let length = shape[axis]
         let inner = shape[(axis + 1)...].reduce(1, *)
         var result = [Double](repeating: 0, count: x.count)
@@ -20,18 +20,23 @@ enum AttentionReference {
     }
 
     /// The shapes of one attention problem.
-    struct Problem {
-        var batch: Int
-        var heads: Int
-        var queryLength: Int
-        var keyLength: Int
-        var headDim: Int
-        var width: Int { heads * headDim }
+    public struct Problem: Sendable {
+        public var batch: Int
+        public var heads: Int
+        public var queryLength: Int
+        public var keyLength: Int
+        public var headDim: Int
+        public var width: Int { heads * headDim }
+
+        public init(batch: Int, heads: Int, queryLength: Int, keyLength: Int, headDim: Int) {
+            (self.batch, self.heads, self.queryLength, self.keyLength, self.headDim) =
+                (batch, heads, queryLength, keyLength, headDim)
+        }
     }
 
     /// Naive attention on [B, L, heads · D] operands. `mask(b, h, i, j)` is added to the scaled scores; with
     /// `blockCausal` S, key j is hidden from query i unless j / S <= (i + Lk − Lq) / S. Rows seeing no key are zero.
-    static func attention(_ q: [Float], _ k: [Float], _ v: [Float], _ problem: Problem, scale: Double? = nil,
+    public static func attention(_ q: [Float], _ k: [Float], _ v: [Float], _ problem: Problem, scale: Double? = nil,
                           mask: ((Int, Int, Int, Int) -> Double)? = nil, blockCausal: Int? = nil) -> [Double] {
         let (lq, lk, d, width) = (problem.queryLength, problem.keyLength, problem.headDim, problem.width)
         let factor = scale ?? 1 / Double(d).squareRoot()
@@ -63,7 +68,7 @@ enum AttentionReference {
     }
 
     /// [B, L, heads, D] → [B, heads, L, D].
-    static func headsFirst(_ x: [Float], batch: Int, length: Int, heads: Int, headDim: Int) -> [Float] {
+    public static func headsFirst(_ x: [Float], batch: Int, length: Int, heads: Int, headDim: Int) -> [Float] {
         var result = [Float](repeating: 0, count: x.count)
         for b in 0..<batch {
             for l in 0..<length {
