@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kinora", targets: ["kinora"]),
+        .executable(name: "kinora-gpu-check", targets: ["kinora-gpu-check"]),
         .library(name: "KinoraFormats", targets: ["KinoraFormats"]),
         .library(name: "KinoraGPU", targets: ["KinoraGPU"]),
         .library(name: "KinoraTensor", targets: ["KinoraTensor"]),
@@ -62,20 +63,32 @@ let package = Package(
         .executableTarget(
             name: "kinora",
             dependencies: [
-                "KinoraGPU", "KinoraTensor", "KinoraModels", "KinoraMedia", "KinoraPipeline",
+                "KinoraGPU", "KinoraTensor", "KinoraModels", "KinoraMedia", "KinoraPipeline", "KinoraKernelCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Double-precision CPU references of the kernels, shared by the tensor tests and the conformance check.
         .target(name: "KinoraReference", dependencies: ["KinoraTensor", "KinoraFormats"]),
+        // Every kernel checked against its reference on a device, and the kernel benchmarks (kinora bench kernels).
+        .target(name: "KinoraKernelCheck", dependencies: ["KinoraGPU", "KinoraTensor", "KinoraReference"]),
+        // A media-free binary for a lent GPU machine (scripts/gpu-check.sh): devices, conformance, benchmarks and
+        // SD 1.5 stage timings; it links statically with --static-swift-stdlib and loads libvulkan with dlopen.
+        .executableTarget(
+            name: "kinora-gpu-check",
+            dependencies: [
+                "KinoraGPU", "KinoraShaders", "KinoraTensor", "KinoraKernelCheck", "KinoraModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .plugin(name: "CompileShaders", capability: .buildTool()),
         .testTarget(name: "KinoraFormatsTests", dependencies: ["KinoraFormats", "KinoraTestSupport"]),
         .testTarget(name: "KinoraGPUTests", dependencies: ["KinoraGPU", "KinoraShaders"]),
-        .testTarget(name: "KinoraTensorTests", dependencies: ["KinoraTensor", "KinoraFormats", "KinoraReference"]),
+        .testTarget(name: "KinoraTensorTests",
+                    dependencies: ["KinoraTensor", "KinoraFormats", "KinoraReference", "KinoraKernelCheck"]),
         .testTarget(name: "KinoraModelsTests", dependencies: ["KinoraModels", "KinoraTestSupport"]),
         .testTarget(name: "KinoraMediaTests", dependencies: ["KinoraMedia"]),
         .testTarget(name: "KinoraPipelineTests", dependencies: ["KinoraPipeline", "KinoraTestSupport"]),
-        .testTarget(name: "KinoraCLITests", dependencies: ["kinora", "KinoraTestSupport"]),
+        .testTarget(name: "KinoraCLITests", dependencies: ["kinora", "kinora-gpu-check", "KinoraTestSupport"]),
         // What several test targets share: a validated device, running the built command, single-file fixtures.
         .target(name: "KinoraTestSupport", dependencies: ["KinoraModels", "KinoraShaders"],
                 path: "Tests/KinoraTestSupport"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KinoraGPU
+import KinoraKernelCheck
 import KinoraTensor
 
 /// `kinora bench kernels`: GPU time of each kernel from timestamp queries, with GFLOP/s or GB/s.
@@ -47,15 +48,6 @@ struct KernelBenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON for tools.")
     var json = false
 
-    /// What `--json` prints.
-    struct Report: Codable {
-        var device: String
-        var driver: String
-        var tier: String
-        var size: String
-        var results: [KernelBenchmarks.Result]
-    }
-
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         if let matmulSize, matmulSize < 1 { throw ValidationError("--matmul-size must be positive") }
@@ -70,23 +62,15 @@ struct KernelBenchCommand: ParsableCommand {
                 + "size \(size.rawValue), median of \(repeats)")
             print(KernelBenchmarks.Result.header)
         }
-        var results: [KernelBenchmarks.Result] = []
-        let arena = ActivationArena(device: device)
-        for benchmark in cases {
-            let result = try KernelBenchmarks.measure(
-                benchmark, arena: arena, repeats: repeats, convolution: convolution.strategy,
-                breakdown: breakdown && !json)
-            results.append(result)
-            if !json { print(result.row) }
-        }
+        let results = try KernelBenchmarks.run(
+            cases, arena: ActivationArena(device: device), repeats: repeats, convolution: convolution.strategy,
+            breakdown: breakdown && !json) { if !json { print($0.row) } }
         if json {
-            let report = Report(device: device.physical.name, driver: device.physical.driverName,
-                                tier: device.tier.rawValue, size: size.rawValue, results: results)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try KernelBenchmarks.Report(device: device, size: size, results: results).json())
         }
         let messages = device.instance.validationLog.drain()
         for message in messages { FileHandle.standardError.write(Data("validation \(message)\n".utf8)) }
     }
 }
+
+extension KernelBenchmarks.Size: ExpressibleByArgument {}

@@ -12,13 +12,16 @@ public enum KinoraCommand {
     }
 
     /// The executable SwiftPM built next to the test bundle.
-    public static var executable: URL {
+    public static var executable: URL { executable(named: "kinora") }
+
+    /// The executable `name` (`kinora`, `kinora-gpu-check`) SwiftPM built next to the test bundle.
+    public static func executable(named name: String) -> URL {
         var directory = Bundle(for: Marker.self).bundleURL
         while directory.pathComponents.count > 1
-            && !FileManager.default.fileExists(atPath: directory.appending(path: "kinora").path) {
+            && !FileManager.default.fileExists(atPath: directory.appending(path: name).path) {
             directory.deleteLastPathComponent()
         }
-        return directory.appending(path: "kinora")
+        return directory.appending(path: name)
     }
 
     /// A run that did not finish within its time limit: the command was killed, and the test fails with what it
@@ -37,13 +40,13 @@ public enum KinoraCommand {
     /// How long a run may take by default: far more than any test's command needs on lavapipe.
     public static let defaultTimeout: Double = 600
 
-    /// Runs `kinora arguments` to completion. `input`, when given, is written to its standard input, which is then
+    /// Runs `program arguments` to completion. `input`, when given, is written to its standard input, which is then
     /// closed; without it the command reads an empty standard input. A command still running after `timeout`
     /// seconds is killed and `TimedOut` thrown.
     public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
-                           timeout: Double = defaultTimeout) throws -> Outcome {
+                           timeout: Double = defaultTimeout, program: String = "kinora") throws -> Outcome {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = executable(named: program)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe(), error = Pipe(), standardInput = Pipe()

@@ -1,17 +1,16 @@
-import ArgumentParser
 import Foundation
 import KinoraGPU
 import KinoraTensor
 
-/// The cases `kinora bench kernels` runs, and how one is measured.
-enum KernelBenchmarks {
+/// The cases `kinora bench kernels` and `kinora-gpu-check bench` run, how one is measured, and the report both print.
+public enum KernelBenchmarks {
     /// Problem sizes: small for CPU drivers, large for GPUs.
-    enum Size: String, ExpressibleByArgument, Codable {
+    public enum Size: String, Codable, Sendable {
         case small, large
     }
 
     /// What a case's figure of merit is.
-    enum Measure: String, Codable {
+    public enum Measure: String, Codable, Sendable {
         /// Floating-point operations per second.
         case flops
         /// Bytes read and written per second.
@@ -19,31 +18,31 @@ enum KernelBenchmarks {
     }
 
     /// One case: a graph of one op on inputs prepared in advance.
-    struct Case {
-        var name: String
-        var shape: String
-        var dtype: DType
-        var measure: Measure
+    public struct Case {
+        public var name: String
+        public var shape: String
+        public var dtype: DType
+        public var measure: Measure
         /// FLOPs or bytes of one run.
-        var amount: Double
+        public var amount: Double
         /// Records the op on prepared inputs and returns its output.
-        var build: (Graph, Inputs) throws -> Value
+        public var build: (Graph, Inputs) throws -> Value
         /// Input tensors to create once: shape and dtype.
-        var inputs: [([Int], DType)]
+        public var inputs: [([Int], DType)]
     }
 
     /// The prepared input values of a case, in the order of `Case.inputs`.
-    typealias Inputs = [Value]
+    public typealias Inputs = [Value]
 
     /// One measured case.
-    struct Result: Codable {
-        var name: String
-        var shape: String
-        var dtype: String
-        var gpuMilliseconds: Double
-        var gpuMillisecondsMin: Double
-        var gflops: Double?
-        var gigabytesPerSecond: Double?
+    public struct Result: Codable, Sendable {
+        public var name: String
+        public var shape: String
+        public var dtype: String
+        public var gpuMilliseconds: Double
+        public var gpuMillisecondsMin: Double
+        public var gflops: Double?
+        public var gigabytesPerSecond: Double?
 
         enum CodingKeys: String, CodingKey {
             case name, shape, dtype
@@ -53,10 +52,10 @@ enum KernelBenchmarks {
             case gigabytesPerSecond = "gbps"
         }
 
-        static let header = "case".padding(toLength: 24, withPad: " ", startingAt: 0)
+        public static let header = "case".padding(toLength: 24, withPad: " ", startingAt: 0)
             + "shape".padding(toLength: 26, withPad: " ", startingAt: 0) + "dtype     " + "   GPU ms   " + "rate"
 
-        var row: String {
+        public var row: String {
             let rate = gflops.map { String(format: "%10.1f GFLOP/s", $0) }
                 ?? gigabytesPerSecond.map { String(format: "%10.2f GB/s", $0) } ?? ""
             return name.padding(toLength: 24, withPad: " ", startingAt: 0)
@@ -66,7 +65,7 @@ enum KernelBenchmarks {
         }
     }
 
-    static func cases(size: Size, matmulSize: Int? = nil) -> [Case] {
+    public static func cases(size: Size, matmulSize: Int? = nil) -> [Case] {
         let large = size == .large
         var cases: [Case] = []
         let square = matmulSize ?? (large ? 4096 : 512)
@@ -162,7 +161,7 @@ enum KernelBenchmarks {
 
     /// Runs `benchmark` once to warm up (pipeline creation, arena slots), then `repeats` times with timestamps;
     /// convolutions are computed as `convolution` says. With `breakdown`, prints each dispatch's median time.
-    static func measure(_ benchmark: Case, arena: ActivationArena, repeats: Int,
+    public static func measure(_ benchmark: Case, arena: ActivationArena, repeats: Int,
                         convolution: ConvolutionStrategy = .automatic, breakdown: Bool = false) throws -> Result {
         let device = arena.device
         var generator = SystemRandomNumberGenerator()
@@ -198,5 +197,41 @@ enum KernelBenchmarks {
                       gpuMilliseconds: median, gpuMillisecondsMin: samples[0],
                       gflops: benchmark.measure == .flops ? rate : nil,
                       gigabytesPerSecond: benchmark.measure == .bytes ? rate : nil)
+    }
+
+    /// Measures each of `cases` in turn on one arena, handing each result to `progress` as it comes.
+    public static func run(_ cases: [Case], arena: ActivationArena, repeats: Int,
+                           convolution: ConvolutionStrategy = .automatic, breakdown: Bool = false,
+                           progress: (Result) -> Void = { _ in }) throws -> [Result] {
+        try cases.map { benchmark in
+            let result = try measure(benchmark, arena: arena, repeats: repeats, convolution: convolution,
+                                     breakdown: breakdown)
+            progress(result)
+            return result
+        }
+    }
+
+    /// What `--json` prints: the device, its tier and every measured case.
+    public struct Report: Codable, Sendable {
+        public var device: String
+        public var driver: String
+        public var tier: String
+        public var size: String
+        public var results: [Result]
+
+        public init(device: GPUDevice, size: Size, results: [Result]) {
+            self.device = device.physical.name
+            driver = device.physical.driverName
+            tier = device.tier.rawValue
+            self.size = size.rawValue
+            self.results = results
+        }
+
+        /// Pretty-printed JSON with sorted keys, as the commands print it.
+        public func json() throws -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        }
     }
 }

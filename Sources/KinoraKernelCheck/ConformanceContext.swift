@@ -1,0 +1,34 @@
+import KinoraGPU
+import KinoraReference
+import KinoraTensor
+
+/// What a conformance case records with: fresh graphs on one arena, and seeded random inputs.
+public final class ConformanceContext {
+    public let arena: ActivationArena
+    public var random: SeededRandom
+
+    public init(arena: ActivationArena, seed: UInt64) {
+        self.arena = arena
+        random = SeededRandom(seed: seed)
+    }
+
+    public var device: GPUDevice { arena.device }
+
+    /// A graph whose matmuls and convolutions take the given kernels.
+    public func graph(matmul: MatmulStrategy = .automatic, convolution: ConvolutionStrategy = .automatic) -> Graph {
+        let graph = Graph(arena: arena)
+        graph.matmulStrategy = matmul
+        graph.convolutionStrategy = convolution
+        return graph
+    }
+
+    /// `count` uniform values in [-scale, scale).
+    public func values(_ count: Int, scale: Float = 1) -> [Float] {
+        random.values(count, scale: scale)
+    }
+
+    /// `count` uniform values in [-scale, scale) rounded to `dtype`, so the reference sees what the kernel reads.
+    public func values(_ count: Int, scale: Float = 1, roundedTo dtype: DType) -> [Float] {
+        random.values(count, scale: scale).map { HostConversionMirror.rounded($0, to: dtype) }
+    }
+}

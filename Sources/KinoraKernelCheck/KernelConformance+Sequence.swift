@@ -1,0 +1,64 @@
+import KinoraReference
+import KinoraTensor
+
+/// The kernels of Piper's voices and the samplers' noise: the LSTM cell step by step, the rational-quadratic spline
+/// both ways, and Philox normals against the host's implementation of the same stream.
+extension KernelConformance {
+    static func sequenceCases() -> [ConformanceCase] {
+        var cases: [ConformanceCase] = []
+        for (steps, batch, inputSize, hidden, block, dtype) in [(19, 3, 5, 33, 4, DType.f32),
+                                                                (11, 2, 16, 129, 5, .f16)] {
+            let name = "lstm T\(steps) N\(batch) I\(inputSize) H\(hidden) blocks of \(block) \(dtype.rawValue)"
+            cases.append(ConformanceCase(name: name, tolerance: 1e-5) { context in
+                let x = context.values(steps * batch * inputSize, scale: 2)
+                let weightIH = context.values(4 * hidden * inputSize, scale: 0.6, roundedTo: dtype)
+                let weightHH = context.values(4 * hidden * hidden, scale: 0.6, roundedTo: dtype)
+                let biasIH = context.values(4 * hidden, scale: 0.5), biasHH = context.values(4 * hidden, scale: 0.5)
+                let graph = context.graph()
+                let h = try graph.lstm(
+                    graph.input(x, shape: [steps, batch, inputSize]),
+                    weightIH: graph.input(weightIH, shape: [4 * hidden, inputSize], dtype: dtype),
+                    weightHH: graph.input(weightHH, shape: [4 * hidden, hidden], dtype: dtype),
+                    biasIH: graph.input(biasIH, shape: [4 * hidden]), biasHH: graph.input(biasHH, shape: [4 * hidden]),
+                    projectionSteps: block)
+                let expected = RecurrentReference.lstm(
+                    x, steps: steps, batch: batch, inputSize: inputSize, hidden: hidden, weightIH: weightIH,
+                    weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
+                return .init(actual: try graph.run([h])[0].floats(), expected: expected)
+            })
+        }
+        for inverse in [false, true] {
+            cases.append(ConformanceCase(name: "spline 3x37 bins 10 tail 5" + (inverse ? " inverse" : ""),
+                                         tolerance: 1e-5) { context in
+                let (count, bins, tailBound) = (3 * 37, 10, Float(5))
+                // Some inputs fall outside the tail bound and must pass through unchanged.
+                let x = context.values(count, scale: tailBound * 1.3)
+                let widths = context.values(count * bins, scale: 3), heights = context.values(count * bins, scale: 3)
+                let derivatives = context.values(count * (bins - 1), scale: 3)
+                let graph = context.graph()
+                let y = try graph.rationalQuadraticSpline(
+                    graph.input(x, shape: [3, 37]), widths: graph.input(widths, shape: [3, 37, bins]),
+                    heights: graph.input(heights, shape: [3, 37, bins]),
+                    derivatives: graph.input(derivatives, shape: [3, 37, bins - 1]), tailBound: tailBound,
+                    inverse: inverse)
+                let expected = (0..<count).map { i in
+                    SplineReference.rationalQuadratic(
+                        x[i], widths: widths[(i * bins)..<((i + 1) * bins)],
+                        heights: heights[(i * bins)..<((i + 1) * bins)],
+                        derivatives: derivatives[(i * (bins - 1))..<((i + 1) * (bins - 1))],
+                        tailBound: Double(tailBound), inverse: inverse)
+                }
+                return .init(actual: try graph.run([y])[0].floats(), expected: expected)
+            })
+        }
+        cases.append(ConformanceCase(name: "random-normal 1000x1031 at offset 2^34 - 6", tolerance: 1e-6) { context in
+            let (count, offset) = (1000 * 1031, UInt64(1 << 34) - 6)
+            let seed = context.random.next()
+            let graph = context.graph()
+            let y = try graph.randomNormal(shape: [1000, 1031], seed: seed, offset: offset)
+            let expected = PhiloxNormal.host(count: count, seed: seed, offset: offset)
+            return .init(actual: try graph.run([y])[0].floats(), expected: expected.map(Double.init))
+        })
+        return cases
+    }
+}
