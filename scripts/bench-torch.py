@@ -2,7 +2,7 @@
 """Times in PyTorch the cases `kinora bench kernels --json` timed, on the same machine, and prints each as a ratio.
 
     kinora bench kernels --size large --json > kernels.json
-    python3 scripts/bench-torch.py kernels.json [--device cuda|cpu] [--repeats 5]
+    python3 scripts/bench-torch.py kernels.json [--device cuda|cpu] [--repeats 5] [--model sd15.json]
 
 Each Kinora case is re-created from its name and shape: the matmuls in the case's dtype on both operands (cuBLAS /
 the CPU's BLAS), the linear layer in f16, the convolutions with cuDNN in f16 (channels-first, as Kinora), attention
@@ -10,6 +10,11 @@ with `scaled_dot_product_attention` in f16 on CUDA (f32 on the CPU), group and l
 (a contiguous copy), the broadcast add and the f32→f16 cast. Times are medians of `--repeats` runs after a warm-up,
 measured with CUDA events on a GPU or the wall clock on the CPU; the ratio is PyTorch's time over Kinora's (above 1:
 Kinora is faster). Cases PyTorch has no counterpart for (float8 linear) are listed without a ratio.
+
+With `--model` and the report of `kinora-gpu-check sd15 --json`, SD 1.5's UNet step (batch 2, as with guidance) and
+VAE decode at the report's size run through diffusers on random weights (its SD 1.5 configurations written out here,
+nothing downloaded) in f16 on CUDA (f32 on the CPU), timed as the kernels are, against Kinora's warm wall-clock
+seconds.
 """
 import argparse
 import json
@@ -103,11 +108,62 @@ def case(result, device):
     return None
 
 
+SD15_UNET = dict(
+    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, cross_attention_dim=768,
+    attention_head_dim=8, block_out_channels=(320, 640, 1280, 1280),
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+)
+SD15_VAE = dict(
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=512,
+    block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
+)
+
+
+def model_stages(report, device):
+    """Closures running diffusers' counterpart of each stage of a `kinora-gpu-check sd15 --json` report."""
+    import diffusers
+
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    latent = report["size"] // 8
+    with torch.device(device):
+        unet = diffusers.UNet2DConditionModel(**SD15_UNET).to(dtype).eval()
+        vae = diffusers.AutoencoderKL(**SD15_VAE).to(dtype).eval()
+    sample = torch.randn(2, 4, latent, latent, device=device, dtype=dtype)
+    states = torch.randn(2, 77, 768, device=device, dtype=dtype)
+    timestep = torch.tensor([500, 500], device=device)
+    z = torch.randn(1, 4, latent, latent, device=device, dtype=dtype)
+    return {
+        "sd15-unet-step": lambda: unet(sample, timestep, encoder_hidden_states=states).sample,
+        "sd15-vae-decode": lambda: vae.decode(z).sample,
+    }
+
+
+def compare_model(path, device, repeats):
+    with open(path) as file:
+        report = json.load(file)
+    stages = model_stages(report, device)
+    print(f"\n{report['model']} at {report['size']}x{report['size']}: Kinora on {report['device']}")
+    print(f"{'stage':24} {'shape':26} {'kinora ms':>10} {'torch ms':>10} {'ratio':>8}")
+    for stage in report["stages"]:
+        ours = stage["seconds"] * 1000
+        run = stages.get(stage["name"])
+        if run is None:
+            print(f"{stage['name']:24} {stage['shape']:26} {ours:10.3f} {'—':>10} {'—':>8}")
+            continue
+        with torch.no_grad():
+            theirs = timed(run, device, repeats)
+        print(f"{stage['name']:24} {stage['shape']:26} {ours:10.3f} {theirs:10.3f} {theirs / ours:7.2f}x")
+        sys.stdout.flush()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("kinora_json")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", help="a `kinora-gpu-check sd15 --json` report to compare through diffusers")
     arguments = parser.parse_args()
     with open(arguments.kinora_json) as file:
         report = json.load(file)
@@ -125,6 +181,8 @@ def main():
             theirs = timed(run, device, arguments.repeats)
         print(f"{result['name']:24} {result['shape']:26} {ours:10.3f} {theirs:10.3f} {theirs / ours:7.2f}x")
         sys.stdout.flush()
+    if arguments.model:
+        compare_model(arguments.model, device, arguments.repeats)
 
 
 if __name__ == "__main__":

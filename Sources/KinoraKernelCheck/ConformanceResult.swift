@@ -26,8 +26,9 @@ public struct ConformanceResult: Codable, Sendable {
 
     /// One aligned line: status, name, errors and tolerance, then the note.
     public var row: String {
-        let error = relativeError.map { String(format: "%14.3e", $0) } ?? String(repeating: " ", count: 13) + "—"
-        let absolute = maxAbsoluteError.map { String(format: "%12.3e", $0) } ?? String(repeating: " ", count: 11) + "—"
+        let missing = { (width: Int) in String(repeating: " ", count: width - 1) + "—" }
+        let error = relativeError.map { String(format: "%14.3e", $0) } ?? missing(14)
+        let absolute = maxAbsoluteError.map { String(format: "%12.3e", $0) } ?? missing(12)
         return status.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
             + name.padding(toLength: 60, withPad: " ", startingAt: 0) + " " + error
             + String(format: "   %9.1e", tolerance) + "  " + absolute + (note.map { "  \($0)" } ?? "")

@@ -8,7 +8,9 @@ extension KernelConformance {
         let positiveOnly: Set<Graph.UnaryFunction> = [.sqrt, .log, .reciprocal]
         for function in Graph.UnaryFunction.allCases {
             cases.append(ConformanceCase(name: "unary \(function) 1031", tolerance: 2e-6) { context in
-                let x = context.values(1031, scale: 4).map { positiveOnly.contains(function) ? Swift.abs($0) + 0.2 : $0 }
+                let x = context.values(1031, scale: 4).map {
+                    positiveOnly.contains(function) ? Swift.abs($0) + 0.2 : $0
+                }
                 let graph = context.graph()
                 let y = try graph.unary(function, graph.input(x, shape: [x.count]), alpha: 1.5, beta: -0.25)
                 return .init(actual: try graph.run([y])[0].floats(),
@@ -17,7 +19,8 @@ extension KernelConformance {
         }
         let (shapeA, shapeB) = ([2, 3, 1, 130], [2, 1, 7, 1])
         for function in Graph.BinaryFunction.allCases {
-            cases.append(ConformanceCase(name: "binary \(function) 2x3x1x130 with 2x1x7x1", tolerance: 1e-6) { context in
+            let name = "binary \(function) 2x3x1x130 with 2x1x7x1"
+            cases.append(ConformanceCase(name: name, tolerance: 1e-6) { context in
                 let a = context.values(shapeA.reduce(1, *))
                 let b = context.values(shapeB.reduce(1, *)).map { function == .divide ? $0 + 2.5 : $0 }
                 let graph = context.graph()

@@ -37,7 +37,7 @@ public enum AttentionReference {
     /// Naive attention on [B, L, heads · D] operands. `mask(b, h, i, j)` is added to the scaled scores; with
     /// `blockCausal` S, key j is hidden from query i unless j / S <= (i + Lk − Lq) / S. Rows seeing no key are zero.
     public static func attention(_ q: [Float], _ k: [Float], _ v: [Float], _ problem: Problem, scale: Double? = nil,
-                          mask: ((Int, Int, Int, Int) -> Double)? = nil, blockCausal: Int? = nil) -> [Double] {
+                                 mask: ((Int, Int, Int, Int) -> Double)? = nil, blockCausal: Int? = nil) -> [Double] {
         let (lq, lk, d, width) = (problem.queryLength, problem.keyLength, problem.headDim, problem.width)
         let factor = scale ?? 1 / Double(d).squareRoot()
         var out = [Double](repeating: 0, count: problem.batch * lq * width)

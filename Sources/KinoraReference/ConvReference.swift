@@ -19,7 +19,7 @@ public enum ConvReference {
 
     /// `x` [n, cin, t, h, w] (flattened), `weight` [cout, cin / groups, kT, kH, kW]; returns [n, cout, T', H', W'].
     public static func convolution(_ x: [Float], shape: [Int], weight: [Float], outChannels: Int, bias: [Float]?,
-                            geometry g: Geometry) -> (values: [Double], shape: [Int]) {
+                                   geometry g: Geometry) -> (values: [Double], shape: [Int]) {
         let (batch, inChannels) = (shape[0], shape[1])
         let input = Array(shape[2...])
         let output = (0..<3).map { (axis: Int) -> Int in
@@ -71,8 +71,8 @@ public enum ConvReference {
     /// PyTorch's `ConvTranspose1d` by scattering each input into the outputs it feeds: `x` [n, cin, l],
     /// `weight` [cin, cout / groups, k]; returns [n, cout, l'].
     public static func convTranspose1d(_ x: [Float], shape: [Int], weight: [Float], kernel: Int, outPerGroup: Int,
-                                bias: [Float]?, stride: Int, padding: Int, outputPadding: Int, dilation: Int,
-                                groups: Int) -> (values: [Double], shape: [Int]) {
+                                       bias: [Float]?, stride: Int, padding: Int, outputPadding: Int, dilation: Int,
+                                       groups: Int) -> (values: [Double], shape: [Int]) {
         let (batch, inChannels, length) = (shape[0], shape[1], shape[2])
         let outLength = (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1
         let outChannels = outPerGroup * groups, inPerGroup = inChannels / groups

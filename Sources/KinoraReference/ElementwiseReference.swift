@@ -9,7 +9,8 @@ public enum ElementwiseReference {
         case .identity: return x
         case .silu: return x / (1 + Foundation.exp(-x))
         case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
-        case .geluTanh: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+        case .geluTanh:
+            return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
         case .tanh: return Foundation.tanh(x)
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .softplus: return Foundation.log(1 + Foundation.exp(x))

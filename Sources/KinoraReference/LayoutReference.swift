@@ -85,7 +85,7 @@ public enum LayoutReference {
     /// Rotary embedding by complex multiplication: each pair (a, b) is a + ib times e^{iθ}, with θ for pair p at
     /// position l from the split bands. x is [B, L, H, D].
     public static func rotary(_ x: [Float], shape: [Int], positions: [[Double]], splits: [Int], theta: Double,
-                       interleaved: Bool) -> [Double] {
+                              interleaved: Bool) -> [Double] {
         let (batch, length, heads, dim) = (shape[0], shape[1], shape[2], shape[3])
         let half = dim / 2
         var angles: [(axis: Int, frequency: Double)] = []
@@ -114,7 +114,7 @@ public enum LayoutReference {
 
     /// diffusers' `get_timestep_embedding`, written out in double precision.
     public static func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool, downscaleFreqShift: Double,
-                                  scale: Double, maxPeriod: Double) -> [Double] {
+                                         scale: Double, maxPeriod: Double) -> [Double] {
         let half = dim / 2
         var rows: [Double] = []
         for t in timesteps {

@@ -16,8 +16,8 @@ public enum NormReference {
     }
 
     /// PyTorch GroupNorm on x [N, C, spatial...] flattened; `spatial` is the product of the trailing axes.
-    public static func groupNorm(_ x: [Float], channels: Int, spatial: Int, groups: Int, weight: [Float]?, bias: [Float]?,
-                          epsilon: Double) -> [Double] {
+    public static func groupNorm(_ x: [Float], channels: Int, spatial: Int, groups: Int, weight: [Float]?,
+                                 bias: [Float]?, epsilon: Double) -> [Double] {
         var y = normalizedRows(x, rowLength: channels / groups * spatial, epsilon: epsilon, rms: false)
         for index in y.indices {
             let channel = index / spatial % channels
@@ -29,8 +29,8 @@ public enum NormReference {
     /// Layer norm over rows of `width`, then `· (1 + scale) + shift`, where x's row r reads row `modulationRow(r)`
     /// of `scale` and row `shiftRow(r)` of `shift` (`modulationRow(r)` when nil).
     public static func layerNorm(_ x: [Float], width: Int, weight: [Float]?, bias: [Float]?, epsilon: Double,
-                          scale: [Float]? = nil, shift: [Float]? = nil, modulationRow: (Int) -> Int = { $0 },
-                          shiftRow: ((Int) -> Int)? = nil) -> [Double] {
+                                 scale: [Float]? = nil, shift: [Float]? = nil, modulationRow: (Int) -> Int = { $0 },
+                                 shiftRow: ((Int) -> Int)? = nil) -> [Double] {
         var y = normalizedRows(x, rowLength: width, epsilon: epsilon, rms: false)
         for index in y.indices {
             let column = index % width

@@ -16,7 +16,7 @@ public enum Reference {
 
     /// C[b] = A[b] · op(B[b]) (+ bias); a: [batch, m, k]; b: [batchB, k, n] or [batchB, n, k] when transposed.
     public static func matmul(_ a: [Float], _ b: [Float], batch: Int, batchB: Int, m: Int, n: Int, k: Int,
-                       transposeB: Bool, bias: [Float]? = nil) -> [Double] {
+                              transposeB: Bool, bias: [Float]? = nil) -> [Double] {
         var c = [Double](repeating: 0, count: batch * m * n)
         for p in 0..<batch {
             let bBase = batchB == 1 ? 0 : p * n * k

@@ -1,5 +1,6 @@
 /// A small deterministic generator (SplitMix64) for reference inputs: a seed gives the same inputs on every run.
-public struct SeededRandom: Sendable {
+/// Far faster than `SystemRandomNumberGenerator`, which asks the kernel for every number.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }

@@ -5,7 +5,7 @@ public enum SplineReference {
     /// nflows' unconstrained rational-quadratic spline with linear tails, in double precision, written from
     /// Piper's vits/transforms.py.
     public static func rationalQuadratic(_ x: Float, widths: ArraySlice<Float>, heights: ArraySlice<Float>,
-                                 derivatives: ArraySlice<Float>, tailBound: Double, inverse: Bool) -> Double {
+                                         derivatives: ArraySlice<Float>, tailBound: Double, inverse: Bool) -> Double {
         let value = Double(x)
         guard value >= -tailBound, value <= tailBound else { return value }
         let minimum = 1e-3

@@ -32,7 +32,8 @@ struct CheckDevicesCommand: ParsableCommand {
             ("max storage buffer", "\(ByteCount(limits.maxStorageBufferRange))"),
             ("max allocation", "\(ByteCount(limits.maxMemoryAllocationSize))"),
             ("memory budget", "\(ByteCount(device.memory.budget))"),
-            ("tensor-core kernels", tensorCoreKernels ? "yes (in this build)" : "no (glslang 13 missing at build time)"),
+            ("tensor-core kernels",
+             tensorCoreKernels ? "yes (in this build)" : "no (glslang 13 missing at build time)"),
         ]
         print("selected: \(device.physical.name), kernel tier \(device.tier.rawValue)")
         for (label, value) in rows { print("  \(label.padding(toLength: 20, withPad: " ", startingAt: 0))\(value)") }

@@ -60,7 +60,8 @@ struct ConformanceCommand: ParsableCommand {
                                 results: results)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            let summary = "conformance: \(results.count - failed - skipped) passed, \(failed) failed, \(skipped) skipped"
+            let passed = results.count - failed - skipped
+            let summary = "conformance: \(passed) passed, \(failed) failed, \(skipped) skipped"
             FileHandle.standardOutput.write(Data((summary + "\n").utf8))
         }
         if failed > 0 { throw ExitCode.failure }

@@ -89,8 +89,10 @@ struct StableDiffusionStagesCommand: ParsableCommand {
         let warm = samples.dropFirst().sorted()
         let timed = Stage(name: name, shape: shape, coldSeconds: samples[0], seconds: warm[warm.count / 2])
         if !json {
-            print("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 18, withPad: " ", startingAt: 0))"
-                + String(format: "%8.3f s warm (median of %d), %8.3f s cold", timed.seconds, repeats, timed.coldSeconds))
+            let columns = [name, shape].map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }
+            print("  " + columns.joined(separator: " ")
+                + String(format: "%8.3f s warm (median of %d), %8.3f s cold", timed.seconds, repeats,
+                         timed.coldSeconds))
         }
         return timed
     }

@@ -35,7 +35,9 @@ final class KernelConformanceTests: TensorTestCase {
 
     func testAResultOutsideTheToleranceFailsWithItsError() throws {
         XCTAssertEqual(KernelConformance.check(softmaxCase(), arena: arena, seed: 1).status, .pass)
-        let wrong = softmaxCase { values in values.enumerated().map { $0.offset == 40 ? $0.element + 0.01 : $0.element } }
+        let wrong = softmaxCase { values in
+            values.enumerated().map { $0.offset == 40 ? $0.element + 0.01 : $0.element }
+        }
         let result = KernelConformance.check(wrong, arena: arena, seed: 1)
         XCTAssertEqual(result.status, .fail)
         XCTAssertGreaterThan(result.relativeError ?? 0, 1e-6)
