@@ -40,18 +40,18 @@ extension KernelConformance {
         return ConformanceCase(name: "attention \(label(p))\(variant)", tolerance: attentionTolerance) { context in
             let (q, k, v) = operands(p, context)
             let maskShape = [p.batch, 1, p.queryLength, p.keyLength]
-            let mask = masked ? context.values(maskShape.reduce(1, *), scale: 3).map { $0 > 2.4 ? -Float.infinity : $0 }
-                : nil
+            let mask: [Float]? = masked
+                ? context.values(maskShape.reduce(1, *), scale: 3).map { $0 > 2.4 ? -Float.infinity : $0 } : nil
             let graph = context.graph()
             let y = try graph.attention(
                 query: graph.input(q, shape: [p.batch, p.queryLength, p.width]),
                 key: graph.input(k, shape: [p.batch, p.keyLength, p.width]),
                 value: graph.input(v, shape: [p.batch, p.keyLength, p.width]), heads: p.heads,
                 mask: try mask.map { try graph.input($0, shape: maskShape) }, blockCausal: blockCausal)
-            let expected = AttentionReference.attention(
-                q, k, v, p, mask: mask.map { mask in { b, _, i, j in
-                    Double(mask[(b * p.queryLength + i) * p.keyLength + j])
-                } }, blockCausal: blockCausal)
+            let additive = mask.map { values in
+                { (b: Int, _: Int, i: Int, j: Int) in Double(values[(b * p.queryLength + i) * p.keyLength + j]) }
+            }
+            let expected = AttentionReference.attention(q, k, v, p, mask: additive, blockCausal: blockCausal)
             return .init(actual: try graph.run([y])[0].floats(), expected: expected)
         }
     }
