@@ -10,7 +10,7 @@ struct Kinora: ParsableCommand {
         abstract: "Local-GPU generative media on Vulkan.",
         subcommands: [DevicesCommand.self, ImageCommand.self, VideoCommand.self, BenchCommand.self, EncodeCommand.self,
                       MixCommand.self, SpeakCommand.self, UpscaleCommand.self, InterpolateCommand.self,
-                      RenderCommand.self, PlanCommand.self, MusicCommand.self]
+                      RenderCommand.self, PlanCommand.self, MusicCommand.self, FarmCommand.self]
     )
 
     /// Why a command failed, as `ErrorText` words a Foundation file error.

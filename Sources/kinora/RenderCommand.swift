@@ -60,10 +60,13 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .long, help: "A models folder to search (ComfyUI layout works); repeatable. Also $KINORA_MODELS.")
     var modelsDir: [String] = []
 
+    @OptionGroup(title: "Render farm") var farmOptions: FarmRenderOptions
+
     func validate() throws {
         guard ByteAmount(parsing: cacheLimit) != nil else {
             throw ValidationError("--cache-limit \(cacheLimit) is not a size such as 10GB or 512MiB")
         }
+        try farmOptions.validate(output: output, noCache: noCache)
     }
 
     func run() throws {
@@ -78,32 +81,37 @@ struct RenderCommand: ParsableCommand {
                                                         timeFactors: calibration.factors(device: device.physical.name),
                                                         planningDevice: device)
         Self.warn(preparation.workflow.warnings.map(\.description))
+        if let shard = try farmOptions.shardIndex() {
+            try runShard(shard, preparation: preparation, device: device, cacheRoot: cacheRoot, started: started)
+            return
+        }
         // The codec is checked against the container when the mux opens it.
         let outputURL = try preparation.checkedOutputURL(override: output)
         let graph = output == nil ? preparation.graph : preparation.graph.writing(to: outputURL.path)
+        let assembly = farmOptions.assemble ? try startAssembly(preparation, cacheRoot: cacheRoot) : nil
 
         let cache = try StageCache(root: cacheRoot, sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
-        let runner = ChainStageRunner(device: device, workflow: preparation.workflow,
-                                      workflowFolder: preparation.folder, locations: preparation.locations,
-                                      loras: preparation.loras, videoModels: preparation.videoModels,
-                                      videoBases: preparation.videoBases)
+        let runner = makeRunner(preparation, device: device)
         let executor = RenderExecutor(
             graph: graph, plan: preparation.plan, runner: runner, cache: cache, useCache: !noCache,
-            progress: sinks(), deliver: { stage, folder in
+            progress: sinks() + (assembly.map { [$0] } ?? []), deliver: { stage, folder in
                 guard stage.kind == .mux else { return }
                 try Self.place(from: folder, at: outputURL)
             })
-        let report = try executor.run()
+        let report: RenderReport
+        do {
+            report = try executor.run()
+        } catch {
+            try? assembly?.fail(error)
+            throw error
+        }
         Self.warn(runner.warnings)
         if !noCache {
-            // The next plan's time estimates learn from this render; failing to store that loses nothing else.
-            calibration.record(report, plan: preparation.plan, graph: graph, device: device.physical.name)
-            do {
-                try calibration.save(to: timingsURL)
-            } catch {
-                Self.warn(["could not store the render's timings in \(timingsURL.path): "
-                    + error.localizedDescription])
-            }
+            Self.storeTimings(of: report, plan: preparation.plan, graph: graph, device: device,
+                              calibration: &calibration, at: timingsURL)
+        }
+        if let assembly {
+            try finishAssembly(assembly, report: report, graph: preparation.graph)
         }
         let files = try report.write(besides: outputURL)
         let seconds = ProcessInfo.processInfo.systemUptime - started
@@ -114,6 +122,25 @@ struct RenderCommand: ParsableCommand {
             FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         } else {
             print(lines.joined(separator: "\n"))
+        }
+    }
+
+    /// The runner of `preparation`'s models on `device`.
+    func makeRunner(_ preparation: RenderPreparation, device: GPUDevice) -> ChainStageRunner {
+        ChainStageRunner(device: device, workflow: preparation.workflow, workflowFolder: preparation.folder,
+                         locations: preparation.locations, loras: preparation.loras,
+                         videoModels: preparation.videoModels, videoBases: preparation.videoBases)
+    }
+
+    /// Adds what `report` measured to `calibration` and stores it at `url`, so the next plan's time estimates learn
+    /// from this render; failing to store it loses nothing else (a warning says so).
+    static func storeTimings(of report: RenderReport, plan: Plan, graph: StageGraph, device: GPUDevice,
+                             calibration: inout TimeCalibration, at url: URL) {
+        calibration.record(report, plan: plan, graph: graph, device: device.physical.name)
+        do {
+            try calibration.save(to: url)
+        } catch {
+            warn(["could not store the render's timings in \(url.path): " + error.localizedDescription])
         }
     }
 
@@ -130,7 +157,7 @@ struct RenderCommand: ParsableCommand {
         }
     }
 
-    private func sinks() -> [any ProgressSink] {
+    func sinks() -> [any ProgressSink] {
         switch progress {
         case .auto: return [TerminalProgressRenderer(interactive: isatty(STDERR_FILENO) != 0)]
         case .tty: return [TerminalProgressRenderer(interactive: true)]
