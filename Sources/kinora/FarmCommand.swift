@@ -11,10 +11,10 @@ struct FarmCommand: ParsableCommand {
             A farm splits a workflow's independent work (each shot, voice line and music cue) into N shards \
             balanced by estimated time. Each shard (kinora render --shard I/N) computes its share into a cache \
             folder every machine shares; the assembly (kinora render --assemble) then finds it all cached and only \
-            joins the cut, mixes and muxes. `farm init` prepares a farm whose shards you start yourself; \
-            `farm status` shows each shard's progress.
+            joins the cut, mixes and muxes. `farm slurm` writes and submits the jobs; `farm init` prepares a farm \
+            whose shards you start yourself; `farm status` shows each shard's progress.
             """,
-        subcommands: [FarmInitCommand.self, FarmStatusCommand.self])
+        subcommands: [FarmSlurmCommand.self, FarmInitCommand.self, FarmStatusCommand.self])
 }
 
 /// The options every `kinora farm` command shares: which workflow, mode, cache folder and farm.
@@ -91,10 +91,14 @@ struct FarmSetup {
             guard let shard = try? ShardIndex(index: index, count: marker.shards) else { continue }
             let owners = partition.owners(of: shard)
             lines.append("  shard \(shard): " + (owners.isEmpty ? "no work" : owners.joined(separator: ", "))
-                         + String(format: " (estimated %.2f s on the reference GPU)",
-                                  partition.estimatedSeconds(of: shard)))
+                         + " (estimated \(Self.seconds(partition.estimatedSeconds(of: shard))) on the reference GPU)")
         }
         return lines
+    }
+
+    /// `seconds` to two significant digits below a tenth (tiny models' estimates), else to a tenth.
+    static func seconds(_ seconds: Double) -> String {
+        String(format: seconds < 0.1 ? "%.2g s" : "%.1f s", seconds)
     }
 
     /// The `kinora` executable's absolute path (what `/proc/self/exe` links to).

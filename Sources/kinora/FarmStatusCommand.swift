@@ -61,7 +61,7 @@ struct FarmStatusCommand: ParsableCommand {
         if record.state == .running, record.processRuns == false { state = "stopped" }
         var line = "  \(name) " + state.padding(toLength: 8, withPad: " ", startingAt: 0)
             + " \(record.stagesDone)/\(record.stagesTotal) stages (\(record.stagesComputed) computed)"
-            + String(format: ", %.1f s", record.updated.timeIntervalSince(record.started))
+            + String(format: ", %.0f s", record.updated.timeIntervalSince(record.started))
             + ", \(record.host) pid \(record.pid)"
         if !record.owners.isEmpty { line += ": " + record.owners.joined(separator: ", ") }
         if record.state == .running, record.processRuns == false {

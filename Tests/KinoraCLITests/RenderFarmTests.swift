@@ -4,7 +4,7 @@ import XCTest
 
 /// `kinora render --shard` / `--assemble` and `kinora farm` as a user runs them, on the tiny workflow of
 /// Tests/Fixtures/workflow: two shards at once into one cache, the assembly, the records and status, the refusals,
-/// and a killed shard run again.
+/// a killed shard run again, and the Slurm scripts submitted to a stand-in `sbatch`.
 final class RenderFarmTests: XCTestCase {
     private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -178,6 +178,56 @@ final class RenderFarmTests: XCTestCase {
             with: Data(contentsOf: farmFolder(cache).appending(path: "shard-1-of-2.json"))) as? [String: Any])
         XCTAssertEqual(record["state"] as? String, "done")
         XCTAssertEqual(record["stagesComputed"] as? Int, ran.count)
+    }
+
+    func testFarmSlurmWritesTheScriptsAndSubmitsTheArrayThenTheAssemblyAfterIt() throws {
+        let (workflow, cache) = try workspace()
+        let bin = workflow.deletingLastPathComponent().appending(path: "bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let calls = bin.appending(path: "calls.txt")
+        // A stand-in sbatch: records its arguments, prints an id (the second with a cluster name, as federations do).
+        let sbatch = bin.appending(path: "sbatch")
+        try Data("""
+            #!/bin/bash
+            echo "$*" >> '\(calls.path)'
+            if [ "$(wc -l < '\(calls.path)')" -eq 1 ]; then echo 4242; else echo '4243;cluster'; fi
+
+            """.utf8).write(to: sbatch)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: sbatch.path)
+        let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let outcome = try KinoraCommand.run(["farm", "slurm", workflow.path, "--tasks", "3", "--partition", "gpu",
+                                             "--cache-dir", cache.path, "--submit"], environment: ["PATH": path])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertTrue(outcome.output.contains("Submitted the shards as job 4242 (array 0-2) and the assembly as job "
+                                              + "4243"), outcome.output)
+        let scripts = farmFolder(cache)
+        XCTAssertEqual(try String(contentsOf: calls, encoding: .utf8).split(separator: "\n"), [
+            "--parsable \(scripts.appending(path: "shards.sbatch").path)",
+            "--parsable --dependency=afterok:4242 \(scripts.appending(path: "assemble.sbatch").path)",
+        ])
+        let shards = try String(contentsOf: scripts.appending(path: "shards.sbatch"), encoding: .utf8)
+        XCTAssertTrue(shards.contains("#SBATCH --array=0-2\n"), shards)
+        XCTAssertTrue(shards.contains("#SBATCH --gres=gpu:1\n"), shards)
+        XCTAssertTrue(shards.contains("#SBATCH --partition=gpu\n"), shards)
+        let executable = KinoraCommand.executable.resolvingSymlinksInPath().path
+        XCTAssertTrue(shards.contains("exec \(executable) render \(workflow.path) --cache-dir \(cache.path) "
+                                      + "--farm tiny-final --shard \"$((SLURM_ARRAY_TASK_ID + 1))/3\""), shards)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scripts.appending(path: "logs").path))
+        let marker = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: scripts.appending(path: "farm.json"))) as? [String: Any])
+        XCTAssertEqual(marker["shards"] as? Int, 3)
+
+        // sbatch refusing the job is the command's failure, with what sbatch said.
+        try Data("#!/bin/bash\necho 'sbatch: error: invalid partition specified: gpu' >&2\nexit 1\n".utf8)
+            .write(to: sbatch)
+        let refused = try KinoraCommand.run(["farm", "slurm", workflow.path, "--tasks", "3", "--cache-dir",
+                                             cache.path, "--submit"], environment: ["PATH": path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.error.contains("invalid partition specified"), refused.error)
+        let written = try KinoraCommand.run(["farm", "slurm", workflow.path, "--gpus-per-task", "0", "--cache-dir",
+                                             cache.path, "--partition", "two words"])
+        XCTAssertNotEqual(written.status, 0)
+        XCTAssertTrue(written.error.contains("cannot be written on an #SBATCH line"), written.error)
     }
 }
 
