@@ -6,8 +6,9 @@ import KinoraPipeline
 struct FarmRenderOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
         Run only the I-th of N shares of the workflow's independent work (shots, voice lines, music cues; I from \
-        1), balanced by estimated time, into the cache; write no output. The farm must have been prepared (kinora \
-        farm slurm, or kinora farm init) in the same cache folder.
+        1), balanced by estimated time, into the cache; write no output and evict nothing (--cache-limit is the \
+        assembly's). The farm must have been prepared (kinora farm slurm, or kinora farm init) in the same cache \
+        folder.
         """, valueName: "I/N"))
     var shard: String?
 

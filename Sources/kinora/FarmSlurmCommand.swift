@@ -41,8 +41,7 @@ struct FarmSlurmCommand: ParsableCommand {
     var output: String?
 
     @Option(name: .long, help: """
-        The most the cache may hold (as render's --cache-limit): give enough for the whole render, or a shard \
-        finishing may evict another's results.
+        The most the cache may hold once the assembly ends (render's --cache-limit; shards never trim it).
         """)
     var cacheLimit: String?
 

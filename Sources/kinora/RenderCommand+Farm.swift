@@ -9,8 +9,8 @@ extension RenderCommand {
     var workflowURL: URL { URL(fileURLWithPath: workflow).standardizedFileURL }
 
     /// Runs `shard`'s share of `preparation`'s work: the stages its units own and their inputs, planned on their
-    /// own (so only their models are loaded), into the cache at `cacheRoot`. Writes no output file; the farm's
-    /// record of the shard is kept up to date and its report goes into the farm's folder.
+    /// own (so only their models are loaded), into the cache at `cacheRoot`, which it never trims. Writes no output
+    /// file; the farm's record of the shard is kept up to date and its report goes into the farm's folder.
     func runShard(_ shard: ShardIndex, preparation: RenderPreparation, device: GPUDevice, cacheRoot: URL,
                   started: Double) throws {
         let farm = try farmOptions.folder(cacheRoot: cacheRoot, workflow: workflowURL, mode: preparation.graph.mode)
@@ -27,7 +27,9 @@ extension RenderCommand {
         let report: RenderReport
         let runner = makeRunner(preparation, device: device)
         do {
-            let cache = try StageCache(root: cacheRoot, sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
+            // No size limit: trimming the cache when the shard ends could evict the other shards' results before
+            // the assembly reads them. The assembly trims it to its limit.
+            let cache = try StageCache(root: cacheRoot)
             report = try RenderExecutor(graph: graph, plan: plan, runner: runner, cache: cache,
                                         progress: sinks() + [recorder]).run()
         } catch {

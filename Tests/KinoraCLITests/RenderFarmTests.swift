@@ -69,10 +69,11 @@ final class RenderFarmTests: XCTestCase {
         XCTAssertEqual(prepared.status, 0, prepared.error)
         XCTAssertTrue(prepared.output.contains("shard 1/2: shots[0]"), prepared.output)
         XCTAssertTrue(prepared.output.contains("--shard 2/2"), prepared.output)
+        // A cache limit far below the results: a shard that trimmed the cache as it ended would evict the other's.
         let shards = Outcomes(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { index in
             shards.set(index, try? KinoraCommand.run(["render", workflow.path, "--cache-dir", cache.path, "--shard",
-                                                      "\(index + 1)/2", "--progress", "none"]))
+                                                      "\(index + 1)/2", "--progress", "none", "--cache-limit", "1KB"]))
         }
         for (index, outcome) in shards.all.enumerated() {
             let outcome = try XCTUnwrap(outcome)

@@ -45,8 +45,8 @@ final class SlurmJobScriptsTests: XCTestCase {
         XCTAssertFalse(scripts.assembly.contains("--array"))
         XCTAssertTrue(assembly.contains("#SBATCH --output=/shared/cache/farm/My_film-final/logs/assemble-%j.log"))
         XCTAssertEqual(assembly.last, "exec /opt/kinora/bin/kinora render '/films/My film.yaml' --cache-dir "
-                       + "/shared/cache --farm My_film-final --draft --cache-limit 500GB --models-dir /models "
-                       + "--assemble --output '/out/it'\\''s here.mp4'")
-        XCTAssertTrue(scripts.shards.contains("--draft --cache-limit 500GB --models-dir /models --shard"))
+                       + "/shared/cache --farm My_film-final --draft --models-dir /models --assemble --cache-limit "
+                       + "500GB --output '/out/it'\\''s here.mp4'")
+        XCTAssertTrue(scripts.shards.contains("--draft --models-dir /models --shard"), "shards never trim the cache")
     }
 }

@@ -64,6 +64,26 @@ final class StageCacheTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: running.path))
     }
 
+    func testAnotherMachinesTemporariesOnASharedCacheAreLeftAlone() throws {
+        let root = try TestSupport.temporaryFolder(self)
+        _ = try StageCache(root: root)
+        // Killed writers: one of this machine, one of a machine sharing the folder (its process id does not run
+        // here, which says nothing about there).
+        let here = root.appendingPathComponent("tmp/k1.\(MachineName.tag).2147483646.1")
+        let there = root.appendingPathComponent("tmp/k1.other-node_7.2147483646.2")
+        for folder in [here, there] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        let cache = try StageCache(root: root)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: here.path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: there.path))
+        // What this process writes carries this machine's name.
+        let work = cache.makeWorkFolder()
+        XCTAssertTrue(work.lastPathComponent.hasPrefix("work.\(MachineName.tag).\(WriterProcess.current)."),
+                      work.lastPathComponent)
+        XCTAssertFalse(MachineName.tag.contains("."))
+    }
+
     func testAnEntryWhoseFileChangedSizeIsDiscardedAtLookup() throws {
         let cache = try StageCache(root: try TestSupport.temporaryFolder(self))
         let entry = try cache.store("k", write: write(64))

@@ -11,7 +11,9 @@ import KinoraMedia
 /// stays and the second writer uses it. Nothing outside the cache's root is ever removed: a key is one path
 /// component.
 ///
-/// Layout: `<root>/entries/<key>/` and `<root>/tmp/<key>.<pid>.<uuid>/` for entries being written.
+/// Layout: `<root>/entries/<key>/` and `<root>/tmp/<key>.<machine>.<pid>.<uuid>/` for entries being written. The
+/// machine (`MachineName.tag`) is there because a cache on a shared filesystem (a render farm's) is written from
+/// several machines, and only the writer's own machine can tell whether its process still runs.
 public final class StageCache: @unchecked Sendable {
     /// A finished entry.
     public struct Entry: Sendable, Hashable {
@@ -263,7 +265,8 @@ public final class StageCache: @unchecked Sendable {
 
     private func makeTemporaryFolder(for key: String) -> URL {
         // Unique across processes and across caches open on the same folder in one process.
-        temporaryFolder.appendingPathComponent("\(key).\(WriterProcess.current).\(UUID().uuidString)")
+        temporaryFolder.appendingPathComponent(
+            "\(key).\(MachineName.tag).\(WriterProcess.current).\(UUID().uuidString)")
     }
 
     /// Removes `folder` (an entry of this cache) by renaming it away first, so a reader never sees half of it.
@@ -387,14 +390,16 @@ public final class StageCache: @unchecked Sendable {
         }
     }
 
-    /// Temporary folders whose writer process has ended (`WriterProcess`: its id is gone, or now names a process
-    /// that started at another time): the leftovers of killed renders.
+    /// Temporary folders whose writer process on this machine has ended (`WriterProcess`: its id is gone, or now
+    /// names a process that started at another time): the leftovers of killed renders. Another machine's are left
+    /// alone (names without a machine are of this one).
     private func removeAbandonedTemporaries() {
         let folders = (try? FileManager.default.contentsOfDirectory(at: temporaryFolder,
                                                                     includingPropertiesForKeys: nil)) ?? []
         for folder in folders {
             let parts = folder.lastPathComponent.split(separator: ".")
             guard parts.count >= 3, let writer = WriterProcess(parts[parts.count - 2]) else { continue }
+            if parts.count >= 4, parts[parts.count - 3] != MachineName.tag { continue }
             if !writer.isRunning {
                 try? FileManager.default.removeItem(at: folder)
             }

@@ -66,10 +66,6 @@ public struct FarmRecord: Sendable, Hashable, Codable {
         return WriterProcess(pid: pid, startTime: processStart).isRunning
     }
 
-    /// This machine's name (`gethostname`), without any lookup.
-    public static let currentHost: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
+    /// This machine's name (`MachineName`).
+    public static var currentHost: String { MachineName.current }
 }

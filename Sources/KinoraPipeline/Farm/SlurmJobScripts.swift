@@ -25,6 +25,7 @@ public struct SlurmJobScripts: Sendable, Hashable {
         public var draft = false
         /// The assembly's `--output`.
         public var output: String?
+        /// The assembly's `--cache-limit` (shards never trim the cache).
         public var cacheLimit: String?
         public var modelsDirs: [String] = []
 
@@ -48,7 +49,6 @@ public struct SlurmJobScripts: Sendable, Hashable {
         var render = [settings.executable, "render", settings.workflow, "--cache-dir", settings.cacheDir,
                       "--farm", settings.farm].map(ShellWord.quoted)
         if settings.draft { render.append("--draft") }
-        if let limit = settings.cacheLimit { render += ["--cache-limit", ShellWord.quoted(limit)] }
         for folder in settings.modelsDirs { render += ["--models-dir", ShellWord.quoted(folder)] }
         let log = settings.logFolder.hasSuffix("/") ? settings.logFolder : settings.logFolder + "/"
 
@@ -73,6 +73,8 @@ public struct SlurmJobScripts: Sendable, Hashable {
         ]).joined(separator: "\n") + "\n"
 
         var assemble = render + ["--assemble"]
+        // Only the assembly trims the cache: a shard that did could evict the others' results.
+        if let limit = settings.cacheLimit { assemble += ["--cache-limit", ShellWord.quoted(limit)] }
         if let output = settings.output { assemble += ["--output", ShellWord.quoted(output)] }
         assembly = ([
             "#!/bin/bash",
