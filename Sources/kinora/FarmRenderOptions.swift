@@ -18,8 +18,21 @@ struct FarmRenderOptions: ParsableArguments {
         """)
     var assemble = false
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Render on several devices of this machine: one shard per device (an index or a name, as --device), each \
+        in its own process with that device's memory budget, at the same time, then the assembly here.
+        """, valueName: "D,D,..."))
+    var devices: String?
+
     @Option(name: .long, help: "The farm's name (default: the workflow file's name and the mode, as demo-final).")
     var farm: String?
+
+    /// The devices of `--devices`, or nil without it.
+    var deviceList: [String]? {
+        devices.map { $0.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        } }
+    }
 
     /// The parsed `--shard`, or nil without one.
     func shardIndex() throws -> ShardIndex? {
@@ -32,7 +45,7 @@ struct FarmRenderOptions: ParsableArguments {
     }
 
     /// Checks the farm options against the render's: a shard writes no output and needs the cache; the assembly
-    /// needs the cache; a farm name needs a shard or an assembly.
+    /// and `--devices` need the cache; a farm name needs a shard, an assembly or devices.
     func validate(output: String?, noCache: Bool) throws {
         _ = try shardIndex()
         if shard != nil && assemble {
@@ -45,8 +58,20 @@ struct FarmRenderOptions: ParsableArguments {
             throw ValidationError("a farm's shards and assembly meet in the stage cache: they cannot run with "
                                   + "--no-cache")
         }
-        if farm != nil, shard == nil, !assemble {
-            throw ValidationError("--farm names the farm of --shard or --assemble; give one of them")
+        if let list = deviceList {
+            if list.contains(where: \.isEmpty) {
+                throw ValidationError("--devices \(devices ?? ""): name each device, separated by commas (0,1)")
+            }
+            if shard != nil || assemble {
+                throw ValidationError("--devices runs every shard and the assembly itself: give it without --shard "
+                                      + "or --assemble")
+            }
+            if noCache {
+                throw ValidationError("--devices renders through the stage cache: it cannot run with --no-cache")
+            }
+        }
+        if farm != nil, shard == nil, !assemble, devices == nil {
+            throw ValidationError("--farm names the farm of --shard, --assemble or --devices; give one of them")
         }
     }
 

@@ -67,12 +67,18 @@ struct RenderCommand: ParsableCommand {
             throw ValidationError("--cache-limit \(cacheLimit) is not a size such as 10GB or 512MiB")
         }
         try farmOptions.validate(output: output, noCache: noCache)
+        if farmOptions.devices != nil, deviceOptions.device != nil {
+            throw ValidationError("--devices gives each shard its device; --device cannot be given with it")
+        }
     }
 
     func run() throws {
         let started = ProcessInfo.processInfo.systemUptime
-        let device = try deviceOptions.open()
         let cacheRoot = cacheDir.map { URL(fileURLWithPath: $0) } ?? StageCache.defaultFolder()
+        if let devices = farmOptions.deviceList {
+            try runDeviceShards(devices, cacheRoot: cacheRoot.standardizedFileURL)
+        }
+        let device = try deviceOptions.open()
         let timingsURL = cacheRoot.appendingPathComponent(TimeCalibration.fileName)
         var calibration = TimeCalibration.load(from: timingsURL)
         let preparation = try RenderPreparation.prepare(workflow: workflow, mode: draft ? .draft : .final,
@@ -88,7 +94,8 @@ struct RenderCommand: ParsableCommand {
         // The codec is checked against the container when the mux opens it.
         let outputURL = try preparation.checkedOutputURL(override: output)
         let graph = output == nil ? preparation.graph : preparation.graph.writing(to: outputURL.path)
-        let assembly = farmOptions.assemble ? try startAssembly(preparation, cacheRoot: cacheRoot) : nil
+        let assembly = farmOptions.assemble || farmOptions.devices != nil
+            ? try startAssembly(preparation, cacheRoot: cacheRoot) : nil
 
         let cache = try StageCache(root: cacheRoot, sizeLimit: ByteAmount(parsing: cacheLimit)?.bytes)
         let runner = makeRunner(preparation, device: device)

@@ -4,7 +4,8 @@ import XCTest
 
 /// `kinora render --shard` / `--assemble` and `kinora farm` as a user runs them, on the tiny workflow of
 /// Tests/Fixtures/workflow: two shards at once into one cache, the assembly, the records and status, the refusals,
-/// a killed shard run again, and the Slurm scripts submitted to a stand-in `sbatch`.
+/// a killed shard run again, one shard per device (`--devices`), and the Slurm scripts submitted to a stand-in
+/// `sbatch`.
 final class RenderFarmTests: XCTestCase {
     private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -124,7 +125,7 @@ final class RenderFarmTests: XCTestCase {
             (["--shard", "1/2", "--no-cache"], "cannot run with --no-cache"),
             (["--shard", "1/2", "-o", "x.mp4"], "--shard writes no output file"),
             (["--shard", "1/2", "--assemble"], "give one"),
-            (["--farm", "x"], "--farm names the farm of --shard or --assemble"),
+            (["--farm", "x"], "--farm names the farm of --shard, --assemble or --devices"),
             (["--shard", "1/2", "--farm", "../up"], "is not a farm name"),
         ] {
             let outcome = try kinora(render + arguments)
@@ -179,6 +180,41 @@ final class RenderFarmTests: XCTestCase {
             with: Data(contentsOf: farmFolder(cache).appending(path: "shard-1-of-2.json"))) as? [String: Any])
         XCTAssertEqual(record["state"] as? String, "done")
         XCTAssertEqual(record["stagesComputed"] as? Int, ran.count)
+    }
+
+    func testDevicesRunAShardEachThenTheRenderAssemblesAndAFailedDeviceIsNamed() throws {
+        let (workflow, cache) = try workspace()
+        let render = ["render", workflow.path, "--cache-dir", cache.path, "--progress", "none"]
+        for (arguments, message) in [
+            (["--devices", "cpu,,cpu"], "name each device"),
+            (["--devices", "cpu", "--shard", "1/1"], "without --shard or --assemble"),
+            (["--devices", "cpu", "--no-cache"], "cannot run with --no-cache"),
+            (["--devices", "cpu", "--device", "cpu"], "--device cannot be given with it"),
+        ] {
+            let outcome = try kinora(render + arguments)
+            XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertTrue(outcome.error.contains(message), "\(arguments): \(outcome.error)")
+        }
+
+        let failed = try kinora(render + ["--devices", "cpu,no-such-device"])
+        XCTAssertNotEqual(failed.status, 0)
+        XCTAssertTrue(failed.error.contains("shard 2/2 on device no-such-device failed (exit status 1)"), failed.error)
+        XCTAssertTrue(failed.error.contains("no device matches 'no-such-device'"), failed.error)
+        let output = workflow.deletingLastPathComponent().appending(path: "tiny.mp4")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path), "no assembly after a failed shard")
+
+        let outcome = try kinora(render + ["--devices", "cpu,cpu"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        XCTAssertTrue(outcome.output.contains("Shard 1/2 on device cpu: started"), outcome.output)
+        XCTAssertTrue(outcome.output.contains("Shard 2/2 on device cpu: done"), outcome.output)
+        XCTAssertEqual(try ranStages(output), ["video/encode", "audio/mix", "output/mux"])
+        XCTAssertEqual(try ranStages(farmFolder(cache).appending(path: "shard-1-of-2.mp4")), [],
+                       "shard 1 had finished in the failed run: all from the cache")
+        XCTAssertFalse(try ranStages(farmFolder(cache).appending(path: "shard-2-of-2.mp4")).isEmpty)
+        let log = try String(contentsOf: farmFolder(cache).appending(path: "logs/shard-2-of-2.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("Shard 2/2 of farm 'tiny-final'"), log)
+        let status = try kinora(["farm", "status", workflow.path, "--cache-dir", cache.path])
+        XCTAssertTrue(status.output.contains("2 of 2 shards done; assembled."), status.output)
     }
 
     func testFarmSlurmWritesTheScriptsAndSubmitsTheArrayThenTheAssemblyAfterIt() throws {
