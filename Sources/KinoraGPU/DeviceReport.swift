@@ -40,6 +40,17 @@ public struct DeviceReport: Codable, Sendable {
     }
 
     /// The device's name and one aligned row per property.
+    /// `reports` as the device commands print them: pretty JSON for tools, else each device's table (or a line
+    /// saying there is none).
+    public static func text(_ reports: [DeviceReport], json: Bool) throws -> String {
+        guard json else {
+            return reports.isEmpty ? "No Vulkan devices found." : reports.map(\.table).joined(separator: "\n")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(reports), as: UTF8.self)
+    }
+
     public var table: String {
         var rows: [(String, String)] = [
             ("type", type),

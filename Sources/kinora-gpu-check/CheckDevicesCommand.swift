@@ -14,15 +14,8 @@ struct CheckDevicesCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reports = try DeviceReport.all(selecting: deviceOptions.device)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
-            return
-        }
-        if reports.isEmpty { print("No Vulkan devices found.") }
-        for report in reports { print(report.table) }
+        print(try DeviceReport.text(DeviceReport.all(selecting: deviceOptions.device), json: json))
+        if json { return }
         let device = try deviceOptions.open()
         let limits = DeviceLimits.of(device)
         let tensorCoreKernels = ShaderLibrary.spirv(named: "matmul_coopmat.f16") != nil

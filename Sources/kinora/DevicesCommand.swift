@@ -14,14 +14,6 @@ struct DevicesCommand: ParsableCommand {
     var device: String?
 
     func run() throws {
-        let reports = try DeviceReport.all(selecting: device)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
-            return
-        }
-        if reports.isEmpty { print("No Vulkan devices found.") }
-        for report in reports { print(report.table) }
+        print(try DeviceReport.text(DeviceReport.all(selecting: device), json: json))
     }
 }
