@@ -12,6 +12,9 @@ public final class GPUDevice: @unchecked Sendable {
     let logical: LogicalDevice
     let maxWorkgroupCount: (UInt32, UInt32, UInt32)
 
+    /// The device as the benchmark and check reports head their tables: name, driver and kernel tier.
+    public var summary: String { "\(physical.name) (\(physical.driverName), tier \(tier.rawValue))" }
+
     /// Opens the device chosen by `selection`. The memory budget is `budget`, else `KINORA_VRAM` (e.g. `6GB`),
     /// else the device's own budget. `shaders` maps a shader variant name to SPIR-V words.
     ///

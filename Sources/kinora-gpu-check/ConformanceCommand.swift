@@ -39,8 +39,8 @@ struct ConformanceCommand: ParsableCommand {
         let cases = KernelConformance.cases(for: device).filter { filter.map($0.name.contains) ?? true }
         guard !cases.isEmpty else { throw ValidationError("no conformance case matches --filter \(filter ?? "")") }
         if !json {
-            let title = "\(device.physical.name) (\(device.physical.driverName), tier \(device.tier.rawValue)), "
-                + "\(cases.count) cases, seed \(seed)\(deviceOptions.validation ? ", validation on" : "")"
+            let title = "\(device.summary), \(cases.count) cases, seed \(seed)"
+                + (deviceOptions.validation ? ", validation on" : "")
             FileHandle.standardOutput.write(Data((title + "\n" + ConformanceResult.header + "\n").utf8))
         }
         let arena = ActivationArena(device: device)

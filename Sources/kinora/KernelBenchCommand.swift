@@ -58,8 +58,7 @@ struct KernelBenchCommand: ParsableCommand {
         let cases = KernelBenchmarks.cases(size: size, matmulSize: matmulSize).filter { filter.map($0.name.contains) ?? true }
         guard !cases.isEmpty else { throw ValidationError("no benchmark case matches --filter \(filter ?? "")") }
         if !json {
-            print("\(device.physical.name) (\(device.physical.driverName), tier \(device.tier.rawValue)), "
-                + "size \(size.rawValue), median of \(repeats)")
+            print("\(device.summary), size \(size.rawValue), median of \(repeats)")
             print(KernelBenchmarks.Result.header)
         }
         let results = try KernelBenchmarks.run(
