@@ -69,13 +69,4 @@ extension RenderCommand {
                                      + "; the shards' finished stages stay in the cache: run again to resume")
         }
     }
-
-    /// Prints `line` where the render's own lines go (standard error under `--progress json`).
-    private func note(_ line: String) {
-        if progress == .json {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        } else {
-            print(line)
-        }
-    }
 }

@@ -54,11 +54,7 @@ extension RenderCommand {
             String(format: "Planned in %.0f ms; %.1f s in all.", preparation.seconds * 1000, seconds),
             "Report: \(files.json.path)", "Record: \(farm.recordURL(for: shard).path)",
         ]
-        if progress == .json {
-            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-        } else {
-            print(lines.joined(separator: "\n"))
-        }
+        note(lines.joined(separator: "\n"))
     }
 
     /// Checks that every shard of the farm is done with this workflow and returns the assembly's record keeper.

@@ -124,11 +124,16 @@ struct RenderCommand: ParsableCommand {
         let seconds = ProcessInfo.processInfo.systemUptime - started
         let summary = report.summary() + "\n" + String(format: "Planned in %.0f ms; %.1f s in all.",
                                                        preparation.seconds * 1000, seconds)
-        let lines = [summary, "Report: \(files.json.path)", "Output: \(outputURL.path)"]
+        note([summary, "Report: \(files.json.path)", "Output: \(outputURL.path)"].joined(separator: "\n"))
+    }
+
+    /// Prints `line` where the render's own lines go (standard error under `--progress json`, whose standard output
+    /// carries only the events).
+    func note(_ line: String) {
         if progress == .json {
-            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            FileHandle.standardError.write(Data((line + "\n").utf8))
         } else {
-            print(lines.joined(separator: "\n"))
+            print(line)
         }
     }
 
