@@ -1,12 +1,13 @@
 #version 450
+// activations: f16 bf16
 // Elementwise binary op with NumPy broadcasting over up to 6 axes: out = a OP b.
 // OP (constant 3): 0 add, 1 subtract, 2 multiply, 3 divide, 4 maximum, 5 minimum.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint OP = 0;
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer Out { float result[]; };
+layout(std430, binding = 0) readonly buffer A { A_T a[]; };
+layout(std430, binding = 1) readonly buffer B { A_T b[]; };
+layout(std430, binding = 2) writeonly buffer Out { A_T result[]; };
 layout(push_constant) uniform Parameters {
     uint count;
     uint dims[6];      // output shape, outermost first, padded with 1 in front
@@ -26,8 +27,8 @@ void main() {
         ai += coordinate * a_strides[axis];
         bi += coordinate * b_strides[axis];
     }
-    float x = a[ai];
-    float y = b[bi];
+    float x = A_LOAD(a[ai]);
+    float y = A_LOAD(b[bi]);
     float r;
     if (OP == 0) r = x + y;
     else if (OP == 1) r = x - y;
@@ -35,5 +36,5 @@ void main() {
     else if (OP == 3) r = x / y;
     else if (OP == 4) r = max(x, y);
     else r = min(x, y);
-    result[i] = r;
+    result[i] = A_STORE(r);
 }

@@ -46,9 +46,7 @@ void main() {
 #if defined(OUT_F16)
     destination[i] = float16_t(x);
 #elif defined(OUT_BF16)
-    uint bits = floatBitsToUint(x);
-    uint rounded = isnan(x) ? (bits | 0x400000u) : bits + 0x7FFFu + ((bits >> 16) & 1u);
-    destination[i] = uint16_t(rounded >> 16);
+    destination[i] = uint16_t(float_to_bf16_bits(x));
 #else
     destination[i] = x;
 #endif

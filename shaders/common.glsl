@@ -9,6 +9,30 @@
 #define F16_LOAD(x) float(x)
 #define BF16_LOAD(x) uintBitsToFloat(uint(x) << 16)
 
+// f32 to bfloat16 bits, rounding to nearest even (NaN stays a quiet NaN), as the host's conversion does.
+uint float_to_bf16_bits(float x) {
+    uint bits = floatBitsToUint(x);
+    uint rounded = isnan(x) ? (bits | 0x400000u) : bits + 0x7FFFu + ((bits >> 16) & 1u);
+    return rounded >> 16;
+}
+
+// Activation storage type, chosen by the variant's define (A_F16, A_BF16, or f32 by default; the plugin adds the
+// defines for a shader whose header says `// activations: f16 bf16`). Activations are stored in A_T and computed in
+// fp32: A_LOAD widens a stored element, A_STORE rounds an fp32 value to nearest even for storage.
+#if defined(A_F16)
+#define A_T float16_t
+#define A_LOAD(x) F16_LOAD(x)
+#define A_STORE(x) float16_t(x)
+#elif defined(A_BF16)
+#define A_T uint16_t
+#define A_LOAD(x) BF16_LOAD(x)
+#define A_STORE(x) uint16_t(float_to_bf16_bits(x))
+#else
+#define A_T float
+#define A_LOAD(x) (x)
+#define A_STORE(x) (x)
+#endif
+
 // float8 bits (in the low byte of `bits`) to fp32, exactly. e4m3fn (PyTorch's float8_e4m3fn): bias 7, subnormals
 // m * 2^-9, no infinities, NaN only at 0x7F/0xFF, largest finite 448. e5m2: the upper byte of an IEEE binary16, with
 // subnormals m * 2^-16, infinities and NaN. Written with integer ops so no driver's denormal or half-conversion

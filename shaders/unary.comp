@@ -1,12 +1,13 @@
 #version 450
+// activations: f16 bf16
 // Elementwise unary op: out = f(x * alpha + beta) for the op selected by constant 3.
 // 0 identity, 1 silu, 2 gelu (erf), 3 gelu (tanh), 4 tanh, 5 sigmoid, 6 softplus, 7 exp, 8 relu,
 // 9 sqrt, 10 log, 11 abs, 12 square, 13 reciprocal, 14 sin, 15 cos, 16 elu
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint OP = 0;
-layout(std430, binding = 0) readonly buffer Input { float source[]; };
-layout(std430, binding = 1) writeonly buffer Output { float result[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T source[]; };
+layout(std430, binding = 1) writeonly buffer Output { A_T result[]; };
 layout(push_constant) uniform Parameters { uint count; float alpha; float beta; };
 
 // erfc(z) for z >= 0 with relative error < 1.2e-7 (Numerical Recipes' Chebyshev fit), since GLSL has no erf.
@@ -35,7 +36,7 @@ float expm1_negative(float x) {
 void main() {
     uint i = linear_invocation();
     if (i >= count) return;
-    float x = source[i] * alpha + beta;
+    float x = A_LOAD(source[i]) * alpha + beta;
     float r;
     if (OP == 0) r = x;
     else if (OP == 1) r = x * sigmoid(x);
@@ -55,5 +56,5 @@ void main() {
     else if (OP == 14) r = sin(x);
     else if (OP == 15) r = cos(x);
     else r = x > 0.0 ? x : expm1_negative(x);
-    result[i] = r;
+    result[i] = A_STORE(r);
 }

@@ -4,7 +4,9 @@ import PackagePlugin
 /// Compiles every `shaders/*.comp` with glslc (once per variant) and embeds the SPIR-V in one Swift file.
 ///
 /// A shader declares its variants in its first lines as `// variant: NAME -DDEFINE=VALUE ...`; a shader without
-/// such lines compiles once under its file stem. Every `shaders/*.glsl` include is an input of every compile,
+/// such lines compiles once under its file stem. A header line `// activations: f16 bf16` adds, for each of those
+/// variants, one per 16-bit activation type, named `<variant>@f16` and `@bf16` and compiled with `-DA_F16` or
+/// `-DA_BF16` (the activation storage macros of `common.glsl`). Every `shaders/*.glsl` include is an input of every compile,
 /// so editing an include rebuilds the shaders that may use it.
 ///
 /// A shader whose header says `// compiler: glslang` needs GLSL extensions newer than Debian 12's glslc
@@ -88,6 +90,16 @@ struct CompileShaders: BuildToolPlugin {
             guard let name = words.first else { return nil }
             return Variant(name: "\(stem).\(name)", defines: Array(words.dropFirst()))
         }
-        return declared.isEmpty ? [Variant(name: stem, defines: [])] : declared
+        let base = declared.isEmpty ? [Variant(name: stem, defines: [])] : declared
+        let activationLine = text.split(separator: "\n").prefix(40).first {
+            $0.trimmingCharacters(in: .whitespaces).hasPrefix("// activations:")
+        }
+        let activations = activationLine.map {
+            $0.trimmingCharacters(in: .whitespaces).dropFirst("// activations:".count).split(separator: " ")
+                .map(String.init)
+        } ?? []
+        return base + activations.flatMap { type in
+            base.map { Variant(name: "\($0.name)@\(type)", defines: $0.defines + ["-DA_\(type.uppercased())"]) }
+        }
     }
 }

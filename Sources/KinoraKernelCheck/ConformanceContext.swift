@@ -6,17 +6,21 @@ import KinoraTensor
 public final class ConformanceContext {
     public let arena: ActivationArena
     public var random: SeededRandom
+    /// The activation storage type of every graph `graph(matmul:convolution:)` makes.
+    public let activations: DType
 
-    public init(arena: ActivationArena, seed: UInt64) {
+    public init(arena: ActivationArena, seed: UInt64, activations: DType = .f32) {
         self.arena = arena
         random = SeededRandom(seed: seed)
+        self.activations = activations
     }
 
     public var device: GPUDevice { arena.device }
 
-    /// A graph whose matmuls and convolutions take the given kernels.
+    /// A graph whose matmuls and convolutions take the given kernels, storing activations as `activations`.
     public func graph(matmul: MatmulStrategy = .automatic, convolution: ConvolutionStrategy = .automatic) -> Graph {
         let graph = Graph(arena: arena)
+        graph.activationDType = activations
         graph.matmulStrategy = matmul
         graph.convolutionStrategy = convolution
         return graph

@@ -4,10 +4,15 @@ import KinoraTensor
 /// Every kernel checked against its CPU reference on one device: the scalar kernels everywhere, the tensor-core
 /// (cooperative-matrix) variants where the device has them. `kinora-gpu-check conformance` prints the results.
 public enum KernelConformance {
-    /// The cases for `device`, kernel family by family; those it cannot run carry a skip reason.
+    /// The cases for `device`, kernel family by family, each with f32 activations and then (unless exempt) with f16
+    /// and with bf16 ones; those the device cannot run carry a skip reason.
     public static func cases(for device: GPUDevice) -> [ConformanceCase] {
-        matmulCases(for: device) + convolutionCases() + attentionCases() + normalizationCases()
+        let f32 = matmulCases(for: device) + convolutionCases() + attentionCases() + normalizationCases()
             + elementwiseCases() + layoutCases() + embeddingCases() + resamplingCases() + sequenceCases()
+        let half = [DType.f16, .bf16].flatMap { dtype in
+            f32.filter { $0.halfExemption == nil }.map { $0.withActivations(dtype) }
+        }
+        return f32 + half
     }
 
     /// Runs one case on inputs drawn from `seed` and the case's name (so one case reproduces alone), catching what it
@@ -17,7 +22,8 @@ public enum KernelConformance {
         var result = ConformanceResult(name: conformanceCase.name, status: .skip, tolerance: conformanceCase.tolerance,
                                        note: conformanceCase.skipReason)
         guard conformanceCase.skipReason == nil else { return result }
-        let context = ConformanceContext(arena: arena, seed: seed ^ fingerprint(conformanceCase.name))
+        let context = ConformanceContext(arena: arena, seed: seed ^ fingerprint(conformanceCase.name),
+                                         activations: conformanceCase.activations)
         do {
             let comparison = try conformanceCase.compare(context)
             result.relativeError = comparison.relativeError

@@ -51,16 +51,16 @@ extension Graph {
         return record(call, output: value.shape)
     }
 
-    /// `f(value * alpha + beta)` elementwise; the result is f32.
+    /// `f(value * alpha + beta)` elementwise, in the activation type.
     public func unary(_ function: UnaryFunction, _ value: Value, alpha: Float = 1, beta: Float = 0) throws -> Value {
         try check(value, "unary")
-        let source = try cast(value, to: .f32)
+        let source = try activation(value)
         let call = KernelCall(
-            shader: "unary", specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
+            shader: activationShader("unary"), specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
             pushConstants: [Launch.u32(value.count), Launch.bits(alpha), Launch.bits(beta)],
             groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
             operands: [.init(value: source.id, access: .read)], work: Double(value.count), label: "\(function)")
-        return record(call, output: value.shape)
+        return record(call, output: value.shape, dtype: activationDType)
     }
 
     public func silu(_ value: Value) throws -> Value { try unary(.silu, value) }
@@ -78,7 +78,8 @@ extension Graph {
         try unary(.identity, value, alpha: factor, beta: offset)
     }
 
-    /// `a OP b` with NumPy broadcasting (shapes aligned from the last axis; size-1 axes stretch).
+    /// `a OP b` with NumPy broadcasting (shapes aligned from the last axis; size-1 axes stretch), in the activation
+    /// type.
     public func binary(_ function: BinaryFunction, _ a: Value, _ b: Value) throws -> Value {
         try check(a, "\(function)")
         try check(b, "\(function)")
@@ -98,16 +99,16 @@ extension Graph {
         }
         let outShape = Array(dims.suffix(rank))
         let count = outShape.reduce(1, *)
-        let lhs = try cast(a, to: .f32)
-        let rhs = try cast(b, to: .f32)
+        let lhs = try activation(a)
+        let rhs = try activation(b)
         let call = KernelCall(
-            shader: "binary", specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
+            shader: activationShader("binary"), specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
             pushConstants: [Launch.u32(count)] + dims.map(Launch.u32) + Self.broadcastStrides(padA).map(Launch.u32)
                 + Self.broadcastStrides(padB).map(Launch.u32),
             groups: Launch.grid(count: count, local: Self.elementwiseThreads),
             operands: [.init(value: lhs.id, access: .read), .init(value: rhs.id, access: .read)],
             work: Double(count), label: "\(function)")
-        return record(call, output: outShape)
+        return record(call, output: outShape, dtype: activationDType)
     }
 
     public func add(_ a: Value, _ b: Value) throws -> Value { try binary(.add, a, b) }

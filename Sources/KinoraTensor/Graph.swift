@@ -52,6 +52,14 @@ public final class Graph {
     /// ones run in pieces of whole tiles, which bounds their memory and keeps a piece's intermediates in a CPU's
     /// caches (tests make it small to exercise the pieces).
     public var winogradPieceBytes = 32 << 20
+    /// The storage type (f32, f16 or bf16) of the activations that ops recorded from now on read and write; see
+    /// `Graph+Precision.swift`. Float8 is a weight type and cannot be an activation type.
+    public var activationDType = DType.f32 {
+        didSet {
+            precondition(Self.activationDTypes.contains(activationDType),
+                         "activations are f32, f16 or bf16, not \(activationDType)")
+        }
+    }
     var values: [ValueInfo] = []
     var nodes: [Node] = []
     /// The value of each input tensor added so far.

@@ -21,8 +21,11 @@ final class GPUCheckCommandTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.output + outcome.error)
         XCTAssertTrue(outcome.output.contains("seed 7, validation on"), outcome.output)
         let rows = outcome.output.split(separator: "\n").filter { $0.hasPrefix("PASS") }
-        XCTAssertEqual(rows.count, 2, outcome.output)
-        XCTAssertTrue(outcome.output.hasSuffix("conformance: 2 passed, 0 failed, 0 skipped\n"), outcome.output)
+        // Two softmax cases, each with f32, f16 and bf16 activations.
+        XCTAssertEqual(rows.count, 6, outcome.output)
+        XCTAssertEqual(rows.filter { $0.contains(" [f16] ") }.count, 2, outcome.output)
+        XCTAssertEqual(rows.filter { $0.contains(" [bf16] ") }.count, 2, outcome.output)
+        XCTAssertTrue(outcome.output.hasSuffix("conformance: 6 passed, 0 failed, 0 skipped\n"), outcome.output)
     }
 
     func testConformanceJSONCarriesEachCaseWithItsErrorAndTolerance() throws {
