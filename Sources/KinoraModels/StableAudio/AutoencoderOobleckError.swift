@@ -5,6 +5,8 @@ public enum AutoencoderOobleckError: Error, Equatable, CustomStringConvertible {
     case weightsMismatch(file: String, tensor: String, reason: String)
     /// Audio or latents handed to the VAE of a shape it cannot take.
     case invalidInput(operation: String, shape: [Int], reason: String)
+    /// Even a one-frame chunk, with its context, has a buffer over the device's largest.
+    case chunkTooLarge(largestBufferBytes: UInt64, maxBufferBytes: UInt64, context: Int)
 
     public var description: String {
         switch self {
@@ -14,6 +16,9 @@ public enum AutoencoderOobleckError: Error, Equatable, CustomStringConvertible {
             return "\(file): tensor '\(tensor)': \(reason)"
         case .invalidInput(let operation, let shape, let reason):
             return "Oobleck VAE \(operation): input of shape \(shape): \(reason)"
+        case .chunkTooLarge(let largest, let limit, let context):
+            return "Oobleck VAE: one latent frame with \(context) frames of context each side needs a buffer of "
+                + "\(largest) bytes, over the device's largest buffer (\(limit) bytes)"
         }
     }
 }

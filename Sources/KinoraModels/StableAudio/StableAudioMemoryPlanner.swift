@@ -97,9 +97,11 @@ public enum StableAudioMemoryPlanner {
                 vae.weights.store,
                 AutoencoderOobleck.parameterShapes(vae.configuration).filter { $0.name.hasPrefix("encoder.") })
             let frames = transformer.configuration.sampleSize
+            let encodeChunk = try vae.encodeChunkFrames(
+                preferred: StableAudioPipeline.encodeChunkFrames, maxBufferBytes: memory.maxBufferSize, arena: arena)
             let chunk =
-                vae.encodesInChunks && frames > StableAudioPipeline.encodeChunkFrames
-                ? min(frames, StableAudioPipeline.encodeChunkFrames + 2 * vae.encodeContextFrames) : frames
+                vae.encodesInChunks && frames > encodeChunk
+                ? min(frames, encodeChunk + 2 * vae.encodeContextFrames) : frames
             let audio = [1, vae.configuration.audioChannels, chunk * vae.configuration.hopLength]
             let encodeGraph = Graph(arena: arena)
             var sample: Value?
@@ -140,9 +142,11 @@ public enum StableAudioMemoryPlanner {
         // Decode: one chunk and its context at a time (`AutoencoderOobleck.decodeChunks`), the whole audio held on
         // the host.
         let frames = transformer.configuration.sampleSize
+        let decodeChunk = try vae.decodeChunkFrames(
+            preferred: StableAudioPipeline.decodeChunkFrames, maxBufferBytes: memory.maxBufferSize, arena: arena)
         let chunk =
-            vae.decodesInChunks && frames > StableAudioPipeline.decodeChunkFrames
-            ? min(frames, StableAudioPipeline.decodeChunkFrames + 2 * vae.decodeContextFrames) : frames
+            vae.decodesInChunks && frames > decodeChunk
+            ? min(frames, decodeChunk + 2 * vae.decodeContextFrames) : frames
         let decodeGraph = Graph(arena: arena)
         var audio: Value?
         let decodeConstants = try constants([vae.weights]) {

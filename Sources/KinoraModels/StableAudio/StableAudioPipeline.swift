@@ -33,9 +33,10 @@ public final class StableAudioPipeline {
     /// Tokens every prompt is padded or truncated to (`tokenizer.model_max_length`; 128 when the folder says none).
     public let promptTokens: Int
     public let arena: ActivationArena
-    /// Latent frames the VAE decodes at a time (stable-audio-tools' chunk), each with its context.
+    /// Latent frames the VAE decodes at a time (stable-audio-tools' chunk), each with its context, where the device's
+    /// largest buffer allows (`AutoencoderOobleck.decodeChunkFrames`).
     public static let decodeChunkFrames = 128
-    /// Latent frames of initial audio the VAE encodes at a time, each with its context.
+    /// Latent frames of initial audio the VAE encodes at a time, each with its context, where the device allows.
     public static let encodeChunkFrames = 128
 
     /// What one generation asks for.
@@ -196,7 +197,10 @@ public final class StableAudioPipeline {
         let broken = latents.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else { throw StableAudioPipelineError.nonFinite(count: broken, total: latents.count) }
         // The decode in chunks with context (the whole decode's audio, one chunk's activations).
-        let decoded = try vae.decodeChunks(latents, shape: shape, chunkFrames: Self.decodeChunkFrames, arena: arena)
+        let chunk = try vae.decodeChunkFrames(
+            batch: shape[0], preferred: Self.decodeChunkFrames, maxBufferBytes: arena.device.memory.maxBufferSize,
+            arena: arena)
+        let decoded = try vae.decodeChunks(latents, shape: shape, chunkFrames: chunk, arena: arena)
         // The span: `int(seconds · sampling_rate)` samples from the start, as diffusers cuts it.
         let rate = Double(vae.configuration.samplingRate)
         let channels = vae.configuration.audioChannels
@@ -233,7 +237,10 @@ public final class StableAudioPipeline {
         defer { vae.weights.evict(vae.weights.uploadedNames.filter { $0.hasPrefix("encoder.") }) }
         let draw = noise.normal(count: vae.configuration.decoderInputChannels * transformer.configuration.sampleSize)
         return try vae.encodeChunks(
-            window, shape: [1, channels, length], noise: draw, chunkFrames: Self.encodeChunkFrames, arena: arena)
+            window, shape: [1, channels, length], noise: draw,
+            chunkFrames: vae.encodeChunkFrames(
+                preferred: Self.encodeChunkFrames, maxBufferBytes: arena.device.memory.maxBufferSize, arena: arena),
+            arena: arena)
     }
 
     /// The DiT's text-and-seconds tokens and global token, [B, L + 2, D] and [B, 1, 2D], B = 2 with guidance (the

@@ -1,5 +1,6 @@
 import Foundation
 import KinoraFormats
+import KinoraGPU
 import KinoraTensor
 import XCTest
 
@@ -55,6 +56,51 @@ final class AutoencoderOobleckTests: ModelTestCase {
         print(
             "Oobleck chunked decode (chunks of 7, context \(vae.decodeContextFrames)) vs whole: relative L2 \(error); "
                 + "Stable Audio Open's context \(sao.decodeContextFrames) latent frames")
+    }
+
+    /// The decode chunk shrinks to the device's largest buffer: Stable Audio Open's 128 frames and context need a
+    /// 150 MiB buffer, over lavapipe's (and the Vulkan minimum's) 128 MiB binding, and fit NVIDIA's 4 GiB; a chunk
+    /// cut to fit still decodes to the whole decode, and a limit no frame fits is a clear error.
+    func testTheDecodeChunkFitsTheDevicesLargestBuffer() throws {
+        let sao = try AutoencoderOobleck(
+            configuration: .stableAudioOpen,
+            weights: .shapesOnly(
+                store: RandomWeightStore(
+                    shapes: Dictionary(
+                        uniqueKeysWithValues: AutoencoderOobleck.parameterShapes(.stableAudioOpen).map {
+                            ($0.name, $0.shape)
+                        }), sourceName: "random SAO VAE"), device: device))
+        let minimum = DeviceLimits.specificationMinimum.maxBufferSize
+        XCTAssertEqual(try sao.decodeChunkFrames(maxBufferBytes: DeviceLimits.nvidia.maxBufferSize, arena: arena), 128)
+        let fitted = try sao.decodeChunkFrames(maxBufferBytes: minimum, arena: arena)
+        XCTAssertLessThan(fitted, 128)
+        let largest = { (frames: Int) throws -> UInt64 in
+            let graph = self.makeGraph()
+            let audio = try sao.decode(graph, graph.placeholder(shape: [1, 64, frames + 2 * sao.decodeContextFrames]))
+            return try graph.memoryPlan([audio]).largestBufferBytes
+        }
+        XCTAssertGreaterThan(try largest(128), minimum)
+        XCTAssertLessThanOrEqual(try largest(fitted), minimum)
+        XCTAssertGreaterThan(try largest(fitted + 1), minimum, "the largest chunk that fits, not just one that does")
+        XCTAssertEqual(try sao.encodeChunkFrames(maxBufferBytes: DeviceLimits.nvidia.maxBufferSize, arena: arena), 128)
+        print("Stable Audio Open decode chunk: 128 latent frames (largest buffer \(try largest(128)) bytes), "
+              + "\(fitted) within the Vulkan minimum's \(minimum)-byte binding")
+
+        // The search over a buffer that grows by 1000 bytes a frame plus 500: the largest chunk within the limit, in
+        // a few recordings, and a clear error when one frame and its context do not fit.
+        var recorded: [Int] = []
+        let linear = { (frames: Int) -> UInt64 in
+            recorded.append(frames)
+            return UInt64(1000 * frames + 500)
+        }
+        let chunk = try AutoencoderOobleck.fittingChunkFrames(
+            preferred: 128, context: 10, maxBufferBytes: 60_000, arena: arena, largestBuffer: linear)
+        XCTAssertEqual(chunk, 39, "39 + 20 frames need 59,500 bytes; 40 + 20 would need 60,500")
+        XCTAssertLessThanOrEqual(recorded.count, 3, "\(recorded)")
+        XCTAssertThrowsError(try AutoencoderOobleck.fittingChunkFrames(
+            preferred: 128, context: 10, maxBufferBytes: 20_000, arena: arena, largestBuffer: linear)) { error in
+            XCTAssertTrue("\(error)".contains("over the device's largest buffer (20000 bytes)"), "\(error)")
+        }
     }
 
     /// Encoding and sampling in chunks with `encodeContextFrames` of context gives the whole encode's sample; without
