@@ -87,6 +87,7 @@ void kvk_query_capabilities(VkPhysicalDevice device, KvkDeviceCapabilities *out)
     out->storageBuffer8BitAccess = features12.storageBuffer8BitAccess;
     out->shaderFloat16 = features12.shaderFloat16;
     out->shaderInt8 = features12.shaderInt8;
+    out->vulkanMemoryModel = features12.vulkanMemoryModel;
     out->shaderInt16 = features.features.shaderInt16;
     out->subgroupSizeControl = vulkan13 && features13.subgroupSizeControl;
     out->computeFullSubgroups = vulkan13 && features13.computeFullSubgroups;
@@ -111,7 +112,8 @@ void kvk_query_capabilities(VkPhysicalDevice device, KvkDeviceCapabilities *out)
 
     out->memoryBudget = has_extension(device, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     out->cooperativeMatrix = has_extension(device, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
-                             functions.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR != NULL;
+                             functions.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR != NULL &&
+                             out->vulkanMemoryModel;
     if (out->memoryBudget) kvk_query_memory_budget(device, out->heapBudget, out->heapUsage);
 }
 
@@ -168,6 +170,7 @@ VkResult kvk_create_device(VkPhysicalDevice physical, uint32_t queueFamily, cons
     features12.shaderFloat16 = caps->shaderFloat16;
     features12.shaderInt8 = caps->shaderInt8;
     features12.storageBuffer8BitAccess = caps->storageBuffer8BitAccess;
+    features12.vulkanMemoryModel = caps->cooperativeMatrix && caps->vulkanMemoryModel;
     VkPhysicalDeviceVulkan11Features features11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
     features11.storageBuffer16BitAccess = caps->storageBuffer16BitAccess;
     features11.pNext = &features12;

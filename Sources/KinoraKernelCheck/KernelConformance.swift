@@ -8,7 +8,7 @@ public enum KernelConformance {
     /// and with bf16 ones; those the device cannot run carry a skip reason.
     public static func cases(for device: GPUDevice) -> [ConformanceCase] {
         let f32 = matmulCases(for: device) + convolutionCases() + attentionCases() + normalizationCases()
-            + elementwiseCases() + layoutCases() + embeddingCases() + resamplingCases() + sequenceCases()
+            + elementwiseCases() + layoutCases() + embeddingCases() + resamplingCases() + sequenceCases(for: device)
         let half = [DType.f16, .bf16].flatMap { dtype in
             f32.filter { $0.halfExemption == nil }.map { $0.withActivations(dtype) }
         }

@@ -175,6 +175,9 @@ typedef struct KvkDeviceCapabilities {
     bool subgroupSizeControl;
     bool computeFullSubgroups;
     bool cooperativeMatrix;
+    /// VkPhysicalDeviceVulkan12Features::vulkanMemoryModel, which the cooperative-matrix kernels' SPIR-V declares
+    /// (glslang emits the VulkanMemoryModel capability for GL_KHR_cooperative_matrix).
+    bool vulkanMemoryModel;
     bool memoryBudget;
     bool maintenance4;
     uint32_t subgroupSize;
