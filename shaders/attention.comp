@@ -1,4 +1,5 @@
 #version 450
+// activations: f16 bf16
 // Multi-head scaled-dot-product attention, flash-style. Workgroup (query block, head, batch) keeps BR query rows
 // (pre-multiplied by the scale) in shared memory, streams BC-row key and value tiles through one shared tile,
 // and keeps each row's running max and sum and its output accumulator (online softmax): the Lq x Lk score
@@ -8,7 +9,8 @@
 // kernel. HAS_MASK (constant 6): an additive f32 mask with broadcast strides (0 on size-1 axes).
 // BLOCK_CAUSAL (7): key j is visible to query i when j / block_size <= (i + causal_offset) / block_size, where
 // causal_offset = Lk - Lq places the queries at the end of the key sequence (a KV-cache prefix precedes them).
-// Rows without any visible key give zeros.
+// Rows without any visible key give zeros. Query, key, value and output are activations (A_T), widened to f32 as
+// they enter the shared tiles; scores, the softmax and the accumulators are f32, and the output is rounded once.
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 layout(local_size_x_id = 0) in;
@@ -24,11 +26,11 @@ const uint DIMS_PER_THREAD = (HEAD_DIM + ROW_THREADS - 1) / ROW_THREADS;
 const uint KV_STRIDE = HEAD_DIM + 1;
 const float NEG_INF = -1.0 / 0.0;
 
-layout(std430, binding = 0) readonly buffer Query { float q[]; };
-layout(std430, binding = 1) readonly buffer Key { float k[]; };
-layout(std430, binding = 2) readonly buffer Value { float v[]; };
+layout(std430, binding = 0) readonly buffer Query { A_T q[]; };
+layout(std430, binding = 1) readonly buffer Key { A_T k[]; };
+layout(std430, binding = 2) readonly buffer Value { A_T v[]; };
 layout(std430, binding = 3) readonly buffer Mask { float mask[]; };
-layout(std430, binding = 4) writeonly buffer Output { float result[]; };
+layout(std430, binding = 4) writeonly buffer Output { A_T result[]; };
 layout(push_constant) uniform Parameters {
     uint query_length;
     uint key_length;
@@ -60,7 +62,7 @@ void main() {
     uint q_base = batch * q_batch_stride + head * q_head_stride;
     for (uint e = thread; e < BR * HEAD_DIM; e += WORKGROUP_SIZE) {
         uint row = q0 + e / HEAD_DIM;
-        q_tile[e] = row < query_length ? q[q_base + row * q_row_stride + e % HEAD_DIM] * scale : 0.0;
+        q_tile[e] = row < query_length ? A_LOAD(q[q_base + row * q_row_stride + e % HEAD_DIM]) * scale : 0.0;
     }
     if (thread < BR) {
         row_max[thread] = NEG_INF;
@@ -84,7 +86,7 @@ void main() {
         for (uint e = thread; e < BC * HEAD_DIM; e += WORKGROUP_SIZE) {
             uint c = e / HEAD_DIM;
             uint d = e % HEAD_DIM;
-            kv_tile[c * KV_STRIDE + d] = j0 + c < key_end ? k[kv_base + (j0 + c) * kv_row_stride + d] : 0.0;
+            kv_tile[c * KV_STRIDE + d] = j0 + c < key_end ? A_LOAD(k[kv_base + (j0 + c) * kv_row_stride + d]) : 0.0;
         }
         barrier();
         for (uint c = lane; c < BC; c += ROW_THREADS) {
@@ -104,7 +106,7 @@ void main() {
         for (uint e = thread; e < BC * HEAD_DIM; e += WORKGROUP_SIZE) {
             uint c = e / HEAD_DIM;
             uint d = e % HEAD_DIM;
-            kv_tile[c * KV_STRIDE + d] = j0 + c < key_end ? v[kv_base + (j0 + c) * kv_row_stride + d] : 0.0;
+            kv_tile[c * KV_STRIDE + d] = j0 + c < key_end ? A_LOAD(v[kv_base + (j0 + c) * kv_row_stride + d]) : 0.0;
         }
         if (lane == 0) {
             float old_max = row_max[r];
@@ -148,6 +150,6 @@ void main() {
     uint o_base = batch * o_batch_stride + head * o_head_stride + i * o_row_stride;
     for (uint t = 0; t < DIMS_PER_THREAD; t++) {
         uint d = lane + t * ROW_THREADS;
-        if (d < HEAD_DIM) result[o_base + d] = acc[t] * inverse;
+        if (d < HEAD_DIM) result[o_base + d] = A_STORE(acc[t] * inverse);
     }
 }

@@ -4,10 +4,12 @@
 // variant: f16_f32 -DIN_F16
 // variant: bf16_f32 -DIN_BF16
 // variant: f32_f32
+// variant: f16_f16 -DIN_F16 -DOUT_F16
+// variant: bf16_bf16 -DIN_BF16 -DOUT_BF16
 // variant: f8e4m3fn_f32 -DIN_F8E4M3FN
 // variant: f8e5m2_f32 -DIN_F8E5M2
-// Converts between storage types (and copies when both are f32). Rounds to nearest even into f16/bf16. Float8
-// input (bytes packed four to a word) is decoded exactly and multiplied by its per-tensor `scale`.
+// Converts between storage types (and copies, bit for bit, when both are the same). Rounds to nearest even into
+// f16/bf16. Float8 input (bytes packed four to a word) is decoded exactly and multiplied by its per-tensor `scale`.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 #if defined(IN_F16)
@@ -42,6 +44,9 @@ layout(push_constant) uniform Parameters {
 void main() {
     uint i = linear_invocation();
     if (i >= count) return;
+#if (defined(IN_F16) && defined(OUT_F16)) || (defined(IN_BF16) && defined(OUT_BF16))
+    destination[i] = source[i];
+#else
     float x = IN_READ(source, i);
 #if defined(OUT_F16)
     destination[i] = float16_t(x);
@@ -49,5 +54,6 @@ void main() {
     destination[i] = uint16_t(float_to_bf16_bits(x));
 #else
     destination[i] = x;
+#endif
 #endif
 }

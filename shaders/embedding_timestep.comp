@@ -1,14 +1,16 @@
 #version 450
+// activations: f16 bf16
 // Sinusoidal timestep embedding as diffusers' get_timestep_embedding: out[n, j] for j < half is sin(arg),
 // for half <= j < 2 half cos(arg) (swapped when FLIP, constant 3), and 0 in the padding column of an odd dim,
 // with arg = (t[n] * freq[k]) * scale rounded in fp32 as PyTorch does. The frequencies come from the host.
-// sin/cos take an argument reduced to [-pi, pi] (Cody–Waite), where Vulkan's precision bound applies.
+// sin/cos take an argument reduced to [-pi, pi] (Cody–Waite), where Vulkan's precision bound applies. The
+// timesteps and the arguments are f32; the result is stored in the activation type (A_T), as diffusers' `.to(dtype)`.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const bool FLIP = false;
 layout(std430, binding = 0) readonly buffer Timesteps { float timesteps[]; };
 layout(std430, binding = 1) readonly buffer Frequencies { float frequencies[]; };
-layout(std430, binding = 2) writeonly buffer Output { float result[]; };
+layout(std430, binding = 2) writeonly buffer Output { A_T result[]; };
 layout(push_constant) uniform Parameters { uint count; uint dim; uint half_dim; float scale; };
 
 void main() {
@@ -17,7 +19,7 @@ void main() {
     uint n = i / dim;
     uint j = i - n * dim;
     if (j >= 2 * half_dim) {
-        result[i] = 0.0;
+        result[i] = A_STORE(0.0);
         return;
     }
     bool second = j >= half_dim;
@@ -29,5 +31,5 @@ void main() {
     precise float reduced = ((argument - turns * 6.28125) - turns * 0.0019352436065673828)
         - turns * 6.357301884918343e-08;
     bool useCos = second != FLIP;
-    result[i] = useCos ? cos(reduced) : sin(reduced);
+    result[i] = A_STORE(useCos ? cos(reduced) : sin(reduced));
 }

@@ -8,10 +8,12 @@
 // variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
 // variant: f8e5m2_f16 -DW_F8E5M2 -DB_F16
 // variant: f8e5m2_bf16 -DW_F8E5M2 -DB_BF16
+// activations: f16 bf16
 // Batched matrix product C[b] = A[b] x op(B[b]) (+ bias), shared-memory tiled with a TM x TN register tile
-// per thread. A is f32 [M, K]; B holds weights in its storage type, [K, N], or [N, K] when TRANSPOSE_B
-// (a linear layer's [out, in]); bias has N elements of B's type, or of its own (B_T) for float8 B, whose values
-// are scaled by w_scale as they load. A batch stride of 0 broadcasts.
+// per thread. A [M, K] and C are activations in A_T, widened to f32 as A loads and rounded once as C stores the
+// f32 sums. B holds weights in its storage type, [K, N], or [N, K] when TRANSPOSE_B (a linear layer's [out, in]);
+// bias has N elements of B's type, or of its own (B_T) for float8 B, whose values are scaled by w_scale as they
+// load. A batch stride of 0 broadcasts.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint BM = 64;
@@ -25,10 +27,10 @@ layout(constant_id = 9) const bool HAS_BIAS = false;
 // drivers (lavapipe), where barriers are costly coroutine switches and the CPU caches do the tiling.
 layout(constant_id = 10) const bool DIRECT = false;
 
-layout(std430, binding = 0) readonly buffer MatrixA { float a[]; };
+layout(std430, binding = 0) readonly buffer MatrixA { A_T a[]; };
 layout(std430, binding = 1) readonly buffer MatrixB { W_T b[]; };
 layout(std430, binding = 2) readonly buffer Bias { B_T bias[]; };
-layout(std430, binding = 3) writeonly buffer MatrixC { float c[]; };
+layout(std430, binding = 3) writeonly buffer MatrixC { A_T c[]; };
 layout(push_constant) uniform Parameters {
     uint M;
     uint N;
@@ -64,7 +66,7 @@ void main() {
         for (uint k = 0; k < K; k++) {
             float column_a[TM];
             float row_b[TN];
-            for (uint i = 0; i < TM; i++) column_a[i] = a[a_base + rows[i] * K + k];
+            for (uint i = 0; i < TM; i++) column_a[i] = A_LOAD(a[a_base + rows[i] * K + k]);
             for (uint j = 0; j < TN; j++) {
                 row_b[j] = TRANSPOSE_B ? W_READ(b, b_base + cols[j] * K + k) : W_READ(b, b_base + k * N + cols[j]);
             }
@@ -80,7 +82,7 @@ void main() {
             uint k = e % BK;
             uint row = row0 + r;
             uint kk = k0 + k;
-            tile_a[k * BM + r] = (row < M && kk < K) ? a[a_base + row * K + kk] : 0.0;
+            tile_a[k * BM + r] = (row < M && kk < K) ? A_LOAD(a[a_base + row * K + kk]) : 0.0;
         }
         for (uint e = thread; e < BN * BK; e += threads) {
             float value = 0.0;
@@ -118,7 +120,7 @@ void main() {
             if (col >= N) continue;
             float value = sums[i * TN + j];
             if (HAS_BIAS) value += B_READ(bias, col);
-            c[batch * c_batch_stride + row * N + col] = value;
+            c[batch * c_batch_stride + row * N + col] = A_STORE(value);
         }
     }
 }

@@ -9,12 +9,13 @@
 // variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
 // variant: f8e5m2_f16 -DW_F8E5M2 -DB_F16
 // variant: f8e5m2_bf16 -DW_F8E5M2 -DB_BF16
+// activations: f16 bf16
 // Batched matrix product on tensor cores (GL_KHR_cooperative_matrix), same contract as matmul.comp:
-// C[b] = A[b] x op(B[b]) (+ bias). Operand tiles are staged through shared memory as f16 (values beyond f16's
-// range are clamped to ±65504, as fp16 inference does) and accumulated in f32. Float8 B is staged unscaled, which
-// f16 holds exactly (every e4m3fn and e5m2 value is an f16 value), and w_scale multiplies the product instead. Each
-// subgroup owns a (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device
-// matrices.
+// C[b] = A[b] x op(B[b]) (+ bias), A and C in the activation type A_T. Operand tiles are staged through shared
+// memory as f16 (values beyond f16's range are clamped to ±65504, as fp16 inference does; f16 activations are
+// copied as they are) and accumulated in f32. Float8 B is staged unscaled, which f16 holds exactly (every e4m3fn
+// and e5m2 value is an f16 value), and w_scale multiplies the product instead. Each subgroup owns a
+// (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device matrices.
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -33,10 +34,10 @@ layout(constant_id = 10) const bool HAS_BIAS = false;
 layout(constant_id = 11) const uint SUBGROUPS_M = 2;
 layout(constant_id = 12) const uint SUBGROUPS_N = 2;
 
-layout(std430, binding = 0) readonly buffer MatrixA { float a[]; };
+layout(std430, binding = 0) readonly buffer MatrixA { A_T a[]; };
 layout(std430, binding = 1) readonly buffer MatrixB { W_T b[]; };
 layout(std430, binding = 2) readonly buffer Bias { B_T bias[]; };
-layout(std430, binding = 3) writeonly buffer MatrixC { float c[]; };
+layout(std430, binding = 3) writeonly buffer MatrixC { A_T c[]; };
 layout(push_constant) uniform Parameters {
     uint M;
     uint N;
@@ -55,6 +56,13 @@ shared float16_t tile_b[BK * BN];
 shared float tile_c[BM * BN];
 
 float16_t to_half(float x) { return float16_t(clamp(x, -65504.0, 65504.0)); }
+
+#if defined(A_F16)
+// f16 activations need no conversion on their way into the f16 tile.
+#define A_TILE(row, kk) ((row) < M && (kk) < K ? a[a_base + (row) * K + (kk)] : float16_t(0.0))
+#else
+#define A_TILE(row, kk) to_half((row) < M && (kk) < K ? A_LOAD(a[a_base + (row) * K + (kk)]) : 0.0)
+#endif
 
 #if defined(W_FLOAT8)
 // Exact in f16, NaN included (clamp would be free to turn a NaN into a bound).
@@ -84,9 +92,7 @@ void main() {
         for (uint e = thread; e < BM * BK; e += WORKGROUP_SIZE) {
             uint r = e / BK;
             uint k = e % BK;
-            uint row = row0 + r;
-            uint kk = k0 + k;
-            tile_a[e] = to_half((row < M && kk < K) ? a[a_base + row * K + kk] : 0.0);
+            tile_a[e] = A_TILE(row0 + r, k0 + k);
         }
         for (uint e = thread; e < BN * BK; e += WORKGROUP_SIZE) {
             float value = 0.0;
@@ -134,6 +140,6 @@ void main() {
         if (row >= M || col >= N) continue;
         float value = tile_c[e] * PRODUCT_SCALE;
         if (HAS_BIAS) value += B_READ(bias, col);
-        c[batch * c_batch_stride + row * N + col] = value;
+        c[batch * c_batch_stride + row * N + col] = A_STORE(value);
     }
 }

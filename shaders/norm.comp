@@ -2,11 +2,15 @@
 // variant: f32
 // variant: f16 -DW_F16
 // variant: bf16 -DW_BF16
-// Normalisation over contiguous rows of a row-major f32 tensor: group norm (a row is one group of one sample,
-// group_channels x spatial elements), layer norm and RMS norm (a row is the last axis). Statistics are fp32:
-// per-thread Welford updates merged with Chan's formula in shared memory, stable for rows of millions of elements.
+// variant: statistics -DNORM_STATISTICS
+// activations: f16 bf16
+// Normalisation over contiguous rows of a row-major tensor of activations (A_T): group norm (a row is one group
+// of one sample, group_channels x spatial elements), layer norm and RMS norm (a row is the last axis). Statistics
+// are fp32: per-thread Welford updates merged with Chan's formula in shared memory, stable for rows of millions of
+// elements. The result is rounded to A_T once; the modulation vectors and the partial statistics are f32.
 // PASS (constant 3): 0 = one workgroup per row computes the row's statistics and normalises the row;
-//                    1 = workgroup (row, chunk) writes its chunk's (count, mean, M2) to `result`;
+//                    1 = workgroup (row, chunk) writes its chunk's (count, mean, M2) to `result` (the
+//                        `statistics` variants, whose result is f32 and which read no affine parameters);
 //                    2 = workgroup (row, chunk) merges the row's partial statistics and normalises its chunk.
 // NORM (4): 0 group, 1 layer, 2 RMS. HAS_WEIGHT (5), HAS_BIAS (6): per-channel affine, stored as W_T.
 // SCALE_MODE (7), SHIFT_MODE (8): adaptive modulation y = y * (1 + scale) + shift, 0 = none, 1 = one
@@ -20,13 +24,19 @@ layout(constant_id = 6) const bool HAS_BIAS = false;
 layout(constant_id = 7) const uint SCALE_MODE = 0;
 layout(constant_id = 8) const uint SHIFT_MODE = 0;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { W_T weight[]; };
 layout(std430, binding = 2) readonly buffer Bias { W_T bias[]; };
 layout(std430, binding = 3) readonly buffer Scale { float scale[]; };
 layout(std430, binding = 4) readonly buffer Shift { float shift[]; };
 layout(std430, binding = 5) readonly buffer Partials { float partials[]; };
+#if defined(NORM_STATISTICS)
 layout(std430, binding = 6) writeonly buffer Output { float result[]; };
+#define RESULT_STORE(x) (x)
+#else
+layout(std430, binding = 6) writeonly buffer Output { A_T result[]; };
+#define RESULT_STORE(x) A_STORE(x)
+#endif
 layout(push_constant) uniform Parameters {
     uint rows;
     uint row_length;     // elements per row
@@ -97,7 +107,7 @@ void main() {
         }
     } else {
         for (uint i = begin + thread; i < end; i += WORKGROUP_SIZE) {
-            float value = x[base + i];
+            float value = A_LOAD(x[base + i]);
             count += 1.0;
             float delta = value - mean;
             mean += delta / count;
@@ -107,12 +117,14 @@ void main() {
     reduce_workgroup(count, mean, m2);
 
     if (PASS == 1) {
+#if defined(NORM_STATISTICS)
         if (thread == 0) {
             uint at = (row * chunks + chunk) * 3;
             result[at] = count;
             result[at + 1] = mean;
             result[at + 2] = m2;
         }
+#endif
         return;
     }
 
@@ -125,12 +137,12 @@ void main() {
     float inverse = inversesqrt(variance + epsilon);
     uint modulation_base = (row / rows_per_batch) * row_length;
     for (uint i = begin + thread; i < end; i += WORKGROUP_SIZE) {
-        float y = (x[base + i] - center) * inverse;
+        float y = (A_LOAD(x[base + i]) - center) * inverse;
         uint channel = NORM == 0 ? (row % groups) * group_channels + i / spatial : i;
         if (HAS_WEIGHT) y *= W_LOAD(weight[channel]);
         if (HAS_BIAS) y += W_LOAD(bias[channel]);
         if (SCALE_MODE != 0) y *= 1.0 + scale[(SCALE_MODE == 1 ? modulation_base : base) + i];
         if (SHIFT_MODE != 0) y += shift[(SHIFT_MODE == 1 ? modulation_base : base) + i];
-        result[base + i] = y;
+        result[base + i] = RESULT_STORE(y);
     }
 }

@@ -1,12 +1,14 @@
 #version 450
-// Softmax along one axis of a row-major f32 tensor viewed as [outer, length, inner]: workgroup w normalises the
-// `length` elements at (w / inner, :, w % inner), `inner` apart (1 for the last axis). Numerically stable: each
-// thread keeps an online (max, sum of exp(x - max)) pair, merged in shared memory. -inf entries weigh nothing;
-// a row of only -inf gives zeros.
+// activations: f16 bf16
+// Softmax along one axis of a row-major tensor of activations (A_T) viewed as [outer, length, inner]: workgroup w
+// normalises the `length` elements at (w / inner, :, w % inner), `inner` apart (1 for the last axis). Numerically
+// stable: each thread keeps an online (max, sum of exp(x - max)) pair, merged in shared memory. -inf entries weigh
+// nothing; a row of only -inf gives zeros. The max, the sums and the normalisation are f32; each result is rounded
+// once.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float result[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
+layout(std430, binding = 1) writeonly buffer Output { A_T result[]; };
 layout(push_constant) uniform Parameters {
     uint rows;
     uint length;
@@ -32,7 +34,7 @@ void main() {
     float row_max = NEG_INF;
     float sum = 0.0;
     for (uint i = thread; i < length; i += WORKGROUP_SIZE) {
-        float value = x[base + i * inner];
+        float value = A_LOAD(x[base + i * inner]);
         if (value == NEG_INF) continue;
         if (value > row_max) {
             sum = rescaled(sum, row_max, value) + 1.0;
@@ -58,7 +60,7 @@ void main() {
     row_max = shared_max[0];
     float inverse = row_max == NEG_INF ? 0.0 : 1.0 / shared_sum[0];
     for (uint i = thread; i < length; i += WORKGROUP_SIZE) {
-        float value = x[base + i * inner];
-        result[base + i * inner] = value == NEG_INF ? 0.0 : exp(value - row_max) * inverse;
+        float value = A_LOAD(x[base + i * inner]);
+        result[base + i * inner] = A_STORE(value == NEG_INF ? 0.0 : exp(value - row_max) * inverse);
     }
 }

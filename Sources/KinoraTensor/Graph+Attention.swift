@@ -34,8 +34,12 @@ extension Graph {
     ///   - layout: the layout of all three operands and of the result.
     ///   - keyLength: attend to the first this many keys and values only (a cache filled so far, read in place);
     ///     nil: all of them. The mask's last axis and the block-causal rule go by this length.
-    /// - Returns: f32 attention output in the operands' layout: [B, Lq, heads · D] or [B, heads, Lq, D]. A query
+    /// - Returns: the attention output in the operands' layout: [B, Lq, heads · D] or [B, heads, Lq, D]. A query
     ///   row that sees no key (every score −inf) gives zeros.
+    ///
+    /// Query, key, value and the result are activations: read and written in the activation type, with f32 scores,
+    /// softmax and accumulation. A key or value stored in another type (a KV cache kept in f32 under f16
+    /// activations, say) is cast first; a cache stored in the activation type is read in place.
     public func attention(query: Value, key: Value, value: Value, heads: Int, scale: Float? = nil,
                           mask: Value? = nil, blockCausal: Int? = nil, layout: AttentionLayout = .tokensFirst,
                           keyLength usedKeys: Int? = nil)
@@ -101,7 +105,8 @@ extension Graph {
             case .headsFirst: return [heads * length * headDim, length * headDim, headDim]
             }
         }
-        let q = try cast(query, to: .f32), k = try cast(key, to: .f32), v = try cast(value, to: .f32)
+        let q = try activation(query), k = try activation(key), v = try activation(value)
+        // The mask stays f32 (its −inf and large negative biases); without one, any operand fills the binding.
         var maskOperand = q
         var maskStrides = [0, 0, 0]
         if let mask {
@@ -120,7 +125,7 @@ extension Graph {
             .squareRoot())] + (strides(length: queryLength) + strides(length: storedKeys) + strides(length: queryLength)
             + maskStrides + [blockCausal ?? 1, max(0, keyLength - queryLength)]).map(Launch.u32)
         let call = KernelCall(
-            shader: "attention",
+            shader: activationShader("attention"),
             specialization: [UInt32(Self.attentionThreads), 1, 1, UInt32(headDim), UInt32(tile.rows),
                              UInt32(tile.columns), mask == nil ? 0 : 1, blockCausal == nil ? 0 : 1],
             pushConstants: pushConstants,
@@ -128,6 +133,6 @@ extension Graph {
             operands: [q, k, v, maskOperand].map { .init(value: $0.id, access: .read) },
             work: 4 * Double(batch * heads) * Double(queryLength) * Double(keyLength) * Double(headDim),
             label: "attention")
-        return record(call, output: query.shape)
+        return record(call, output: query.shape, dtype: activationDType)
     }
 }

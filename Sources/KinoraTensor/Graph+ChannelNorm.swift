@@ -6,7 +6,7 @@ extension Graph {
     /// `F.normalize(x, dim=1) · scale · weight + bias`, i.e. x / max(‖x[n, :, s]‖₂, epsilon) · scale · weight[c]
     /// + bias[c] at each position s. With the default scale √C this is x / rms(x) · weight, the RMS over the
     /// channels. `weight` and `bias` hold C elements (any shape, e.g. Wan's [C, 1, 1, 1] gammas) in any storage
-    /// type; the statistics and the result are f32.
+    /// type; `x` and the result are in the activation type, the statistics f32.
     public func channelRMSNorm(
         _ x: Value, weight: Value?, bias: Value? = nil, scale: Float? = nil,
         epsilon: Float = 1e-12
@@ -32,7 +32,7 @@ extension Graph {
                     reason: "weight and bias need \(channels) elements")
             }
         }
-        let input = try cast(x, to: .f32)
+        let input = try activation(x)
         // The affine parameters are read in their storage type; float8 ones are widened to f32 (no variant).
         let storedType = weight?.dtype ?? bias?.dtype ?? .f32
         let affineType = storedType.isFloat8 ? .f32 : storedType
@@ -41,7 +41,7 @@ extension Graph {
         let spatial = x.shape.dropFirst(2).reduce(1, *)
         let positions = x.shape[0] * spatial
         let call = KernelCall(
-            shader: "channel_rms_norm.\(affineType.variant)",
+            shader: activationShader("channel_rms_norm.\(affineType.variant)"),
             specialization: [UInt32(Self.channelNormThreads), 1, 1, weight == nil ? 0 : 1, bias == nil ? 0 : 1],
             pushConstants: [
                 Launch.u32(positions), Launch.u32(channels), Launch.u32(spatial), Launch.bits(scale),
@@ -50,6 +50,6 @@ extension Graph {
             groups: Launch.grid(count: positions, local: Self.channelNormThreads),
             operands: [input, weightOperand, biasOperand].map { KernelCall.Operand(value: $0.id, access: .read) },
             work: Double(x.count * 3), label: op)
-        return record(call, output: x.shape)
+        return record(call, output: x.shape, dtype: activationDType)
     }
 }

@@ -40,15 +40,18 @@ extension Graph {
         value.dtype.isFloat8 ? try cast(value, to: .f32) : value
     }
 
-    /// A copy of `value` in fresh f32 storage.
+    /// A copy of `value` in fresh storage of the activation type (cast first when stored otherwise).
     public func copy(_ value: Value) throws -> Value {
         try check(value, "copy")
-        let source = try cast(value, to: .f32)
+        let source = try activation(value)
+        let variant = activationDType.variant
         let call = KernelCall(
-            shader: "cast.f32_f32", specialization: [UInt32(Self.elementwiseThreads)],
-            pushConstants: [Launch.u32(value.count)], groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
-            operands: [.init(value: source.id, access: .read)], work: Double(value.count * 8), label: "copy")
-        return record(call, output: value.shape)
+            shader: "cast.\(variant)_\(variant)", specialization: [UInt32(Self.elementwiseThreads)],
+            pushConstants: [Launch.u32(value.count)],
+            groups: Launch.grid(count: value.count, local: Self.elementwiseThreads),
+            operands: [.init(value: source.id, access: .read)], work: Double(value.count * 2 * activationDType.size),
+            label: "copy")
+        return record(call, output: value.shape, dtype: activationDType)
     }
 
     /// `f(value * alpha + beta)` elementwise, in the activation type.

@@ -96,7 +96,8 @@ extension Graph {
     /// `x` with each head's pairs rotated: (x0, x1) → (x0·cos − x1·sin, x0·sin + x1·cos), using column p of the
     /// [L, D/2] tables for pair p at position l. Pairs are adjacent elements (2p, 2p + 1) when `interleaved`
     /// (Wan, Flux, LLaMA's complex form) and halves (p, p + D/2) otherwise (rotate-half, as Hugging Face LLaMA).
-    /// `x` is [B, L, H, D], or [B, L, H·D] with `heads` given. The result is f32 in x's shape.
+    /// `x` is [B, L, H, D], or [B, L, H·D] with `heads` given. `x` and the result (in x's shape) are in the
+    /// activation type; the tables are read in f32 and each pair turns in f32.
     public func applyRotary(_ x: Value, cos: Value, sin: Value, heads: Int? = nil, interleaved: Bool) throws
         -> Value {
         let op = "applyRotary"
@@ -121,17 +122,19 @@ extension Graph {
         }
         let pairs = x.count / 2
         let call = KernelCall(
-            shader: "embedding_rotary", specialization: [UInt32(Self.embeddingThreads), 1, 1, interleaved ? 1 : 0],
+            shader: activationShader("embedding_rotary"),
+            specialization: [UInt32(Self.embeddingThreads), 1, 1, interleaved ? 1 : 0],
             pushConstants: [pairs, positions, headCount, headDim / 2].map(Launch.u32),
             groups: Launch.grid(count: pairs, local: Self.embeddingThreads),
-            operands: [try cast(x, to: .f32), try cast(cos, to: .f32), try cast(sin, to: .f32)].map {
+            operands: [try activation(x), try cast(cos, to: .f32), try cast(sin, to: .f32)].map {
                 .init(value: $0.id, access: .read)
             },
             work: Double(3 * x.count), label: op)
-        return record(call, output: x.shape)
+        return record(call, output: x.shape, dtype: activationDType)
     }
 
-    /// diffusers' `get_timestep_embedding` for timesteps on the device ([N]) → [N, dim] f32:
+    /// diffusers' `get_timestep_embedding` for timesteps on the device ([N]) → [N, dim] in the activation type
+    /// (computed in f32 and rounded once, as diffusers' `.to(dtype)`; `withActivations(.f32)` keeps f32):
     /// with half = dim / 2 and freq_k = exp(−ln(maxPeriod) · k / (half − downscaleFreqShift)),
     /// row n is [sin(scale · t_n · freq_k) for k < half] ++ [cos(...)] (cos first when `flipSinToCos`), plus
     /// one zero column when dim is odd. The frequencies are computed on the host with PyTorch's fp32 steps.
@@ -147,18 +150,18 @@ extension Graph {
         let count = timesteps.count * dim
         let table = try input(frequencies.isEmpty ? [0] : frequencies, shape: [Swift.max(frequencies.count, 1)])
         let call = KernelCall(
-            shader: "embedding_timestep",
+            shader: activationShader("embedding_timestep"),
             specialization: [UInt32(Self.embeddingThreads), 1, 1, flipSinToCos ? 1 : 0],
             pushConstants: [Launch.u32(count), Launch.u32(dim), Launch.u32(dim / 2), Launch.bits(scale)],
             groups: Launch.grid(count: count, local: Self.embeddingThreads),
             operands: [.init(value: try cast(timesteps, to: .f32).id, access: .read),
                        .init(value: table.id, access: .read)],
             work: Double(count), label: op)
-        return record(call, output: [timesteps.count, dim])
+        return record(call, output: [timesteps.count, dim], dtype: activationDType)
     }
 
     /// `timestepEmbedding` for host timesteps, computed on the host (fp32 arguments as PyTorch rounds them,
-    /// sin and cos correctly rounded) and added as an input [N, dim].
+    /// sin and cos correctly rounded) and added as an input [N, dim] in the activation type.
     public func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool, downscaleFreqShift: Float,
                                   scale: Float = 1, maxPeriod: Float = 10000) throws -> Value {
         guard !timesteps.isEmpty else {
@@ -176,7 +179,7 @@ extension Graph {
                 values[n * dim + half + k] = flipSinToCos ? sine : cosine
             }
         }
-        return try input(values, shape: [timesteps.count, dim])
+        return try input(values, shape: [timesteps.count, dim], dtype: activationDType)
     }
 
     /// freq_k = exp(fp32(fp32(−ln maxPeriod) · k) / fp32(half − shift)) for k < dim / 2, rounded like PyTorch.

@@ -35,6 +35,7 @@ extension Graph {
 
     /// `a × b` over the last two axes, batched over the leading ones (b's batch may be 1 to broadcast).
     /// `a` is [..., M, K]; `b` is [..., K, N], or [..., N, K] when `transposeB`. `bias` has N elements.
+    /// `a` and the result are activations (the activation type, f32 sums); `b` is read in its own storage type.
     public func matmul(_ a: Value, _ b: Value, transposeB: Bool = false, bias: Value? = nil) throws -> Value {
         try check(a, "matmul")
         try check(b, "matmul")
@@ -62,7 +63,7 @@ extension Graph {
             }
         }
         let weight = try weightOperand(b, bias: bias)
-        let operands = [KernelCall.Operand(value: try cast(a, to: .f32).id, access: .read),
+        let operands = [KernelCall.Operand(value: try activation(a).id, access: .read),
                         KernelCall.Operand(value: b.id, access: .read),
                         KernelCall.Operand(value: (weight.bias ?? b).id, access: .read)]
         let pushConstants = [m, n, k, m * k, batchB == 1 ? 0 : n * k, m * n].map(Launch.u32)
@@ -74,35 +75,35 @@ extension Graph {
             let columns = Self.vectorThreads / Self.vectorLanes
             let groups = (n + columns - 1) / columns
             let call = KernelCall(
-                shader: "matmul_vector.\(weight.variant)",
+                shader: activationShader("matmul_vector.\(weight.variant)"),
                 specialization: [UInt32(Self.vectorThreads), 1, 1, UInt32(m), UInt32(Self.vectorLanes),
                                  bias == nil ? 0 : 1],
                 pushConstants: pushConstants,
                 groups: (UInt32(min(groups, 65535)), UInt32((groups + 65534) / 65535), UInt32(batchA)),
                 operands: operands, work: work, label: "matmul")
-            return record(call, output: Array(a.shape.dropLast()) + [n])
+            return record(call, output: Array(a.shape.dropLast()) + [n], dtype: activationDType)
         }
         if try usesCooperativeMatrix() {
             let plan = try CooperativeMatrixPlan(device: device)
             let call = KernelCall(
-                shader: "matmul_coopmat.\(weight.variant)", specialization: plan.specialization(
+                shader: activationShader("matmul_coopmat.\(weight.variant)"), specialization: plan.specialization(
                     transposeB: transposeB, hasBias: bias != nil),
                 pushConstants: pushConstants,
                 groups: (UInt32((n + plan.bn - 1) / plan.bn), UInt32((m + plan.bm - 1) / plan.bm), UInt32(batchA)),
                 operands: operands, work: work, label: "matmul")
-            return record(call, output: Array(a.shape.dropLast()) + [n])
+            return record(call, output: Array(a.shape.dropLast()) + [n], dtype: activationDType)
         }
         let direct = matmulStrategy == .direct || (matmulStrategy == .automatic && device.physical.kind == .cpu)
         let tile = MatmulTile.choose(m: m, n: n, direct: direct)
         let call = KernelCall(
-            shader: "matmul.\(weight.variant)",
+            shader: activationShader("matmul.\(weight.variant)"),
             specialization: [UInt32(tile.threads), 1, 1, UInt32(tile.bm), UInt32(tile.bn), UInt32(tile.bk),
                              UInt32(tile.tm), UInt32(tile.tn), transposeB ? 1 : 0, bias == nil ? 0 : 1,
                              tile.direct ? 1 : 0],
             pushConstants: pushConstants,
             groups: (UInt32((n + tile.bn - 1) / tile.bn), UInt32((m + tile.bm - 1) / tile.bm), UInt32(batchA)),
             operands: operands, work: work, label: "matmul")
-        return record(call, output: Array(a.shape.dropLast()) + [n])
+        return record(call, output: Array(a.shape.dropLast()) + [n], dtype: activationDType)
     }
 
     /// The most rows the vector kernel takes (`matmul_vector.comp`). It sums each product in another order than the

@@ -1,8 +1,8 @@
 /// Normalisation ops: group norm (UNet/VAE), layer norm with optional adaptive modulation (DiT), RMS norm.
 ///
-/// All three normalise contiguous rows with fp32 statistics in `norm.comp`. Short rows take one workgroup each;
-/// long rows (group norm over large images) are split into chunks whose partial statistics are merged by a second
-/// dispatch, so a handful of groups still spreads over the whole GPU.
+/// All three normalise contiguous rows with fp32 statistics in `norm.comp`, reading and writing the activation
+/// type. Short rows take one workgroup each; long rows (group norm over large images) are split into chunks whose
+/// partial statistics (f32) are merged by a second dispatch, so a handful of groups still spreads over the whole GPU.
 extension Graph {
     private enum NormKind: UInt32 {
         case group = 0, layer, rms
@@ -113,8 +113,9 @@ extension Graph {
                                             reason: "per-sample scale and shift must cover the same rows")
         }
 
-        let input = try cast(x, to: .f32)
+        let input = try activation(x)
         // The affine parameters are read in their storage type; float8 ones are widened to f32 (no norm variant).
+        // The modulation stays f32, as DiTs compute it (Wan's in f32 under autocast).
         let storedType = weight?.dtype ?? bias?.dtype ?? .f32
         let affineType = storedType.isFloat8 ? .f32 : storedType
         let weightOperand = try weight.map { try cast($0, to: affineType) } ?? input
@@ -135,18 +136,19 @@ extension Graph {
         var statistics = input
         if split {
             let call = KernelCall(
-                shader: "norm.f32", specialization: [UInt32(Self.normThreads), 1, 1, 1, kind.rawValue],
+                shader: activationShader("norm.statistics"),
+                specialization: [UInt32(Self.normThreads), 1, 1, 1, kind.rawValue],
                 pushConstants: pushConstants, groups: groups, operands: Array(repeating: read(input), count: 6),
                 work: Double(x.count * 4), label: "\(op) statistics")
-            statistics = record(call, output: [geometry.rows, chunks, 3])
+            statistics = record(call, output: [geometry.rows, chunks, 3], dtype: .f32)
         }
         let call = KernelCall(
-            shader: "norm.\(affineType.variant)",
+            shader: activationShader("norm.\(affineType.variant)"),
             specialization: [UInt32(Self.normThreads), 1, 1, split ? 2 : 0, kind.rawValue, weight == nil ? 0 : 1,
                              bias == nil ? 0 : 1, scaleMode.mode.rawValue, shiftMode.mode.rawValue],
             pushConstants: pushConstants, groups: groups,
             operands: [input, weightOperand, biasOperand, scaleOperand, shiftOperand, statistics].map(read),
             work: Double(x.count * (split ? 8 : 12)), label: op)
-        return record(call, output: x.shape)
+        return record(call, output: x.shape, dtype: activationDType)
     }
 }

@@ -9,8 +9,9 @@ extension Graph {
     static let reduceThreads = 256
 
     /// `x` reduced over `axis` (negative axes count from the end), keeping it with size 1 when `keepDims`.
-    /// The result is f32, accumulated in f32: each thread folds a strided share of the axis and a workgroup
-    /// combines the partial results by a tree in shared memory, so long axes are read by many threads at once.
+    /// The result is in the activation type, accumulated in f32: each thread folds a strided share of the axis and
+    /// a workgroup combines the partial results by a tree in shared memory, so long axes are read by many threads
+    /// at once.
     public func reduce(_ reduction: Reduction, _ x: Value, axis: Int, keepDims: Bool = false) throws -> Value {
         let op = "\(reduction)"
         try check(x, op)
@@ -25,17 +26,17 @@ extension Graph {
             outShape.remove(at: axis)
             if outShape.isEmpty { outShape = [1] }
         }
-        let source = try cast(x, to: .f32)
+        let source = try activation(x)
         let columns = min(Self.powerOfTwo(atLeast: inner), 32)
         let lanes = min(Self.reduceThreads / columns, Self.powerOfTwo(atLeast: n))
         let kernelOp: UInt32 = reduction == .mean ? Reduction.sum.rawValue : reduction.rawValue
         let call = KernelCall(
-            shader: "reduce", specialization: [UInt32(columns), UInt32(lanes), 1, kernelOp],
+            shader: activationShader("reduce"), specialization: [UInt32(columns), UInt32(lanes), 1, kernelOp],
             pushConstants: [Launch.u32(outer), Launch.u32(n), Launch.u32(inner),
                             Launch.bits(reduction == .mean ? 1 / Float(n) : 1)],
             groups: (UInt32(min((inner + columns - 1) / columns, 65535)), UInt32(min(outer, 65535)), 1),
             operands: [.init(value: source.id, access: .read)], work: Double(x.count), label: op)
-        return record(call, output: outShape)
+        return record(call, output: outShape, dtype: activationDType)
     }
 
     /// The sum over `axis`.

@@ -2,7 +2,7 @@
 extension Graph {
     /// `exp(x − max) / Σ exp(x − max)` along `axis` (negative counts from the end), computed stably in fp32 by one
     /// workgroup per row. The last axis reads contiguous rows; other axes read rows with a stride. Entries of
-    /// −inf get zero weight, and a row of only −inf gives zeros.
+    /// −inf get zero weight, and a row of only −inf gives zeros. Reads and writes the activation type.
     public func softmax(_ x: Value, axis: Int = -1) throws -> Value {
         try check(x, "softmax")
         let resolved = axis < 0 ? axis + x.rank : axis
@@ -14,11 +14,12 @@ extension Graph {
         let rows = x.count / length
         var threads = 32
         while threads < min(length, 256) { threads *= 2 }
-        let input = try cast(x, to: .f32)
+        let input = try activation(x)
         let call = KernelCall(
-            shader: "softmax", specialization: [UInt32(threads)], pushConstants: [rows, length, inner].map(Launch.u32),
+            shader: activationShader("softmax"), specialization: [UInt32(threads)],
+            pushConstants: [rows, length, inner].map(Launch.u32),
             groups: Launch.groups(rows), operands: [.init(value: input.id, access: .read)],
             work: Double(x.count * 12), label: "softmax")
-        return record(call, output: x.shape)
+        return record(call, output: x.shape, dtype: activationDType)
     }
 }
