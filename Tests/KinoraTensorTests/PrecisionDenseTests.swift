@@ -54,22 +54,20 @@ final class PrecisionDenseTests: TensorTestCase {
             for (strategy, m) in [(MatmulStrategy.sharedMemory, 130), (.direct, 130), (.automatic, 3)] {
                 // Each weight type once; transposed weights (a linear layer) reach the vector kernel.
                 for (weightType, transposeB) in [(DType.f32, false), (.f16, true), (.bf16, true)] {
-                    do {
-                        let a = randomValues(m * k)
-                        let b = rounded(randomValues(n * k), weightType), bias = rounded(randomValues(n), weightType)
-                        let label = "\(dtype) activations, \(strategy) \(m) rows, \(weightType) weights, "
-                            + "transposeB \(transposeB)"
-                        let actual = try assertRoundsTheF32Result(dtype, label) { graph in
-                            graph.matmulStrategy = strategy
-                            return try graph.matmul(
-                                graph.input(rounded(a, dtype), shape: [m, k]),
-                                graph.input(b, shape: transposeB ? [n, k] : [k, n], dtype: weightType),
-                                transposeB: transposeB, bias: graph.input(bias, shape: [n], dtype: weightType))
-                        }
-                        let expected = Reference.matmul(a, b, batch: 1, batchB: 1, m: m, n: n, k: k,
-                                                        transposeB: transposeB, bias: bias)
-                        assertWithinFloor(actual, expected, dtype, label)
+                    let a = randomValues(m * k)
+                    let b = rounded(randomValues(n * k), weightType), bias = rounded(randomValues(n), weightType)
+                    let label = "\(dtype) activations, \(strategy) \(m) rows, \(weightType) weights, "
+                        + "transposeB \(transposeB)"
+                    let actual = try assertRoundsTheF32Result(dtype, label) { graph in
+                        graph.matmulStrategy = strategy
+                        return try graph.matmul(
+                            graph.input(rounded(a, dtype), shape: [m, k]),
+                            graph.input(b, shape: transposeB ? [n, k] : [k, n], dtype: weightType),
+                            transposeB: transposeB, bias: graph.input(bias, shape: [n], dtype: weightType))
                     }
+                    let expected = Reference.matmul(a, b, batch: 1, batchB: 1, m: m, n: n, k: k,
+                                                    transposeB: transposeB, bias: bias)
+                    assertWithinFloor(actual, expected, dtype, label)
                 }
             }
         }
