@@ -51,7 +51,8 @@ extension Graph {
         for start in stride(from: 0, to: steps, by: block) {
             let length = min(block, steps - start)
             let rows = try reshape(slice(x, axis: 0, start: start, length: length), [length * batch, inputSize])
-            let gates = try matmul(rows, weightIH, transposeB: true)
+            // The cell kernel reads f32 gates; matmul writes the activation type, so keep this product in f32.
+            let gates = try withActivations(.f32) { try matmul(rows, weightIH, transposeB: true) }
             for offset in 0..<length {
                 let step = start + offset
                 let call = KernelCall(
