@@ -4,11 +4,13 @@
 // variant: bf16 -DW_BF16
 // variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
 // variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
-// Direct convolution as an implicit GEMM (no im2col buffer): per group, C[M, N] = A[M, K] x B[K, N] with
-// M = output channels per group, N = batch x output positions, K = input channels per group x kernel taps.
-// A is the weight in its storage type (float8 scaled by w_scale as it loads; the bias is f32, so a file's f32 bias
-// is not rounded to a 16-bit weight type); B is gathered from the f32 input into shared memory one BK x BN tile at
-// a time. Kernel size, stride, dilation and padding are specialization constants, so the gather unrolls.
+// activations: f16 bf16
+// Direct convolution as an implicit GEMM (no im2col buffer): per group, C[M, N] = A[M, K] x B[K, N] with M = output
+// channels per group, N = batch x output positions, K = input channels per group x kernel taps. A is the weight in its
+// storage type (float8 scaled by w_scale as it loads; the bias is f32, so a file's f32 bias is not rounded to a 16-bit
+// weight type); B is gathered from the input (activations in A_T, widened to f32 as they load) into shared memory one
+// BK x BN tile at a time; the output is stored in A_T. Kernel size, stride, dilation and padding are specialization
+// constants, so the gather unrolls.
 //
 // MODE 0: NC(T)(H)W convolution with weight [Cout, Cin/groups, KT, KH, KW]; time is padded in front only by PT,
 //         height and width on both sides by PH and PW (conv1d/conv2d use KT = 1 and in_t = 1).
@@ -45,10 +47,10 @@ const uint MODE_GATHER = 0;
 const uint MODE_POINTWISE = 1;
 const uint MODE_TRANSPOSED = 2;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { W_T w[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 5) writeonly buffer Output { float y[]; };
+layout(std430, binding = 5) writeonly buffer Output { A_T y[]; };
 layout(push_constant) uniform Parameters {
     uint batch;
     uint cin_group;
@@ -164,7 +166,7 @@ void main() {
             float value = 0.0;
             if (column_ok && kk < k_total) {
                 if (MODE == MODE_POINTWISE) {
-                    value = x[in_base + kk * in_size];
+                    value = A_LOAD(x[in_base + kk * in_size]);
                 } else if (MODE == MODE_GATHER) {
                     uint ci = kk / taps;
                     uint tap = kk % taps;
@@ -172,12 +174,12 @@ void main() {
                     int ih = h0 + int(((tap / KW) % KH) * DH);
                     int iw = w0 + int((tap % KW) * DW);
                     if (uint(it) < in_t && uint(ih) < in_h && uint(iw) < in_w) {
-                        value = x[in_base + ci * in_size + (uint(it) * in_h + uint(ih)) * in_w + uint(iw)];
+                        value = A_LOAD(x[in_base + ci * in_size + (uint(it) * in_h + uint(ih)) * in_w + uint(iw)]);
                     }
                 } else {
                     uint ci = kk / phase_taps_count;
                     int i = (w0 - int(phase_taps[kk % phase_taps_count] * DW)) / int(SW);
-                    if (uint(i) < in_w) value = x[in_base + ci * in_size + uint(i)];
+                    if (uint(i) < in_w) value = A_LOAD(x[in_base + ci * in_size + uint(i)]);
                 }
             }
             tile_b[row * BN + load_col] = value;
@@ -208,7 +210,7 @@ void main() {
             float value = sums[i * TN + j];
             if (HAS_BIAS) value += bias[channel];
             uint index = (b * cout_total + channel) * out_size + position;
-            y[index] = conv_epilogue(value, channel, index);
+            y[index] = A_STORE(conv_epilogue(value, channel, index));
         }
     }
 }

@@ -4,11 +4,13 @@
 // variant: bf16 -DW_BF16
 // variant: f8e4m3fn_f32 -DW_F8E4M3FN -DB_F32
 // variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
+// activations: f16 bf16
 // Direct convolution without shared memory, for CPU Vulkan drivers (lavapipe): each invocation computes OCB output
 // channels at NPOS output positions, reading the input straight from the buffer (each weight read serves them all). On a CPU driver a workgroup barrier
 // is expensive and neighbouring invocations' loads are already vector loads, so this beats the shared-memory implicit
 // GEMM (conv.comp) several times over there; GPUs use conv.comp. Same layout, modes 0 and 1 (not the transposed one),
-// specialization constants and fused epilogue as conv.comp; the bias is f32 and float8 weights are scaled by w_scale.
+// specialization constants and fused epilogue as conv.comp; the bias is f32 and float8 weights are scaled by w_scale;
+// input and output activations are stored in A_T and computed in f32.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint OCB = 8;
@@ -31,10 +33,10 @@ layout(constant_id = 21) const uint PW = 0;
 
 const uint MODE_POINTWISE = 1;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { W_T w[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 5) writeonly buffer Output { float y[]; };
+layout(std430, binding = 5) writeonly buffer Output { A_T y[]; };
 layout(push_constant) uniform Parameters {
     uint batch;
     uint cin_group;
@@ -102,14 +104,15 @@ void main() {
                     float values[NPOS];
                     for (uint p = 0; p < NPOS; p++) {
                         if (MODE == MODE_POINTWISE) {
-                            values[p] = x[bases[p] + ci * in_size + spatial[p]];
+                            values[p] = A_LOAD(x[bases[p] + ci * in_size + spatial[p]]);
                         } else {
                             int it = t0[p] + int(kt * DT);
                             int ih = h0[p] + int(kh * DH);
                             int iw = w0[p] + int(kw * DW);
                             values[p] = 0.0;
                             if (uint(it) < in_t && uint(ih) < in_h && uint(iw) < in_w) {
-                                values[p] = x[bases[p] + ci * in_size + (uint(it) * in_h + uint(ih)) * in_w + uint(iw)];
+                                uint at = bases[p] + ci * in_size + (uint(it) * in_h + uint(ih)) * in_w + uint(iw);
+                                values[p] = A_LOAD(x[at]);
                             }
                         }
                     }
@@ -132,7 +135,7 @@ void main() {
             float value = sums[p * OCB + j];
             if (HAS_BIAS) value += bias[channel];
             uint index = (images[p] * cout_total + channel) * out_size + spatial[p];
-            y[index] = conv_epilogue(value, channel, index);
+            y[index] = A_STORE(conv_epilogue(value, channel, index));
         }
     }
 }

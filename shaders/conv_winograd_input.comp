@@ -1,18 +1,20 @@
 #version 450
+// activations: f16 bf16
 // Winograd F(4x4, 3x3), step 2 of 4: the input transform V = B^T d B of the 6x6 input patch d of each tile of 4x4
 // outputs (patches overlap by 2; zeros outside the input: the convolution's padding) into V[xi][ci][tile] (f32,
-// tiles_pad tiles a channel). Tiles are numbered over (image, tile row, tile column) with rows of tiles_x tiles, a
-// multiple of 4 (the columns past the output are computed and never stored); one call transforms `tiles` of them
-// from `first_tile` on (both multiples of 4) and zeros the rest up to tiles_pad. Images are the batch elements, or
-// for an NCTHW input (a 3-D convolution with a 1x3x3 kernel) its `frames` frames of each. One invocation per channel
-// and four neighbouring tiles of a row: it reads their 6x18 input strip once (each input value is in up to two
-// patches) and stores each transformed position of the four as one vec4.
+// tiles_pad tiles a channel, whatever the input's activation type A_T: stored in 16 bits, V would cost Winograd ten
+// times its rounding error, past the 16-bit types' tolerances). Tiles are numbered over (image, tile row, tile column)
+// with rows of tiles_x tiles, a multiple of 4 (the columns past the output are computed and never stored); one call
+// transforms `tiles` of them from `first_tile` on (both multiples of 4) and zeros the rest up to tiles_pad. Images are
+// the batch elements, or for an NCTHW input (a 3-D convolution with a 1x3x3 kernel) its `frames` frames of each. One
+// invocation per channel and four neighbouring tiles of a row: it reads their 6x18 input strip once (each input value
+// is in up to two patches) and stores each transformed position of the four as one vec4.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "winograd.glsl"
 layout(local_size_x_id = 0) in;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
 layout(std430, binding = 1) writeonly buffer Transformed { vec4 v[]; };
 layout(push_constant) uniform Parameters {
     uint cin;
@@ -52,7 +54,7 @@ void main() {
             uint row_base = base + uint(clamp(yy, 0, int(in_h) - 1)) * in_w;
             [[unroll]] for (uint j = 0; j < 18; j++) {
                 int xx = x0 + int(j);
-                float value = x[row_base + uint(clamp(xx, 0, int(in_w) - 1))];
+                float value = A_LOAD(x[row_base + uint(clamp(xx, 0, int(in_w) - 1))]);
                 d[i][j] = row && uint(xx) < in_w ? value : 0.0;
             }
         }

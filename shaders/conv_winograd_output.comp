@@ -1,9 +1,10 @@
 #version 450
-// Winograd F(4x4, 3x3), step 4 of 4: the output transform Y = A^T m A of each tile's 36 products
-// M[xi][co][tile] (from conv_winograd_gemm.comp) into its 4x4 outputs, plus the bias and the fused epilogue
-// (conv_epilogue.glsl), stored into the NCHW output (outputs past its edge are dropped). M holds `tiles` tiles from
-// `first_tile` on, numbered as in conv_winograd_input.comp. One invocation per output channel and four neighbouring
-// tiles of a row, whose products it reads as vec4s.
+// activations: f16 bf16
+// Winograd F(4x4, 3x3), step 4 of 4: the output transform Y = A^T m A of each tile's 36 products M[xi][co][tile] (from
+// conv_winograd_gemm.comp) into its 4x4 outputs, plus the bias and the fused epilogue (conv_epilogue.glsl), stored into
+// the NCHW output in A_T (outputs past its edge are dropped). M holds `tiles` tiles from `first_tile` on, numbered as
+// in conv_winograd_input.comp. One invocation per output channel and four neighbouring tiles of a row, whose products
+// it reads as vec4s.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "winograd.glsl"
@@ -13,7 +14,7 @@ layout(constant_id = 9) const bool HAS_BIAS = false;
 
 layout(std430, binding = 0) readonly buffer Products { vec4 m[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 5) writeonly buffer Output { float y[]; };
+layout(std430, binding = 5) writeonly buffer Output { A_T y[]; };
 layout(push_constant) uniform Parameters {
     uint cout;
     uint cout_pad;
@@ -61,7 +62,7 @@ void main() {
                 uint ox = ox0 + 4 * k + j;
                 if (ox >= out_w) break;
                 uint at = channel_base + oy * out_w + ox;
-                y[at] = conv_epilogue_slope(row[j] + b, slope, at);
+                y[at] = A_STORE(conv_epilogue_slope(row[j] + b, slope, at));
             }
         }
     }

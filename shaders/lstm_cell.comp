@@ -2,16 +2,18 @@
 // variant: f32
 // variant: f16 -DW_F16
 // variant: bf16 -DW_BF16
+// activations: f16 bf16
 // One timestep of an LSTM layer (PyTorch's gate order i, f, g, o), for every batch entry and hidden unit at once:
 //   gates = x_t W_ihᵀ (precomputed for a block of steps) + b_ih + b_hh + h_{t-1} W_hhᵀ
 //   c_t = σ(f) c_{t-1} + σ(i) tanh(g),  h_t = σ(o) tanh(c_t)
 // One workgroup per (batch entry n, hidden unit j): its threads split the four dot products with h_{t-1} over the
 // hidden axis and sum them in shared memory. The state buffer is [T + 1, N, H]: rows 0..T-1 collect h_0 .. h_{T-1}
-// (the layer's output), row T holds c; step 0 starts from zero state. f32 state, weights in their storage type.
+// (the layer's output), row T holds c; step 0 starts from zero state. f32 state, weights in their storage type, the
+// input projections (gates) in the activation type A_T.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 
-layout(std430, binding = 0) readonly buffer Gates { float gates[]; };
+layout(std430, binding = 0) readonly buffer Gates { A_T gates[]; };
 layout(std430, binding = 1) readonly buffer RecurrentWeight { W_T w_hh[]; };
 layout(std430, binding = 2) readonly buffer InputBias { float b_ih[]; };
 layout(std430, binding = 3) readonly buffer RecurrentBias { float b_hh[]; };
@@ -59,7 +61,7 @@ void main() {
     uint row = (gate_row * batch + n) * 4 * hidden;
     for (uint g = 0; g < 4; ++g) {
         uint index = g * hidden + j;
-        z[g] = gates[row + index] + b_ih[index] + b_hh[index] + partial[g * WORKGROUP_SIZE];
+        z[g] = A_LOAD(gates[row + index]) + b_ih[index] + b_hh[index] + partial[g * WORKGROUP_SIZE];
     }
     uint cell = (steps * batch + n) * hidden + j;
     float c_previous = step > 0 ? state[cell] : 0.0;

@@ -1,13 +1,15 @@
 #version 450
+// activations: f16 bf16
 // Standard normal samples from the counter-based Philox4x32-10 generator and the Box–Muller transform.
 // Element e of the output is number g = offset + e of the stream for `seed`: block g / 4 is the 64-bit Philox
 // counter (low word first, upper two words 0) under the key (seed low, seed high), and lane g % 4 picks the
 // normal: with u_j = (bits_j >> 8 + 0.5) / 2^24, r = sqrt(-2 ln u_0), t = 2π u_1 (and u_2, u_3 likewise),
 // the lanes are r cos t, r sin t, r' cos t', r' sin t'. Each thread makes one block, so the numbers do not
-// depend on the workgroup size. PhiloxNormal in Graph+Random.swift is the host twin.
+// depend on the workgroup size. PhiloxNormal in Graph+Random.swift is the host twin. The normals are computed in f32
+// and stored in A_T.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
-layout(std430, binding = 0) writeonly buffer Output { float result[]; };
+layout(std430, binding = 0) writeonly buffer Output { A_T result[]; };
 layout(push_constant) uniform Parameters {
     uint count;
     uint key_low;
@@ -46,6 +48,6 @@ void main() {
     float normals[4] = float[4](r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1));
     for (uint lane = 0; lane < 4; lane++) {
         uint element = first + lane;
-        if (element >= skip && element - skip < count) result[element - skip] = normals[lane];
+        if (element >= skip && element - skip < count) result[element - skip] = A_STORE(normals[lane]);
     }
 }

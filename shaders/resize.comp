@@ -1,6 +1,8 @@
 #version 450
-// Bilinear or bicubic resampling of [planes, H, W] f32 maps, as PyTorch's `interpolate` and ncnn's Interp compute
-// them: output pixel d (an index in the whole output image) samples the source at
+// activations: f16 bf16
+// Bilinear or bicubic resampling of [planes, H, W] maps (stored in A_T, interpolated in f32), as PyTorch's
+// `interpolate` and ncnn's Interp compute them: output pixel d (an index in the whole output image) samples the
+// source at
 //   s = (d + 0.5) * SCALE - 0.5        (align_corners = false; SCALE = source size / output size)
 //   s = d * SCALE                      (align_corners = true;  SCALE = (source - 1) / (output - 1))
 // Bilinear clamps s into [0, size - 1]; bicubic (Keys, A = -0.75, the last weight as 1 minus the others, as ncnn)
@@ -12,8 +14,8 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint MODE = 0; // 0 bilinear, 1 bicubic
 layout(constant_id = 4) const bool ALIGN_CORNERS = false;
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
+layout(std430, binding = 1) writeonly buffer Output { A_T y[]; };
 layout(push_constant) uniform Parameters {
     uint count;
     uint in_h;
@@ -73,8 +75,8 @@ void main() {
         uint r1 = base + local_index(y0 + 1, source_h, in_origin_y, in_h) * in_w;
         uint c0 = local_index(x0, source_w, in_origin_x, in_w);
         uint c1 = local_index(x0 + 1, source_w, in_origin_x, in_w);
-        value = (x[r0 + c0] * (1.0 - fx) + x[r0 + c1] * fx) * (1.0 - fy)
-              + (x[r1 + c0] * (1.0 - fx) + x[r1 + c1] * fx) * fy;
+        value = (A_LOAD(x[r0 + c0]) * (1.0 - fx) + A_LOAD(x[r0 + c1]) * fx) * (1.0 - fy)
+              + (A_LOAD(x[r1 + c0]) * (1.0 - fx) + A_LOAD(x[r1 + c1]) * fx) * fy;
     } else {
         int y0 = int(floor(sy));
         int x0 = int(floor(sx));
@@ -87,9 +89,9 @@ void main() {
         for (int j = 0; j < 4; j++) {
             uint row = base + local_index(y0 - 1 + j, source_h, in_origin_y, in_h) * in_w;
             float sum = 0.0;
-            for (int k = 0; k < 4; k++) sum += x[row + columns[k]] * wx[k];
+            for (int k = 0; k < 4; k++) sum += A_LOAD(x[row + columns[k]]) * wx[k];
             value += sum * wy[j];
         }
     }
-    y[i] = value;
+    y[i] = A_STORE(value);
 }

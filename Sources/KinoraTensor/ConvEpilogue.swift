@@ -14,8 +14,8 @@ public struct ConvEpilogue: Sendable {
 
     /// The activation applied to `conv + bias`.
     public var activation: Activation
-    /// When set, the stored value is `activation(conv + bias) · outputScale + residual` (an f32 tensor of the
-    /// output's shape).
+    /// When set, the stored value is `activation(conv + bias) · outputScale + residual` (a tensor of the output's
+    /// shape, read in the graph's activation type).
     public var residual: Value?
     /// The factor on the activated value before `residual` is added; ignored without a residual.
     public var outputScale: Float

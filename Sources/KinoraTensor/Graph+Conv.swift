@@ -22,7 +22,9 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
 
 /// Convolutions in PyTorch's layout (N, C, [T,] [H,] W activations; weights as PyTorch stores them, read in their
 /// storage type), run as direct implicit GEMMs: input patches are gathered into shared-memory tiles on the fly and
-/// never materialised as an im2col buffer. A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias
+/// never materialised as an im2col buffer. Input, residual and output activations are stored in the graph's
+/// `activationDType` and computed in f32 (kernel names gain `@f16`/`@bf16`: `conv.f16@bf16` reads f16 weights and bf16
+/// activations). A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias
 /// with 16-bit weights, as ncnn's files have, keeps its precision). Float8 weights are decoded in the kernel and
 /// multiplied by their per-tensor scale.
 extension Graph {
@@ -266,7 +268,7 @@ extension Graph {
             }
             constants[2] = 1
             constants[3] = epilogue.outputScale.bitPattern
-            operands[1] = .init(value: try cast(residual, to: .f32).id, access: .read)
+            operands[1] = .init(value: try activation(residual).id, access: .read)
         }
         return (constants, operands)
     }
@@ -288,7 +290,7 @@ extension Graph {
         }
         let columnTiles = Launch.groups((columns + tile.bn - 1) / tile.bn)
 
-        var operands = [KernelCall.Operand(value: try cast(x, to: .f32).id, access: .read),
+        var operands = [KernelCall.Operand(value: try activation(x).id, access: .read),
                         KernelCall.Operand(value: weight.id, access: .read)]
         if let bias {
             operands.append(.init(value: try cast(bias, to: .f32).id, access: .read))
@@ -316,7 +318,7 @@ extension Graph {
         }
         let tileConstants = [tile.threads, 1, 1, tile.bm, tile.bn, tile.bk, tile.tm, tile.tn]
         let call = KernelCall(
-            shader: "conv.\(variant)",
+            shader: activationShader("conv.\(variant)"),
             specialization: tileConstants.map { UInt32($0) } + [mode, bias == nil ? 0 : 1]
                 + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) } + fused.constants,
             pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
@@ -326,7 +328,7 @@ extension Graph {
             work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
                 * Double(g.kernel.reduce(1, *)) / Double(phases),
             label: op)
-        return record(call, output: outputShape)
+        return record(call, output: outputShape, dtype: activationDType)
     }
 
     /// Output channels each invocation of the direct kernel computes.
@@ -351,13 +353,13 @@ extension Graph {
             .map { UInt32($0) }
             + [mode, hasBias ? 1 : 0] + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) } + epilogue
         let call = KernelCall(
-            shader: "conv_direct.\(variant)", specialization: constants,
+            shader: activationShader("conv_direct.\(variant)"), specialization: constants,
             pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, blocks] + g.input + g.output)
                 .map(Launch.u32) + [Launch.bits(weightScale)],
             groups: (positions.x, positions.y, UInt32(blocks * g.groups)), operands: operands,
             work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
                 * Double(g.kernel.reduce(1, *)),
             label: op)
-        return record(call, output: outputShape)
+        return record(call, output: outputShape, dtype: activationDType)
     }
 }

@@ -2,10 +2,12 @@ import KinoraGPU
 
 /// Data movement: permutes, transposes, slices, splits, concatenation and nearest upsampling.
 ///
-/// These ops keep the storage type: their kernels move f32 values as 32-bit words and f16/bf16 values as 16-bit
-/// words, untouched (`concat` of mixed types is the exception: it converts every input to f32 first). Float8
-/// inputs (weights) are widened to f32, scale applied, wherever a kernel moves them. Slices that are one contiguous,
-/// suitably aligned byte range are views of their input with no kernel at all.
+/// These ops keep the storage type: their kernels move f32 values as 32-bit words and f16/bf16 values as 16-bit words,
+/// untouched (`concat` of mixed types is the exception: it converts every input to the graph's activation type first).
+/// A move is exact in any type, so these ops keep their input's type rather than take the activation type, as PyTorch's
+/// autocast leaves them alone: a 16-bit activation stays 16-bit, and an f32 one (or a weight) stays f32 until an op
+/// that computes reads it. Float8 inputs (weights) are widened to f32, scale applied, wherever a kernel moves them.
+/// Slices that are one contiguous, suitably aligned byte range are views of their input with no kernel at all.
 extension Graph {
     static let layoutThreads = 256
     /// The transpose kernel's tile edge and workgroup rows (TILE x ROWS threads, TILE / ROWS elements each).
@@ -88,7 +90,7 @@ extension Graph {
     }
 
     /// `values` joined along `axis` (negative axes count from the end); all other axes must match. The result
-    /// keeps the inputs' storage type when they share one, and is f32 otherwise.
+    /// keeps the inputs' storage type when they share one, and is in the activation type otherwise.
     public func concat(_ values: [Value], axis: Int) throws -> Value {
         guard let first = values.first else {
             throw TensorError.invalidArgument(op: "concat", reason: "needs at least one value")
@@ -104,7 +106,7 @@ extension Graph {
         }
         if values.count == 1 { return first }
         let sameType = values.allSatisfy { $0.dtype == first.dtype } && !first.dtype.isFloat8
-        let inputs = try values.map { try sameType ? $0 : cast($0, to: .f32) }
+        let inputs = try values.map { try sameType ? $0 : activation($0) }
         let maxInputs = PipelineCache.maxBindings - 1
         if inputs.count > maxInputs {
             let groups = stride(from: 0, to: inputs.count, by: maxInputs).map {

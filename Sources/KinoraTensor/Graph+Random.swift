@@ -63,10 +63,14 @@ public enum PhiloxNormal {
 extension Graph {
     static let randomThreads = 256
 
-    /// Standard normals (f32) of `shape`, filled row-major with numbers `offset ..< offset + count` of the
+    /// Standard normals of `shape`, filled row-major with numbers `offset ..< offset + count` of the
     /// `PhiloxNormal` stream for `seed`: the same seed and offset give the same numbers on every device and run,
     /// whatever the workgroup size, and `PhiloxNormal.host` reproduces them on the CPU. Consecutive draws from
     /// one seed continue the stream by passing the previous offset plus its count.
+    ///
+    /// The numbers are drawn in f32 and stored in the activation type, rounded once, as diffusers' `randn_tensor`
+    /// draws noise in f32 and returns it in the pipeline's dtype; a caller that keeps its noise f32 (a sampler's
+    /// state) draws it inside `withActivations(.f32)`.
     public func randomNormal(shape: [Int], seed: UInt64, offset: UInt64 = 0) throws -> Value {
         try Tensor.validate(shape: shape, op: "randomNormal")
         let count = shape.reduce(1, *)
@@ -77,11 +81,11 @@ extension Graph {
         let firstBlock = offset / 4
         let blocks = (count + skip + 3) / 4
         let call = KernelCall(
-            shader: "random_normal", specialization: [UInt32(Self.randomThreads)],
+            shader: activationShader("random_normal"), specialization: [UInt32(Self.randomThreads)],
             pushConstants: [Launch.u32(count), UInt32(truncatingIfNeeded: seed), UInt32(seed >> 32),
                             UInt32(truncatingIfNeeded: firstBlock), UInt32(firstBlock >> 32), Launch.u32(skip)],
             groups: Launch.grid(count: blocks, local: Self.randomThreads), operands: [],
             work: Double(count) * 20, label: "randomNormal")
-        return record(call, output: shape)
+        return record(call, output: shape, dtype: activationDType)
     }
 }

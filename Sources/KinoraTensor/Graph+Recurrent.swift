@@ -11,7 +11,13 @@ extension Graph {
     /// `torch.nn.LSTM(I, H)` computes it: with gates in PyTorch's order (input, forget, cell, output),
     /// `i, f, g, o = split(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh)`, `c_t = σ(f) c_{t−1} + σ(i) tanh(g)` and
     /// `h_t = σ(o) tanh(c_t)`. `weightIH` is [4H, I], `weightHH` [4H, H] (in their storage type), the biases [4H]
-    /// (`nil` for `bias=False`). The result is h_0 … h_{T−1}, [T, N, H] f32.
+    /// (`nil` for `bias=False`). The result is h_0 … h_{T−1}, [T, N, H] in the activation type.
+    ///
+    /// With 16-bit activations the input projections are read in the activation type, as PyTorch's autocast runs
+    /// LSTMs (`LSTMCell`, cuDNN's LSTM) in f16, but the recurrent state (h between steps, and c) stays f32 and only
+    /// the layer's output is rounded: autocast's cell stores c in f16 after every step, and over the thousands of
+    /// steps of an audio decode a forget gate near 1 carries that rounding along in c. Keeping the state f32 costs
+    /// its f32 rows next to the 16-bit output and one cast.
     ///
     /// The input projections of a block of timesteps are one matmul; then each step is one dispatch that adds the
     /// recurrent product and updates the state (f32), so a layer over T steps costs T dispatches plus one matmul
@@ -51,12 +57,12 @@ extension Graph {
         for start in stride(from: 0, to: steps, by: block) {
             let length = min(block, steps - start)
             let rows = try reshape(slice(x, axis: 0, start: start, length: length), [length * batch, inputSize])
-            // The cell kernel reads f32 gates; matmul writes the activation type, so keep this product in f32.
-            let gates = try withActivations(.f32) { try matmul(rows, weightIH, transposeB: true) }
+            let gates = try activation(matmul(rows, weightIH, transposeB: true))
             for offset in 0..<length {
                 let step = start + offset
                 let call = KernelCall(
-                    shader: "lstm_cell.\(recurrent.dtype.variant)", specialization: [UInt32(Self.lstmThreads)],
+                    shader: activationShader("lstm_cell.\(recurrent.dtype.variant)"),
+                    specialization: [UInt32(Self.lstmThreads)],
                     pushConstants: [step, offset, batch, hidden, steps].map(Launch.u32),
                     groups: Launch.groups(units),
                     operands: [gates, recurrent, biases[0], biases[1]].map { .init(value: $0.id, access: .read) },
@@ -69,7 +75,7 @@ extension Graph {
             }
         }
         // Rows 0..<T are h; the last row holds c. A slice from offset 0 is a view.
-        return try slice(state!, axis: 0, start: 0, length: steps)
+        return try activation(slice(state!, axis: 0, start: 0, length: steps))
     }
 
     /// Records a kernel that reads and writes `target` in place (a recurrence's state), after every earlier kernel

@@ -39,7 +39,8 @@ extension Graph {
     /// what PyTorch and ncnn derive from the sizes: in/out, or (in − 1)/(out − 1) with `alignCorners`; PyTorch
     /// given a `scale_factor` uses 1/scale_factor instead, so pass that. With `window`, `x` and the result are
     /// windows of larger images (see `ResizeWindow`); taps beyond `x` but inside the source are clamped to `x`, so
-    /// give the input window a margin of 2 source pixels where it is not at the image's edge.
+    /// give the input window a margin of 2 source pixels where it is not at the image's edge. The input and the
+    /// result are stored in the activation type; the interpolation is f32.
     public func resize(
         _ x: Value, height: Int, width: Int, filter: ResizeFilter, alignCorners: Bool = false,
         scale: (y: Double, x: Double)? = nil, window: ResizeWindow? = nil
@@ -85,14 +86,14 @@ extension Graph {
                 source.height, source.width,
             ].map(Launch.u32)
         let call = KernelCall(
-            shader: "resize",
+            shader: activationShader("resize"),
             specialization: [
                 UInt32(Self.elementwiseThreads), 1, 1, filter.rawValue,
                 alignCorners ? 1 : 0,
             ],
             pushConstants: pushConstants, groups: Launch.grid(count: count, local: Self.elementwiseThreads),
-            operands: [.init(value: try cast(x, to: .f32).id, access: .read)],
+            operands: [.init(value: try activation(x).id, access: .read)],
             work: Double(count * (filter == .bicubic ? 32 : 8)), label: "resize \(filter)")
-        return record(call, output: [x.shape[0], x.shape[1], height, width])
+        return record(call, output: [x.shape[0], x.shape[1], height, width], dtype: activationDType)
     }
 }

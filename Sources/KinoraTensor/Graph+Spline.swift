@@ -9,7 +9,8 @@ extension Graph {
     /// `widths` and `heights` are [..., K] unnormalised bin sizes (softmax-normalised with a floor of
     /// `minBinWidth`/`minBinHeight` per bin) and `derivatives` [..., K − 1] the unnormalised slopes at the inner
     /// knots (softplus plus `minDerivative`; the outer slopes are 1), with x's elements in the leading axes'
-    /// row-major order. Returns y (f32, x's shape); the log-determinant is not computed.
+    /// row-major order. Returns y (x's shape); the log-determinant is not computed. All four operands and y are
+    /// stored in the activation type (in Piper they come from convolutions); the spline is computed in f32.
     public func rationalQuadraticSpline(_ x: Value, widths: Value, heights: Value, derivatives: Value,
                                         tailBound: Float, inverse: Bool, minBinWidth: Float = 1e-3,
                                         minBinHeight: Float = 1e-3, minDerivative: Float = 1e-3) throws -> Value {
@@ -32,15 +33,15 @@ extension Graph {
                     + "(\(minBinWidth), \(minBinHeight)) times \(bins) bins below 1")
         }
         let operands = try [x, widths, heights, derivatives].map {
-            KernelCall.Operand(value: try cast($0, to: .f32).id, access: .read)
+            KernelCall.Operand(value: try activation($0).id, access: .read)
         }
         let call = KernelCall(
-            shader: "rational_quadratic_spline",
+            shader: activationShader("rational_quadratic_spline"),
             specialization: [UInt32(Self.elementwiseThreads), 1, 1, inverse ? 1 : 0],
             pushConstants: [Launch.u32(x.count), Launch.u32(bins), Launch.bits(tailBound), Launch.bits(minBinWidth),
                             Launch.bits(minBinHeight), Launch.bits(minDerivative)],
             groups: Launch.grid(count: x.count, local: Self.elementwiseThreads), operands: operands,
             work: Double(x.count * bins * 12), label: op)
-        return record(call, output: x.shape)
+        return record(call, output: x.shape, dtype: activationDType)
     }
 }

@@ -3,7 +3,8 @@ extension Graph {
     /// `image` [N, C, H, W] warped backward by the flow in channels `flowChannel` (x) and `flowChannel + 1` (y) of
     /// `flow` [N, F, H, W]: output pixel (x, y) is the image bilinearly sampled at (x + flow_x, y + flow_y), clamped
     /// into the image — PyTorch's `grid_sample(mode="bilinear", padding_mode="border", align_corners=True)` over the
-    /// grid `linspace(-1, 1) + flow / ((size - 1) / 2)`, computed as RIFE computes it.
+    /// grid `linspace(-1, 1) + flow / ((size - 1) / 2)`, computed as RIFE computes it. The image, the flow and the
+    /// result are stored in the activation type (RIFE's flows come from its convolutions); the sampling is f32.
     public func backwardWarp(_ image: Value, flow: Value, flowChannel: Int = 0) throws -> Value {
         let op = "backwardWarp"
         try check(image, op)
@@ -18,15 +19,15 @@ extension Graph {
         }
         let count = image.count
         let call = KernelCall(
-            shader: "warp", specialization: [UInt32(Self.elementwiseThreads)],
+            shader: activationShader("warp"), specialization: [UInt32(Self.elementwiseThreads)],
             pushConstants: [count, image.shape[1], image.shape[2], image.shape[3], flow.shape[1], flowChannel]
                 .map(Launch.u32),
             groups: Launch.grid(count: count, local: Self.elementwiseThreads),
             operands: [
-                .init(value: try cast(image, to: .f32).id, access: .read),
-                .init(value: try cast(flow, to: .f32).id, access: .read),
+                .init(value: try activation(image).id, access: .read),
+                .init(value: try activation(flow).id, access: .read),
             ],
             work: Double(count * 8), label: op)
-        return record(call, output: image.shape)
+        return record(call, output: image.shape, dtype: activationDType)
     }
 }

@@ -2,8 +2,10 @@
 extension Graph {
     /// Writes `source` into `target` at entries `start..<start + source.shape[axis]` of `axis`, leaving the rest of
     /// `target` as it was. `target` is an input tensor (written in place: a key-value cache that outlives the graph)
-    /// or a kernel's output of this graph; every other axis must match, and `source` is cast to `target`'s storage
-    /// type. Ops recorded after the write that read `target` see the written entries.
+    /// or a kernel's output of this graph; every other axis must match. `target` keeps its storage type: a source of
+    /// the same type moves as raw bits, one of another (16-bit activations into an f32 cache, bf16 into f16) is
+    /// converted by the write kernel itself, rounding to nearest even, with no cast pass before it (a float8 source
+    /// is widened to f32 first). Ops recorded after the write that read `target` see the written entries.
     public func write(_ source: Value, into target: Value, axis: Int, start: Int) throws {
         try check(source, "write")
         try check(target, "write")
@@ -27,15 +29,18 @@ extension Graph {
         }
         let root = Value(id: rootID, graph: ObjectIdentifier(self), shape: values[rootID].shape,
                          dtype: values[rootID].dtype)
-        let typed = try cast(source, to: target.dtype)
+        let source = try widened(source)
+        let variant = source.dtype == target.dtype
+            ? Self.bitsVariant(target.dtype) : "\(source.dtype.variant)_\(target.dtype.variant)"
         let inner = target.shape[(axis + 1)...].reduce(1, *)
         let width = source.shape[axis] * inner
         let count = source.count
         let call = KernelCall(
-            shader: "layout_write.\(Self.bitsVariant(target.dtype))", specialization: [UInt32(Self.layoutThreads)],
+            shader: "layout_write.\(variant)", specialization: [UInt32(Self.layoutThreads)],
             pushConstants: [count, width, target.shape[axis] * inner, start * inner].map(Launch.u32),
             groups: Launch.grid(count: count, local: Self.layoutThreads),
-            operands: [.init(value: typed.id, access: .read)], work: Double(2 * count * target.dtype.size),
+            operands: [.init(value: source.id, access: .read)],
+            work: Double(count * (source.dtype.size + target.dtype.size)),
             label: "write")
         record(call, into: root)
     }
