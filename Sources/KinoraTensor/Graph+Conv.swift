@@ -24,9 +24,8 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
 /// storage type), run as direct implicit GEMMs: input patches are gathered into shared-memory tiles on the fly and
 /// never materialised as an im2col buffer. Input, residual and output activations are stored in the graph's
 /// `activationDType` and computed in f32 (kernel names gain `@f16`/`@bf16`: `conv.f16@bf16` reads f16 weights and bf16
-/// activations). A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias
-/// with 16-bit weights, as ncnn's files have, keeps its precision). Float8 weights are decoded in the kernel and
-/// multiplied by their per-tensor scale.
+/// activations). A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias with 16-bit weights, as ncnn's
+/// files have, keeps its precision). Float8 weights are decoded in the kernel and multiplied by their per-tensor scale.
 extension Graph {
     /// The shape of one convolution over (time, height, width); 1-D and 2-D convolutions use size-1 leading axes.
     struct ConvGeometry {
