@@ -89,6 +89,13 @@ struct ImageCommand: ParsableCommand {
             help: "Stream the UNet's weights block by block: auto (only when resident does not fit), on, or off.")
     var streamWeights: WeightStreaming = .auto
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Activation precision: fp32, fp16 or bf16 (default: the weights' type, as diffusers' torch_dtype).",
+        discussion: "Activations are stored in it and computed in fp32 inside every kernel. The timestep "
+            + "sinusoids, the sampler and the latents between steps stay fp32; SDXL's VAE runs fp32 where it would "
+            + "run fp16, as diffusers' SDXL pipeline upcasts it."))
+    var precision: ActivationPrecision?
+
     @Option(name: .shortAndLong, help: "The PNG, JPEG or WebP to write.")
     var output: String
 
@@ -113,7 +120,7 @@ struct ImageCommand: ParsableCommand {
     func run() throws {
         let device = try deviceOptions.open()
         let pipeline = try StableDiffusionPipeline(components: components().applying(lora.map(\.adapter)),
-                                                   device: device)
+                                                   device: device, precision: precision)
         var settings = GenerationSettings(prompt: prompt)
         settings.negativePrompt = negative
         settings.promptSyntax = promptSyntax
@@ -157,7 +164,8 @@ struct ImageCommand: ParsableCommand {
                                    rgbFloat: Self.interleaved(image, width: settings.width, height: settings.height))
         try StillImageWriter.write(frame, to: URL(filePath: output),
                                    metadata: Self.metadata(settings, model: model, initImage: initImage,
-                                                           loras: lora.map(\.adapter)))
+                                                           loras: lora.map(\.adapter),
+                                                           precision: pipeline.precision.unet))
         let summary = "wrote \(output) (\(settings.width)×\(settings.height), seed \(seed))\n"
         FileHandle.standardError.write(Data(summary.utf8))
     }
@@ -194,8 +202,9 @@ struct ImageCommand: ParsableCommand {
     /// LoRAs are written as A1111 writes them, `<lora:NAME:STRENGTH>` at the end of the prompt (NAME the file's name
     /// without its extension, as A1111 looks it up in its LoRA folder), so A1111, ComfyUI's and Civitai's readers
     /// take the adapters back with their strengths; the JSON lists each file's name and strength under `loras`.
+    /// `precision` (the UNet's activation precision) is written as the JSON's `precision`.
     static func metadata(_ settings: GenerationSettings, model: String, initImage: String?,
-                         loras: [LoRAAdapter] = []) -> [String: String] {
+                         loras: [LoRAAdapter] = [], precision: ActivationPrecision? = nil) -> [String: String] {
         var parameters = settings.prompt
         for lora in loras {
             parameters += " <lora:\(lora.url.deletingPathExtension().lastPathComponent):\(lora.strength)>"
@@ -209,7 +218,7 @@ struct ImageCommand: ParsableCommand {
         if let initImage { parameters += ", Init image: \(initImage), Denoising strength: \(settings.strength)" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let json = (try? encoder.encode(ImageMetadata(settings: settings, loras: loras)))
+        let json = (try? encoder.encode(ImageMetadata(settings: settings, loras: loras, precision: precision)))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ["parameters": parameters, "kinora": json, "Software": "kinora"]
     }

@@ -1,10 +1,12 @@
 import KinoraModels
 
 /// Kinora's JSON text chunk of a picture `kinora image` writes: the generation settings' own keys, plus `loras` (each
-/// adapter's file name and strength, in merge order) when any was merged.
+/// adapter's file name and strength, in merge order) when any was merged, and `precision` (the UNet's activation
+/// precision: fp32, fp16 or bf16) when known.
 struct ImageMetadata: Encodable {
     var settings: GenerationSettings
     var loras: [LoRAAdapter]
+    var precision: ActivationPrecision?
 
     private struct Adapter: Encodable {
         var file: String
@@ -12,13 +14,14 @@ struct ImageMetadata: Encodable {
     }
 
     private enum Keys: String, CodingKey {
-        case loras
+        case loras, precision
     }
 
     func encode(to encoder: any Encoder) throws {
         try settings.encode(to: encoder)
-        guard !loras.isEmpty else { return }
         var container = encoder.container(keyedBy: Keys.self)
+        try container.encodeIfPresent(precision, forKey: .precision)
+        guard !loras.isEmpty else { return }
         try container.encode(loras.map { Adapter(file: $0.url.lastPathComponent, strength: $0.strength) },
                              forKey: .loras)
     }

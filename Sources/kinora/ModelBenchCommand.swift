@@ -74,6 +74,12 @@ struct ModelBenchCommand: ParsableCommand {
           help: "Plan (and with --run, run) the UNet with its weights streamed block by block.")
     var streamWeights = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "sd15, sd2, sdxl: the activations' precision, fp32, fp16 or bf16 (default: the weights' F16).",
+        discussion: "The planned stages record their activations in it; SDXL's VAE stays fp32 at fp16, as "
+            + "diffusers' SDXL pipeline upcasts it."))
+    var precision: ActivationPrecision?
+
     @Flag(name: .long, help: "Measure the family's catalog activation figures over several sizes.")
     var catalogFigures = false
 
@@ -157,6 +163,9 @@ struct ModelBenchCommand: ParsableCommand {
         guard sizes.isEmpty, weights == nil else {
             throw ValidationError("--sizes and --weights need --catalog-figures")
         }
+        guard CatalogModel(rawValue: model) != nil || precision == nil else {
+            throw ValidationError("--precision applies to sd15, sd2 and sdxl")
+        }
         guard CatalogModel(rawValue: model) != nil else {
             throw ValidationError("model must be one of "
                 + (CatalogModel.allCases.map(\.rawValue) + WanCatalogModel.allCases.map(\.rawValue)
@@ -183,11 +192,12 @@ struct ModelBenchCommand: ParsableCommand {
         let device = try deviceOptions.open()
         let budget = device.memory.budget
         if !json {
-            print("\(catalog.checkpoint) at \(edge)×\(edge), random F16 weights, on \(device.physical.name); "
+            print("\(catalog.checkpoint) at \(edge)×\(edge), random F16 weights, activations "
+                + "\(ActivationPrecision.resolve(precision, weights: .f16).rawValue), on \(device.physical.name); "
                 + "budget \(ByteCount(budget))")
         }
         let memory = try CatalogMemoryReport.measure(catalog, width: edge, height: edge, streamedUNet: streamWeights,
-                                                     device: device)
+                                                     precision: precision, device: device)
         if !json { printMemory(memory) }
         // Over budget, this throws PipelineError.overBudget (the bytes needed) before anything runs.
         let plan = try memory.plan(budget: budget)
@@ -204,13 +214,13 @@ struct ModelBenchCommand: ParsableCommand {
                 ? measureStreamedUNet(device, catalog, label: label, batch: batch, edge: edge,
                                       stage: batch == 2 ? memory.memory.unetBatch2 : memory.memory.unetBatch1)
                 : measure(device, label: label) { graph in
-                    let unet = try catalog.makeUNet(device: device)
+                    let unet = try catalog.makeUNet(device: device, precision: precision)
                     let inputs = try CatalogInputs.unet(graph, unet.configuration, batch: batch, height: edge / 8,
                                                         width: edge / 8)
                     return (try CatalogInputs.recordUNet(graph, unet, inputs), unet)
                 }
             let decode = try measure(device, label: plan.tiledDecode ? "VAE decode (tiled)" : "VAE decode") { graph in
-                let vae = try catalog.makeAutoencoder(device: device)
+                let vae = try catalog.makeAutoencoder(device: device, precision: precision)
                 let z = try CatalogInputs.latents(graph, channels: vae.configuration.latentChannels, batch: 1,
                                                   height: edge / 8, width: edge / 8)
                 let tiles = plan.decodeTileLatentSize.map {
@@ -272,7 +282,7 @@ struct ModelBenchCommand: ParsableCommand {
     private func measureStreamedUNet(_ device: GPUDevice, _ catalog: CatalogModel, label: String, batch: Int,
                                      edge: Int, stage: GenerationMemory.Stage) throws -> Measurement {
         device.memory.trim()
-        let unet = try catalog.makeUNet(device: device)
+        let unet = try catalog.makeUNet(device: device, precision: precision)
         let inputs = try CatalogInputs.streamedUNet(unet.configuration, batch: batch, height: edge / 8,
                                                     width: edge / 8, device: device)
         // The head and tail upload during the pass and stay: the stage counts them as resident.

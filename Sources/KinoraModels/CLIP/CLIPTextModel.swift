@@ -25,15 +25,19 @@ public struct CLIPTextModelOutput {
 /// in diffusers' `text_encoder/` folders, have it; transformers 5 writes `CLIPTextModel` without it). Input is token
 /// ids [B, L] with L ≤ `max_position_embeddings` (77); no attention mask, as diffusers' pipelines pass none for
 /// these encoders. The embedding gather runs on the host (`CLIPTextEmbeddings`); everything after it is recorded on
-/// the graph.
+/// the graph, with activations stored as `activationDType` (by default the weights' type, as diffusers runs the
+/// text encoders in their `torch_dtype`).
 public final class CLIPTextModel: Sendable {
     public let configuration: CLIPTextConfig
+    /// The storage type of the activations its forward pass records (f32, f16 or bf16).
+    public let activationDType: DType
     /// The weights under the model's root (`text_model.` stripped where present).
     let weights: DeviceWeights
     let embeddings: CLIPTextEmbeddings
 
-    /// Checks `configuration` and the embedding tables; the other weights upload on first use.
-    public init(configuration: CLIPTextConfig, weights: DeviceWeights) throws {
+    /// Checks `configuration` and the embedding tables; the other weights upload on first use. Activations run in
+    /// `precision`, by default the weights' storage type.
+    public init(configuration: CLIPTextConfig, weights: DeviceWeights, precision: ActivationPrecision? = nil) throws {
         try configuration.validate(source: weights.store.sourceName)
         guard configuration.eosTokenId != nil else {
             throw CLIPError.invalidConfiguration(file: weights.store.sourceName,
@@ -53,6 +57,7 @@ public final class CLIPTextModel: Sendable {
         }
         self.configuration = configuration
         self.weights = root
+        activationDType = ActivationPrecision.resolve(precision, weights: root.storageType).dtype
         embeddings = try CLIPTextEmbeddings(configuration: configuration, weights: root.scoped("embeddings"))
     }
 
@@ -63,7 +68,11 @@ public final class CLIPTextModel: Sendable {
     /// what its requested outputs need, so a clip-skip caller computes only the layers it uses.
     public func callAsFunction(_ graph: Graph, inputIDs: [[Int32]]) throws -> CLIPTextModelOutput {
         try validate(inputIDs)
-        var hidden = try embeddings(graph, ids: inputIDs)
+        return try graph.withActivations(activationDType) { try forward(graph, inputIDs: inputIDs) }
+    }
+
+    private func forward(_ graph: Graph, inputIDs: [[Int32]]) throws -> CLIPTextModelOutput {
+        var hidden = try graph.cast(embeddings(graph, ids: inputIDs), to: activationDType)
         var hiddenStates = [hidden]
         for index in 0..<configuration.numHiddenLayers {
             let layer = CLIPEncoderLayer(configuration: configuration,
@@ -118,7 +127,9 @@ public final class CLIPTextModel: Sendable {
 
     /// `final_layer_norm(x)`.
     func finalLayerNorm(_ graph: Graph, _ x: Value) throws -> Value {
-        try Self.layerNorm(graph, x, weights: weights.scoped("final_layer_norm"), configuration: configuration)
+        try graph.withActivations(activationDType) {
+            try Self.layerNorm(graph, x, weights: weights.scoped("final_layer_norm"), configuration: configuration)
+        }
     }
 
     /// A `LayerNorm(hidden_size, eps=layer_norm_eps)` with `weight` and `bias` under `weights`.

@@ -8,12 +8,13 @@ public final class CLIPTextModelWithProjection: Sendable {
     public let textModel: CLIPTextModel
     let weights: DeviceWeights
 
-    /// `weights` hold `text_model.…` and `text_projection.weight` [projection_dim, hidden].
-    public init(configuration: CLIPTextConfig, weights: DeviceWeights) throws {
+    /// `weights` hold `text_model.…` and `text_projection.weight` [projection_dim, hidden]. Activations run in
+    /// `precision`, by default the weights' storage type.
+    public init(configuration: CLIPTextConfig, weights: DeviceWeights, precision: ActivationPrecision? = nil) throws {
         guard weights.contains("text_projection.weight") else {
             throw WeightsError.missingTensor(file: weights.store.sourceName, tensor: "text_projection.weight")
         }
-        textModel = try CLIPTextModel(configuration: configuration, weights: weights)
+        textModel = try CLIPTextModel(configuration: configuration, weights: weights, precision: precision)
         self.weights = weights
     }
 
@@ -26,6 +27,8 @@ public final class CLIPTextModelWithProjection: Sendable {
                                            shape: [configuration.projectionDim, configuration.hiddenSize])
         return CLIPTextModelOutput(lastHiddenState: output.lastHiddenState, hiddenStates: output.hiddenStates,
                                    pooledOutput: output.pooledOutput,
-                                   textEmbeds: try graph.linear(output.pooledOutput, weight: projection))
+                                   textEmbeds: try graph.withActivations(textModel.activationDType) {
+                                       try graph.linear(output.pooledOutput, weight: projection)
+                                   })
     }
 }

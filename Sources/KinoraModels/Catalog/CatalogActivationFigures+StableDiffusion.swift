@@ -66,15 +66,18 @@ extension CatalogActivationFigures {
                 folder: "text_encoder_2", configuration: second.configuration, store: second.store,
                 withProjection: second.withProjection, ids: tokenizer.window([]).map { Int32($0) }))
         }
+        let precision = StableDiffusionPrecision(nil, components: components)
         let subject = StableDiffusionSubject(
             name: folder, textEncoders: encoders, latentScale: components.vaeConfiguration.downsamplingFactor,
             makeUNet: {
                 try UNet2DConditionModel(configuration: components.unetConfiguration,
-                                         weights: DeviceWeights(store: components.unetStore, device: device))
+                                         weights: DeviceWeights(store: components.unetStore, device: device),
+                                         precision: precision.unet)
             },
             makeAutoencoder: {
                 try AutoencoderKL(configuration: components.vaeConfiguration,
-                                  weights: DeviceWeights(store: components.vaeStore, device: device))
+                                  weights: DeviceWeights(store: components.vaeStore, device: device),
+                                  precision: precision.vae)
             })
         return try measure(subject, sizes: sizes, windows: windows,
                            method: "Graph.memoryPlan of recorded stages, the folder's weights", device: device)
@@ -201,7 +204,7 @@ extension CatalogActivationFigures {
                     return [try vae.decodeLatents(graph, latents, tile: tile)]
                 }.stage
                 if let tile {
-                    let image = UInt64(3 * 4 * size * size)
+                    let image = UInt64(3 * MemoryLayout<Float>.size * size * size)  // the f32 image decode returns
                     let tilePixels = tile * subject.latentScale
                     samples.append(Sample(component: "vae", unit: "per_pixel",
                                           setting: "\(size)x\(size), \(tile)-latent tiles",

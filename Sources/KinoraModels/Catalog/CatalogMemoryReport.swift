@@ -17,6 +17,8 @@ public struct CatalogMemoryReport: Codable, Sendable {
     }
 
     public var model: String
+    /// The UNet's activation precision (nil in reports written before precisions were recorded).
+    public var precision: ActivationPrecision?
     public var width: Int
     public var height: Int
     public var weights: [Weights]
@@ -28,9 +30,12 @@ public struct CatalogMemoryReport: Codable, Sendable {
 
     /// Builds, uploads and records every component of `model` for a `width` × `height` image on `device`. Needs
     /// the device budget to hold the largest component's weights, or with `streamedUNet` (the UNet planned with
-    /// its weights streamed block by block) the text encoders', the VAE's and the UNet's largest block.
+    /// its weights streamed block by block) the text encoders', the VAE's and the UNet's largest block. The models
+    /// run in `precision` (nil: their weights' F16, the VAE upcast to f32 where SDXL's pipeline does), so the
+    /// recorded stages' activations are of that type.
     public static func measure(_ model: CatalogModel, width: Int, height: Int, streamedUNet: Bool = false,
-                               device: GPUDevice) throws -> CatalogMemoryReport {
+                               precision: ActivationPrecision? = nil, device: GPUDevice) throws
+        -> CatalogMemoryReport {
         var weights: [Weights] = []
         let textEncoding: GenerationMemory.Stage = try {
             var encoders: [(configuration: CLIPTextConfig, record: (Graph) throws -> [Value])] = []
@@ -40,14 +45,15 @@ public struct CatalogMemoryReport: Codable, Sendable {
                 let record: (Graph) throws -> [Value]
                 if encoder.withProjection {
                     let text = try CLIPTextModelWithProjection(configuration: encoder.configuration,
-                                                               weights: deviceWeights)
+                                                               weights: deviceWeights, precision: precision)
                     record = { graph in
                         let output = try text(graph, inputIDs: [CatalogInputs.promptIDs(encoder.configuration)])
                         return [try CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: nil),
                                 output.textEmbeds].compactMap { $0 }
                     }
                 } else {
-                    let text = try CLIPTextModel(configuration: encoder.configuration, weights: deviceWeights)
+                    let text = try CLIPTextModel(configuration: encoder.configuration, weights: deviceWeights,
+                                                 precision: precision)
                     record = { graph in
                         let output = try text(graph, inputIDs: [CatalogInputs.promptIDs(encoder.configuration)])
                         return [model != .sdxl ? output.lastHiddenState
@@ -67,7 +73,7 @@ public struct CatalogMemoryReport: Codable, Sendable {
 
         let latentHeight = height / 8, latentWidth = width / 8
         let unet = try {
-            let unet = try model.makeUNet(device: device)
+            let unet = try model.makeUNet(device: device, precision: precision)
             let stages = streamedUNet
                 ? try GenerationMemory.streamedUNetStages(unet, height: latentHeight, width: latentWidth,
                                                           device: device)
@@ -79,7 +85,7 @@ public struct CatalogMemoryReport: Codable, Sendable {
         device.memory.trim()
 
         let decode = try {
-            let vae = try model.makeAutoencoder(device: device)
+            let vae = try model.makeAutoencoder(device: device, precision: precision)
             let stages = try GenerationMemory.decodeStages(vae, height: latentHeight, width: latentWidth,
                                                            device: device)
             let store = vae.weights.store
@@ -94,8 +100,9 @@ public struct CatalogMemoryReport: Codable, Sendable {
             residentBytes: weights.reduce(0) { $0 + $1.uploadedBytes }, textEncoderBytes: textBytes,
             textEncoding: textEncoding, unetBatch1: unet.batch1, unetBatch2: unet.batch2,
             decodeUntiled: decode.untiled, decodeTiled: decode.tiled, streamedUNet: streamedUNet)
-        return CatalogMemoryReport(model: model.rawValue, width: width, height: height, weights: weights,
-                                   memory: memory)
+        return CatalogMemoryReport(model: model.rawValue,
+                                   precision: ActivationPrecision.resolve(precision, weights: .f16),
+                                   width: width, height: height, weights: weights, memory: memory)
     }
 
     /// The tactics and per-stage peaks for `budget` (`GenerationMemory.plan`); throws `PipelineError.overBudget`

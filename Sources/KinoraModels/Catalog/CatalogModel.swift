@@ -89,27 +89,43 @@ public enum CatalogModel: String, CaseIterable, Sendable {
         return configuration
     }
 
+    /// The family the checkpoint belongs to.
+    public var family: ModelFamily {
+        switch self {
+        case .sd15: return .sd1
+        case .sd2: return .sd2
+        case .sdxl: return .sdxl
+        }
+    }
+
     /// The UNet over pseudo-random F16 weights on `device` (uploaded when a forward pass is first recorded); with
     /// `shapesOnly`, weights known by their shapes alone, for recording graphs that are checked, not run.
-    public func makeUNet(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false) throws -> UNet2DConditionModel {
+    /// Activations run in `precision` (nil: the weights' F16, as diffusers' `torch_dtype=float16`).
+    public func makeUNet(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false,
+                         precision: ActivationPrecision? = nil) throws -> UNet2DConditionModel {
         let configuration = try unetConfiguration()
         let store = RandomWeightStore(shapes: try CatalogLayout.unet(configuration),
                                       sourceName: "random \(rawValue) unet", seed: seed)
         return try UNet2DConditionModel(
             configuration: configuration,
             weights: shapesOnly
-                ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device))
+                ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device),
+            precision: precision)
     }
 
-    /// The VAE over pseudo-random F16 weights on `device` (`shapesOnly` as `makeUNet`).
-    public func makeAutoencoder(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false) throws -> AutoencoderKL {
+    /// The VAE over pseudo-random F16 weights on `device` (`shapesOnly` as `makeUNet`), in `precision` (nil: F16)
+    /// but for the f32 upcast SDXL's pipeline makes of it (`StableDiffusionPrecision.vae`).
+    public func makeAutoencoder(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false,
+                                precision: ActivationPrecision? = nil) throws -> AutoencoderKL {
         let configuration = try vaeConfiguration()
         let store = RandomWeightStore(shapes: CatalogLayout.autoencoderKL(configuration),
                                       sourceName: "random \(rawValue) vae", seed: seed)
+        let resolved = ActivationPrecision.resolve(precision, weights: store.storageType())
         return try AutoencoderKL(
             configuration: configuration,
             weights: shapesOnly
-                ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device))
+                ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device),
+            precision: StableDiffusionPrecision.vae(resolved, configuration: configuration, family: family))
     }
 
     private func decode<T: Decodable>(_ json: String) throws -> T {

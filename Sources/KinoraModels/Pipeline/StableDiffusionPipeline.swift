@@ -50,6 +50,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     public let family: Family
     public let device: GPUDevice
     public let components: StableDiffusionComponents
+    /// The activation precision each model runs in (`--precision`, by default each model's weights' type).
+    public let precision: StableDiffusionPrecision
     /// Rebuilt over fresh `DeviceWeights` by `releaseUNet()`, which drops the uploaded tensors.
     private(set) var unet: UNet2DConditionModel
     /// Rebuilt over fresh `DeviceWeights` by `releaseVAE()`, which drops the uploaded tensors.
@@ -60,37 +62,44 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     /// Device bytes the text encoders held when last loaded.
     var textEncoderBytes: UInt64 = 0
 
-    /// Builds the pipeline over `components`; weights stay memory-mapped and upload on first use.
-    public init(components: StableDiffusionComponents, device: GPUDevice) throws {
+    /// Builds the pipeline over `components`; weights stay memory-mapped and upload on first use. The models'
+    /// activations run in `precision` (nil: each model in its weights' type, as diffusers' `torch_dtype`; see
+    /// `StableDiffusionPrecision` for the VAE upcast SDXL's pipelines make).
+    public init(components: StableDiffusionComponents, device: GPUDevice, precision: ActivationPrecision? = nil)
+        throws {
         self.components = components
         self.device = device
+        self.precision = StableDiffusionPrecision(precision, components: components)
         family = components.textEncoder2 == nil ? .stableDiffusion : .stableDiffusionXL
-        unet = try Self.makeUNet(components, device: device)
-        vae = try Self.makeVAE(components, device: device)
+        unet = try Self.makeUNet(components, device: device, precision: self.precision.unet)
+        vae = try Self.makeVAE(components, device: device, precision: self.precision.vae)
         arena = ActivationArena(device: device)
     }
 
-    private static func makeUNet(_ components: StableDiffusionComponents, device: GPUDevice) throws
-        -> UNet2DConditionModel {
+    private static func makeUNet(_ components: StableDiffusionComponents, device: GPUDevice,
+                                 precision: ActivationPrecision) throws -> UNet2DConditionModel {
         try UNet2DConditionModel(configuration: components.unetConfiguration,
                                  weights: DeviceWeights(store: components.unetStore, device: device,
-                                                         patches: components.unetPatches))
+                                                         patches: components.unetPatches),
+                                 precision: precision)
     }
 
-    private static func makeVAE(_ components: StableDiffusionComponents, device: GPUDevice) throws -> AutoencoderKL {
+    private static func makeVAE(_ components: StableDiffusionComponents, device: GPUDevice,
+                                precision: ActivationPrecision) throws -> AutoencoderKL {
         try AutoencoderKL(configuration: components.vaeConfiguration,
-                          weights: DeviceWeights(store: components.vaeStore, device: device))
+                          weights: DeviceWeights(store: components.vaeStore, device: device), precision: precision)
     }
 
     /// Opens a diffusers folder (see `StableDiffusionComponents.init(folder:)`).
-    public convenience init(folder: URL, device: GPUDevice) throws {
-        try self.init(components: StableDiffusionComponents(folder: folder), device: device)
+    public convenience init(folder: URL, device: GPUDevice, precision: ActivationPrecision? = nil) throws {
+        try self.init(components: StableDiffusionComponents(folder: folder), device: device, precision: precision)
     }
 
     /// Opens an A1111/ComfyUI single-file checkpoint (see `StableDiffusionComponents.init(singleFile:options:)`).
-    public convenience init(singleFile: URL, options: SingleFileOptions = SingleFileOptions(), device: GPUDevice)
-        throws {
-        try self.init(components: StableDiffusionComponents(singleFile: singleFile, options: options), device: device)
+    public convenience init(singleFile: URL, options: SingleFileOptions = SingleFileOptions(), device: GPUDevice,
+                            precision: ActivationPrecision? = nil) throws {
+        try self.init(components: StableDiffusionComponents(singleFile: singleFile, options: options), device: device,
+                      precision: precision)
     }
 
     /// The family the checkpoint belongs to (SD 1.x, SD 2.x, SDXL).
@@ -234,13 +243,13 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
 
     /// Frees the UNet's device weights; they upload again on its next pass. The text encoders and the VAE stay.
     public func releaseUNet() throws {
-        unet = try Self.makeUNet(components, device: device)
+        unet = try Self.makeUNet(components, device: device, precision: precision.unet)
         trimStage()
     }
 
     /// Frees the VAE's device weights; they upload again on its next use. The text encoders and the UNet stay.
     public func releaseVAE() throws {
-        vae = try Self.makeVAE(components, device: device)
+        vae = try Self.makeVAE(components, device: device, precision: precision.vae)
         trimStage()
     }
 
@@ -476,11 +485,13 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         let loaded = TextEncoders(
             textEncoder: try CLIPTextModel(configuration: first.configuration,
                                            weights: DeviceWeights(store: first.store, device: device,
-                                                                  patches: first.patches)),
+                                                                  patches: first.patches),
+                                           precision: precision.textEncoders),
             textEncoder2: try components.textEncoder2.map {
                 try CLIPTextModelWithProjection(configuration: $0.configuration,
                                                 weights: DeviceWeights(store: $0.store, device: device,
-                                                                       patches: $0.patches))
+                                                                       patches: $0.patches),
+                                                precision: precision.textEncoders)
             })
         textEncoders = loaded
         return loaded

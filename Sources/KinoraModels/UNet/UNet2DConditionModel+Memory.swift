@@ -9,11 +9,12 @@ extension UNet2DConditionModel {
     }
 
     /// An estimate of the peak activation memory of one forward pass over latents of `height` × `width` for a
-    /// batch of `batch` (f32 activations, flash attention so no score matrix), for the memory planner: the skip
-    /// states held for the up path, plus the largest working set of one level — 20 feature maps' worth of
-    /// channels where a transformer runs (its GEGLU feed-forward widens the tokens 8×), the concatenated inputs
-    /// and outputs of an up-path resnet, or an upsampled map and its convolution — doubled, because the activation
-    /// arena serves a request from any free slot up to twice its size and keeps its slots for the whole run.
+    /// batch of `batch` (activations of `activationDType`, flash attention so no score matrix), for the memory
+    /// planner: the skip states held for the up path, plus the largest working set of one level — 20 feature maps'
+    /// worth of channels where a transformer runs (its GEGLU feed-forward widens the tokens 8×), the concatenated
+    /// inputs and outputs of an up-path resnet, or an upsampled map and its convolution — doubled, because the
+    /// activation arena serves a request from any free slot up to twice its size and keeps its slots for the whole
+    /// run.
     public func activationBytes(batch: Int, height: Int, width: Int) -> Int {
         let config = configuration
         let channels = config.blockOutChannels
@@ -37,6 +38,6 @@ extension UNet2DConditionModel {
             if level > 0 { need = max(need, 2 * c * areas[level - 1]) }
             working = max(working, need)
         }
-        return 2 * 4 * batch * (skips + working)
+        return 2 * activationDType.size * batch * (skips + working)
     }
 }

@@ -33,7 +33,7 @@ public struct UNetStreamedInputs {
 /// the same bit for bit; each step uploads the weights again (from the memory-mapped file), which is the price.
 extension UNet2DConditionModel {
     /// The prediction of one pass with streamed weights, [B, out_channels, H, W] f32; the activations use `arena`
-    /// (trimmed after every piece).
+    /// (trimmed after every piece) and are stored as `activationDType`, as in the resident pass.
     public func streamedPrediction(_ inputs: UNetStreamedInputs, arena: ActivationArena) throws -> Tensor {
         try streamedPass(inputs, StreamedPass(weights: weights, arena: arena, mode: .run))
     }
@@ -60,8 +60,9 @@ extension UNet2DConditionModel {
             .map { bytes(under: weights.scoped($0).prefix) }.reduce(0, +)
     }
 
-    private func streamedPass(_ inputs: UNetStreamedInputs, _ pass: StreamedPass) throws -> Tensor {
+    private func streamedPass(_ inputs: UNetStreamedInputs, _ streamed: StreamedPass) throws -> Tensor {
         let config = configuration
+        let pass = TypedPass(pass: streamed, activationDType: activationDType)
         let context = inputs.encoderHiddenStates.count == 1 ? inputs.encoderHiddenStates[0]
             : try pass.value(resident: true) { graph in
                 try graph.concat(inputs.encoderHiddenStates.map(graph.input), axis: 0)
@@ -80,7 +81,8 @@ extension UNet2DConditionModel {
             if let added {
                 embedding = try graph.add(embedding, addEmbedding(graph, added, batch: sample.shape[0]))
             }
-            let hidden = config.centerInputSample ? try graph.scale(sample, by: 2, offset: -1) : sample
+            let cast = try graph.cast(sample, to: activationDType)
+            let hidden = config.centerInputSample ? try graph.scale(cast, by: 2, offset: -1) : cast
             return [try graph.silu(embedding),
                     try Layers.conv2d(graph, weights.scoped("conv_in"), hidden, inChannels: config.inChannels,
                                       outChannels: config.blockOutChannels[0], kernel: config.convInKernel)]
@@ -143,9 +145,10 @@ extension UNet2DConditionModel {
         return try pass.value(resident: true) { graph in
             let normed = try Layers.groupNorm(graph, weights.scoped("conv_norm_out"), graph.input(input),
                                               groups: groups, epsilon: config.normEps)
-            return try Layers.conv2d(graph, weights.scoped("conv_out"), graph.silu(normed),
-                                     inChannels: config.blockOutChannels[0], outChannels: config.outChannels,
-                                     kernel: config.convOutKernel)
+            return try graph.cast(Layers.conv2d(graph, weights.scoped("conv_out"), graph.silu(normed),
+                                                inChannels: config.blockOutChannels[0],
+                                                outChannels: config.outChannels, kernel: config.convOutKernel),
+                                  to: .f32)
         }
     }
 
@@ -187,5 +190,19 @@ extension UNet2DConditionModel {
         return store.tensorNames.filter { $0 == scope || $0.hasPrefix(scope + ".") }.reduce(0) { total, name in
             total + ((try? store.info(name).byteCount) ?? 0)
         }
+    }
+}
+
+/// A streamed pass whose pieces record their activations as `activationDType`.
+private struct TypedPass {
+    let pass: StreamedPass
+    let activationDType: DType
+
+    func piece(resident: Bool = false, _ body: (Graph) throws -> [Value]) throws -> [Tensor] {
+        try pass.piece(resident: resident) { graph in try graph.withActivations(activationDType) { try body(graph) } }
+    }
+
+    func value(resident: Bool = false, _ body: (Graph) throws -> Value) throws -> Tensor {
+        try piece(resident: resident) { [try body($0)] }[0]
     }
 }

@@ -2,7 +2,8 @@ import KinoraTensor
 
 extension UNet2DConditionModel {
     /// diffusers' `Timesteps`: the sinusoidal embedding of timesteps (`get_timestep_embedding`, scale 1,
-    /// max period 10000), computed on the host in fp32 as PyTorch does.
+    /// max period 10000), computed in f32 whatever the activation type, as diffusers' `Timesteps` always returns
+    /// f32.
     struct Timesteps {
         let channels: Int
         let flipSinToCos: Bool
@@ -10,8 +11,10 @@ extension UNet2DConditionModel {
 
         /// [timesteps.count, channels].
         func callAsFunction(_ graph: Graph, _ timesteps: [Float]) throws -> Value {
-            try graph.timestepEmbedding(timesteps, dim: channels, flipSinToCos: flipSinToCos,
-                                        downscaleFreqShift: downscaleFreqShift)
+            try graph.withActivations(.f32) {
+                try graph.timestepEmbedding(timesteps, dim: channels, flipSinToCos: flipSinToCos,
+                                            downscaleFreqShift: downscaleFreqShift)
+            }
         }
     }
 

@@ -19,10 +19,14 @@ public struct UNetAddedConditions: Sendable {
 
 /// The denoising UNet of Stable Diffusion 1.x, 2.x and SDXL: diffusers' `UNet2DConditionModel` (0.42.1) recorded
 /// on KinoraTensor ops. Weights use diffusers' names (`down_blocks.0.resnets.0.conv1.weight`, ...) under the
-/// `DeviceWeights` scope and are read in their file dtype; activations are f32.
+/// `DeviceWeights` scope and are read in their file dtype; activations are stored as `activationDType` (by default
+/// the weights' type, as diffusers runs the model in its `torch_dtype`), with the timestep sinusoids computed in f32
+/// and cast to it as diffusers' `get_time_embed` does.
 public final class UNet2DConditionModel: Sendable {
     public let configuration: UNet2DConditionConfig
     public let weights: DeviceWeights
+    /// The storage type of the activations its forward pass records (f32, f16 or bf16).
+    public let activationDType: DType
     /// Attention heads per down block (diffusers' `attention_head_dim`).
     let heads: [Int]
     let layersPerBlock: [Int]
@@ -33,8 +37,10 @@ public final class UNet2DConditionModel: Sendable {
     let upBlocks: [UpBlock2D]
 
     /// Checks that `configuration` describes a UNet this implementation runs and lays out its blocks; weights are
-    /// uploaded (and their shapes checked) when a forward pass is first recorded.
-    public init(configuration: UNet2DConditionConfig, weights: DeviceWeights) throws {
+    /// uploaded (and their shapes checked) when a forward pass is first recorded. Activations run in `precision`,
+    /// by default the weights' storage type.
+    public init(configuration: UNet2DConditionConfig, weights: DeviceWeights, precision: ActivationPrecision? = nil)
+        throws {
         let config = configuration
         try Self.checkSupported(config)
         let blocks = config.blockOutChannels.count
@@ -65,6 +71,7 @@ public final class UNet2DConditionModel: Sendable {
         self.layersPerBlock = layersPerBlock
         self.crossAttentionDims = crossAttentionDims
         self.groups = groups
+        activationDType = ActivationPrecision.resolve(precision, weights: weights.storageType).dtype
 
         let resnets = ResnetSettings(tembChannels: config.timeEmbedDim, groups: groups, epsilon: config.normEps,
                                      outputScaleFactor: config.resnetOutScaleFactor)
@@ -131,7 +138,7 @@ public final class UNet2DConditionModel: Sendable {
     }
 
     /// Records the forward pass and returns the model's prediction (noise, or v for v-prediction checkpoints),
-    /// [B, out_channels, H, W] f32.
+    /// [B, out_channels, H, W], cast to f32 for the sampler.
     ///
     /// - Parameters:
     ///   - sample: the noisy latents [B, in_channels, H, W]; any H and W (odd sizes are upsampled back to the
@@ -142,8 +149,8 @@ public final class UNet2DConditionModel: Sendable {
     ///     `addition_embed_type` is `"text_time"`.
     public func callAsFunction(_ graph: Graph, sample: Value, timestep: Float, encoderHiddenStates: Value,
                                addedConditions: UNetAddedConditions? = nil) throws -> Value {
-        try record(graph, sample: sample, timestep: timestep, encoderHiddenStates: encoderHiddenStates,
-                   addedConditions: addedConditions).output
+        try graph.cast(record(graph, sample: sample, timestep: timestep, encoderHiddenStates: encoderHiddenStates,
+                              addedConditions: addedConditions).output, to: .f32)
     }
 
     /// The values of one recorded forward pass that the conformance tests compare with diffusers.
@@ -155,8 +162,18 @@ public final class UNet2DConditionModel: Sendable {
         let output: Value
     }
 
+    /// The forward pass with activations stored as `activationDType`; the sample enters in it, as diffusers feeds
+    /// the UNet latents of its dtype.
     func record(_ graph: Graph, sample: Value, timestep: Float, encoderHiddenStates: Value,
                 addedConditions: UNetAddedConditions?) throws -> Recorded {
+        try graph.withActivations(activationDType) {
+            try recordForward(graph, sample: graph.cast(sample, to: activationDType), timestep: timestep,
+                              encoderHiddenStates: encoderHiddenStates, addedConditions: addedConditions)
+        }
+    }
+
+    private func recordForward(_ graph: Graph, sample: Value, timestep: Float, encoderHiddenStates: Value,
+                               addedConditions: UNetAddedConditions?) throws -> Recorded {
         let config = configuration
         try checkInputs(sample: sample, encoderHiddenStates: encoderHiddenStates, addedConditions: addedConditions)
         let batch = sample.shape[0]
@@ -193,25 +210,29 @@ public final class UNet2DConditionModel: Sendable {
         return Recorded(embedding: embedding, firstDownBlock: firstDownBlock, midBlock: midOutput, output: output)
     }
 
-    /// `time_proj` and `time_embedding` of one timestep: [1, time embed dim], broadcast over the batch.
+    /// `time_proj` and `time_embedding` of one timestep: [1, time embed dim], broadcast over the batch. The
+    /// sinusoids are f32 and cast to the activation type before `time_embedding`, as diffusers' `get_time_embed`
+    /// casts `t_emb` to the sample's dtype.
     func timeEmbedding(_ graph: Graph, timestep: Float) throws -> Value {
         let config = configuration
         let projection = Timesteps(channels: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
                                    downscaleFreqShift: Float(config.freqShift))
         let embedding = TimestepEmbedding(weights: weights.scoped("time_embedding"),
                                           inChannels: config.blockOutChannels[0], timeEmbedDim: config.timeEmbedDim)
-        return try embedding(graph, projection(graph, [timestep]))
+        return try embedding(graph, graph.cast(projection(graph, [timestep]), to: graph.activationDType))
     }
 
     /// SDXL's `add_time_proj` of the time ids, concatenated after the pooled text embedding, through
-    /// `add_embedding`: [B, time embed dim].
+    /// `add_embedding`: [B, time embed dim]. The concatenation is cast to the activation type before
+    /// `add_embedding`, as diffusers casts `add_embeds` to the embedding's dtype.
     func addEmbedding(_ graph: Graph, _ conditions: UNetAddedConditions, batch: Int) throws -> Value {
         let config = configuration
         let timeDim = config.additionTimeEmbedDim ?? 0
         let projection = Timesteps(channels: timeDim, flipSinToCos: config.flipSinToCos,
                                    downscaleFreqShift: Float(config.freqShift))
         let timeEmbeds = try graph.reshape(projection(graph, conditions.timeIds), [batch, 6 * timeDim])
-        let combined = try graph.concat([conditions.textEmbeds, timeEmbeds], axis: -1)
+        let combined = try graph.cast(graph.concat([conditions.textEmbeds, timeEmbeds], axis: -1),
+                                      to: graph.activationDType)
         let embedding = TimestepEmbedding(weights: weights.scoped("add_embedding"), inChannels: combined.shape[1],
                                           timeEmbedDim: config.timeEmbedDim)
         return try embedding(graph, combined)

@@ -23,9 +23,12 @@ struct ActivationTrace {
     private var nodes: [(output: Int, reads: [Int])] = []
     /// The device's binding alignment, which decides whether a slice is a view or a copy.
     let sliceAlignment: Int
+    /// Bytes of one activation element (the graph's activation type).
+    let elementBytes: Int
 
-    init(sliceAlignment: Int) {
+    init(sliceAlignment: Int, elementBytes: Int = 4) {
         self.sliceAlignment = sliceAlignment
+        self.elementBytes = elementBytes
     }
 
     /// A value that comes from outside the graph's arena (a graph input).
@@ -34,9 +37,9 @@ struct ActivationTrace {
         return Traced(shape: shape, root: bytes.count - 1)
     }
 
-    /// An op writing a new f32 value of `shape` after reading `reads`.
+    /// An op writing a new activation of `shape` after reading `reads`.
     mutating func op(_ shape: [Int], reads: [Traced]) -> Traced {
-        bytes.append(shape.reduce(1, *) * 4)
+        bytes.append(shape.reduce(1, *) * elementBytes)
         nodes.append((bytes.count - 1, reads.map(\.root)))
         return Traced(shape: shape, root: bytes.count - 1)
     }
@@ -82,7 +85,7 @@ struct ActivationTrace {
         shape[axis] = length
         if length == x.shape[axis] { return x }
         let outer = x.shape[..<axis].reduce(1, *)
-        let offset = start * x.shape[(axis + 1)...].reduce(1, *) * 4
+        let offset = start * x.shape[(axis + 1)...].reduce(1, *) * elementBytes
         if outer == 1, offset % sliceAlignment == 0 { return view(x, shape) }
         return op(shape, reads: [x])
     }

@@ -8,7 +8,9 @@ import KinoraTensor
 /// latents are `scaleLatents(z)` = (z − shift_factor) · scaling_factor, and `unscaleLatents` undoes that before
 /// `decode` (what diffusers' pipelines do before calling `vae.decode`). `decode` can split the latents into
 /// overlapping tiles blended as diffusers' `enable_tiling()` does, on request or when the untiled decode's estimated
-/// activation memory (`decodeActivationBytes`) exceeds the budget left.
+/// activation memory (`decodeActivationBytes`) exceeds the budget left. Activations are stored as
+/// `activationDType` (by default the weights' type, as diffusers runs the VAE in its `torch_dtype`); the decoded
+/// image leaves `decode` as f32.
 public final class AutoencoderKL: Sendable {
     /// Whether `decode` splits the latents into tiles.
     public enum Tiling: Sendable {
@@ -44,18 +46,24 @@ public final class AutoencoderKL: Sendable {
 
     public let configuration: AutoencoderKLConfiguration
     public let weights: DeviceWeights
+    /// The storage type of the activations `encode` and `decode` record (f32, f16 or bf16).
+    public let activationDType: DType
     let encoder: Encoder
     let decoder: Decoder
 
     /// Builds the VAE over `weights` (diffusers names: `encoder.*`, `decoder.*`, `quant_conv.*`,
     /// `post_quant_conv.*`). Throws when the configuration is unsupported or disagrees with the weights about the
-    /// quant convolutions; a missing block tensor is reported by name when the forward is recorded.
-    public convenience init(configuration: AutoencoderKLConfiguration, weights: DeviceWeights) throws {
-        try self.init(configuration: configuration, weights: weights, fusedAttentionHeadDim: Graph.maxAttentionHeadDim)
+    /// quant convolutions; a missing block tensor is reported by name when the forward is recorded. Activations run
+    /// in `precision`, by default the weights' storage type.
+    public convenience init(configuration: AutoencoderKLConfiguration, weights: DeviceWeights,
+                            precision: ActivationPrecision? = nil) throws {
+        try self.init(configuration: configuration, weights: weights, fusedAttentionHeadDim: Graph.maxAttentionHeadDim,
+                      precision: precision)
     }
 
     /// `fusedAttentionHeadDim` lets tests run the mid-block attention's explicit path on a tiny model.
-    init(configuration: AutoencoderKLConfiguration, weights: DeviceWeights, fusedAttentionHeadDim: Int) throws {
+    init(configuration: AutoencoderKLConfiguration, weights: DeviceWeights, fusedAttentionHeadDim: Int,
+         precision: ActivationPrecision? = nil) throws {
         try configuration.validate(file: weights.store.sourceName)
         for (name, enabled) in [("quant_conv.weight", configuration.useQuantConv),
                                 ("post_quant_conv.weight", configuration.usePostQuantConv)]
@@ -67,6 +75,7 @@ public final class AutoencoderKL: Sendable {
         }
         self.configuration = configuration
         self.weights = weights
+        activationDType = ActivationPrecision.resolve(precision, weights: weights.storageType).dtype
         encoder = Encoder(weights: weights.scoped("encoder"), configuration: configuration,
                           fusedAttentionHeadDim: fusedAttentionHeadDim)
         decoder = Decoder(weights: weights.scoped("decoder"), configuration: configuration,
@@ -83,7 +92,11 @@ public final class AutoencoderKL: Sendable {
             throw AutoencoderKLError.invalidInput(operation: "encode", shape: image.shape,
                                                   reason: "expected [N, \(configuration.inChannels), H, W]")
         }
-        var moments = try encoder(graph, image)
+        return try graph.withActivations(activationDType) { try encodeMoments(graph, image) }
+    }
+
+    private func encodeMoments(_ graph: Graph, _ image: Value) throws -> (mean: Value, logvar: Value) {
+        var moments = try encoder(graph, graph.cast(image, to: activationDType))
         if configuration.useQuantConv {
             moments = try VAELayers.conv(graph, moments, weights.scoped("quant_conv"), padding: 0)
         }
@@ -131,11 +144,13 @@ public final class AutoencoderKL: Sendable {
                                                   reason: "expected [N, \(configuration.latentChannels), h, w]")
         }
         let tiles = tiles ?? TileConfiguration(configuration: configuration)
-        if decodeUsesTiles(batch: z.shape[0], height: z.shape[2], width: z.shape[3], tiling: tiling, tiles: tiles,
-                           budget: budget) {
-            return try decodeTiled(graph, z, tiles: tiles)
+        let tiled = decodeUsesTiles(batch: z.shape[0], height: z.shape[2], width: z.shape[3], tiling: tiling,
+                                    tiles: tiles, budget: budget)
+        let image = try graph.withActivations(activationDType) {
+            let z = try graph.cast(z, to: activationDType)
+            return tiled ? try decodeTiled(graph, z, tiles: tiles) : try decodeWhole(graph, z)
         }
-        return try decodeWhole(graph, z)
+        return try graph.cast(image, to: .f32)
     }
 
     /// Whether `decode` with these arguments splits latents of this size into tiles.
@@ -157,7 +172,8 @@ public final class AutoencoderKL: Sendable {
     /// weights are not included. Computed from the architecture by replaying the decoder's ops on shapes.
     public func decodeActivationBytes(batch: Int = 1, height: Int, width: Int) -> UInt64 {
         var trace = ActivationTrace(
-            sliceAlignment: Int(weights.device.physical.features.minStorageBufferOffsetAlignment))
+            sliceAlignment: Int(weights.device.physical.features.minStorageBufferOffsetAlignment),
+            elementBytes: activationDType.size)
         var z = trace.input([batch, configuration.latentChannels, height, width])
         if configuration.usePostQuantConv {
             z = trace.conv(z, outChannels: configuration.latentChannels, kernel: 1, padding: 0)
