@@ -161,7 +161,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         try validate(settings)
         try validate(initImage: initImage, settings)
         try validate(conditioning, guided: settings.guidanceScale > 1)
-        let plan = try planDenoise(settings, tokens: conditioning.tokens, conditioningBytes: conditioning.byteCount,
+        let plan = try planDenoise(settings, tokens: conditioning.tokens,
+                                   conditioningBytes: deviceBytes(of: conditioning),
                                    batch: 1, imageToImage: initImage != nil)
         let latents = try denoise(settings, conditioning: conditioning, initImage: initImage, plan: plan,
                                   progress: progress)
@@ -217,7 +218,9 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
             var planned = settings
             planned.unetWeightStreaming = streaming
             return try? self.planDenoise(planned, tokens: tokens,
-                                         conditioningBytes: requests.reduce(0) { $0 + $1.conditioning.byteCount },
+                                         conditioningBytes: requests.reduce(0) {
+                                             $0 + self.deviceBytes(of: $1.conditioning)
+                                         },
                                          batch: requests.count, imageToImage: false)
         }
         guard settings.unetWeightStreaming == .auto else { return plan(settings.unetWeightStreaming, batch) }
@@ -328,17 +331,23 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
                                             pooled: try encoded.pooled.map(values))
     }
 
-    /// Uploads one prompt's conditioning, with SDXL's size conditioning for `settings`: original size = target
-    /// size, no crop (diffusers' defaults).
+    /// Uploads one prompt's conditioning in the UNet's activation type (as diffusers casts `prompt_embeds` to the
+    /// UNet's dtype), with SDXL's size conditioning for `settings`: original size = target size, no crop
+    /// (diffusers' defaults).
     private func upload(_ embedding: PromptConditioning.Embedding, _ settings: GenerationSettings) throws
         -> Conditioning {
-        let device = device
+        let device = device, dtype = unet.activationDType
         let upload = { (values: PromptConditioning.Values) in
-            try Tensor(values.values, shape: values.shape, on: device)
+            try Tensor(values.values, shape: values.shape, dtype: dtype, on: device)
         }
         let height = Float(settings.height), width = Float(settings.width)
         return Conditioning(hiddenStates: try upload(embedding.hiddenStates), pooled: try embedding.pooled.map(upload),
                             timeIds: [height, width, 0, 0, height, width])
+    }
+
+    /// Device bytes of `conditioning` once uploaded (`upload`): its values in the UNet's activation type.
+    private func deviceBytes(of conditioning: PromptConditioning) -> UInt64 {
+        conditioning.byteCount / UInt64(MemoryLayout<Float>.size) * UInt64(unet.activationDType.size)
     }
 
     /// The sampling loop of one picture over planned tactics (`denoise(_:requests:...)` with one request).
