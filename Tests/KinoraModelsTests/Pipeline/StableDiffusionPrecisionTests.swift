@@ -65,6 +65,25 @@ final class StableDiffusionPrecisionTests: ModelTestCase {
         }
     }
 
+    /// The streamed UNet records each piece with the same activation type, so at f16 it gives the resident
+    /// pass's latents bit for bit, under its plan.
+    func testStreamedUNetWithF16ActivationsGivesTheResidentLatentsBitForBit() throws {
+        var settings = try GenerationSettings(fixture: fixture("pipeline/expected.safetensors"))
+        settings.steps = 2
+        let latents = try [WeightStreaming.off, .on].map { streaming in
+            var planned = settings
+            planned.unetWeightStreaming = streaming
+            let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device,
+                                                       precision: .fp16)
+            device.memory.resetPeak()
+            let generation = try pipeline.run(planned)
+            XCTAssertEqual(generation.memoryPlan.streamedUNet, streaming == .on)
+            XCTAssertLessThanOrEqual(device.memory.peakBytes, generation.memoryPlan.peakBytes, "\(streaming)")
+            return generation.latents
+        }
+        XCTAssertEqual(latents[0], latents[1])
+    }
+
     func testModelsRunInTheirWeightsTypeByDefault() throws {
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL("pipeline/sd"), device: device)
         XCTAssertEqual(pipeline.precision, StableDiffusionPrecision(textEncoders: .fp32, unet: .fp32, vae: .fp32),
