@@ -40,6 +40,11 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Constant rate factor of the video encoder (lower is better quality).")
     var crf: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Activation precision: fp32, fp16 or bf16 (default: the model file's weights, fp16 for ncnn's files).",
+        discussion: "Activations are stored in it and computed in fp32 inside every kernel."))
+    var precision: ActivationPrecision?
+
     @Option(name: .shortAndLong, help: "The output: a picture for a picture, a video for a video.")
     var output: String
 
@@ -75,7 +80,7 @@ struct UpscaleCommand: ParsableCommand {
 
         let device = try deviceOptions.open()
         let upscaler = try RealESRGAN(
-            paramURL: UpscalerModels.locate(model, scale: scale), outputScale: scale,
+            paramURL: UpscalerModels.locate(model, scale: scale), outputScale: scale, precision: precision,
             device: device)
         try upscaler.uploadWeights()
         let arena = ActivationArena(device: device)

@@ -87,12 +87,14 @@ extension RealESRGAN {
             return try graph.slice(rows, axis: 3, start: outColumns.lowerBound - r * window.x, length: outColumns.count)
         }
         let source = (height: r * image.height, width: r * image.width)
-        return try graph.resize(
-            y, height: outRows.count, width: outColumns.count, filter: .bicubic,
-            scale: (Double(source.height) / Double(output.height), Double(source.width) / Double(output.width)),
-            window: Graph.ResizeWindow(
-                outputOrigin: (outRows.lowerBound, outColumns.lowerBound),
-                inputOrigin: (r * window.y, r * window.x), sourceSize: source))
+        return try graph.withActivations(activationDType) {
+            try graph.resize(
+                y, height: outRows.count, width: outColumns.count, filter: .bicubic,
+                scale: (Double(source.height) / Double(output.height), Double(source.width) / Double(output.width)),
+                window: Graph.ResizeWindow(
+                    outputOrigin: (outRows.lowerBound, outColumns.lowerBound),
+                    inputOrigin: (r * window.y, r * window.x), sourceSize: source))
+        }
     }
 
     /// The output pixels of input pixels `input` along an axis: [a·H'/H, b·H'/H), exact for the integer factors the

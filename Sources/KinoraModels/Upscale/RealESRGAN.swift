@@ -5,7 +5,8 @@ import KinoraTensor
 
 /// A Real-ESRGAN upscaler read from its ncnn `.param`/`.bin` files and run on Kinora's kernels: the network
 /// (SRVGGNetCompact or RRDBNet, recognised from the graph) and, for models such as `realesr-animevideov3-x2/-x3`,
-/// the bicubic resize that follows it in the graph.
+/// the bicubic resize that follows it in the graph. Activations are stored as `activationDType`, by default the
+/// weights' type (ncnn's fp16 files run fp16, as realesrgan-ncnn-vulkan and Real-ESRGAN's `half` inference do).
 public final class RealESRGAN: @unchecked Sendable {
     /// The network a graph holds.
     enum Network {
@@ -20,16 +21,21 @@ public final class RealESRGAN: @unchecked Sendable {
     private(set) var resizeFactor: Float?
     let model: NCNNModel
     let weights: DeviceWeights
+    /// The storage type of the activations its graphs record (f32, f16 or bf16).
+    public let activationDType: DType
 
     /// Reads `paramURL` and its `.bin` (`binURL`, else the same name with `.bin`) and recognises the network.
     /// Weights upload to `device` on first use, in their file type (ncnn's fp16 stays fp16). `outputScale` asks for
     /// an overall factor other than the network's, reached with a bicubic resize after it (as the x2/x3 graphs do);
-    /// for a graph that ends in its own resize it must be that graph's factor.
-    public init(paramURL: URL, binURL: URL? = nil, outputScale: Int? = nil, device: GPUDevice) throws {
+    /// for a graph that ends in its own resize it must be that graph's factor. Activations run in `precision`, by
+    /// default the weights' storage type.
+    public init(paramURL: URL, binURL: URL? = nil, outputScale: Int? = nil, precision: ActivationPrecision? = nil,
+                device: GPUDevice) throws {
         let binURL = binURL ?? paramURL.deletingPathExtension().appendingPathExtension("bin")
         model = try NCNNModel(paramURL: paramURL, binURL: binURL)
         name = paramURL.deletingPathExtension().lastPathComponent
         weights = DeviceWeights(store: model, device: device)
+        activationDType = ActivationPrecision.resolve(precision, weights: weights.storageType).dtype
         var cursor = NCNNLayerCursor(model: model)
         guard let input = model.layers.first, input.type == "Input" else {
             throw UpscaleError.unsupportedGraph(
@@ -116,19 +122,26 @@ public final class RealESRGAN: @unchecked Sendable {
         }
     }
 
-    /// The network on `x` [N, 3, H, W] (RGB in [0, 1]), without the final resize: [N, 3, H·r, W·r].
+    /// The network on `x` [N, 3, H, W] (RGB in [0, 1]), without the final resize: [N, 3, H·r, W·r], recorded with
+    /// activations of `activationDType` (the input cast to it first).
     func network(_ graph: Graph, _ x: Value) throws -> Value {
-        switch network {
-        case .compact(let net): return try net.forward(graph, x)
-        case .rrdb(let net): return try net.forward(graph, x)
+        try graph.withActivations(activationDType) {
+            let x = try graph.cast(x, to: activationDType)
+            switch network {
+            case .compact(let net): return try net.forward(graph, x)
+            case .rrdb(let net): return try net.forward(graph, x)
+            }
         }
     }
 
-    /// The whole model on `x` [N, 3, H, W] (RGB in [0, 1]): the network, then the final resize if there is one.
+    /// The whole model on `x` [N, 3, H, W] (RGB in [0, 1]): the network, then the final resize if there is one;
+    /// the result is of `activationDType` (`Tensor.floats()` reads any).
     public func forward(_ graph: Graph, _ x: Value) throws -> Value {
         let y = try network(graph, x)
         guard resizeFactor != nil else { return y }
         let size = outputSize(height: x.shape[2], width: x.shape[3])
-        return try graph.resize(y, height: size.height, width: size.width, filter: .bicubic)
+        return try graph.withActivations(activationDType) {
+            try graph.resize(y, height: size.height, width: size.width, filter: .bicubic)
+        }
     }
 }
