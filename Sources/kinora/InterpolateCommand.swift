@@ -37,6 +37,11 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Constant rate factor of the video encoder (lower is better quality).")
     var crf: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Activation precision: fp32, fp16 or bf16 (default: the model's weights, fp32 for flownet.pkl).",
+        discussion: "Activations, flows included, are stored in it and computed in fp32 inside every kernel."))
+    var precision: ActivationPrecision?
+
     @Option(name: .shortAndLong, help: "The output video (.mp4, .mov, .mkv or .webm).")
     var output: String
 
@@ -67,7 +72,7 @@ struct InterpolateCommand: ParsableCommand {
         _ = try AtomicOutput(outputURL)
 
         let device = try deviceOptions.open()
-        let rife = try RIFE(url: DefaultRIFEModel.locate(model), device: device)
+        let rife = try RIFE(url: DefaultRIFEModel.locate(model), precision: precision, device: device)
         let arena = ActivationArena(device: device)
         let audio = try AudioTrackReader.read(inputURL)
         let settings = [

