@@ -133,4 +133,19 @@ final class ModelReferenceTests: XCTestCase {
         XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
         XCTAssertEqual(keys[0], "/m/sd15")
     }
+
+    /// A reference's `precision:` is the activation precision its pipeline opens with, and the same weights under
+    /// another precision never share a pipeline.
+    func testPrecisionIsTheActivationPrecisionAndKeepsPipelinesApart() throws {
+        let precisions = try ["auto", "f32", "f16", "bf16"].map { value in
+            try XCTUnwrap(workflow("{catalog: sd15, precision: \(value)}").model(named: "hero")).precision
+        }
+        XCTAssertEqual(precisions.map(\.activationPrecision), [nil, .fp32, .fp16, .bf16])
+        let url = URL(fileURLWithPath: "/m/sd15")
+        let keys = try ["auto", "f32", "f16", "bf16"].map { value in
+            ChainStageRunner.pipelineKey(url, try workflow("{catalog: sd15, precision: \(value)}").model(named: "hero"))
+        }
+        XCTAssertEqual(keys[0], "/m/sd15")
+        XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
+    }
 }

@@ -45,7 +45,8 @@ extension ChainStageRunner {
         open.model = .upscaler(url, nil)
         frameModels[key] = open
         open.arena.trim()
-        let network = try RealESRGAN(paramURL: url, outputScale: scale, device: device)
+        let precision = model.flatMap { reference(of: $0) }?.precision.activationPrecision
+        let network = try RealESRGAN(paramURL: url, outputScale: scale, precision: precision, device: device)
         try network.uploadWeights()
         open.model = .upscaler(url, network)
         frameModels[key] = open

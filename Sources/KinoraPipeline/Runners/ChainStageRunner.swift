@@ -224,12 +224,13 @@ public final class ChainStageRunner: StageRunner {
         workflow.models.first { "\($0.name)/\(model.identity.component)" == model.identity.name }
     }
 
-    /// Where an open pipeline is kept: the weights path, plus the single-file options and the LoRA `adapters` (files
-    /// and strengths, in order) when there are any, so the same file under other options or merged with other
-    /// adapters never shares a pipeline.
+    /// Where an open pipeline is kept: the weights path, plus the single-file options, the precision and the LoRA
+    /// `adapters` (files and strengths, in order) when there are any, so the same file under other options, another
+    /// precision or merged with other adapters never shares a pipeline.
     static func pipelineKey(_ url: URL, _ reference: ModelReference?, adapters: [LoRAAdapter] = []) -> String {
         var parts = [url.path]
         if let reference, reference.hasSingleFileOptions { parts.append(reference.singleFileOptionsDescription) }
+        if let reference, reference.precision != .auto { parts.append("precision \(reference.precision.rawValue)") }
         parts += adapters.map { "lora \($0.url.path)@\($0.strength)" }
         return parts.joined(separator: "\u{1F}")
     }
@@ -250,7 +251,8 @@ public final class ChainStageRunner: StageRunner {
     }
 
     /// Opens a diffusers folder, or a single-file checkpoint with the reference's single-file options, with the
-    /// reference's LoRA adapters merged into its weights as they upload.
+    /// reference's LoRA adapters merged into its weights as they upload, its activations in the reference's
+    /// `precision` (`auto`: the weights' type).
     private func openPipeline(_ url: URL, _ reference: ModelReference?) throws -> StableDiffusionPipeline {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
@@ -265,7 +267,8 @@ public final class ChainStageRunner: StageRunner {
             components = try StableDiffusionComponents(folder: url)
         }
         let adapters = reference.flatMap { loras[$0.name] } ?? []
-        return try StableDiffusionPipeline(components: components.applying(adapters), device: device)
+        return try StableDiffusionPipeline(components: components.applying(adapters), device: device,
+                                           precision: reference?.precision.activationPrecision)
     }
 
     /// The open pipeline `stage`'s model belongs to.

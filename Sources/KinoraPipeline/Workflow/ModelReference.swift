@@ -18,9 +18,9 @@ public struct ModelReference: Sendable, Hashable {
         case v
     }
 
-    /// The precision weights are held in on the device.
+    /// The precision the model's activations run in (its weights always keep their file's dtype on the device).
     public enum Precision: String, Sendable, Hashable, CaseIterable {
-        /// The dtype the file stores.
+        /// The dtype the file stores, as diffusers' `torch_dtype`.
         case auto
         case f32, f16, bf16
     }
