@@ -11,7 +11,8 @@ final class StableDiffusionPrecisionTests: ModelTestCase {
         -> (pipeline: StableDiffusionPipeline, image: [Float], reference: [Float]) {
         let expected = try fixture(expected)
         let pipeline = try StableDiffusionPipeline(folder: fixtureURL(folder), device: device, precision: precision)
-        return (pipeline, try pipeline.generate(try GenerationSettings(fixture: expected)), try expected.floats("image"))
+        let image = try pipeline.generate(try GenerationSettings(fixture: expected))
+        return (pipeline, image, try expected.floats("image"))
     }
 
     /// Whether `pipeline`'s UNet really stores activations in `dtype`: a resnet output (the mid block's) recorded
