@@ -37,6 +37,8 @@ public struct CatalogMemoryReport: Codable, Sendable {
                                precision: ActivationPrecision? = nil, device: GPUDevice) throws
         -> CatalogMemoryReport {
         var weights: [Weights] = []
+        // The text encoders' outputs in the UNet's activation type, as the pipeline hands them on.
+        let conditioningType = ActivationPrecision.resolve(precision, weights: .f16).dtype
         let textEncoding: GenerationMemory.Stage = try {
             var encoders: [(configuration: CLIPTextConfig, record: (Graph) throws -> [Value])] = []
             for encoder in try model.textEncoders() {
@@ -48,16 +50,18 @@ public struct CatalogMemoryReport: Codable, Sendable {
                                                                weights: deviceWeights, precision: precision)
                     record = { graph in
                         let output = try text(graph, inputIDs: [CatalogInputs.promptIDs(encoder.configuration)])
-                        return [try CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: nil),
-                                output.textEmbeds].compactMap { $0 }
+                        let values = [try CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: nil),
+                                      output.textEmbeds].compactMap { $0 }
+                        return try values.map { try graph.cast($0, to: conditioningType) }
                     }
                 } else {
                     let text = try CLIPTextModel(configuration: encoder.configuration, weights: deviceWeights,
                                                  precision: precision)
                     record = { graph in
                         let output = try text(graph, inputIDs: [CatalogInputs.promptIDs(encoder.configuration)])
-                        return [model != .sdxl ? output.lastHiddenState
-                            : try CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: nil)]
+                        return [try graph.cast(model != .sdxl ? output.lastHiddenState
+                            : CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: nil),
+                                               to: conditioningType)]
                     }
                 }
                 let loaded = try GenerationMemory.record(encoder.folder, device: device, record).loadedBytes

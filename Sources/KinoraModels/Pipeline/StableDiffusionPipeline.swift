@@ -471,20 +471,26 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         return (results[0], results.count > 1 ? results[1] : nil)
     }
 
-    /// Records one window's conditioning: the hidden states and, for SDXL, the pooled embedding.
+    /// Records one window's conditioning: the hidden states and, for SDXL, the pooled embedding, in the UNet's
+    /// activation type (diffusers casts `prompt_embeds` to the UNet's dtype), which is how `upload` puts them back
+    /// on the device, so the text stage's planned outputs are the conditioning's device bytes.
     func recordTextEncoding(_ graph: Graph, ids: [Int32], ids2: [Int32]?, clipSkip: Int?) throws -> [Value] {
         let encoders = try loadedTextEncoders()
+        let dtype = unet.activationDType
         let output = try encoders.textEncoder(graph, inputIDs: [ids])
         guard let ids2, let textEncoder2 = encoders.textEncoder2 else {
-            return [try encoders.textEncoder.stableDiffusionPromptEmbeds(graph, output: output, clipSkip: clipSkip)]
+            return [try graph.cast(encoders.textEncoder.stableDiffusionPromptEmbeds(graph, output: output,
+                                                                                    clipSkip: clipSkip), to: dtype)]
         }
         let output2 = try textEncoder2(graph, inputIDs: [ids2])
-        let states = try graph.concat([
-            CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: clipSkip),
-            CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output2, clipSkip: clipSkip),
-        ], axis: -1)
+        let states = try graph.withActivations(dtype) {
+            try graph.concat([
+                CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output, clipSkip: clipSkip),
+                CLIPTextModel.stableDiffusionXLPromptEmbeds(output: output2, clipSkip: clipSkip),
+            ], axis: -1)
+        }
         guard let pooled = output2.textEmbeds else { throw PipelineError.missingProjection }
-        return [states, pooled]
+        return [try graph.cast(states, to: dtype), try graph.cast(pooled, to: dtype)]
     }
 
     /// The text encoders, built over their stores (weights upload when a forward pass is first recorded).

@@ -37,9 +37,9 @@ struct ActivationTrace {
         return Traced(shape: shape, root: bytes.count - 1)
     }
 
-    /// An op writing a new activation of `shape` after reading `reads`.
-    mutating func op(_ shape: [Int], reads: [Traced]) -> Traced {
-        bytes.append(shape.reduce(1, *) * elementBytes)
+    /// An op writing a new activation of `shape` (`elementBytes` an element unless told) after reading `reads`.
+    mutating func op(_ shape: [Int], reads: [Traced], elementBytes: Int? = nil) -> Traced {
+        bytes.append(shape.reduce(1, *) * (elementBytes ?? self.elementBytes))
         nodes.append((bytes.count - 1, reads.map(\.root)))
         return Traced(shape: shape, root: bytes.count - 1)
     }

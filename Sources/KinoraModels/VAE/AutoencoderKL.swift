@@ -178,7 +178,9 @@ public final class AutoencoderKL: Sendable {
         if configuration.usePostQuantConv {
             z = trace.conv(z, outChannels: configuration.latentChannels, kernel: 1, padding: 0)
         }
-        let image = decoder.trace(&trace, z)
+        var image = decoder.trace(&trace, z)
+        // `decode` hands the image back as f32.
+        if activationDType != .f32 { image = trace.op(image.shape, reads: [image], elementBytes: 4) }
         return trace.peakBytes(output: image)
     }
 
