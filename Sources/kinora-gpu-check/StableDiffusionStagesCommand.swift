@@ -5,7 +5,8 @@ import KinoraModels
 import KinoraTensor
 
 /// `kinora-gpu-check sd15`: SD 1.5's UNet step (batch 2, as with classifier-free guidance) and VAE decode on random
-/// f16 weights, each run once cold (pipeline creation included) and then `--repeats` times warm, by the wall clock.
+/// f16 weights, in f16 activations unless `--precision` says otherwise (as diffusers runs `torch_dtype=float16`), each
+/// run once cold (pipeline creation included) and then `--repeats` times warm, by the wall clock.
 struct StableDiffusionStagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sd15",
@@ -18,6 +19,9 @@ struct StableDiffusionStagesCommand: ParsableCommand {
 
     @Option(name: .long, help: "Warm runs per stage after the cold one (the median is reported).")
     var repeats = 3
+
+    @Option(name: .long, help: "Activation precision: fp32, fp16 or bf16 (default: the weights' f16).")
+    var precision: ActivationPrecision?
 
     @Flag(name: .long, help: "Print JSON for tools (scripts/bench-torch.py --model reads it).")
     var json = false
@@ -40,6 +44,7 @@ struct StableDiffusionStagesCommand: ParsableCommand {
         var device: String
         var model: String
         var size: Int
+        var precision: String
         var stages: [Stage]
     }
 
@@ -52,20 +57,23 @@ struct StableDiffusionStagesCommand: ParsableCommand {
         let device = try deviceOptions.open()
         let catalog = CatalogModel.sd15
         let latent = size / 8
-        if !json { print("\(catalog.checkpoint) at \(size)×\(size), random f16 weights, on \(device.physical.name)") }
-        let unet = try catalog.makeUNet(device: device)
+        let unet = try catalog.makeUNet(device: device, precision: precision)
+        if !json {
+            print("\(catalog.checkpoint) at \(size)×\(size), random f16 weights, \(unet.activationDType.rawValue) "
+                + "activations, on \(device.physical.name)")
+        }
         let unetStage = try time("sd15-unet-step", shape: "\(size)x\(size) batch 2", device: device) { graph in
             let inputs = try CatalogInputs.unet(graph, unet.configuration, batch: 2, height: latent, width: latent)
             return try CatalogInputs.recordUNet(graph, unet, inputs)
         }
-        let vae = try catalog.makeAutoencoder(device: device)
+        let vae = try catalog.makeAutoencoder(device: device, precision: precision)
         let decodeStage = try time("sd15-vae-decode", shape: "\(size)x\(size)", device: device) { graph in
             let z = try CatalogInputs.latents(graph, channels: vae.configuration.latentChannels, batch: 1,
                                               height: latent, width: latent)
             return try vae.decode(graph, z, tiling: .off)
         }
         let report = Report(device: device.physical.name, model: catalog.rawValue, size: size,
-                            stages: [unetStage, decodeStage])
+                            precision: unet.activationDType.rawValue, stages: [unetStage, decodeStage])
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

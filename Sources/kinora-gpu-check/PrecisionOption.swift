@@ -1,0 +1,5 @@
+import ArgumentParser
+import KinoraModels
+
+/// `--precision fp32|fp16|bf16` (as in kinora).
+extension ActivationPrecision: ExpressibleByArgument {}
