@@ -73,15 +73,18 @@ extension ModelBenchCommand {
         let request = WanGenerationRequest(
             width: parsed?.width ?? subject.width, height: parsed?.height ?? subject.height,
             frames: frames ?? subject.frames, promptTokens: promptTokens,
-            imageToVideo: subject.components.imageToVideo)
+            imageToVideo: subject.components.imageToVideo, precision: precision)
         // Sizes and frame counts the models cannot take are refused here, before any weight is read.
         _ = try subject.components.latentShape(width: request.width, height: request.height, frames: request.frames)
         let budget = device.memory.budget
         if !json {
             print(
                 "\(subject.source) at \(request.width)×\(request.height), \(request.frames) frames, "
-                    + (subject.random ? "random F16 weights" : "its own weights") + ", on \(device.physical.name); "
-                    + "budget \(ByteCount(budget))\(deviceOptions.vram == nil ? "" : " (--vram)"), largest buffer "
+                    + (subject.random ? "random F16 weights" : "its own weights") + ", "
+                    + ActivationPrecision.resolve(precision, weights: subject.components.transformerStore
+                        .prevailingDeviceType()).rawValue
+                    + " activations, on \(device.physical.name); budget \(ByteCount(budget))"
+                    + "\(deviceOptions.vram == nil ? "" : " (--vram)"), largest buffer "
                     + "\(ByteCount(device.memory.maxBufferSize))")
         }
         let weights = [

@@ -38,7 +38,7 @@ extension ModelBenchCommand {
     func validateWanStream() throws {
         guard sizes.isEmpty, frames == nil, steps == nil, !streamWeights else {
             throw ValidationError(
-                "an autoregressive Wan takes --size, --seconds, --window, --sink, --kv-cache, "
+                "an autoregressive Wan takes --size, --seconds, --window, --sink, --kv-cache, --precision, "
                     + "--chunk-frames, --chunks, --vram and --run")
         }
         if let size, ImageSize(parsing: size) == nil {
@@ -47,7 +47,7 @@ extension ModelBenchCommand {
         if let seconds, !(seconds > 0 && seconds <= 86_400) {
             throw ValidationError("--seconds must be more than 0 and at most a day, got \(seconds)")
         }
-        guard DType(rawValue: kvCache).map({ [.f32, .f16, .bf16].contains($0) }) == true else {
+        if let kvCache, DType(rawValue: kvCache).map({ [.f32, .f16, .bf16].contains($0) }) != true {
             throw ValidationError("--kv-cache must be f32, f16 or bf16, got \(kvCache)")
         }
         guard (1...WanAttentionWindow.trainedFrames).contains(chunkFrames), (chunks ?? 1) >= 1 else {
@@ -72,19 +72,24 @@ extension ModelBenchCommand {
         let chosen =
             try window.map { try WanAttentionWindow(frames: $0, sinkFrames: min(sink ?? chunkFrames, $0 - 1)) }
             ?? WanAttentionWindow.automatic(latentFrames: latentFrames, chunkFrames: chunkFrames)
-        let cacheType = DType(rawValue: kvCache) ?? .f16
+        // The KV cache is by default in the transformer's activation type.
+        let activations = ActivationPrecision.resolve(
+            precision, weights: subject.components.transformerStore.prevailingDeviceType()).dtype
+        let cacheType = kvCache.flatMap(DType.init(rawValue:)) ?? activations
         func request(_ type: DType, _ window: WanAttentionWindow?) -> WanStreamRequest {
             WanStreamRequest(
                 width: width, height: height, latentFrames: latentFrames, chunkFrames: chunkFrames,
-                windowFrames: window?.frames, sinkFrames: window?.sinkFrames ?? 0, cacheType: type)
+                windowFrames: window?.frames, sinkFrames: window?.sinkFrames ?? 0, cacheType: type,
+                precision: precision)
         }
         let budget = device.memory.budget
         if !json {
             print(
                 "\(subject.source), autoregressive, at \(width)×\(height), \(videoFrames) frames (\(latentFrames) "
                     + "latent frames, " + String(format: "%.2f s at 16 fps", Double(videoFrames) / 16) + "), "
-                    + (subject.random ? "random F16 weights" : "its own weights") + ", on \(device.physical.name); "
-                    + "budget \(ByteCount(budget))\(deviceOptions.vram == nil ? "" : " (--vram)"), largest buffer "
+                    + (subject.random ? "random F16 weights" : "its own weights") + ", \(activations) activations, on "
+                    + "\(device.physical.name); budget \(ByteCount(budget))"
+                    + "\(deviceOptions.vram == nil ? "" : " (--vram)"), largest buffer "
                     + "\(ByteCount(device.memory.maxBufferSize))")
             print("\nthe stream's peak with each tactic (DiT and VAE decoder resident; text encoded before):")
         }

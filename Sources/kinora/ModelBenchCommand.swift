@@ -25,9 +25,10 @@ struct ModelBenchCommand: ParsableCommand {
             wan21-1.3b-ar (Self-Forcing, CausVid, LongLive: the causal Wan 2.1 1.3B), wan22-5b-ar, tiny-wan21-ar and \
             tiny-wan22-ar plan an autoregressive stream of --seconds (default 10) at --size: its peak with the KV \
             cache in f32 and f16 and with every frame cached or rolling windows of 21, 12 and 6 latent frames (or \
-            --window, --sink), then the chosen one (--kv-cache, --window; by default f16 and, past 21 latent frames, a \
-            window of 21) stage by stage. With --run the stream runs --chunks chunks (default: until the KV cache is \
-            at its largest): time to the first frame, seconds per chunk, frames per second and the allocator's peak.
+            --window, --sink), then the chosen one (--kv-cache, --window; by default the activations' type, \
+            --precision, and past 21 latent frames a window of 21) stage by stage. With --run the stream runs \
+            --chunks chunks (default: until the KV cache is at its largest): time to the first frame, seconds per \
+            chunk, frames per second and the allocator's peak.
 
             With --catalog-figures, measures the activation figures of a catalog family (models/*.yaml) instead: \
             sd15, sd2 and sdxl over random weights, tiny-sd15 and tiny-sdxl over their committed weights, piper-vits \
@@ -109,8 +110,13 @@ struct ModelBenchCommand: ParsableCommand {
     var sink: Int?
 
     @Option(name: .customLong("kv-cache"), help: ArgumentHelp("Autoregressive Wan: KV cache storage, f32, f16 or "
-            + "bf16 (the VAE feature cache: f16 with either 16-bit kind)."))
-    var kvCache = "f16"
+            + "bf16 (default: the activations' type; the VAE feature cache: f16 with either 16-bit kind)."))
+    var kvCache: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Activation precision: fp32, fp16 or bf16 (default: the weights' type; random catalog weights are F16).",
+        discussion: "Wan keeps its time embedding and modulation in f32 whatever it is."))
+    var precision: ActivationPrecision?
 
     @Option(name: .customLong("chunk-frames"), help: "Autoregressive Wan: latent frames a chunk.")
     var chunkFrames = 3

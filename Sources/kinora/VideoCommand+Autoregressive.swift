@@ -53,6 +53,8 @@ extension VideoCommand {
                     + String(format: "%.2f s)", duration))
         }
         let switches = promptAt.sorted { $0.seconds < $1.seconds }
+        // The KV cache is by default in the transformer's activation type.
+        let cacheType = kvCache?.dtype ?? pipeline.transformer.activationType(precision)
         // The memory plan, before any work: a stream that cannot fit the budget, or needs a buffer larger than the
         // device makes, is refused here, naming the stage; the decode takes the plan's tiles.
         let plan = try WanStreamPlanner.plan(
@@ -60,7 +62,8 @@ extension VideoCommand {
             WanStreamRequest(
                 width: settings.width, height: settings.height, latentFrames: latentFrames, chunkFrames: chunkFrames,
                 windowFrames: attentionWindow?.frames, sinkFrames: attentionWindow?.sinkFrames ?? 0,
-                cacheType: kvCache.dtype, prompts: 1 + switches.count, startPicture: keyframe != nil),
+                cacheType: cacheType, prompts: 1 + switches.count, startPicture: keyframe != nil,
+                precision: precision),
             device: pipeline.arena.device)
         try plan.checkBudget()
         try plan.checkDeviceBuffers()
@@ -78,7 +81,7 @@ extension VideoCommand {
                     "comment": UpscaleCommand.json([
                         "prompt": prompt, "seed": "\(seed)", "frames": "\(videoFrames)", "fps": frameRate.description,
                         "size": "\(settings.width)x\(settings.height)", "mode": "autoregressive",
-                        "schedule": schedule.rawValue, "chunk_frames": "\(chunkFrames)", "kv_cache": kvCache.rawValue,
+                        "schedule": schedule.rawValue, "chunk_frames": "\(chunkFrames)", "kv_cache": cacheType.rawValue,
                         "window": window.map { "\($0)" } ?? "none",
                         "sink": attentionWindow.map { "\($0.sinkFrames)" } ?? "none",
                         "model": URL(fileURLWithPath: modelArguments.model).lastPathComponent,
@@ -97,7 +100,8 @@ extension VideoCommand {
         let steps = schedule.schedule.timesteps.count
         Self.note("autoregressive Wan on \(pipeline.arena.device.physical.name): \(chunks) chunks of "
             + "\(chunkFrames) latent frames, \(videoFrames) frames of \(settings.width)x\(settings.height), "
-            + "\(steps) steps a chunk (\(schedule.rawValue))")
+            + "\(steps) steps a chunk (\(schedule.rawValue)), \(pipeline.transformer.activationType(precision)) "
+            + "activations, \(cacheType) KV cache")
 
         // Every prompt is encoded before the stream starts, by one load of the text encoder.
         let text = try pipeline.encodePrompts(settings).prompt
@@ -111,12 +115,13 @@ extension VideoCommand {
         var nextSwitch = 0
         let loop = try WanAutoregressiveLoop(
             causal: try WanCausalTransformer(
-                transformer: pipeline.transformer, arena: pipeline.arena, cacheType: kvCache.dtype,
-                window: attentionWindow), text: text,
+                transformer: pipeline.transformer, arena: pipeline.arena, cacheType: cacheType,
+                window: attentionWindow, precision: precision), text: text,
             schedule: schedule.schedule, chunkFrames: chunkFrames, frameShape: (shape[1], shape[3], shape[4]),
             seed: seed)
         let stream = WanLatentStream(
-            vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: plan.request.decoderCacheType)
+            vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: plan.request.decoderCacheType,
+            precision: precision)
         let loopStarted = Date()
         var firstFrame: Double?
         let startLatent = try keyframe.map { try pipeline.keyframeLatent($0) }

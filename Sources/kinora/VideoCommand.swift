@@ -128,8 +128,15 @@ struct VideoCommand: ParsableCommand {
 
     @Option(name: .customLong("kv-cache"), help: ArgumentHelp(
         "Autoregressive: how the KV cache stores keys and values: f16 (half the memory), bf16 (as Self-Forcing), "
-            + "or f32; the VAE decoder's feature cache is f16 with either 16-bit kind, else f32."))
-    var kvCache: CacheStorage = .f16
+            + "or f32 (default: the activations' type); the VAE decoder's feature cache is f16 with either 16-bit "
+            + "kind, else f32."))
+    var kvCache: CacheStorage?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The activations' type: fp32, fp16 or bf16 (default: the weights' type, as diffusers' torch_dtype).",
+        discussion: "Arithmetic is f32 in every kernel; the time embedding and the modulation stay f32, as in Wan's "
+            + "reference."))
+    var precision: ActivationPrecision?
 
     enum CacheStorage: String, ExpressibleByArgument {
         case f32, f16, bf16
@@ -217,6 +224,7 @@ struct VideoCommand: ParsableCommand {
         // The parts are opened once: the memory plan and the pipeline both work from them.
         let parts = try components.stageComponents(name: URL(fileURLWithPath: modelArguments.model).lastPathComponent)
         let pipeline = try components.load(parts, device: device)
+        pipeline.precision = precision
         if autoregressive {
             return try runAutoregressive(
                 pipeline, parts: parts, keyframe: keyframe, outputURL: outputURL, codec: videoCodec,
@@ -241,7 +249,7 @@ struct VideoCommand: ParsableCommand {
             parts,
             WanGenerationRequest(
                 width: settings.width, height: settings.height, frames: settings.frames,
-                guidance: settings.usesGuidance, imageToVideo: keyframe != nil),
+                guidance: settings.usesGuidance, imageToVideo: keyframe != nil, precision: precision),
             device: device)
         try plan.checkBudget()
         try plan.checkDeviceBuffers()
@@ -266,7 +274,8 @@ struct VideoCommand: ParsableCommand {
         FileHandle.standardError.write(Data(
             ("Wan \(secondGeneration ? "2.2 TI2V" : "2.1 T2V") on \(device.physical.name): \(settings.frames) frames "
                 + "of \(settings.width)x\(settings.height), latents \(latentShape), \(settings.steps) steps "
-                + "(\(settings.sampler.rawValue)), guidance \(settings.guidanceScale)"
+                + "(\(settings.sampler.rawValue)), guidance \(settings.guidanceScale), "
+                + "\(pipeline.transformer.activationType(precision)) activations"
                 + (settings.streamedTransformer ? ", transformer streamed" : "")
                 + (tiles.map { ", decoded in tiles of \($0.sampleWidth)x\($0.sampleHeight) px" } ?? "") + "\n").utf8))
 

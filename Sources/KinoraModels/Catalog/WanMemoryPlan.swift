@@ -14,11 +14,15 @@ public struct WanGenerationRequest: Codable, Sendable, Equatable {
     public var promptTokens: Int
     /// Wan 2.2 TI2V's image-to-video: a keyframe encoded by the VAE, per-token timesteps in the transformer.
     public var imageToVideo: Bool
+    /// The activation type the transformer and the VAE run in (`--precision`); nil: each its weights' type.
+    public var precision: ActivationPrecision?
 
     public init(
         width: Int, height: Int, frames: Int, guidance: Bool = true,
-        promptTokens: Int = UMT5EncoderModel.wanMaxSequenceLength, imageToVideo: Bool = false
+        promptTokens: Int = UMT5EncoderModel.wanMaxSequenceLength, imageToVideo: Bool = false,
+        precision: ActivationPrecision? = nil
     ) {
+        self.precision = precision
         self.width = width
         self.height = height
         self.frames = frames

@@ -48,7 +48,7 @@ public enum WanMemoryPlanner {
         }
         stages.append(denoise.stage)
         let decode = try overBudget(.decode, budget: budget, device: device) {
-            try decodeStage(components, latent: latent, budget: budget, device: device)
+            try decodeStage(components, latent: latent, precision: request.precision, budget: budget, device: device)
         }
         stages.append(decode.stage)
         return WanMemoryPlan(
@@ -76,10 +76,12 @@ public enum WanMemoryPlanner {
         }
     }
 
-    /// Bytes of `batch` prompts' Wan embeddings [batch, 512, d_model] f32 on the device, in one buffer.
+    /// Bytes of `batch` prompts' Wan embeddings [batch, 512, d_model] on the device, in one buffer: f32, as UMT5
+    /// hands them on (`UMT5EncoderModel.wanPromptEmbeds`) whatever the transformer's activations.
     static func promptEmbedsBytes(_ components: WanStageComponents, memory: MemoryAllocator, batch: Int = 1) -> UInt64 {
         memory.allocationSize(
-            for: UInt64(batch * UMT5EncoderModel.wanMaxSequenceLength * components.textEncoder.dModel * 4))
+            for: UInt64(batch * UMT5EncoderModel.wanMaxSequenceLength * components.textEncoder.dModel)
+                * UInt64(DType.f32.size))
     }
 
     /// The encoded prompts the stages after the text encoding hold: one, or two with guidance (of `batch` clips
@@ -99,16 +101,18 @@ public enum WanMemoryPlanner {
         let tokens = request.promptTokens
         let (start, encoder) = try fresh(device) { try components.makeTextEncoder(device: device) }
         defer { memory.trim() }
-        let pass = try encoder.plannedStreamedPass(batch: 1, length: tokens, padded: false)
+        let pass = try encoder.plannedStreamedPass(
+            batch: 1, length: tokens, padded: false, precision: request.precision)
         // The trim and zero padding to 512 rows, over the encoder's output (`UMT5EncoderModel.wanPromptEmbeds`).
         let graph = Graph(arena: ActivationArena(device: device))
         let before = memory.liveBytes
-        let hidden = try graph.placeholder(shape: [1, tokens, components.textEncoder.dModel])
+        let hidden = try graph.placeholder(
+            shape: [1, tokens, components.textEncoder.dModel], dtype: encoder.activationType(request.precision))
         let embeds = try UMT5EncoderModel.wanPromptEmbeds(
-            graph, lastHiddenState: hidden, attentionMask: [[Int](repeating: 1, count: tokens)])
+            graph, lastHiddenState: graph.cast(hidden, to: .f32), attentionMask: [[Int](repeating: 1, count: tokens)])
         let constants = memory.liveBytes - before
         let trim = try graph.memoryPlan([embeds])
-        let hiddenBytes = UInt64(hidden.count * 4)
+        let hiddenBytes = UInt64(hidden.count * hidden.dtype.size)
         let one = max(
             pass.peakBytes - start,
             memory.allocationSize(for: hiddenBytes) + constants + trim.allocatedPeakBytes)
@@ -133,13 +137,15 @@ public enum WanMemoryPlanner {
         let (start, vae) = try fresh(device) { try components.makeAutoencoder(device: device) }
         defer { memory.trim() }
         let graph = Graph(arena: ActivationArena(device: device))
+        graph.activationDType = vae.activationType(request.precision)
         let video = try graph.placeholder(shape: [1, vae.configuration.videoChannels, 1, request.height, request.width])
         let latent = try vae.normalizeLatents(graph, vae.encode(graph, video).mean)
         // Weights uploaded by the recording, and its constants.
         let recorded = memory.liveBytes - start
         let plan = try graph.memoryPlan([latent])
         let weights = weightBytes(vae.weights, under: ["encoder.", "quant_conv."], memory: memory)
-        let videoBytes = UInt64(video.count * 4)
+        // The keyframe arrives from the host in f32.
+        let videoBytes = UInt64(video.count * video.dtype.size)
         return WanStagePlan(
             stage: .keyframeEncode, tactic: "VAE encoder over the keyframe, whole",
             weightBytes: weights, carriedBytes: carried,
@@ -162,9 +168,13 @@ public enum WanMemoryPlanner {
         let batch = latent[0]
         let guidance = (batch > 1 ? "batch of \(batch), " : "")
             + (request.guidance ? "guidance sequential (two passes a step)" : "no guidance (one pass a step)")
+        let activations = ActivationPrecision.resolve(
+            request.precision, weights: components.transformerStore.prevailingDeviceType()).dtype
         let allBlocks = ["patch_embedding", "condition_embedder", "blocks.", "scale_shift_table", "proj_out"]
-        let latentBytes = UInt64(latent.reduce(4, *))
-        let textBytes = UInt64(batch * textRows * configuration.textDim * 4)
+        // The latents and the prompts' embeddings reach the transformer in f32 (the sampler's host latents, UMT5's
+        // output), whatever its activations.
+        let latentBytes = UInt64(latent.reduce(DType.f32.size, *))
+        let textBytes = UInt64(batch * textRows * configuration.textDim * DType.f32.size)
 
         // Every weight resident, when they fit the budget and the allocator takes them.
         let resident: WanStagePlan? = try {
@@ -173,6 +183,7 @@ public enum WanMemoryPlanner {
             let weights = weightBytes(transformer.weights, under: allBlocks, memory: memory, uploaded: false)
             guard carried + weights <= budget else { return nil }
             let graph = Graph(arena: ActivationArena(device: device))
+            graph.activationDType = transformer.activationType(request.precision)
             let output: Value
             do {
                 output = try transformer(
@@ -186,7 +197,8 @@ public enum WanMemoryPlanner {
             let recorded = memory.liveBytes - start
             let plan = try graph.memoryPlan([output])
             return WanStagePlan(
-                stage: .denoise, tactic: "DiT resident, \(guidance)", weightBytes: weights, carriedBytes: carried,
+                stage: .denoise, tactic: "DiT resident, \(activations) activations, \(guidance)",
+                weightBytes: weights, carriedBytes: carried,
                 peakBytes: carried + memory.allocationSize(for: latentBytes) + recorded + plan.allocatedPeakBytes,
                 largestBufferBytes: [
                     plan.largestBufferBytes, latentBytes, textBytes,
@@ -198,7 +210,8 @@ public enum WanMemoryPlanner {
         let (start, transformer) = try fresh(device) { try components.makeTransformer(device: device) }
         defer { memory.trim() }
         let pass = try transformer.plannedStreamedPass(
-            latentShape: latent, textLength: textRows, perTokenTimesteps: request.imageToVideo)
+            latentShape: latent, textLength: textRows, perTokenTimesteps: request.imageToVideo,
+            precision: request.precision)
         let stays = weightBytes(
             transformer.weights, under: ["patch_embedding", "condition_embedder", "scale_shift_table", "proj_out"],
             memory: memory)
@@ -208,7 +221,8 @@ public enum WanMemoryPlanner {
         // The pass counts one prompt's embeddings (the batch's, stacked); the other one is held meanwhile.
         let other = carried - min(carried, promptEmbedsBytes(components, memory: memory, batch: batch))
         let streamed = WanStagePlan(
-            stage: .denoise, tactic: "DiT streamed block by block, \(guidance)", weightBytes: stays + largestBlock,
+            stage: .denoise, tactic: "DiT streamed block by block, \(activations) activations, \(guidance)",
+            weightBytes: stays + largestBlock,
             carriedBytes: carried, peakBytes: pass.peakBytes - start + other,
             largestBufferBytes: max(pass.largestBufferBytes, largestTensorBytes(transformer.weights, under: allBlocks)))
         if let resident, resident.peakBytes < streamed.peakBytes { return (resident, false) }
@@ -216,13 +230,14 @@ public enum WanMemoryPlanner {
     }
 
     static func decodeStage(
-        _ components: WanStageComponents, latent: [Int], budget: UInt64, device: GPUDevice
+        _ components: WanStageComponents, latent: [Int], precision: ActivationPrecision? = nil, budget: UInt64,
+        device: GPUDevice
     ) throws -> (stage: WanStagePlan, tiles: AutoencoderKLWan.TileConfiguration?) {
         let (start, vae) = try fresh(device) { try components.makeAutoencoder(device: device) }
         defer { device.memory.trim() }
         var best: (stage: WanStagePlan, tiles: AutoencoderKLWan.TileConfiguration?)?
         for tiles in tileCandidates(vae, latentHeight: latent[3], latentWidth: latent[4]) {
-            let stage = try decodeStage(vae, latent: latent, tiles: tiles, start: start)
+            let stage = try decodeStage(vae, latent: latent, tiles: tiles, precision: precision, start: start)
             if stage.peakBytes <= budget { return (stage, tiles) }
             if best == nil || stage.peakBytes < best!.stage.peakBytes { best = (stage, tiles) }
         }
@@ -232,18 +247,20 @@ public enum WanMemoryPlanner {
     /// The decode stage with `tiles` (nil: whole frames), for `components` on `device`.
     static func decodeStage(
         _ components: WanStageComponents, latent: [Int], tiles: AutoencoderKLWan.TileConfiguration?,
-        device: GPUDevice
+        precision: ActivationPrecision? = nil, device: GPUDevice
     ) throws -> WanStagePlan {
         let (start, vae) = try fresh(device) { try components.makeAutoencoder(device: device) }
         defer { device.memory.trim() }
-        return try decodeStage(vae, latent: latent, tiles: tiles, start: start)
+        return try decodeStage(vae, latent: latent, tiles: tiles, precision: precision, start: start)
     }
 
     /// The decode stage of `vae`, built when `start` bytes were live.
     private static func decodeStage(
-        _ vae: AutoencoderKLWan, latent: [Int], tiles: AutoencoderKLWan.TileConfiguration?, start: UInt64
+        _ vae: AutoencoderKLWan, latent: [Int], tiles: AutoencoderKLWan.TileConfiguration?,
+        precision: ActivationPrecision?, start: UInt64
     ) throws -> WanStagePlan {
-        let call = try vae.streamingDecodeMemory(latentHeight: latent[3], latentWidth: latent[4], tiles: tiles)
+        let call = try vae.streamingDecodeMemory(
+            latentHeight: latent[3], latentWidth: latent[4], tiles: tiles, precision: precision)
         // The decoder's weights, uploaded by the first plan and kept.
         let weights = vae.weights.device.memory.liveBytes - start
         let tactic =

@@ -59,7 +59,7 @@ public struct WanStageRunner {
                 embeddings.append(
                     try encoder.wanPromptEmbeds(
                         inputIDs: [ids], attentionMask: [[Int](repeating: 1, count: ids.count)], arena: arena,
-                        streamed: true))
+                        streamed: true, precision: request.precision))
                 arena.trim()
                 units.append(Date().timeIntervalSince(start))
             }
@@ -80,6 +80,7 @@ public struct WanStageRunner {
             let video = (0..<shape.reduce(1, *)).map { _ in 2 * random.unit() - 1 }
             let start = Date()
             let graph = Graph(arena: arena)
+            graph.activationDType = vae.activationType(request.precision)
             let mean = try vae.encode(graph, graph.input(video, shape: shape)).mean
             _ = try graph.run([vae.normalizeLatents(graph, mean)])[0].floats()
             arena.trim()
@@ -108,9 +109,11 @@ public struct WanStageRunner {
                     if plan.streamedTransformer {
                         let inputs = WanTransformerStreamedInputs(
                             hiddenStates: latents, timestep: timestep, encoderHiddenStates: text)
-                        _ = try transformer.streamedPrediction(inputs, arena: arena).floats()
+                        _ = try transformer.streamedPrediction(inputs, arena: arena, precision: request.precision)
+                            .floats()
                     } else {
                         let graph = Graph(arena: arena)
+                        graph.activationDType = transformer.activationType(request.precision)
                         let output = try transformer(
                             graph, hiddenStates: graph.input(latents), timestep: timestep,
                             encoderHiddenStates: graph.input(text))
@@ -130,7 +133,8 @@ public struct WanStageRunner {
         return try measure(.decode) { units in
             let vae = try components.makeAutoencoder(device: device)
             let arena = ActivationArena(device: device)
-            let decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, tiles: plan.tiles)
+            let decoder = WanVAEStreamingDecoder(
+                vae: vae, arena: arena, tiles: plan.tiles, precision: plan.request.precision)
             var random = SplitMix(seed: 17)
             let frame = [latent[0], latent[1], 1, latent[3], latent[4]]
             for _ in 0..<latent[2] {

@@ -24,12 +24,17 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
     public var prompts: Int
     /// The stream starts from a picture: the VAE encodes it, and its latent frame is the first cached one.
     public var startPicture: Bool
+    /// The activation type the transformer and the VAE run in (`--precision`); nil: each its weights' type. The KV
+    /// cache's type is `cacheType`, which callers default to the transformer's activation type.
+    public var precision: ActivationPrecision?
 
     public init(
         width: Int, height: Int, latentFrames: Int, chunkFrames: Int = 3, windowFrames: Int? = nil,
         sinkFrames: Int = 0, cacheType: DType = .f16, decoderCacheType: DType? = nil,
-        promptTokens: Int = UMT5EncoderModel.wanMaxSequenceLength, prompts: Int = 1, startPicture: Bool = false
+        promptTokens: Int = UMT5EncoderModel.wanMaxSequenceLength, prompts: Int = 1, startPicture: Bool = false,
+        precision: ActivationPrecision? = nil
     ) {
+        self.precision = precision
         self.width = width
         self.height = height
         self.latentFrames = latentFrames

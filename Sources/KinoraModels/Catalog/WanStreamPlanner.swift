@@ -24,7 +24,7 @@ public enum WanStreamPlanner {
         let memory = device.memory
         let clip = WanGenerationRequest(
             width: request.width, height: request.height, frames: 1, guidance: false,
-            promptTokens: request.promptTokens, imageToVideo: request.startPicture)
+            promptTokens: request.promptTokens, imageToVideo: request.startPicture, precision: request.precision)
         let promptBytes = UInt64(request.prompts) * WanMemoryPlanner.promptEmbedsBytes(components, memory: memory)
         var text = try WanMemoryPlanner.overBudget(.textEncoding, budget: budget, device: device) {
             try WanMemoryPlanner.textStage(components, clip, device: device)
@@ -123,7 +123,7 @@ public enum WanStreamPlanner {
         defer { memory.trim() }
         let causal = try WanCausalTransformer(
             transformer: transformer, arena: ActivationArena(device: device), cacheType: request.cacheType,
-            window: window(request))
+            window: window(request), precision: request.precision)
         let tokens = UMT5EncoderModel.wanMaxSequenceLength
         let (before, after) = largestCache(request, causal: causal)
         let patch = configuration.patchSize
@@ -136,7 +136,9 @@ public enum WanStreamPlanner {
                             for: UInt64($1 * tokensPerFrame * configuration.innerDim * request.cacheType.size))
                 }
         }
-        let chunkBytes = memory.allocationSize(for: UInt64(latent[1] * request.chunkFrames * height * width * 4))
+        // The chunk's latents come from the host in f32.
+        let chunkBytes = memory.allocationSize(
+            for: UInt64(latent[1] * request.chunkFrames * height * width * DType.f32.size))
         // Each recording uploads the weights it reads first; what else it allocates (rotary tables) is its own.
         func planned(_ record: () throws -> (recordedBytes: UInt64, plan: MemoryPlan)) throws
             -> (bytes: UInt64, largest: UInt64)
@@ -147,7 +149,8 @@ public enum WanStreamPlanner {
         let text = try planned { try causal.plannedTextKeyValues(textTokens: tokens) }
         let textKeyValues =
             memory.allocationSize(
-                for: UInt64(tokens * configuration.innerDim * 4)) * UInt64(2 * configuration.numLayers)
+                for: UInt64(tokens * configuration.innerDim * causal.activations.size))
+            * UInt64(2 * configuration.numLayers)
         func pass(keep: Bool) throws -> (bytes: UInt64, largest: UInt64) {
             let pass = try planned {
                 try causal.plannedPass(
@@ -168,7 +171,8 @@ public enum WanStreamPlanner {
         var best: (stage: WanStreamStagePlan, tiles: AutoencoderKLWan.TileConfiguration?)?
         for tiles in WanMemoryPlanner.tileCandidates(vae, latentHeight: height, latentWidth: width) {
             let call = try vae.streamingDecodeMemory(
-                latentHeight: height, latentWidth: width, tiles: tiles, cacheType: request.decoderCacheType)
+                latentHeight: height, latentWidth: width, tiles: tiles, cacheType: request.decoderCacheType,
+                precision: request.precision)
             let decoderWeights = memory.liveBytes - vaeStart
             let passes: [(String, UInt64)] = [
                 (
@@ -194,7 +198,8 @@ public enum WanStreamPlanner {
                     WanMemoryPlanner.largestTensorBytes(transformer.weights, under: [""]),
                     WanMemoryPlanner.largestTensorBytes(vae.weights, under: ["decoder.", "post_quant_conv."]),
                 ].max()!,
-                tactic: "DiT and VAE decoder resident; \(request.cacheType) KV cache, \(window); chunks of "
+                tactic: "DiT and VAE decoder resident, \(causal.activations) activations; \(request.cacheType) KV "
+                    + "cache, \(window); chunks of "
                     + "\(request.chunkFrames) latent frames; decode one latent frame a call, "
                     + "\(request.decoderCacheType) feature cache, "
                     + (tiles.map {

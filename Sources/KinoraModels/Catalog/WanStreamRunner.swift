@@ -54,13 +54,13 @@ public struct WanStreamRunner {
         let arena = ActivationArena(device: device)
         let causal = try WanCausalTransformer(
             transformer: components.makeTransformer(device: device), arena: arena, cacheType: request.cacheType,
-            window: WanStreamPlanner.window(request))
+            window: WanStreamPlanner.window(request), precision: request.precision)
         let loop = try WanAutoregressiveLoop(
             causal: causal, text: prompts[0], schedule: schedule, chunkFrames: request.chunkFrames,
             frameShape: (latent[1], latent[3], latent[4]), seed: 0)
         let stream = WanLatentStream(
             vae: try components.makeAutoencoder(device: device), arena: arena, tiles: plan.tiles,
-            cacheType: request.decoderCacheType)
+            cacheType: request.decoderCacheType, precision: request.precision)
         var firstFrame: Double?
         var chunkSeconds: [Double] = []
         let count = max(1, chunks)

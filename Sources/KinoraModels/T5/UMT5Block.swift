@@ -1,8 +1,12 @@
 import KinoraTensor
 
 /// One encoder layer (`UMT5Block`, T5's `T5Block`): `layer.0` adds self-attention over the RMS-normed states, with
-/// this layer's own relative position bias (layer 0's for T5); `layer.1` adds the feed-forward block over the RMS-normed result. Dropout is off, as
-/// at inference.
+/// this layer's own relative position bias (layer 0's for T5); `layer.1` adds the feed-forward block over the
+/// RMS-normed result. Dropout is off, as at inference.
+///
+/// With f16 activations the residual stream stays f32 (its adds are recorded with f32 activations): transformers'
+/// fp16 T5 keeps `wo` in f32, whose output promotes the stream to f32, because T5's stream outgrows f16's range.
+/// With bf16 (f32's range) the stream is bf16, as transformers' bf16 model.
 struct UMT5Block {
     let configuration: UMT5Config
     /// The weights under `encoder.block.N`.
@@ -24,10 +28,14 @@ struct UMT5Block {
                 padding: padding)
         let normed = try UMT5LayerNorm(configuration: configuration, weights: selfAttention.scoped("layer_norm"))(
             graph, x)
-        let attended = try graph.add(x, attention(graph, normed, mask: mask))
+        func residual(_ stream: Value, _ branch: Value) throws -> Value {
+            guard graph.activationDType == .f16 else { return try graph.add(stream, branch) }
+            return try graph.withActivations(.f32) { try graph.add(stream, branch) }
+        }
+        let attended = try residual(x, attention(graph, normed, mask: mask))
         let block = UMT5FeedForward(configuration: configuration, weights: feedForward.scoped("DenseReluDense"))
         let normedAgain = try UMT5LayerNorm(configuration: configuration, weights: feedForward.scoped("layer_norm"))(
             graph, attended)
-        return try graph.add(attended, block(graph, normedAgain))
+        return try residual(attended, block(graph, normedAgain))
     }
 }

@@ -20,10 +20,12 @@ extension UMT5EncoderModel {
     }
 
     /// `last_hidden_state` [B, L, d_model] f32 for `inputIDs`, computed layer by layer with streamed weights (see
-    /// `callAsFunction` for the inputs and the errors); the activations use `arena`, trimmed after every layer.
-    public func streamedLastHiddenState(inputIDs: [[Int]], attentionMask: [[Int]]? = nil, arena: ActivationArena)
-        throws -> Tensor
-    {
+    /// `callAsFunction` for the inputs and the errors); the activations use `arena`, trimmed after every layer, in
+    /// the type of `precision` (by default the weights', `activationType`).
+    public func streamedLastHiddenState(
+        inputIDs: [[Int]], attentionMask: [[Int]]? = nil, arena: ActivationArena,
+        precision: ActivationPrecision? = nil
+    ) throws -> Tensor {
         try validate(inputIDs, attentionMask)
         let device = weights.device
         let length = inputIDs[0].count
@@ -36,7 +38,8 @@ extension UMT5EncoderModel {
             padding: try attentionMask.flatMap(UMT5RelativePositionBias.paddingMask).map {
                 try Tensor($0.values, shape: $0.shape, on: device)
             })
-        return try streamedPass(inputs, StreamedPass(weights: weights, arena: arena, mode: .run))
+        return try streamedPass(
+            inputs, StreamedPass(weights: weights, arena: arena, mode: .run), activations: activationType(precision))
     }
 
     /// The device bytes a streamed pass over `batch` prompts of `length` tokens reaches at its highest (padded:
@@ -48,8 +51,8 @@ extension UMT5EncoderModel {
 
     /// `plannedStreamedPeak`, and the largest single buffer the pass allocates beside the weights (an input, a
     /// carried hidden state, an arena slot or an output), to hold against the device's largest buffer.
-    public func plannedStreamedPass(batch: Int, length: Int, padded: Bool) throws
-        -> (peakBytes: UInt64, largestBufferBytes: UInt64)
+    public func plannedStreamedPass(batch: Int, length: Int, padded: Bool, precision: ActivationPrecision? = nil)
+        throws -> (peakBytes: UInt64, largestBufferBytes: UInt64)
     {
         let device = weights.device
         let inputs = StreamedInputs(
@@ -65,7 +68,7 @@ extension UMT5EncoderModel {
                     [Float](repeating: 0, count: batch * length), shape: [batch, 1, 1, length],
                     on: device) : nil)
         let pass = StreamedPass(weights: weights, arena: ActivationArena(device: device), mode: .plan)
-        let output = try streamedPass(inputs, pass)
+        let output = try streamedPass(inputs, pass, activations: activationType(precision))
         let carried = [inputs.hidden, inputs.selector, output] + (inputs.padding.map { [$0] } ?? [])
         return (pass.peakBytes, carried.map { UInt64($0.byteCount) }.reduce(pass.largestBufferBytes, max))
     }
@@ -80,18 +83,22 @@ extension UMT5EncoderModel {
         Self.parameterShapes(configuration).map { name, _ in bytes(under: name) }.reduce(0, +)
     }
 
-    private func streamedPass(_ inputs: StreamedInputs, _ pass: StreamedPass) throws -> Tensor {
+    private func streamedPass(_ inputs: StreamedInputs, _ pass: StreamedPass, activations: DType) throws -> Tensor {
         var hidden = inputs.hidden
         for index in 0..<configuration.numLayers {
             let input = hidden
             hidden = try pass.value { graph in
-                try block(index)(
+                graph.activationDType = activations
+                return try block(index)(
                     graph, graph.input(input), selector: graph.input(inputs.selector),
                     padding: inputs.padding.map(graph.input))
             }
         }
         let output = hidden
-        return try pass.value { graph in try finalLayerNorm(graph, graph.input(output)) }
+        return try pass.value { graph in
+            graph.activationDType = activations
+            return try finalLayerNorm(graph, graph.input(output))
+        }
     }
 
     /// File bytes of the tensors under the name `scope` (a tensor or a module).

@@ -43,10 +43,11 @@ extension UMT5EncoderModel {
     ///
     /// The encoder runs only over the columns up to the last attended token of any prompt: every row kept sees only
     /// attended keys, and its relative position bias depends on distances alone, so the padding beyond changes no
-    /// kept value (`UMT5PaddingTests` measures it). With `streamed` the layers stream their weights.
+    /// kept value (`UMT5PaddingTests` measures it). With `streamed` the layers stream their weights. The encoder runs
+    /// in `precision`'s activation type (by default its weights', `activationType`); the embeddings are f32.
     public func wanPromptEmbeds(
         inputIDs: [[Int]], attentionMask: [[Int]], maxSequenceLength: Int = wanMaxSequenceLength,
-        arena: ActivationArena, streamed: Bool = true
+        arena: ActivationArena, streamed: Bool = true, precision: ActivationPrecision? = nil
     ) throws -> Tensor {
         try validate(inputIDs, attentionMask)
         _ = try Self.keptLengths(attentionMask, maxSequenceLength: maxSequenceLength)
@@ -61,14 +62,15 @@ extension UMT5EncoderModel {
         let mask = attentionMask.map { Array($0.prefix(used)) }
         let hidden: Tensor
         if streamed {
-            hidden = try streamedLastHiddenState(inputIDs: ids, attentionMask: mask, arena: arena)
+            hidden = try streamedLastHiddenState(inputIDs: ids, attentionMask: mask, arena: arena, precision: precision)
         } else {
             let graph = Graph(arena: arena)
+            graph.activationDType = activationType(precision)
             hidden = try graph.run([self(graph, inputIDs: ids, attentionMask: mask)])[0]
         }
         let graph = Graph(arena: arena)
         let embeds = try Self.wanPromptEmbeds(
-            graph, lastHiddenState: graph.input(hidden), attentionMask: mask,
+            graph, lastHiddenState: graph.cast(graph.input(hidden), to: .f32), attentionMask: mask,
             maxSequenceLength: maxSequenceLength)
         return try graph.run([embeds])[0]
     }

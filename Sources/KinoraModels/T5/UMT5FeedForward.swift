@@ -4,9 +4,10 @@ import KinoraTensor
 /// `gated-gelu` makes `act` GELU's tanh form. An ungated configuration (`relu`, T5 v1.0's `UMT5DenseActDense`) is
 /// `wo(act(wi(x)))`.
 ///
-/// transformers keeps `wo` in f32 (`_keep_in_fp32_modules = ["wo"]`) and casts its input to f32 when the rest of a
-/// model is half precision; Kinora's activations are f32 throughout and every weight is widened to f32 in the
-/// matmul, which is that computation.
+/// transformers keeps `wo` in f32 (`_keep_in_fp32_modules = ["wo"]`, applied to an fp16 model) and casts its input
+/// to f32: with f16 activations Kinora records `wo` with f32 activations too, so its output (which the residual
+/// stream adds in f32, `UMT5Block`) cannot overflow f16; with bf16 ones it runs in bf16, as transformers' bf16 model.
+/// Every weight is widened to f32 in the matmul.
 struct UMT5FeedForward {
     let configuration: UMT5Config
     let weights: DeviceWeights
@@ -24,7 +25,8 @@ struct UMT5FeedForward {
         } else {
             hidden = try activation(graph, projection("wi", x, shape: [inner, width]))
         }
-        return try projection("wo", hidden, shape: [width, inner])
+        guard graph.activationDType == .f16 else { return try projection("wo", hidden, shape: [width, inner]) }
+        return try graph.withActivations(.f32) { try projection("wo", hidden, shape: [width, inner]) }
     }
 
     private func activation(_ graph: Graph, _ x: Value) throws -> Value {

@@ -24,6 +24,13 @@ enum WanVAECarried {
         }
     }
 
+    var dtype: DType {
+        switch self {
+        case .tensor(let tensor): return tensor.dtype
+        case .planned(_, let dtype): return dtype
+        }
+    }
+
     var bytes: UInt64 {
         switch self {
         case .tensor(let tensor): return UInt64(tensor.byteCount)
@@ -71,6 +78,8 @@ extension AutoencoderKLWan {
         let planning: Bool
         /// The storage type of the cached frames.
         let cacheType: DType
+        /// The activation type every step's graph runs in (`AutoencoderKLWan.activationType`).
+        let activations: DType
         /// Bytes held outside this call's caches and carried tensors (other tiles' caches and frames, the latents),
         /// as the allocator counts them.
         var residentBytes: UInt64 = 0
@@ -83,11 +92,22 @@ extension AutoencoderKLWan {
 
         var memory: MemoryAllocator { arena.device.memory }
 
-        init(vae: AutoencoderKLWan, arena: ActivationArena, planning: Bool, cacheType: DType = .f32) {
+        init(
+            vae: AutoencoderKLWan, arena: ActivationArena, planning: Bool, cacheType: DType = .f32,
+            activations: DType = .f32
+        ) {
             self.vae = vae
             self.arena = arena
             self.planning = planning
             self.cacheType = cacheType
+            self.activations = activations
+        }
+
+        /// A graph on the arena whose activations are `activations`.
+        func makeGraph() -> Graph {
+            let graph = Graph(arena: arena)
+            graph.activationDType = activations
+            return graph
         }
 
         /// The patchified frames of `latents` [B, z_dim, n, h, w], as consecutive pieces along time; `cache`
@@ -136,8 +156,8 @@ extension AutoencoderKLWan {
             let shape = x.shape
             guard shape[2] > 1 else { return x }
             let one = [shape[0], shape[1], 1, shape[3], shape[4]]
-            guard case .tensor = x, !planning else { return .planned(one, .f32) }
-            let graph = Graph(arena: arena)
+            guard case .tensor = x, !planning else { return .planned(one, x.dtype) }
+            let graph = makeGraph()
             defer { arena.trim() }
             let value = try graph.copy(graph.slice(x.value(in: graph), axis: 2, start: frame, length: 1))
             return .tensor(try graph.run([value])[0])
@@ -151,7 +171,7 @@ extension AutoencoderKLWan {
         ) throws
             -> (h: WanVAECarried, blockInput: WanVAECarried?)
         {
-            let graph = Graph(arena: arena)
+            let graph = makeGraph()
             let resident =
                 residentBytes + cache.reduce(0) { $0 + $1.allocatedBytes(memory) } + state.h.allocatedBytes(memory)
                 + (state.blockInput?.allocatedBytes(memory) ?? 0)
@@ -210,7 +230,7 @@ extension AutoencoderKLWan {
         /// The video frames of the patchified pieces of each tile (one without tiles): joined along time, blended
         /// as diffusers' `tiled_decode` on a `layout`, unpatchified and clamped, on one more graph.
         mutating func finish(_ tiles: [[WanVAECarried]], layout: TileLayout?) throws -> WanVAECarried {
-            let graph = Graph(arena: arena)
+            let graph = makeGraph()
             let recording = Recording(vae.weights)
             let values = try tiles.map { pieces in try graph.concat(pieces.map { try $0.value(in: graph) }, axis: 2) }
             let frames = tiles.joined()

@@ -7,7 +7,7 @@ import KinoraTensor
 public struct WanVAEStreamingDecodeMemory: Sendable {
     /// Shapes of the cache slots that hold frames, tile by tile, in diffusers' `feat_idx` order.
     public var cacheShapes: [[[Int]]]
-    /// Bytes of the cache (f32), resident between calls.
+    /// Bytes of the cache (in its storage type), resident between calls.
     public var cacheBytes: UInt64
     /// The highest device bytes of the call beside the weights: what is resident at a step (caches, latents, the
     /// tensors carried between steps, decoded tiles) plus that step's constants, planned arena and outputs, each as
@@ -28,13 +28,16 @@ extension AutoencoderKLWan {
     ///
     /// Nothing runs and nothing of the activations' size is allocated: the cache's shapes come from recording a
     /// three-latent-frame clip on placeholders (`Graph.placeholder`), and each step of the call is recorded over
-    /// placeholders of its inputs and planned.
+    /// placeholders of its inputs and planned. The activations are `precision`'s (by default the weights' type), the
+    /// cache `cacheType` (by default the activations').
     public func streamingDecodeMemory(
         batch: Int = 1, latentHeight: Int, latentWidth: Int,
-        tiles: TileConfiguration? = nil, cacheType: DType = .f32
+        tiles: TileConfiguration? = nil, cacheType: DType? = nil, precision: ActivationPrecision? = nil
     ) throws
         -> WanVAEStreamingDecodeMemory
     {
+        let activations = activationType(precision)
+        let cacheType = cacheType ?? activations
         let arena = ActivationArena(device: weights.device)
         let shapeGraph = Graph(arena: arena)
         let clip = try shapeGraph.placeholder(shape: [batch, configuration.zDim, 3, latentHeight, latentWidth])
@@ -42,7 +45,8 @@ extension AutoencoderKLWan {
             $0.outputs().values.map(\.shape)
         }
         var slots: [[WanVAECarriedSlot]?] = shapes.map { tile in tile.map { .frames(.planned($0, cacheType)) } }
-        var decode = SteppedDecode(vae: self, arena: arena, planning: true, cacheType: cacheType)
+        var decode = SteppedDecode(
+            vae: self, arena: arena, planning: true, cacheType: cacheType, activations: activations)
         let video = try steppedCall(
             &decode, latents: .planned([batch, configuration.zDim, 1, latentHeight, latentWidth], .f32),
             slots: &slots, tiles: tiles)
@@ -56,11 +60,11 @@ extension AutoencoderKLWan {
     /// The tiles a streaming decode of `latentHeight` × `latentWidth` frames needs to fit `budget` bytes beside
     /// what is live (default: the device budget minus the live bytes): nil when whole frames fit, else the first
     /// that fits of diffusers' default tiles (256 pixels every 192) and tiles of half, a quarter, … their size down to
-    /// 4 latent pixels, among those that split the frame, with the cache stored as `cacheType`. Throws when none
-    /// fits.
+    /// 4 latent pixels, among those that split the frame, with the cache stored as `cacheType` and the activations
+    /// `precision`'s (both by default as `streamingDecodeMemory`). Throws when none fits.
     public func streamingTiles(
         batch: Int = 1, latentHeight: Int, latentWidth: Int, budget: UInt64? = nil,
-        cacheType: DType = .f32
+        cacheType: DType? = nil, precision: ActivationPrecision? = nil
     ) throws -> TileConfiguration? {
         let available = budget ?? weights.device.memory.availableBytes
         let s = configuration.spatialCompression
@@ -78,7 +82,7 @@ extension AutoencoderKLWan {
         for candidate in candidates {
             let planned = try streamingDecodeMemory(
                 batch: batch, latentHeight: latentHeight, latentWidth: latentWidth, tiles: candidate,
-                cacheType: cacheType)
+                cacheType: cacheType, precision: precision)
             if planned.peakBytes <= available { return candidate }
             smallest = min(smallest, planned.peakBytes)
         }

@@ -13,14 +13,16 @@ public final class WanLatentStream {
     /// Video frames handed on so far.
     public private(set) var framesDecoded = 0
 
-    /// `cacheType`: how the decoder's feature cache is stored (f16 halves it; see `WanVAEStreamingDecoder`).
+    /// `cacheType`: how the decoder's feature cache is stored (by default as the activations; f16 halves an f32
+    /// one; see `WanVAEStreamingDecoder`); `precision`: the decoder's activations (by default the weights' type).
     public init(
         vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
-        cacheType: DType = .f32
+        cacheType: DType? = nil, precision: ActivationPrecision? = nil
     ) {
         self.vae = vae
         self.arena = arena
-        decoder = WanVAEStreamingDecoder(vae: vae, arena: arena, tiles: tiles, cacheType: cacheType)
+        decoder = WanVAEStreamingDecoder(
+            vae: vae, arena: arena, tiles: tiles, cacheType: cacheType, precision: precision)
     }
 
     /// Decodes the next latent frames; `frames` receives each latent frame's video frames (1 for the clip's first,

@@ -11,20 +11,27 @@ import KinoraTensor
 /// - `text_embedder`: `PixArtAlphaTextProjection(text_dim, dim, act_fn="gelu_tanh")` (`linear_1`, GELU's tanh form,
 ///   `linear_2`) over the text encoder's hidden states.
 ///
-/// diffusers keeps `time_embedder` in f32 whatever the model's dtype; Kinora's activations are f32 throughout.
+/// The time path (sinusoid, `time_embedder`, `time_proj`) runs in f32 whatever the graph's activation type, as Wan's
+/// reference runs `time_embedding` and `time_projection` under `autocast(float32)` (diffusers keeps `time_embedder`
+/// in f32 too); the text path runs in the activation type.
 struct WanTimeTextEmbedding {
     let configuration: WanTransformer3DConfig
     /// The weights under `condition_embedder`.
     let weights: DeviceWeights
 
     /// `temb` [G, dim] and `timestep_proj` laid out as [6, G, dim] (modulation k of run g at [k, g]) for the runs'
-    /// timesteps.
+    /// timesteps, both f32.
     ///
     /// Each distinct timestep is embedded once and its rows copied to the runs that share it: a pass computes as many
     /// rows as it has distinct timesteps (one, or two with a keyframe's t = 0) however many clips it batches or latent
     /// frames it has, so the linear layers take the same kernel, and give the same bits, for a clip alone or in a
     /// batch (the matmul sums a product of at most `Graph.vectorRows` rows in another order than a larger one).
     func time(_ graph: Graph, timesteps: [Float]) throws -> (temb: Value, projection: Value) {
+        try graph.withActivations(.f32) { try timeF32(graph, timesteps: timesteps) }
+    }
+
+    /// `time`, recorded with f32 activations.
+    private func timeF32(_ graph: Graph, timesteps: [Float]) throws -> (temb: Value, projection: Value) {
         let (width, frequencies) = (configuration.innerDim, configuration.freqDim)
         var distinct: [Float] = []
         let rows = timesteps.map { t in

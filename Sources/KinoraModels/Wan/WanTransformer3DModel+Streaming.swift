@@ -28,14 +28,18 @@ public struct WanTransformerStreamedInputs {
 /// states of 192 MiB for the 1.3B model at 480p) is planned on any device, even one whose largest buffer is smaller.
 extension WanTransformer3DModel {
     /// The prediction [B, out_channels, F, H, W] f32 of one pass with streamed weights (see `callAsFunction` for the
-    /// inputs and the errors); the activations use `arena`, trimmed after every piece.
-    public func streamedPrediction(_ inputs: WanTransformerStreamedInputs, arena: ActivationArena) throws -> Tensor {
+    /// inputs and the errors); the activations use `arena`, trimmed after every piece, in the type of `precision`
+    /// (by default the weights', `activationType`).
+    public func streamedPrediction(
+        _ inputs: WanTransformerStreamedInputs, arena: ActivationArena, precision: ActivationPrecision? = nil
+    ) throws -> Tensor {
         let (grid, groups) = try validate(
             latent: inputs.hiddenStates.shape, text: inputs.encoderHiddenStates.shape, timestep: inputs.timestep)
         let rotary = try WanRotaryPosEmbed(configuration: configuration).tensors(grid, on: weights.device)
         let pass = StreamedPass(weights: weights, arena: arena, mode: .run)
         return try streamedPieces(
-            latent: inputs.hiddenStates, text: inputs.encoderHiddenStates, rotary: rotary, grid: grid, groups: groups
+            latent: inputs.hiddenStates, text: inputs.encoderHiddenStates, rotary: rotary, grid: grid, groups: groups,
+            activations: activationType(precision)
         ) { resident, carried, _, body in
             try pass.piece(resident: resident) { graph in try body(graph, carried.map(graph.input)) }
         }
@@ -48,18 +52,20 @@ extension WanTransformer3DModel {
     /// `perTokenTimesteps` plans Wan 2.2's first-frame-clean timesteps instead of one per sample. The figure is that
     /// of every pass after the first, when the head's weights, uploaded at the end of the first, stay on the device
     /// through the blocks too; it includes what is live on the device when it is called.
-    public func plannedStreamedPeak(latentShape: [Int], textLength: Int, perTokenTimesteps: Bool = false) throws
-        -> UInt64
-    {
-        try plannedStreamedPass(latentShape: latentShape, textLength: textLength, perTokenTimesteps: perTokenTimesteps)
-            .peakBytes
+    public func plannedStreamedPeak(
+        latentShape: [Int], textLength: Int, perTokenTimesteps: Bool = false, precision: ActivationPrecision? = nil
+    ) throws -> UInt64 {
+        try plannedStreamedPass(
+            latentShape: latentShape, textLength: textLength, perTokenTimesteps: perTokenTimesteps,
+            precision: precision
+        ).peakBytes
     }
 
     /// `plannedStreamedPeak`, and the largest single buffer the pass allocates beside the weights (a carried tensor,
     /// an arena slot or an output), to hold against the device's largest buffer.
-    public func plannedStreamedPass(latentShape: [Int], textLength: Int, perTokenTimesteps: Bool = false) throws
-        -> (peakBytes: UInt64, largestBufferBytes: UInt64)
-    {
+    public func plannedStreamedPass(
+        latentShape: [Int], textLength: Int, perTokenTimesteps: Bool = false, precision: ActivationPrecision? = nil
+    ) throws -> (peakBytes: UInt64, largestBufferBytes: UInt64) {
         let device = weights.device
         let grid = try WanPatchGrid(latent: latentShape, configuration: configuration)
         let timestep: WanTimesteps =
@@ -80,7 +86,7 @@ extension WanTransformer3DModel {
         var largest: UInt64 = 0
         _ = try streamedPieces(
             latent: planned(latentShape), text: planned(textShape), rotary: (table, table), grid: grid,
-            groups: groups
+            groups: groups, activations: activationType(precision)
         ) { resident, carried, held, body in
             let uploadedBefore = weights.uploadedNames
             defer {
@@ -139,7 +145,7 @@ extension WanTransformer3DModel {
     /// its outputs; `held` lists every carried tensor alive meanwhile, the inputs among them.
     private func streamedPieces<Carried>(
         latent: Carried, text: Carried, rotary: (cos: Carried, sin: Carried), grid: WanPatchGrid,
-        groups: WanModulationGroups,
+        groups: WanModulationGroups, activations: DType,
         piece: (_ resident: Bool, _ inputs: [Carried], _ held: [Carried], _ body: (Graph, [Value]) throws -> [Value])
             throws -> [Carried]
     ) throws -> Carried {
@@ -147,6 +153,7 @@ extension WanTransformer3DModel {
         // The piece's output array goes out of scope at once, so each hidden state is freed once the next exists.
         var (hidden, temb, projection, context) = try {
             let embedded = try piece(true, [latent, text], passInputs) { graph, inputs in
+                graph.activationDType = activations
                 let hidden = try patchEmbedding(graph, inputs[0], grid: grid)
                 let (temb, projection) = try conditionEmbedder.time(graph, timesteps: groups.timesteps)
                 return [hidden, temb, projection, try conditionEmbedder.text(graph, inputs[1])]
@@ -157,13 +164,15 @@ extension WanTransformer3DModel {
         for index in 0..<configuration.numLayers {
             hidden = try piece(false, [hidden, context, projection, rotary.cos, rotary.sin], conditioning + [hidden]) {
                 graph, inputs in
+                graph.activationDType = activations
                 let blockConditioning = WanBlockConditioning(
                     context: inputs[1], projection: inputs[2], rotary: .init(cos: inputs[3], sin: inputs[4]))
                 return [try block(index)(graph, inputs[0], blockConditioning)]
             }[0]
         }
         return try piece(true, [hidden, temb], conditioning + [hidden]) { graph, inputs in
-            [try head(graph, inputs[0], temb: inputs[1], grid: grid)]
+            graph.activationDType = activations
+            return [try head(graph, inputs[0], temb: inputs[1], grid: grid)]
         }[0]
     }
 

@@ -10,7 +10,9 @@ struct WanBlockConditioning {
 }
 
 /// diffusers' `WanTransformerBlock`. The block's `scale_shift_table` [1, 6, dim] plus the shared `timestep_proj`,
-/// in f32, gives (shift, scale, gate) for the self-attention and (c_shift, c_scale, c_gate) for the feed-forward:
+/// in f32 (whatever the activation type, as Wan's reference), gives (shift, scale, gate) for the self-attention and
+/// (c_shift, c_scale, c_gate) for the feed-forward; the gated residual adds run in f32 too and store the activation
+/// type:
 ///
 /// 1. `x += attn1(norm1(x)·(1 + scale) + shift, rotary) · gate`, norm1 an f32 layer norm without affine;
 /// 2. `x += attn2(norm2(x), text)`, norm2 an f32 layer norm with affine (`cross_attn_norm`; the identity without);
@@ -47,7 +49,10 @@ struct WanTransformerBlock {
         let groups = conditioning.projection.shape[1]
         let run = x.count / width / groups
         let table = try weights.value("scale_shift_table", in: graph, shape: [1, 6, width])
-        let modulation = try graph.add(graph.reshape(table, [6, 1, width]), conditioning.projection)
+        // The modulation in f32, as Wan's reference computes it under autocast(float32).
+        let modulation = try graph.withActivations(.f32) {
+            try graph.add(graph.reshape(table, [6, 1, width]), conditioning.projection)
+        }
         let (shift, scale, gate, feedForwardShift, feedForwardScale, feedForwardGate) = try {
             let rows = try (0..<6).map {
                 try graph.reshape(graph.slice(modulation, axis: 0, start: $0, length: 1), [groups, 1, width])
@@ -57,6 +62,12 @@ struct WanTransformerBlock {
         // The hidden states as runs of tokens sharing a modulation row: [G, run, dim].
         func runs(_ value: Value) throws -> Value { try graph.reshape(value, [groups, run, width]) }
         func tokens(_ value: Value) throws -> Value { try graph.reshape(value, x.shape) }
+        // `residual + branch · gate` in f32, stored in the activation type: diffusers' `(hidden_states.float() +
+        // output * gate).type_as(hidden_states)`, Wan's `autocast(float32)` around it.
+        func gated(_ residual: Value, _ branch: Value, _ gate: Value) throws -> Value {
+            let sum = try graph.withActivations(.f32) { try graph.add(residual, graph.multiply(branch, gate)) }
+            return try graph.cast(sum, to: graph.activationDType)
+        }
 
         // 1. Self-attention
         let selfAttention = WanTransformerAttention(configuration: configuration, weights: weights.scoped("attn1"))
@@ -64,7 +75,7 @@ struct WanTransformerBlock {
             runs(x), weight: nil, bias: nil, epsilon: epsilon, scale: scale, shift: shift)
         let (attended, key, value) = try selfAttention.selfAttention(
             graph, tokens(normed), rotary: conditioning.rotary, cache: cache ?? WanSelfAttentionCache())
-        var hidden = try graph.add(runs(x), graph.multiply(runs(attended), gate))
+        var hidden = try gated(runs(x), runs(attended), gate)
 
         // 2. Cross-attention
         let crossAttention = WanTransformerAttention(configuration: configuration, weights: weights.scoped("attn2"))
@@ -88,7 +99,7 @@ struct WanTransformerBlock {
             configuration: configuration, weights: weights.scoped("ffn"), chunkBytes: feedForwardChunkBytes)
         let normedAgain = try graph.layerNorm(
             hidden, weight: nil, bias: nil, epsilon: epsilon, scale: feedForwardScale, shift: feedForwardShift)
-        hidden = try graph.add(hidden, graph.multiply(runs(feedForward(graph, normedAgain)), feedForwardGate))
+        hidden = try gated(hidden, runs(feedForward(graph, normedAgain)), feedForwardGate)
         return (try tokens(hidden), key, value)
     }
 }

@@ -14,9 +14,12 @@ public final class WanVAEStreamingDecoder {
     public let vae: AutoencoderKLWan
     public let arena: ActivationArena
     public let tiles: AutoencoderKLWan.TileConfiguration?
-    /// The storage type of the cached frames: f32 as diffusers, or f16 to halve the cache (the frames a causal
-    /// convolution reads from the previous call are then rounded to f16).
+    /// The storage type of the cached frames: by default the activation type (f32 as diffusers' f32 VAE), or f16 to
+    /// halve an f32 decode's cache (the frames a causal convolution reads from the previous call are then rounded to
+    /// f16).
     public let cacheType: DType
+    /// The activation type the decoder runs in (`AutoencoderKLWan.activationType`).
+    public let activations: DType
     /// Each tile's cache (one entry without tiles); empty before the first call.
     private var slots: [[WanVAECarriedSlot]?] = []
     /// Latent frames decoded since the start or the last `reset()`.
@@ -25,14 +28,17 @@ public final class WanVAEStreamingDecoder {
     /// Set when a call failed part-way: its cache is partly updated, so the clip cannot go on.
     private var interrupted = false
 
+    /// `precision`: the activations' (by default the weights' type); `cacheType`: the cache's (by default the
+    /// activations').
     public init(
         vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
-        cacheType: DType = .f32
+        cacheType: DType? = nil, precision: ActivationPrecision? = nil
     ) {
         self.vae = vae
         self.arena = arena
         self.tiles = tiles
-        self.cacheType = cacheType
+        activations = vae.activationType(precision)
+        self.cacheType = cacheType ?? activations
     }
 
     /// The cache of each tile (one entry without tiles); empty before the first call.
@@ -80,7 +86,8 @@ public final class WanVAEStreamingDecoder {
                 reason: "an earlier call of this clip failed part-way, leaving its cache half updated; call reset() "
                     + "and decode the clip from its first latent frame")
         }
-        var decode = AutoencoderKLWan.SteppedDecode(vae: vae, arena: arena, planning: false, cacheType: cacheType)
+        var decode = AutoencoderKLWan.SteppedDecode(
+            vae: vae, arena: arena, planning: false, cacheType: cacheType, activations: activations)
         let video: WanVAECarried
         do {
             video = try vae.steppedCall(&decode, latents: .tensor(latents), slots: &slots, tiles: tiles)
@@ -146,8 +153,8 @@ extension AutoencoderKLWan {
         decode: inout SteppedDecode
     ) throws -> WanVAECarried {
         let shape = [latents.shape[0], latents.shape[1], latents.shape[2], region.height, region.width]
-        guard case .tensor = latents, !decode.planning else { return .planned(shape, .f32) }
-        let graph = Graph(arena: decode.arena)
+        guard case .tensor = latents, !decode.planning else { return .planned(shape, latents.dtype) }
+        let graph = decode.makeGraph()
         let band = try graph.slice(latents.value(in: graph), axis: 3, start: region.top, length: region.height)
         let tile = try graph.copy(graph.slice(band, axis: 4, start: region.left, length: region.width))
         return .tensor(try graph.run([tile])[0])

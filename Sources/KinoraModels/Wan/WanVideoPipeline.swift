@@ -47,6 +47,9 @@ public final class WanVideoPipeline {
     /// image-to-video needs: the keyframe's tokens at t = 0, the others at the step's t.
     public let expandTimesteps: Bool
     public let arena: ActivationArena
+    /// The activation type the transformer and the VAE run in (`--precision`); nil runs each in its weights' type,
+    /// as diffusers' `torch_dtype`. The scheduler's latents stay f32 on the host between steps whatever it is.
+    public var precision: ActivationPrecision?
 
     /// Checks that the components fit together: the text encoder's width is the transformer's `text_dim`, the
     /// transformer's channels the VAE's `z_dim`.
@@ -188,7 +191,8 @@ public final class WanVideoPipeline {
             let tiles = AutoencoderKLWan.TileConfiguration()
             return vae.decodeUsesTiles(latentHeight: shape[3], latentWidth: shape[4], tiles: tiles) ? tiles : nil
         case .auto:
-            return try vae.streamingTiles(latentHeight: shape[3], latentWidth: shape[4], budget: budget)
+            return try vae.streamingTiles(
+                latentHeight: shape[3], latentWidth: shape[4], budget: budget, precision: precision)
         }
     }
 
@@ -214,6 +218,7 @@ public final class WanVideoPipeline {
         }
         defer { arena.trim() }
         let graph = Graph(arena: arena)
+        graph.activationDType = vae.activationType(precision)
         let mean = try vae.encode(graph, graph.input(video, shape: [1, 3, 1, image.height, image.width])).mean
         return try graph.run([vae.normalizeLatents(graph, mean)])[0].floats()
     }
@@ -226,7 +231,8 @@ public final class WanVideoPipeline {
             let encoding = tokenizer.encode(WanPromptCleaner.clean(text), maximumLength: settings.maxSequenceLength)
             return try textEncoder.wanPromptEmbeds(
                 inputIDs: [encoding.ids], attentionMask: [encoding.attentionMask],
-                maxSequenceLength: settings.maxSequenceLength, arena: arena, streamed: settings.streamedTextEncoder)
+                maxSequenceLength: settings.maxSequenceLength, arena: arena, streamed: settings.streamedTextEncoder,
+                precision: precision)
         }
         return Conditioning(
             prompt: try embeds(settings.prompt),
@@ -275,9 +281,10 @@ public final class WanVideoPipeline {
         if streamed {
             let inputs = WanTransformerStreamedInputs(
                 hiddenStates: latents, timestep: timestep, encoderHiddenStates: text)
-            return try transformer.streamedPrediction(inputs, arena: arena).floats()
+            return try transformer.streamedPrediction(inputs, arena: arena, precision: precision).floats()
         }
         let graph = Graph(arena: arena)
+        graph.activationDType = transformer.activationType(precision)
         let output = try transformer(
             graph, hiddenStates: graph.input(latents), timestep: timestep, encoderHiddenStates: graph.input(text))
         return try graph.run([output])[0].floats()
@@ -290,7 +297,8 @@ public final class WanVideoPipeline {
         _ latents: [Float], shape: [Int], tiles: AutoencoderKLWan.TileConfiguration? = nil,
         frames: (WanVideoFrames) throws -> Void
     ) throws {
-        try WanLatentStream(vae: vae, arena: arena, tiles: tiles).decode(latents, shape: shape, frames: frames)
+        try WanLatentStream(vae: vae, arena: arena, tiles: tiles, precision: precision).decode(
+            latents, shape: shape, frames: frames)
     }
 
     /// Decoded video [1, 3, F, H, W] in [−1, 1] → frames [F, H, W, 3] of `(x / 2 + 0.5).clamp(0, 1)`.

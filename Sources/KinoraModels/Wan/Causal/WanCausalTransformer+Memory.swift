@@ -13,7 +13,7 @@ extension WanCausalTransformer {
         let memory = arena.device.memory
         let before = memory.liveBytes
         let configuration = transformer.configuration
-        let graph = Graph(arena: arena)
+        let graph = makeGraph()
         let patch = configuration.patchSize
         let tokensPerFrame = (height / patch[1]) * (width / patch[2])
         let dim = configuration.innerDim
@@ -26,7 +26,7 @@ extension WanCausalTransformer {
         let prefix = try (0..<(pieceFrames.isEmpty ? 0 : configuration.numLayers)).map { _ in
             try pieceFrames.map { try pair($0 * tokensPerFrame, cacheType) }
         }
-        let text = try (0..<configuration.numLayers).map { _ in try pair(textTokens, .f32) }
+        let text = try (0..<configuration.numLayers).map { _ in try pair(textTokens, activations) }
         let pass = try record(
             graph,
             chunk: graph.placeholder(shape: [1, configuration.inChannels, chunkFrames, height, width]),
@@ -42,11 +42,12 @@ extension WanCausalTransformer {
     public func plannedTextKeyValues(textTokens: Int) throws -> (recordedBytes: UInt64, plan: MemoryPlan) {
         let memory = arena.device.memory
         let before = memory.liveBytes
-        let graph = Graph(arena: arena)
+        let graph = makeGraph()
         let pairs = try transformer.recordTextKeyValues(
             graph,
             encoderHiddenStates: graph.placeholder(shape: [1, textTokens, transformer.configuration.textDim]))
         let recorded = memory.liveBytes - before
-        return (recorded, try graph.memoryPlan(pairs.flatMap { [$0.key, $0.value] }))
+        let outputs = try pairs.flatMap { [$0.key, $0.value] }.map { try graph.cast($0, to: activations) }
+        return (recorded, try graph.memoryPlan(outputs))
     }
 }

@@ -11,15 +11,20 @@ import KinoraTensor
 public final class WanCausalTransformer {
     public let transformer: WanTransformer3DModel
     public let arena: ActivationArena
-    /// How the cache stores keys and values: f32, or f16 / bf16 to halve it (Self-Forcing keeps it in bf16). The
-    /// attention reads them widened to f32, one layer at a time.
+    /// How the cache stores keys and values: by default as the activations (Self-Forcing keeps it in its bf16
+    /// model's type), or f32, f16 or bf16 whatever they are. The attention reads them widened to f32, one layer at a
+    /// time.
     public let cacheType: DType
+    /// The activation type every pass runs in (`WanTransformer3DModel.activationType`).
+    public let activations: DType
     /// The bound on what a chunk attends to (an attention sink and a local window); nil keeps every frame.
     public let window: WanAttentionWindow?
 
+    /// `precision`: the activations' (by default the weights' type); `cacheType`: the KV cache's (by default the
+    /// activations').
     public init(
-        transformer: WanTransformer3DModel, arena: ActivationArena, cacheType: DType = .f32,
-        window: WanAttentionWindow? = nil
+        transformer: WanTransformer3DModel, arena: ActivationArena, cacheType: DType? = nil,
+        window: WanAttentionWindow? = nil, precision: ActivationPrecision? = nil
     ) throws {
         if let window, window.frames > transformer.configuration.ropeMaxSeqLen {
             throw CausalScheduleError.invalid(
@@ -28,8 +33,16 @@ public final class WanCausalTransformer {
         }
         self.transformer = transformer
         self.arena = arena
-        self.cacheType = cacheType
+        activations = transformer.activationType(precision)
+        self.cacheType = cacheType ?? activations
         self.window = window
+    }
+
+    /// A graph on the arena whose activations are `activations`.
+    func makeGraph() -> Graph {
+        let graph = Graph(arena: arena)
+        graph.activationDType = activations
+        return graph
     }
 
     /// A prompt's part in every pass: each block's cross-attention keys and values of the UMT5 embeddings `text`
@@ -37,9 +50,9 @@ public final class WanCausalTransformer {
     /// `crossattn_cache`).
     public func textKeyValues(_ text: Tensor) throws -> WanTextKeyValues {
         defer { arena.trim() }
-        let graph = Graph(arena: arena)
+        let graph = makeGraph()
         let pairs = try transformer.recordTextKeyValues(graph, encoderHiddenStates: graph.input(text))
-        let results = try graph.run(pairs.flatMap { [$0.key, $0.value] })
+        let results = try graph.run(pairs.flatMap { [$0.key, $0.value] }.map { try graph.cast($0, to: activations) })
         return WanTextKeyValues(
             text: text, keys: stride(from: 0, to: results.count, by: 2).map { results[$0] },
             values: stride(from: 1, to: results.count, by: 2).map { results[$0] })
@@ -100,7 +113,7 @@ public final class WanCausalTransformer {
     /// the finished chunks at timestep 0 (the reference the cache is checked against).
     public func predictWhole(_ video: Tensor, timesteps: [Float], text: Tensor, chunkFrames: Int) throws -> Tensor {
         defer { arena.trim() }
-        let graph = Graph(arena: arena)
+        let graph = makeGraph()
         let pass = try transformer.recordCausal(
             graph, hiddenStates: graph.input(video), frameTimesteps: timesteps, encoderHiddenStates: graph.input(text),
             prefix: [], blockCausalFrames: chunkFrames)
@@ -123,7 +136,7 @@ public final class WanCausalTransformer {
                 reason: "a chunk of \(tokensPerFrame) patches a frame continues a cache of \(cache.tokensPerFrame)")
         }
         defer { arena.trim() }
-        let graph = Graph(arena: arena)
+        let graph = makeGraph()
         let stored = zip(cache.keys, cache.values).map { keys, values in
             zip(keys, values).map { (key: graph.input($0), value: graph.input($1)) }
         }

@@ -1,0 +1,15 @@
+import KinoraTensor
+
+/// The activation type UMT5 runs in: by default its weights' (`ActivationPrecision.resolve`), or `--precision`'s.
+/// With f16 the residual stream, its norms and `wo` stay f32 as in transformers' fp16 T5 (`UMT5Block`,
+/// `UMT5LayerNorm`, `UMT5FeedForward`); with bf16 everything is bf16. Wan's prompt embeddings leave in f32 either way
+/// (`wanPromptEmbeds`).
+extension UMT5EncoderModel {
+    /// The type of the bulk of the weights (`WeightStore.prevailingDeviceType`).
+    public var weightsType: DType { weights.store.prevailingDeviceType(under: weights.prefix) }
+
+    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
+    public func activationType(_ precision: ActivationPrecision?) -> DType {
+        ActivationPrecision.resolve(precision, weights: weightsType).dtype
+    }
+}
