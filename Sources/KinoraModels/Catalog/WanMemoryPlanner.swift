@@ -259,8 +259,10 @@ public enum WanMemoryPlanner {
         _ vae: AutoencoderKLWan, latent: [Int], tiles: AutoencoderKLWan.TileConfiguration?,
         precision: ActivationPrecision?, start: UInt64
     ) throws -> WanStagePlan {
+        // As `WanVideoPipeline.decode`: the feature cache in the activation type.
         let call = try vae.streamingDecodeMemory(
-            latentHeight: latent[3], latentWidth: latent[4], tiles: tiles, precision: precision)
+            latentHeight: latent[3], latentWidth: latent[4], tiles: tiles, cacheType: vae.activationType(precision),
+            precision: precision)
         // The decoder's weights, uploaded by the first plan and kept.
         let weights = vae.weights.device.memory.liveBytes - start
         let tactic =

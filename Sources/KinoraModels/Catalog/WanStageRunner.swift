@@ -134,7 +134,8 @@ public struct WanStageRunner {
             let vae = try components.makeAutoencoder(device: device)
             let arena = ActivationArena(device: device)
             let decoder = WanVAEStreamingDecoder(
-                vae: vae, arena: arena, tiles: plan.tiles, precision: plan.request.precision)
+                vae: vae, arena: arena, tiles: plan.tiles, cacheType: vae.activationType(plan.request.precision),
+                precision: plan.request.precision)
             var random = SplitMix(seed: 17)
             let frame = [latent[0], latent[1], 1, latent[3], latent[4]]
             for _ in 0..<latent[2] {

@@ -28,16 +28,14 @@ extension AutoencoderKLWan {
     ///
     /// Nothing runs and nothing of the activations' size is allocated: the cache's shapes come from recording a
     /// three-latent-frame clip on placeholders (`Graph.placeholder`), and each step of the call is recorded over
-    /// placeholders of its inputs and planned. The activations are `precision`'s (by default the weights' type), the
-    /// cache `cacheType` (by default the activations').
+    /// placeholders of its inputs and planned. The activations are `precision`'s (by default the weights' type).
     public func streamingDecodeMemory(
         batch: Int = 1, latentHeight: Int, latentWidth: Int,
-        tiles: TileConfiguration? = nil, cacheType: DType? = nil, precision: ActivationPrecision? = nil
+        tiles: TileConfiguration? = nil, cacheType: DType = .f32, precision: ActivationPrecision? = nil
     ) throws
         -> WanVAEStreamingDecodeMemory
     {
         let activations = activationType(precision)
-        let cacheType = cacheType ?? activations
         let arena = ActivationArena(device: weights.device)
         let shapeGraph = Graph(arena: arena)
         let clip = try shapeGraph.placeholder(shape: [batch, configuration.zDim, 3, latentHeight, latentWidth])
@@ -61,10 +59,10 @@ extension AutoencoderKLWan {
     /// what is live (default: the device budget minus the live bytes): nil when whole frames fit, else the first
     /// that fits of diffusers' default tiles (256 pixels every 192) and tiles of half, a quarter, … their size down to
     /// 4 latent pixels, among those that split the frame, with the cache stored as `cacheType` and the activations
-    /// `precision`'s (both by default as `streamingDecodeMemory`). Throws when none fits.
+    /// `precision`'s (by default the weights' type). Throws when none fits.
     public func streamingTiles(
         batch: Int = 1, latentHeight: Int, latentWidth: Int, budget: UInt64? = nil,
-        cacheType: DType? = nil, precision: ActivationPrecision? = nil
+        cacheType: DType = .f32, precision: ActivationPrecision? = nil
     ) throws -> TileConfiguration? {
         let available = budget ?? weights.device.memory.availableBytes
         let s = configuration.spatialCompression

@@ -13,11 +13,11 @@ public final class WanLatentStream {
     /// Video frames handed on so far.
     public private(set) var framesDecoded = 0
 
-    /// `cacheType`: how the decoder's feature cache is stored (by default as the activations; f16 halves an f32
-    /// one; see `WanVAEStreamingDecoder`); `precision`: the decoder's activations (by default the weights' type).
+    /// `cacheType`: how the decoder's feature cache is stored (f16 halves it; see `WanVAEStreamingDecoder`);
+    /// `precision`: the decoder's activations (by default the weights' type).
     public init(
         vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
-        cacheType: DType? = nil, precision: ActivationPrecision? = nil
+        cacheType: DType = .f32, precision: ActivationPrecision? = nil
     ) {
         self.vae = vae
         self.arena = arena

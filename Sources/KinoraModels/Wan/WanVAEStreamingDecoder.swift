@@ -14,9 +14,9 @@ public final class WanVAEStreamingDecoder {
     public let vae: AutoencoderKLWan
     public let arena: ActivationArena
     public let tiles: AutoencoderKLWan.TileConfiguration?
-    /// The storage type of the cached frames: by default the activation type (f32 as diffusers' f32 VAE), or f16 to
-    /// halve an f32 decode's cache (the frames a causal convolution reads from the previous call are then rounded to
-    /// f16).
+    /// The storage type of the cached frames: f32 as diffusers, or f16 to halve the cache (the frames a causal
+    /// convolution reads from the previous call are then rounded to f16); a clip's decode keeps it in the activation
+    /// type (`WanVideoPipeline.decode`).
     public let cacheType: DType
     /// The activation type the decoder runs in (`AutoencoderKLWan.activationType`).
     public let activations: DType
@@ -28,17 +28,16 @@ public final class WanVAEStreamingDecoder {
     /// Set when a call failed part-way: its cache is partly updated, so the clip cannot go on.
     private var interrupted = false
 
-    /// `precision`: the activations' (by default the weights' type); `cacheType`: the cache's (by default the
-    /// activations').
+    /// `precision`: the activations' (by default the weights' type).
     public init(
         vae: AutoencoderKLWan, arena: ActivationArena, tiles: AutoencoderKLWan.TileConfiguration? = nil,
-        cacheType: DType? = nil, precision: ActivationPrecision? = nil
+        cacheType: DType = .f32, precision: ActivationPrecision? = nil
     ) {
         self.vae = vae
         self.arena = arena
         self.tiles = tiles
         activations = vae.activationType(precision)
-        self.cacheType = cacheType ?? activations
+        self.cacheType = cacheType
     }
 
     /// The cache of each tile (one entry without tiles); empty before the first call.

@@ -192,7 +192,8 @@ public final class WanVideoPipeline {
             return vae.decodeUsesTiles(latentHeight: shape[3], latentWidth: shape[4], tiles: tiles) ? tiles : nil
         case .auto:
             return try vae.streamingTiles(
-                latentHeight: shape[3], latentWidth: shape[4], budget: budget, precision: precision)
+                latentHeight: shape[3], latentWidth: shape[4], budget: budget, cacheType: decoderCacheType,
+                precision: precision)
         }
     }
 
@@ -290,6 +291,10 @@ public final class WanVideoPipeline {
         return try graph.run([output])[0].floats()
     }
 
+    /// How a clip's decode stores the feature cache: in the VAE's activation type (f32 for an f32 decode, as
+    /// diffusers).
+    public var decoderCacheType: DType { vae.activationType(precision) }
+
     /// The latents [1, z_dim, T, h, w] un-normalised (`latents / (1 / latents_std) + latents_mean`) and decoded by
     /// the streaming decoder one latent frame per call (each frame in `tiles` when given); each call's frames go to
     /// `frames` as RGB in [0, 1].
@@ -297,8 +302,9 @@ public final class WanVideoPipeline {
         _ latents: [Float], shape: [Int], tiles: AutoencoderKLWan.TileConfiguration? = nil,
         frames: (WanVideoFrames) throws -> Void
     ) throws {
-        try WanLatentStream(vae: vae, arena: arena, tiles: tiles, precision: precision).decode(
-            latents, shape: shape, frames: frames)
+        try WanLatentStream(
+            vae: vae, arena: arena, tiles: tiles, cacheType: decoderCacheType, precision: precision
+        ).decode(latents, shape: shape, frames: frames)
     }
 
     /// Decoded video [1, 3, F, H, W] in [−1, 1] → frames [F, H, W, 3] of `(x / 2 + 0.5).clamp(0, 1)`.
