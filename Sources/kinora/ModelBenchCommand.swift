@@ -115,7 +115,8 @@ struct ModelBenchCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Activation precision: fp32, fp16 or bf16 (default: the weights' type; random catalog weights are F16).",
-        discussion: "Wan keeps its time embedding and modulation in f32 whatever it is."))
+        discussion: "Wan keeps its time embedding and modulation in f32 whatever it is, and its VAE runs f32 "
+            + "unless it is given."))
     var precision: ActivationPrecision?
 
     @Option(name: .customLong("chunk-frames"), help: "Autoregressive Wan: latent frames a chunk.")

@@ -133,9 +133,10 @@ struct VideoCommand: ParsableCommand {
     var kvCache: CacheStorage?
 
     @Option(name: .long, help: ArgumentHelp(
-        "The activations' type: fp32, fp16 or bf16 (default: the weights' type, as diffusers' torch_dtype).",
+        "The activations' type: fp32, fp16 or bf16 (default: the weights' type, as diffusers' torch_dtype; the VAE "
+            + "f32).",
         discussion: "Arithmetic is f32 in every kernel; the time embedding and the modulation stay f32, as in Wan's "
-            + "reference."))
+            + "reference, and so do UMT5's residual stream and wo with fp16, as in transformers."))
     var precision: ActivationPrecision?
 
     enum CacheStorage: String, ExpressibleByArgument {

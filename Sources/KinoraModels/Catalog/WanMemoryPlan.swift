@@ -14,7 +14,8 @@ public struct WanGenerationRequest: Codable, Sendable, Equatable {
     public var promptTokens: Int
     /// Wan 2.2 TI2V's image-to-video: a keyframe encoded by the VAE, per-token timesteps in the transformer.
     public var imageToVideo: Bool
-    /// The activation type the transformer and the VAE run in (`--precision`); nil: each its weights' type.
+    /// The activation type the models run in (`--precision`); nil: UMT5 and the transformer their weights' type,
+    /// the VAE f32 (`WanVideoPipeline.precision`).
     public var precision: ActivationPrecision?
 
     public init(

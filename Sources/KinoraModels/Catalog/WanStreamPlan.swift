@@ -24,8 +24,9 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
     public var prompts: Int
     /// The stream starts from a picture: the VAE encodes it, and its latent frame is the first cached one.
     public var startPicture: Bool
-    /// The activation type the transformer and the VAE run in (`--precision`); nil: each its weights' type. The KV
-    /// cache's type is `cacheType`, which callers default to the transformer's activation type.
+    /// The activation type the models run in (`--precision`); nil: UMT5 and the transformer their weights' type,
+    /// the VAE f32 (`WanVideoPipeline.precision`). The KV cache's type is `cacheType`, which callers default to the
+    /// transformer's activation type.
     public var precision: ActivationPrecision?
 
     public init(

@@ -1,15 +1,16 @@
 import KinoraTensor
 
-/// The activation type the Wan VAE runs in: by default its weights' (diffusers runs `AutoencoderKLWan` in the
-/// pipeline's `torch_dtype` with nothing kept f32; Wan's own code keeps the VAE f32, which f32 weights or
-/// `--precision fp32` give), or the one `--precision` asks for. The latents' un-normalisation reads and writes f32 on
-/// the host's side of the decode.
+/// The activation type the Wan VAE runs in: f32 unless `--precision` asks for another, whatever its weights' type.
+/// That is the Wan VAE's reference setting: Wan's own code runs `WanVAE` in f32, and diffusers documents loading
+/// `AutoencoderKLWan` with `torch_dtype=torch.float32` beside a bf16 pipeline (its `torch_dtype` would otherwise
+/// apply to the VAE too, as `--precision` does here). The latents' un-normalisation reads and writes f32 on the
+/// host's side of the decode.
 extension AutoencoderKLWan {
-    /// The type of the bulk of the weights (`WeightStore.prevailingDeviceType`).
+    /// The type of the bulk of the weights (`WeightStore.prevailingDeviceType`), for reports.
     public var weightsType: DType { weights.store.prevailingDeviceType(under: weights.prefix) }
 
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
+    /// The activation type of a pass at `precision`: `precision`'s, or without one f32.
     public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
+        precision?.dtype ?? .f32
     }
 }

@@ -47,8 +47,9 @@ public final class WanVideoPipeline {
     /// image-to-video needs: the keyframe's tokens at t = 0, the others at the step's t.
     public let expandTimesteps: Bool
     public let arena: ActivationArena
-    /// The activation type the transformer and the VAE run in (`--precision`); nil runs each in its weights' type,
-    /// as diffusers' `torch_dtype`. The scheduler's latents stay f32 on the host between steps whatever it is.
+    /// The activation type UMT5, the transformer and the VAE run in (`--precision`); nil runs UMT5 and the
+    /// transformer in their weights' type, as diffusers' `torch_dtype`, and the VAE in f32, as diffusers documents
+    /// it for Wan (`AutoencoderKLWan.activationType`). The scheduler's latents stay f32 on the host between steps.
     public var precision: ActivationPrecision?
 
     /// Checks that the components fit together: the text encoder's width is the transformer's `text_dim`, the
