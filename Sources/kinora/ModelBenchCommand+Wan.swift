@@ -82,7 +82,7 @@ extension ModelBenchCommand {
                 "\(subject.source) at \(request.width)×\(request.height), \(request.frames) frames, "
                     + (subject.random ? "random F16 weights" : "its own weights") + ", "
                     + ActivationPrecision.resolve(precision, weights: subject.components.transformerStore
-                        .prevailingDeviceType()).rawValue
+                        .storageType()).rawValue
                     + " activations, on \(device.physical.name); budget \(ByteCount(budget))"
                     + "\(deviceOptions.vram == nil ? "" : " (--vram)"), largest buffer "
                     + "\(ByteCount(device.memory.maxBufferSize))")

@@ -74,7 +74,7 @@ extension ModelBenchCommand {
             ?? WanAttentionWindow.automatic(latentFrames: latentFrames, chunkFrames: chunkFrames)
         // The KV cache is by default in the transformer's activation type.
         let activations = ActivationPrecision.resolve(
-            precision, weights: subject.components.transformerStore.prevailingDeviceType()).dtype
+            precision, weights: subject.components.transformerStore.storageType()).dtype
         let cacheType = kvCache.flatMap(DType.init(rawValue:)) ?? activations
         func request(_ type: DType, _ window: WanAttentionWindow?) -> WanStreamRequest {
             WanStreamRequest(

@@ -76,9 +76,10 @@ struct ModelBenchCommand: ParsableCommand {
     var streamWeights = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "sd15, sd2, sdxl: the activations' precision, fp32, fp16 or bf16 (default: the weights' F16).",
-        discussion: "The planned stages record their activations in it; SDXL's VAE stays fp32 at fp16, as "
-            + "diffusers' SDXL pipeline upcasts it."))
+        "Activation precision: fp32, fp16 or bf16 (default: the weights' type; random catalog weights are F16).",
+        discussion: "The planned stages record their activations in it. SDXL's VAE stays fp32 at fp16, as diffusers' "
+            + "SDXL pipeline upcasts it; Wan keeps its time embedding and modulation in f32 whatever it is, and its "
+            + "VAE runs f32 unless it is given."))
     var precision: ActivationPrecision?
 
     @Flag(name: .long, help: "Measure the family's catalog activation figures over several sizes.")
@@ -113,11 +114,6 @@ struct ModelBenchCommand: ParsableCommand {
             + "bf16 (default: the activations' type; the VAE feature cache: f16 with either 16-bit kind)."))
     var kvCache: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Activation precision: fp32, fp16 or bf16 (default: the weights' type; random catalog weights are F16).",
-        discussion: "Wan keeps its time embedding and modulation in f32 whatever it is, and its VAE runs f32 "
-            + "unless it is given."))
-    var precision: ActivationPrecision?
 
     @Option(name: .customLong("chunk-frames"), help: "Autoregressive Wan: latent frames a chunk.")
     var chunkFrames = 3

@@ -169,7 +169,7 @@ public enum WanMemoryPlanner {
         let guidance = (batch > 1 ? "batch of \(batch), " : "")
             + (request.guidance ? "guidance sequential (two passes a step)" : "no guidance (one pass a step)")
         let activations = ActivationPrecision.resolve(
-            request.precision, weights: components.transformerStore.prevailingDeviceType()).dtype
+            request.precision, weights: components.transformerStore.storageType()).dtype
         let allBlocks = ["patch_embedding", "condition_embedder", "blocks.", "scale_shift_table", "proj_out"]
         // The latents and the prompts' embeddings reach the transformer in f32 (the sampler's host latents, UMT5's
         // output), whatever its activations.

@@ -5,8 +5,8 @@ import KinoraTensor
 /// `UMT5LayerNorm`, `UMT5FeedForward`); with bf16 everything is bf16. Wan's prompt embeddings leave in f32 either way
 /// (`wanPromptEmbeds`).
 extension UMT5EncoderModel {
-    /// The type of the bulk of the weights (`WeightStore.prevailingDeviceType`).
-    public var weightsType: DType { weights.store.prevailingDeviceType(under: weights.prefix) }
+    /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
+    public var weightsType: DType { weights.storageType }
 
     /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
     public func activationType(_ precision: ActivationPrecision?) -> DType {

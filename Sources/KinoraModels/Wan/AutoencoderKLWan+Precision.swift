@@ -6,8 +6,8 @@ import KinoraTensor
 /// apply to the VAE too, as `--precision` does here). The latents' un-normalisation reads and writes f32 on the
 /// host's side of the decode.
 extension AutoencoderKLWan {
-    /// The type of the bulk of the weights (`WeightStore.prevailingDeviceType`), for reports.
-    public var weightsType: DType { weights.store.prevailingDeviceType(under: weights.prefix) }
+    /// The type of the bulk of the weights (`WeightStore.storageType(under:)`), for reports.
+    public var weightsType: DType { weights.storageType }
 
     /// The activation type of a pass at `precision`: `precision`'s, or without one f32.
     public func activationType(_ precision: ActivationPrecision?) -> DType {

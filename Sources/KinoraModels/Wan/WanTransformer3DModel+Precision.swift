@@ -6,8 +6,8 @@ import KinoraTensor
 /// `WanTransformerBlock`, `WanTransformerHead`) and the prediction comes back f32; the caller sets the type on the
 /// graph it records a pass on (`Graph.activationDType`).
 extension WanTransformer3DModel {
-    /// The type of the bulk of the weights (`WeightStore.prevailingDeviceType`).
-    public var weightsType: DType { weights.store.prevailingDeviceType(under: weights.prefix) }
+    /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
+    public var weightsType: DType { weights.storageType }
 
     /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
     public func activationType(_ precision: ActivationPrecision?) -> DType {
