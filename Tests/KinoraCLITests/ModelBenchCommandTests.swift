@@ -101,7 +101,7 @@ final class ModelBenchCommandTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.error)
         for expected in [
             "at 64×64, 9 frames", "text encoding", "UMT5 layers streamed one at a time", "denoise",
-            "DiT resident, guidance sequential", "decode", "feature cache carried; whole frames", "whole plan: peak",
+            "DiT resident, f32 activations, guidance sequential", "decode", "feature cache carried; whole frames", "whole plan: peak",
             "fits the budget of 1.00 GiB",
         ] {
             XCTAssertTrue(outcome.output.contains(expected), "\(expected) in \(outcome.output)")
