@@ -45,24 +45,15 @@ final class AutoencoderOobleckTests: ModelTestCase {
         XCTAssertLessThanOrEqual(error, 1e-6)
         let blind = try vae.decodeChunks(latents, shape: shape, chunkFrames: 7, contextFrames: 0, arena: arena)
         XCTAssertGreaterThan(relativeL2(blind, whole), 1e-3)
-        let sao = try AutoencoderOobleck(
-            configuration: .stableAudioOpen,
-            weights: .shapesOnly(
-                store: RandomWeightStore(
-                    shapes: Dictionary(
-                        uniqueKeysWithValues: AutoencoderOobleck.parameterShapes(.stableAudioOpen).map {
-                            ($0.name, $0.shape)
-                        }), sourceName: "random SAO VAE"), device: device))
+        let sao = try stableAudioOpenShapes()
         print(
             "Oobleck chunked decode (chunks of 7, context \(vae.decodeContextFrames)) vs whole: relative L2 \(error); "
                 + "Stable Audio Open's context \(sao.decodeContextFrames) latent frames")
     }
 
-    /// The decode chunk shrinks to the device's largest buffer: Stable Audio Open's 128 frames and context need a
-    /// 150 MiB buffer, over lavapipe's (and the Vulkan minimum's) 128 MiB binding, and fit NVIDIA's 4 GiB; a chunk
-    /// cut to fit still decodes to the whole decode, and a limit no frame fits is a clear error.
-    func testTheDecodeChunkFitsTheDevicesLargestBuffer() throws {
-        let sao = try AutoencoderOobleck(
+    /// Stable Audio Open's VAE over shape-only weights: recorded and planned, never run.
+    private func stableAudioOpenShapes() throws -> AutoencoderOobleck {
+        try AutoencoderOobleck(
             configuration: .stableAudioOpen,
             weights: .shapesOnly(
                 store: RandomWeightStore(
@@ -70,6 +61,13 @@ final class AutoencoderOobleckTests: ModelTestCase {
                         uniqueKeysWithValues: AutoencoderOobleck.parameterShapes(.stableAudioOpen).map {
                             ($0.name, $0.shape)
                         }), sourceName: "random SAO VAE"), device: device))
+    }
+
+    /// The decode chunk shrinks to the device's largest buffer: Stable Audio Open's 128 frames and context need a
+    /// 150 MiB buffer, over lavapipe's (and the Vulkan minimum's) 128 MiB binding, and fit NVIDIA's 4 GiB; the
+    /// search finds the largest chunk that fits, and a limit no frame fits is a clear error.
+    func testTheDecodeChunkFitsTheDevicesLargestBuffer() throws {
+        let sao = try stableAudioOpenShapes()
         let minimum = DeviceLimits.specificationMinimum.maxBufferSize
         XCTAssertEqual(try sao.decodeChunkFrames(maxBufferBytes: DeviceLimits.nvidia.maxBufferSize, arena: arena), 128)
         let fitted = try sao.decodeChunkFrames(maxBufferBytes: minimum, arena: arena)
@@ -127,14 +125,7 @@ final class AutoencoderOobleckTests: ModelTestCase {
         let blind = try vae.encodeChunks(
             audio, shape: shape, noise: noise, chunkFrames: 7, contextFrames: 0, arena: arena)
         XCTAssertGreaterThan(relativeL2(blind, whole), 1e-3)
-        let sao = try AutoencoderOobleck(
-            configuration: .stableAudioOpen,
-            weights: .shapesOnly(
-                store: RandomWeightStore(
-                    shapes: Dictionary(
-                        uniqueKeysWithValues: AutoencoderOobleck.parameterShapes(.stableAudioOpen).map {
-                            ($0.name, $0.shape)
-                        }), sourceName: "random SAO VAE"), device: device))
+        let sao = try stableAudioOpenShapes()
         XCTAssertEqual(sao.encodeContextFrames, 10)
         print(
             "Oobleck chunked encode (\(frames) frames in chunks of 7, context \(vae.encodeContextFrames)) vs whole: "
