@@ -25,15 +25,7 @@ final class WanCausalTransformerTests: ModelTestCase {
 
     /// Latent frames `range` of a [1, C, F, H, W] video.
     private func frames(_ video: [Float], _ range: Range<Int>, channels: Int) -> [Float] {
-        let plane = height * width
-        var result: [Float] = []
-        for channel in 0..<channels {
-            for frame in range {
-                let start: Int = (channel * frames + frame) * plane
-                result += video[start..<(start + plane)]
-            }
-        }
-        return result
+        latentFrames(video, range, channels: channels, frames: frames, height: height, width: width)
     }
 
     func testChunksWithTheCacheEqualOneBlockCausalPassOverTheWholeVideo() throws {

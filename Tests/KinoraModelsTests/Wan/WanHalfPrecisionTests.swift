@@ -99,15 +99,7 @@ final class WanHalfPrecisionTests: ModelTestCase {
         let timesteps = try expected.floats("timesteps")
         let reference = try expected.floats("prediction")
         func slice(_ video: [Float], _ range: Range<Int>, channels: Int) -> [Float] {
-            let plane = height * width
-            var result: [Float] = []
-            for channel in 0..<channels {
-                for frame in range {
-                    let start: Int = (channel * frames + frame) * plane
-                    result += video[start..<(start + plane)]
-                }
-            }
-            return result
+            latentFrames(video, range, channels: channels, frames: frames, height: height, width: width)
         }
         let tokens: Int = frames * (height / 2) * (width / 2)
         let f32Bytes: Int = 2 * 2 * tokens * transformer.configuration.innerDim * 4
