@@ -17,12 +17,15 @@ public final class ConformanceContext {
 
     public var device: GPUDevice { arena.device }
 
-    /// A graph whose matmuls and convolutions take the given kernels, storing activations as `activations`.
-    public func graph(matmul: MatmulStrategy = .automatic, convolution: ConvolutionStrategy = .automatic) -> Graph {
+    /// A graph whose matmuls, convolutions and attention take the given kernels, storing activations as
+    /// `activations`.
+    public func graph(matmul: MatmulStrategy = .automatic, convolution: ConvolutionStrategy = .automatic,
+                      attention: AttentionStrategy = .automatic) -> Graph {
         let graph = Graph(arena: arena)
         graph.activationDType = activations
         graph.matmulStrategy = matmul
         graph.convolutionStrategy = convolution
+        graph.attentionStrategy = attention
         return graph
     }
 

@@ -124,6 +124,12 @@ extension Graph {
         let pushConstants = [queryLength, keyLength].map(Launch.u32) + [Launch.bits(scale ?? 1 / Float(headDim)
             .squareRoot())] + (strides(length: queryLength) + strides(length: storedKeys) + strides(length: queryLength)
             + maskStrides + [blockCausal ?? 1, max(0, keyLength - queryLength)]).map(Launch.u32)
+        if let plan = try cooperativeAttentionPlan(headDim: headDim) {
+            return try recordCooperativeAttention(
+                plan, query: query, key: key, value: value, mask: mask == nil ? nil : maskOperand,
+                blockCausal: blockCausal != nil, pushConstants: pushConstants, grid: (queryLength, heads, batch),
+                work: 4 * Double(batch * heads) * Double(queryLength) * Double(keyLength) * Double(headDim))
+        }
         let call = KernelCall(
             shader: activationShader("attention"),
             specialization: [UInt32(Self.attentionThreads), 1, 1, UInt32(headDim), UInt32(tile.rows),

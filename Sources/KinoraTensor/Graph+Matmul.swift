@@ -123,7 +123,7 @@ extension Graph {
             _ = try CooperativeMatrixPlan(device: device)
             return true
         case .automatic:
-            return tier == .cooperativeMatrix && CooperativeMatrixCheck.passes(on: device)
+            return tier == .cooperativeMatrix && CooperativeMatrixCheck.passes(.matmul, on: device)
         case .sharedMemory, .direct:
             return false
         }

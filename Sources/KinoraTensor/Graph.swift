@@ -48,6 +48,8 @@ public final class Graph {
     public var matmulStrategy = MatmulStrategy.automatic
     /// How convolutions recorded from now on are computed (tests exercise each on any device).
     public var convolutionStrategy = ConvolutionStrategy.automatic
+    /// Which kernel attention recorded from now on runs (tests exercise each on any device that has it).
+    public var attentionStrategy = AttentionStrategy.automatic
     /// The most bytes of transformed input or of products that one piece of a Winograd convolution holds: larger
     /// ones run in pieces of whole tiles, which bounds their memory and keeps a piece's intermediates in a CPU's
     /// caches (tests make it small to exercise the pieces).
