@@ -164,9 +164,11 @@ public enum KernelBenchmarks {
     }
 
     /// Runs `benchmark` once to warm up (pipeline creation, arena slots), then `repeats` times with timestamps;
-    /// convolutions are computed as `convolution` says. With `breakdown`, prints each dispatch's median time.
+    /// convolutions and attention are computed as `convolution` and `attention` say. With `breakdown`, prints each
+    /// dispatch's median time.
     public static func measure(_ benchmark: Case, arena: ActivationArena, repeats: Int,
-                               convolution: ConvolutionStrategy = .automatic, breakdown: Bool = false) throws
+                               convolution: ConvolutionStrategy = .automatic, attention: AttentionStrategy = .automatic,
+                               breakdown: Bool = false) throws
         -> Result {
         let device = arena.device
         // A fresh seed each run; SplitMix64 fills the large cases' inputs (tens of millions of values) quickly.
@@ -181,6 +183,7 @@ public enum KernelBenchmarks {
         for iteration in 0...repeats {
             let graph = Graph(arena: arena)
             graph.convolutionStrategy = convolution
+            graph.attentionStrategy = attention
             let inputs = tensors.map(graph.input)
             let output = try benchmark.build(graph, inputs)
             let (_, timings) = try graph.runProfiled([output])
@@ -207,11 +210,11 @@ public enum KernelBenchmarks {
 
     /// Measures each of `cases` in turn on one arena, handing each result to `progress` as it comes.
     public static func run(_ cases: [Case], arena: ActivationArena, repeats: Int,
-                           convolution: ConvolutionStrategy = .automatic, breakdown: Bool = false,
-                           progress: (Result) -> Void = { _ in }) throws -> [Result] {
+                           convolution: ConvolutionStrategy = .automatic, attention: AttentionStrategy = .automatic,
+                           breakdown: Bool = false, progress: (Result) -> Void = { _ in }) throws -> [Result] {
         try cases.map { benchmark in
             let result = try measure(benchmark, arena: arena, repeats: repeats, convolution: convolution,
-                                     breakdown: breakdown)
+                                     attention: attention, breakdown: breakdown)
             progress(result)
             return result
         }

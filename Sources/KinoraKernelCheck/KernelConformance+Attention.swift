@@ -9,7 +9,13 @@ extension KernelConformance {
     static let attentionTolerance = 2e-5
 
     static func attentionCases(for device: GPUDevice) -> [ConformanceCase] {
-        scalarAttentionCases() + cooperativeAttentionCases(for: device)
+        // What models run: tensor cores once their self-check passed on this device, else the scalar kernel.
+        let automatic = attention(AttentionReference.Problem(batch: 1, heads: 2, queryLength: 70, keyLength: 130,
+                                                             headDim: 64),
+                                  masked: false, blockCausal: nil, strategy: .automatic,
+                                  tolerance: device.tier == .cooperativeMatrix ? tensorCoreTolerance
+                                      : attentionTolerance)
+        return scalarAttentionCases() + [automatic] + cooperativeAttentionCases(for: device)
     }
 
     static func scalarAttentionCases() -> [ConformanceCase] {

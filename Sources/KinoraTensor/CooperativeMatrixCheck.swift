@@ -8,12 +8,14 @@ enum CooperativeMatrixCheck {
     /// The kernels that have a tensor-core variant, each checked on its own.
     enum Kernel: String, CaseIterable {
         case matmul
+        case convolution
         case attention
 
         /// The larger relative L2 difference between the tensor-core and the scalar kernel on random inputs.
         func compare(on device: GPUDevice) throws -> Double {
             switch self {
             case .matmul: try CooperativeMatrixCheck.compareMatmul(on: device)
+            case .convolution: try CooperativeMatrixCheck.compareConvolution(on: device)
             case .attention: try CooperativeMatrixCheck.compareAttention(on: device)
             }
         }

@@ -1,6 +1,7 @@
 /// How a convolution is computed.
 public enum ConvolutionStrategy: Sendable, CaseIterable {
-    /// Shared-memory tiles on GPUs, direct loads on CPU drivers (the transposed form always uses the tiles).
+    /// Shared-memory tiles on GPUs, direct loads on CPU drivers (the transposed form always uses the tiles); tensor
+    /// cores on the cooperative-matrix tier once their kernel has passed its self-check on the device.
     case automatic
     /// The implicit GEMM with input patches staged through shared memory (`conv.comp`; GPUs).
     case sharedMemory
@@ -18,6 +19,10 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
     /// elements). For graphs whose memory comes from their own `memoryPlan`, such as the upscaler's tiles; models
     /// whose plans come from fixed activation figures keep `automatic`.
     case fastest
+    /// The implicit GEMM on tensor cores through `VK_KHR_cooperative_matrix` (`conv_coopmat.comp`: f16 operand
+    /// tiles, f32 accumulation, the same fused epilogue); throws on a device without cooperative matrices. The
+    /// automatic and fastest choices on the cooperative-matrix tier once it has passed its self-check on the device.
+    case cooperativeMatrix
 }
 
 /// Convolutions in PyTorch's layout (N, C, [T,] [H,] W activations; weights as PyTorch stores them, read in their
@@ -232,7 +237,7 @@ extension Graph {
     /// The epilogue's specialization constants (activation kind, leaky slope bits, residual flag, output scale bits,
     /// residual-first flag)
     /// and its two operands (per-channel slopes, residual), each aliased to `placeholder` when unused.
-    private func epilogueBindings(op: String, _ epilogue: ConvEpilogue, outChannels: Int, outputShape: [Int],
+    func epilogueBindings(op: String, _ epilogue: ConvEpilogue, outChannels: Int, outputShape: [Int],
                                   placeholder: KernelCall.Operand) throws
         -> (constants: [UInt32], operands: [KernelCall.Operand])
     {
@@ -307,6 +312,10 @@ extension Graph {
             return recordWinogradConvolution(op: op, geometry: g, plan: plan, weight: weight, hasBias: bias != nil,
                                              operands: operands + fused.operands, epilogue: fused.constants,
                                              outputShape: outputShape)
+        }
+        if let plan = try cooperativeConvolutionPlan() {
+            return try recordCooperativeConvolution(op: op, x: x, weight: weight, bias: bias, geometry: g, plan: plan,
+                                                    epilogue: epilogue, outputShape: outputShape)
         }
         let direct = !g.transposed && (convolutionStrategy == .direct || (convolutionStrategy != .sharedMemory && cpu))
         if direct {

@@ -27,6 +27,7 @@ struct KernelBenchCommand: ParsableCommand {
     /// The convolution kernels to time (`ConvolutionStrategy`).
     enum Convolution: String, ExpressibleByArgument {
         case automatic, fastest, sharedMemory = "shared-memory", direct, winograd
+        case cooperativeMatrix = "cooperative-matrix"
 
         var strategy: ConvolutionStrategy {
             switch self {
@@ -35,12 +36,30 @@ struct KernelBenchCommand: ParsableCommand {
             case .sharedMemory: .sharedMemory
             case .direct: .direct
             case .winograd: .winograd
+            case .cooperativeMatrix: .cooperativeMatrix
             }
         }
     }
 
-    @Option(name: .long, help: "Convolution kernel: automatic (default), fastest, shared-memory, direct or winograd.")
+    @Option(name: .long, help: ArgumentHelp("Convolution kernel: automatic (default), fastest, shared-memory, direct, "
+        + "winograd or cooperative-matrix."))
     var convolution: Convolution = .automatic
+
+    /// The attention kernels to time (`AttentionStrategy`).
+    enum Attention: String, ExpressibleByArgument {
+        case automatic, scalar, cooperativeMatrix = "cooperative-matrix"
+
+        var strategy: AttentionStrategy {
+            switch self {
+            case .automatic: .automatic
+            case .scalar: .scalar
+            case .cooperativeMatrix: .cooperativeMatrix
+            }
+        }
+    }
+
+    @Option(name: .long, help: "Attention kernel: automatic (default), scalar or cooperative-matrix.")
+    var attention: Attention = .automatic
 
     @Flag(name: .long, help: "Also print each dispatch's median GPU time.")
     var breakdown = false
@@ -63,7 +82,7 @@ struct KernelBenchCommand: ParsableCommand {
         }
         let results = try KernelBenchmarks.run(
             cases, arena: ActivationArena(device: device), repeats: repeats, convolution: convolution.strategy,
-            breakdown: breakdown && !json) { if !json { print($0.row) } }
+            attention: attention.strategy, breakdown: breakdown && !json) { if !json { print($0.row) } }
         if json {
             print(try KernelBenchmarks.Report(device: device, size: size, results: results).json())
         }
