@@ -117,15 +117,18 @@ public enum KernelBenchmarks {
                 inputs: [([1, inChannels, esrganSide, esrganSide], .f32), ([outChannels, inChannels, 3, 3], .f16),
                          ([outChannels], .f32), ([outChannels], .f32)]))
         }
-        // Flash attention: self-attention over image tokens.
-        let (sequence, heads, headDim) = large ? (4096, 16, 64) : (256, 8, 64)
-        cases.append(Case(
-            name: "attention", shape: "L\(sequence) h\(heads) d\(headDim)", dtype: .f32, measure: .flops,
-            amount: 4 * Double(sequence) * Double(sequence) * Double(heads * headDim),
-            build: { graph, inputs in
-                try graph.attention(query: inputs[0], key: inputs[1], value: inputs[2], heads: heads)
-            },
-            inputs: Array(repeating: ([1, sequence, heads * headDim], .f32), count: 3)))
+        // Flash attention: self-attention over image tokens (head dim 64), and over a video DiT's (Wan's 128).
+        let attentionShapes = [("attention", large ? (4096, 16, 64) : (256, 8, 64)),
+                               ("attention-d128", large ? (4096, 12, 128) : (512, 4, 128))]
+        for (name, (sequence, heads, headDim)) in attentionShapes {
+            cases.append(Case(
+                name: name, shape: "L\(sequence) h\(heads) d\(headDim)", dtype: .f32, measure: .flops,
+                amount: 4 * Double(sequence) * Double(sequence) * Double(heads * headDim),
+                build: { graph, inputs in
+                    try graph.attention(query: inputs[0], key: inputs[1], value: inputs[2], heads: heads)
+                },
+                inputs: Array(repeating: ([1, sequence, heads * headDim], .f32), count: 3)))
+        }
         let (groupChannels, groupSide) = large ? (512, 128) : (128, 32)
         cases.append(Case(
             name: "group-norm", shape: "1x\(groupChannels)x\(groupSide)x\(groupSide) g32", dtype: .f32, measure: .bytes,
