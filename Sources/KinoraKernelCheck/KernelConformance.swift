@@ -7,8 +7,9 @@ public enum KernelConformance {
     /// The cases for `device`, kernel family by family, each with f32 activations and then (unless exempt) with f16
     /// and with bf16 ones; those the device cannot run carry a skip reason.
     public static func cases(for device: GPUDevice) -> [ConformanceCase] {
-        let f32 = matmulCases(for: device) + convolutionCases(for: device) + attentionCases(for: device) + normalizationCases()
-            + elementwiseCases() + layoutCases() + embeddingCases() + resamplingCases() + sequenceCases(for: device)
+        let f32 = matmulCases(for: device) + convolutionCases(for: device) + attentionCases(for: device)
+            + normalizationCases() + elementwiseCases() + layoutCases() + embeddingCases() + resamplingCases()
+            + sequenceCases(for: device)
         let half = [DType.f16, .bf16].flatMap { dtype in
             f32.filter { $0.halfExemption == nil }.map { $0.withActivations(dtype) }
         }

@@ -21,7 +21,7 @@ struct CooperativeAttentionPlan {
                 + "(glslang 13 was missing at build time; run scripts/setup.sh and rebuild)")
         }
         let shape = matmul.shape
-        // Q·Kᵀ runs over the head dim in steps of K, P·V over it in blocks of N; zero padding adds nothing to either.
+        // Q·Kᵀ runs over the head dim in steps of K, P·V over it in blocks of N; zero padding changes neither.
         var step = max(shape.n, shape.k)
         while step % shape.n != 0 || step % shape.k != 0 { step += 1 }
         let paddedDim = (headDim + step - 1) / step * step
