@@ -15,6 +15,10 @@ struct CooperativeAttentionPlan {
     /// Throws on a device without cooperative matrices; nil when even the smallest tiles of this head dim exceed the
     /// device's shared memory (the scalar kernel then runs).
     init?(device: GPUDevice, headDim: Int) throws {
+        guard device.physical.features.cooperativeMatrix else {
+            throw TensorError.invalidArgument(op: "attention", reason: "\(device.physical.name) has no "
+                + "VK_KHR_cooperative_matrix with f16 inputs; use the scalar attention strategy")
+        }
         let matmul = try CooperativeMatrixPlan(device: device)
         guard ShaderLibrary.spirv(named: "attention_coopmat") != nil else {
             throw TensorError.invalidArgument(op: "attention", reason: "this build has no cooperative-matrix kernels "

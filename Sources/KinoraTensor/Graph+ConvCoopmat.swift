@@ -10,6 +10,10 @@ extension Graph {
     func cooperativeConvolutionPlan() throws -> CooperativeMatrixPlan? {
         switch convolutionStrategy {
         case .cooperativeMatrix:
+            guard device.physical.features.cooperativeMatrix else {
+                throw TensorError.invalidArgument(op: "conv", reason: "\(device.physical.name) has no "
+                    + "VK_KHR_cooperative_matrix with f16 inputs; use another convolution strategy")
+            }
             let plan = try CooperativeMatrixPlan(device: device)
             guard ShaderLibrary.spirv(named: "conv_coopmat.f32") != nil else {
                 throw TensorError.invalidArgument(op: "conv", reason: "this build has no cooperative-matrix "
