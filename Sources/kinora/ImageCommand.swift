@@ -99,6 +99,13 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The PNG, JPEG or WebP to write.")
     var output: String
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Print the device and the seconds of each step and of the decode on standard error.",
+        discussion: "Step 1 counts from the start of the generation, so it includes encoding the prompt and uploading "
+            + "the UNet's weights; the decode counts from the end of the last step and includes uploading the VAE's "
+            + "(scripts/bench-sdcpp.sh reads these lines)."))
+    var timings = false
+
     enum PredictionOption: String, ExpressibleByArgument {
         case eps, v
 
@@ -154,8 +161,17 @@ struct ImageCommand: ParsableCommand {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         let bar = ProgressBar(label: "denoising")
-        let image = try pipeline.generate(settings, initImage: initial) { bar.update($0.step, of: $0.steps) }
+        if timings { Self.note("device: \(device.physical.name)") }
+        var mark = Date()
+        let image = try pipeline.generate(settings, initImage: initial) { step in
+            bar.update(step.step, of: step.steps)
+            if timings {
+                Self.note(String(format: "step %d/%d: %.3f s", step.step, step.steps, -mark.timeIntervalSinceNow))
+                mark = Date()
+            }
+        }
         bar.finish()
+        if timings { Self.note(String(format: "decode: %.3f s", -mark.timeIntervalSinceNow)) }
         let broken = image.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else {
             throw PipelineError.nonFinite(count: broken, total: image.count, model: model)
@@ -188,6 +204,11 @@ struct ImageCommand: ParsableCommand {
                                         configuration: config.map { URL(filePath: $0) },
                                         prediction: prediction?.type)
         return try StableDiffusionComponents(singleFile: url, options: options)
+    }
+
+    /// Writes one line to standard error.
+    static func note(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// What to tell the user when the plain syntax drops tokens, as diffusers warns when it truncates.

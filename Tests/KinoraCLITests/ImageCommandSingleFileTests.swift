@@ -45,6 +45,22 @@ final class ImageCommandSingleFileTests: XCTestCase {
                 .utf8)))
     }
 
+    func testTimingsPrintTheDeviceEveryStepAndTheDecode() throws {
+        let output = FileManager.default.temporaryDirectory.appending(path: "kinora-timings-\(UUID()).png")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let outcome = try KinoraCommand.run(["image", "--model", fixture("pipeline/sd"), "--prompt", "a red fox",
+                               "--steps", "2", "--width", "16", "--height", "16", "--timings", "-o", output.path])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let lines = outcome.error.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("device: ") && $0.count > "device: ".count }, outcome.error)
+        for label in ["step 1/2: ", "step 2/2: ", "decode: "] {
+            let line = lines.first { $0.hasPrefix(label) }
+            let seconds = line.flatMap { Double($0.dropFirst(label.count).dropLast(2)) }
+            XCTAssertNotNil(seconds, "no '\(label)<seconds> s' line in:\n\(outcome.error)")
+            XCTAssertTrue(line?.hasSuffix(" s") == true, outcome.error)
+        }
+    }
+
     func testSingleFileOptionsAreRejectedForAFolder() throws {
         let outcome = try KinoraCommand.run(["image", "--model", fixture("pipeline/sd"),
                                "--tokenizer", fixture("pipeline/sd/tokenizer"),
