@@ -12,7 +12,10 @@
 # - the decode: Kinora's from the end of the last step to the picture (it uploads the VAE's weights first);
 #   sd-cli's "decode_first_stage completed, taking" (its weights are on the device since loading). Both include
 #   creating that process's decode pipelines.
-# The table holds the medians; ratio = sd-cli's median / Kinora's (above 1: Kinora is faster).
+# The table holds the medians; ratio = sd-cli's median / Kinora's (above 1: Kinora is faster). A run in which
+# sd-cli dies after sampling still gives its step (its decode is left out, "-" when none is left; its log is kept).
+# On Debian 12's lavapipe (Mesa 22.3.6) sd-cli was seen to die with heap corruption inside the driver while creating
+# pipelines, at the start of the UNet or of the decode.
 #
 # Everything the peer needs is made here once, into CACHE: Debian packages when missing (cmake, g++, glslc,
 # libvulkan-dev, Mesa's lavapipe; installed when run as root), the sdist from files.pythonhosted.org (sha256
@@ -45,10 +48,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 [[ -x "$KINORA_BIN" ]] || { echo "no kinora binary at $KINORA_BIN (build with: swift build -c release)" >&2; exit 1; }
 mkdir -p "$CACHE"
 
-# Debian packages the peer's build and both runs need.
-packages=(cmake g++ make glslc libvulkan-dev mesa-vulkan-drivers curl ca-certificates python3)
+# Debian packages the peer's build and both runs need: a command already on PATH (a pip cmake, say) will do.
 missing=()
-for package in "${packages[@]}"; do
+for pair in cmake:cmake g++:g++ make:make glslc:glslc curl:curl python3:python3 libvulkan-dev: \
+    mesa-vulkan-drivers: ca-certificates:; do
+    package="${pair%%:*}" tool="${pair#*:}"
+    [[ -n "$tool" ]] && command -v "$tool" > /dev/null && continue
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [[ "${#missing[@]}" -gt 0 ]]; then
@@ -56,7 +61,7 @@ if [[ "${#missing[@]}" -gt 0 ]]; then
     echo "Installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 fi
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
 
@@ -73,11 +78,22 @@ if [[ ! -x "$SD_CLI" ]]; then
         mv "$tarball.partial" "$tarball"
     fi
     [[ -f "$source_dir/CMakeLists.txt" ]] || tar -xzf "$tarball" -C "$CACHE"
+    # ggml-vulkan asks for VK_EXT_layer_settings (validation's best-practice checks, only with its validation
+    # switch on); Debian 12's Vulkan headers (1.3.239) predate that extension, so without it the instance is created
+    # without those settings.
+    vulkan_source="$source_dir/ggml/src/ggml-vulkan/ggml-vulkan.cpp"
+    if ! grep -q "#ifdef VK_EXT_layer_settings" "$vulkan_source"; then
+        sed -i -e 's|^    VkBool32 enable_best_practice = layer_settings;$|#ifdef VK_EXT_layer_settings\n&|' \
+            -e 's|^\(    vk::InstanceCreateInfo instance_create_info(vk::InstanceCreateFlags{}, &app_info, layers, '\
+'extensions\), &layer_setting_info);$|&\n#else\n\1);\n#endif|' "$vulkan_source"
+        grep -q "^#ifdef VK_EXT_layer_settings" "$vulkan_source" && grep -q "layers, extensions);$" "$vulkan_source" \
+            || { echo "could not patch $vulkan_source for Debian's Vulkan headers" >&2; exit 1; }
+    fi
     echo "Building sd-cli (ggml Vulkan) in $source_dir/build; this takes a while once"
     cmake -S "$source_dir" -B "$source_dir/build" -DSD_VULKAN=ON -DSD_BUILD_EXAMPLES=ON -DCMAKE_BUILD_TYPE=Release \
-        > "$CACHE/configure.log" 2>&1 || { tail -30 "$CACHE/configure.log" >&2; exit 1; }
-    cmake --build "$source_dir/build" -j"$(nproc)" --target sd-cli > "$CACHE/build.log" 2>&1 \
-        || { tail -30 "$CACHE/build.log" >&2; exit 1; }
+        > "$CACHE/sd-cli-configure.log" 2>&1 || { tail -30 "$CACHE/sd-cli-configure.log" >&2; exit 1; }
+    cmake --build "$source_dir/build" -j"$(nproc)" --target sd-cli > "$CACHE/sd-cli-build.log" 2>&1 \
+        || { tail -30 "$CACHE/sd-cli-build.log" >&2; exit 1; }
 fi
 
 # The checkpoint both sides load.
@@ -92,8 +108,10 @@ export GGML_VK_VISIBLE_DEVICES="$index"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# The median of the numbers on standard input ("nan" lines, runs without that figure, left out; "nan" if none).
 median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END {
+        if (!NR) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # One Kinora run: prints "step decode device".
@@ -114,13 +132,17 @@ run_kinora() {
     echo "$step $decode $device"
 }
 
-# One sd-cli run: prints "step decode device".
+# One sd-cli run: prints "step decode device", decode "nan" when sd-cli died after sampling (its log is kept in
+# CACHE/sd-cli-failure.log).
 run_sdcpp() {
-    local size=$1 seed=$2 log="$work/sdcpp.log"
+    local size=$1 seed=$2 log="$work/sdcpp.log" status=0
     # shellcheck disable=SC2086
-    if ! "$SD_CLI" -m "$checkpoint" -p "$PROMPT" --steps "$STEPS" --cfg-scale "$CFG" --sampling-method euler \
-        -W "$size" -H "$size" -s "$seed" -o "$work/sdcpp.png" -v $SDCPP_ARGS > "$log" 2>&1; then
-        echo "sd-cli failed:" >&2; tail -20 "$log" >&2; return 1
+    "$SD_CLI" -m "$checkpoint" -p "$PROMPT" --steps "$STEPS" --cfg-scale "$CFG" --sampling-method euler \
+        -W "$size" -H "$size" -s "$seed" -o "$work/sdcpp.png" -v $SDCPP_ARGS > "$log" 2>&1 || status=$?
+    if [[ "$status" -ne 0 ]]; then
+        cp "$log" "$CACHE/sd-cli-failure.log"
+        echo "sd-cli exited with status $status (log: $CACHE/sd-cli-failure.log):" >&2
+        tail -3 "$log" >&2
     fi
     local device
     device=$(sed -n 's/.*ggml_vulkan: [0-9]* = \(.*\) | uma.*/\1/p' "$log" | head -1)
@@ -139,9 +161,10 @@ run_sdcpp() {
             match($0, /taking [0-9.]+s/); decode = substr($0, RSTART + 7, RLENGTH - 8)
         }
         END {
-            if (!((steps - 1) in mean) || !(steps in mean) || decode == "") exit 1
-            printf "%.3f %s %s\n", steps * mean[steps] - (steps - 1) * mean[steps - 1], decode, device
-        }' || { echo "sd-cli's log lacks its step times or decode time:" >&2; tail -20 "$log" >&2; return 1; }
+            if (!((steps - 1) in mean) || !(steps in mean)) exit 1
+            printf "%.3f %s %s\n", steps * mean[steps] - (steps - 1) * mean[steps - 1], decode == "" ? "nan" : decode,
+                device
+        }' || { echo "sd-cli's log lacks its step times:" >&2; tail -5 "$log" >&2; return 1; }
 }
 
 rows=()
@@ -154,12 +177,18 @@ for size in $SIZES; do
         printf "size %d run %d kinora: step %7.2f s  decode %7.2f s\n" "$size" "$run" "$step" "$decode"
         read -r step decode sdcpp_device < <(run_sdcpp "$size" "$run") || exit 1
         echo "$step $decode" >> "$work/sdcpp.times"
-        printf "size %d run %d sd-cli: step %7.2f s  decode %7.2f s\n" "$size" "$run" "$step" "$decode"
+        printf "size %d run %d sd-cli: step %7.2f s  decode %7s s\n" "$size" "$run" "$step" "$decode"
     done
     ks=$(cut -d' ' -f1 "$work/kinora.times" | median); kd=$(cut -d' ' -f2 "$work/kinora.times" | median)
     ss=$(cut -d' ' -f1 "$work/sdcpp.times" | median); sd=$(cut -d' ' -f2 "$work/sdcpp.times" | median)
-    rows+=("$(printf "%-6s %12.3f %14.3f %7.2fx %14.3f %16.3f %7.2fx" "$size" "$ks" "$ss" \
-        "$(echo "$ss / $ks" | bc -l)" "$kd" "$sd" "$(echo "$sd / $kd" | bc -l)")")
+    # A side with no figure (sd-cli died before its decode ended) prints "-".
+    rows+=("$(awk -v size="$size" -v ks="$ks" -v ss="$ss" -v kd="$kd" -v sd="$sd" '
+        function cell(x, width) { return x ~ /^[0-9.]+$/ ? sprintf("%" width ".3f", x) : sprintf("%" width "s", "-") }
+        function ratio(a, b) {
+            return a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0 ? sprintf("%7.2fx", a / b) : "       -"
+        }
+        BEGIN { print sprintf("%-6s", size) " " cell(ks, 12) " " cell(ss, 14) " " ratio(ss, ks) " " cell(kd, 14) " " \
+            cell(sd, 16) " " ratio(sd, kd) }')")
 done
 
 echo
