@@ -56,6 +56,8 @@ for pair in cmake:cmake g++:g++ make:make glslc:glslc curl:curl python3:python3 
     [[ -n "$tool" ]] && command -v "$tool" > /dev/null && continue
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# The checkpoint writer's numpy: Debian's package for Debian's python3 (which refuses pip installs, PEP 668).
+python3 -c "import numpy" 2>/dev/null || missing+=(python3-numpy)
 if [[ "${#missing[@]}" -gt 0 ]]; then
     [[ "$(id -u)" -eq 0 ]] || { echo "missing packages (install as root): ${missing[*]}" >&2; exit 1; }
     echo "Installing: ${missing[*]}"
@@ -63,7 +65,8 @@ if [[ "${#missing[@]}" -gt 0 ]]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 fi
-python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
+python3 -c "import numpy" 2>/dev/null \
+    || { echo "no numpy for $(command -v python3) (Debian's python3-numpy serves /usr/bin/python3)" >&2; exit 1; }
 
 # sd-cli, built once from the sdist's vendored stable-diffusion.cpp.
 source_dir="$CACHE/$SDIST_NAME/vendor/stable-diffusion.cpp"
