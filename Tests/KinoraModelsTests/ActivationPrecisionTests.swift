@@ -12,4 +12,11 @@ final class ActivationPrecisionTests: XCTestCase {
         XCTAssertEqual(ActivationPrecision.resolve(.fp16, weights: .f32).dtype, .f16)
         XCTAssertEqual(ActivationPrecision.allCases.map(\.dtype), Graph.activationDTypes)
     }
+
+    func testEitherSpellingNamesAPrecision() {
+        XCTAssertEqual(["fp32", "f32", "fp16", "f16", "bf16"].map(ActivationPrecision.init(name:)),
+                       [.fp32, .fp32, .fp16, .fp16, .bf16])
+        XCTAssertNil(ActivationPrecision(name: "fp8"))
+        XCTAssertNil(ActivationPrecision(name: "half"))
+    }
 }

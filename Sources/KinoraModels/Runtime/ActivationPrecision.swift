@@ -9,6 +9,17 @@ import KinoraTensor
 public enum ActivationPrecision: String, CaseIterable, Sendable, Codable {
     case fp32, fp16, bf16
 
+    /// The precision named `fp32`, `fp16`, `bf16`, or by its storage type (`f32`, `f16`), as `--kv-cache` and a
+    /// workflow's `precision:` spell it.
+    public init?(name: String) {
+        switch name {
+        case "fp32", "f32": self = .fp32
+        case "fp16", "f16": self = .fp16
+        case "bf16": self = .bf16
+        default: return nil
+        }
+    }
+
     /// The activation storage type.
     public var dtype: DType {
         switch self {
