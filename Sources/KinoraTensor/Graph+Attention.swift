@@ -126,7 +126,7 @@ extension Graph {
             + maskStrides + [blockCausal ?? 1, max(0, keyLength - queryLength)]).map(Launch.u32)
         if let plan = try cooperativeAttentionPlan(headDim: headDim) {
             return try recordCooperativeAttention(
-                plan, query: query, key: key, value: value, mask: mask == nil ? nil : maskOperand,
+                plan, query: q, key: k, value: v, mask: mask == nil ? nil : maskOperand,
                 blockCausal: blockCausal != nil, pushConstants: pushConstants, grid: (queryLength, heads, batch),
                 work: 4 * Double(batch * heads) * Double(queryLength) * Double(keyLength) * Double(headDim))
         }

@@ -73,19 +73,18 @@ extension Graph {
         }
     }
 
-    /// Records `attention_coopmat.comp` over `attention(...)`'s checked operands and push constants; the result is
-    /// stored in the activation type.
+    /// Records `attention_coopmat.comp` over `attention(...)`'s checked operands (q, k and v already in the activation
+    /// type, the mask in f32) and push constants; the result is stored in the activation type.
     func recordCooperativeAttention(_ plan: CooperativeAttentionPlan, query: Value, key: Value, value: Value,
                                     mask: Value?, blockCausal: Bool, pushConstants: [UInt32],
                                     grid: (queryLength: Int, heads: Int, batch: Int), work: Double) throws -> Value {
-        let q = try activation(query), k = try activation(key), v = try activation(value)
-        let maskOperand = try mask.map { try cast($0, to: .f32) } ?? q
+        let maskOperand = mask ?? query
         let call = KernelCall(
             shader: activationShader("attention_coopmat"),
             specialization: plan.specialization(hasMask: mask != nil, blockCausal: blockCausal),
             pushConstants: pushConstants,
             groups: (UInt32((grid.queryLength + plan.rows - 1) / plan.rows), UInt32(grid.heads), UInt32(grid.batch)),
-            operands: [q, k, v, maskOperand].map { .init(value: $0.id, access: .read) },
+            operands: [query, key, value, maskOperand].map { .init(value: $0.id, access: .read) },
             work: work, label: "attention")
         return record(call, output: query.shape, dtype: activationDType)
     }
