@@ -106,6 +106,7 @@ void kvk_query_capabilities(VkPhysicalDevice device, KvkDeviceCapabilities *out)
     out->subgroupSupportedOperations = subgroup.supportedOperations;
     out->minSubgroupSize = vulkan13 ? sizeControl.minSubgroupSize : subgroup.subgroupSize;
     out->maxSubgroupSize = vulkan13 ? sizeControl.maxSubgroupSize : subgroup.subgroupSize;
+    out->requiredSubgroupSizeStages = vulkan13 ? sizeControl.requiredSubgroupSizeStages : 0;
     out->driverID = driver.driverID;
     memcpy(out->driverName, driver.driverName, sizeof(out->driverName));
     memcpy(out->driverInfo, driver.driverInfo, sizeof(out->driverInfo));

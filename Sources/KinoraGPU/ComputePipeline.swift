@@ -32,6 +32,7 @@ public final class PipelineCache: @unchecked Sendable {
     private struct Key: Hashable {
         var shader: String
         var specialization: [UInt32]
+        var subgroupSize: UInt32?
     }
 
     let setLayout: VkDescriptorSetLayout
@@ -154,10 +155,14 @@ public final class PipelineCache: @unchecked Sendable {
     public var count: Int { lock.withLock { pipelines.count } }
 
     /// The pipeline for `shader` with `specialization` (constant id i gets element i), created on first request.
-    public func pipeline(_ shader: String, specialization: [UInt32]) throws -> ComputePipeline {
-        let key = Key(shader: shader, specialization: specialization)
+    /// `subgroupSize`, for a kernel that deals its work to subgroups of that size (the tensor-core kernels), is
+    /// required of the driver, which may otherwise pick another (Intel's vary; AMD's run wave32 or wave64); where the
+    /// device cannot fix it and its sizes vary, creating the pipeline fails, saying so.
+    public func pipeline(_ shader: String, specialization: [UInt32], subgroupSize: UInt32? = nil) throws
+        -> ComputePipeline {
+        let key = Key(shader: shader, specialization: specialization, subgroupSize: subgroupSize)
         if let cached = lock.withLock({ pipelines[key] }) { return cached }
-        let pipeline = try create(shader: shader, specialization: specialization)
+        let pipeline = try create(shader: shader, specialization: specialization, subgroupSize: subgroupSize)
         return lock.withLock {
             if let raced = pipelines[key] { return raced }
             pipelines[key] = pipeline
@@ -166,8 +171,15 @@ public final class PipelineCache: @unchecked Sendable {
         }
     }
 
-    private func create(shader: String, specialization: [UInt32]) throws -> ComputePipeline {
+    private func create(shader: String, specialization: [UInt32], subgroupSize: UInt32?) throws -> ComputePipeline {
         guard let words = source(shader) else { throw GPUError.shaderNotFound(shader) }
+        let features = device.physical.features
+        let requiredSize = subgroupSize.flatMap { features.computeSubgroupSizeControl ? $0 : nil }
+        if let subgroupSize, requiredSize == nil, features.minSubgroupSize != features.maxSubgroupSize {
+            throw GPUError.invalidArgument("\(shader) needs subgroups of \(subgroupSize) invocations, and "
+                + "\(device.physical.name) can neither fix its subgroup size nor keeps one "
+                + "(\(features.minSubgroupSize)–\(features.maxSubgroupSize))")
+        }
         let vk = device.vk
         var module: VkShaderModule?
         let moduleResult = words.withUnsafeBufferPointer { code in
@@ -195,17 +207,23 @@ public final class PipelineCache: @unchecked Sendable {
                 specializationInfo.pData = UnsafeRawPointer(valueBytes.baseAddress)
                 return withUnsafePointer(to: &specializationInfo) { specializationPointer in
                     "main".withCString { entryName in
-                        var stage = VkPipelineShaderStageCreateInfo()
-                        stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
-                        stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
-                        stage.module = module
-                        stage.pName = entryName
-                        stage.pSpecializationInfo = specialization.isEmpty ? nil : specializationPointer
-                        var info = VkComputePipelineCreateInfo()
-                        info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
-                        info.stage = stage
-                        info.layout = layout
-                        return vk.vkCreateComputePipelines(device.handle, driverCache, 1, &info, nil, &pipeline)
+                        var required = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo()
+                        required.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO
+                        required.requiredSubgroupSize = requiredSize ?? 0
+                        return withUnsafePointer(to: &required) { requiredPointer in
+                            var stage = VkPipelineShaderStageCreateInfo()
+                            stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+                            stage.pNext = requiredSize == nil ? nil : UnsafeRawPointer(requiredPointer)
+                            stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
+                            stage.module = module
+                            stage.pName = entryName
+                            stage.pSpecializationInfo = specialization.isEmpty ? nil : specializationPointer
+                            var info = VkComputePipelineCreateInfo()
+                            info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
+                            info.stage = stage
+                            info.layout = layout
+                            return vk.vkCreateComputePipelines(device.handle, driverCache, 1, &info, nil, &pipeline)
+                        }
                     }
                 }
             }

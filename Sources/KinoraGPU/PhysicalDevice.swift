@@ -37,6 +37,9 @@ public struct PhysicalDevice: @unchecked Sendable {
         public var minSubgroupSize: UInt32
         public var maxSubgroupSize: UInt32
         public var subgroupSizeControl: Bool
+        /// Whether a compute pipeline can require its subgroup size (subgroup size control, with compute among the
+        /// `requiredSubgroupSizeStages`), as the kernels that deal tiles to subgroups need.
+        public var computeSubgroupSizeControl: Bool
         public var subgroupArithmetic: Bool
         public var computeFullSubgroups: Bool
         public var cooperativeMatrix: Bool
@@ -121,6 +124,8 @@ public struct PhysicalDevice: @unchecked Sendable {
             minSubgroupSize: capabilities.minSubgroupSize,
             maxSubgroupSize: capabilities.maxSubgroupSize,
             subgroupSizeControl: capabilities.subgroupSizeControl,
+            computeSubgroupSizeControl: capabilities.subgroupSizeControl
+                && capabilities.requiredSubgroupSizeStages & UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue) != 0,
             subgroupArithmetic: capabilities.subgroupSupportedOperations & arithmeticBit != 0,
             computeFullSubgroups: capabilities.computeFullSubgroups,
             cooperativeMatrix: capabilities.cooperativeMatrix && !f16Shapes.isEmpty,

@@ -85,7 +85,7 @@ extension Graph {
             pushConstants: pushConstants,
             groups: (UInt32((grid.queryLength + plan.rows - 1) / plan.rows), UInt32(grid.heads), UInt32(grid.batch)),
             operands: [query, key, value, maskOperand].map { .init(value: $0.id, access: .read) },
-            work: work, label: "attention")
+            work: work, label: "attention", subgroupSize: UInt32(plan.subgroupSize))
         return record(call, output: query.shape, dtype: activationDType)
     }
 }

@@ -68,7 +68,7 @@ extension Graph {
             operands: [input, weightOperand, biasOperand ?? weightOperand] + fused.operands,
             work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
                 * Double(g.kernel.reduce(1, *)) / Double(phases),
-            label: op)
+            label: op, subgroupSize: UInt32(plan.subgroupSize))
         return record(call, output: outputShape, dtype: activationDType)
     }
 }

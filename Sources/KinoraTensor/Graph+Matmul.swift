@@ -90,7 +90,7 @@ extension Graph {
                     transposeB: transposeB, hasBias: bias != nil),
                 pushConstants: pushConstants,
                 groups: (UInt32((n + plan.bn - 1) / plan.bn), UInt32((m + plan.bm - 1) / plan.bm), UInt32(batchA)),
-                operands: operands, work: work, label: "matmul")
+                operands: operands, work: work, label: "matmul", subgroupSize: UInt32(plan.subgroupSize))
             return record(call, output: Array(a.shape.dropLast()) + [n], dtype: activationDType)
         }
         let direct = matmulStrategy == .direct || (matmulStrategy == .automatic && device.physical.kind == .cpu)

@@ -269,7 +269,8 @@ public final class Graph {
                     }
                     return BufferBinding(stored, operand.access, offset: offset, length: bindingLength(operand.value))
                 }
-                let pipeline = try device.pipelines.pipeline(node.call.shader, specialization: node.call.specialization)
+                let pipeline = try device.pipelines.pipeline(node.call.shader, specialization: node.call.specialization,
+                                                             subgroupSize: node.call.subgroupSize)
                 try stream.dispatch(pipeline, bindings: bindings, pushConstants: node.call.pushConstants,
                                     groups: node.call.groups, label: node.call.label, work: node.call.work)
                 for operand in node.call.operands {

@@ -17,6 +17,9 @@ struct KernelCall {
     /// Floating-point operations (or bytes moved), for batching and for the bench.
     var work: Double
     var label: String
+    /// The subgroup size the kernel is written for, required of the driver (the tensor-core kernels deal their tiles
+    /// to exactly that many subgroups); nil lets the driver choose.
+    var subgroupSize: UInt32? = nil
 }
 
 /// Helpers for launch geometry and push constants.

@@ -21,6 +21,24 @@ final class CommandStreamTests: GPUTestCase {
         }
     }
 
+    /// A kernel that needs the device's subgroup size gets a pipeline of its own that requires it (the validation
+    /// layer checks the requirement against the device's range), and computes what the plain one does.
+    func testAPipelineThatRequiresTheSubgroupSizeRunsAsThePlainOne() throws {
+        let size = device.physical.features.subgroupSize
+        let plain = try device.pipelines.pipeline("fill", specialization: [64])
+        let fixed = try device.pipelines.pipeline("fill", specialization: [64], subgroupSize: size)
+        XCTAssertFalse(plain === fixed, "a pipeline of its own")
+        XCTAssertTrue(fixed === (try device.pipelines.pipeline("fill", specialization: [64], subgroupSize: size)))
+        let count = 300
+        let buffer = try device.allocate(bytes: UInt64(count * 4))
+        let stream = CommandStream(device: device)
+        try stream.dispatch(fixed, bindings: [BufferBinding(buffer, .write)],
+                            pushConstants: [UInt32(count), Float(1).bitPattern, Float(2).bitPattern],
+                            groups: (UInt32((count + 63) / 64), 1, 1))
+        try stream.finish()
+        XCTAssertEqual(try device.read(buffer, as: Float.self, count: count), (0..<count).map { 1 + 2 * Float($0) })
+    }
+
     func testIndependentWritesNeedNoBarrierButAWriteAfterWriteDoes() throws {
         let first = try device.allocate(bytes: 4096)
         let second = try device.allocate(bytes: 4096)

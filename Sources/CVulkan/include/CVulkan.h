@@ -183,6 +183,8 @@ typedef struct KvkDeviceCapabilities {
     uint32_t subgroupSize;
     uint32_t minSubgroupSize;
     uint32_t maxSubgroupSize;
+    /// VkPhysicalDeviceSubgroupSizeControlProperties::requiredSubgroupSizeStages (0 below Vulkan 1.3).
+    uint32_t requiredSubgroupSizeStages;
     uint32_t subgroupSupportedOperations;
     VkDriverId driverID;
     char driverName[VK_MAX_DRIVER_NAME_SIZE];
