@@ -277,14 +277,24 @@ extension Graph {
         return (constants, operands)
     }
 
-    private func recordConvolution(op: String, x: Value, weight: Value, bias: Value?, geometry g: ConvGeometry,
-                                   outputShape: [Int], epilogue: ConvEpilogue = .none) throws -> Value {
+    /// The implicit GEMM's launch over a convolution (`conv.comp`'s and `conv_coopmat.comp`'s): its mode (0 general,
+    /// 1 pointwise, 2 transposed 1-D), its output-channel tiles of `rows` per group, its phases (the transposed kernel
+    /// runs one GEMM per output position modulo the stride) and its workgroups, with position tiles of `columns`;
+    /// and the push constants both kernels take.
+    struct ConvGEMMLaunch {
+        var mode: UInt32
+        var rowTiles: Int
+        var phases: Int
+        var groups: (x: UInt32, y: UInt32, z: UInt32)
+        var pushConstants: [UInt32]
+        var work: Double
+    }
+
+    func convGEMMLaunch(op: String, _ g: ConvGeometry, rows: Int, columns tileColumns: Int, weightScale: Float)
+        throws -> ConvGEMMLaunch {
         let inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups
         let pointwise = g.kernel == [1, 1, 1] && g.stride == [1, 1, 1] && g.padding == [0, 0, 0]
-        let mode: UInt32 = g.transposed ? 2 : (pointwise ? 1 : 0)
-        let tile = ConvTile.choose(outChannelsPerGroup: outPerGroup)
-        let rowTiles = (outPerGroup + tile.bm - 1) / tile.bm
-        // The transposed kernel runs one GEMM per output phase (position modulo the stride).
+        let rowTiles = (outPerGroup + rows - 1) / rows
         let phases = g.transposed ? g.stride[2] : 1
         let columns = g.batch * (g.transposed ? (g.output[2] + phases - 1) / phases : g.outputSize)
         let zGroups = rowTiles * g.groups * phases
@@ -292,7 +302,23 @@ extension Graph {
             throw TensorError.invalidArgument(
                 op: op, reason: "\(g.groups) groups × \(phases) phases × \(rowTiles) channel tiles exceed 65535")
         }
-        let columnTiles = Launch.groups((columns + tile.bn - 1) / tile.bn)
+        let columnTiles = Launch.groups((columns + tileColumns - 1) / tileColumns)
+        return ConvGEMMLaunch(
+            mode: g.transposed ? 2 : (pointwise ? 1 : 0), rowTiles: rowTiles, phases: phases,
+            groups: (columnTiles.x, columnTiles.y, UInt32(zGroups)),
+            pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
+                .map(Launch.u32) + [Launch.bits(weightScale)],
+            work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
+                * Double(g.kernel.reduce(1, *)) / Double(phases))
+    }
+
+    private func recordConvolution(op: String, x: Value, weight: Value, bias: Value?, geometry g: ConvGeometry,
+                                   outputShape: [Int], epilogue: ConvEpilogue = .none) throws -> Value {
+        // Float8 weights have one variant, with the f32 bias; the scale is a push constant (1 for other types).
+        let variant = weight.dtype.isFloat8 ? "\(weight.dtype.variant)_f32" : weight.dtype.variant
+        let weightScale = weight.dtype.isFloat8 ? scale(of: weight) : 1
+        let tile = ConvTile.choose(outChannelsPerGroup: g.outChannels / g.groups)
+        let launch = try convGEMMLaunch(op: op, g, rows: tile.bm, columns: tile.bn, weightScale: weightScale)
 
         var operands = [KernelCall.Operand(value: try activation(x).id, access: .read),
                         KernelCall.Operand(value: weight.id, access: .read)]
@@ -303,9 +329,6 @@ extension Graph {
         }
         let fused = try epilogueBindings(op: op, epilogue, outChannels: g.outChannels, outputShape: outputShape,
                                          placeholder: operands[0])
-        // Float8 weights have one variant, with the f32 bias; the scale is a push constant (1 for other types).
-        let variant = weight.dtype.isFloat8 ? "\(weight.dtype.variant)_f32" : weight.dtype.variant
-        let weightScale = weight.dtype.isFloat8 ? scale(of: weight) : 1
         let cpu = device.physical.kind == .cpu
         if convolutionStrategy == .winograd || (convolutionStrategy == .fastest && cpu), winogradApplies(g),
            let plan = winogradPlan(g) {
@@ -314,12 +337,13 @@ extension Graph {
                                              outputShape: outputShape)
         }
         if let plan = try cooperativeConvolutionPlan() {
-            return try recordCooperativeConvolution(op: op, x: x, weight: weight, bias: bias, geometry: g, plan: plan,
-                                                    epilogue: epilogue, outputShape: outputShape)
+            return try recordCooperativeConvolution(
+                op: op, geometry: g, plan: plan, hasBias: bias != nil, variant: variant, weightScale: weightScale,
+                operands: operands + fused.operands, epilogue: fused.constants, outputShape: outputShape)
         }
         let direct = !g.transposed && (convolutionStrategy == .direct || (convolutionStrategy != .sharedMemory && cpu))
         if direct {
-            return try recordDirectConvolution(op: op, geometry: g, mode: mode, hasBias: bias != nil,
+            return try recordDirectConvolution(op: op, geometry: g, mode: launch.mode, hasBias: bias != nil,
                                                variant: variant, weightScale: weightScale,
                                                operands: operands + fused.operands, epilogue: fused.constants,
                                                outputShape: outputShape)
@@ -327,15 +351,10 @@ extension Graph {
         let tileConstants = [tile.threads, 1, 1, tile.bm, tile.bn, tile.bk, tile.tm, tile.tn]
         let call = KernelCall(
             shader: activationShader("conv.\(variant)"),
-            specialization: tileConstants.map { UInt32($0) } + [mode, bias == nil ? 0 : 1]
+            specialization: tileConstants.map { UInt32($0) } + [launch.mode, bias == nil ? 0 : 1]
                 + (g.kernel + g.stride + g.dilation + g.padding).map { UInt32($0) } + fused.constants,
-            pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
-                .map(Launch.u32) + [Launch.bits(weightScale)],
-            groups: (columnTiles.x, columnTiles.y, UInt32(zGroups)),
-            operands: operands + fused.operands,
-            work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
-                * Double(g.kernel.reduce(1, *)) / Double(phases),
-            label: op)
+            pushConstants: launch.pushConstants, groups: launch.groups, operands: operands + fused.operands,
+            work: launch.work, label: op)
         return record(call, output: outputShape, dtype: activationDType)
     }
 

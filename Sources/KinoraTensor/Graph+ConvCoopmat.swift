@@ -32,43 +32,22 @@ extension Graph {
         }
     }
 
-    /// Records `conv_coopmat.comp` for a checked convolution: the same GEMM, grid and push constants as
-    /// `conv.comp`, its input read and its output stored in the activation type.
-    func recordCooperativeConvolution(op: String, x: Value, weight: Value, bias: Value?, geometry g: ConvGeometry,
-                                      plan: CooperativeMatrixPlan, epilogue: ConvEpilogue, outputShape: [Int])
+    /// Records `conv_coopmat.comp` for a checked convolution over `recordConvolution`'s operands (input, weight,
+    /// bias or its placeholder, then the epilogue's) and epilogue constants: the same GEMM launch and push constants
+    /// as `conv.comp`, on the tensor-core plan's tiles; the output is stored in the activation type.
+    func recordCooperativeConvolution(op: String, geometry g: ConvGeometry, plan: CooperativeMatrixPlan,
+                                      hasBias: Bool, variant: String, weightScale: Float,
+                                      operands: [KernelCall.Operand], epilogue: [UInt32], outputShape: [Int])
         throws -> Value {
-        let inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups
-        let pointwise = g.kernel == [1, 1, 1] && g.stride == [1, 1, 1] && g.padding == [0, 0, 0]
-        let mode: UInt32 = g.transposed ? 2 : (pointwise ? 1 : 0)
-        let rowTiles = (outPerGroup + plan.bm - 1) / plan.bm
-        let phases = g.transposed ? g.stride[2] : 1
-        let columns = g.batch * (g.transposed ? (g.output[2] + phases - 1) / phases : g.outputSize)
-        let zGroups = rowTiles * g.groups * phases
-        guard zGroups <= 65535 else {
-            throw TensorError.invalidArgument(
-                op: op, reason: "\(g.groups) groups × \(phases) phases × \(rowTiles) channel tiles exceed 65535")
-        }
-        let columnTiles = Launch.groups((columns + plan.bn - 1) / plan.bn)
-        let input = KernelCall.Operand(value: try activation(x).id, access: .read)
-        let weightOperand = KernelCall.Operand(value: weight.id, access: .read)
-        let biasOperand = try bias.map { KernelCall.Operand(value: try cast($0, to: .f32).id, access: .read) }
-        let fused = try epilogueBindings(op: op, epilogue, outChannels: g.outChannels, outputShape: outputShape,
-                                         placeholder: input)
-        let variant = weight.dtype.isFloat8 ? "\(weight.dtype.variant)_f32" : weight.dtype.variant
-        let weightScale = weight.dtype.isFloat8 ? scale(of: weight) : 1
+        let launch = try convGEMMLaunch(op: op, g, rows: plan.bm, columns: plan.bn, weightScale: weightScale)
         let constants = [plan.subgroupsM * plan.subgroupsN * plan.subgroupSize, 1, 1, plan.bm, plan.bn,
-                         plan.shape.m, plan.shape.n, plan.shape.k, Int(mode), bias == nil ? 0 : 1]
+                         plan.shape.m, plan.shape.n, plan.shape.k, Int(launch.mode), hasBias ? 1 : 0]
             + g.kernel + g.stride + g.dilation + g.padding
         let call = KernelCall(
             shader: activationShader("conv_coopmat.\(variant)"),
-            specialization: constants.map { UInt32($0) } + fused.constants,
-            pushConstants: ([g.batch, inPerGroup, outPerGroup, g.groups, rowTiles] + g.input + g.output)
-                .map(Launch.u32) + [Launch.bits(weightScale)],
-            groups: (columnTiles.x, columnTiles.y, UInt32(zGroups)),
-            operands: [input, weightOperand, biasOperand ?? weightOperand] + fused.operands,
-            work: 2 * Double(g.batch) * Double(g.outputSize) * Double(g.outChannels) * Double(inPerGroup)
-                * Double(g.kernel.reduce(1, *)) / Double(phases),
-            label: op, subgroupSize: UInt32(plan.subgroupSize))
+            specialization: constants.map { UInt32($0) } + epilogue, pushConstants: launch.pushConstants,
+            groups: launch.groups, operands: operands, work: launch.work, label: op,
+            subgroupSize: UInt32(plan.subgroupSize))
         return record(call, output: outputShape, dtype: activationDType)
     }
 }
