@@ -9,14 +9,19 @@ struct CooperativeMatrixPlan {
     let shape: (m: Int, n: Int, k: Int)
     let subgroupSize: Int
 
-    init(device: GPUDevice) throws {
+    /// The plan for the tensor-core kernel `shader` of `op` (the matmul's by default); throws, naming `op`, where
+    /// the device has no cooperative matrices (`otherStrategies` says what to use instead) or the build has no such
+    /// kernel (`kernels` names what is missing).
+    init(device: GPUDevice, op: String = "matmul", shader: String = "matmul_coopmat.f32",
+         otherStrategies: String = "use the shared-memory or direct strategy",
+         kernels: String = "cooperative-matrix kernels") throws {
         let features = device.physical.features
         guard features.cooperativeMatrix else {
-            throw TensorError.invalidArgument(op: "matmul", reason: "\(device.physical.name) has no "
-                + "VK_KHR_cooperative_matrix with f16 inputs; use the shared-memory or direct strategy")
+            throw TensorError.invalidArgument(op: op, reason: "\(device.physical.name) has no "
+                + "VK_KHR_cooperative_matrix with f16 inputs; \(otherStrategies)")
         }
-        guard ShaderLibrary.spirv(named: "matmul_coopmat.f32") != nil else {
-            throw TensorError.invalidArgument(op: "matmul", reason: "this build has no cooperative-matrix kernels "
+        guard ShaderLibrary.spirv(named: shader) != nil else {
+            throw TensorError.invalidArgument(op: op, reason: "this build has no \(kernels) "
                 + "(glslang 13 was missing at build time; run scripts/setup.sh and rebuild)")
         }
         // "MxNxK f16->f32" entries; take one that tiles the 32×32 per-subgroup block, preferring 16×16×16.

@@ -1,5 +1,4 @@
 import KinoraGPU
-import KinoraShaders
 
 /// The launch geometry of `attention_coopmat.comp` for one device and head dim: the device's f16×f16→f32 matrix
 /// shape, the head dim padded to a multiple of it, and query rows and key columns per tile that fit shared memory.
@@ -15,15 +14,8 @@ struct CooperativeAttentionPlan {
     /// Throws on a device without cooperative matrices; nil when even the smallest tiles of this head dim exceed the
     /// device's shared memory (the scalar kernel then runs).
     init?(device: GPUDevice, headDim: Int) throws {
-        guard device.physical.features.cooperativeMatrix else {
-            throw TensorError.invalidArgument(op: "attention", reason: "\(device.physical.name) has no "
-                + "VK_KHR_cooperative_matrix with f16 inputs; use the scalar attention strategy")
-        }
-        let matmul = try CooperativeMatrixPlan(device: device)
-        guard ShaderLibrary.spirv(named: "attention_coopmat") != nil else {
-            throw TensorError.invalidArgument(op: "attention", reason: "this build has no cooperative-matrix kernels "
-                + "(glslang 13 was missing at build time; run scripts/setup.sh and rebuild)")
-        }
+        let matmul = try CooperativeMatrixPlan(device: device, op: "attention", shader: "attention_coopmat",
+                                               otherStrategies: "use the scalar attention strategy")
         let shape = matmul.shape
         // Q·Kᵀ runs over the head dim in steps of K, P·V over it in blocks of N; zero padding changes neither.
         var step = max(shape.n, shape.k)

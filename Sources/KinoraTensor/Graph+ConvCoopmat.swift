@@ -1,5 +1,4 @@
 import KinoraGPU
-import KinoraShaders
 
 /// Convolutions on tensor cores: which calls take `conv_coopmat.comp`, and its recording. The launch geometry is the
 /// matmul's (`CooperativeMatrixPlan`: 64 × 64 tiles of output channels × positions, 2 × 2 subgroups).
@@ -11,25 +10,21 @@ extension Graph {
     func cooperativeConvolutionPlan() throws -> CooperativeMatrixPlan? {
         switch convolutionStrategy {
         case .cooperativeMatrix:
-            guard device.physical.features.cooperativeMatrix else {
-                throw TensorError.invalidArgument(op: "conv", reason: "\(device.physical.name) has no "
-                    + "VK_KHR_cooperative_matrix with f16 inputs; use another convolution strategy")
-            }
-            let plan = try CooperativeMatrixPlan(device: device)
-            guard ShaderLibrary.spirv(named: "conv_coopmat.f32") != nil else {
-                throw TensorError.invalidArgument(op: "conv", reason: "this build has no cooperative-matrix "
-                    + "convolution (glslang 13 was missing at build time; run scripts/setup.sh and rebuild)")
-            }
-            return plan
+            return try convolutionPlan()
         case .automatic, .fastest:
-            guard tier == .cooperativeMatrix, device.physical.kind != .cpu,
-                  let plan = try? CooperativeMatrixPlan(device: device),
-                  ShaderLibrary.spirv(named: "conv_coopmat.f32") != nil,
+            guard tier == .cooperativeMatrix, device.physical.kind != .cpu, let plan = try? convolutionPlan(),
                   CooperativeMatrixCheck.passes(.convolution, on: device) else { return nil }
             return plan
         case .sharedMemory, .direct, .winograd:
             return nil
         }
+    }
+
+    /// The tensor-core plan of `conv_coopmat.comp`; throws where the device or the build has none.
+    private func convolutionPlan() throws -> CooperativeMatrixPlan {
+        try CooperativeMatrixPlan(device: device, op: "conv", shader: "conv_coopmat.f32",
+                                  otherStrategies: "use another convolution strategy",
+                                  kernels: "cooperative-matrix convolution")
     }
 
     /// Records `conv_coopmat.comp` for a checked convolution over `recordConvolution`'s operands (input, weight,
