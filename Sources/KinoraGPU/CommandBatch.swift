@@ -11,6 +11,7 @@ final class CommandBatch {
     private let queryPool: VkQueryPool?
     private var retained: [GPUBuffer] = []
     private var labels: [String] = []
+    private var kernels: [String] = []
     private var submitted = false
     private var timestamped = false
     private(set) var dispatches = 0
@@ -99,6 +100,7 @@ final class CommandBatch {
         dispatches = 0
         work = 0
         labels.removeAll()
+        kernels.removeAll()
     }
 
     func recordBarrier() {
@@ -162,6 +164,7 @@ final class CommandBatch {
             vk.vkCmdWriteTimestamp(commandBuffer, stage, queryPool, UInt32(2 * dispatches + 1))
         }
         labels.append(label.isEmpty ? pipeline.shader : label)
+        kernels.append(pipeline.shader)
         dispatches += 1
     }
 
@@ -218,7 +221,8 @@ final class CommandBatch {
         guard result == VK_SUCCESS else { return [] }
         return (0..<dispatches).map { index in
             let ticks = values[2 * index + 1] &- values[2 * index]
-            return DispatchTiming(label: labels[index], nanoseconds: Double(ticks) * periodNanoseconds)
+            return DispatchTiming(label: labels[index], kernel: kernels[index],
+                                  nanoseconds: Double(ticks) * periodNanoseconds)
         }
     }
 }

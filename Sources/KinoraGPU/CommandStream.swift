@@ -34,6 +34,8 @@ public struct BufferBinding {
 /// The GPU time of one recorded dispatch, from timestamp queries.
 public struct DispatchTiming: Sendable {
     public var label: String
+    /// The shader variant that ran.
+    public var kernel: String = ""
     public var nanoseconds: Double
 }
 
@@ -46,7 +48,7 @@ public struct DispatchTiming: Sendable {
 public final class CommandStream {
     /// Dispatches per command buffer before it is submitted.
     public let maxDispatchesPerBatch: Int
-    /// Whether each dispatch is bracketed by timestamp queries.
+    /// Whether each dispatch is bracketed by timestamp queries: asked for, or the device's `profile` is on.
     public let profiling: Bool
     /// Barriers recorded so far.
     public private(set) var barrierCount = 0
@@ -66,7 +68,7 @@ public final class CommandStream {
 
     public init(device: GPUDevice, profiling: Bool = false, maxDispatchesPerBatch: Int = 100) {
         self.device = device
-        self.profiling = profiling && device.physical.features.timestamps
+        self.profiling = (profiling || device.profile.isEnabled) && device.physical.features.timestamps
         self.maxDispatchesPerBatch = maxDispatchesPerBatch
     }
 
@@ -154,6 +156,7 @@ public final class CommandStream {
         unsyncedReads.removeAll()
         unsyncedWrites.removeAll()
         if let failure { throw failure }
+        if profiling { device.profile.record(timings) }
         defer { timings.removeAll() }
         return timings
     }

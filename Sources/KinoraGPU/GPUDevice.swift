@@ -9,6 +9,8 @@ public final class GPUDevice: @unchecked Sendable {
     public let tier: KernelTier
     public let memory: MemoryAllocator
     public let pipelines: PipelineCache
+    /// GPU time per kernel, gathered from every command stream while it is enabled (`kinora image --profile`).
+    public let profile = DispatchProfile()
     let logical: LogicalDevice
     let maxWorkgroupCount: (UInt32, UInt32, UInt32)
 

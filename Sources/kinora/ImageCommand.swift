@@ -106,6 +106,12 @@ struct ImageCommand: ParsableCommand {
             + "(scripts/bench-sdcpp.sh reads these lines)."))
     var timings = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Time every GPU dispatch and print the time spent in each kernel on standard error.",
+        discussion: "Timestamp queries bracket each dispatch, so a profiled run is slower; the table sums the whole "
+            + "run (prompt encoding, every step and the decode) by kernel variant and op, largest first."))
+    var profile = false
+
     enum PredictionOption: String, ExpressibleByArgument {
         case eps, v
 
@@ -126,6 +132,7 @@ struct ImageCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
+        device.profile.isEnabled = profile
         let pipeline = try StableDiffusionPipeline(components: components().applying(lora.map(\.adapter)),
                                                    device: device, precision: precision)
         var settings = GenerationSettings(prompt: prompt)
@@ -172,6 +179,7 @@ struct ImageCommand: ParsableCommand {
         }
         bar.finish()
         if timings { Self.note(String(format: "decode: %.3f s", -mark.timeIntervalSinceNow)) }
+        if profile { FileHandle.standardError.write(Data(device.profile.report().utf8)) }
         let broken = image.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard broken == 0 else {
             throw PipelineError.nonFinite(count: broken, total: image.count, model: model)

@@ -80,6 +80,28 @@ final class GraphTests: TensorTestCase {
         XCTAssertEqual(tensors[0].shape, [10])
     }
 
+    func testTheDeviceProfileSumsEveryRunByKernelOnlyWhileEnabled() throws {
+        device.profile.reset()
+        let untimed = makeGraph()
+        _ = try untimed.run([untimed.silu(untimed.input(randomValues(10), shape: [10]))])
+        XCTAssertEqual(device.profile.entries, [], "recorded while disabled")
+        device.profile.isEnabled = true
+        defer { device.profile.isEnabled = false; device.profile.reset() }
+        for _ in 0..<3 {
+            let graph = makeGraph()
+            let input = try graph.input(randomValues(10), shape: [10])
+            _ = try graph.run([graph.exp(graph.silu(input))])
+        }
+        let entries = device.profile.entries
+        XCTAssertEqual(Set(entries.map(\.label)), ["silu", "exp"])
+        XCTAssertEqual(entries.map(\.dispatches), [3, 3])
+        XCTAssertTrue(entries.allSatisfy { $0.kernel.hasPrefix("unary") && $0.nanoseconds > 0 }, "\(entries)")
+        XCTAssertGreaterThanOrEqual(entries[0].nanoseconds, entries[1].nanoseconds)
+        let report = device.profile.report()
+        XCTAssertTrue(report.contains("silu") && report.contains("exp"), report)
+        XCTAssertTrue(report.hasSuffix("%\n") && report.contains("total"), report)
+    }
+
     func testReshapeIsAViewAndOutputsSurviveLaterRuns() throws {
         let values = randomValues(12)
         let graph = makeGraph()
