@@ -25,7 +25,9 @@
 #
 # KINORA_BIN: the kinora binary (default .build/release/kinora). SIZES (default "128 256"), RUNS (default 3),
 # DEVICE: part of the Vulkan device's name (default llvmpipe). CACHE (default ~/.cache/kinora-bench/sdcpp), SEED
-# (the checkpoint's, default 0). KINORA_ARGS, SDCPP_ARGS: extra arguments for each side.
+# (the checkpoint's, default 0). KINORA_ARGS, SDCPP_ARGS: extra arguments for each side. RUNNER: a command both
+# programs are started through, e.g. RUNNER="scripts/lavapipe-coopmat.sh run" puts both on Mesa 26's lavapipe,
+# where sd-cli runs (its Vulkan backend reports no matrix cores there; KINORA_TIER=fp16 keeps Kinora off them too).
 set -euo pipefail
 
 KINORA_BIN="${KINORA_BIN:-.build/release/kinora}"
@@ -36,6 +38,7 @@ CACHE="${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kinora-bench/sdcpp}"
 SEED="${SEED:-0}"
 KINORA_ARGS="${KINORA_ARGS:-}"
 SDCPP_ARGS="${SDCPP_ARGS:-}"
+RUNNER="${RUNNER:-}"
 PROMPT="a lighthouse on a cliff at dusk, oil painting"
 STEPS=2
 CFG=7
@@ -104,7 +107,8 @@ checkpoint="$CACHE/sd15-random-seed$SEED.safetensors"
 [[ -f "$checkpoint" ]] || python3 "$here/bench/make_sd15_checkpoint.py" "$checkpoint" --seed "$SEED"
 
 # The device: Kinora's index for it is Vulkan's enumeration order, which GGML_VK_VISIBLE_DEVICES counts in too.
-index=$("$KINORA_BIN" devices | sed -n "s/^\[\([0-9]*\)\] .*$DEVICE.*/\1/p" | head -1)
+# shellcheck disable=SC2086
+index=$($RUNNER "$KINORA_BIN" devices | sed -n "s/^\[\([0-9]*\)\] .*$DEVICE.*/\1/p" | head -1)
 [[ -n "$index" ]] || { echo "no Vulkan device named like '$DEVICE' (kinora devices lists them)" >&2; exit 1; }
 export GGML_VK_VISIBLE_DEVICES="$index"
 
@@ -121,9 +125,9 @@ median() {
 run_kinora() {
     local size=$1 seed=$2 log="$work/kinora.log"
     # shellcheck disable=SC2086
-    if ! "$KINORA_BIN" image --model "$checkpoint" --prompt "$PROMPT" --steps "$STEPS" --cfg "$CFG" --sampler euler \
-        --width "$size" --height "$size" --seed "$seed" --device "$index" --stream-weights off --timings \
-        -o "$work/kinora.png" $KINORA_ARGS > "$log" 2>&1; then
+    if ! $RUNNER "$KINORA_BIN" image --model "$checkpoint" --prompt "$PROMPT" --steps "$STEPS" --cfg "$CFG" \
+        --sampler euler --width "$size" --height "$size" --seed "$seed" --device "$index" --stream-weights off \
+        --timings -o "$work/kinora.png" $KINORA_ARGS > "$log" 2>&1; then
         echo "kinora failed:" >&2; tail -20 "$log" >&2; return 1
     fi
     local step decode device
@@ -140,7 +144,7 @@ run_kinora() {
 run_sdcpp() {
     local size=$1 seed=$2 log="$work/sdcpp.log" status=0
     # shellcheck disable=SC2086
-    "$SD_CLI" -m "$checkpoint" -p "$PROMPT" --steps "$STEPS" --cfg-scale "$CFG" --sampling-method euler \
+    $RUNNER "$SD_CLI" -m "$checkpoint" -p "$PROMPT" --steps "$STEPS" --cfg-scale "$CFG" --sampling-method euler \
         -W "$size" -H "$size" -s "$seed" -o "$work/sdcpp.png" -v $SDCPP_ARGS > "$log" 2>&1 || status=$?
     if [[ "$status" -ne 0 ]]; then
         cp "$log" "$CACHE/sd-cli-failure.log"
