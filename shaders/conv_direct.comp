@@ -6,11 +6,11 @@
 // variant: f8e5m2_f32 -DW_F8E5M2 -DB_F32
 // activations: f16 bf16
 // Direct convolution without shared memory, for CPU Vulkan drivers (lavapipe): each invocation computes OCB output
-// channels at NPOS output positions, reading the input straight from the buffer (each weight read serves them all). On a CPU driver a workgroup barrier
-// is expensive and neighbouring invocations' loads are already vector loads, so this beats the shared-memory implicit
-// GEMM (conv.comp) several times over there; GPUs use conv.comp. Same layout, modes 0 and 1 (not the transposed one),
-// specialization constants and fused epilogue as conv.comp; the bias is f32 and float8 weights are scaled by w_scale;
-// input and output activations are stored in A_T and computed in f32.
+// channels at NPOS output positions, reading the input straight from the buffer (each weight read serves them all).
+// On a CPU driver a workgroup barrier is expensive and neighbouring invocations' loads are already vector loads, so
+// this beats the shared-memory implicit GEMM (conv.comp) several times over there; GPUs use conv.comp. Same layout,
+// modes 0 and 1 (not the transposed one), specialization constants and fused epilogue as conv.comp; the bias is f32
+// and float8 weights are scaled by w_scale; input and output activations are stored in A_T and computed in f32.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint OCB = 8;
@@ -55,10 +55,18 @@ layout(push_constant) uniform Parameters {
 void main() {
     uint out_size = out_t * out_h * out_w;
     uint columns = batch * out_size;
-    // This invocation's NPOS output positions: lane l of workgroup g takes g·NPOS·WORKGROUP_SIZE + l + p·WORKGROUP_SIZE,
-    // so neighbouring lanes still read neighbouring inputs, and each weight loaded serves NPOS positions.
-    uint first = linear_workgroup() * NPOS * WORKGROUP_SIZE + gl_LocalInvocationID.x;
-    if (first >= columns) return;
+    // This invocation's NPOS output positions: workgroup g covers the span of up to NPOS·WORKGROUP_SIZE positions from
+    // g·NPOS·WORKGROUP_SIZE, and lane l takes l + p·stride of them, stride = ⌈span / NPOS⌉ (WORKGROUP_SIZE for a
+    // whole span). Neighbouring lanes read neighbouring inputs, each weight loaded serves NPOS positions, and a short
+    // span (a small picture: 32 positions) is dealt to few lanes with all NPOS positions each, not to a lane apiece
+    // with NPOS − 1 of them repeats.
+    uint start = linear_workgroup() * NPOS * WORKGROUP_SIZE;
+    if (start >= columns) return;
+    uint span = min(columns - start, NPOS * WORKGROUP_SIZE);
+    uint stride = (span + NPOS - 1) / NPOS;
+    if (gl_LocalInvocationID.x >= stride) return;
+    uint first = start + gl_LocalInvocationID.x;
+    uint end = start + span;
     uint block = gl_WorkGroupID.z % m_tiles;
     uint group = gl_WorkGroupID.z / m_tiles;
     uint m0 = block * OCB;
@@ -81,8 +89,8 @@ void main() {
     uint images[NPOS];
     bool valid[NPOS];
     for (uint p = 0; p < NPOS; p++) {
-        uint n = first + p * WORKGROUP_SIZE;
-        valid[p] = n < columns;
+        uint n = first + p * stride;
+        valid[p] = n < end;
         if (!valid[p]) n = first;
         images[p] = n / out_size;
         spatial[p] = n % out_size;

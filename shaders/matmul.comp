@@ -58,6 +58,10 @@ void main() {
     float sums[TM * TN];
     for (uint i = 0; i < TM * TN; i++) sums[i] = 0.0;
 
+    // A direct tile's invocations whose rows or columns all lie past the product's edge have nothing to compute: they
+    // leave at once (neighbouring lanes share their rows, so on a CPU driver whole SIMD batches skip a partial tile's
+    // padding, e.g. 51 of the 128 rows that two 64-row tiles give CLIP's 77 tokens).
+    if (DIRECT && (row0 + thread_row >= M || col0 + thread_col >= N)) return;
     if (DIRECT) {
         uint rows[TM];
         uint cols[TN];
