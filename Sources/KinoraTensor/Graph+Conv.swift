@@ -330,7 +330,7 @@ extension Graph {
         let fused = try epilogueBindings(op: op, epilogue, outChannels: g.outChannels, outputShape: outputShape,
                                          placeholder: operands[0])
         let cpu = device.physical.kind == .cpu
-        if convolutionStrategy == .winograd || (convolutionStrategy == .fastest && cpu), winogradApplies(g),
+        if Self.winogradChosen(convolutionStrategy, device: device), Self.winogradApplies(g),
            let plan = winogradPlan(g) {
             return recordWinogradConvolution(op: op, geometry: g, plan: plan, weight: weight, hasBias: bias != nil,
                                              operands: operands + fused.operands, epilogue: fused.constants,

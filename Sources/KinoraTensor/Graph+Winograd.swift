@@ -1,3 +1,5 @@
+import KinoraGPU
+
 /// 3×3 stride-1 convolutions by Winograd's F(4×4, 3×3) (the minimal filtering algorithm Lavin & Gray brought to
 /// CNNs, and ncnn's choice for these layers on its Vulkan backend): each 4×4 block of outputs costs 36 multiplications
 /// per input and output channel instead of 144. The weight transform (`conv_winograd_weight`) runs once per
@@ -19,15 +21,22 @@ extension Graph {
     /// Tiles per GEMM invocation (a multiple of 4: tiles are read as vec4).
     static let winogradTileBlock = 8
     static let winogradThreads = 64
+    /// The most bytes of transformed input or products one piece holds unless a graph says otherwise.
+    public static let defaultWinogradPieceBytes = 32 << 20
     /// The largest transformed weight (f32, 4× the weight's elements) a Winograd convolution makes: up to about
     /// 680 input and output channels; wider convolutions are computed directly.
     static let winogradWeightBytes = 64 << 20
 
     /// Whether `g` is a convolution Winograd F(4×4, 3×3) computes: a 3×3 kernel over height and width, stride and
     /// dilation 1, one group; a 3-D convolution with a 1×3×3 kernel and no padding in time is one per frame.
-    func winogradApplies(_ g: ConvGeometry) -> Bool {
+    static func winogradApplies(_ g: ConvGeometry) -> Bool {
         !g.transposed && g.groups == 1 && g.kernel == [1, 3, 3] && g.stride == [1, 1, 1]
             && g.dilation[1...] == [1, 1] && g.padding[0] == 0
+    }
+
+    /// Whether convolutions recorded with `strategy` on `device` run by Winograd where it applies.
+    static func winogradChosen(_ strategy: ConvolutionStrategy, device: GPUDevice) -> Bool {
+        strategy == .winograd || (strategy == .fastest && device.physical.kind == .cpu)
     }
 
     /// The sizes of one Winograd convolution: tiles of 4×4 outputs over (images, rows, columns) with rows of a
@@ -60,8 +69,12 @@ extension Graph {
     /// limits (more than 65535 / 36 channel blocks, or one tile's intermediates past the largest buffer) or its
     /// transformed weights would pass `winogradWeightBytes`.
     func winogradPlan(_ g: ConvGeometry) -> WinogradPlan? {
-        let maxBuffer = Int(clamping: device.memory.maxBufferSize)
-        let plan = WinogradPlan(g, pieceBytes: min(winogradPieceBytes, maxBuffer))
+        Self.winogradPlan(g, pieceBytes: winogradPieceBytes, maxBuffer: Int(clamping: device.memory.maxBufferSize))
+    }
+
+    /// `winogradPlan(_:)` for a device whose largest buffer is `maxBuffer` bytes and pieces of `pieceBytes`.
+    static func winogradPlan(_ g: ConvGeometry, pieceBytes: Int, maxBuffer: Int) -> WinogradPlan? {
+        let plan = WinogradPlan(g, pieceBytes: min(pieceBytes, maxBuffer))
         guard 36 * 4 * max(plan.inChannels, plan.outPad) * plan.pieceTiles <= maxBuffer, 36 * plan.blocks <= 65535,
             36 * 4 * plan.inChannels * plan.outPad <= min(Self.winogradWeightBytes, maxBuffer)
         else { return nil }

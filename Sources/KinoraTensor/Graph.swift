@@ -53,7 +53,7 @@ public final class Graph {
     /// The most bytes of transformed input or of products that one piece of a Winograd convolution holds: larger
     /// ones run in pieces of whole tiles, which bounds their memory and keeps a piece's intermediates in a CPU's
     /// caches (tests make it small to exercise the pieces).
-    public var winogradPieceBytes = 32 << 20
+    public var winogradPieceBytes = Graph.defaultWinogradPieceBytes
     /// The storage type (f32, f16 or bf16) of the activations that ops recorded from now on read and write; see
     /// `Graph+Precision.swift`. Float8 is a weight type and cannot be an activation type.
     public var activationDType = DType.f32 {

@@ -16,6 +16,9 @@ import KinoraTensor
 ///   (`GenerationMemory.tileSizes`) less the decoded image, which the planner counts apart, over one tile's pixels.
 ///   A tiled decode also holds every decoded tile until they are blended, which the planner's tiled formula does
 ///   not count, so those samples can set the figure.
+///
+/// The figures stand for GPUs, so the models record their convolutions with `.automatic`: on a CPU driver `.fastest`
+/// would add the Winograd workspace, which GPUs never allocate.
 extension CatalogActivationFigures {
     /// The parts of a Stable Diffusion model the measurement builds, one at a time.
     struct StableDiffusionSubject {
@@ -46,9 +49,10 @@ extension CatalogActivationFigures {
                                                ids: CatalogInputs.promptIDs(encoder.configuration))
         }
         let scale = try model.vaeConfiguration().downsamplingFactor
-        let subject = StableDiffusionSubject(name: model.rawValue, textEncoders: encoders, latentScale: scale,
-                                             makeUNet: { try model.makeUNet(device: device) },
-                                             makeAutoencoder: { try model.makeAutoencoder(device: device) })
+        let subject = StableDiffusionSubject(
+            name: model.rawValue, textEncoders: encoders, latentScale: scale,
+            makeUNet: { try model.makeUNet(device: device, convolutionStrategy: .automatic) },
+            makeAutoencoder: { try model.makeAutoencoder(device: device, convolutionStrategy: .automatic) })
         return try measure(subject, sizes: sizes, windows: windows,
                            method: "Graph.memoryPlan of recorded stages, random F16 weights", device: device)
     }
@@ -72,12 +76,12 @@ extension CatalogActivationFigures {
             makeUNet: {
                 try UNet2DConditionModel(configuration: components.unetConfiguration,
                                          weights: DeviceWeights(store: components.unetStore, device: device),
-                                         precision: precision.unet)
+                                         precision: precision.unet, convolutionStrategy: .automatic)
             },
             makeAutoencoder: {
                 try AutoencoderKL(configuration: components.vaeConfiguration,
                                   weights: DeviceWeights(store: components.vaeStore, device: device),
-                                  precision: precision.vae)
+                                  precision: precision.vae, convolutionStrategy: .automatic)
             })
         return try measure(subject, sizes: sizes, windows: windows,
                            method: "Graph.memoryPlan of recorded stages, the folder's weights", device: device)

@@ -4,7 +4,8 @@ import KinoraTensor
 /// Device memory of a catalogued model generating one image of a given size, measured and planned without running
 /// a step: each component is built over random F16 weights and its stages recorded (`GenerationMemory`), one
 /// component at a time (each one's weights are released before the next is built), and the shared planner
-/// (`GenerationMemory.plan`) picks the tactics the pipeline would.
+/// (`GenerationMemory.plan`) picks the tactics the pipeline would. The report stands for GPUs, so convolutions are
+/// recorded with `.automatic` (no CPU-only Winograd workspace).
 public struct CatalogMemoryReport: Codable, Sendable {
     /// One component's weights.
     public struct Weights: Codable, Sendable {
@@ -77,7 +78,7 @@ public struct CatalogMemoryReport: Codable, Sendable {
 
         let latentHeight = height / 8, latentWidth = width / 8
         let unet = try {
-            let unet = try model.makeUNet(device: device, precision: precision)
+            let unet = try model.makeUNet(device: device, precision: precision, convolutionStrategy: .automatic)
             let stages = streamedUNet
                 ? try GenerationMemory.streamedUNetStages(unet, height: latentHeight, width: latentWidth,
                                                           device: device)
@@ -89,7 +90,8 @@ public struct CatalogMemoryReport: Codable, Sendable {
         device.memory.trim()
 
         let decode = try {
-            let vae = try model.makeAutoencoder(device: device, precision: precision)
+            let vae = try model.makeAutoencoder(device: device, precision: precision,
+                                                   convolutionStrategy: .automatic)
             let stages = try GenerationMemory.decodeStages(vae, height: latentHeight, width: latentWidth,
                                                            device: device)
             let store = vae.weights.store

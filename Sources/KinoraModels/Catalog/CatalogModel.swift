@@ -100,9 +100,11 @@ public enum CatalogModel: String, CaseIterable, Sendable {
 
     /// The UNet over pseudo-random F16 weights on `device` (uploaded when a forward pass is first recorded); with
     /// `shapesOnly`, weights known by their shapes alone, for recording graphs that are checked, not run.
-    /// Activations run in `precision` (nil: the weights' F16, as diffusers' `torch_dtype=float16`).
+    /// Activations run in `precision` (nil: the weights' F16, as diffusers' `torch_dtype=float16`), convolutions by
+    /// `convolutionStrategy` (`.automatic` for figures that stand for GPUs).
     public func makeUNet(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false,
-                         precision: ActivationPrecision? = nil) throws -> UNet2DConditionModel {
+                         precision: ActivationPrecision? = nil, convolutionStrategy: ConvolutionStrategy = .fastest)
+        throws -> UNet2DConditionModel {
         let configuration = try unetConfiguration()
         let store = RandomWeightStore(shapes: try CatalogLayout.unet(configuration),
                                       sourceName: "random \(rawValue) unet", seed: seed)
@@ -110,13 +112,15 @@ public enum CatalogModel: String, CaseIterable, Sendable {
             configuration: configuration,
             weights: shapesOnly
                 ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device),
-            precision: precision)
+            precision: precision, convolutionStrategy: convolutionStrategy)
     }
 
     /// The VAE over pseudo-random F16 weights on `device` (`shapesOnly` as `makeUNet`), in `precision` (nil: F16)
-    /// but for the f32 upcast SDXL's pipeline makes of it (`StableDiffusionPrecision.vae`).
+    /// but for the f32 upcast SDXL's pipeline makes of it (`StableDiffusionPrecision.vae`), convolutions by
+    /// `convolutionStrategy` as `makeUNet`.
     public func makeAutoencoder(device: GPUDevice, seed: UInt64 = 0, shapesOnly: Bool = false,
-                                precision: ActivationPrecision? = nil) throws -> AutoencoderKL {
+                                precision: ActivationPrecision? = nil,
+                                convolutionStrategy: ConvolutionStrategy = .fastest) throws -> AutoencoderKL {
         let configuration = try vaeConfiguration()
         let store = RandomWeightStore(shapes: CatalogLayout.autoencoderKL(configuration),
                                       sourceName: "random \(rawValue) vae", seed: seed)
@@ -125,7 +129,8 @@ public enum CatalogModel: String, CaseIterable, Sendable {
             configuration: configuration,
             weights: shapesOnly
                 ? .shapesOnly(store: store, device: device) : DeviceWeights(store: store, device: device),
-            precision: StableDiffusionPrecision.vae(resolved, configuration: configuration, family: family))
+            precision: StableDiffusionPrecision.vae(resolved, configuration: configuration, family: family),
+            convolutionStrategy: convolutionStrategy)
     }
 
     private func decode<T: Decodable>(_ json: String) throws -> T {

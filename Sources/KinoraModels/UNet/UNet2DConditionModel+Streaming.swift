@@ -62,7 +62,8 @@ extension UNet2DConditionModel {
 
     private func streamedPass(_ inputs: UNetStreamedInputs, _ streamed: StreamedPass) throws -> Tensor {
         let config = configuration
-        let pass = TypedPass(pass: streamed, activationDType: activationDType)
+        let pass = TypedPass(pass: streamed, activationDType: activationDType,
+                             convolutionStrategy: convolutionStrategy)
         let context = inputs.encoderHiddenStates.count == 1 ? inputs.encoderHiddenStates[0]
             : try pass.value(resident: true) { graph in
                 try graph.concat(inputs.encoderHiddenStates.map(graph.input), axis: 0)
@@ -193,13 +194,19 @@ extension UNet2DConditionModel {
     }
 }
 
-/// A streamed pass whose pieces record their activations as `activationDType`.
+/// A streamed pass whose pieces record their activations as `activationDType` and their convolutions by
+/// `convolutionStrategy`.
 private struct TypedPass {
     let pass: StreamedPass
     let activationDType: DType
+    let convolutionStrategy: ConvolutionStrategy
 
     func piece(resident: Bool = false, _ body: (Graph) throws -> [Value]) throws -> [Tensor] {
-        try pass.piece(resident: resident) { graph in try graph.withActivations(activationDType) { try body(graph) } }
+        try pass.piece(resident: resident) { graph in
+            try graph.withConvolutions(convolutionStrategy) {
+                try graph.withActivations(activationDType) { try body(graph) }
+            }
+        }
     }
 
     func value(resident: Bool = false, _ body: (Graph) throws -> Value) throws -> Tensor {

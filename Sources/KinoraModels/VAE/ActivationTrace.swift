@@ -1,3 +1,6 @@
+import KinoraGPU
+import KinoraTensor
+
 /// A shape-only replay of the activations a VAE forward records on a `Graph`, for estimating its peak device memory
 /// without running it.
 ///
@@ -5,6 +8,8 @@
 /// `Graph.run`'s memory behaviour: each intermediate takes an `ActivationArena` slot (rounded up to 64 KiB; the
 /// smallest free slot that fits and is at most twice the request, else a new one) released after its last reader,
 /// free slots stay held, and the output gets a buffer of its own. Graph inputs (latents, weights) are not counted.
+/// Convolutions the graph computes by Winograd (`convolutionStrategy` on `device`) add their workspace's requests
+/// (`WinogradWorkspace`) in the order the graph makes them.
 struct ActivationTrace {
     /// A traced value: its shape and the op that owns its storage (views share their base's).
     struct Traced {
@@ -26,9 +31,21 @@ struct ActivationTrace {
     /// Bytes of one activation element (the graph's activation type).
     let elementBytes: Int
 
-    init(sliceAlignment: Int, elementBytes: Int = 4) {
+    /// The device and strategy the traced convolutions are recorded with: where they choose Winograd, its
+    /// workspace is traced too.
+    let device: GPUDevice?
+    let convolutionStrategy: ConvolutionStrategy
+    /// The graph's `winogradPieceBytes`.
+    let winogradPieceBytes: Int
+
+    init(sliceAlignment: Int, elementBytes: Int = 4, device: GPUDevice? = nil,
+         convolutionStrategy: ConvolutionStrategy = .automatic,
+         winogradPieceBytes: Int = Graph.defaultWinogradPieceBytes) {
         self.sliceAlignment = sliceAlignment
         self.elementBytes = elementBytes
+        self.device = device
+        self.convolutionStrategy = convolutionStrategy
+        self.winogradPieceBytes = winogradPieceBytes
     }
 
     /// A value that comes from outside the graph's arena (a graph input).
@@ -44,6 +61,11 @@ struct ActivationTrace {
         return Traced(shape: shape, root: bytes.count - 1)
     }
 
+    /// An op writing part of `target`, an earlier op's output, after reading `reads` (a large op in pieces).
+    mutating func write(into target: Traced, reads: [Traced]) {
+        nodes.append((target.root, reads.map(\.root)))
+    }
+
     /// A reshape: the same storage.
     func view(_ x: Traced, _ shape: [Int]) -> Traced {
         Traced(shape: shape, root: x.root)
@@ -54,7 +76,26 @@ struct ActivationTrace {
     mutating func conv(_ x: Traced, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int) -> Traced {
         let height = (x.shape[2] + 2 * padding - kernel) / stride + 1
         let width = (x.shape[3] + 2 * padding - kernel) / stride + 1
-        return op([x.shape[0], outChannels, height, width], reads: [x])
+        let shape = [x.shape[0], outChannels, height, width]
+        guard let device, let workspace = WinogradWorkspace(
+            convolutionStrategy, device: device, batch: x.shape[0], inChannels: x.shape[1], outChannels: outChannels,
+            height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding,
+            pieceBytes: winogradPieceBytes)
+        else { return op(shape, reads: [x]) }
+        // The weight transform reads a graph input; each piece transforms its input, multiplies, and writes its
+        // part of the output (the first piece creates it).
+        let weights = op([workspace.weightBytes], reads: [], elementBytes: 1)
+        var output: Traced?
+        for piece in workspace.pieces {
+            let input = op([piece.inputBytes], reads: [x], elementBytes: 1)
+            let products = op([piece.productBytes], reads: [input, weights], elementBytes: 1)
+            if let output {
+                write(into: output, reads: [products])
+            } else {
+                output = op(shape, reads: [products])
+            }
+        }
+        return output ?? op(shape, reads: [x])
     }
 
     /// Group norm: long rows first get a partial-statistics pass (see `Graph.groupNorm`).
@@ -113,7 +154,7 @@ struct ActivationTrace {
         for (position, node) in nodes.enumerated() {
             if node.output == output.root {
                 outputBytes = (bytes[node.output] + 255) / 256 * 256
-            } else {
+            } else if slotOf[node.output] == nil {
                 let rounded = (max(bytes[node.output], 4) + granularity - 1) / granularity * granularity
                 let fits = free.indices.filter { free[$0] >= rounded && free[$0] <= 2 * rounded }
                 if let best = fits.min(by: { free[$0] < free[$1] }) {

@@ -48,6 +48,11 @@ public final class AutoencoderKL: Sendable {
     public let weights: DeviceWeights
     /// The storage type of the activations `encode` and `decode` record (f32, f16 or bf16).
     public let activationDType: DType
+    /// How `encode` and `decode` compute their convolutions: by default `.fastest`, which on CPU drivers runs the
+    /// 3×3 ones by Winograd with its workspace in the arena (a 128² decode of SD 1.5's VAE on lavapipe: 24.7 s →
+    /// 3.5 s) and on GPUs is `.automatic`. `decodeActivationBytes` counts the workspace where it runs; measurements
+    /// that stand for GPUs on a CPU driver (the catalog's activation figures) pass `.automatic`.
+    public let convolutionStrategy: ConvolutionStrategy
     let encoder: Encoder
     let decoder: Decoder
 
@@ -56,14 +61,15 @@ public final class AutoencoderKL: Sendable {
     /// quant convolutions; a missing block tensor is reported by name when the forward is recorded. Activations run
     /// in `precision`, by default the weights' storage type.
     public convenience init(configuration: AutoencoderKLConfiguration, weights: DeviceWeights,
-                            precision: ActivationPrecision? = nil) throws {
+                            precision: ActivationPrecision? = nil,
+                            convolutionStrategy: ConvolutionStrategy = .fastest) throws {
         try self.init(configuration: configuration, weights: weights, fusedAttentionHeadDim: Graph.maxAttentionHeadDim,
-                      precision: precision)
+                      precision: precision, convolutionStrategy: convolutionStrategy)
     }
 
     /// `fusedAttentionHeadDim` lets tests run the mid-block attention's explicit path on a tiny model.
     init(configuration: AutoencoderKLConfiguration, weights: DeviceWeights, fusedAttentionHeadDim: Int,
-         precision: ActivationPrecision? = nil) throws {
+         precision: ActivationPrecision? = nil, convolutionStrategy: ConvolutionStrategy = .fastest) throws {
         try configuration.validate(file: weights.store.sourceName)
         for (name, enabled) in [("quant_conv.weight", configuration.useQuantConv),
                                 ("post_quant_conv.weight", configuration.usePostQuantConv)]
@@ -76,6 +82,7 @@ public final class AutoencoderKL: Sendable {
         self.configuration = configuration
         self.weights = weights
         activationDType = ActivationPrecision.resolve(precision, weights: weights.storageType).dtype
+        self.convolutionStrategy = convolutionStrategy
         encoder = Encoder(weights: weights.scoped("encoder"), configuration: configuration,
                           fusedAttentionHeadDim: fusedAttentionHeadDim)
         decoder = Decoder(weights: weights.scoped("decoder"), configuration: configuration,
@@ -92,7 +99,9 @@ public final class AutoencoderKL: Sendable {
             throw AutoencoderKLError.invalidInput(operation: "encode", shape: image.shape,
                                                   reason: "expected [N, \(configuration.inChannels), H, W]")
         }
-        return try graph.withActivations(activationDType) { try encodeMoments(graph, image) }
+        return try graph.withConvolutions(convolutionStrategy) {
+            try graph.withActivations(activationDType) { try encodeMoments(graph, image) }
+        }
     }
 
     private func encodeMoments(_ graph: Graph, _ image: Value) throws -> (mean: Value, logvar: Value) {
@@ -146,9 +155,11 @@ public final class AutoencoderKL: Sendable {
         let tiles = tiles ?? TileConfiguration(configuration: configuration)
         let tiled = decodeUsesTiles(batch: z.shape[0], height: z.shape[2], width: z.shape[3], tiling: tiling,
                                     tiles: tiles, budget: budget)
-        let image = try graph.withActivations(activationDType) {
-            let z = try graph.cast(z, to: activationDType)
-            return tiled ? try decodeTiled(graph, z, tiles: tiles) : try decodeWhole(graph, z)
+        let image = try graph.withConvolutions(convolutionStrategy) {
+            try graph.withActivations(activationDType) {
+                let z = try graph.cast(z, to: activationDType)
+                return tiled ? try decodeTiled(graph, z, tiles: tiles) : try decodeWhole(graph, z)
+            }
         }
         return try graph.cast(image, to: .f32)
     }
@@ -168,12 +179,20 @@ public final class AutoencoderKL: Sendable {
     }
 
     /// Peak device bytes of an untiled decode of [batch, latent_channels, height, width] latents on a fresh arena:
-    /// every intermediate activation as the graph allocates and reuses them, plus the output image; the latents and
-    /// weights are not included. Computed from the architecture by replaying the decoder's ops on shapes.
+    /// every intermediate activation as the graph allocates and reuses them (with the Winograd workspace where
+    /// `convolutionStrategy` runs it on this device), plus the output image; the latents and weights are not
+    /// included. Computed from the architecture by replaying the decoder's ops on shapes.
     public func decodeActivationBytes(batch: Int = 1, height: Int, width: Int) -> UInt64 {
+        decodeActivationBytes(batch: batch, height: height, width: width,
+                              winogradPieceBytes: Graph.defaultWinogradPieceBytes)
+    }
+
+    /// `decodeActivationBytes` on a graph whose `winogradPieceBytes` is not the default (tests exercise the pieces).
+    func decodeActivationBytes(batch: Int, height: Int, width: Int, winogradPieceBytes: Int) -> UInt64 {
         var trace = ActivationTrace(
             sliceAlignment: Int(weights.device.physical.features.minStorageBufferOffsetAlignment),
-            elementBytes: activationDType.size)
+            elementBytes: activationDType.size, device: weights.device, convolutionStrategy: convolutionStrategy,
+            winogradPieceBytes: winogradPieceBytes)
         var z = trace.input([batch, configuration.latentChannels, height, width])
         if configuration.usePostQuantConv {
             z = trace.conv(z, outChannels: configuration.latentChannels, kernel: 1, padding: 0)

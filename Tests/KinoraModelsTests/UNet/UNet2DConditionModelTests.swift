@@ -232,29 +232,36 @@ final class UNet2DConditionModelTests: ModelTestCase {
 
     // MARK: Memory
 
+    /// With each convolution strategy a model takes (`.fastest`: Winograd and its workspace on CPU drivers).
     func testUNetMemoryEstimatesCoverWhatARunUses() throws {
         for model in ["sd", "sdxl"] {
-            let unet = try makeModel(model)
-            let store = try fixture("unet/\(model)/diffusion_pytorch_model.safetensors")
-            XCTAssertEqual(unet.weightBytes, try store.tensorNames.reduce(0) { try $0 + store.info($1).byteCount })
-            // Large enough latents that the arena's 64 KiB slot rounding does not dominate; planned, not run.
-            for (batch, height, width) in [(2, 64, 48), (1, 96, 80)] {
-                let graph = makeGraph()
-                let sample = try graph.input([Float](repeating: 0, count: batch * 4 * height * width),
-                                             shape: [batch, 4, height, width])
-                let context = try graph.input([Float](repeating: 0, count: batch * 77 * 32), shape: [batch, 77, 32])
-                let pooled = try graph.input([Float](repeating: 0, count: batch * 16), shape: [batch, 16])
-                let added = model == "sdxl"
-                    ? UNetAddedConditions(textEmbeds: pooled, timeIds: [Float](repeating: 512, count: 6 * batch)) : nil
-                let output = try unet(graph, sample: sample, timestep: 1, encoderHiddenStates: context,
-                                      addedConditions: added)
-                let planned = Int(try graph.memoryPlan([output]).activationBytes)
-                let estimate = unet.activationBytes(batch: batch, height: height, width: width)
-                print("UNet \(model) batch \(batch), \(height)×\(width): activation estimate \(estimate) bytes, "
-                    + "planned arena \(planned) bytes")
-                XCTAssertGreaterThanOrEqual(estimate, planned, model)
-                XCTAssertLessThanOrEqual(estimate, 3 * planned, model)
-                XCTAssertEqual(unet.activationBytes(batch: 2 * batch, height: height, width: width), 2 * estimate)
+            for strategy in [ConvolutionStrategy.fastest, .automatic] {
+                let store = try fixture("unet/\(model)/diffusion_pytorch_model.safetensors")
+                let unet = try UNet2DConditionModel(configuration: configuration(model),
+                                                    weights: DeviceWeights(store: store, device: device),
+                                                    convolutionStrategy: strategy)
+                XCTAssertEqual(unet.weightBytes,
+                               try store.tensorNames.reduce(0) { try $0 + store.info($1).byteCount })
+                // Large enough latents that the arena's 64 KiB slot rounding does not dominate; planned, not run.
+                for (batch, height, width) in [(2, 64, 48), (1, 96, 80)] {
+                    let graph = makeGraph()
+                    let sample = try graph.input([Float](repeating: 0, count: batch * 4 * height * width),
+                                                 shape: [batch, 4, height, width])
+                    let context = try graph.input([Float](repeating: 0, count: batch * 77 * 32),
+                                                  shape: [batch, 77, 32])
+                    let pooled = try graph.input([Float](repeating: 0, count: batch * 16), shape: [batch, 16])
+                    let timeIds = [Float](repeating: 512, count: 6 * batch)
+                    let added = model == "sdxl" ? UNetAddedConditions(textEmbeds: pooled, timeIds: timeIds) : nil
+                    let output = try unet(graph, sample: sample, timestep: 1, encoderHiddenStates: context,
+                                          addedConditions: added)
+                    let planned = Int(try graph.memoryPlan([output]).activationBytes)
+                    let estimate = unet.activationBytes(batch: batch, height: height, width: width)
+                    print("UNet \(model) batch \(batch), \(height)×\(width), \(strategy) convolutions: activation "
+                        + "estimate \(estimate) bytes, planned arena \(planned) bytes")
+                    XCTAssertGreaterThanOrEqual(estimate, planned, model)
+                    XCTAssertLessThanOrEqual(estimate, 3 * planned, model)
+                    XCTAssertEqual(unet.activationBytes(batch: 2 * batch, height: height, width: width), 2 * estimate)
+                }
             }
         }
     }

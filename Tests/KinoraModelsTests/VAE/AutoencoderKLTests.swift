@@ -11,12 +11,12 @@ final class AutoencoderKLTests: ModelTestCase {
         try AutoencoderKLConfiguration.load(from: fixtureURL("vae/config.json"))
     }
 
-    func makeVAE(store: WeightStore? = nil, fusedAttentionHeadDim: Int = Graph.maxAttentionHeadDim) throws
-        -> AutoencoderKL {
+    func makeVAE(store: WeightStore? = nil, fusedAttentionHeadDim: Int = Graph.maxAttentionHeadDim,
+                 convolutionStrategy: ConvolutionStrategy = .fastest) throws -> AutoencoderKL {
         let weights = DeviceWeights(store: try store ?? fixture("vae/diffusion_pytorch_model.safetensors"),
                                     device: device)
         return try AutoencoderKL(configuration: loadConfiguration(), weights: weights,
-                                 fusedAttentionHeadDim: fusedAttentionHeadDim)
+                                 fusedAttentionHeadDim: fusedAttentionHeadDim, convolutionStrategy: convolutionStrategy)
     }
 
     func expected(_ name: String) throws -> [Float] {
@@ -60,8 +60,10 @@ final class AutoencoderKLTests: ModelTestCase {
                 relativeL2(try outputs[1].floats(), try expected("logvar")))
     }
 
-    func decodeError(_ vae: AutoencoderKL) throws -> Double {
+    func decodeError(_ vae: AutoencoderKL, winogradPieceBytes: Int = Graph.defaultWinogradPieceBytes) throws
+        -> Double {
         let graph = makeGraph()
+        graph.winogradPieceBytes = winogradPieceBytes
         let image = try vae.decode(graph, latents(graph))
         XCTAssertEqual(image.shape, [1, 3, 24, 20])
         return relativeL2(try graph.run([image])[0].floats(), try expected("decoded"))
@@ -91,10 +93,15 @@ final class AutoencoderKLTests: ModelTestCase {
         XCTAssertLessThanOrEqual(errors.logvar, 1e-3, "logvar")
     }
 
+    /// With each convolution strategy a model takes (`.fastest`: Winograd on CPU drivers, whole and in pieces).
     func testAutoencoderKLDecodeMatchesDiffusers() throws {
-        let error = try decodeError(makeVAE())
-        print("AutoencoderKL fp32 decode relative L2: \(error)")
-        XCTAssertLessThanOrEqual(error, 1e-3)
+        for (strategy, pieceBytes) in [(ConvolutionStrategy.fastest, Graph.defaultWinogradPieceBytes),
+                                       (.fastest, 20_000), (.automatic, Graph.defaultWinogradPieceBytes)] {
+            let error = try decodeError(makeVAE(convolutionStrategy: strategy), winogradPieceBytes: pieceBytes)
+            print("AutoencoderKL fp32 decode, \(strategy) convolutions (Winograd pieces of at most \(pieceBytes) B), "
+                + "relative L2: \(error)")
+            XCTAssertLessThanOrEqual(error, 1e-3)
+        }
     }
 
     /// The mid-block attention's explicit-scores path (used for heads wider than the flash kernel's 256, as in the
@@ -159,24 +166,33 @@ final class AutoencoderKLTests: ModelTestCase {
     }
 
     /// The estimate against the allocator's measured peak, for decodes large enough that activations span several
-    /// arena slots and group norms take the split-row path, with both attention paths (measured: equal to the byte).
+    /// arena slots and group norms take the split-row path, with both attention paths, with the convolutions
+    /// computed directly and (on CPU drivers) by Winograd, whose workspace comes whole or, with small pieces, in
+    /// several pieces (measured: equal to the byte).
     func testAutoencoderKLDecodeActivationEstimateMatchesMeasuredPeak() throws {
-        for (height, width, headDim) in [(12, 10, Graph.maxAttentionHeadDim), (32, 24, Graph.maxAttentionHeadDim),
-                                         (12, 10, 32)] {
-            let vae = try makeVAE(fusedAttentionHeadDim: headDim)
-            let graph = Graph(arena: ActivationArena(device: device))
-            let z = try graph.input((0..<(4 * height * width)).map { Float($0 % 7) / 7 - 0.5 },
-                                    shape: [1, 4, height, width])
-            let image = try vae.decode(graph, z)
-            let memory = device.memory
-            let before = memory.liveBytes
-            memory.resetPeak()
-            let output = try graph.run([image])
-            let measured = memory.peakBytes - before
-            let estimate = vae.decodeActivationBytes(height: height, width: width)
-            print("AutoencoderKL decode \(height)x\(width): estimate \(estimate) B, measured peak \(measured) B")
-            XCTAssertEqual(Double(estimate), Double(measured), accuracy: 0.05 * Double(measured))
-            XCTAssertEqual(output[0].shape, [1, 3, 2 * height, 2 * width])
+        let cases = [(12, 10, Graph.maxAttentionHeadDim, Graph.defaultWinogradPieceBytes),
+                     (32, 24, Graph.maxAttentionHeadDim, Graph.defaultWinogradPieceBytes),
+                     (12, 10, 32, Graph.defaultWinogradPieceBytes), (32, 24, Graph.maxAttentionHeadDim, 200_000)]
+        for strategy in [ConvolutionStrategy.fastest, .automatic] {
+            for (height, width, headDim, pieceBytes) in cases {
+                let vae = try makeVAE(fusedAttentionHeadDim: headDim, convolutionStrategy: strategy)
+                let graph = Graph(arena: ActivationArena(device: device))
+                graph.winogradPieceBytes = pieceBytes
+                let z = try graph.input((0..<(4 * height * width)).map { Float($0 % 7) / 7 - 0.5 },
+                                        shape: [1, 4, height, width])
+                let image = try vae.decode(graph, z)
+                let memory = device.memory
+                let before = memory.liveBytes
+                memory.resetPeak()
+                let output = try graph.run([image])
+                let measured = memory.peakBytes - before
+                let estimate = vae.decodeActivationBytes(batch: 1, height: height, width: width,
+                                                         winogradPieceBytes: pieceBytes)
+                print("AutoencoderKL decode \(height)x\(width), \(strategy) convolutions, Winograd pieces of at most "
+                    + "\(pieceBytes) B: estimate \(estimate) B, measured peak \(measured) B")
+                XCTAssertEqual(Double(estimate), Double(measured), accuracy: 0.05 * Double(measured))
+                XCTAssertEqual(output[0].shape, [1, 3, 2 * height, 2 * width])
+            }
         }
     }
 
