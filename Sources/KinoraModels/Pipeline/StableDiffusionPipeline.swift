@@ -52,6 +52,9 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     public let components: StableDiffusionComponents
     /// The activation precision each model runs in (`--precision`, by default each model's weights' type).
     public let precision: StableDiffusionPrecision
+    /// How the UNet and the VAE compute their convolutions (by default `.fastest`: Winograd on CPU drivers,
+    /// `.automatic` on GPUs; see `UNet2DConditionModel.convolutionStrategy`).
+    public let convolutionStrategy: ConvolutionStrategy
     /// Rebuilt over fresh `DeviceWeights` by `releaseUNet()`, which drops the uploaded tensors.
     private(set) var unet: UNet2DConditionModel
     /// Rebuilt over fresh `DeviceWeights` by `releaseVAE()`, which drops the uploaded tensors.
@@ -64,35 +67,44 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
 
     /// Builds the pipeline over `components`; weights stay memory-mapped and upload on first use. The models'
     /// activations run in `precision` (nil: each model in its weights' type, as diffusers' `torch_dtype`; see
-    /// `StableDiffusionPrecision` for the VAE upcast SDXL's pipelines make).
-    public init(components: StableDiffusionComponents, device: GPUDevice, precision: ActivationPrecision? = nil)
-        throws {
+    /// `StableDiffusionPrecision` for the VAE upcast SDXL's pipelines make), their convolutions by
+    /// `convolutionStrategy`.
+    public init(components: StableDiffusionComponents, device: GPUDevice, precision: ActivationPrecision? = nil,
+                convolutionStrategy: ConvolutionStrategy = .fastest) throws {
         self.components = components
+        self.convolutionStrategy = convolutionStrategy
         self.device = device
         self.precision = StableDiffusionPrecision(precision, components: components)
         family = components.textEncoder2 == nil ? .stableDiffusion : .stableDiffusionXL
-        unet = try Self.makeUNet(components, device: device, precision: self.precision.unet)
-        vae = try Self.makeVAE(components, device: device, precision: self.precision.vae)
+        unet = try Self.makeUNet(components, device: device, precision: self.precision.unet,
+                                 convolutionStrategy: convolutionStrategy)
+        vae = try Self.makeVAE(components, device: device, precision: self.precision.vae,
+                               convolutionStrategy: convolutionStrategy)
         arena = ActivationArena(device: device)
     }
 
     private static func makeUNet(_ components: StableDiffusionComponents, device: GPUDevice,
-                                 precision: ActivationPrecision) throws -> UNet2DConditionModel {
+                                 precision: ActivationPrecision, convolutionStrategy: ConvolutionStrategy) throws
+        -> UNet2DConditionModel {
         try UNet2DConditionModel(configuration: components.unetConfiguration,
                                  weights: DeviceWeights(store: components.unetStore, device: device,
                                                          patches: components.unetPatches),
-                                 precision: precision)
+                                 precision: precision, convolutionStrategy: convolutionStrategy)
     }
 
     private static func makeVAE(_ components: StableDiffusionComponents, device: GPUDevice,
-                                precision: ActivationPrecision) throws -> AutoencoderKL {
+                                precision: ActivationPrecision, convolutionStrategy: ConvolutionStrategy) throws
+        -> AutoencoderKL {
         try AutoencoderKL(configuration: components.vaeConfiguration,
-                          weights: DeviceWeights(store: components.vaeStore, device: device), precision: precision)
+                          weights: DeviceWeights(store: components.vaeStore, device: device), precision: precision,
+                          convolutionStrategy: convolutionStrategy)
     }
 
     /// Opens a diffusers folder (see `StableDiffusionComponents.init(folder:)`).
-    public convenience init(folder: URL, device: GPUDevice, precision: ActivationPrecision? = nil) throws {
-        try self.init(components: StableDiffusionComponents(folder: folder), device: device, precision: precision)
+    public convenience init(folder: URL, device: GPUDevice, precision: ActivationPrecision? = nil,
+                            convolutionStrategy: ConvolutionStrategy = .fastest) throws {
+        try self.init(components: StableDiffusionComponents(folder: folder), device: device, precision: precision,
+                      convolutionStrategy: convolutionStrategy)
     }
 
     /// Opens an A1111/ComfyUI single-file checkpoint (see `StableDiffusionComponents.init(singleFile:options:)`).
@@ -246,13 +258,15 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
 
     /// Frees the UNet's device weights; they upload again on its next pass. The text encoders and the VAE stay.
     public func releaseUNet() throws {
-        unet = try Self.makeUNet(components, device: device, precision: precision.unet)
+        unet = try Self.makeUNet(components, device: device, precision: precision.unet,
+                                 convolutionStrategy: convolutionStrategy)
         trimStage()
     }
 
     /// Frees the VAE's device weights; they upload again on its next use. The text encoders and the UNet stay.
     public func releaseVAE() throws {
-        vae = try Self.makeVAE(components, device: device, precision: precision.vae)
+        vae = try Self.makeVAE(components, device: device, precision: precision.vae,
+                               convolutionStrategy: convolutionStrategy)
         trimStage()
     }
 
