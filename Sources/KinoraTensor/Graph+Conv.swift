@@ -16,8 +16,9 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
     /// layer at 128² runs 6× faster than the direct kernel on lavapipe) it computes the convolutions it can, with
     /// its workspace in the activation arena: transformed input and products (36/16 of the input's and output's
     /// size, in pieces of at most `Graph.winogradPieceBytes` each) and transformed weights (f32, 4× the weight's
-    /// elements). For graphs whose memory comes from their own `memoryPlan`, such as the upscaler's tiles; models
-    /// whose plans come from fixed activation figures keep `automatic`.
+    /// elements). For graphs whose memory comes from their own `memoryPlan` (the upscaler's tiles) or from estimates
+    /// that count the workspace (`WinogradWorkspace`: Stable Diffusion's UNet and VAE); figures that stand for GPUs
+    /// are measured with `automatic`.
     case fastest
     /// The implicit GEMM on tensor cores through `VK_KHR_cooperative_matrix` (`conv_coopmat.comp`: f16 operand
     /// tiles, f32 accumulation, the same fused epilogue); throws on a device without cooperative matrices. The

@@ -10,6 +10,11 @@ public struct WinogradWorkspace: Sendable, Equatable {
     public struct Piece: Sendable, Equatable {
         public var inputBytes: Int
         public var productBytes: Int
+
+        public init(inputBytes: Int, productBytes: Int) {
+            self.inputBytes = inputBytes
+            self.productBytes = productBytes
+        }
     }
 
     public var weightBytes: Int

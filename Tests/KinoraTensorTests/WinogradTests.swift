@@ -154,6 +154,36 @@ final class WinogradTests: TensorTestCase {
         XCTAssertLessThanOrEqual(plans[1].plan.activationBytes, transformedWeights + 2 * (1 << 20) + 4 * 65536)
     }
 
+    /// `WinogradWorkspace`, which memory estimators replay, sizes the arena requests a recorded convolution plans.
+    func testTheWorkspaceSizesAreThoseTheConvolutionPlans() throws {
+        func workspace(_ strategy: ConvolutionStrategy, pieceBytes: Int = Graph.defaultWinogradPieceBytes)
+            -> WinogradWorkspace? {
+            WinogradWorkspace(strategy, device: device, batch: 1, inChannels: 64, outChannels: 64, height: 96,
+                              width: 96, kernel: 3, padding: 1, pieceBytes: pieceBytes)
+        }
+        let whole = try XCTUnwrap(workspace(.winograd))
+        XCTAssertEqual(whole.weightBytes, 36 * 64 * 64 * 4)
+        let tileBytes = 36 * 64 * 4
+        XCTAssertEqual(whole.pieces, [.init(inputBytes: tileBytes * 576, productBytes: tileBytes * 576)])
+        XCTAssertEqual(try XCTUnwrap(workspace(.winograd, pieceBytes: 1 << 20)).pieces.count, 6)
+        XCTAssertNil(workspace(.automatic))
+        XCTAssertEqual(workspace(.fastest) != nil, device.physical.kind == .cpu)
+        XCTAssertNil(WinogradWorkspace(.winograd, device: device, batch: 1, inChannels: 64, outChannels: 64,
+                                       height: 96, width: 96, kernel: 3, stride: 2, padding: 1))
+        XCTAssertNil(WinogradWorkspace(.winograd, device: device, batch: 1, inChannels: 1280, outChannels: 1280,
+                                       height: 8, width: 8, kernel: 3, padding: 1), "past the weight limit")
+
+        let graph = makeGraph()
+        graph.convolutionStrategy = .winograd
+        let y = try graph.conv2d(
+            graph.input([Float](repeating: 0, count: 64 * 96 * 96), shape: [1, 64, 96, 96]),
+            weight: graph.input([Float](repeating: 0, count: 64 * 64 * 9), shape: [64, 64, 3, 3]), padding: (1, 1))
+        let requests: [Int] = [whole.weightBytes, whole.pieces[0].inputBytes, whole.pieces[0].productBytes]
+        var slots: UInt64 = 0
+        for bytes in requests { slots += ActivationArena.slotSize(for: UInt64(bytes)) }
+        XCTAssertEqual(try graph.memoryPlan([y]).activationBytes, slots)
+    }
+
     func testThreeDConvolutionsWithOneByThreeByThreeKernelsRunFrameByFrame() throws {
         convolutionStrategy = .winograd
         // NCTHW input, 1×3×3 kernel (Wan's 2-D convolutions inside its video VAE): each frame is one image.
