@@ -148,4 +148,20 @@ final class ModelReferenceTests: XCTestCase {
         XCTAssertEqual(keys[0], "/m/sd15")
         XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
     }
+
+    /// The precision a model's identity records (what its stages are keyed and run on) reads back as the reference's
+    /// activation precision; a video model's bad `precision:` is refused as any model's is, naming the field.
+    func testTheIdentitysPrecisionIsTheReferencesAndABadOneIsRefused() throws {
+        for value in ["auto", "f32", "fp32", "f16", "fp16", "half", "bf16"] {
+            let reference = try XCTUnwrap(try workflow("{catalog: tiny-wan21, precision: \(value)}")
+                .model(named: "hero"))
+            let identity = ModelIdentity(name: "hero/denoiser", family: "tiny-wan21", component: "denoiser",
+                                         fingerprint: "f", precision: reference.precision.rawValue)
+            XCTAssertEqual(identity.activationPrecision, reference.precision.activationPrecision, value)
+        }
+        XCTAssertThrowsError(try workflow("{catalog: tiny-wan21, precision: fp8}")) { error in
+            XCTAssertTrue("\(error)".contains("models.hero.precision"), "\(error)")
+            XCTAssertTrue("\(error)".contains("unknown value 'fp8'"), "\(error)")
+        }
+    }
 }

@@ -29,10 +29,10 @@ final class PlannedVideoStageModelTests: XCTestCase {
             final: {model: t2v, steps: 2, cfg: 3, size: 96x64}
         """
 
-    private func prepare() throws -> RenderPreparation {
+    private func prepare(_ text: String = workflow) throws -> RenderPreparation {
         let folder = try TestSupport.temporaryFolder(self)
         let workflow = folder.appendingPathComponent("clips.yaml")
-        try Data(Self.workflow.utf8).write(to: workflow)
+        try Data(text.utf8).write(to: workflow)
         return try RenderPreparation.prepare(
             workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
             searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
@@ -99,6 +99,36 @@ final class PlannedVideoStageModelTests: XCTestCase {
             let batches = try PlannedVideoStageModel.batchActivation(
                 parts, request, peers: 2, streamed: false, budget: nil, largestBuffer: limit, device: device)
             XCTAssertEqual(batches.count, expected, "largest buffer \(limit)")
+        }
+    }
+
+    /// A model's `precision:` reaches its clips: each is planned in it (the committed tiny Wan's F32 weights run f32
+    /// by default, half the activation bytes at f16), and every stage of the clip is keyed on it, so a clip made at
+    /// f32 is never reused for f16.
+    func testAClipIsPlannedAndKeyedInItsModelsPrecision() throws {
+        func prepared(_ precision: String) throws -> RenderPreparation {
+            try prepare(TestSupport.replacing("{catalog: tiny-wan21}", with: "{catalog: tiny-wan21, precision: "
+                                              + "\(precision)}", in: Self.workflow))
+        }
+        let half = try prepared("f16"), full = try prepared("f32"), auto = try prepare()
+        func denoiseBytes(_ preparation: RenderPreparation) throws -> UInt64 {
+            let stage = try XCTUnwrap(preparation.graph.stage("a/denoise"))
+            let model = try XCTUnwrap(preparation.graph.models[try XCTUnwrap(stage.model)] as? PlannedVideoStageModel)
+            return model.activationBytes(for: [stage], tactic: Tactic())
+        }
+        let parts = try WanStageComponents(folder: try XCTUnwrap(half.locations.values.first))
+        for (preparation, precision) in [(half, ActivationPrecision.fp16), (full, .fp32)] {
+            let request = WanGenerationRequest(width: 64, height: 64, frames: 9, guidance: true, precision: precision)
+            let planned = try XCTUnwrap(
+                WanMemoryPlanner.plan(parts, request, device: ValidatedTestDevice.shared).stage(.denoise))
+            XCTAssertEqual(try denoiseBytes(preparation), planned.peakBytes - planned.weightBytes, "\(precision)")
+        }
+        XCTAssertLessThan(try denoiseBytes(half), try denoiseBytes(full))
+        XCTAssertEqual(try denoiseBytes(auto), try denoiseBytes(full), "F32 weights run f32")
+
+        let keys = [half, full, auto].map { StageKeys.compute($0.graph) }
+        for id in ["a/encode-text", "a/denoise", "a/decode", "c/conform"] {
+            XCTAssertEqual(Set(keys.map { $0[id] }).count, 3, id)
         }
     }
 }

@@ -11,9 +11,10 @@ extension PlannedVideoStageModel {
     /// cache at its largest and the larger of a denoising pass and the pass that adds the chunk to the cache: the
     /// transformer runs alone, the decoder after it) and the decode (a call with its feature cache, beside the
     /// keyframe encoder's weights, which stay uploaded). Throws when the stream cannot be made at all (its window or
-    /// sizes), or needs a buffer larger than the device makes.
-    static func planStream(_ decode: Stage, stages: [String: Stage], parts: WanStageComponents, budget: UInt64?,
-                           device: GPUDevice, into activation: inout [String: UInt64]) throws {
+    /// sizes), or needs a buffer larger than the device makes. The stream runs in `precision` (its model's).
+    static func planStream(_ decode: Stage, stages: [String: Stage], parts: WanStageComponents,
+                           precision: ActivationPrecision?, budget: UInt64?, device: GPUDevice,
+                           into activation: inout [String: UInt64]) throws {
         let startPicture = decode.parameters.bool("keyframe") == true
         let chunks = decode.inputs.dropFirst(startPicture ? 1 : 0).compactMap { stages[$0] }
         guard let first = chunks.first else { return }
@@ -25,7 +26,7 @@ extension PlannedVideoStageModel {
             latentFrames: (startPicture ? 1 : 0) + chunks.count * chunkFrames, chunkFrames: chunkFrames,
             windowFrames: window > 0 ? window : nil, sinkFrames: parameters.int("sink") ?? 0,
             cacheType: DType(rawValue: parameters.string("kv_cache") ?? "") ?? .f16, prompts: 1,
-            startPicture: startPicture)
+            startPicture: startPicture, precision: precision)
         let plan = try WanStreamPlanner.plan(parts, request, budget: budget, device: device)
         try plan.checkDeviceBuffers()
         let stream = plan.stream

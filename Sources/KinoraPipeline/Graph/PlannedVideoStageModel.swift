@@ -52,7 +52,7 @@ public struct PlannedVideoStageModel: StageModel {
     /// (nothing runs; the planner records each stage's graphs over the weights), and returns those models with each
     /// clip stage's planned bytes beyond its stage's weights: the text encoding (prompts streamed layer by layer), the
     /// keyframe encode, the denoise and the streamed decode (with the keyframe encoder's weights, which stay
-    /// uploaded).
+    /// uploaded). Each clip is planned in its model's precision (`ModelIdentity.activationPrecision`), as it runs.
     ///
     /// A clip's denoise is also planned for batches of 2, 3, … clips of its batch signature denoised together
     /// (`WanMemoryPlanner.batchedDenoise`, once per signature), up to as many as the graph has (at most
@@ -83,7 +83,9 @@ public struct PlannedVideoStageModel: StageModel {
         for stage in graph.stages where stage.kind == .decode && stage.parameters.bool("stream") == true {
             guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
             let parts = try components(key, at: url)
-            try planStream(stage, stages: byID, parts: parts, budget: budget, device: device, into: &activation)
+            let precision = graph.models[key]?.identity.activationPrecision
+            try planStream(stage, stages: byID, parts: parts, precision: precision, budget: budget, device: device,
+                           into: &activation)
         }
         for stage in graph.stages where stage.kind == .denoise && stage.parameters.int("chunk") == nil {
             guard let key = stage.model, models.contains(key), let url = locations[key] else { continue }
@@ -92,7 +94,7 @@ public struct PlannedVideoStageModel: StageModel {
             let request = WanGenerationRequest(
                 width: parameters.int("width") ?? 0, height: parameters.int("height") ?? 0,
                 frames: parameters.int("frames") ?? 1, guidance: (parameters.number("cfg") ?? 0) > 1,
-                imageToVideo: stage.inputs.count > 1)
+                imageToVideo: stage.inputs.count > 1, precision: graph.models[key]?.identity.activationPrecision)
             let plan = try WanMemoryPlanner.plan(parts, request, device: device)
             if let signature = stage.batchSignature {
                 let peers = graph.stages.filter { $0.model == key && $0.batchSignature == signature }.count

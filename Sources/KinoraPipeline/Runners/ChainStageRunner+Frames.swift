@@ -24,12 +24,13 @@ extension ChainStageRunner {
         let arena: ActivationArena
     }
 
-    /// Loads the upscaler or interpolator at `url`: RIFE's weights upload now, an upscaler's when its first stage
-    /// runs (the scale, which decides the network's final resize, is the stage's).
-    func loadFrameModel(_ key: String, url: URL, role: ComponentRole) throws {
+    /// Loads the upscaler or interpolator at `url`: RIFE's weights upload now, its activations in `precision` (the
+    /// model's `precision:`, as `kinora interpolate --precision`; nil: the weights' type), an upscaler's when its
+    /// first stage runs (the scale, which decides the network's final resize, is the stage's).
+    func loadFrameModel(_ key: String, url: URL, role: ComponentRole, precision: ActivationPrecision?) throws {
         guard frameModels[key] == nil else { return }
         let model: OpenFrameModel.Model = role == .upscaler
-            ? .upscaler(url, nil) : .interpolator(try RIFE(url: url, device: device))
+            ? .upscaler(url, nil) : .interpolator(try RIFE(url: url, precision: precision, device: device))
         frameModels[key] = OpenFrameModel(model: model, arena: ActivationArena(device: device))
     }
 
@@ -45,7 +46,7 @@ extension ChainStageRunner {
         open.model = .upscaler(url, nil)
         frameModels[key] = open
         open.arena.trim()
-        let precision = model.flatMap { reference(of: $0) }?.precision.activationPrecision
+        let precision = model?.identity.activationPrecision
         let network = try RealESRGAN(paramURL: url, outputScale: scale, precision: precision, device: device)
         try network.uploadWeights()
         open.model = .upscaler(url, network)

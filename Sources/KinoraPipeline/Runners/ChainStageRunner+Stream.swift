@@ -73,7 +73,7 @@ extension ChainStageRunner {
     }
 
     /// A fresh loop for `stage`'s stream with the prompt `text`: its size, chunk, schedule, window, cache storage
-    /// and seed.
+    /// and seed, its activations in the pipeline's precision.
     private func streamLoop(_ stage: Stage, pipeline: WanVideoPipeline, text: Tensor) throws -> WanAutoregressiveLoop {
         let settings = WanVideoSettings(
             prompt: "", width: try int(stage, "width"), height: try int(stage, "height"), frames: 1, steps: 1,
@@ -85,7 +85,8 @@ extension ChainStageRunner {
             throw RunnerError.unsupported(stage: stage.id, reason: "unknown KV cache storage")
         }
         let causal = try WanCausalTransformer(
-            transformer: pipeline.transformer, arena: pipeline.arena, cacheType: cacheType, window: window)
+            transformer: pipeline.transformer, arena: pipeline.arena, cacheType: cacheType, window: window,
+            precision: pipeline.precision)
         return try WanAutoregressiveLoop(
             causal: causal, text: text, schedule: try string(stage, "schedule") == "causvid" ? .causVid : .selfForcing,
             chunkFrames: try int(stage, "chunk_frames"), frameShape: (shape[1], shape[3], shape[4]),
@@ -130,7 +131,8 @@ extension ChainStageRunner {
                 startPicture && index == 0 ? "keyframe.kf32" : "latents.kf32", in: url, for: stage)
             let decoder = try stream ?? {
                 let tiles = try pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: .auto)
-                return WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: .f16)
+                return WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: .f16,
+                                       precision: pipeline.precision)
             }()
             stream = decoder
             try decoder.decode(values, shape: shape) { piece in

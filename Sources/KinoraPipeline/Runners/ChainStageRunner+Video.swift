@@ -20,29 +20,33 @@ extension ChainStageRunner {
         var roles: Set<ComponentRole>
     }
 
-    /// Where the video pipeline of the folder at `url` (or of the single transformer file there with its `base`) is
-    /// kept in `videoPipelines`.
-    static func videoPipelineKey(_ url: URL, base: URL?) -> String {
-        url.path + (base.map { "\u{1F}" + $0.path } ?? "")
+    /// Where the video pipeline of the folder at `url` (or of the single transformer file there with its `base`) run
+    /// in `precision` is kept in `videoPipelines`: the same weights in another precision never share a pipeline.
+    static func videoPipelineKey(_ url: URL, base: URL?, precision: ActivationPrecision?) -> String {
+        url.path + (base.map { "\u{1F}" + $0.path } ?? "") + (precision.map { "\u{1F}precision \($0.rawValue)" } ?? "")
     }
 
     /// Opens the video model folder at `url`, or the single transformer file there with the other parts of the
-    /// diffusers folder `base` (memory-mapped; weights upload on first use), with the `role` loaded.
-    func loadVideo(_ url: URL, base: URL?, role: ComponentRole) throws {
-        let key = Self.videoPipelineKey(url, base: base)
+    /// diffusers folder `base` (memory-mapped; weights upload on first use), with the `role` loaded, its activations
+    /// in `precision` (the model's `precision:`; nil: the weights' type, the VAE f32), as `kinora video --precision`.
+    func loadVideo(_ url: URL, base: URL?, role: ComponentRole, precision: ActivationPrecision?) throws {
+        let key = Self.videoPipelineKey(url, base: base, precision: precision)
         var open = try videoPipelines[key] ?? {
             let components = try base.map { try WanVideoComponents(transformerFile: url, base: $0) }
                 ?? WanVideoComponents(folder: url)
-            return OpenVideoPipeline(pipeline: try components.load(device: device), roles: [])
+            let pipeline = try components.load(device: device)
+            pipeline.precision = precision
+            return OpenVideoPipeline(pipeline: pipeline, roles: [])
         }()
         open.roles.insert(role)
         videoPipelines[key] = open
     }
 
-    /// Frees the device weights of `role`'s component of the video pipeline at `url` (with `base`); drops the
-    /// pipeline when none of its components is loaded any more. Returns false when no video pipeline is open there.
-    func evictVideo(_ url: URL, base: URL?, role: ComponentRole) -> Bool {
-        let key = Self.videoPipelineKey(url, base: base)
+    /// Frees the device weights of `role`'s component of the video pipeline at `url` (with `base`) in `precision`;
+    /// drops the pipeline when none of its components is loaded any more. Returns false when no video pipeline is
+    /// open there.
+    func evictVideo(_ url: URL, base: URL?, role: ComponentRole, precision: ActivationPrecision?) -> Bool {
+        let key = Self.videoPipelineKey(url, base: base, precision: precision)
         guard var open = videoPipelines[key] else { return false }
         let pipeline = open.pipeline
         switch role {
@@ -64,7 +68,9 @@ extension ChainStageRunner {
         guard let model, videoModels.contains(model.identity.key), let url = locations[model.identity.key] else {
             return nil
         }
-        return videoPipelines[Self.videoPipelineKey(url, base: videoBases[model.identity.key])]?.pipeline
+        let key = Self.videoPipelineKey(url, base: videoBases[model.identity.key],
+                                        precision: model.identity.activationPrecision)
+        return videoPipelines[key]?.pipeline
     }
 
     /// Runs one stage of a video shot on `pipeline`.

@@ -79,11 +79,11 @@ public final class ChainStageRunner: StageRunner {
             return
         }
         if videoModels.contains(key) {
-            try loadVideo(url, base: videoBases[key], role: role)
+            try loadVideo(url, base: videoBases[key], role: role, precision: model.identity.activationPrecision)
             return
         }
         if role == .upscaler || role == .interpolator {
-            try loadFrameModel(key, url: url, role: role)
+            try loadFrameModel(key, url: url, role: role, precision: model.identity.activationPrecision)
             return
         }
         let reference = self.reference(of: model)
@@ -99,7 +99,8 @@ public final class ChainStageRunner: StageRunner {
     public func evict(_ model: any StageModel) throws {
         let key = model.identity.key
         let role = ComponentRole(rawValue: model.identity.component) ?? .denoiser
-        if videoModels.contains(key), let url = locations[key], evictVideo(url, base: videoBases[key], role: role) {
+        if videoModels.contains(key), let url = locations[key],
+           evictVideo(url, base: videoBases[key], role: role, precision: model.identity.activationPrecision) {
             device.memory.trim()
             return
         }
