@@ -16,7 +16,8 @@
 # KINORA_BIN: the kinora binary (default .build/release/kinora; build it with `swift build -c release`).
 # FAMILIES: the families to measure (default: all fourteen). VRAM: the budget the device is opened with (default 24GB:
 # a CPU driver reports less than a full-size UNet's weights take). OUT: a folder that keeps each family's output
-# as FAMILY.txt. Arguments after the options go to every `kinora bench model` (e.g. --device 0, or --json).
+# as FAMILY.txt. Arguments after the options go to every `kinora bench model` (e.g. --device 0, or --json; with
+# --precision fp16 or bf16 every family is measured in it, which piper-vits refuses: leave it out of FAMILIES then).
 set -euo pipefail
 
 KINORA_BIN="${KINORA_BIN:-.build/release/kinora}"

@@ -240,12 +240,14 @@ extension ModelBenchCommand {
             }
             return try CatalogActivationFigures.measure(
                 wan: try catalogued.components(), name: catalogued.rawValue, sizes: sizes, tokens: tokens,
-                method: "WanMemoryPlanner (Graph.memoryPlan of recorded stages), random F16 weights", device: device)
+                method: "WanMemoryPlanner (Graph.memoryPlan of recorded stages), random F16 weights",
+                precision: precision, device: device)
         }
         guard let weights else { throw ValidationError("\(family.name): no weights found") }
         return try CatalogActivationFigures.measure(
             wan: try WanStageComponents(folder: weights), name: weights.path, sizes: sizes, tokens: tokens,
-            method: "WanMemoryPlanner (Graph.memoryPlan of recorded stages), the folder's weights", device: device)
+            method: "WanMemoryPlanner (Graph.memoryPlan of recorded stages), the folder's weights",
+            precision: precision, device: device)
     }
 
     private func printWanPlan(_ plan: WanMemoryPlan, weights: [WanReport.Weights]) {

@@ -39,7 +39,8 @@ struct ModelBenchCommand: ParsableCommand {
             realesrgan-x4plus-anime) upscale random pictures of each --sizes (default 256 and 1024; 128 and 256 for \
             the RRDBNet ones) with the installed models and the tiles `kinora upscale` picks; rife interpolates \
             random 416x240 and 832x480 frame pairs (one and four frames between), or squares of --sizes. Both print \
-            the allocator's whole peak of each run. scripts/measure-catalog.sh runs it for every family.
+            the allocator's whole peak of each run. Every family but piper-vits is measured in --precision (default: \
+            the weights' type, as the models run by default). scripts/measure-catalog.sh runs it for every family.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -77,9 +78,10 @@ struct ModelBenchCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Activation precision: fp32, fp16 or bf16 (default: the weights' type; random catalog weights are F16).",
-        discussion: "The planned stages record their activations in it. SDXL's VAE stays fp32 at fp16, as diffusers' "
-            + "SDXL pipeline upcasts it; Wan keeps its time embedding and modulation in f32 whatever it is, and its "
-            + "VAE runs f32 unless it is given."))
+        discussion: "The planned stages record their activations in it, and with --catalog-figures every measured "
+            + "stage (not piper-vits, whose voices run f32). SDXL's VAE stays fp32 at fp16, as diffusers' SDXL "
+            + "pipeline upcasts it; Wan keeps its time embedding and modulation in f32 whatever it is, and its VAE "
+            + "runs f32 unless it is given."))
     var precision: ActivationPrecision?
 
     @Flag(name: .long, help: "Measure the family's catalog activation figures over several sizes.")
@@ -412,6 +414,9 @@ extension ModelBenchCommand {
             return try ModelLocator(catalog: catalog, searchPaths: paths, base: nil).locate(reference).url
         }()
         if family.output == .speech {
+            guard precision == nil || precision == .fp32 else {
+                throw ValidationError("--precision does not apply to \(family.name): Piper voices run fp32")
+            }
             guard let weightsURL else { throw ValidationError("\(family.name): no voice file found") }
             return try CatalogActivationFigures.measure(voice: try PiperVoiceFiles(path: weightsURL),
                                                         texts: Self.voiceTexts, device: device)
@@ -422,27 +427,30 @@ extension ModelBenchCommand {
             if family.output == .interpolatedFrames {
                 let pairs = sizes.isEmpty ? Self.interpolatorPairs
                     : sizes.map { CatalogActivationFigures.FramePair(width: $0, height: $0, timesteps: 1) }
-                return try CatalogActivationFigures.measure(interpolator: weightsURL, pairs: pairs, device: device)
+                return try CatalogActivationFigures.measure(interpolator: weightsURL, pairs: pairs,
+                                                            precision: precision, device: device)
             }
             return try CatalogActivationFigures.measure(
                 upscaler: weightsURL, sizes: sizes.isEmpty ? Self.defaultSizes[family.name] ?? [256, 1024] : sizes,
-                device: device)
+                precision: precision, device: device)
         }
         let native = family.defaults.size.map { max($0.width, $0.height) } ?? 512
         let edges = sizes.isEmpty ? Self.defaultSizes[family.name] ?? [native / 2, native] : sizes
         if let weightsURL {
             return try CatalogActivationFigures.measure(
                 folder: weightsURL.path, components: try StableDiffusionComponents(folder: weightsURL), sizes: edges,
-                device: device)
+                precision: precision, device: device)
         }
         guard let architecture = CatalogModel(rawValue: family.name) else {
             throw ValidationError("\(family.name) has no random-weight architecture; give its weights with --weights")
         }
         if !json {
-            print("\(architecture.checkpoint), random F16 weights, on \(device.physical.name): recording every stage "
-                + "at " + edges.map { "\($0)²" }.joined(separator: ", "))
+            print("\(architecture.checkpoint), random F16 weights, "
+                + "\(ActivationPrecision.resolve(precision, weights: .f16).rawValue) activations, on "
+                + "\(device.physical.name): recording every stage at "
+                + edges.map { "\($0)²" }.joined(separator: ", "))
         }
-        return try CatalogActivationFigures.measure(architecture, sizes: edges, device: device)
+        return try CatalogActivationFigures.measure(architecture, sizes: edges, precision: precision, device: device)
     }
 
     private func printFigures(_ measurement: CatalogActivationFigures, family: KinoraPipeline.ModelFamily) {

@@ -139,4 +139,33 @@ final class CatalogActivationFiguresTests: XCTestCase {
             }
         }
     }
+
+    /// `kinora bench model --catalog-figures --precision`: the tiny families' figures measured in f16 are below those
+    /// measured in f32 (their weights' type, so the committed figures'), and the measurement says which it was. Not
+    /// UMT5's: with f16 its residual stream stays f32 beside the f16 activations (as transformers runs it), which on
+    /// the tiny encoder plans more bytes than f32 alone (7104 against 6592 per token); and SD's VAE only from 64²,
+    /// where the f16 activations outweigh the f32 picture it returns (at 32² both plan 336 bytes a pixel).
+    func testFiguresMeasuredInHalfPrecisionAreSmallerThanInSinglePrecision() throws {
+        let device = ValidatedTestDevice.shared
+        let components = try StableDiffusionComponents(folder: fixture("tiny-sd15"))
+        let wan = try WanStageComponents(
+            folder: TestSupport.root.appendingPathComponent("Tests/Fixtures/wan-pipeline/t2v"))
+        let measured = try [ActivationPrecision.fp16, .fp32].map { precision in
+            try CatalogActivationFigures.measure(folder: "tiny-sd15", components: components, sizes: [64],
+                                                 windows: [1], precision: precision, device: device).figures
+                + CatalogActivationFigures.measure(
+                    wan: wan, name: "tiny-wan21", sizes: [.init(width: 48, height: 32, frames: 9)], tokens: [128],
+                    method: "test", precision: precision, device: device).figures
+                    .filter { $0.component != "text_encoder" }
+        }
+        let (half, full) = (measured[0], measured[1])
+        XCTAssertEqual(half.map { "\($0.component) \($0.unit)" }, full.map { "\($0.component) \($0.unit)" })
+        XCTAssertEqual(half.count, 5)
+        for (small, large) in zip(half, full) {
+            XCTAssertLessThan(small.value, large.value, "\(small.component) \(small.unit)")
+        }
+        let method = try CatalogActivationFigures.measure(folder: "tiny-sd15", components: components, sizes: [64],
+                                                          windows: [1], precision: .bf16, device: device).method
+        XCTAssertTrue(method.hasSuffix(", bf16 activations"), method)
+    }
 }

@@ -23,9 +23,10 @@ extension CatalogActivationFigures {
     /// RIFE's activation bytes per pixel of the padded frame (`RIFE.padding`): for each of `pairs`, a freshly loaded
     /// model makes `timesteps` evenly spaced frames between two random frames, and the allocator's peak during the
     /// load and the call, less what was live before and the weights, is divided by the padded frame's pixels. Each
-    /// sample's setting gives the whole peak, weights included (the catalog's `measured:` peaks).
-    public static func measure(interpolator url: URL, pairs: [FramePair], device: GPUDevice) throws
-        -> CatalogActivationFigures {
+    /// sample's setting gives the whole peak, weights included (the catalog's `measured:` peaks). The activations are
+    /// `precision`'s (nil: the weights' type).
+    public static func measure(interpolator url: URL, pairs: [FramePair], precision: ActivationPrecision? = nil,
+                               device: GPUDevice) throws -> CatalogActivationFigures {
         let memory = device.memory
         var samples: [Sample] = []
         let store = try WeightFile.open(url)
@@ -36,7 +37,7 @@ extension CatalogActivationFigures {
             memory.resetPeak()
             let (width, height) = (pair.width, pair.height)
             let sample = try { () throws -> Sample in
-                let rife = try RIFE(url: url, device: device)
+                let rife = try RIFE(url: url, precision: precision, device: device)
                 let weights = memory.liveBytes - before
                 let values = 3 * width * height
                 let frames = randomValues(count: 2 * values)
@@ -57,6 +58,7 @@ extension CatalogActivationFigures {
         memory.trim()
         return CatalogActivationFigures(
             model: "\(url.lastPathComponent) (IFNet, \(tensors) bytes of tensors)", device: device.physical.name,
-            method: "allocator peak of interpolated frame pairs less the weights", samples: samples)
+            method: "allocator peak of interpolated frame pairs less the weights" + activationsNote(precision),
+            samples: samples)
     }
 }

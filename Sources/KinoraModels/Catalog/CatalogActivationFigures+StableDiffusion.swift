@@ -33,6 +33,8 @@ extension CatalogActivationFigures {
 
         var name: String
         var textEncoders: [TextEncoder]
+        /// The text encoders' activations (nil: their weights' type).
+        var textPrecision: ActivationPrecision?
         /// Image pixels per latent pixel along each side.
         var latentScale: Int
         var makeUNet: () throws -> UNet2DConditionModel
@@ -40,8 +42,10 @@ extension CatalogActivationFigures {
     }
 
     /// The figures of a full-size catalogued architecture over random F16 weights, for square images of each of
-    /// `sizes` pixels and prompts of each of `windows` windows.
-    public static func measure(_ model: CatalogModel, sizes: [Int], windows: [Int] = [1, 2, 3], device: GPUDevice)
+    /// `sizes` pixels and prompts of each of `windows` windows, with activations in `precision` (nil: the weights'
+    /// F16, SDXL's VAE upcast to f32 as its pipeline does).
+    public static func measure(_ model: CatalogModel, sizes: [Int], windows: [Int] = [1, 2, 3],
+                               precision: ActivationPrecision? = nil, device: GPUDevice)
         throws -> CatalogActivationFigures {
         let encoders = try model.textEncoders().map { encoder in
             StableDiffusionSubject.TextEncoder(folder: encoder.folder, configuration: encoder.configuration,
@@ -50,16 +54,21 @@ extension CatalogActivationFigures {
         }
         let scale = try model.vaeConfiguration().downsamplingFactor
         let subject = StableDiffusionSubject(
-            name: model.rawValue, textEncoders: encoders, latentScale: scale,
-            makeUNet: { try model.makeUNet(device: device, convolutionStrategy: .automatic) },
-            makeAutoencoder: { try model.makeAutoencoder(device: device, convolutionStrategy: .automatic) })
+            name: model.rawValue, textEncoders: encoders, textPrecision: precision, latentScale: scale,
+            makeUNet: { try model.makeUNet(device: device, precision: precision, convolutionStrategy: .automatic) },
+            makeAutoencoder: {
+                try model.makeAutoencoder(device: device, precision: precision, convolutionStrategy: .automatic)
+            })
         return try measure(subject, sizes: sizes, windows: windows,
-                           method: "Graph.memoryPlan of recorded stages, random F16 weights", device: device)
+                           method: "Graph.memoryPlan of recorded stages, random F16 weights"
+                               + activationsNote(precision), device: device)
     }
 
-    /// The figures of the model in a diffusers folder (its own weights and configurations), as `measure(_:...)`.
+    /// The figures of the model in a diffusers folder (its own weights and configurations), as `measure(_:...)`,
+    /// in `precision` as `StableDiffusionPrecision` resolves it for the pipeline (nil: each model its weights' type).
     public static func measure(folder: String, components: StableDiffusionComponents, sizes: [Int],
-                               windows: [Int] = [1, 2, 3], device: GPUDevice) throws -> CatalogActivationFigures {
+                               windows: [Int] = [1, 2, 3], precision requested: ActivationPrecision? = nil,
+                               device: GPUDevice) throws -> CatalogActivationFigures {
         var encoders = [StableDiffusionSubject.TextEncoder(
             folder: "text_encoder", configuration: components.textEncoder.configuration,
             store: components.textEncoder.store, withProjection: components.textEncoder.withProjection,
@@ -70,9 +79,10 @@ extension CatalogActivationFigures {
                 folder: "text_encoder_2", configuration: second.configuration, store: second.store,
                 withProjection: second.withProjection, ids: tokenizer.window([]).map { Int32($0) }))
         }
-        let precision = StableDiffusionPrecision(nil, components: components)
+        let precision = StableDiffusionPrecision(requested, components: components)
         let subject = StableDiffusionSubject(
-            name: folder, textEncoders: encoders, latentScale: components.vaeConfiguration.downsamplingFactor,
+            name: folder, textEncoders: encoders, textPrecision: precision.textEncoders,
+            latentScale: components.vaeConfiguration.downsamplingFactor,
             makeUNet: {
                 try UNet2DConditionModel(configuration: components.unetConfiguration,
                                          weights: DeviceWeights(store: components.unetStore, device: device),
@@ -84,7 +94,14 @@ extension CatalogActivationFigures {
                                   precision: precision.vae, convolutionStrategy: .automatic)
             })
         return try measure(subject, sizes: sizes, windows: windows,
-                           method: "Graph.memoryPlan of recorded stages, the folder's weights", device: device)
+                           method: "Graph.memoryPlan of recorded stages, the folder's weights"
+                               + activationsNote(requested), device: device)
+    }
+
+    /// How a measurement's `method` names the activation precision it was asked for: nothing for the default (the
+    /// weights' type).
+    static func activationsNote(_ precision: ActivationPrecision?) -> String {
+        precision.map { ", \($0.rawValue) activations" } ?? ""
     }
 
     static func measure(_ subject: StableDiffusionSubject, sizes: [Int], windows: [Int], method: String,
@@ -109,11 +126,13 @@ extension CatalogActivationFigures {
         case plain(CLIPTextModel)
         case projecting(CLIPTextModelWithProjection)
 
-        init(_ encoder: StableDiffusionSubject.TextEncoder, device: GPUDevice) throws {
+        init(_ encoder: StableDiffusionSubject.TextEncoder, precision: ActivationPrecision?, device: GPUDevice) throws {
             let weights = DeviceWeights(store: encoder.store, device: device)
             self = encoder.withProjection
-                ? .projecting(try CLIPTextModelWithProjection(configuration: encoder.configuration, weights: weights))
-                : .plain(try CLIPTextModel(configuration: encoder.configuration, weights: weights))
+                ? .projecting(try CLIPTextModelWithProjection(configuration: encoder.configuration, weights: weights,
+                                                              precision: precision))
+                : .plain(try CLIPTextModel(configuration: encoder.configuration, weights: weights,
+                                           precision: precision))
         }
 
         /// The conditioning the pipeline takes from the encoder over `ids`: the last hidden state (SD 1.x, 2.x) or,
@@ -138,7 +157,9 @@ extension CatalogActivationFigures {
     private static func textSamples(_ subject: StableDiffusionSubject, windows: [Int], device: GPUDevice) throws
         -> (samples: [Sample], conditioningBytes: UInt64) {
         let joint = subject.textEncoders.count > 1
-        let models = try subject.textEncoders.map { try BuiltEncoder($0, device: device) }
+        let models = try subject.textEncoders.map {
+            try BuiltEncoder($0, precision: subject.textPrecision, device: device)
+        }
         let own = try zip(subject.textEncoders, models).map { encoder, model in
             try GenerationMemory.record(encoder.folder, device: device) { graph in
                 try model.record(graph, ids: encoder.ids, joint: joint)

@@ -10,9 +10,10 @@ extension CatalogActivationFigures {
     /// context): at each of `sizes`, a random square picture is upscaled by a freshly loaded model (every weight
     /// uploaded first) with the tiles `kinora upscale` picks, and the allocator's peak during the load and the run,
     /// less what was live before and the weights, is divided by that window's pixels. Each sample's setting gives
-    /// the whole peak, weights included (the catalog's `measured:` peaks). The factor is the model file's own.
-    public static func measure(upscaler paramURL: URL, sizes: [Int], device: GPUDevice) throws
-        -> CatalogActivationFigures {
+    /// the whole peak, weights included (the catalog's `measured:` peaks). The factor is the model file's own; the
+    /// activations are `precision`'s (nil: the weights' type).
+    public static func measure(upscaler paramURL: URL, sizes: [Int], precision: ActivationPrecision? = nil,
+                               device: GPUDevice) throws -> CatalogActivationFigures {
         let memory = device.memory
         var samples: [Sample] = []
         var model = paramURL.lastPathComponent
@@ -21,7 +22,7 @@ extension CatalogActivationFigures {
             let before = memory.liveBytes
             memory.resetPeak()
             let sample = try { () throws -> Sample in
-                let upscaler = try RealESRGAN(paramURL: paramURL, device: device)
+                let upscaler = try RealESRGAN(paramURL: paramURL, precision: precision, device: device)
                 try upscaler.uploadWeights()
                 let weights = memory.liveBytes - before
                 let tensors = try upscaler.model.tensorNames.reduce(0) { $0 + (try upscaler.model.info($1).byteCount) }
@@ -43,7 +44,8 @@ extension CatalogActivationFigures {
         }
         memory.trim()
         return CatalogActivationFigures(model: model, device: device.physical.name,
-                                        method: "allocator peak of upscaled pictures less the weights",
+                                        method: "allocator peak of upscaled pictures less the weights"
+                                            + activationsNote(precision),
                                         samples: samples)
     }
 

@@ -24,14 +24,16 @@ extension CatalogActivationFigures {
         }
     }
 
-    /// The figures of `components` (`name` in the report) at each of `sizes` and prompts of each of `tokens`.
+    /// The figures of `components` (`name` in the report) at each of `sizes` and prompts of each of `tokens`, with
+    /// activations in `precision` (nil: UMT5 and the transformer their weights' type, the VAE f32).
     public static func measure(
         wan components: WanStageComponents, name: String, sizes: [VideoSize], tokens: [Int], method: String,
-        device: GPUDevice
+        precision: ActivationPrecision? = nil, device: GPUDevice
     ) throws -> CatalogActivationFigures {
         var samples: [Sample] = []
         for count in tokens {
-            let request = WanGenerationRequest(width: 0, height: 0, frames: 1, promptTokens: count)
+            let request = WanGenerationRequest(
+                width: 0, height: 0, frames: 1, promptTokens: count, precision: precision)
             let text = try WanMemoryPlanner.textStage(components, request, device: device)
             samples.append(
                 Sample(
@@ -41,7 +43,8 @@ extension CatalogActivationFigures {
         }
         for size in sizes {
             let request = WanGenerationRequest(
-                width: size.width, height: size.height, frames: size.frames, imageToVideo: components.imageToVideo)
+                width: size.width, height: size.height, frames: size.frames, imageToVideo: components.imageToVideo,
+                precision: precision)
             let latent = try components.latentShape(width: size.width, height: size.height, frames: size.frames)
             let carried = WanMemoryPlanner.conditioningBytes(components, request, memory: device.memory)
             let setting = "\(size.width)x\(size.height), \(size.frames) frames"
@@ -54,7 +57,8 @@ extension CatalogActivationFigures {
                     setting: setting + (denoise.tactic.contains("streamed") ? ", weights streamed" : ", resident"),
                     units: Double(latent[2] * latent[3] * latent[4]),
                     bytes: denoise.peakBytes - denoise.weightBytes - denoise.carriedBytes))
-            let decode = try WanMemoryPlanner.decodeStage(components, latent: latent, tiles: nil, device: device)
+            let decode = try WanMemoryPlanner.decodeStage(
+                components, latent: latent, tiles: nil, precision: precision, device: device)
             samples.append(
                 Sample(
                     component: "vae", unit: "per_pixel", setting: setting + ", streamed decode of whole frames",
@@ -69,6 +73,7 @@ extension CatalogActivationFigures {
                         bytes: keyframe.peakBytes - keyframe.weightBytes - keyframe.carriedBytes))
             }
         }
-        return CatalogActivationFigures(model: name, device: device.physical.name, method: method, samples: samples)
+        return CatalogActivationFigures(model: name, device: device.physical.name,
+                                        method: method + activationsNote(precision), samples: samples)
     }
 }
