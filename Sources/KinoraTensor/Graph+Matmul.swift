@@ -23,11 +23,17 @@ extension Graph {
         /// direct path: on lavapipe each barrier is a coroutine switch and CPU caches already tile, so skipping
         /// shared memory measured 1.7x faster (512³ f32: 2.2 vs 1.3 GFLOP/s).
         ///
+        /// A direct tile gives each invocation 2 rows and the tile's 16 columns: every invocation of a workgroup reads
+        /// the same `b` elements, so a CPU driver that finds loads uniform (Mesa 26's lavapipe) makes them one scalar
+        /// load each instead of a gather per lane. There 512³ f16 ran at 24 GFLOP/s against 10–13 with 4×4 tiles
+        /// over a 64×64 tile; Mesa 22's lavapipe, which gathers every load, ran both at about 5.
+        ///
         /// A product of at most 4 rows (a decoding step's tokens) takes a tile of exactly its rows, each thread one
         /// column of them: every weight is read once for all rows instead of once per padded 32-row tile (MusicGen's
         /// step, 2 rows, did 16 times its work).
         static func choose(m: Int, n: Int, direct: Bool) -> MatmulTile {
             if m <= 4 { return MatmulTile(bm: m, bn: 64, bk: 16, tm: m, tn: 1, direct: direct) }
+            if direct { return MatmulTile(bm: 128, bn: 16, bk: 16, tm: 2, tn: 16, direct: true) }
             if m <= 32 || n <= 32 { return MatmulTile(bm: 32, bn: 32, bk: 16, tm: 2, tn: 2, direct: direct) }
             return MatmulTile(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, direct: direct)
         }
