@@ -3,8 +3,8 @@ import KinoraReference
 import KinoraTensor
 
 /// Flash attention over head sizes the models use, several query and key tiles, an additive mask with hidden keys,
-/// block-causal masking behind a cached prefix, and the heads-first layout: the scalar kernel everywhere, the
-/// tensor-core kernel where the device has `VK_KHR_cooperative_matrix`.
+/// block-causal masking behind a cached prefix, and the heads-first layout: the shared-memory and direct kernels
+/// everywhere, the tensor-core kernel where the device has `VK_KHR_cooperative_matrix`.
 extension KernelConformance {
     static let attentionTolerance = 2e-5
 
@@ -15,10 +15,12 @@ extension KernelConformance {
                                   masked: false, blockCausal: nil, strategy: .automatic,
                                   tolerance: device.tier == .cooperativeMatrix ? tensorCoreTolerance
                                       : attentionTolerance)
-        return scalarAttentionCases() + [automatic] + cooperativeAttentionCases(for: device)
+        return scalarAttentionCases() + scalarAttentionCases(strategy: .direct) + [automatic]
+            + cooperativeAttentionCases(for: device)
     }
 
-    static func scalarAttentionCases() -> [ConformanceCase] {
+    /// The problems every scalar kernel is checked on: the shared-memory one (`.scalar`) and the direct one.
+    static func scalarAttentionCases(strategy: AttentionStrategy = .scalar) -> [ConformanceCase] {
         typealias Problem = AttentionReference.Problem
         let problems = [
             Problem(batch: 2, heads: 3, queryLength: 130, keyLength: 257, headDim: 64),
@@ -26,12 +28,14 @@ extension KernelConformance {
             Problem(batch: 1, heads: 2, queryLength: 70, keyLength: 130, headDim: 128),
             Problem(batch: 1, heads: 2, queryLength: 9, keyLength: 20, headDim: 256),
         ]
-        var cases = problems.map { attention($0, masked: false, blockCausal: nil) }
+        var cases = problems.map { attention($0, masked: false, blockCausal: nil, strategy: strategy) }
         cases.append(attention(Problem(batch: 2, heads: 3, queryLength: 33, keyLength: 70, headDim: 40), masked: true,
-                               blockCausal: nil))
+                               blockCausal: nil, strategy: strategy))
         cases.append(attention(Problem(batch: 1, heads: 2, queryLength: 65, keyLength: 130, headDim: 64),
-                               masked: false, blockCausal: 16))
-        cases.append(headsFirstAttention())
+                               masked: false, blockCausal: 16, strategy: strategy))
+        cases.append(attention(Problem(batch: 1, heads: 2, queryLength: 20, keyLength: 70, headDim: 128),
+                               masked: false, blockCausal: 8, storedKeys: 100, strategy: strategy))
+        cases.append(headsFirstAttention(strategy: strategy))
         return cases
     }
 
@@ -40,6 +44,7 @@ extension KernelConformance {
         switch strategy {
         case .automatic: "automatic"
         case .scalar: "scalar"
+        case .direct: "direct"
         case .cooperativeMatrix: "cooperative-matrix"
         }
     }

@@ -54,7 +54,7 @@ extension Graph {
     /// whose tiles do not fit shared memory (above 128 on a 32 KiB device).
     func cooperativeAttentionPlan(headDim: Int) throws -> CooperativeAttentionPlan? {
         switch attentionStrategy {
-        case .scalar:
+        case .scalar, .direct:
             return nil
         case .cooperativeMatrix:
             return try CooperativeAttentionPlan(device: device, headDim: headDim)

@@ -47,18 +47,19 @@ struct KernelBenchCommand: ParsableCommand {
 
     /// The attention kernels to time (`AttentionStrategy`).
     enum Attention: String, ExpressibleByArgument {
-        case automatic, scalar, cooperativeMatrix = "cooperative-matrix"
+        case automatic, scalar, direct, cooperativeMatrix = "cooperative-matrix"
 
         var strategy: AttentionStrategy {
             switch self {
             case .automatic: .automatic
             case .scalar: .scalar
+            case .direct: .direct
             case .cooperativeMatrix: .cooperativeMatrix
             }
         }
     }
 
-    @Option(name: .long, help: "Attention kernel: automatic (default), scalar or cooperative-matrix.")
+    @Option(name: .long, help: "Attention kernel: automatic (default), scalar, direct or cooperative-matrix.")
     var attention: Attention = .automatic
 
     @Flag(name: .long, help: "Also print each dispatch's median GPU time.")
