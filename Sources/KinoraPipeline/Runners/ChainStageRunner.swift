@@ -268,8 +268,12 @@ public final class ChainStageRunner: StageRunner {
             components = try StableDiffusionComponents(folder: url)
         }
         let adapters = reference.flatMap { loras[$0.name] } ?? []
+        // The stages' predicted peaks come from the catalog's activation figures, which stand for GPUs: they leave
+        // out the Winograd workspace `.fastest` adds on CPU drivers, so a render records convolutions as GPUs do and
+        // its measured peaks stay within the plan (`kinora image` takes the faster Winograd path there).
         return try StableDiffusionPipeline(components: components.applying(adapters), device: device,
-                                           precision: reference?.precision.activationPrecision)
+                                           precision: reference?.precision.activationPrecision,
+                                           convolutionStrategy: .automatic)
     }
 
     /// The open pipeline `stage`'s model belongs to.
