@@ -7,7 +7,7 @@ public enum AttentionStrategy: Sendable, CaseIterable {
     case scalar
     /// One invocation per query row with its state in registers, keys and values read straight from memory and no
     /// barrier (`attention_direct.comp`): for CPU drivers. On Mesa 26's lavapipe, whose uniform loads become scalar
-    /// loads, it ran SD 1.5's attention at 256² several times faster than the scalar kernel.
+    /// loads, it ran `kinora bench kernels`' L256 h8 d64 attention in 11.7 ms against the scalar kernel's 69.5.
     case direct
     /// Tensor cores through `VK_KHR_cooperative_matrix` (`attention_coopmat.comp`: f16 operands, f32 softmax and
     /// accumulation) for the head dims whose tiles fit the device's shared memory, the scalar kernel for larger
