@@ -33,6 +33,16 @@ public enum ConvolutionStrategy: Sendable, CaseIterable {
 /// activations). A bias is read as f32 (a 16-bit bias is widened exactly; an f32 bias with 16-bit weights, as ncnn's
 /// files have, keeps its precision). Float8 weights are decoded in the kernel and multiplied by their per-tensor scale.
 extension Graph {
+    /// Runs `body` with convolutions recorded by `strategy`, then restores the graph's own (as `withActivations`
+    /// does for the activation type): how a model keeps its own strategy inside a shared graph.
+    public func withConvolutions<Result>(_ strategy: ConvolutionStrategy, _ body: () throws -> Result) rethrows
+        -> Result {
+        let previous = convolutionStrategy
+        convolutionStrategy = strategy
+        defer { convolutionStrategy = previous }
+        return try body()
+    }
+
     /// The shape of one convolution over (time, height, width); 1-D and 2-D convolutions use size-1 leading axes.
     struct ConvGeometry {
         var batch: Int

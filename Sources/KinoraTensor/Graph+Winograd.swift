@@ -63,6 +63,23 @@ extension Graph {
         }
 
         var outPad: Int { blocks * Graph.winogradChannelBlock }
+
+        /// Bytes of the transformed weights: f32, 36 per input and (padded) output channel.
+        var weightBytes: Int { 36 * 4 * inChannels * outPad }
+
+        /// One piece of tiles: its first tile, its tiles, and those padded to whole GEMM invocations.
+        struct Piece {
+            var first: Int, tiles: Int, paddedTiles: Int
+        }
+
+        /// The pieces, in the order they are recorded.
+        var pieces: [Piece] {
+            stride(from: 0, to: tiles, by: pieceTiles).map { first in
+                let count = min(pieceTiles, tiles - first)
+                let block = Graph.winogradTileBlock
+                return Piece(first: first, tiles: count, paddedTiles: (count + block - 1) / block * block)
+            }
+        }
     }
 
     /// The plan of a Winograd convolution of `g`, or nil where its dispatches would not stay inside the device's
@@ -76,7 +93,7 @@ extension Graph {
     static func winogradPlan(_ g: ConvGeometry, pieceBytes: Int, maxBuffer: Int) -> WinogradPlan? {
         let plan = WinogradPlan(g, pieceBytes: min(pieceBytes, maxBuffer))
         guard 36 * 4 * max(plan.inChannels, plan.outPad) * plan.pieceTiles <= maxBuffer, 36 * plan.blocks <= 65535,
-            36 * 4 * plan.inChannels * plan.outPad <= min(Self.winogradWeightBytes, maxBuffer)
+            plan.weightBytes <= min(Self.winogradWeightBytes, maxBuffer)
         else { return nil }
         return plan
     }
@@ -106,9 +123,8 @@ extension Graph {
         var outputConstants = [threads, 1, 1].map(Launch.u32) + Array(repeating: 0, count: 19) + epilogue
         outputConstants[9] = hasBias ? 1 : 0
         // One piece: its input transform and GEMMs recorded, and the output transform that stores it.
-        func piece(from first: Int) -> KernelCall {
-            let tiles = min(plan.pieceTiles, plan.tiles - first)
-            let tilesPad = (tiles + Self.winogradTileBlock - 1) / Self.winogradTileBlock * Self.winogradTileBlock
+        func call(_ piece: WinogradPlan.Piece) -> KernelCall {
+            let (first, tiles, tilesPad) = (piece.first, piece.tiles, piece.paddedTiles)
             let inputCall = KernelCall(
                 shader: activationShader("conv_winograd_input"), specialization: [threads, 1, 1].map(Launch.u32),
                 pushConstants: [
@@ -140,10 +156,9 @@ extension Graph {
                 operands: [products, products] + operands[2...],
                 work: Double(cout * tilesPad * 36 * 10), label: "\(op) winograd output")
         }
-        let output = record(piece(from: 0), output: outputShape, dtype: activationDType)
-        for first in stride(from: plan.pieceTiles, to: plan.tiles, by: plan.pieceTiles) {
-            record(piece(from: first), into: output)
-        }
+        let pieces = plan.pieces
+        let output = record(call(pieces[0]), output: outputShape, dtype: activationDType)
+        for piece in pieces.dropFirst() { record(call(piece), into: output) }
         return output
     }
 }

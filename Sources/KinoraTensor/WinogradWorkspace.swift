@@ -37,23 +37,10 @@ public struct WinogradWorkspace: Sendable, Equatable {
               let plan = Graph.winogradPlan(g, pieceBytes: pieceBytes,
                                             maxBuffer: Int(clamping: device.memory.maxBufferSize))
         else { return nil }
-        let tileBlock = Graph.winogradTileBlock
-        weightBytes = 36 * 4 * plan.inChannels * plan.outPad
-        pieces = Swift.stride(from: 0, to: plan.tiles, by: plan.pieceTiles).map { first in
-            let tiles = min(plan.pieceTiles, plan.tiles - first)
-            let tilesPad = (tiles + tileBlock - 1) / tileBlock * tileBlock
-            return Piece(inputBytes: 36 * 4 * plan.inChannels * tilesPad, productBytes: 36 * 4 * plan.outPad * tilesPad)
+        weightBytes = plan.weightBytes
+        pieces = plan.pieces.map { piece in
+            Piece(inputBytes: 36 * 4 * plan.inChannels * piece.paddedTiles,
+                  productBytes: 36 * 4 * plan.outPad * piece.paddedTiles)
         }
-    }
-}
-
-extension Graph {
-    /// Runs `body` with convolutions recorded by `strategy`, then restores the graph's own.
-    public func withConvolutions<Result>(_ strategy: ConvolutionStrategy, _ body: () throws -> Result) rethrows
-        -> Result {
-        let previous = convolutionStrategy
-        convolutionStrategy = strategy
-        defer { convolutionStrategy = previous }
-        return try body()
     }
 }
