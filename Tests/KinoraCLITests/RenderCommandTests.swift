@@ -454,6 +454,30 @@ final class RenderCommandTests: XCTestCase {
         return (try XCTUnwrap(denoise["peakBytes"] as? UInt64), tactic["streamedWeights"] as? Bool == true)
     }
 
+    /// `precision: f16` on the tiny model (F32 weights, so f32 by default) plans its Stable Diffusion stages with the
+    /// catalog's 16-bit (`half`) figures, fewer bytes than in f32, and the render stays within them.
+    func testAHalfPrecisionModelIsPlannedWithTheCatalogsHalfFiguresAndRendersWithinThem() throws {
+        let (full, _, _) = try workspace()
+        let (workflow, cache, output) = try workspace { text in
+            text.replacingOccurrences(of: "    catalog: tiny-sd15\n",
+                                      with: "    catalog: tiny-sd15\n    precision: f16\n")
+        }
+        let budget: UInt64 = 1 << 30
+        let half = try XCTUnwrap(try plannedDenoise(workflow, budget: budget))
+        let single = try XCTUnwrap(try plannedDenoise(full, budget: budget))
+        XCTAssertLessThan(half.peak, single.peak)
+
+        let outcome = try render(workflow, cache: cache)
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let gpu = try report(output).filter { $0["model"] != nil }
+        XCTAssertGreaterThanOrEqual(gpu.count, 6, "encode-text, denoise and decode of two shots")
+        for stage in gpu {
+            let predicted = try XCTUnwrap(stage["predictedPeakBytes"] as? UInt64)
+            let measured = try XCTUnwrap(stage["measuredPeakBytes"] as? UInt64, "\(stage)")
+            XCTAssertLessThanOrEqual(measured, predicted, "\(stage["stage"] ?? "?")")
+        }
+    }
+
     func testABudgetBelowTheResidentUNetRendersWithItsWeightsStreamed() throws {
         // Without the voice (its 62 MB would not fit the few megabytes this test allows).
         let (workflow, cache, output) = try workspace { text in

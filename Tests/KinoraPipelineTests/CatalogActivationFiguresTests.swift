@@ -23,10 +23,12 @@ final class CatalogActivationFiguresTests: XCTestCase {
                                                                       : "Tests/Fixtures/pipeline/sd")
     }
 
-    private func model(_ family: KinoraPipeline.ModelFamily, _ role: ComponentRole) throws -> CatalogStageModel {
+    private func model(_ family: KinoraPipeline.ModelFamily, _ role: ComponentRole,
+                       precision: ActivationPrecision) throws -> CatalogStageModel {
         let identity = ModelIdentity(name: family.name, family: family.name, component: role.rawValue,
                                      fingerprint: "test", precision: "auto")
-        return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
+        return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity,
+                                               activationPrecision: precision))
     }
 
     private func stage(_ kind: StageKind, size: Int, cfg: Double) -> Stage {
@@ -36,6 +38,8 @@ final class CatalogActivationFiguresTests: XCTestCase {
         ]))
     }
 
+    /// In f32 (the weights' type) and in both 16-bit types, whose plans take the figures' `half` values (SDXL's
+    /// VAE stays f32 under fp16, as its pipeline upcasts it, and takes the f32 value).
     func testTinyFiguresCoverEveryStageThePipelinePlansInTheMeasuredRange() throws {
         let catalog = try TestSupport.catalog()
         for name in ["tiny-sd15", "tiny-sdxl"] {
@@ -44,73 +48,88 @@ final class CatalogActivationFiguresTests: XCTestCase {
                 for component in family.components(role) {
                     let unit = role == .textEncoder ? "per_token" : role == .denoiser ? "per_latent_pixel" : "per_pixel"
                     XCTAssertEqual(component.activation[unit]?.basis, .measured, "\(name) \(component.name)")
+                    XCTAssertNotNil(component.activation[unit]?.half, "\(name) \(component.name)")
                 }
             }
-            let text = try model(family, .textEncoder), unet = try model(family, .denoiser)
-            let vae = try model(family, .decoder)
-            // The figures stand for GPUs, so they cover the stages as a GPU records them (no CPU-only Winograd
-            // workspace).
-            let pipeline = try StableDiffusionPipeline(folder: fixture(name), device: ValidatedTestDevice.shared,
-                                                       convolutionStrategy: .automatic)
-            for size in Self.measuredSizes {
-                var settings = KinoraModels.GenerationSettings(prompt: "a red boat")
-                settings.width = size
-                settings.height = size
-                settings.guidanceScale = 7.5
-                let memory = try pipeline.memory(for: settings)
-                let label = "\(name) at \(size)x\(size)"
+            for requested in [ActivationPrecision.fp32, .fp16, .bf16] {
+                try checkFiguresCover(family, requested: requested)
+            }
+        }
+    }
 
-                for guided in [true, false] {
-                    let planned = try GenerationMemory.planTextEncoding(
-                        residentBytes: 0, textEncoding: memory.textEncoding, windows: memory.windows,
-                        guidance: guided, budget: .max).textPeakBytes
-                    let predicted = text.activationBytes(for: [stage(.encodeText, size: size, cfg: guided ? 7.5 : 1)],
-                                                         tactic: Tactic())
-                    XCTAssertGreaterThanOrEqual(predicted, planned, "\(label): text encoding, guided \(guided)")
-                }
+    private func checkFiguresCover(_ family: KinoraPipeline.ModelFamily, requested: ActivationPrecision) throws {
+        let name = family.name
+        // The figures stand for GPUs, so they cover the stages as a GPU records them (no CPU-only Winograd
+        // workspace).
+        let pipeline = try StableDiffusionPipeline(folder: fixture(name), device: ValidatedTestDevice.shared,
+                                                   precision: requested, convolutionStrategy: .automatic)
+        let precision = pipeline.precision
+        let text = try model(family, .textEncoder, precision: precision.textEncoders)
+        let unet = try model(family, .denoiser, precision: precision.unet)
+        let vae = try model(family, .decoder, precision: precision.vae)
+        for size in Self.measuredSizes {
+            var settings = KinoraModels.GenerationSettings(prompt: "a red boat")
+            settings.width = size
+            settings.height = size
+            settings.guidanceScale = 7.5
+            let memory = try pipeline.memory(for: settings)
+            let label = "\(name) at \(size)x\(size) in \(requested.rawValue)"
 
-                // As `planDenoise` counts it: the conditioning of both halves, then the UNet's stage.
-                let conditioning = 2 * memory.textEncoding.outputBytes * UInt64(memory.windows)
-                for (guidance, recorded) in [(Tactic.Guidance.batched, memory.unetBatch2),
-                                             (.sequential, memory.unetBatch1)] {
-                    let predicted = unet.activationBytes(for: [stage(.denoise, size: size, cfg: 7.5)],
-                                                         tactic: Tactic(guidance: guidance))
-                    XCTAssertGreaterThanOrEqual(predicted, conditioning + recorded.peakBytes,
-                                                "\(label): UNet, guidance \(guidance)")
-                }
+            for guided in [true, false] {
+                let planned = try GenerationMemory.planTextEncoding(
+                    residentBytes: 0, textEncoding: memory.textEncoding, windows: memory.windows,
+                    guidance: guided, budget: .max).textPeakBytes
+                let predicted = text.activationBytes(for: [stage(.encodeText, size: size, cfg: guided ? 7.5 : 1)],
+                                                     tactic: Tactic())
+                XCTAssertGreaterThanOrEqual(predicted, planned, "\(label): text encoding, guided \(guided)")
+            }
 
-                let decode = stage(.decode, size: size, cfg: 7.5)
-                XCTAssertGreaterThanOrEqual(vae.activationBytes(for: [decode], tactic: Tactic()),
-                                            memory.decodeUntiled.peakBytes, "\(label): untiled decode")
-                for tiled in memory.decodeTiled {
-                    let predicted = vae.activationBytes(for: [decode],
-                                                        tactic: Tactic(tileLatentSize: tiled.latentTileSize))
-                    XCTAssertGreaterThanOrEqual(predicted, tiled.stage.peakBytes,
-                                                "\(label): decode with \(tiled.latentTileSize)-latent tiles")
-                }
+            // As `planDenoise` counts it: the conditioning of both halves, then the UNet's stage.
+            let conditioning = 2 * memory.textEncoding.outputBytes * UInt64(memory.windows)
+            for (guidance, recorded) in [(Tactic.Guidance.batched, memory.unetBatch2),
+                                         (.sequential, memory.unetBatch1)] {
+                let predicted = unet.activationBytes(for: [stage(.denoise, size: size, cfg: 7.5)],
+                                                     tactic: Tactic(guidance: guidance))
+                XCTAssertGreaterThanOrEqual(predicted, conditioning + recorded.peakBytes,
+                                            "\(label): UNet, guidance \(guidance)")
+            }
+
+            let decode = stage(.decode, size: size, cfg: 7.5)
+            XCTAssertGreaterThanOrEqual(vae.activationBytes(for: [decode], tactic: Tactic()),
+                                        memory.decodeUntiled.peakBytes, "\(label): untiled decode")
+            for tiled in memory.decodeTiled {
+                let predicted = vae.activationBytes(for: [decode],
+                                                    tactic: Tactic(tileLatentSize: tiled.latentTileSize))
+                XCTAssertGreaterThanOrEqual(predicted, tiled.stage.peakBytes,
+                                            "\(label): decode with \(tiled.latentTileSize)-latent tiles")
             }
         }
     }
 
     /// A fresh measurement of tiny-sd15 over the measured sizes finds no figure above the catalog's: the committed
-    /// figures still cover the model as it records today.
+    /// figures still cover the model as it records today, the f32 values in f32 (its weights' type) and the `half`
+    /// values in bf16.
     func testCommittedTinyFiguresCoverAFreshMeasurement() throws {
         let family = try XCTUnwrap(try TestSupport.catalog().family(named: "tiny-sd15"))
-        let measurement = try CatalogActivationFigures.measure(
-            folder: "tiny-sd15", components: try StableDiffusionComponents(folder: fixture("tiny-sd15")),
-            sizes: Self.measuredSizes, device: ValidatedTestDevice.shared)
-        let figures = measurement.figures
-        XCTAssertEqual(Set(figures.map { "\($0.component) \($0.unit)" }),
-                       ["text_encoder per_token", "unet per_latent_pixel", "vae per_pixel"])
-        for figure in figures {
-            let committed = try XCTUnwrap(family.components.first { $0.name == figure.component }?
-                .activation[figure.unit], "\(figure.component) \(figure.unit)")
-            XCTAssertGreaterThanOrEqual(committed.value, figure.value,
-                                        "\(figure.component) activation_\(figure.unit): measured at \(figure.setting)")
-            XCTAssertGreaterThanOrEqual(figure.value, figure.smallest)
+        let components = try StableDiffusionComponents(folder: fixture("tiny-sd15"))
+        for precision in [nil, ActivationPrecision.bf16] {
+            let measurement = try CatalogActivationFigures.measure(
+                folder: "tiny-sd15", components: components, sizes: Self.measuredSizes, precision: precision,
+                device: ValidatedTestDevice.shared)
+            let figures = measurement.figures
+            XCTAssertEqual(Set(figures.map { "\($0.component) \($0.unit)" }),
+                           ["text_encoder per_token", "unet per_latent_pixel", "vae per_pixel"])
+            for figure in figures {
+                let committed = try XCTUnwrap(family.components.first { $0.name == figure.component }?
+                    .activation[figure.unit], "\(figure.component) \(figure.unit)")
+                XCTAssertGreaterThanOrEqual(committed.value(halfActivations: precision != nil), figure.value,
+                                            "\(figure.component) activation_\(figure.unit) in \(precision ?? .fp32): "
+                                                + "measured at \(figure.setting)")
+                XCTAssertGreaterThanOrEqual(figure.value, figure.smallest)
+            }
+            let unet = try XCTUnwrap(measurement.figure("unet", "per_latent_pixel"))
+            XCTAssertEqual(unet.samples, 2 * Self.measuredSizes.count, "batch 1 and 2 at every size")
         }
-        let unet = try XCTUnwrap(measurement.figure("unet", "per_latent_pixel"))
-        XCTAssertEqual(unet.samples, 2 * Self.measuredSizes.count, "batch 1 and 2 at every size")
     }
 
     /// The tiny Wan families' committed figures cover a fresh plan of their fixtures at the sizes their notes name

@@ -1,13 +1,35 @@
+import KinoraModels
 import XCTest
 
 @testable import KinoraPipeline
 
 final class CatalogStageModelTests: XCTestCase {
-    private func model(_ family: String, _ role: ComponentRole) throws -> CatalogStageModel {
+    private func model(_ family: String, _ role: ComponentRole, precision: ActivationPrecision? = nil) throws
+        -> CatalogStageModel {
         let family = try XCTUnwrap(try TestSupport.catalog().family(named: family))
         let identity = ModelIdentity(name: "m", family: family.name, component: role.rawValue, fingerprint: "f",
                                      precision: "auto")
-        return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity))
+        return try XCTUnwrap(CatalogStageModel(family: family, role: role, identity: identity,
+                                               activationPrecision: precision))
+    }
+
+    /// 16-bit activations plan with the figures' `half` values, f32 ones and an unknown type with their f32 values.
+    func testMemoryFollowsTheActivationType() throws {
+        for (family, role, kind, unit) in [("sd15", ComponentRole.denoiser, StageKind.denoise, "per_latent_pixel"),
+                                           ("sdxl", .decoder, .decode, "per_pixel")] {
+            let figure = try XCTUnwrap(try model(family, role).components.first?.activation[unit])
+            let half = try XCTUnwrap(figure.half, "\(family) \(unit) has a half value")
+            XCTAssertLessThan(half, figure.value)
+            let bytes = { (precision: ActivationPrecision?) in
+                try self.model(family, role, precision: precision)
+                    .activationBytes(for: [self.stage(kind, 1024)], tactic: Tactic(guidance: .sequential))
+            }
+            let units = Double(kind == .denoise ? 128 * 128 : 1024 * 1024)
+            XCTAssertEqual(try bytes(.fp16), UInt64((half * units).rounded(.up)), family)
+            XCTAssertEqual(try bytes(.bf16), try bytes(.fp16), family)
+            XCTAssertEqual(try bytes(.fp32), UInt64((figure.value * units).rounded(.up)), family)
+            XCTAssertEqual(try bytes(nil), try bytes(.fp32), "\(family): an unknown type plans as f32")
+        }
     }
 
     private func stage(_ kind: StageKind, _ size: Int, cfg: Double = 7.5) -> Stage {

@@ -85,6 +85,55 @@ final class ModelCatalogTests: XCTestCase {
         }
     }
 
+    /// An activation figure may give its value with 16-bit activations (`half`), never above the f32 one; no other
+    /// figure may.
+    func testHalfValuesBelongToActivationFiguresAndNeverExceedTheirValue() throws {
+        func parse(_ figures: String) throws -> KinoraPipeline.ModelFamily {
+            try ModelCatalog.parse("""
+                family: halves
+                description: x
+                produces: image
+                names: [halves]
+                layouts:
+                  diffusers: {files: [a.json]}
+                components:
+                  unet:
+                    role: denoiser
+                \(figures)
+                """, file: "halves.yaml")
+        }
+        let family = try parse("""
+                weight_bytes: {value: 10, basis: exact}
+                activation_per_latent_pixel: {value: 100, half: 52, basis: measured}
+                activation_per_token: {value: 7, basis: measured}
+            """)
+        let unet = try XCTUnwrap(family.components.first)
+        XCTAssertEqual(unet.activation["per_latent_pixel"]?.half, 52)
+        XCTAssertEqual(unet.activation["per_latent_pixel"]?.value(halfActivations: true), 52)
+        XCTAssertEqual(unet.activation["per_latent_pixel"]?.value(halfActivations: false), 100)
+        XCTAssertEqual(unet.activation["per_token"]?.value(halfActivations: true), 7, "no half: the f32 value")
+
+        for (figures, field, message) in [
+            ("""
+                weight_bytes: {value: 10, basis: exact}
+                activation_per_pixel: {value: 100, half: 101, basis: measured}
+            """, "components.unet.activation_per_pixel.half", "exceeds the f32 one"),
+            ("""
+                weight_bytes: {value: 10, half: 5, basis: exact}
+            """, "components.unet.weight_bytes.half", "half"),
+            ("""
+                weight_bytes: {value: 10, basis: exact}
+                flops_per_pixel: {value: 100, half: 50, basis: estimate}
+            """, "components.unet.flops_per_pixel.half", "half"),
+        ] {
+            XCTAssertThrowsError(try parse(figures), field) { error in
+                guard case CatalogError.invalid(let issues) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(issues.map(\.field), [field])
+                XCTAssertTrue(issues.first?.message.contains(message) ?? false, "\(issues)")
+            }
+        }
+    }
+
     func testUpscalerAndInterpolatorRolesBelongToTheirOwnFamilies() {
         func issues(_ produces: String, _ role: String) -> [SourceIssue] {
             let text = """

@@ -20,11 +20,24 @@ public final class RIFE: @unchecked Sendable {
     /// The storage type of the activations its graphs record (f32, f16 or bf16).
     public let activationDType: DType
 
+    /// The checkpoint at `url` with its `module.` prefix removed.
+    private static func store(_ url: URL) throws -> any WeightStore {
+        PrefixStrippedWeightStore.unwrapping(try WeightFile.open(url), prefixes: ["module."])
+    }
+
+    /// The precision the checkpoint at `url` runs its activations in: `requested`, else its weights' storage type,
+    /// as `init` resolves it. Reads the checkpoint's tensor headers (a pickle is parsed, never run), uploads
+    /// nothing.
+    public static func activationPrecision(url: URL, requested: ActivationPrecision?) throws -> ActivationPrecision {
+        if let requested { return requested }
+        return ActivationPrecision.matching(weights: try store(url).storageType())
+    }
+
     /// Reads the checkpoint at `url` (a `torch.save` zip such as `flownet.pkl`, or safetensors; a `module.` prefix
     /// is removed) and uploads its weights to `device`. Activations run in `precision`, by default the weights'
     /// storage type (f32 for `flownet.pkl`).
     public init(url: URL, precision: ActivationPrecision? = nil, device: GPUDevice) throws {
-        let store = PrefixStrippedWeightStore.unwrapping(try WeightFile.open(url), prefixes: ["module."])
+        let store = try Self.store(url)
         source = url.path
         activationDType = ActivationPrecision.resolve(precision, weights: store.storageType()).dtype
         let weights = IFNetWeights(store: store, device: device)

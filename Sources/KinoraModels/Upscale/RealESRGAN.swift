@@ -24,6 +24,16 @@ public final class RealESRGAN: @unchecked Sendable {
     /// The storage type of the activations its graphs record (f32, f16 or bf16).
     public let activationDType: DType
 
+    /// The precision the network at `paramURL` (its `.bin` beside it) runs its activations in: `requested`, else
+    /// its weights' storage type, as `init` resolves it. Reads the files' layers and weight headers, uploads
+    /// nothing.
+    public static func activationPrecision(paramURL: URL, requested: ActivationPrecision?) throws
+        -> ActivationPrecision {
+        if let requested { return requested }
+        let binURL = paramURL.deletingPathExtension().appendingPathExtension("bin")
+        return ActivationPrecision.matching(weights: try NCNNModel(paramURL: paramURL, binURL: binURL).storageType())
+    }
+
     /// Reads `paramURL` and its `.bin` (`binURL`, else the same name with `.bin`) and recognises the network.
     /// Weights upload to `device` on first use, in their file type (ncnn's fp16 stays fp16). `outputScale` asks for
     /// an overall factor other than the network's, reached with a bicubic resize after it (as the x2/x3 graphs do);
@@ -35,7 +45,7 @@ public final class RealESRGAN: @unchecked Sendable {
         model = try NCNNModel(paramURL: paramURL, binURL: binURL)
         name = paramURL.deletingPathExtension().lastPathComponent
         weights = DeviceWeights(store: model, device: device)
-        activationDType = ActivationPrecision.resolve(precision, weights: weights.storageType).dtype
+        activationDType = ActivationPrecision.resolve(precision, weights: model.storageType()).dtype
         var cursor = NCNNLayerCursor(model: model)
         guard let input = model.layers.first, input.type == "Input" else {
             throw UpscaleError.unsupportedGraph(

@@ -175,11 +175,12 @@ extension ModelFamily {
             }
             var activation: [String: CatalogFigure] = [:], flops: [String: CatalogFigure] = [:]
             for (key, value) in entries.entries where key.hasPrefix("activation_") || key.hasPrefix("flops_") {
-                guard let figure = CatalogFigure(reading: value, bytes: key.hasPrefix("activation_")) else {
+                let isActivation = key.hasPrefix("activation_")
+                guard let figure = CatalogFigure(reading: value, bytes: isActivation, allowsHalf: isActivation) else {
                     valid = false
                     continue
                 }
-                if key.hasPrefix("activation_") {
+                if isActivation {
                     activation[String(key.dropFirst("activation_".count))] = figure
                 } else {
                     flops[String(key.dropFirst("flops_".count))] = figure

@@ -81,7 +81,8 @@ public struct ModelFamily: Sendable, Hashable {
         /// transformer layer) and the parts that stay (embeddings, input and output layers). Nil: cannot stream.
         public var streamedWeightBytes: CatalogFigure?
         /// Activation bytes per unit of work: `per_token`, `per_latent_pixel` (per batch item), `per_pixel`,
-        /// `per_audio_second` (of speech, or of the audio a music model computes with guidance).
+        /// `per_audio_second` (of speech, or of the audio a music model computes with guidance). Each is measured
+        /// with f32 activations, and where given its `half` with 16-bit ones.
         public var activation: [String: CatalogFigure]
         /// Floating-point operations per unit of work: `per_token`, `per_latent_pixel_step`, `per_pixel`,
         /// `per_audio_second`, `per_audio_second_step` (a music model's sampler step over a second of audio, one

@@ -97,9 +97,12 @@ public struct RenderPreparation: Sendable {
                                                  weights: model.fingerprint,
                                                  options: model.loras.identityOptions(for: role)),
                                              precision: reference.precision.rawValue)
+                let precision = activationPrecision(of: reference, family: family, role: role, url: model.url,
+                                                    workflowFolder: folder)
                 guard let stageModel = CatalogStageModel(family: family, role: role, identity: identity,
                                                          adapters: model.loras.descriptions(for: role),
-                                                         uploadScratchBytes: try model.loras.scratchBytes(for: role))
+                                                         uploadScratchBytes: try model.loras.scratchBytes(for: role),
+                                                         activationPrecision: precision)
                 else {
                     throw StageGraphError.invalid([SourceIssue(
                         location: reference.location, field: "models.\(reference.name)",

@@ -2,7 +2,8 @@ import KinoraModels
 
 /// A `StageModel` whose figures come from a catalog entry: the components of one role of a family (SDXL's two text
 /// encoders count as one), with memory and compute scaled from the entry's per-token, per-pixel and
-/// per-audio-second figures by each stage's parameters.
+/// per-audio-second figures by each stage's parameters. Memory follows the activations' type: 16-bit activations
+/// take the figures' `half` values where the catalog has them.
 public struct CatalogStageModel: StageModel {
     public let identity: ModelIdentity
     public let family: ModelFamily
@@ -10,11 +11,16 @@ public struct CatalogStageModel: StageModel {
     public let components: [ModelFamily.Component]
     public let adapters: [String]
     public let uploadScratchBytes: UInt64
+    /// The type the components' activations run in, as the runner will open them (`precision:`, or the weights'
+    /// type for `auto`, with the pipeline's own exceptions such as SDXL's VAE upcast); nil when not known, which
+    /// plans with the f32 figures, enough for any type.
+    public let activationPrecision: ActivationPrecision?
 
     /// The `role` components of `family`, with the LoRA `adapters` merged into them as they load and the device
-    /// scratch that merge holds; nil when the family has no such component.
+    /// scratch that merge holds, their activations in `activationPrecision`; nil when the family has no such
+    /// component.
     public init?(family: ModelFamily, role: ComponentRole, identity: ModelIdentity, adapters: [String] = [],
-                 uploadScratchBytes: UInt64 = 0) {
+                 uploadScratchBytes: UInt64 = 0, activationPrecision: ActivationPrecision? = nil) {
         let components = family.components(role)
         guard !components.isEmpty else { return nil }
         self.family = family
@@ -23,6 +29,7 @@ public struct CatalogStageModel: StageModel {
         self.identity = identity
         self.adapters = adapters
         self.uploadScratchBytes = uploadScratchBytes
+        self.activationPrecision = activationPrecision
     }
 
     public var weightBytes: UInt64 { components.reduce(0) { $0 + $1.weightBytes.bytes } }
@@ -36,8 +43,11 @@ public struct CatalogStageModel: StageModel {
         }
     }
 
+    /// Whether the activations are known to be 16-bit (fp16 or bf16).
+    private var halfActivations: Bool { activationPrecision.map { $0 != .fp32 } ?? false }
+
     private func activation(_ unit: String) -> Double {
-        components.reduce(0) { $0 + ($1.activation[unit]?.value ?? 0) }
+        components.reduce(0) { $0 + ($1.activation[unit]?.value(halfActivations: halfActivations) ?? 0) }
     }
 
     private func flops(_ unit: String) -> Double {

@@ -251,22 +251,28 @@ public final class ChainStageRunner: StageRunner {
                                  configuration: reference?.config.map(resolve), prediction: prediction)
     }
 
+    /// The Stable Diffusion model at `url`: a diffusers folder, or a single-file checkpoint with `reference`'s
+    /// single-file options (relative paths from `workflowFolder`), which a folder refuses.
+    static func openComponents(_ url: URL, _ reference: ModelReference?, workflowFolder: URL) throws
+        -> StableDiffusionComponents {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        if !isDirectory.boolValue {
+            let options = singleFileOptions(reference, workflowFolder: workflowFolder)
+            return try StableDiffusionComponents(singleFile: url, options: options)
+        }
+        if let reference, reference.hasSingleFileOptions {
+            throw RunnerError.unsupported(stage: "load", reason: "model '\(reference.name)' is the diffusers folder "
+                + "\(url.path); 'prediction', 'tokenizer' and 'config' apply to single-file checkpoints only")
+        }
+        return try StableDiffusionComponents(folder: url)
+    }
+
     /// Opens a diffusers folder, or a single-file checkpoint with the reference's single-file options, with the
     /// reference's LoRA adapters merged into its weights as they upload, its activations in the reference's
     /// `precision` (`auto`: the weights' type).
     private func openPipeline(_ url: URL, _ reference: ModelReference?) throws -> StableDiffusionPipeline {
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        let components: StableDiffusionComponents
-        if !isDirectory.boolValue {
-            let options = Self.singleFileOptions(reference, workflowFolder: workflowFolder)
-            components = try StableDiffusionComponents(singleFile: url, options: options)
-        } else if let reference, reference.hasSingleFileOptions {
-            throw RunnerError.unsupported(stage: "load", reason: "model '\(reference.name)' is the diffusers folder "
-                + "\(url.path); 'prediction', 'tokenizer' and 'config' apply to single-file checkpoints only")
-        } else {
-            components = try StableDiffusionComponents(folder: url)
-        }
+        let components = try Self.openComponents(url, reference, workflowFolder: workflowFolder)
         let adapters = reference.flatMap { loras[$0.name] } ?? []
         // The stages' predicted peaks come from the catalog's activation figures, which stand for GPUs: they leave
         // out the Winograd workspace `.fastest` adds on CPU drivers, so a render records convolutions as GPUs do and
