@@ -47,6 +47,8 @@ public struct RenderPreparation: Sendable {
         var musicFolders: [String: MusicModelFolder] = [:]
         var videoFolders: [String: VideoModelFolder] = [:]
         var videoModels: Set<String> = []
+        // Each model's activation types by role, read once from its weights.
+        var precisionsByModel: [String: [ComponentRole: ActivationPrecision]] = [:]
         func locate(_ reference: ModelReference) throws
             -> (url: URL, base: URL?, fingerprint: String, loras: ModelLoRAs) {
             let model = try found[reference.name] ?? {
@@ -97,12 +99,13 @@ public struct RenderPreparation: Sendable {
                                                  weights: model.fingerprint,
                                                  options: model.loras.identityOptions(for: role)),
                                              precision: reference.precision.rawValue)
-                let precision = activationPrecision(of: reference, family: family, role: role, url: model.url,
-                                                    workflowFolder: folder)
+                let precisions = precisionsByModel[reference.name] ?? activationPrecisions(
+                    of: reference, family: family, url: model.url, workflowFolder: folder)
+                precisionsByModel[reference.name] = precisions
                 guard let stageModel = CatalogStageModel(family: family, role: role, identity: identity,
                                                          adapters: model.loras.descriptions(for: role),
                                                          uploadScratchBytes: try model.loras.scratchBytes(for: role),
-                                                         activationPrecision: precision)
+                                                         activationPrecision: precisions[role])
                 else {
                     throw StageGraphError.invalid([SourceIssue(
                         location: reference.location, field: "models.\(reference.name)",
