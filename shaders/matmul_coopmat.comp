@@ -15,7 +15,9 @@
 // memory as f16 (values beyond f16's range are clamped to ±65504, as fp16 inference does; f16 activations are
 // copied as they are) and accumulated in f32. Float8 B is staged unscaled, which f16 holds exactly (every e4m3fn
 // and e5m2 value is an f16 value), and w_scale multiplies the product instead. Each subgroup owns a
-// (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device matrices.
+// (BM / SUBGROUPS_M) x (BN / SUBGROUPS_N) block of the workgroup's tile, made of CM x CN device matrices, and stores
+// them one at a time through its own CM x CN f32 staging matrix (scale, bias, bounds and the store conversion applied
+// on the way out): shared memory grows with the operand tiles only, so 128 x 128 tiles fit 32 KB.
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -53,7 +55,7 @@ const uint TILES_N = BN / SUBGROUPS_N / CN;
 
 shared float16_t tile_a[BM * BK];
 shared float16_t tile_b[BK * BN];
-shared float tile_c[BM * BN];
+shared float tile_c[SUBGROUPS_M * SUBGROUPS_N * CM * CN];
 
 float16_t to_half(float x) { return float16_t(clamp(x, -65504.0, 65504.0)); }
 
@@ -127,19 +129,23 @@ void main() {
         barrier();
     }
 
+    uint stage = gl_SubgroupID * CM * CN;
     for (uint i = 0; i < TILES_M; i++) {
         for (uint j = 0; j < TILES_N; j++) {
-            coopMatStore(sums[i * TILES_N + j], tile_c, (subgroup_row + i * CM) * BN + subgroup_col + j * CN, BN,
-                         gl_CooperativeMatrixLayoutRowMajor);
+            coopMatStore(sums[i * TILES_N + j], tile_c, stage, CN, gl_CooperativeMatrixLayoutRowMajor);
+            // The subgroup's lanes read what others stored; the next store waits until all have read.
+            subgroupBarrier();
+            uint block_row = row0 + subgroup_row + i * CM;
+            uint block_col = col0 + subgroup_col + j * CN;
+            for (uint e = gl_SubgroupInvocationID; e < CM * CN; e += gl_SubgroupSize) {
+                uint row = block_row + e / CN;
+                uint col = block_col + e % CN;
+                if (row >= M || col >= N) continue;
+                float value = tile_c[stage + e] * PRODUCT_SCALE;
+                if (HAS_BIAS) value += B_READ(bias, col);
+                c[batch * c_batch_stride + row * N + col] = A_STORE(value);
+            }
+            subgroupBarrier();
         }
-    }
-    barrier();
-    for (uint e = thread; e < BM * BN; e += WORKGROUP_SIZE) {
-        uint row = row0 + e / BN;
-        uint col = col0 + e % BN;
-        if (row >= M || col >= N) continue;
-        float value = tile_c[e] * PRODUCT_SCALE;
-        if (HAS_BIAS) value += B_READ(bias, col);
-        c[batch * c_batch_stride + row * N + col] = A_STORE(value);
     }
 }
