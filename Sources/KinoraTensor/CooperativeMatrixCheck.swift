@@ -7,17 +7,26 @@ import KinoraGPU
 enum CooperativeMatrixCheck {
     /// The kernels that have a tensor-core variant, each checked on its own.
     enum Kernel: String, CaseIterable {
+        /// The matmul on its medium tile, which every tensor-core matmul can take.
         case matmul
+        /// The matmul on its large tile, checked on its own: where it fails, large products take the medium tile.
+        case matmulLargeTile = "matmul (large tile)"
         case convolution
         case attention
 
         /// The larger relative L2 difference between the tensor-core and the scalar kernel on random inputs.
         func compare(on device: GPUDevice) throws -> Double {
             switch self {
-            case .matmul: try CooperativeMatrixCheck.compareMatmul(on: device)
+            case .matmul: try CooperativeMatrixCheck.compareMatmul(tile: .medium, on: device)
+            case .matmulLargeTile: try CooperativeMatrixCheck.compareMatmul(tile: .large, on: device)
             case .convolution: try CooperativeMatrixCheck.compareConvolution(on: device)
             case .attention: try CooperativeMatrixCheck.compareAttention(on: device)
             }
+        }
+
+        /// What runs instead where the kernel fails its check.
+        var fallback: String {
+            self == .matmulLargeTile ? "the medium-tile cooperative-matrix matmul" : "the scalar \(rawValue) kernel"
         }
     }
 
@@ -42,12 +51,12 @@ enum CooperativeMatrixCheck {
             result = error <= tolerance
             if !result {
                 FileHandle.standardError.write(Data(("warning: the cooperative-matrix \(kernel.rawValue) disagrees "
-                    + "with the scalar kernel on \(device.physical.name) (relative error \(error)); using the scalar "
-                    + "\(kernel.rawValue) kernel\n").utf8))
+                    + "with the scalar kernel on \(device.physical.name) (relative error \(error)); using "
+                    + "\(kernel.fallback)\n").utf8))
             }
         } catch {
             FileHandle.standardError.write(Data(("warning: the cooperative-matrix \(kernel.rawValue) failed on "
-                + "\(device.physical.name): \(error); using the scalar \(kernel.rawValue) kernel\n").utf8))
+                + "\(device.physical.name): \(error); using \(kernel.fallback)\n").utf8))
             result = false
         }
         lock.withLock { results[key] = result }
@@ -64,11 +73,12 @@ enum CooperativeMatrixCheck {
         return difference.isNaN ? .infinity : (difference / max(norm, 1e-30)).squareRoot()
     }
 
-    /// The larger relative L2 difference between the two kernels on random products of awkward size with a
-    /// transposed operand and a bias: one with an f16 operand, one with a scaled float8 e4m3fn operand (which the
-    /// tensor-core kernel stages unscaled and scales as a product).
-    static func compareMatmul(on device: GPUDevice) throws -> Double {
-        let (m, n, k) = (70, 90, 50)
+    /// The larger relative L2 difference between the scalar kernel and the tensor-core one on `tile`, on random
+    /// products of awkward size (several tiles each way, the last ones partial) with a transposed operand and a bias:
+    /// one with an f16 operand, one with a scaled float8 e4m3fn operand (which the tensor-core kernel stages unscaled
+    /// and scales as a product).
+    static func compareMatmul(tile: CooperativeMatrixTile, on device: GPUDevice) throws -> Double {
+        let (m, n, k) = tile == .large ? (150, 200, 50) : (70, 90, 50)
         var generator = SystemRandomNumberGenerator()
         let random = { (count: Int) in (0..<count).map { _ in Float.random(in: -1...1, using: &generator) } }
         let a = try Tensor(random(m * k), shape: [m, k], on: device)
@@ -82,6 +92,7 @@ enum CooperativeMatrixCheck {
         func product(_ weight: Tensor, _ strategy: MatmulStrategy) throws -> [Float] {
             let graph = Graph(arena: arena)
             graph.matmulStrategy = strategy
+            graph.cooperativeMatrixTile = tile
             let output = try graph.matmul(graph.input(a), graph.input(weight), transposeB: true,
                                           bias: graph.input(bias))
             return try graph.run([output])[0].floats()

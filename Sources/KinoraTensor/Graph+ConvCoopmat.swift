@@ -1,7 +1,7 @@
 import KinoraGPU
 
 /// Convolutions on tensor cores: which calls take `conv_coopmat.comp`, and its recording. The launch geometry is the
-/// matmul's (`CooperativeMatrixPlan`: 64 × 64 tiles of output channels × positions, 2 × 2 subgroups).
+/// matmul's medium tile (`CooperativeMatrixPlan`: 64 × 64 tiles of output channels × positions, 2 × 2 subgroups).
 extension Graph {
     /// The tensor-core plan for convolutions, or nil when the other kernels run them: by strategy, and for the
     /// automatic (and fastest) choice on devices below the cooperative-matrix tier, on CPU drivers (Mesa 26's

@@ -89,8 +89,7 @@ extension Graph {
                 operands: operands, work: work, label: "matmul")
             return record(call, output: Array(a.shape.dropLast()) + [n], dtype: activationDType)
         }
-        if try usesCooperativeMatrix() {
-            let plan = try CooperativeMatrixPlan(device: device)
+        if let plan = try cooperativeMatmulPlan(m: m, n: n, batch: batchA) {
             let call = KernelCall(
                 shader: activationShader("matmul_coopmat.\(weight.variant)"), specialization: plan.specialization(
                     transposeB: transposeB, hasBias: bias != nil),
@@ -121,17 +120,27 @@ extension Graph {
     static let vectorThreads = 64
     static let vectorLanes = 8
 
-    /// Whether this matmul runs on tensor cores: when asked for explicitly (throws if the device cannot), or
-    /// automatically on the cooperative-matrix tier once the kernel has passed its self-check on this device.
-    private func usesCooperativeMatrix() throws -> Bool {
+    /// The tensor-core plan for `batch` products of m × n, or nil when the scalar kernels run them. Asked for
+    /// explicitly, it has `cooperativeMatrixTile` or the per-product tile (throwing where the device cannot run it);
+    /// automatically, it is there on the cooperative-matrix tier once the medium tile has passed its first-use check
+    /// on this device, and has the large tile only where that passed its own check too.
+    private func cooperativeMatmulPlan(m: Int, n: Int, batch: Int) throws -> CooperativeMatrixPlan? {
+        func plan() throws -> CooperativeMatrixPlan {
+            if let tile = cooperativeMatrixTile { return try CooperativeMatrixPlan(device: device, tile: tile) }
+            return try CooperativeMatrixPlan(device: device, m: m, n: n, batch: batch)
+        }
         switch matmulStrategy {
         case .cooperativeMatrix:
-            _ = try CooperativeMatrixPlan(device: device)
-            return true
+            return try plan()
         case .automatic:
-            return tier == .cooperativeMatrix && CooperativeMatrixCheck.passes(.matmul, on: device)
+            guard tier == .cooperativeMatrix, CooperativeMatrixCheck.passes(.matmul, on: device) else { return nil }
+            let chosen = try plan()
+            guard chosen.tile == .large, !CooperativeMatrixCheck.passes(.matmulLargeTile, on: device) else {
+                return chosen
+            }
+            return try CooperativeMatrixPlan(device: device)
         case .sharedMemory, .direct:
-            return false
+            return nil
         }
     }
 

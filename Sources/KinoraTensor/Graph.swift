@@ -46,6 +46,9 @@ public final class Graph {
     public var device: GPUDevice { arena.device }
     /// How matmuls recorded from now on stage their operands (tests exercise every strategy on any device).
     public var matmulStrategy = MatmulStrategy.automatic
+    /// The workgroup tile of the tensor-core matmuls recorded from now on; nil (the default) chooses one per product
+    /// (`CooperativeMatrixTile.forProduct`). Conformance cases and benchmarks force each.
+    public var cooperativeMatrixTile: CooperativeMatrixTile?
     /// How convolutions recorded from now on are computed (tests exercise each on any device).
     public var convolutionStrategy = ConvolutionStrategy.automatic
     /// Which kernel attention recorded from now on runs (tests exercise each on any device that has it).

@@ -1,7 +1,7 @@
 import Foundation
 import KinoraReference
 import KinoraShaders
-import KinoraTensor
+@testable import KinoraTensor
 import XCTest
 
 final class MatmulTests: TensorTestCase {
@@ -121,5 +121,49 @@ final class CooperativeMatrixMatmulTests: TensorTestCase {
                                                  graph.input(b, shape: [n, k], dtype: .f16), transposeB: true)])[0]
         let expected = Reference.matmul(a, b, batch: 1, batchB: 1, m: m, n: n, k: k, transposeB: true)
         assertClose(try result.floats(), expected, tolerance: 2e-3, "f16 operands")
+    }
+
+    func testLargeTilesGoToProductsLargeEnoughToFillAGPUWithThem() {
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 4096, n: 5120, batch: 1), .large)
+        // 16 × 16 large tiles are 256 workgroups; 16 × 15 are too few.
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 2048, n: 2048, batch: 1), .large)
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 2048, n: 1920, batch: 1), .medium)
+        // The batch counts: 64 products of 2 × 2 tiles fill as many workgroups, 63 do not.
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 130, n: 129, batch: 64), .large)
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 130, n: 129, batch: 63), .medium)
+        // A side below 128 would leave a large tile's rows or columns empty, however many tiles the other gives.
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 127, n: 1 << 20, batch: 1), .medium)
+        XCTAssertEqual(CooperativeMatrixTile.forProduct(m: 1 << 20, n: 100, batch: 8), .medium)
+    }
+
+    func testBothTilesFitTheSharedMemoryOfACPUDriver() {
+        // Lavapipe offers 32 KiB, so that the tensor-core tier's checks can run every tile there.
+        for tile in CooperativeMatrixTile.allCases {
+            XCTAssertLessThanOrEqual(tile.sharedBytes(shape: (16, 16, 16)), 32768, tile.rawValue)
+        }
+    }
+
+    func testLargeProductsTakeTheLargeTileWhereTheDeviceHoldsIt() throws {
+        try XCTSkipUnless(device.physical.features.cooperativeMatrix, "no VK_KHR_cooperative_matrix on this device")
+        let plan = try CooperativeMatrixPlan(device: device, m: 4096, n: 4096, batch: 1)
+        XCTAssertEqual(plan.tile, CooperativeMatrixTile.large.runs(on: device) ? .large : .medium)
+        XCTAssertEqual(try CooperativeMatrixPlan(device: device, m: 300, n: 300, batch: 1).tile, .medium)
+    }
+
+    func testTensorCoreKernelOnTheLargeTileMatchesTheReferenceWhereTheDeviceHasIt() throws {
+        try XCTSkipUnless(device.physical.features.cooperativeMatrix, "no VK_KHR_cooperative_matrix on this device")
+        let (batch, m, n, k) = (2, 150, 270, 40)
+        let a = randomValues(batch * m * k)
+        let b = randomValues(batch * k * n).map { HostConversionMirror.rounded($0, to: .bf16) }
+        let bias = randomValues(n).map { HostConversionMirror.rounded($0, to: .bf16) }
+        let graph = makeGraph()
+        graph.matmulStrategy = .cooperativeMatrix
+        graph.cooperativeMatrixTile = .large
+        let y = try graph.matmul(graph.input(a, shape: [batch, m, k]),
+                                 graph.input(b, shape: [batch, k, n], dtype: .bf16),
+                                 bias: graph.input(bias, shape: [n], dtype: .bf16))
+        let expected = Reference.matmul(a, b, batch: batch, batchB: batch, m: m, n: n, k: k, transposeB: false,
+                                        bias: bias)
+        assertClose(try graph.run([y])[0].floats(), expected, tolerance: 2e-3, "f16 operands on the large tile")
     }
 }
