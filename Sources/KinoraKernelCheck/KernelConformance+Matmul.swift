@@ -32,15 +32,32 @@ extension KernelConformance {
         let automaticTolerance = device.tier == .cooperativeMatrix ? tensorCoreTolerance : matmulTolerance
         cases.append(matmul("automatic f16", m: 130, n: 257, k: 70, dtype: .f16, transposeB: true, bias: true,
                             strategy: .automatic, tolerance: automaticTolerance))
+        // Enough 128 × 128 tiles for the large one, which tensor cores take once it has passed its own check.
+        cases.append(matmul("automatic f16", batch: 64, m: 130, n: 129, k: 8, dtype: .f16, transposeB: true,
+                            bias: true, strategy: .automatic, tolerance: automaticTolerance))
         let skip = device.physical.features.cooperativeMatrix ? nil : "no VK_KHR_cooperative_matrix on this device"
+        var tensorCores: [ConformanceCase] = []
         for dtype in [DType.f32, .f16, .bf16, .f8e4m3fn] {
             for (transposeB, bias) in [(true, true), (false, false)] {
-                var tensorCore = matmul("cooperative-matrix \(dtype.rawValue)", m: 130, n: 257, k: 70,
-                                        dtype: dtype, transposeB: transposeB, bias: bias,
-                                        strategy: .cooperativeMatrix, tolerance: tensorCoreTolerance)
-                tensorCore.skipReason = skip
-                cases.append(tensorCore)
+                tensorCores.append(matmul("cooperative-matrix \(dtype.rawValue)", m: 130, n: 257, k: 70,
+                                          dtype: dtype, transposeB: transposeB, bias: bias,
+                                          strategy: .cooperativeMatrix, tile: .medium, tolerance: tensorCoreTolerance))
             }
+        }
+        // The large tile: several tiles each way, none full, in every weight type (float8 in both encodings),
+        // transposed with a bias as linear layers run, and batched.
+        for (dtype, transposeB, bias) in [(DType.f32, true, true), (.f16, false, false), (.f16, true, true),
+                                          (.bf16, true, true), (.f8e4m3fn, true, true), (.f8e5m2, false, true)] {
+            tensorCores.append(matmul("cooperative-matrix tile128 \(dtype.rawValue)", m: 300, n: 270, k: 70,
+                                      dtype: dtype, transposeB: transposeB, bias: bias, strategy: .cooperativeMatrix,
+                                      tile: .large, tolerance: tensorCoreTolerance))
+        }
+        tensorCores.append(matmul("cooperative-matrix tile128 f16", batch: 3, m: 130, n: 150, k: 40,
+                                  dtype: .f16, transposeB: false, bias: true, strategy: .cooperativeMatrix,
+                                  tile: .large, tolerance: tensorCoreTolerance))
+        for var tensorCore in tensorCores {
+            tensorCore.skipReason = skip
+            cases.append(tensorCore)
         }
         return cases
     }
@@ -54,9 +71,11 @@ extension KernelConformance {
         }
     }
 
-    /// `a [batch, m, k] · b` with b in `dtype` ([k, n], or [n, k] when transposed) and an optional bias in `dtype`.
+    /// `a [batch, m, k] · b` with b in `dtype` ([k, n], or [n, k] when transposed) and an optional bias in `dtype`;
+    /// tensor-core products on `tile` (nil: the tile chosen per product).
     static func matmul(_ variant: String, batch: Int = 1, m: Int, n: Int, k: Int, dtype: DType, transposeB: Bool,
-                       bias: Bool, strategy: MatmulStrategy, tolerance: Double) -> ConformanceCase {
+                       bias: Bool, strategy: MatmulStrategy, tile: CooperativeMatrixTile? = nil,
+                       tolerance: Double) -> ConformanceCase {
         let shape = (batch > 1 ? "\(batch)x" : "") + "\(m)x\(n)x\(k)" + (transposeB ? " bT" : "")
             + (bias ? " +bias" : "")
         return ConformanceCase(name: "matmul \(variant) \(shape)", tolerance: tolerance) { context in
@@ -64,6 +83,7 @@ extension KernelConformance {
             let b = context.values(batch * n * k, roundedTo: dtype)
             let biasValues = bias ? context.values(n, roundedTo: dtype) : nil
             let graph = context.graph(matmul: strategy)
+            graph.cooperativeMatrixTile = tile
             let x = try graph.input(a, shape: batch > 1 ? [batch, m, k] : [m, k])
             let w = try graph.input(b, shape: (batch > 1 ? [batch] : []) + (transposeB ? [n, k] : [k, n]),
                                     dtype: dtype)
