@@ -64,7 +64,7 @@ def case(result, device):
         x, w, b = make(tokens, features, dtype=half), make(features, features, dtype=half), make(features, dtype=half)
         return lambda: torch.nn.functional.linear(x, w, b)
     if name.startswith("matmul-"):
-        dtype = dtype_of(name.split("-")[1])
+        dtype = dtype_of(result["dtype"])
         if device == "cpu" and dtype != torch.float32:
             dtype = torch.float32
         n = numbers[0]

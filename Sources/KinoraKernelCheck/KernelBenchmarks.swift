@@ -66,7 +66,8 @@ public enum KernelBenchmarks {
         }
     }
 
-    public static func cases(size: Size, matmulSize: Int? = nil) -> [Case] {
+    /// The cases for `device`: those of tensor-core tiles only where the device runs them.
+    public static func cases(for device: GPUDevice, size: Size, matmulSize: Int? = nil) -> [Case] {
         let large = size == .large
         var cases: [Case] = []
         let square = matmulSize ?? (large ? 4096 : 512)
@@ -86,6 +87,29 @@ public enum KernelBenchmarks {
                 measure: .flops, amount: 2 * Double(tokens) * Double(features) * Double(features),
                 build: { graph, inputs in try graph.linear(inputs[0], weight: inputs[1], bias: inputs[2]) },
                 inputs: [([tokens, features], .f32), ([features, features], dtype), ([features], .f16)]))
+        }
+        // Each tensor-core tile on the square f16 product and the f16 linear layer above, so that one run shows which
+        // tile is faster on a shape (the matmul-f16 and matmul-linear-f16 cases take the tile chosen per product).
+        for tile in CooperativeMatrixTile.allCases where tile.runs(on: device) {
+            let n = square
+            cases.append(Case(
+                name: "matmul-tile\(tile.rows)", shape: "\(n)x\(n)x\(n)", dtype: .f16, measure: .flops,
+                amount: 2 * Double(n) * Double(n) * Double(n),
+                build: { graph, inputs in
+                    graph.matmulStrategy = .cooperativeMatrix
+                    graph.cooperativeMatrixTile = tile
+                    return try graph.matmul(inputs[0], inputs[1])
+                },
+                inputs: [([n, n], .f32), ([n, n], .f16)]))
+            cases.append(Case(
+                name: "matmul-linear-tile\(tile.rows)", shape: "\(tokens)x\(features)->\(features)", dtype: .f16,
+                measure: .flops, amount: 2 * Double(tokens) * Double(features) * Double(features),
+                build: { graph, inputs in
+                    graph.matmulStrategy = .cooperativeMatrix
+                    graph.cooperativeMatrixTile = tile
+                    return try graph.linear(inputs[0], weight: inputs[1], bias: inputs[2])
+                },
+                inputs: [([tokens, features], .f32), ([features, features], .f16), ([features], .f16)]))
         }
         // A VAE/UNet-style 3×3 convolution and a 1×1 projection (implicit GEMM, f16 weights).
         let (channels, side) = large ? (512, 128) : (64, 32)

@@ -75,7 +75,8 @@ struct KernelBenchCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
-        let cases = KernelBenchmarks.cases(size: size, matmulSize: matmulSize).filter { filter.map($0.name.contains) ?? true }
+        let cases = KernelBenchmarks.cases(for: device, size: size, matmulSize: matmulSize)
+            .filter { filter.map($0.name.contains) ?? true }
         guard !cases.isEmpty else { throw ValidationError("no benchmark case matches --filter \(filter ?? "")") }
         if !json {
             print("\(device.summary), size \(size.rawValue), median of \(repeats)")
