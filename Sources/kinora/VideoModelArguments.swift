@@ -71,7 +71,7 @@ struct VideoModelArguments: ParsableArguments {
             }
             if let tokenizer { components.tokenizer = try locate(tokenizer, "--tokenizer", ["text_encoders"], paths) }
         case (.file(let file), nil):
-            let configuration = try config.map { URL(fileURLWithPath: $0) }
+            let configuration = config.map { URL(fileURLWithPath: $0) }
             let configTokenizer = configuration.map { $0.appending(path: "tokenizer") }.flatMap {
                 FileManager.default.fileExists(atPath: $0.path) ? $0 : nil
             }

@@ -30,13 +30,7 @@ final class PlannedVideoStageModelTests: XCTestCase {
         """
 
     private func prepare(_ text: String = workflow) throws -> RenderPreparation {
-        let folder = try TestSupport.temporaryFolder(self)
-        let workflow = folder.appendingPathComponent("clips.yaml")
-        try Data(text.utf8).write(to: workflow)
-        return try RenderPreparation.prepare(
-            workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
-            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
-            device: DeviceProfile(budgetBytes: 1 << 30), planningDevice: ValidatedTestDevice.shared)
+        try TestSupport.prepare(text, for: self)
     }
 
     func testClipsOfOneSignatureAreBatchedAsTheBudgetAndTheDeviceBufferAllow() throws {

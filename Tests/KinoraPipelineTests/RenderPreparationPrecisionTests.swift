@@ -14,13 +14,7 @@ final class RenderPreparationPrecisionTests: XCTestCase {
     }
 
     private func prepare(_ text: String) throws -> RenderPreparation {
-        let folder = try TestSupport.temporaryFolder(self)
-        let workflow = folder.appendingPathComponent("precision.yaml")
-        try Data(text.utf8).write(to: workflow)
-        return try RenderPreparation.prepare(
-            workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
-            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
-            device: DeviceProfile(budgetBytes: 1 << 30), planningDevice: ValidatedTestDevice.shared)
+        try TestSupport.prepare(text, for: self)
     }
 
     /// The planned type of each role of the model named `name` in `preparation`.

@@ -1,4 +1,5 @@
 import Foundation
+import KinoraTestSupport
 import XCTest
 
 @testable import KinoraPipeline
@@ -125,6 +126,19 @@ final class EventLog: ProgressSink {
 
     func receive(_ event: ProgressEvent) {
         events.append(event)
+    }
+}
+
+extension TestSupport {
+    /// `text` written as a workflow file in a temporary folder of `test` and prepared for a final render with the
+    /// shipped catalog, a 1 GiB budget, and the shared validated device planning video and music models.
+    static func prepare(_ text: String, for test: XCTestCase) throws -> RenderPreparation {
+        let workflow = try temporaryFolder(test).appendingPathComponent("workflow.yaml")
+        try Data(text.utf8).write(to: workflow)
+        return try RenderPreparation.prepare(
+            workflow: workflow, mode: .final, catalogFolder: catalogFolder,
+            searchPaths: ModelSearchPaths(roots: [catalogFolder]), device: DeviceProfile(budgetBytes: 1 << 30),
+            planningDevice: ValidatedTestDevice.shared)
     }
 }
 
