@@ -161,8 +161,9 @@ final class CatalogActivationFiguresTests: XCTestCase {
 
     /// `kinora bench model --catalog-figures --precision`: the tiny families' figures measured in f16 are below those
     /// measured in f32 (their weights' type, so the committed figures'), and the measurement says which it was. Not
-    /// UMT5's: with f16 its residual stream stays f32 beside the f16 activations (as transformers runs it), which on
-    /// the tiny encoder plans more bytes than f32 alone (7104 against 6592 per token); and SD's VAE only from 64²,
+    /// UMT5's: with f16 its residual stream stays f32 beside the f16 activations (as transformers runs it) and its
+    /// attention mask is f32 in every type, so on the tiny encoder at 128 tokens f16 plans as many bytes as f32 (6592
+    /// per token); and SD's VAE only from 64²,
     /// where the f16 activations outweigh the f32 picture it returns (at 32² both plan 336 bytes a pixel).
     func testFiguresMeasuredInHalfPrecisionAreSmallerThanInSinglePrecision() throws {
         let device = ValidatedTestDevice.shared

@@ -20,12 +20,16 @@ struct UMT5Block {
         let selfAttention = weights.scoped("layer.0")
         let feedForward = weights.scoped("layer.1")
         let attention = UMT5Attention(configuration: configuration, weights: selfAttention.scoped("SelfAttention"))
-        let mask = try UMT5RelativePositionBias(configuration: configuration)
-            .attentionMask(
-                graph,
-                table: UMT5Attention(configuration: configuration, weights: positionBias).biasTable(graph),
-                selector: selector, length: x.shape[1],
-                padding: padding)
+        // The mask is built in f32 whatever the activation type: attention reads its masks in f32 (−∞ and large
+        // negative biases), so a 16-bit mask [heads, L, L] would only be cast back to f32 beside itself.
+        let mask = try graph.withActivations(.f32) {
+            try UMT5RelativePositionBias(configuration: configuration)
+                .attentionMask(
+                    graph,
+                    table: UMT5Attention(configuration: configuration, weights: positionBias).biasTable(graph),
+                    selector: selector, length: x.shape[1],
+                    padding: padding)
+        }
         let normed = try UMT5LayerNorm(configuration: configuration, weights: selfAttention.scoped("layer_norm"))(
             graph, x)
         func residual(_ stream: Value, _ branch: Value) throws -> Value {
