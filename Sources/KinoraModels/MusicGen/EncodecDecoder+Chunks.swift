@@ -46,18 +46,20 @@ extension EncodecDecoder {
     }
 
     /// Frames a piece decodes by default: as many as keep its widest activation, context included, within
-    /// `chunkActivationBytes` (196 for MusicGen's codec: 160 KiB a frame, 4 frames of context a side).
+    /// `chunkActivationBytes` (196 for MusicGen's codec: 160 KiB a frame, 4 frames of context a side), counted in f32
+    /// whatever the activation type: 16-bit activations decode the same pieces in half the bytes.
     public var defaultChunkFrames: Int {
         max(1, Self.chunkActivationBytes / activationBytesPerFrame - 2 * decodeContextFrames)
     }
 
     /// The device memory `decode(codes:arena:)` takes over `frames` frames, worked out by recording its graphs over
     /// placeholders without running them: the head's, whose output stays while the pieces run, and the largest
-    /// piece's (one with context on both sides, or the whole audio when it is one piece). Weights are uploaded as the
-    /// graphs read them unless `weights` holds shapes only (`DeviceWeights.shapesOnly`).
-    public func plannedDecode(frames: Int, chunkFrames: Int? = nil, contextFrames: Int? = nil) throws
-        -> EncodecDecodePlan
-    {
+    /// piece's (one with context on both sides, or the whole audio when it is one piece), in the activation type of
+    /// `precision` (`activationType`). Weights are uploaded as the graphs read them unless `weights` holds shapes only
+    /// (`DeviceWeights.shapesOnly`).
+    public func plannedDecode(
+        frames: Int, chunkFrames: Int? = nil, contextFrames: Int? = nil, precision: ActivationPrecision? = nil
+    ) throws -> EncodecDecodePlan {
         let chunk = chunkFrames ?? defaultChunkFrames
         let context = contextFrames ?? decodeContextFrames
         guard frames >= 1, chunk >= 1, context >= 0 else {
@@ -67,10 +69,13 @@ extension EncodecDecoder {
         }
         let arena = ActivationArena(device: weights.device)
         let head = Graph(arena: arena)
+        head.activationDType = activationType(precision)
         let hidden = try self.head(head, head.placeholder(shape: [1, configuration.hiddenSize, frames]))
         let piece = Graph(arena: arena)
+        piece.activationDType = head.activationDType
         let length = frames > chunk ? min(frames, chunk + 2 * context) : frames
-        let audio = try decoder.upsample(piece, piece.placeholder(shape: [1, hidden.shape[1], length]))
+        let audio = try decoder.upsample(
+            piece, piece.placeholder(shape: [1, hidden.shape[1], length], dtype: hidden.dtype))
         return EncodecDecodePlan(head: try head.memoryPlan([hidden]), piece: try piece.memoryPlan([audio]))
     }
 
@@ -79,9 +84,11 @@ extension EncodecDecoder {
     /// (mono for MusicGen), at `sampling_rate`. The head runs once; the convolutions in pieces of `chunkFrames`
     /// frames (default `defaultChunkFrames`) with `contextFrames` of context on each side (default
     /// `decodeContextFrames`; tests show what too little does), so no buffer grows with the length of the audio
-    /// beyond the head's. Graphs run one after another on `arena`.
+    /// beyond the head's. Graphs run one after another on `arena`, in the activation type of `precision`
+    /// (`activationType`).
     public func decode(
-        codes: [[Int]], arena: ActivationArena, chunkFrames: Int? = nil, contextFrames: Int? = nil
+        codes: [[Int]], arena: ActivationArena, chunkFrames: Int? = nil, contextFrames: Int? = nil,
+        precision: ActivationPrecision? = nil
     ) throws -> [Float] {
         let embeddings = try quantizer.embeddings(codes)
         let frames = codes[0].count
@@ -91,9 +98,11 @@ extension EncodecDecoder {
             throw EncodecError.invalidCodes(
                 reason: "pieces of \(chunk) frames with \(context) frames of context: need at least 1 and 0")
         }
+        let activations = activationType(precision)
         func run(_ body: (Graph) throws -> Value) throws -> Tensor {
             defer { arena.trim() }
             let graph = Graph(arena: arena)
+            graph.activationDType = activations
             return try graph.run([body(graph)])[0]
         }
         let hidden = try run { graph in

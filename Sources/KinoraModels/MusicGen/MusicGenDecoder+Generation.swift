@@ -9,14 +9,18 @@ extension MusicGenDecoder {
         public var pattern: MusicGenDelayPattern
         public var sampling: MusicGenSampling
         public var seed: UInt64
+        /// The activation precision of the decoder's passes, its KV cache's storage with them (nil: the weights'
+        /// type, `MusicGenDecoder.activationType`).
+        public var precision: ActivationPrecision?
 
         public init(textStates: [Float], textMask: [Int], pattern: MusicGenDelayPattern, sampling: MusicGenSampling,
-                    seed: UInt64) {
+                    seed: UInt64, precision: ActivationPrecision? = nil) {
             self.textStates = textStates
             self.textMask = textMask
             self.pattern = pattern
             self.sampling = sampling
             self.seed = seed
+            self.precision = precision
         }
     }
 
@@ -60,7 +64,7 @@ extension MusicGenDecoder {
         }
         let cache = try makeCache(
             textStates: Tensor(states, shape: [batch, textLength, textWidth], on: arena.device), textMask: masks,
-            capacity: pattern.positions - 1, arena: arena)
+            capacity: pattern.positions - 1, arena: arena, precision: generation.precision)
 
         let (codebooks, vocabulary) = (configuration.numCodebooks, configuration.vocabSize)
         var sequence = (0..<codebooks).map { codebook in

@@ -114,9 +114,12 @@ public final class MusicGenDecoder {
     /// A cache for `capacity` positions of a batch conditioned on `textStates` [B, L_text, textWidth] (the text
     /// encoder's output, rows of the unconditional half all zeros) with `textMask` [B][L_text] (1 for a token, 0 for
     /// padding and for every unconditional row): the states are projected, zeroed where masked (as transformers
-    /// does), and each layer's cross-attention keys and values computed once.
-    public func makeCache(textStates: Tensor, textMask: [[Int]], capacity: Int, arena: ActivationArena) throws
-        -> MusicGenKVCache {
+    /// does), and each layer's cross-attention keys and values computed once. The passes over the cache run in the
+    /// activation type of `precision` (`activationType`), which the cache's keys and values are stored in.
+    public func makeCache(
+        textStates: Tensor, textMask: [[Int]], capacity: Int, arena: ActivationArena,
+        precision: ActivationPrecision? = nil
+    ) throws -> MusicGenKVCache {
         let (batch, length) = (textStates.shape[0], textStates.shape[1])
         guard textStates.shape == [batch, length, textWidth], textMask.count == batch,
               textMask.allSatisfy({ $0.count == length }) else {
@@ -126,7 +129,9 @@ public final class MusicGenDecoder {
         guard (1...configuration.maxPositionEmbeddings * 64).contains(capacity) else {
             throw MusicGenError.invalidSetting("a cache of \(capacity) positions is out of range")
         }
+        let activations = activationType(precision)
         let graph = Graph(arena: arena)
+        graph.activationDType = activations
         var states = graph.input(textStates)
         if let projection {
             states = try graph.linear(
@@ -146,18 +151,20 @@ public final class MusicGenDecoder {
         let device = arena.device
         return MusicGenKVCache(
             keys: try (0..<configuration.numHiddenLayers).map { _ in
-                try Tensor.unwritten(shape: [batch, capacity, width], on: device)
+                try Tensor.unwritten(shape: [batch, capacity, width], dtype: activations, on: device)
             },
             values: try (0..<configuration.numHiddenLayers).map { _ in
-                try Tensor.unwritten(shape: [batch, capacity, width], on: device)
+                try Tensor.unwritten(shape: [batch, capacity, width], dtype: activations, on: device)
             },
             textKeys: stride(from: 0, to: tensors.count, by: 2).map { tensors[$0] },
             textValues: stride(from: 1, to: tensors.count, by: 2).map { tensors[$0] },
-            textMask: try Tensor(additive, shape: [batch, 1, 1, length], on: device), capacity: capacity)
+            textMask: try Tensor(additive, shape: [batch, 1, 1, length], on: device), capacity: capacity,
+            activations: activations)
     }
 
     /// Feeds `codes` [B][K][L] (codes 0..<vocab_size, or the pad code vocab_size) at the cache's next L positions and
-    /// returns the logits [B, L_out, K, vocab_size] of the last position (`allPositions` false, L_out 1) or of all.
+    /// returns the logits [B, L_out, K, vocab_size] of the last position (`allPositions` false, L_out 1) or of all,
+    /// computed in the cache's activation type (and rounded to it, as transformers' logits are in the model's dtype).
     public func logits(_ codes: [[[Int]]], cache: MusicGenKVCache, arena: ActivationArena, allPositions: Bool = false)
         throws -> [Float] {
         let (batch, codebooks) = (codes.count, configuration.numCodebooks)
@@ -176,6 +183,7 @@ public final class MusicGenDecoder {
             throw MusicGenError.invalidSetting("code \(code) is outside 0...\(pad)")
         }
         let graph = Graph(arena: arena)
+        graph.activationDType = cache.activations
         let inputs = try graph.input(
             embeddings(codes, start: cache.filled), shape: [batch, length, configuration.hiddenSize])
         let logits = try record(

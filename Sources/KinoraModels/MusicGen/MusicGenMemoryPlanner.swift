@@ -23,6 +23,11 @@ public struct MusicGenMemoryPlan: Codable, Sendable {
     public var windowFrames: Int
     public var promptFrames: Int
     public var guidance: Bool
+    /// The activation types the models run in (`MusicGenPipeline.precision` resolved per model); the KV cache is
+    /// stored in the decoder's.
+    public var textEncoderActivations: DType
+    public var decoderActivations: DType
+    public var codecActivations: DType
 
     public var peakBytes: UInt64 { stages.map(\.peakBytes).max() ?? 0 }
     public var peakStage: String? { stages.max { $0.peakBytes < $1.peakBytes }?.stage }
@@ -31,17 +36,20 @@ public struct MusicGenMemoryPlan: Codable, Sendable {
 /// Plans a MusicGen generation as `MusicGenPipeline` runs it, from the recorded graphs over placeholders: the prompt
 /// through T5 (its weights then stay), then the decoder's generate calls — the KV cache sized for a window's
 /// positions, the text keys and values, and the larger of the pass that feeds an audio prompt at once (a
-/// continued window's first call) and a one-position step — then the audio decode. Weights are counted from their
-/// stores, so models over shape-only weights plan full-size checkpoints without uploading them; the codebook
-/// embeddings stay on the host.
+/// continued window's first call) and a one-position step — then the audio decode. Each model's graphs are recorded
+/// in the activation type it runs in at `precision`, and the KV cache is sized in the decoder's. Weights are counted
+/// from their stores, so models over shape-only weights plan full-size checkpoints without uploading them; the
+/// codebook embeddings stay on the host.
 public enum MusicGenMemoryPlanner {
     /// - Parameters:
     ///   - windowFrames: code frames of the longest generate call (a window, or the whole cue when shorter).
     ///   - promptFrames: frames fed as an audio prompt to a continued window (0 when the cue fits one window).
     ///   - codec: EnCodec, whose decode of the whole cue (`cueFrames`) is the last stage (nil: none planned).
+    ///   - precision: `MusicGenPipeline.precision` (nil: each model its weights' type).
     public static func plan(
         textEncoder: UMT5EncoderModel, decoder: MusicGenDecoder, promptTokens: Int, windowFrames: Int,
-        promptFrames: Int, guidance: Bool, device: GPUDevice, codec: EncodecDecoder? = nil, cueFrames: Int = 0
+        promptFrames: Int, guidance: Bool, device: GPUDevice, codec: EncodecDecoder? = nil, cueFrames: Int = 0,
+        precision: ActivationPrecision? = nil
     ) throws -> MusicGenMemoryPlan {
         let memory = device.memory
         let arena = ActivationArena(device: device)
@@ -53,6 +61,10 @@ public enum MusicGenMemoryPlanner {
         }
         let configuration = decoder.configuration
         let batch = guidance ? 2 : 1
+        let (textActivations, activations) = (
+            textEncoder.activationType(precision), decoder.activationType(precision)
+        )
+        let codecActivations = codec?.activationType(precision) ?? activations
         let width = configuration.hiddenSize
         let textWeights = weights(
             textEncoder.weights.store,
@@ -70,6 +82,7 @@ public enum MusicGenMemoryPlanner {
 
         // Text: the prompt alone (the unconditional half is zeros, never encoded).
         let textGraph = Graph(arena: arena)
+        textGraph.activationDType = textActivations
         var textOutput: Value?
         let textConstants = try constants([textEncoder.weights]) {
             textOutput = try textEncoder(
@@ -82,15 +95,17 @@ public enum MusicGenMemoryPlanner {
             peakBytes: textWeights + textConstants + textPlan.allocatedPeakBytes,
             largestBufferBytes: textPlan.largestBufferBytes)
 
-        // Generation: the cache for a window's positions, then the larger of the prompt's pass and a step.
+        // Generation: the cache for a window's positions (keys and values in the activation type, the additive text
+        // mask f32), then the larger of the prompt's pass and a step.
         let pattern = try MusicGenDelayPattern(
             codebooks: configuration.numCodebooks, audioChannels: configuration.audioChannels, frames: windowFrames,
             pad: configuration.padTokenID)
         let capacity = pattern.positions - 1
+        let element = activations.size
         let cacheBytes =
             UInt64(configuration.numHiddenLayers)
-            * (2 * memory.allocationSize(for: UInt64(batch * capacity * width * 4))
-                + 2 * memory.allocationSize(for: UInt64(batch * promptTokens * width * 4)))
+            * (2 * memory.allocationSize(for: UInt64(batch * capacity * width * element))
+                + 2 * memory.allocationSize(for: UInt64(batch * promptTokens * width * element)))
             + memory.allocationSize(for: UInt64(batch * promptTokens * 4))
         var passPeak: UInt64 = 0
         var largest: UInt64 = 0
@@ -98,17 +113,19 @@ public enum MusicGenMemoryPlanner {
         var graphs: [Graph] = []
         for length in Set([1, promptFrames + 1]) {
             let graph = Graph(arena: arena)
+            graph.activationDType = activations
             graphs.append(graph)
             var logits: Value?
             passConstants = max(passConstants, try constants([decoder.weights]) {
                 let layers = configuration.numHiddenLayers
+                func cached(_ length: Int) throws -> [Value] {
+                    try (0..<layers).map { _ in
+                        try graph.placeholder(shape: [batch, length, width], dtype: activations)
+                    }
+                }
                 let cache = MusicGenDecoder.CacheValues(
-                    keys: try (0..<layers).map { _ in try graph.placeholder(shape: [batch, capacity, width]) },
-                    values: try (0..<layers).map { _ in try graph.placeholder(shape: [batch, capacity, width]) },
-                    textKeys: try (0..<layers).map { _ in try graph.placeholder(shape: [batch, promptTokens, width]) },
-                    textValues: try (0..<layers).map { _ in
-                        try graph.placeholder(shape: [batch, promptTokens, width])
-                    },
+                    keys: try cached(capacity), values: try cached(capacity), textKeys: try cached(promptTokens),
+                    textValues: try cached(promptTokens),
                     textMask: try graph.placeholder(shape: [batch, 1, 1, promptTokens]))
                 logits = try decoder.record(
                     graph, inputs: graph.placeholder(shape: [batch, length, width]), start: capacity - length,
@@ -123,12 +140,12 @@ public enum MusicGenMemoryPlanner {
         let generation = MusicGenStagePlan(
             stage: "generation", weightBytes: generationWeights, cacheBytes: cacheBytes,
             peakBytes: generationWeights + cacheBytes + passConstants + passPeak,
-            largestBufferBytes: max(largest, memory.allocationSize(for: UInt64(batch * capacity * width * 4))))
+            largestBufferBytes: max(largest, memory.allocationSize(for: UInt64(batch * capacity * width * element))))
         var stages = [text, generation]
 
         if let codec {
             // The codebook sums go up first ([codebook_dim, frames] f32), then the head and the pieces.
-            let plan = try codec.plannedDecode(frames: cueFrames)
+            let plan = try codec.plannedDecode(frames: cueFrames, precision: precision)
             let scope = codec.weights.prefix.isEmpty ? "" : codec.weights.prefix + "."
             let codecWeights = weights(
                 codec.weights.store,
@@ -142,7 +159,9 @@ public enum MusicGenMemoryPlanner {
         }
         withExtendedLifetime((textGraph, graphs)) {}
         arena.trim()
-        return MusicGenMemoryPlan(stages: stages, windowFrames: windowFrames, promptFrames: promptFrames,
-                                  guidance: guidance)
+        return MusicGenMemoryPlan(
+            stages: stages, windowFrames: windowFrames, promptFrames: promptFrames, guidance: guidance,
+            textEncoderActivations: textActivations, decoderActivations: activations,
+            codecActivations: codecActivations)
     }
 }

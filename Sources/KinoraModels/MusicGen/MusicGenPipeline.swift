@@ -9,6 +9,11 @@ import KinoraTensor
 ///
 /// Defaults follow audiocraft (sampling, top-k 250, guidance 3) unless the folder's `generation_config.json` says
 /// otherwise; a seed reproduces Kinora's codes (see `MusicGenDecoder.generate` for how sampling draws).
+///
+/// Each model runs its activations in `precision` (`--precision`), by default in its weights' type as transformers'
+/// `torch_dtype` runs the whole checkpoint: T5 (`UMT5EncoderModel+Precision`: with f16 its residual stream, norms and
+/// `wo` stay f32), the decoder with its KV cache (`MusicGenDecoder+Precision`) and EnCodec
+/// (`EncodecDecoder+Precision`).
 public final class MusicGenPipeline {
     public let configuration: MusicGenConfig
     public let tokenizer: T5Tokenizer
@@ -18,6 +23,8 @@ public final class MusicGenPipeline {
     /// The folder's sampling defaults (`generation_config.json`, else audiocraft's).
     public let defaultSampling: MusicGenSampling
     public let arena: ActivationArena
+    /// The activation precision every model runs in; nil: each its weights' type (f32 for facebook/musicgen-*).
+    public var precision: ActivationPrecision?
     /// The longest piece one generate call makes (the models were trained on 30 s) and how far each next window
     /// moves (audiocraft's `extend_stride`).
     public var windowSeconds = MusicGenPipeline.defaultWindowSeconds
@@ -102,6 +109,7 @@ public final class MusicGenPipeline {
         do {
             defer { arena.trim() }
             let graph = Graph(arena: arena)
+            graph.activationDType = textEncoder.activationType(precision)
             states = try graph.run([try textEncoder(graph, inputIDs: [ids])])[0].floats()
         }
         let decoderConfiguration = configuration.decoder
@@ -116,7 +124,7 @@ public final class MusicGenPipeline {
                 frames: window.frames, pad: decoderConfiguration.padTokenID, prompt: prompt)
             let made = try decoder.generate(
                 .init(textStates: states, textMask: ids.map { _ in 1 }, pattern: pattern, sampling: settings.sampling,
-                      seed: settings.seed &+ UInt64(index)),
+                      seed: settings.seed &+ UInt64(index), precision: precision),
                 arena: arena, progress: { step, _ in progress(done + step, total) })
             done += steps[index]
             arena.trim()
@@ -141,7 +149,7 @@ public final class MusicGenPipeline {
         var samples: [Float] = []
         for channel in 0..<channels {
             let own = stride(from: channel, to: codes.count, by: channels).map { codes[$0] }
-            samples += try codec.decode(codes: own, arena: arena)
+            samples += try codec.decode(codes: own, arena: arena, precision: precision)
         }
         return GeneratedAudio(channels: channels, sampleRate: configuration.samplingRate, samples: samples)
     }

@@ -129,8 +129,10 @@ final class EncodecDecoderTests: ModelTestCase {
         let whole = makeGraph()
         _ = try codec.decoder.upsample(whole, whole.placeholder(shape: [1, 1024, frames]))
         XCTAssertFalse(whole.limitViolations(limits).isEmpty)
-        let plan = try codec.plannedDecode(frames: frames)
+        let plan = try codec.plannedDecode(frames: frames, precision: .fp32)
         XCTAssertEqual(plan.head.outputBytes, UInt64(1024 * frames * 4))
+        // Without a precision the random F16 weights' type: the same pieces, the head's output in half the bytes.
+        XCTAssertEqual(try codec.plannedDecode(frames: frames).head.outputBytes, UInt64(1024 * frames * 2))
         XCTAssertLessThanOrEqual(plan.largestBufferBytes, limits.maxStorageBufferRange)
         XCTAssertLessThan(plan.peakBytes, 512 << 20)
         print(
