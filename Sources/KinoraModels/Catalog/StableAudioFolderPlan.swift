@@ -7,11 +7,12 @@ import KinoraGPU
 /// read, no tensor), so the plan counts the folder's own dtypes and configuration.
 extension StableAudioMemoryPlanner {
     /// The plan of a generation by `StableAudioPipeline(folder:device:)` with or without `guidance` (and with an
-    /// `initialAudio` to encode, for audio-to-audio). Throws
+    /// `initialAudio` to encode, for audio-to-audio), its models in `precision` (nil: each its weights' type). Throws
     /// `StableAudioPipelineError.missingPart` for a missing part, and the models' errors for a part that does not
     /// fit its configuration.
     public static func plan(
-        folder: URL, guidance: Bool, initialAudio: Bool = false, device: GPUDevice
+        folder: URL, guidance: Bool, initialAudio: Bool = false, device: GPUDevice,
+        precision: ActivationPrecision? = nil
     ) throws -> StableAudioMemoryPlan {
         func part(_ name: String) throws -> URL {
             let url = folder.appending(path: name)
@@ -40,6 +41,6 @@ extension StableAudioMemoryPlanner {
                 weights: .shapesOnly(store: OobleckKeyMap.layerNames(WeightFolder.open(vae)), device: device)),
             promptTokens: StableAudioPipeline.modelMaxLength(tokenizer.appending(path: "tokenizer_config.json"))
                 ?? 128,
-            guidance: guidance, initialAudio: initialAudio, device: device)
+            guidance: guidance, initialAudio: initialAudio, device: device, precision: precision)
     }
 }

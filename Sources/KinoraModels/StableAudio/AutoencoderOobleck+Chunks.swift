@@ -25,10 +25,12 @@ extension AutoencoderOobleck {
     /// `chunkFrames` latent frames at a time, each with `decodeContextFrames` of context on both sides that is
     /// decoded and dropped, so the result is the whole decode's (the decoder is convolutional) while the device holds
     /// the activations of one chunk and its context — for Stable Audio Open's 1024-frame window, 7.7 GiB of
-    /// activations become those of 128 + 2 · context frames. Graphs run one after another on `arena`.
-    /// `contextFrames` overrides the context (tests show what too little of it does).
+    /// activations become those of 128 + 2 · context frames. Graphs run one after another on `arena`, in the
+    /// activation type of `precision` (`activationType`). `contextFrames` overrides the context (tests show what too
+    /// little of it does).
     public func decodeChunks(
-        _ latents: [Float], shape: [Int], chunkFrames: Int = 128, contextFrames: Int? = nil, arena: ActivationArena
+        _ latents: [Float], shape: [Int], chunkFrames: Int = 128, contextFrames: Int? = nil, arena: ActivationArena,
+        precision: ActivationPrecision? = nil
     ) throws -> [Float] {
         let channels = configuration.decoderInputChannels
         guard shape.count == 3, shape[1] == channels, shape[0] >= 1, shape[2] >= 1,
@@ -41,9 +43,11 @@ extension AutoencoderOobleck {
         let (batch, frames) = (shape[0], shape[2])
         let hop = configuration.hopLength
         let audioChannels = configuration.audioChannels
+        let activations = activationType(precision)
         guard decodesInChunks, frames > chunkFrames else {
             defer { arena.trim() }
             let graph = Graph(arena: arena)
+            graph.activationDType = activations
             return try graph.run([decode(graph, graph.input(latents, shape: shape))])[0].floats()
         }
         let context = contextFrames ?? decodeContextFrames
@@ -59,6 +63,7 @@ extension AutoencoderOobleck {
             let decoded = try {
                 defer { arena.trim() }
                 let graph = Graph(arena: arena)
+                graph.activationDType = activations
                 return try graph.run([decode(graph, graph.input(piece, shape: [batch, channels, to - from]))])[0]
                     .floats()
             }()
@@ -98,11 +103,12 @@ extension AutoencoderOobleck {
     /// time, each with `encodeContextFrames` of context on both sides that is encoded and dropped, so the result is the
     /// whole encode's (the encoder is convolutional) while the device holds the activations of one chunk and its
     /// context — for Stable Audio Open's 1024-frame window, 5.1 GiB of activations become those of 128 + 2 · context
-    /// frames. Audio of another length is encoded in one pass, as `encode` rounds it. `contextFrames` overrides the
-    /// context (tests show what too little of it does).
+    /// frames. Audio of another length is encoded in one pass, as `encode` rounds it. Graphs run in the activation
+    /// type of `precision` (`activationType`). `contextFrames` overrides the context (tests show what too little of
+    /// it does).
     public func encodeChunks(
         _ audio: [Float], shape: [Int], noise: [Float], chunkFrames: Int = 128, contextFrames: Int? = nil,
-        arena: ActivationArena
+        arena: ActivationArena, precision: ActivationPrecision? = nil
     ) throws -> [Float] {
         let (channels, latent, hop) =
             (configuration.audioChannels, configuration.decoderInputChannels, configuration.hopLength)
@@ -116,6 +122,7 @@ extension AutoencoderOobleck {
                     + "and chunks of at least 1 frame")
         }
         let (batch, frames) = (shape[0], shape[2] / hop)
+        let activations = activationType(precision)
         // One pass over `piece` [N, audio_channels, length] with the noise of its latent frames `range`.
         func encoded(_ piece: [Float], length: Int, _ range: Range<Int>) throws -> [Float] {
             defer { arena.trim() }
@@ -125,6 +132,7 @@ extension AutoencoderOobleck {
                 pieceNoise += noise[(row * frames + range.lowerBound)..<(row * frames + range.upperBound)]
             }
             let graph = Graph(arena: arena)
+            graph.activationDType = activations
             let (mean, std) = try encode(graph, graph.input(piece, shape: [batch, channels, length]))
             let sample = try self.sample(graph, mean: mean, std: std, noise: graph.input(pieceNoise, shape: mean.shape))
             return try graph.run([sample])[0].floats()

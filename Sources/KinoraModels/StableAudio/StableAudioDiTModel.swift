@@ -14,7 +14,8 @@ import KinoraTensor
 /// positions (as `StableAudioPipeline` builds it); `proj_out` projects back, the global token is dropped, and a
 /// second 1×1 convolution residual (`postprocess_conv`) gives [B, out_channels, T].
 ///
-/// Weights are read under diffusers' names in their file dtype, the arithmetic in f32.
+/// Weights are read under diffusers' names in their file dtype, the arithmetic in f32, the activations stored in the
+/// graph's activation type (`StableAudioDiTModel+Precision`).
 public final class StableAudioDiTModel: Sendable {
     public let configuration: StableAudioDiTConfig
     /// The weights under diffusers' names.
@@ -89,7 +90,8 @@ public final class StableAudioDiTModel: Sendable {
         return shapes
     }
 
-    /// Records the forward pass and returns the prediction [B, out_channels, T] f32.
+    /// Records the forward pass and returns the prediction [B, out_channels, T] in the graph's activation type
+    /// (`activationType`: f32 unless a 16-bit type is asked for or the weights are 16-bit).
     ///
     /// - Parameters:
     ///   - hiddenStates: the noisy latent [B, in_channels, T].
@@ -147,13 +149,16 @@ public final class StableAudioDiTModel: Sendable {
     }
 
     /// `StableAudioGaussianFourierProjection(flip_sin_to_cos=True, log=False)`: for each timestep t and weight w_k,
-    /// x_k = (2π·t)·w_k rounded as PyTorch's f32 steps, then [cos x, sin x]: [N, time_proj_dim].
+    /// x_k = (2π·t)·w_k rounded as PyTorch's f32 steps, then [cos x, sin x]: [N, time_proj_dim], f32 whatever the
+    /// activation type (see `StableAudioDiTModel+Precision`).
     func timeProjection(_ graph: Graph, _ timestep: [Float]) throws -> Value {
         let half = configuration.timeProjDim / 2
-        let scaled = try graph.input(timestep.map { Float(2 * Double.pi) * $0 }, shape: [timestep.count, 1])
-        let weight = try graph.reshape(weights.value("time_proj.weight", in: graph, shape: [half]), [1, half])
-        let arguments = try graph.multiply(scaled, weight)
-        return try graph.concat([graph.unary(.cos, arguments), graph.unary(.sin, arguments)], axis: 1)
+        return try graph.withActivations(.f32) {
+            let scaled = try graph.input(timestep.map { Float(2 * Double.pi) * $0 }, shape: [timestep.count, 1])
+            let weight = try graph.reshape(weights.value("time_proj.weight", in: graph, shape: [half]), [1, half])
+            let arguments = try graph.multiply(scaled, weight)
+            return try graph.concat([graph.unary(.cos, arguments), graph.unary(.sin, arguments)], axis: 1)
+        }
     }
 
     /// The rotary tables `StableAudioPipeline` passes: `get_1d_rotary_pos_embed(attention_head_dim // 2, positions,

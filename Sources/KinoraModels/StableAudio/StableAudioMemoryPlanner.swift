@@ -22,6 +22,10 @@ public struct StableAudioMemoryPlan: Codable, Sendable {
     /// Latent frames the model makes whatever the span asked (its `sample_size`).
     public var latentFrames: Int
     public var guidance: Bool
+    /// The activation types the DiT and the VAE run in (`StableAudioPipeline.precision` resolved per model); the
+    /// conditioning is carried in the DiT's.
+    public var transformerActivations: DType
+    public var vaeActivations: DType
 
     public var peakBytes: UInt64 { stages.map(\.peakBytes).max() ?? 0 }
     public var peakStage: String? { stages.max { $0.peakBytes < $1.peakBytes }?.stage }
@@ -35,11 +39,14 @@ public struct StableAudioMemoryPlan: Codable, Sendable {
 /// posterior sample between the text and the DiT, in chunks of `StableAudioPipeline.encodeChunkFrames` with their
 /// context (the VAE's encoder weights are released after it). Weights are
 /// counted from their stores (so models over shape-only weights plan full-size checkpoints without uploading them);
-/// what a recording allocates beside weights (token embeddings, rotary tables) is measured.
+/// what a recording allocates beside weights (token embeddings, rotary tables) is measured. Each model's graphs are
+/// recorded in the activation type it runs in at `precision` (`StableAudioPipeline.precision`; nil: each its weights'
+/// type), the chunks chosen for it, and the conditioning carried in the DiT's.
 public enum StableAudioMemoryPlanner {
     public static func plan(
         textEncoder: UMT5EncoderModel, projection: StableAudioProjectionModel, transformer: StableAudioDiTModel,
-        vae: AutoencoderOobleck, promptTokens: Int, guidance: Bool, initialAudio: Bool = false, device: GPUDevice
+        vae: AutoencoderOobleck, promptTokens: Int, guidance: Bool, initialAudio: Bool = false, device: GPUDevice,
+        precision: ActivationPrecision? = nil
     ) throws -> StableAudioMemoryPlan {
         let memory = device.memory
         let arena = ActivationArena(device: device)
@@ -50,6 +57,7 @@ public enum StableAudioMemoryPlanner {
             try DeviceWeights.constantBytes(of: models, on: memory, during: record)
         }
         let batch = guidance ? 2 : 1
+        let (dit, vaeType) = (transformer.activationType(precision), vae.activationType(precision))
         let conditioningDim = projection.configuration.conditioningDim
         // The token embedding stays memory-mapped on the host (its rows are gathered there), and decoding reads the
         // VAE's decoder alone.
@@ -66,8 +74,8 @@ public enum StableAudioMemoryPlanner {
         let tokens = promptTokens + projection.configuration.secondsTokens
         let globalDim = projection.configuration.globalDim
         let carried =
-            memory.allocationSize(for: UInt64(batch * tokens * conditioningDim * 4))
-            + memory.allocationSize(for: UInt64(batch * globalDim * 4))
+            memory.allocationSize(for: UInt64(batch * tokens * conditioningDim * dit.size))
+            + memory.allocationSize(for: UInt64(batch * globalDim * dit.size))
 
         // Text: the prompts (and the negative one with guidance) encoded and projected with the seconds tokens.
         let textGraph = Graph(arena: arena)
@@ -75,13 +83,15 @@ public enum StableAudioMemoryPlanner {
         let textConstants = try constants([textEncoder.weights, projection.weights]) {
             let rows = guidance ? 2 : 1
             let ids = [[Int]](repeating: [Int](repeating: 1, count: promptTokens), count: rows)
+            textGraph.activationDType = textEncoder.activationType(precision)
             let text = try textEncoder(
                 textGraph, inputIDs: ids,
                 attentionMask: [[Int]](repeating: [Int](repeating: 1, count: promptTokens), count: rows))
+            textGraph.activationDType = projection.activationType(precision)
             let (conditioning, global) = try projection.conditioning(
                 textGraph, text: text, secondsStart: [Float](repeating: 0, count: rows),
                 secondsEnd: [Float](repeating: 1, count: rows))
-            textOutputs = [conditioning, global]
+            textOutputs = [try textGraph.cast(conditioning, to: dit), try textGraph.cast(global, to: dit)]
         }
         let textPlan = try textGraph.memoryPlan(textOutputs)
         let text = StableAudioStagePlan(
@@ -98,12 +108,14 @@ public enum StableAudioMemoryPlanner {
                 AutoencoderOobleck.parameterShapes(vae.configuration).filter { $0.name.hasPrefix("encoder.") })
             let frames = transformer.configuration.sampleSize
             let encodeChunk = try vae.encodeChunkFrames(
-                preferred: StableAudioPipeline.encodeChunkFrames, maxBufferBytes: memory.maxBufferSize, arena: arena)
+                preferred: StableAudioPipeline.encodeChunkFrames, maxBufferBytes: memory.maxBufferSize, arena: arena,
+                activations: vaeType)
             let chunk =
                 vae.encodesInChunks && frames > encodeChunk
                 ? min(frames, encodeChunk + 2 * vae.encodeContextFrames) : frames
             let audio = [1, vae.configuration.audioChannels, chunk * vae.configuration.hopLength]
             let encodeGraph = Graph(arena: arena)
+            encodeGraph.activationDType = vaeType
             var sample: Value?
             let encodeConstants = try constants([vae.weights]) {
                 let (mean, std) = try vae.encode(encodeGraph, encodeGraph.placeholder(shape: audio))
@@ -126,12 +138,13 @@ public enum StableAudioMemoryPlanner {
         let latent = [batch, transformer.configuration.inChannels, transformer.configuration.sampleSize]
         let latentBytes = memory.allocationSize(for: UInt64(latent.reduce(4, *)))
         let ditGraph = Graph(arena: arena)
+        ditGraph.activationDType = dit
         var prediction: Value?
         let ditConstants = try constants([transformer.weights]) {
             prediction = try transformer(
                 ditGraph, hiddenStates: ditGraph.placeholder(shape: latent), timestep: [0.5],
-                encoderHiddenStates: ditGraph.placeholder(shape: [batch, tokens, conditioningDim]),
-                globalHiddenStates: ditGraph.placeholder(shape: [batch, 1, globalDim]))
+                encoderHiddenStates: ditGraph.placeholder(shape: [batch, tokens, conditioningDim], dtype: dit),
+                globalHiddenStates: ditGraph.placeholder(shape: [batch, 1, globalDim], dtype: dit))
         }
         let ditPlan = try ditGraph.memoryPlan([prediction!])
         let denoise = StableAudioStagePlan(
@@ -143,11 +156,13 @@ public enum StableAudioMemoryPlanner {
         // the host.
         let frames = transformer.configuration.sampleSize
         let decodeChunk = try vae.decodeChunkFrames(
-            preferred: StableAudioPipeline.decodeChunkFrames, maxBufferBytes: memory.maxBufferSize, arena: arena)
+            preferred: StableAudioPipeline.decodeChunkFrames, maxBufferBytes: memory.maxBufferSize, arena: arena,
+            activations: vaeType)
         let chunk =
             vae.decodesInChunks && frames > decodeChunk
             ? min(frames, decodeChunk + 2 * vae.decodeContextFrames) : frames
         let decodeGraph = Graph(arena: arena)
+        decodeGraph.activationDType = vaeType
         var audio: Value?
         let decodeConstants = try constants([vae.weights]) {
             audio = try vae.decode(
@@ -165,6 +180,7 @@ public enum StableAudioMemoryPlanner {
         arena.trim()
         return StableAudioMemoryPlan(
             stages: [text] + (encode.map { [$0] } ?? []) + [denoise, decode],
-            latentFrames: transformer.configuration.sampleSize, guidance: guidance)
+            latentFrames: transformer.configuration.sampleSize, guidance: guidance, transformerActivations: dit,
+            vaeActivations: vaeType)
     }
 }

@@ -19,6 +19,12 @@ import KinoraTensor
 /// Loaded from a stable-audio-tools checkpoint (`init(checkpoint:textEncoder:tokenizer:device:)`), the pipeline also
 /// runs Stable Audio Open Small: seconds total as the only timing token, query/key norms in the DiT, and a
 /// rectified-flow model sampled with `PingPongFlowSampler` (`sampling`).
+///
+/// Each model runs its activations in `precision` (`--precision`), by default in its weights' type as diffusers'
+/// `torch_dtype`: T5 (`UMT5EncoderModel+Precision`: with f16 its residual stream, norms and `wo` stay f32, as
+/// transformers' `_keep_in_fp32_modules`), the projection model, the DiT and the VAE (each's `+Precision` file says
+/// what stays f32). The conditioning is handed to the DiT in its activation type, as diffusers casts it to the
+/// transformer's dtype; the sampler's arithmetic and the latents between steps are f32 on the host.
 public final class StableAudioPipeline {
     public let tokenizer: T5Tokenizer
     public let textEncoder: UMT5EncoderModel
@@ -33,6 +39,8 @@ public final class StableAudioPipeline {
     /// Tokens every prompt is padded or truncated to (`tokenizer.model_max_length`; 128 when the folder says none).
     public let promptTokens: Int
     public let arena: ActivationArena
+    /// The activation precision every model runs in; nil: each its weights' type (f32 for stable-audio-open-1.0).
+    public var precision: ActivationPrecision?
     /// Latent frames the VAE decodes at a time (stable-audio-tools' chunk), each with its context, where the device's
     /// largest buffer allows (`AutoencoderOobleck.decodeChunkFrames`).
     public static let decodeChunkFrames = 128
@@ -155,6 +163,7 @@ public final class StableAudioPipeline {
             let prediction = try {
                 defer { arena.trim() }
                 let graph = Graph(arena: arena)
+                graph.activationDType = transformer.activationType(precision)
                 let input = try graph.input(
                     guidance ? scaled + scaled : scaled, shape: [guidance ? 2 : 1] + shape[1...])
                 let output = try transformer(
@@ -199,8 +208,9 @@ public final class StableAudioPipeline {
         // The decode in chunks with context (the whole decode's audio, one chunk's activations).
         let chunk = try vae.decodeChunkFrames(
             batch: shape[0], preferred: Self.decodeChunkFrames, maxBufferBytes: arena.device.memory.maxBufferSize,
-            arena: arena)
-        let decoded = try vae.decodeChunks(latents, shape: shape, chunkFrames: chunk, arena: arena)
+            arena: arena, activations: vae.activationType(precision))
+        let decoded = try vae.decodeChunks(
+            latents, shape: shape, chunkFrames: chunk, arena: arena, precision: precision)
         // The span: `int(seconds · sampling_rate)` samples from the start, as diffusers cuts it.
         let rate = Double(vae.configuration.samplingRate)
         let channels = vae.configuration.audioChannels
@@ -236,22 +246,27 @@ public final class StableAudioPipeline {
         }
         defer { vae.weights.evict(vae.weights.uploadedNames.filter { $0.hasPrefix("encoder.") }) }
         let draw = noise.normal(count: vae.configuration.decoderInputChannels * transformer.configuration.sampleSize)
+        let activations = vae.activationType(precision)
         return try vae.encodeChunks(
             window, shape: [1, channels, length], noise: draw,
             chunkFrames: vae.encodeChunkFrames(
-                preferred: Self.encodeChunkFrames, maxBufferBytes: arena.device.memory.maxBufferSize, arena: arena),
-            arena: arena)
+                preferred: Self.encodeChunkFrames, maxBufferBytes: arena.device.memory.maxBufferSize, arena: arena,
+                activations: activations),
+            arena: arena, precision: precision)
     }
 
     /// The DiT's text-and-seconds tokens and global token, [B, L + 2, D] and [B, 1, 2D], B = 2 with guidance (the
-    /// unconditional half first: zeros without a negative prompt, else the negative prompt's).
+    /// unconditional half first: zeros without a negative prompt, else the negative prompt's), in the DiT's activation
+    /// type: T5 records in its activation type, the projection in its own.
     private func conditioning(_ settings: Settings, end: Double, guidance: Bool) throws -> (Tensor, Tensor) {
         defer { arena.trim() }
         let prompts = [guidance ? settings.negativePrompt : nil, settings.prompt].compactMap { $0 }
         let encodings = prompts.map { tokenizer.encode($0, maximumLength: promptTokens) }
         let graph = Graph(arena: arena)
+        graph.activationDType = textEncoder.activationType(precision)
         var text = try textEncoder(
             graph, inputIDs: encodings.map(\.ids), attentionMask: encodings.map(\.attentionMask))
+        graph.activationDType = projection.activationType(precision)
         let mask = try graph.input(
             encodings.flatMap { $0.attentionMask.map(Float.init) }, shape: [encodings.count, promptTokens])
         // The negative prompt's padding rows are zeroed before the projection (`torch.where` in encode_prompt).
@@ -261,15 +276,17 @@ public final class StableAudioPipeline {
             graph, text: text, textMask: mask,
             secondsStart: [Float](repeating: seconds.start, count: encodings.count),
             secondsEnd: [Float](repeating: seconds.end, count: encodings.count))
+        let dit = transformer.activationType(precision)
         guard guidance, encodings.count == 1 else {
-            let results = try graph.run([tokens, global])
+            let results = try graph.run([graph.cast(tokens, to: dit), graph.cast(global, to: dit)])
             return (results[0], results[1])
         }
         // Guidance without a negative prompt: zeros as the unconditional text and seconds tokens, the global token
         // repeated.
         let zeros = try graph.scale(tokens, by: 0)
         let results = try graph.run([
-            graph.concat([zeros, tokens], axis: 0), graph.concat([global, global], axis: 0),
+            graph.cast(graph.concat([zeros, tokens], axis: 0), to: dit),
+            graph.cast(graph.concat([global, global], axis: 0), to: dit),
         ])
         return (results[0], results[1])
     }

@@ -7,7 +7,8 @@ import KinoraTensor
 /// identity) and the seconds-start and seconds-total numbers (`StableAudioNumberConditioner`s) to the conditioning
 /// width, and `conditioning` assembles them as `StableAudioPipeline` feeds the DiT.
 ///
-/// Weights are read under diffusers' names in their file dtype, the arithmetic in f32.
+/// Weights are read under diffusers' names in their file dtype, the arithmetic in f32, the activations stored in the
+/// graph's activation type (`StableAudioProjectionModel+Precision`).
 public final class StableAudioProjectionModel: Sendable {
     public let configuration: StableAudioProjectionConfig
     /// The weights under diffusers' names.
@@ -114,8 +115,9 @@ public final class StableAudioProjectionModel: Sendable {
     }
 
     /// `StableAudioNumberConditioner`: each number clamped to [min_value, max_value] and normalised to [0, 1] in
-    /// PyTorch's f32 steps; `StableAudioPositionalEmbedding` gives [n, sin(2π·n·w), cos(2π·n·w)], and the linear
-    /// layer maps those 257 features to the conditioning width.
+    /// PyTorch's f32 steps; `StableAudioPositionalEmbedding` gives [n, sin(2π·n·w), cos(2π·n·w)] (in f32 whatever the
+    /// activation type, see `StableAudioProjectionModel+Precision`), and the linear layer maps those 257 features to
+    /// the conditioning width.
     private func number(_ graph: Graph, _ conditioner: String, _ seconds: [Float], name: String) throws -> Value {
         let c = configuration
         guard !seconds.isEmpty, seconds.allSatisfy(\.isFinite) else {
@@ -126,11 +128,14 @@ public final class StableAudioProjectionModel: Sendable {
         let normalized = seconds.map { (Swift.min(Swift.max($0, c.minValue), c.maxValue) - c.minValue) / range }
         let features = StableAudioProjectionConfig.numberFeatureDim
         let embedding = weights.scoped(conditioner + ".time_positional_embedding")
-        let numbers = try graph.input(normalized, shape: [seconds.count, 1])
-        let frequencies = try graph.reshape(
-            embedding.value("0.weights", in: graph, shape: [features / 2]), [1, features / 2])
-        let arguments = try graph.scale(graph.multiply(numbers, frequencies), by: 2 * Float.pi)
-        let fourier = try graph.concat([numbers, graph.unary(.sin, arguments), graph.unary(.cos, arguments)], axis: 1)
+        let fourier = try graph.withActivations(.f32) {
+            let numbers = try graph.input(normalized, shape: [seconds.count, 1])
+            let frequencies = try graph.reshape(
+                embedding.value("0.weights", in: graph, shape: [features / 2]), [1, features / 2])
+            let arguments = try graph.scale(graph.multiply(numbers, frequencies), by: 2 * Float.pi)
+            return try graph.concat(
+                [numbers, graph.unary(.sin, arguments), graph.unary(.cos, arguments)], axis: 1)
+        }
         let projected = try StableAudioDiTLayers.linear(
             graph, embedding.scoped("1"), fourier, inputs: features + 1, outputs: c.conditioningDim, bias: true)
         return try graph.reshape(projected, [seconds.count, 1, c.conditioningDim])

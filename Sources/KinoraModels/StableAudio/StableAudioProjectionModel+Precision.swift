@@ -1,0 +1,15 @@
+import KinoraTensor
+
+/// The activation type Stable Audio's projection model runs in: by default its weights', or `--precision`'s, as
+/// diffusers' `torch_dtype`. The seconds' Fourier features are computed in f32 (`StableAudioPositionalEmbedding`,
+/// which diffusers runs in the model's dtype), for the reason the DiT's time features are
+/// (`StableAudioDiTModel+Precision`); the linear layers after them run in the activation type.
+extension StableAudioProjectionModel {
+    /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
+    public var weightsType: DType { weights.storageType }
+
+    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
+    public func activationType(_ precision: ActivationPrecision?) -> DType {
+        ActivationPrecision.resolve(precision, weights: weightsType).dtype
+    }
+}
