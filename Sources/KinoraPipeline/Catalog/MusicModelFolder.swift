@@ -109,17 +109,20 @@ public struct MusicModelFolder: Sendable, Hashable {
     /// The device memory of one generation, with or without classifier-free guidance, from the family's own planner
     /// over the folder's weights (shapes only: nothing is uploaded): the weights of every part and the peak, weights
     /// included.
-    /// `seconds`: the cue's length (Stable Audio's plan is its window's whatever the length).
-    public func plannedMemory(seconds: Double, guidance: Bool, device: GPUDevice) throws
+    /// `seconds`: the cue's length (Stable Audio's plan is its window's whatever the length); `precision`: the
+    /// activation precision the generator runs in (a model's `precision:`; nil: each model its weights' type).
+    public func plannedMemory(seconds: Double, guidance: Bool, device: GPUDevice,
+                              precision: ActivationPrecision? = nil) throws
         -> (weightBytes: UInt64, peakBytes: UInt64) {
         switch kind {
         case .stableAudio:
-            let plan = try StableAudioMemoryPlanner.plan(folder: url, guidance: guidance, device: device)
+            let plan = try StableAudioMemoryPlanner.plan(folder: url, guidance: guidance, device: device,
+                                                         precision: precision)
             return (plan.stages.map(\.weightBytes).max() ?? 0, plan.peakBytes)
         case .musicGen:
             // The cue's windows and its whole decode; the prompt at T5's longest.
             let plan = try MusicGenMemoryPlanner.plan(folder: url, seconds: seconds, guidance: guidance,
-                                                      device: device)
+                                                      device: device, precision: precision)
             return (plan.stages.map(\.weightBytes).max() ?? 0, plan.peakBytes)
         }
     }

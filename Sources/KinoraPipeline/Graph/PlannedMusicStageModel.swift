@@ -1,9 +1,12 @@
 import KinoraGPU
+import KinoraModels
 
 /// A music model whose memory comes from its generator's own planner over the folder's weights
-/// (`MusicModelFolder.plannedMemory`: `StableAudioMemoryPlanner` for Stable Audio), with and without guidance, and
-/// whose time estimate comes from its catalog entry's figures. `RenderPreparation` makes one when it has a device to
-/// plan on; without one the catalog's figures serve for memory too (`CatalogStageModel`).
+/// (`MusicModelFolder.plannedMemory`: `StableAudioMemoryPlanner` for Stable Audio, `MusicGenMemoryPlanner` for
+/// MusicGen), with and without guidance, in the activation precision the runner opens it in (its `precision:`,
+/// `ModelIdentity.activationPrecision`), and whose time estimate comes from its catalog entry's figures.
+/// `RenderPreparation` makes one when it has a device to plan on; without one the catalog's figures serve for memory
+/// too (`CatalogStageModel`).
 public struct PlannedMusicStageModel: StageModel {
     /// The catalog's model of the same component: its identity, tactics and time figures.
     public let catalog: CatalogStageModel
@@ -15,17 +18,19 @@ public struct PlannedMusicStageModel: StageModel {
     public let longActivation: (unguided: UInt64, guided: UInt64)
     public let shortSeconds: Double
 
-    /// Plans `folder` on `device` (nothing is uploaded).
+    /// Plans `folder` on `device` (nothing is uploaded) in the precision of `catalog`'s identity.
     public init(catalog: CatalogStageModel, folder: MusicModelFolder, device: GPUDevice) throws {
         shortSeconds = min(30, folder.maximumSeconds)
-        let plain = try folder.plannedMemory(seconds: shortSeconds, guidance: false, device: device)
-        let guided = try folder.plannedMemory(seconds: shortSeconds, guidance: true, device: device)
+        let precision = catalog.identity.activationPrecision
+        func plan(_ seconds: Double, guidance: Bool) throws -> (weightBytes: UInt64, peakBytes: UInt64) {
+            try folder.plannedMemory(seconds: seconds, guidance: guidance, device: device, precision: precision)
+        }
+        let plain = try plan(shortSeconds, guidance: false)
+        let guided = try plan(shortSeconds, guidance: true)
         // Stable Audio makes its whole window whatever the length: its short plans are its long ones.
         let sameWork = folder.generatedSeconds(for: folder.maximumSeconds) == folder.generatedSeconds(for: shortSeconds)
-        let longPlain = sameWork ? plain
-            : try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: false, device: device)
-        let longGuided = sameWork ? guided
-            : try folder.plannedMemory(seconds: folder.maximumSeconds, guidance: true, device: device)
+        let longPlain = sameWork ? plain : try plan(folder.maximumSeconds, guidance: false)
+        let longGuided = sameWork ? guided : try plan(folder.maximumSeconds, guidance: true)
         self.catalog = catalog
         let weightBytes = max(plain.weightBytes, guided.weightBytes)
         self.weightBytes = weightBytes

@@ -49,13 +49,20 @@ extension MusicGenPipeline: MusicGenerator {
 /// The music stage: a generated cue made by its model and written, at the output's sample rate, as the same
 /// `audio.wav` (32-bit float) a file cue's `load` writes, so the mix places, trims, loops and ducks both alike.
 extension ChainStageRunner {
-    /// The generator of the music model folder `folder`: the one place in the runner a music family plugs in.
-    static func openMusicGenerator(_ folder: MusicModelFolder, device: GPUDevice) throws -> any MusicGenerator {
+    /// The generator of the music model folder `folder`, its models running their activations in `precision` (the
+    /// model's `precision:`; nil: each its weights' type), as `kinora music --precision` runs them: the one place in
+    /// the runner a music family plugs in.
+    static func openMusicGenerator(_ folder: MusicModelFolder, device: GPUDevice, precision: ActivationPrecision?)
+        throws -> any MusicGenerator {
         switch folder.kind {
         case .stableAudio:
-            return try StableAudioPipeline(folder: folder.url, device: device)
+            let pipeline = try StableAudioPipeline(folder: folder.url, device: device)
+            pipeline.precision = precision
+            return pipeline
         case .musicGen:
-            return try MusicGenPipeline(folder: folder.url, device: device)
+            let pipeline = try MusicGenPipeline(folder: folder.url, device: device)
+            pipeline.precision = precision
+            return pipeline
         }
     }
 

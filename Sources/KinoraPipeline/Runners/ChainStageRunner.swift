@@ -75,7 +75,8 @@ public final class ChainStageRunner: StageRunner {
             return
         }
         if role == .music {
-            musicGenerators[key] = try Self.openMusicGenerator(MusicModelFolder.open(url), device: device)
+            musicGenerators[key] = try Self.openMusicGenerator(
+                MusicModelFolder.open(url), device: device, precision: model.identity.activationPrecision)
             return
         }
         if videoModels.contains(key) {
