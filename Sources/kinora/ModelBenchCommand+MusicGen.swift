@@ -10,7 +10,8 @@ import KinoraTensor
 /// (`MusicGenMemoryPlanner`) — musicgen-small over random full-size weights, or a folder's own (the tiny test folder
 /// by default for `tiny-musicgen`, or `--weights`) — and with `--run` the cue made once: decoder steps a second,
 /// the audio decode's time, the real-time factor and the allocator's peak beside the plan's. musicgen-small's run
-/// uses random F16 weights (noise out, the work of the real model).
+/// uses random F16 weights (noise out, the work of the real model). Every model plans and runs its activations in
+/// `--precision` (default: its weights' type, F16 for the random ones), the KV cache with the decoder's.
 extension ModelBenchCommand {
     static let musicGenModels = ["musicgen-small", "tiny-musicgen"]
 
@@ -32,6 +33,7 @@ extension ModelBenchCommand {
             ?? BundledCatalog.locate().map { $0.appending(path: "../Tests/Fixtures/musicgen").standardized }
             ?? { throw ValidationError("give the MusicGen folder with --weights") }()
         let pipeline = try MusicGenPipeline(folder: folder, device: device)
+        pipeline.precision = precision
         let windows = try pipeline.windows(seconds: seconds)
         var measured: String?
         if runStages {
@@ -102,6 +104,7 @@ extension ModelBenchCommand {
         let ids = [Int](repeating: 1, count: promptTokens)
         var started = Date()
         let graph = Graph(arena: arena)
+        graph.activationDType = liveText.activationType(precision)
         let states = try graph.run([try liveText(graph, inputIDs: [ids])])[0].floats()
         let textSeconds = Date().timeIntervalSince(started)
         let frames = min(windows.windows[0].frames, max(steps ?? 50, 3))
@@ -111,13 +114,13 @@ extension ModelBenchCommand {
         started = Date()
         let codes = try liveDecoder.generate(
             .init(textStates: states, textMask: ids.map { _ in 1 }, pattern: pattern, sampling: MusicGenSampling(),
-                  seed: 1), arena: arena,
+                  seed: 1, precision: precision), arena: arena,
             progress: { _, _ in
                 stepTimes.append(Date().timeIntervalSince(started))
                 started = Date()
             })
         started = Date()
-        let audio = try liveCodec.decode(codes: codes, arena: arena)
+        let audio = try liveCodec.decode(codes: codes, arena: arena, precision: precision)
         let decodeSeconds = Date().timeIntervalSince(started)
         let perStep = stepTimes.dropFirst().sorted()[stepTimes.count / 2 - 1]
         let audioSeconds = Double(audio.count) / Double(codecConfiguration.samplingRate)
@@ -140,12 +143,15 @@ extension ModelBenchCommand {
         let prompt = windows.windows.map(\.promptFrames).max() ?? 0
         return try MusicGenMemoryPlanner.plan(
             textEncoder: textEncoder, decoder: decoder, promptTokens: promptTokens, windowFrames: longest,
-            promptFrames: prompt, guidance: true, device: device, codec: codec, cueFrames: windows.frames)
+            promptFrames: prompt, guidance: true, device: device, codec: codec, cueFrames: windows.frames,
+            precision: precision)
     }
 
     private func report(_ plan: MusicGenMemoryPlan, source: String, windows: MusicGenWindows, device: GPUDevice) {
         print("\(source), \(windows.frames) code frames in \(windows.windows.count) window(s) of up to "
-            + "\(plan.windowFrames) (prompts of \(plan.promptFrames)), guidance (batch 2), on \(device.physical.name); "
+            + "\(plan.windowFrames) (prompts of \(plan.promptFrames)), guidance (batch 2), activations T5 "
+            + "\(plan.textEncoderActivations), decoder \(plan.decoderActivations), EnCodec \(plan.codecActivations), "
+            + "on \(device.physical.name); "
             + "budget \(ByteCount(device.memory.budget)), largest buffer \(ByteCount(device.memory.maxBufferSize))")
         for stage in plan.stages {
             print("  \(stage.stage.padding(toLength: 14, withPad: " ", startingAt: 0)) peak "

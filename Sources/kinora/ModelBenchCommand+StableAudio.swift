@@ -12,6 +12,7 @@ import KinoraTensor
 /// real-time factor and the allocator's peak beside the plan's. `--seconds N` (default: the whole window) is the audio
 /// asked for, refused beyond the model's window; the pipeline denoises the whole window either way (as diffusers and
 /// stable-audio-tools' defaults do), so the plan is the window's and the real-time factor is N over the run's time.
+/// Every model plans and runs its activations in `--precision` (default: its weights' type, F16 for the random ones).
 extension ModelBenchCommand {
     static let stableAudioModels = ["sao", "sao-small", "tiny-sao"]
     /// The full-size models planned over random weights.
@@ -82,7 +83,7 @@ extension ModelBenchCommand {
                     weights: .shapesOnly(
                         store: store(AutoencoderOobleck.parameterShapes(vaeConfiguration), "vae"), device: device)),
                 promptTokens: small ? StableAudioFamily.openSmall.promptTokens : StableAudioFamily.open1.promptTokens,
-                guidance: guidance, device: device)
+                guidance: guidance, device: device, precision: precision)
             source = "stabilityai/stable-audio-open-\(small ? "small" : "1.0") (random F16 weights, shapes only)"
             if runStages {
                 guard plan.peakBytes <= device.memory.budget else {
@@ -101,6 +102,7 @@ extension ModelBenchCommand {
                 ?? BundledCatalog.locate().map { $0.appending(path: "../Tests/Fixtures/stable-audio").standardized }
                 ?? { throw ValidationError("give the Stable Audio folder with --weights") }()
             let loaded = try StableAudioPipeline(folder: folder, device: device)
+            loaded.precision = precision
             asked = try askedSeconds(maximum: loaded.maximumSeconds, name: folder.lastPathComponent)
             guidance = loaded.recommendedGuidance > 1
             // The run comes first, from a device holding none of the pipeline's weights, so its peak is the one the
@@ -108,13 +110,16 @@ extension ModelBenchCommand {
             if runStages { measured = try measure(loaded, seconds: asked, device: device) }
             plan = try StableAudioMemoryPlanner.plan(
                 textEncoder: loaded.textEncoder, projection: loaded.projection, transformer: loaded.transformer,
-                vae: loaded.vae, promptTokens: loaded.promptTokens, guidance: guidance, device: device)
+                vae: loaded.vae, promptTokens: loaded.promptTokens, guidance: guidance, device: device,
+                precision: precision)
             source = folder.path
         }
         print(
             "\(source), \(plan.latentFrames) latent frames, "
                 + String(format: "%.2f s asked, ", asked)
-                + (guidance ? "guidance (batch 2)" : "no guidance (batch 1)") + ", on \(device.physical.name); budget "
+                + (guidance ? "guidance (batch 2)" : "no guidance (batch 1)")
+                + ", \(plan.transformerActivations) DiT and \(plan.vaeActivations) VAE activations"
+                + ", on \(device.physical.name); budget "
                 + "\(ByteCount(device.memory.budget)), largest buffer \(ByteCount(device.memory.maxBufferSize))")
         for stage in plan.stages {
             print(
@@ -159,20 +164,24 @@ extension ModelBenchCommand {
             let result = try body()
             return (result, Date().timeIntervalSince(started))
         }
+        let activations = transformer.activationType(precision)
         let (conditioning, textSeconds) = try timed { () -> [Tensor] in
             defer { arena.trim() }
             let graph = Graph(arena: arena)
             let ids = [[Int]](repeating: [Int](repeating: 1, count: tokens), count: rows)
+            graph.activationDType = textEncoder.activationType(precision)
             let text = try textEncoder(graph, inputIDs: ids, attentionMask: ids.map { $0.map { _ in 1 } })
+            graph.activationDType = projection.activationType(precision)
             let (conditioning, global) = try projection.conditioning(
                 graph, text: text, secondsStart: [Float](repeating: 0, count: rows),
                 secondsEnd: [Float](repeating: Float(seconds), count: rows))
-            return try graph.run([conditioning, global])
+            return try graph.run([graph.cast(conditioning, to: activations), graph.cast(global, to: activations)])
         }
         let latent = [rows, dit.inChannels, dit.sampleSize]
         let (_, passSeconds) = try timed { () -> [Tensor] in
             defer { arena.trim() }
             let graph = Graph(arena: arena)
+            graph.activationDType = activations
             return try graph.run([try transformer(
                 graph, hiddenStates: graph.input([Float](repeating: 0.1, count: latent.reduce(1, *)), shape: latent),
                 timestep: [0.5], encoderHiddenStates: graph.input(conditioning[0]),
@@ -182,6 +191,7 @@ extension ModelBenchCommand {
         let (_, chunkSeconds) = try timed { () -> [Tensor] in
             defer { arena.trim() }
             let graph = Graph(arena: arena)
+            graph.activationDType = vae.activationType(precision)
             let shape = [1, dit.inChannels, chunk]
             return try graph.run([try vae.decode(
                 graph, graph.input([Float](repeating: 0.1, count: shape.reduce(1, *)), shape: shape))])
@@ -189,7 +199,7 @@ extension ModelBenchCommand {
         let steps = self.steps ?? (projectionConfiguration == .stableAudioOpenSmall ? 8 : 100)
         let chunks = (dit.sampleSize + StableAudioPipeline.decodeChunkFrames - 1) / StableAudioPipeline.decodeChunkFrames
         let predicted = textSeconds + Double(steps) * passSeconds + Double(chunks) * chunkSeconds
-        return "measured (--run, random F16 weights): " + String(
+        return "measured (--run, random F16 weights, \(activations.rawValue) DiT activations): " + String(
             format: "text %.3f s; DiT pass %.3f s (batch %d, %d latent frames); decode chunk %.3f s (%d frames with "
                 + "context); predicted for %d steps and %d chunks: %.2f s for %.2f s of audio (real-time factor %.3f)",
             textSeconds, passSeconds, rows, dit.sampleSize, chunkSeconds, chunk, steps, chunks, predicted, seconds,

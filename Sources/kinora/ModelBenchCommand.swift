@@ -81,7 +81,8 @@ struct ModelBenchCommand: ParsableCommand {
         discussion: "The planned stages record their activations in it, and with --catalog-figures every measured "
             + "stage (not piper-vits, whose voices run f32). SDXL's VAE stays fp32 at fp16, as diffusers' SDXL "
             + "pipeline upcasts it; Wan keeps its time embedding and modulation in f32 whatever it is, and its VAE "
-            + "runs f32 unless it is given."))
+            + "runs f32 unless it is given. Stable Audio and MusicGen plan (and with --run run) every model in it, "
+            + "MusicGen's KV cache with its decoder."))
     var precision: ActivationPrecision?
 
     @Flag(name: .long, help: "Measure the family's catalog activation figures over several sizes.")

@@ -24,6 +24,7 @@ extension MusicCommand {
                 + "a MusicGen folder holds its own")
         }
         let pipeline = try MusicGenPipeline(folder: URL(fileURLWithPath: model), device: try deviceOptions.open())
+        pipeline.precision = precision
         var sampling = pipeline.defaultSampling
         if greedy { sampling.sample = false }
         if let topK { sampling.topK = topK }
@@ -34,6 +35,11 @@ extension MusicCommand {
         // Every setting is checked before any work: the seconds against the model, the sampling's ranges.
         let windows = try pipeline.windows(seconds: settings.seconds)
         try sampling.validate()
+        Self.report(activations: [
+            ("T5", pipeline.textEncoder.activationType(precision)),
+            ("decoder", pipeline.decoder.activationType(precision)),
+            ("EnCodec", pipeline.codec.activationType(precision)),
+        ])
         let bar = ProgressBar(label: "generating")
         let generationStarted = Date()
         let audio = try pipeline.generate(settings) { step, total in bar.update(step, of: total) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KinoraMedia
 import KinoraModels
+import KinoraTensor
 
 /// `kinora music`: a music cue from a prompt with Stable Audio Open 1.0 (a diffusers folder, or a stable-audio-tools
 /// checkpoint) or Stable Audio Open Small (a checkpoint), written atomically as WAV, FLAC or Ogg at the model's rate
@@ -26,6 +27,10 @@ struct MusicCommand: ParsableCommand {
             --init-audio starts Stable Audio Open 1.0 from a sound (audio-to-audio, diffusers' \
             initial_audio_waveforms): the file is resampled to the model's rate, mixed to its channels, cut to its \
             window or padded with silence, encoded by its VAE, and a sample of that added to the starting noise.
+
+            --precision runs every model's activations in fp32, fp16 or bf16 (default: each model its weights' \
+            type, as diffusers' and transformers' torch_dtype; the released Stable Audio and MusicGen weights are \
+            f32), with arithmetic in f32 inside every kernel.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -85,6 +90,12 @@ struct MusicCommand: ParsableCommand {
     @Flag(name: .long, help: "MusicGen: take the likeliest code at every step instead of sampling.")
     var greedy = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The activations' type: fp32, fp16 or bf16 (default: each model's weights' type, as torch_dtype).",
+        discussion: "Arithmetic is f32 in every kernel; with fp16 T5's residual stream, norms and wo stay f32, as in "
+            + "transformers; Stable Audio's time and seconds Fourier features are f32 whatever the type."))
+    var precision: ActivationPrecision?
+
     @Option(name: .shortAndLong, help: "The audio file to write (.wav, .flac or .ogg).")
     var output: String
 
@@ -111,6 +122,12 @@ struct MusicCommand: ParsableCommand {
         }
         let initialSound = try initAudio.map(Self.readSound)
         let pipeline = try loadPipeline()
+        pipeline.precision = precision
+        Self.report(activations: [
+            ("T5", pipeline.textEncoder.activationType(precision)),
+            ("projection", pipeline.projection.activationType(precision)),
+            ("DiT", pipeline.transformer.activationType(precision)), ("VAE", pipeline.vae.activationType(precision)),
+        ])
         let window = pipeline.maximumSeconds
         let end = seconds.map { start + $0 } ?? window
         guard start < window, end <= window + 1e-9 else {
@@ -142,6 +159,12 @@ struct MusicCommand: ParsableCommand {
                         "%.2f s of %d-channel audio at %d Hz, %d steps in %.2f s (real-time factor %.2f), wall %.2f s",
                     duration, audio.channels, audio.sampleRate, steps, compute, duration / max(compute, 1e-9),
                     Date().timeIntervalSince(started)))
+    }
+
+    /// Says on standard error which activation type each model runs in, before any work.
+    static func report(activations: [(model: String, dtype: DType)]) {
+        let models = activations.map { "\($0.model) \($0.dtype.rawValue)" }.joined(separator: ", ")
+        FileHandle.standardError.write(Data("activations: \(models)\n".utf8))
     }
 
     /// The sound of `path` for --init-audio: a file libsndfile reads (WAV, FLAC, Ogg), else the audio track FFmpeg

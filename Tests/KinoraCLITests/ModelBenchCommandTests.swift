@@ -64,19 +64,42 @@ final class ModelBenchCommandTests: XCTestCase {
     }
 
     /// Stable Audio: the full-size model planned over shape-only weights (its whole-window decode sets the peak) in
-    /// the random weights' F16, the tiny folder run with its real-time factor.
+    /// the random weights' F16 by default or in --precision, the tiny folder run with its real-time factor.
     func testStableAudioIsPlannedAndTheTinyFolderRuns() throws {
         let full = try KinoraCommand.run(["bench", "model", "sao"])
         XCTAssertEqual(full.status, 0, full.error)
         XCTAssertTrue(full.output.contains("1024 latent frames"), full.output)
+        XCTAssertTrue(full.output.contains("f16 DiT and f16 VAE activations"), full.output)
         XCTAssertTrue(full.output.contains("at the decode stage"), full.output)
-        let tiny = try KinoraCommand.run(["bench", "model", "tiny-sao", "--run", "--steps", "2"])
+        let tiny = try KinoraCommand.run(["bench", "model", "tiny-sao", "--run", "--steps", "2", "--precision", "bf16"])
         XCTAssertEqual(tiny.status, 0, tiny.error)
+        XCTAssertTrue(tiny.output.contains("bf16 DiT and bf16 VAE activations"), tiny.output)
         XCTAssertTrue(tiny.output.contains("real-time factor"), tiny.output)
-        let refused = try KinoraCommand.run(["bench", "model", "sao", "--run"])
-        XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.error.contains("Stable Audio Open 1.0's planned peak 2.84 GiB is more than the device's "
-                                             + "budget 2.00 GiB"), refused.error)
+        for (precision, peak) in [([String](), "2.84 GiB"), (["--precision", "fp32"], "3.23 GiB")] {
+            let refused = try KinoraCommand.run(["bench", "model", "sao", "--run"] + precision)
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.error.contains("Stable Audio Open 1.0's planned peak \(peak) is more than the "
+                                                 + "device's budget 2.00 GiB"), refused.error)
+        }
+    }
+
+    /// MusicGen: musicgen-small planned in its random weights' F16 by default and in --precision, and the tiny
+    /// folder run in bf16 at its planned peak.
+    func testMusicGenIsPlannedAndRunInThePrecisionAsked() throws {
+        for (precision, type) in [([String](), "f16"), (["--precision", "fp32"], "f32")] {
+            let small = try KinoraCommand.run(["bench", "model", "musicgen-small", "--seconds", "10"] + precision)
+            XCTAssertEqual(small.status, 0, small.error)
+            XCTAssertTrue(small.output.contains("activations T5 \(type), decoder \(type), EnCodec \(type)"),
+                          small.output)
+        }
+        let tiny = try KinoraCommand.run([
+            "bench", "model", "tiny-musicgen", "--seconds", "0.2", "--run", "--precision", "bf16",
+        ])
+        XCTAssertEqual(tiny.status, 0, tiny.error)
+        XCTAssertTrue(tiny.output.contains("activations T5 bf16, decoder bf16, EnCodec bf16"), tiny.output)
+        let peaks = /allocator peak (\d+) bytes above what was live; planned (\d+)/
+        let measured = try XCTUnwrap(tiny.output.firstMatch(of: peaks), tiny.output)
+        XCTAssertEqual(measured.1, measured.2, "the run's peak is the plan's")
     }
 
     /// Stable Audio Open Small: 256 latent frames without guidance, planned; seconds past its window refused.
