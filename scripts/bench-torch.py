@@ -76,7 +76,7 @@ def case(result, device):
         x = make(batch, channels, height, width, dtype=half)
         w, b = make(out, channels, kernel, kernel, dtype=half), make(out, dtype=half)
         return lambda: torch.nn.functional.conv2d(x, w, b, padding=kernel // 2)
-    if name == "attention":
+    if name.startswith("attention"):
         length, heads, dim = numbers
         q, k, v = (make(1, heads, length, dim, dtype=half) for _ in range(3))
         return lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v)
