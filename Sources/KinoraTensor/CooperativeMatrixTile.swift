@@ -17,8 +17,9 @@ public enum CooperativeMatrixTile: String, CaseIterable, Sendable {
 
     /// Output rows of the workgroup's tile (its name in benchmark cases).
     public var rows: Int { self == .large ? 128 : 64 }
-    /// Output columns of the workgroup's tile, and the k step of its staged operands.
+    /// Output columns of the workgroup's tile.
     var columns: Int { self == .large ? 128 : 64 }
+    /// The k step of its staged operands.
     var depth: Int { 32 }
     /// Subgroups along the rows and the columns; each owns one block of the tile.
     var subgroupsM: Int { 2 }

@@ -33,13 +33,7 @@ final class MusicModelPrecisionTests: XCTestCase {
         """
 
     private func prepare() throws -> RenderPreparation {
-        let folder = try TestSupport.temporaryFolder(self)
-        let workflow = folder.appendingPathComponent("music.yaml")
-        try Data(Self.workflow.utf8).write(to: workflow)
-        return try RenderPreparation.prepare(
-            workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
-            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
-            device: DeviceProfile(budgetBytes: 1 << 30), planningDevice: ValidatedTestDevice.shared)
+        try TestSupport.prepare(Self.workflow, for: self)
     }
 
     /// The music model of cue `id` and its generate stage.

@@ -5,13 +5,8 @@ import KinoraTensor
 /// `EncodecModel` keeps nothing in f32; Kinora's LSTM keeps its recurrent state f32 whatever the type and rounds only
 /// its output (`Graph.lstm`: over thousands of frames a forget gate near 1 would carry a 16-bit state's rounding
 /// along). The summed codebook entries are uploaded in f32 and the audio read back as floats.
-extension EncodecDecoder {
+extension EncodecDecoder: RunsInWeightsType {
     /// The type of the bulk of the SEANet decoder's weights (`WeightStore.storageType(under:)`): the part that runs on
     /// the device.
     public var weightsType: DType { weights.scoped("decoder").storageType }
-
-    /// The activation type of a decode at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

@@ -7,12 +7,7 @@ import KinoraTensor
 /// keys and values and the logits in the activation type, with norm statistics, softmax and accumulation in f32
 /// inside the kernels; the codebook embeddings and sinusoidal positions are summed on the host in f32 and rounded
 /// once by the first layer (transformers sums them in the model's dtype).
-extension MusicGenDecoder {
+extension MusicGenDecoder: RunsInWeightsType {
     /// The type of the bulk of the decoder's weights (`WeightStore.storageType(under:)`).
     public var weightsType: DType { weights.storageType }
-
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

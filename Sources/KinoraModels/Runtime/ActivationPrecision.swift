@@ -43,3 +43,17 @@ public enum ActivationPrecision: String, CaseIterable, Sendable, Codable {
         requested ?? matching(weights: weights)
     }
 }
+
+/// A model whose activations run, unless `--precision` says otherwise, in the type of its weights, as diffusers' and
+/// transformers' `torch_dtype`. (The Wan VAE does not: it runs f32 by default, as Wan's reference does.)
+public protocol RunsInWeightsType {
+    /// The type of the bulk of the model's weights (`WeightStore.storageType(under:)`).
+    var weightsType: DType { get }
+}
+
+extension RunsInWeightsType {
+    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
+    public func activationType(_ precision: ActivationPrecision?) -> DType {
+        ActivationPrecision.resolve(precision, weights: weightsType).dtype
+    }
+}

@@ -5,12 +5,7 @@ import KinoraTensor
 /// `AutoencoderOobleck` keeps nothing in f32: Snake's `exp`, `sin` and reciprocal, the convolutions and the
 /// posterior's softplus run in the model's dtype, which Kinora's kernels do in f32 and store rounded. The latents and
 /// audio enter as f32 and the decoded audio and posterior sample are read back as floats.
-extension AutoencoderOobleck {
+extension AutoencoderOobleck: RunsInWeightsType {
     /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
     public var weightsType: DType { weights.storageType }
-
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

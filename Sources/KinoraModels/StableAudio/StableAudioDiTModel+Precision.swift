@@ -11,12 +11,7 @@ import KinoraTensor
 /// (`time_proj(timestep.to(self.dtype))`), rounding their arguments 2π·t·w (up to about 20 rad) to 16 bits, which in
 /// bf16 moves the phase by up to 0.06 rad. Kinora computes them in f32, as every model's time embedding, and the
 /// `timestep_proj` MLP reads them rounded once to the activation type (`timeProjection`).
-extension StableAudioDiTModel {
+extension StableAudioDiTModel: RunsInWeightsType {
     /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
     public var weightsType: DType { weights.storageType }
-
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

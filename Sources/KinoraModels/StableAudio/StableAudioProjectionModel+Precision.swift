@@ -4,12 +4,7 @@ import KinoraTensor
 /// diffusers' `torch_dtype`. The seconds' Fourier features are computed in f32 (`StableAudioPositionalEmbedding`,
 /// which diffusers runs in the model's dtype), for the reason the DiT's time features are
 /// (`StableAudioDiTModel+Precision`); the linear layers after them run in the activation type.
-extension StableAudioProjectionModel {
+extension StableAudioProjectionModel: RunsInWeightsType {
     /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
     public var weightsType: DType { weights.storageType }
-
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

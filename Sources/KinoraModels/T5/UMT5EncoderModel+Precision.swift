@@ -5,12 +5,7 @@ import KinoraTensor
 /// `UMT5LayerNorm`, `UMT5FeedForward`); with bf16 everything is bf16 but the attention mask (the relative position
 /// bias and the padding), which is f32 in every type as attention reads it (`UMT5Block`). Wan's prompt embeddings
 /// leave in f32 either way (`wanPromptEmbeds`).
-extension UMT5EncoderModel {
+extension UMT5EncoderModel: RunsInWeightsType {
     /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
     public var weightsType: DType { weights.storageType }
-
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

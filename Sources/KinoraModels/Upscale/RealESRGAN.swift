@@ -29,9 +29,19 @@ public final class RealESRGAN: @unchecked Sendable {
     /// nothing.
     public static func activationPrecision(paramURL: URL, requested: ActivationPrecision?) throws
         -> ActivationPrecision {
+        // Only `auto` needs the weights' type, and so the files.
         if let requested { return requested }
-        let binURL = paramURL.deletingPathExtension().appendingPathExtension("bin")
-        return ActivationPrecision.matching(weights: try NCNNModel(paramURL: paramURL, binURL: binURL).storageType())
+        return resolvedPrecision(nil, weights: try NCNNModel(paramURL: paramURL, binURL: bin(beside: paramURL)))
+    }
+
+    /// The `.bin` of the ncnn graph at `paramURL`: the same name with `.bin`.
+    private static func bin(beside paramURL: URL) -> URL {
+        paramURL.deletingPathExtension().appendingPathExtension("bin")
+    }
+
+    /// `precision`, else the type of `weights`: the one rule `init` and `activationPrecision` follow.
+    private static func resolvedPrecision(_ precision: ActivationPrecision?, weights: NCNNModel) -> ActivationPrecision {
+        ActivationPrecision.resolve(precision, weights: weights.storageType())
     }
 
     /// Reads `paramURL` and its `.bin` (`binURL`, else the same name with `.bin`) and recognises the network.
@@ -41,11 +51,10 @@ public final class RealESRGAN: @unchecked Sendable {
     /// default the weights' storage type.
     public init(paramURL: URL, binURL: URL? = nil, outputScale: Int? = nil, precision: ActivationPrecision? = nil,
                 device: GPUDevice) throws {
-        let binURL = binURL ?? paramURL.deletingPathExtension().appendingPathExtension("bin")
-        model = try NCNNModel(paramURL: paramURL, binURL: binURL)
+        model = try NCNNModel(paramURL: paramURL, binURL: binURL ?? Self.bin(beside: paramURL))
         name = paramURL.deletingPathExtension().lastPathComponent
         weights = DeviceWeights(store: model, device: device)
-        activationDType = ActivationPrecision.resolve(precision, weights: model.storageType()).dtype
+        activationDType = Self.resolvedPrecision(precision, weights: model).dtype
         var cursor = NCNNLayerCursor(model: model)
         guard let input = model.layers.first, input.type == "Input" else {
             throw UpscaleError.unsupportedGraph(

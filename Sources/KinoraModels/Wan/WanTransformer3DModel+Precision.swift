@@ -5,12 +5,7 @@ import KinoraTensor
 /// time embedding, the modulation and the gated residual adds stay f32 (`WanTimeTextEmbedding`,
 /// `WanTransformerBlock`, `WanTransformerHead`) and the prediction comes back f32; the caller sets the type on the
 /// graph it records a pass on (`Graph.activationDType`).
-extension WanTransformer3DModel {
+extension WanTransformer3DModel: RunsInWeightsType {
     /// The type of the bulk of the weights (`WeightStore.storageType(under:)`).
     public var weightsType: DType { weights.storageType }
-
-    /// The activation type of a pass at `precision`: `precision`'s, or without one the weights' type's.
-    public func activationType(_ precision: ActivationPrecision?) -> DType {
-        ActivationPrecision.resolve(precision, weights: weightsType).dtype
-    }
 }

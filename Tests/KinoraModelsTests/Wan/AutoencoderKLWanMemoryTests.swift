@@ -56,7 +56,7 @@ final class AutoencoderKLWanMemoryTests: XCTestCase {
 
     func testWan21StreamedDecodeAt832x480() throws {
         let vae = try model(.wan21)
-        let (whole, tiled) = try report("Wan 2.1 VAE", vae, height: 480, width: 832)
+        let (whole, _) = try report("Wan 2.1 VAE", vae, height: 480, width: 832)
         // Self-Forcing's ZERO_VAE_CACHE (anchors-video.md §1.3): 32 slots, 1×16 and 11×384 at 60×104, 1×192 and
         // 6×384 at 120×208, 6×192 at 240×416, 7×96 at 480×832, 944 M elements.
         var layout: [String: Int] = [:]
