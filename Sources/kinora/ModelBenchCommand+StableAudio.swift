@@ -169,12 +169,10 @@ extension ModelBenchCommand {
             defer { arena.trim() }
             let graph = Graph(arena: arena)
             let ids = [[Int]](repeating: [Int](repeating: 1, count: tokens), count: rows)
-            graph.activationDType = textEncoder.activationType(precision)
-            let text = try textEncoder(graph, inputIDs: ids, attentionMask: ids.map { $0.map { _ in 1 } })
-            graph.activationDType = projection.activationType(precision)
-            let (conditioning, global) = try projection.conditioning(
-                graph, text: text, secondsStart: [Float](repeating: 0, count: rows),
-                secondsEnd: [Float](repeating: Float(seconds), count: rows))
+            let (conditioning, global) = try projection.recordConditioning(
+                graph, textEncoder: textEncoder, ids: ids, attentionMask: ids,
+                secondsStart: [Float](repeating: 0, count: rows),
+                secondsEnd: [Float](repeating: Float(seconds), count: rows), precision: precision)
             return try graph.run([graph.cast(conditioning, to: activations), graph.cast(global, to: activations)])
         }
         let latent = [rows, dit.inChannels, dit.sampleSize]

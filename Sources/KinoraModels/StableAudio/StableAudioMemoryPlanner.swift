@@ -83,14 +83,10 @@ public enum StableAudioMemoryPlanner {
         let textConstants = try constants([textEncoder.weights, projection.weights]) {
             let rows = guidance ? 2 : 1
             let ids = [[Int]](repeating: [Int](repeating: 1, count: promptTokens), count: rows)
-            textGraph.activationDType = textEncoder.activationType(precision)
-            let text = try textEncoder(
-                textGraph, inputIDs: ids,
-                attentionMask: [[Int]](repeating: [Int](repeating: 1, count: promptTokens), count: rows))
-            textGraph.activationDType = projection.activationType(precision)
-            let (conditioning, global) = try projection.conditioning(
-                textGraph, text: text, secondsStart: [Float](repeating: 0, count: rows),
-                secondsEnd: [Float](repeating: 1, count: rows))
+            let (conditioning, global) = try projection.recordConditioning(
+                textGraph, textEncoder: textEncoder, ids: ids, attentionMask: ids,
+                secondsStart: [Float](repeating: 0, count: rows), secondsEnd: [Float](repeating: 1, count: rows),
+                precision: precision)
             textOutputs = [try textGraph.cast(conditioning, to: dit), try textGraph.cast(global, to: dit)]
         }
         let textPlan = try textGraph.memoryPlan(textOutputs)

@@ -263,19 +263,12 @@ public final class StableAudioPipeline {
         let prompts = [guidance ? settings.negativePrompt : nil, settings.prompt].compactMap { $0 }
         let encodings = prompts.map { tokenizer.encode($0, maximumLength: promptTokens) }
         let graph = Graph(arena: arena)
-        graph.activationDType = textEncoder.activationType(precision)
-        var text = try textEncoder(
-            graph, inputIDs: encodings.map(\.ids), attentionMask: encodings.map(\.attentionMask))
-        graph.activationDType = projection.activationType(precision)
-        let mask = try graph.input(
-            encodings.flatMap { $0.attentionMask.map(Float.init) }, shape: [encodings.count, promptTokens])
-        // The negative prompt's padding rows are zeroed before the projection (`torch.where` in encode_prompt).
-        text = try graph.multiply(text, graph.reshape(mask, [encodings.count, promptTokens, 1]))
         let seconds = (start: Float(settings.secondsStart), end: Float(end))
-        let (tokens, global) = try projection.conditioning(
-            graph, text: text, textMask: mask,
+        let (tokens, global) = try projection.recordConditioning(
+            graph, textEncoder: textEncoder, ids: encodings.map(\.ids),
+            attentionMask: encodings.map(\.attentionMask),
             secondsStart: [Float](repeating: seconds.start, count: encodings.count),
-            secondsEnd: [Float](repeating: seconds.end, count: encodings.count))
+            secondsEnd: [Float](repeating: seconds.end, count: encodings.count), precision: precision)
         let dit = transformer.activationType(precision)
         guard guidance, encodings.count == 1 else {
             let results = try graph.run([graph.cast(tokens, to: dit), graph.cast(global, to: dit)])
