@@ -12,8 +12,9 @@
 // (BLOCK_CAUSAL), zeros for a row that sees no key. Rows past the end repeat the last row's work and store nothing,
 // so that every loop runs in uniform control flow. Activations are A_T; scores, softmax and sums are f32.
 // The `unrolled` variant unrolls the loops over the head dim, so that the query and the accumulator stay in
-// registers (on Mesa 26's lavapipe 5.6x the rolled loops' rate at d64, 8.6x at d128); Mesa 22's lavapipe takes
-// about 16 s to compile it at head dim 128, so it is for small head dims only.
+// registers (on Mesa 26's lavapipe 5.6x the rolled loops' rate at d64, 8.6x at d128); Mesa 22's lavapipe (LLVM 15)
+// takes about 16 s to compile it at head dim 128, so there it is for small head dims only
+// (`Graph.directAttentionUnrolledHeadDim(on:)`).
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 #ifdef UNROLL_HEAD_DIM

@@ -1,3 +1,5 @@
+import KinoraGPU
+
 /// Multi-head scaled-dot-product attention, tiled flash-style (`attention.comp`), or a row per invocation on CPU
 /// drivers (`attention_direct.comp`).
 extension Graph {
@@ -22,9 +24,19 @@ extension Graph {
     /// updates of its online softmax.
     static let directAttentionRows = 16
     static let directAttentionKeyBlock = 8
-    /// The largest head dim the direct kernel runs with its loops over the head dim unrolled (SD 1.5's first level
-    /// and SDXL's heads); Mesa 22's lavapipe compiled it in about 1 s at 40 and 16 s at 128.
-    static let directAttentionUnrolledHeadDim = 64
+    /// The largest head dim the direct kernel runs with its loops over the head dim unrolled on `device`: 64 (SD 1.5's
+    /// first level and SDXL's heads), which Mesa 22's lavapipe (LLVM 15) compiled in about 1 s at 40 but 16 s at 128;
+    /// 128 (Wan's heads) where the driver compiles with LLVM 19 or later, as Mesa 26's lavapipe does: there the
+    /// unrolled d128 kernel ran L512 h4 at 28.1 ms against the rolled loops' 271.1 ms, its compile adding about 1.2 s
+    /// to the first call (`kinora bench kernels --filter attention --attention direct`).
+    static func directAttentionUnrolledHeadDim(on device: GPUDevice) -> Int {
+        directAttentionUnrolledHeadDim(llvmMajorVersion: device.physical.llvmMajorVersion)
+    }
+
+    /// The same for a driver compiling with LLVM `llvmMajorVersion` (nil: not a CPU driver, or one that does not say).
+    static func directAttentionUnrolledHeadDim(llvmMajorVersion: Int?) -> Int {
+        (llvmMajorVersion ?? 0) >= 19 ? 128 : 64
+    }
     /// The largest head dim the kernel supports.
     public static let maxAttentionHeadDim = 256
 
@@ -147,8 +159,8 @@ extension Graph {
                     + "exceeds 65535 workgroups")
             }
             let call = KernelCall(
-                shader: activationShader(headDim <= Self.directAttentionUnrolledHeadDim ? "attention_direct.unrolled"
-                    : "attention_direct.rolled"),
+                shader: activationShader(headDim <= Self.directAttentionUnrolledHeadDim(on: device)
+                    ? "attention_direct.unrolled" : "attention_direct.rolled"),
                 specialization: [UInt32(Self.directAttentionRows), 1, 1, UInt32(headDim),
                                  UInt32(Self.directAttentionKeyBlock), 0, mask == nil ? 0 : 1,
                                  blockCausal == nil ? 0 : 1],
