@@ -31,7 +31,7 @@ public final class RIFE: @unchecked Sendable {
     public static func activationPrecision(url: URL, requested: ActivationPrecision?) throws -> ActivationPrecision {
         // Only `auto` needs the weights' type, and so the file.
         if let requested { return requested }
-        return ActivationPrecision.resolve(nil, weights: try store(url).storageType())
+        return ActivationPrecision.matching(weights: try store(url).storageType())
     }
 
     /// Reads the checkpoint at `url` (a `torch.save` zip such as `flownet.pkl`, or safetensors; a `module.` prefix

@@ -31,17 +31,13 @@ public final class RealESRGAN: @unchecked Sendable {
         -> ActivationPrecision {
         // Only `auto` needs the weights' type, and so the files.
         if let requested { return requested }
-        return resolvedPrecision(nil, weights: try NCNNModel(paramURL: paramURL, binURL: bin(beside: paramURL)))
+        let model = try NCNNModel(paramURL: paramURL, binURL: bin(beside: paramURL))
+        return ActivationPrecision.matching(weights: model.storageType())
     }
 
     /// The `.bin` of the ncnn graph at `paramURL`: the same name with `.bin`.
     private static func bin(beside paramURL: URL) -> URL {
         paramURL.deletingPathExtension().appendingPathExtension("bin")
-    }
-
-    /// `precision`, else the type of `weights`: the one rule `init` and `activationPrecision` follow.
-    private static func resolvedPrecision(_ precision: ActivationPrecision?, weights: NCNNModel) -> ActivationPrecision {
-        ActivationPrecision.resolve(precision, weights: weights.storageType())
     }
 
     /// Reads `paramURL` and its `.bin` (`binURL`, else the same name with `.bin`) and recognises the network.
@@ -54,7 +50,7 @@ public final class RealESRGAN: @unchecked Sendable {
         model = try NCNNModel(paramURL: paramURL, binURL: binURL ?? Self.bin(beside: paramURL))
         name = paramURL.deletingPathExtension().lastPathComponent
         weights = DeviceWeights(store: model, device: device)
-        activationDType = Self.resolvedPrecision(precision, weights: model).dtype
+        activationDType = ActivationPrecision.resolve(precision, weights: model.storageType()).dtype
         var cursor = NCNNLayerCursor(model: model)
         guard let input = model.layers.first, input.type == "Input" else {
             throw UpscaleError.unsupportedGraph(
