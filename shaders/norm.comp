@@ -15,6 +15,8 @@
 // NORM (4): 0 group, 1 layer, 2 RMS. HAS_WEIGHT (5), HAS_BIAS (6): per-channel affine, stored as W_T.
 // SCALE_MODE (7), SHIFT_MODE (8): adaptive modulation y = y * (1 + scale) + shift, 0 = none, 1 = one
 // [row_length] vector per batch of rows_per_batch rows, 2 = one vector per row.
+// ROW_PER_INVOCATION (9): each invocation, not each workgroup, takes one (row, chunk) alone, with no shared memory
+// and no barrier (CPU drivers, where a barrier switches every invocation of the workgroup in turn).
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint PASS = 0;
@@ -23,6 +25,7 @@ layout(constant_id = 5) const bool HAS_WEIGHT = false;
 layout(constant_id = 6) const bool HAS_BIAS = false;
 layout(constant_id = 7) const uint SCALE_MODE = 0;
 layout(constant_id = 8) const uint SHIFT_MODE = 0;
+layout(constant_id = 9) const bool ROW_PER_INVOCATION = false;
 
 layout(std430, binding = 0) readonly buffer Input { A_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { W_T weight[]; };
@@ -88,8 +91,9 @@ void reduce_workgroup(inout float count, inout float mean, inout float m2) {
 }
 
 void main() {
-    uint thread = gl_LocalInvocationID.x;
-    uint workgroup = linear_workgroup();
+    uint thread = ROW_PER_INVOCATION ? 0 : gl_LocalInvocationID.x;
+    uint stride = ROW_PER_INVOCATION ? 1 : WORKGROUP_SIZE;
+    uint workgroup = ROW_PER_INVOCATION ? linear_invocation() : linear_workgroup();
     uint row = workgroup / chunks;
     uint chunk = workgroup % chunks;
     if (row >= rows) return;
@@ -101,20 +105,30 @@ void main() {
     float mean = 0.0;
     float m2 = 0.0;
     if (PASS == 2) {
-        for (uint c = thread; c < chunks; c += WORKGROUP_SIZE) {
+        for (uint c = thread; c < chunks; c += stride) {
             uint at = (row * chunks + c) * 3;
             merge(count, mean, m2, partials[at], partials[at + 1], partials[at + 2]);
         }
     } else {
-        for (uint i = begin + thread; i < end; i += WORKGROUP_SIZE) {
-            float value = A_LOAD(x[base + i]);
-            count += 1.0;
-            float delta = value - mean;
-            mean += delta / count;
-            m2 += delta * (value - mean);
+        // Welford over blocks of up to 32 of the thread's elements, each block merged into the running summary:
+        // one rounding of the running mean per block rather than per element, which keeps a whole row taken by
+        // one invocation (thousands of elements with a large mean) as accurate as a workgroup's tree of merges.
+        uint i = begin + thread;
+        while (i < end) {
+            float block_count = 0.0;
+            float block_mean = 0.0;
+            float block_m2 = 0.0;
+            for (uint k = 0; k < 32 && i < end; k++, i += stride) {
+                float value = A_LOAD(x[base + i]);
+                block_count += 1.0;
+                float delta = value - block_mean;
+                block_mean += delta / block_count;
+                block_m2 += delta * (value - block_mean);
+            }
+            merge(count, mean, m2, block_count, block_mean, block_m2);
         }
     }
-    reduce_workgroup(count, mean, m2);
+    if (!ROW_PER_INVOCATION) reduce_workgroup(count, mean, m2);
 
     if (PASS == 1) {
 #if defined(NORM_STATISTICS)
@@ -136,7 +150,7 @@ void main() {
     }
     float inverse = inversesqrt(variance + epsilon);
     uint modulation_base = (row / rows_per_batch) * row_length;
-    for (uint i = begin + thread; i < end; i += WORKGROUP_SIZE) {
+    for (uint i = begin + thread; i < end; i += stride) {
         float y = (A_LOAD(x[base + i]) - center) * inverse;
         uint channel = NORM == 0 ? (row % groups) * group_channels + i / spatial : i;
         if (HAS_WEIGHT) y *= W_LOAD(weight[channel]);

@@ -16,6 +16,8 @@ public final class ConformanceContext {
     }
 
     public var device: GPUDevice { arena.device }
+    /// How the graphs `graph(matmul:convolution:attention:)` makes lay out the rows of normalisations and softmax.
+    public var reduction = ReductionStrategy.automatic
 
     /// A graph whose matmuls, convolutions and attention take the given kernels, storing activations as
     /// `activations`.
@@ -26,6 +28,7 @@ public final class ConformanceContext {
         graph.matmulStrategy = matmul
         graph.convolutionStrategy = convolution
         graph.attentionStrategy = attention
+        graph.reductionStrategy = reduction
         return graph
     }
 

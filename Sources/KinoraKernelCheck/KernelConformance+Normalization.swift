@@ -1,7 +1,8 @@
 import KinoraReference
 import KinoraTensor
 
-/// Softmax, group, layer, RMS and channel norms (statistics split over workgroups on long rows), and reductions.
+/// Softmax, group, layer, RMS and channel norms (statistics split over workgroups on long rows; softmax and the
+/// first three with a workgroup per row and with an invocation per row), and reductions.
 extension KernelConformance {
     static func normalizationCases() -> [ConformanceCase] {
         var cases: [ConformanceCase] = [
@@ -72,6 +73,20 @@ extension KernelConformance {
             return .init(actual: try graph.run([y])[0].floats(),
                          expected: NormReference.rmsNorm(x, width: width, weight: weight, epsilon: 1e-6))
         })
+        // Every row reduction above runs both ways: a workgroup per row (GPUs) and an invocation per row (CPUs).
+        cases = cases.flatMap { row in
+            [(ReductionStrategy.workgroup, "workgroup"), (.invocation, "per-invocation")].map { strategy, label in
+                var named = row
+                let words = row.name.split(separator: " ", maxSplits: 1)
+                named.name = "\(words[0]) \(label) \(words[1])"
+                named.compare = { context in
+                    context.reduction = strategy
+                    defer { context.reduction = .automatic }
+                    return try row.compare(context)
+                }
+                return named
+            }
+        }
         cases.append(ConformanceCase(name: "channel-rms-norm 2x37x3x130 f16", tolerance: 1e-6) { context in
             let shape = [2, 37, 3, 130], channels = 37
             let x = context.values(shape.reduce(1, *), scale: 3)

@@ -1,8 +1,9 @@
 /// Normalisation ops: group norm (UNet/VAE), layer norm with optional adaptive modulation (DiT), RMS norm.
 ///
 /// All three normalise contiguous rows with fp32 statistics in `norm.comp`, reading and writing the activation
-/// type. Short rows take one workgroup each; long rows (group norm over large images) are split into chunks whose
-/// partial statistics (f32) are merged by a second dispatch, so a handful of groups still spreads over the whole GPU.
+/// type. Short rows take one workgroup each (one invocation each on CPU drivers: `ReductionStrategy`); long rows
+/// (group norm over large images) are split into chunks whose partial statistics (f32) are merged by a second
+/// dispatch, so a handful of groups still spreads over the whole GPU.
 extension Graph {
     private enum NormKind: UInt32 {
         case group = 0, layer, rms
@@ -130,22 +131,27 @@ extension Graph {
         let pushConstants = [geometry.rows, geometry.rowLength, chunkLength, chunks, geometry.groups,
                              geometry.groupChannels, geometry.spatial, rowsPerBatch].map(Launch.u32)
             + [Launch.bits(epsilon)]
-        let groups = Launch.groups(geometry.rows * chunks)
+        // A workgroup per (row, chunk), or an invocation per (row, chunk) in workgroups of a few.
+        let perInvocation = reducesRowPerInvocation
+        let threads = perInvocation ? Self.rowsPerReductionWorkgroup : Self.normThreads
+        let groups = perInvocation ? Launch.grid(count: geometry.rows * chunks, local: threads)
+            : Launch.groups(geometry.rows * chunks)
         let read = { (value: Value) in KernelCall.Operand(value: value.id, access: .read) }
 
         var statistics = input
         if split {
             let call = KernelCall(
                 shader: activationShader("norm.statistics"),
-                specialization: [UInt32(Self.normThreads), 1, 1, 1, kind.rawValue],
+                specialization: [UInt32(threads), 1, 1, 1, kind.rawValue, 0, 0, 0, 0, perInvocation ? 1 : 0],
                 pushConstants: pushConstants, groups: groups, operands: Array(repeating: read(input), count: 6),
                 work: Double(x.count * 4), label: "\(op) statistics")
             statistics = record(call, output: [geometry.rows, chunks, 3], dtype: .f32)
         }
         let call = KernelCall(
             shader: activationShader("norm.\(affineType.variant)"),
-            specialization: [UInt32(Self.normThreads), 1, 1, split ? 2 : 0, kind.rawValue, weight == nil ? 0 : 1,
-                             bias == nil ? 0 : 1, scaleMode.mode.rawValue, shiftMode.mode.rawValue],
+            specialization: [UInt32(threads), 1, 1, split ? 2 : 0, kind.rawValue, weight == nil ? 0 : 1,
+                             bias == nil ? 0 : 1, scaleMode.mode.rawValue, shiftMode.mode.rawValue,
+                             perInvocation ? 1 : 0],
             pushConstants: pushConstants, groups: groups,
             operands: [input, weightOperand, biasOperand, scaleOperand, shiftOperand, statistics].map(read),
             work: Double(x.count * (split ? 8 : 12)), label: op)

@@ -53,6 +53,9 @@ public final class Graph {
     public var convolutionStrategy = ConvolutionStrategy.automatic
     /// Which kernel attention recorded from now on runs (tests exercise each on any device that has it).
     public var attentionStrategy = AttentionStrategy.automatic
+    /// How normalisations and softmax recorded from now on spread a row over threads (tests exercise each on any
+    /// device).
+    public var reductionStrategy = ReductionStrategy.automatic
     /// The most bytes of transformed input or of products that one piece of a Winograd convolution holds: larger
     /// ones run in pieces of whole tiles, which bounds their memory and keeps a piece's intermediates in a CPU's
     /// caches (tests make it small to exercise the pieces).

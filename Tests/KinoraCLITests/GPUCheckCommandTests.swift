@@ -21,11 +21,12 @@ final class GPUCheckCommandTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.output + outcome.error)
         XCTAssertTrue(outcome.output.contains("seed 7, validation on"), outcome.output)
         let rows = outcome.output.split(separator: "\n").filter { $0.hasPrefix("PASS") }
-        // Two softmax cases, each with f32, f16 and bf16 activations.
-        XCTAssertEqual(rows.count, 6, outcome.output)
-        XCTAssertEqual(rows.filter { $0.contains(" [f16] ") }.count, 2, outcome.output)
-        XCTAssertEqual(rows.filter { $0.contains(" [bf16] ") }.count, 2, outcome.output)
-        XCTAssertTrue(outcome.output.hasSuffix("conformance: 6 passed, 0 failed, 0 skipped\n"), outcome.output)
+        // Two softmax cases, each with a workgroup and an invocation per row, and f32, f16 and bf16 activations.
+        XCTAssertEqual(rows.count, 12, outcome.output)
+        XCTAssertEqual(rows.filter { $0.contains(" per-invocation ") }.count, 6, outcome.output)
+        XCTAssertEqual(rows.filter { $0.contains(" [f16] ") }.count, 4, outcome.output)
+        XCTAssertEqual(rows.filter { $0.contains(" [bf16] ") }.count, 4, outcome.output)
+        XCTAssertTrue(outcome.output.hasSuffix("conformance: 12 passed, 0 failed, 0 skipped\n"), outcome.output)
     }
 
     func testConformanceJSONCarriesEachCaseWithItsErrorAndTolerance() throws {

@@ -10,136 +10,153 @@ final class NormTests: TensorTestCase {
     }
 
     func testGroupNormMatchesReferenceOnOddChannelCountsWithWeightsInEveryType() throws {
-        // The last shape has 10,725-element groups, so its statistics are split over several workgroups.
-        let cases: [(shape: [Int], groups: Int)] = [([1, 6, 7], 3), ([2, 9, 5, 3], 3), ([3, 7, 1], 7), ([2, 1, 4], 1),
-                                                    ([1, 10, 33, 65], 2)]
-        for dtype in DType.allCases {
-            for (shape, groups) in cases {
-                let channels = shape[1], spatial = shape.dropFirst(2).reduce(1, *)
-                let input = randomValues(shape.reduce(1, *), scale: 3)
-                let weight = try parameter(randomValues(channels), dtype: dtype)
-                let bias = try parameter(randomValues(channels), dtype: dtype)
-                let graph = makeGraph()
-                let y = try graph.groupNorm(graph.input(input, shape: shape), groups: groups,
-                                            weight: graph.input(weight.tensor), bias: graph.input(bias.tensor))
-                let result = try graph.run([y])[0]
-                XCTAssertEqual(result.shape, shape)
-                let expected = NormReference.groupNorm(input, channels: channels, spatial: spatial, groups: groups,
-                                                       weight: weight.stored, bias: bias.stored, epsilon: 1e-5)
-                assertClose(try result.floats(), expected, tolerance: 1e-5, "\(dtype) \(shape) groups \(groups)")
+        try eachReductionStrategy {
+            // The last shape has 10,725-element groups, so its statistics are split over several workgroups.
+            let cases: [(shape: [Int], groups: Int)] = [([1, 6, 7], 3), ([2, 9, 5, 3], 3), ([3, 7, 1], 7),
+                                                        ([2, 1, 4], 1), ([1, 10, 33, 65], 2)]
+            for dtype in DType.allCases {
+                for (shape, groups) in cases {
+                    let channels = shape[1], spatial = shape.dropFirst(2).reduce(1, *)
+                    let input = randomValues(shape.reduce(1, *), scale: 3)
+                    let weight = try parameter(randomValues(channels), dtype: dtype)
+                    let bias = try parameter(randomValues(channels), dtype: dtype)
+                    let graph = makeGraph()
+                    let y = try graph.groupNorm(graph.input(input, shape: shape), groups: groups,
+                                                weight: graph.input(weight.tensor), bias: graph.input(bias.tensor))
+                    let result = try graph.run([y])[0]
+                    XCTAssertEqual(result.shape, shape)
+                    let expected = NormReference.groupNorm(input, channels: channels, spatial: spatial, groups: groups,
+                                                           weight: weight.stored, bias: bias.stored, epsilon: 1e-5)
+                    assertClose(try result.floats(), expected, tolerance: 1e-5,
+                                "\(dtype) \(shape) groups \(groups) \(reductionStrategy)")
+                }
             }
         }
     }
 
     func testGroupNormWithoutAffineOrWithOnlyOneParameterMatchesReference() throws {
-        let shape = [2, 12, 5, 7], groups = 4
-        let input = randomValues(shape.reduce(1, *)), weight = randomValues(12), bias = randomValues(12)
-        for (useWeight, useBias) in [(false, false), (true, false), (false, true)] {
-            let graph = makeGraph()
-            let y = try graph.groupNorm(graph.input(input, shape: shape), groups: groups,
-                                        weight: useWeight ? graph.input(weight, shape: [12]) : nil,
-                                        bias: useBias ? graph.input(bias, shape: [12]) : nil, epsilon: 1e-3)
-            let expected = NormReference.groupNorm(input, channels: 12, spatial: 35, groups: groups,
-                                                   weight: useWeight ? weight : nil, bias: useBias ? bias : nil,
-                                                   epsilon: 1e-3)
-            assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5,
-                        "weight \(useWeight) bias \(useBias)")
+        try eachReductionStrategy {
+            let shape = [2, 12, 5, 7], groups = 4
+            let input = randomValues(shape.reduce(1, *)), weight = randomValues(12), bias = randomValues(12)
+            for (useWeight, useBias) in [(false, false), (true, false), (false, true)] {
+                let graph = makeGraph()
+                let y = try graph.groupNorm(graph.input(input, shape: shape), groups: groups,
+                                            weight: useWeight ? graph.input(weight, shape: [12]) : nil,
+                                            bias: useBias ? graph.input(bias, shape: [12]) : nil, epsilon: 1e-3)
+                let expected = NormReference.groupNorm(input, channels: 12, spatial: 35, groups: groups,
+                                                       weight: useWeight ? weight : nil, bias: useBias ? bias : nil,
+                                                       epsilon: 1e-3)
+                assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5,
+                            "weight \(useWeight) bias \(useBias)")
+            }
         }
     }
 
     func testGroupNormStatisticsStayAccurateOnLongRowsWithALargeMean() throws {
-        // Naive fp32 E[x²] − E[x]² loses most digits here; Welford/Chan merging must not.
-        let shape = [1, 4, 130, 131], groups = 2
-        let input = randomValues(shape.reduce(1, *)).map { $0 + 300 }
-        let graph = makeGraph()
-        let y = try graph.groupNorm(graph.input(input, shape: shape), groups: groups, weight: nil, bias: nil)
-        let expected = NormReference.groupNorm(input, channels: 4, spatial: 130 * 131, groups: groups, weight: nil,
-                                               bias: nil, epsilon: 1e-5)
-        assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-4)
+        try eachReductionStrategy {
+            // Naive fp32 E[x²] − E[x]² loses most digits here; Welford/Chan merging must not.
+            let shape = [1, 4, 130, 131], groups = 2
+            let input = randomValues(shape.reduce(1, *)).map { $0 + 300 }
+            let graph = makeGraph()
+            let y = try graph.groupNorm(graph.input(input, shape: shape), groups: groups, weight: nil, bias: nil)
+            let expected = NormReference.groupNorm(input, channels: 4, spatial: 130 * 131, groups: groups, weight: nil,
+                                                   bias: nil, epsilon: 1e-5)
+            assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-4, "\(reductionStrategy)")
+        }
     }
 
     func testLayerNormMatchesReferenceWithAffineInEveryType() throws {
-        let shapes: [[Int]] = [[2, 7, 33], [130, 40], [3, 1], [1, 1000]]
-        for dtype in DType.allCases {
-            for shape in shapes {
-                let width = shape.last!
-                let input = randomValues(shape.reduce(1, *), scale: 2)
-                let weight = try parameter(randomValues(width), dtype: dtype)
-                let bias = try parameter(randomValues(width), dtype: dtype)
-                let graph = makeGraph()
-                let y = try graph.layerNorm(graph.input(input, shape: shape), weight: graph.input(weight.tensor),
-                                            bias: graph.input(bias.tensor))
-                let expected = NormReference.layerNorm(input, width: width, weight: weight.stored, bias: bias.stored,
-                                                       epsilon: 1e-5)
-                assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5, "\(dtype) \(shape)")
+        try eachReductionStrategy {
+            let shapes: [[Int]] = [[2, 7, 33], [130, 40], [3, 1], [1, 1000]]
+            for dtype in DType.allCases {
+                for shape in shapes {
+                    let width = shape.last!
+                    let input = randomValues(shape.reduce(1, *), scale: 2)
+                    let weight = try parameter(randomValues(width), dtype: dtype)
+                    let bias = try parameter(randomValues(width), dtype: dtype)
+                    let graph = makeGraph()
+                    let y = try graph.layerNorm(graph.input(input, shape: shape), weight: graph.input(weight.tensor),
+                                                bias: graph.input(bias.tensor))
+                    let expected = NormReference.layerNorm(input, width: width, weight: weight.stored,
+                                                           bias: bias.stored, epsilon: 1e-5)
+                    assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5,
+                                "\(dtype) \(shape) \(reductionStrategy)")
+                }
             }
         }
     }
 
     func testLayerNormAppliesPerSampleAndPerTokenModulation() throws {
-        let (batch, tokens, width) = (2, 7, 33)
-        let input = randomValues(batch * tokens * width)
-        let weight = randomValues(width), bias = randomValues(width)
-        let modulationShapes: [[Int]] = [[batch, width], [batch, 1, width], [batch, tokens, width], [width]]
-        for shape in modulationShapes {
-            let scale = randomValues(shape.reduce(1, *)), shift = randomValues(shape.reduce(1, *))
-            let row: (Int) -> Int
-            switch shape.count {
-            case 1: row = { _ in 0 }
-            case 3 where shape[1] == tokens: row = { $0 }
-            default: row = { $0 / tokens }
+        try eachReductionStrategy {
+            let (batch, tokens, width) = (2, 7, 33)
+            let input = randomValues(batch * tokens * width)
+            let weight = randomValues(width), bias = randomValues(width)
+            let modulationShapes: [[Int]] = [[batch, width], [batch, 1, width], [batch, tokens, width], [width]]
+            for shape in modulationShapes {
+                let scale = randomValues(shape.reduce(1, *)), shift = randomValues(shape.reduce(1, *))
+                let row: (Int) -> Int
+                switch shape.count {
+                case 1: row = { _ in 0 }
+                case 3 where shape[1] == tokens: row = { $0 }
+                default: row = { $0 / tokens }
+                }
+                for affine in [false, true] {
+                    let graph = makeGraph()
+                    let y = try graph.layerNorm(graph.input(input, shape: [batch, tokens, width]),
+                                                weight: affine ? graph.input(weight, shape: [width]) : nil,
+                                                bias: affine ? graph.input(bias, shape: [width]) : nil, epsilon: 1e-6,
+                                                scale: graph.input(scale, shape: shape),
+                                                shift: graph.input(shift, shape: shape))
+                    let expected = NormReference.layerNorm(input, width: width, weight: affine ? weight : nil,
+                                                           bias: affine ? bias : nil, epsilon: 1e-6, scale: scale,
+                                                           shift: shift, modulationRow: row)
+                    assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5,
+                                "\(shape) affine \(affine) \(reductionStrategy)")
+                }
             }
-            for affine in [false, true] {
-                let graph = makeGraph()
-                let y = try graph.layerNorm(graph.input(input, shape: [batch, tokens, width]),
-                                            weight: affine ? graph.input(weight, shape: [width]) : nil,
-                                            bias: affine ? graph.input(bias, shape: [width]) : nil, epsilon: 1e-6,
-                                            scale: graph.input(scale, shape: shape),
-                                            shift: graph.input(shift, shape: shape))
-                let expected = NormReference.layerNorm(input, width: width, weight: affine ? weight : nil,
-                                                       bias: affine ? bias : nil, epsilon: 1e-6, scale: scale,
-                                                       shift: shift, modulationRow: row)
-                assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5, "\(shape) affine \(affine)")
-            }
+            let perToken = randomValues(batch * tokens * width), perSample = randomValues(batch * width)
+            let graph = makeGraph()
+            let x = try graph.input(input, shape: [batch, tokens, width])
+            let shiftOnly = try graph.layerNorm(x, weight: nil, bias: nil,
+                                                shift: graph.input(perSample, shape: [batch, width]))
+            let mixed = try graph.layerNorm(x, weight: nil, bias: nil,
+                                            scale: graph.input(perToken, shape: [batch, tokens, width]),
+                                            shift: graph.input(perSample, shape: [batch, 1, width]))
+            let results = try graph.run([shiftOnly, mixed])
+            assertClose(try results[0].floats(),
+                        NormReference.layerNorm(input, width: width, weight: nil, bias: nil, epsilon: 1e-5,
+                                                shift: perSample, modulationRow: { $0 / tokens }),
+                        tolerance: 1e-5, "shift only \(reductionStrategy)")
+            assertClose(try results[1].floats(),
+                        NormReference.layerNorm(input, width: width, weight: nil, bias: nil, epsilon: 1e-5,
+                                                scale: perToken, shift: perSample, shiftRow: { $0 / tokens }),
+                        tolerance: 1e-5, "per-token scale, per-sample shift \(reductionStrategy)")
         }
-        let perToken = randomValues(batch * tokens * width), perSample = randomValues(batch * width)
-        let graph = makeGraph()
-        let x = try graph.input(input, shape: [batch, tokens, width])
-        let shiftOnly = try graph.layerNorm(x, weight: nil, bias: nil,
-                                            shift: graph.input(perSample, shape: [batch, width]))
-        let mixed = try graph.layerNorm(x, weight: nil, bias: nil,
-                                        scale: graph.input(perToken, shape: [batch, tokens, width]),
-                                        shift: graph.input(perSample, shape: [batch, 1, width]))
-        let results = try graph.run([shiftOnly, mixed])
-        assertClose(try results[0].floats(),
-                    NormReference.layerNorm(input, width: width, weight: nil, bias: nil, epsilon: 1e-5,
-                                            shift: perSample, modulationRow: { $0 / tokens }),
-                    tolerance: 1e-5, "shift only")
-        assertClose(try results[1].floats(),
-                    NormReference.layerNorm(input, width: width, weight: nil, bias: nil, epsilon: 1e-5,
-                                            scale: perToken, shift: perSample, shiftRow: { $0 / tokens }),
-                    tolerance: 1e-5, "per-token scale, per-sample shift")
     }
 
     func testRMSNormMatchesReferenceWithWeightsInEveryType() throws {
-        // 9,000-wide rows take the split-statistics path.
-        let shapes: [[Int]] = [[5, 7], [3, 130], [2, 9000], [1]]
-        for dtype in DType.allCases {
-            for shape in shapes {
-                let width = shape.last!
-                let input = randomValues(shape.reduce(1, *), scale: 4)
-                let weight = try parameter(randomValues(width), dtype: dtype)
-                let graph = makeGraph()
-                let y = try graph.rmsNorm(graph.input(input, shape: shape), weight: graph.input(weight.tensor))
-                let expected = NormReference.rmsNorm(input, width: width, weight: weight.stored, epsilon: 1e-6)
-                assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5, "\(dtype) \(shape)")
+        try eachReductionStrategy {
+            // 9,000-wide rows take the split-statistics path.
+            let shapes: [[Int]] = [[5, 7], [3, 130], [2, 9000], [1]]
+            for dtype in DType.allCases {
+                for shape in shapes {
+                    let width = shape.last!
+                    let input = randomValues(shape.reduce(1, *), scale: 4)
+                    let weight = try parameter(randomValues(width), dtype: dtype)
+                    let graph = makeGraph()
+                    let y = try graph.rmsNorm(graph.input(input, shape: shape), weight: graph.input(weight.tensor))
+                    let expected = NormReference.rmsNorm(input, width: width, weight: weight.stored, epsilon: 1e-6)
+                    assertClose(try graph.run([y])[0].floats(), expected, tolerance: 1e-5,
+                                "\(dtype) \(shape) \(reductionStrategy)")
+                }
             }
+            let input = randomValues(33)
+            let graph = makeGraph()
+            let y = try graph.rmsNorm(graph.input(input, shape: [33]), weight: nil)
+            assertClose(try graph.run([y])[0].floats(),
+                        NormReference.rmsNorm(input, width: 33, weight: nil, epsilon: 1e-6), tolerance: 1e-5,
+                        "no weight \(reductionStrategy)")
         }
-        let input = randomValues(33)
-        let graph = makeGraph()
-        let y = try graph.rmsNorm(graph.input(input, shape: [33]), weight: nil)
-        assertClose(try graph.run([y])[0].floats(), NormReference.rmsNorm(input, width: 33, weight: nil, epsilon: 1e-6),
-                    tolerance: 1e-5, "no weight")
     }
 
     func testBadNormShapesThrowNamingTheOp() throws {

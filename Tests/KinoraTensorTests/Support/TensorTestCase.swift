@@ -40,10 +40,25 @@ class TensorTestCase: XCTestCase {
     /// The convolution kernel the graphs of `makeGraph` use (`eachConvolutionStrategy` runs a body with each).
     var convolutionStrategy = ConvolutionStrategy.automatic
 
+    /// How the graphs of `makeGraph` lay rows of normalisations and softmax over threads (`eachReductionStrategy`
+    /// runs a body with each).
+    var reductionStrategy = ReductionStrategy.automatic
+
     func makeGraph() -> Graph {
         let graph = Graph(arena: arena)
         graph.convolutionStrategy = convolutionStrategy
+        graph.reductionStrategy = reductionStrategy
         return graph
+    }
+
+    /// Runs `body` once per row layout of normalisations and softmax: a workgroup per row (GPUs) and an invocation
+    /// per row (CPU drivers).
+    func eachReductionStrategy(_ body: () throws -> Void) rethrows {
+        defer { reductionStrategy = .automatic }
+        for strategy in [ReductionStrategy.workgroup, .invocation] {
+            reductionStrategy = strategy
+            try body()
+        }
     }
 
     /// Runs `body` once per convolution kernel: the shared-memory implicit GEMM that GPUs use, the direct kernel
