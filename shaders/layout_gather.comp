@@ -5,8 +5,10 @@
 // coordinates are those of i in the row-major output shape `dims`. Elements move as raw bits (32- or 16-bit), so
 // f32, f16 and bf16 keep their storage type. Permutes that keep the last axis, slices (base and the outer
 // strides), and nearest upsampling (stride 0 on the repeat axes) are all this kernel.
+// RANK (constant 3): the axes in use, the innermost ones, so that each invocation divides by RANK - 1 extents.
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
+layout(constant_id = 3) const uint RANK = 6;
 #if defined(BITS16)
 #define ELEM_T uint16_t
 #else
@@ -26,10 +28,12 @@ void main() {
     if (i >= count) return;
     uint rest = i;
     uint index = base;
-    for (int axis = 5; axis >= 0; axis--) {
+    for (uint axis = 5; axis > 6 - RANK; axis--) {
         uint coordinate = rest % dims[axis];
         rest /= dims[axis];
         index += coordinate * strides[axis];
     }
+    // The outermost axis in use takes what is left (i < count bounds it).
+    index += rest * strides[6 - RANK];
     result[i] = source[index];
 }

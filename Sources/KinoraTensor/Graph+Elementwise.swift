@@ -102,12 +102,16 @@ extension Graph {
         }
         let outShape = Array(dims.suffix(rank))
         let count = outShape.reduce(1, *)
+        let plan = Self.broadcastPlan(dims: dims, a: Self.broadcastStrides(padA), b: Self.broadcastStrides(padB))
+        let pad = 6 - plan.dims.count
         let lhs = try activation(a)
         let rhs = try activation(b)
         let call = KernelCall(
-            shader: activationShader("binary"), specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue],
-            pushConstants: [Launch.u32(count)] + dims.map(Launch.u32) + Self.broadcastStrides(padA).map(Launch.u32)
-                + Self.broadcastStrides(padB).map(Launch.u32),
+            shader: activationShader("binary"),
+            specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue, UInt32(plan.dims.count)],
+            pushConstants: [Launch.u32(count)] + ([Int](repeating: 1, count: pad) + plan.dims).map(Launch.u32)
+                + ([Int](repeating: 0, count: pad) + plan.a).map(Launch.u32)
+                + ([Int](repeating: 0, count: pad) + plan.b).map(Launch.u32),
             groups: Launch.grid(count: count, local: Self.elementwiseThreads),
             operands: [.init(value: lhs.id, access: .read), .init(value: rhs.id, access: .read)],
             work: Double(count), label: "\(function)")
@@ -118,6 +122,34 @@ extension Graph {
     public func subtract(_ a: Value, _ b: Value) throws -> Value { try binary(.subtract, a, b) }
     public func multiply(_ a: Value, _ b: Value) throws -> Value { try binary(.multiply, a, b) }
     public func divide(_ a: Value, _ b: Value) throws -> Value { try binary(.divide, a, b) }
+
+    /// A broadcast reduced to its essentials: the output's extents and each operand's element strides, with size-1
+    /// axes dropped and neighbouring axes merged wherever both operands step through them as through one axis
+    /// (contiguous, or broadcast, in both). The kernel then divides by fewer extents: same-shape operands keep one
+    /// axis and no division, a bias over [N, C, H, W] three axes.
+    struct BroadcastPlan: Equatable {
+        var dims: [Int]
+        var a: [Int]
+        var b: [Int]
+    }
+
+    static func broadcastPlan(dims: [Int], a: [Int], b: [Int]) -> BroadcastPlan {
+        var plan = BroadcastPlan(dims: [], a: [], b: [])
+        for axis in dims.indices where dims[axis] > 1 {
+            let extent = dims[axis]
+            if let last = plan.dims.indices.last,
+               plan.a[last] == a[axis] * extent, plan.b[last] == b[axis] * extent {
+                plan.dims[last] *= extent
+                plan.a[last] = a[axis]
+                plan.b[last] = b[axis]
+            } else {
+                plan.dims.append(extent)
+                plan.a.append(a[axis])
+                plan.b.append(b[axis])
+            }
+        }
+        return plan.dims.isEmpty ? BroadcastPlan(dims: [1], a: [0], b: [0]) : plan
+    }
 
     /// Row-major element strides of `shape`, with 0 on size-1 axes (which broadcast).
     static func broadcastStrides(_ shape: [Int]) -> [Int] {

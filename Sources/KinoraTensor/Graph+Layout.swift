@@ -181,7 +181,8 @@ extension Graph {
         let count = outShape.reduce(1, *)
         let pad = 6 - dims.count
         let call = KernelCall(
-            shader: "layout_gather.\(Self.bitsVariant(x.dtype))", specialization: [UInt32(Self.layoutThreads)],
+            shader: "layout_gather.\(Self.bitsVariant(x.dtype))",
+            specialization: [UInt32(Self.layoutThreads), 1, 1, UInt32(max(1, dims.count))],
             pushConstants: ([count, base] + [Int](repeating: 1, count: pad) + dims
                 + [Int](repeating: 0, count: pad) + strides).map(Launch.u32),
             groups: Launch.grid(count: count, local: Self.layoutThreads),

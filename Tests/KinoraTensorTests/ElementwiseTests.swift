@@ -1,6 +1,6 @@
 import Foundation
 import KinoraReference
-import KinoraTensor
+@testable import KinoraTensor
 import XCTest
 
 final class ElementwiseTests: TensorTestCase {
@@ -31,8 +31,10 @@ final class ElementwiseTests: TensorTestCase {
     }
 
     func testBinaryOpsBroadcastLikeNumPy() throws {
+        // Each keeps a different number of axes once merged (`broadcastPlan`), from none to six.
         let cases: [([Int], [Int])] = [([7], [7]), ([3, 33], [33]), ([2, 1, 5], [4, 1]), ([1], [2, 3, 130]),
-                                       ([2, 3, 1, 7], [2, 1, 4, 1])]
+                                       ([2, 3, 1, 7], [2, 1, 4, 1]), ([1, 1], [1]), ([2, 5, 3, 4], [1, 5, 1, 1]),
+                                       ([2, 1, 3, 1, 2, 1], [1, 3, 1, 2, 1, 2])]
         for (shapeA, shapeB) in cases {
             for function in Graph.BinaryFunction.allCases {
                 let a = randomValues(shapeA.reduce(1, *))
@@ -45,6 +47,23 @@ final class ElementwiseTests: TensorTestCase {
                 assertClose(try result.floats(), expected, tolerance: 1e-6, "\(function) \(shapeA) \(shapeB)")
             }
         }
+    }
+
+    func testBroadcastPlansMergeTheAxesBothOperandsStepThroughAsOne() {
+        func plan(_ a: [Int], _ b: [Int]) -> Graph.BroadcastPlan {
+            let dims = zip(a, b).map { max($0, $1) }
+            return Graph.broadcastPlan(dims: dims, a: Graph.broadcastStrides(a), b: Graph.broadcastStrides(b))
+        }
+        XCTAssertEqual(plan([2, 3, 4], [2, 3, 4]), .init(dims: [24], a: [1], b: [1]), "same shape: one axis")
+        XCTAssertEqual(plan([1, 1, 1], [1, 1, 1]), .init(dims: [1], a: [0], b: [0]), "one element")
+        XCTAssertEqual(plan([4, 3, 5], [1, 1, 1]), .init(dims: [60], a: [1], b: [0]), "a scalar")
+        XCTAssertEqual(plan([2, 8, 3, 3], [1, 8, 1, 1]), .init(dims: [2, 8, 9], a: [72, 9, 1], b: [0, 1, 0]),
+                       "a per-channel bias")
+        XCTAssertEqual(plan([1, 8, 3, 3], [1, 8, 1, 1]), .init(dims: [8, 9], a: [9, 1], b: [1, 0]),
+                       "size-1 axes dropped")
+        XCTAssertEqual(plan([2, 1, 5], [2, 4, 1]), .init(dims: [2, 4, 5], a: [5, 0, 1], b: [4, 1, 0]),
+                       "nothing to merge")
+        XCTAssertEqual(plan([6, 7, 1], [6, 7, 1]), .init(dims: [42], a: [1], b: [1]))
     }
 
     func testIncompatibleBroadcastThrowsNamingTheOpAndShapes() throws {
