@@ -197,8 +197,9 @@ final class StreamShotTests: XCTestCase {
                                   edit: "a plain transformer file")
     }
 
-    /// `window`, `sink` and `kv_cache` reach every chunk as the CLI's --window, --sink and --kv-cache would; the sink
-    /// defaults to one chunk; impossible windows are refused naming the field.
+    /// `window`, `sink` and `kv_cache` reach every chunk as the CLI's --window, --sink and --kv-cache would, and the
+    /// decode's feature cache follows the KV cache's type as the CLI's does; the sink defaults to one chunk;
+    /// impossible windows are refused naming the field.
     func testAnAskedWindowSinkAndCacheTypeReachEveryChunk() throws {
         let asked = try graph(replacing("final: {model: fox}", with: "final: {model: fox, window: 6, kv_cache: bf16}"))
         let chunks = asked.stages.filter { $0.id.hasPrefix("run/chunk-") }
@@ -206,9 +207,13 @@ final class StreamShotTests: XCTestCase {
         XCTAssertEqual(Set(chunks.map { $0.parameters.int("window") }), [6])
         XCTAssertEqual(Set(chunks.map { $0.parameters.int("sink") }), [3], "one chunk")
         XCTAssertEqual(Set(chunks.map { $0.parameters.string("kv_cache") }), ["bf16"])
+        XCTAssertEqual(asked.stage("run/decode")?.parameters.string("feature_cache"), "f16")
+        let full = try graph(replacing("final: {model: fox}", with: "final: {model: fox, kv_cache: f32}"))
+        XCTAssertEqual(full.stage("run/decode")?.parameters.string("feature_cache"), "f32")
         let sunk = try graph(replacing("final: {model: fox}", with: "final: {model: fox, window: 6, sink: 1}"))
         XCTAssertEqual(sunk.stage("run/chunk-2")?.parameters.int("sink"), 1)
         XCTAssertEqual(sunk.stage("run/chunk-2")?.parameters.string("kv_cache"), "f16", "the default")
+        XCTAssertEqual(sunk.stage("run/decode")?.parameters.string("feature_cache"), "f16", "the default")
         XCTAssertNotEqual(StageKeys.compute(asked)["run/chunk-1"], StageKeys.compute(sunk)["run/chunk-1"])
         for (new, field, message) in [
             ("final: {model: fox, window: 3}", "shots[1].final.window", "must hold more than a chunk"),

@@ -29,6 +29,11 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
     /// transformer's activation type.
     public var precision: ActivationPrecision?
 
+    /// The VAE feature cache's type that goes with a KV cache of `cacheType`: f16 with either 16-bit kind, else f32.
+    public static func decoderCacheType(following cacheType: DType) -> DType {
+        cacheType == .f32 ? .f32 : .f16
+    }
+
     public init(
         width: Int, height: Int, latentFrames: Int, chunkFrames: Int = 3, windowFrames: Int? = nil,
         sinkFrames: Int = 0, cacheType: DType = .f16, decoderCacheType: DType? = nil,
@@ -43,7 +48,7 @@ public struct WanStreamRequest: Codable, Sendable, Equatable {
         self.windowFrames = windowFrames
         self.sinkFrames = sinkFrames
         self.cacheType = cacheType
-        self.decoderCacheType = decoderCacheType ?? (cacheType == .f32 ? .f32 : .f16)
+        self.decoderCacheType = decoderCacheType ?? Self.decoderCacheType(following: cacheType)
         self.promptTokens = promptTokens
         self.prompts = prompts
         self.startPicture = startPicture

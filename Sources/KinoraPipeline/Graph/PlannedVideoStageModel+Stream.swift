@@ -25,7 +25,8 @@ extension PlannedVideoStageModel {
             width: parameters.int("width") ?? 0, height: parameters.int("height") ?? 0,
             latentFrames: (startPicture ? 1 : 0) + chunks.count * chunkFrames, chunkFrames: chunkFrames,
             windowFrames: window > 0 ? window : nil, sinkFrames: parameters.int("sink") ?? 0,
-            cacheType: DType(rawValue: parameters.string("kv_cache") ?? "") ?? .f16, prompts: 1,
+            cacheType: DType(rawValue: parameters.string("kv_cache") ?? "") ?? .f16,
+            decoderCacheType: DType(rawValue: decode.parameters.string("feature_cache") ?? ""), prompts: 1,
             startPicture: startPicture, precision: precision)
         let plan = try WanStreamPlanner.plan(parts, request, budget: budget, device: device)
         try plan.checkDeviceBuffers()

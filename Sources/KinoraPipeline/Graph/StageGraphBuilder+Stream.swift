@@ -1,4 +1,5 @@
 import KinoraModels
+import KinoraTensor
 
 extension StageGraphBuilder {
     /// A stream shot's stages: UMT5 text encoding of each prompt the stream follows (the shot's and those of its
@@ -58,6 +59,8 @@ extension StageGraphBuilder {
             window = try WanAttentionWindow.automatic(latentFrames: layout.latentFrames, chunkFrames: chunkFrames)
         }
         let kvCache = given?.kvCache ?? shot.final.kvCache ?? "f16"
+        // The decoder's feature cache follows the KV cache's type, as in `kinora video --autoregressive`.
+        let featureCache = WanStreamRequest.decoderCacheType(following: DType(rawValue: kvCache) ?? .f16)
 
         // A switch no chunk starts after, or one a later switch overtakes before the next chunk, would never be seen.
         let prompts = layout.prompts(shot.prompts)
@@ -120,7 +123,7 @@ extension StageGraphBuilder {
             parameters: StageParameters([
                 "width": .int(size.width), "height": .int(size.height), "frames": .int(layout.videoFrames),
                 "fps": .number(clipRate), "stream": .bool(true), "chunks": .int(layout.chunks),
-                "keyframe": .bool(keyframeLatent != nil),
+                "keyframe": .bool(keyframeLatent != nil), "feature_cache": .string(featureCache.rawValue),
             ]),
             inputs: (keyframeLatent.map { [$0] } ?? []) + chunks, steps: layout.videoFrames, unit: .frame,
             owners: [owner]))

@@ -124,6 +124,7 @@ extension ChainStageRunner {
             url: folder.appendingPathComponent("clip.mkv"),
             settings: VideoSettings(codec: .ffv1, frameRate: FrameRate(parsing: YAMLField.format(fps))))
         let startPicture = stage.parameters.bool("keyframe") == true
+        let featureCache = DType(rawValue: stage.parameters.string("feature_cache") ?? "") ?? .f16
         var stream: WanLatentStream?
         var made = 0
         for (index, url) in inputs.enumerated() {
@@ -131,8 +132,8 @@ extension ChainStageRunner {
                 startPicture && index == 0 ? "keyframe.kf32" : "latents.kf32", in: url, for: stage)
             let decoder = try stream ?? {
                 let tiles = try pipeline.decodeTiles(shape: [1, shape[1], 1, shape[3], shape[4]], tiling: .auto)
-                return WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles, cacheType: .f16,
-                                       precision: pipeline.precision)
+                return WanLatentStream(vae: pipeline.vae, arena: pipeline.arena, tiles: tiles,
+                                       cacheType: featureCache, precision: pipeline.precision)
             }()
             stream = decoder
             try decoder.decode(values, shape: shape) { piece in
