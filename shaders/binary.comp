@@ -15,6 +15,8 @@ layout(push_constant) uniform Parameters {
     uint dims[6];      // output shape (merged axes), outermost first, padded with 1 in front
     uint a_strides[6]; // element strides of a (0 on broadcast axes)
     uint b_strides[6];
+    uint dims_multiplier[6]; // fast_divide's multiplier and shift of each extent
+    uint dims_shift[6];
 };
 
 void main() {
@@ -24,8 +26,9 @@ void main() {
     uint ai = 0;
     uint bi = 0;
     for (uint axis = 5; axis > 6 - RANK; axis--) {
-        uint coordinate = rest % dims[axis];
-        rest /= dims[axis];
+        uint quotient = fast_divide(rest, dims_multiplier[axis], dims_shift[axis]);
+        uint coordinate = rest - quotient * dims[axis];
+        rest = quotient;
         ai += coordinate * a_strides[axis];
         bi += coordinate * b_strides[axis];
     }

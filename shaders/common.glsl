@@ -123,6 +123,15 @@ uint linear_invocation() {
     return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WORKGROUP_SIZE + gl_LocalInvocationID.x;
 }
 
+// n / d for n < 2^31, by a multiply and a shift with d's multiplier and shift (`FastDivisor` on the host): CPUs have no
+// vector integer division, and GPUs run it as a long sequence.
+uint fast_divide(uint n, uint multiplier, uint shift) {
+    uint high;
+    uint low;
+    umulExtended(n, multiplier, high, low);
+    return (high + n) >> shift;
+}
+
 // Flattened workgroup index over a 2-D grid of workgroups.
 uint linear_workgroup() {
     return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;

@@ -21,6 +21,8 @@ layout(push_constant) uniform Parameters {
     uint base;
     uint dims[6];    // output shape, outermost first, padded with 1 in front
     uint strides[6]; // input element stride of each output axis
+    uint dims_multiplier[6]; // fast_divide's multiplier and shift of each extent
+    uint dims_shift[6];
 };
 
 void main() {
@@ -29,8 +31,9 @@ void main() {
     uint rest = i;
     uint index = base;
     for (uint axis = 5; axis > 6 - RANK; axis--) {
-        uint coordinate = rest % dims[axis];
-        rest /= dims[axis];
+        uint quotient = fast_divide(rest, dims_multiplier[axis], dims_shift[axis]);
+        uint coordinate = rest - quotient * dims[axis];
+        rest = quotient;
         index += coordinate * strides[axis];
     }
     // The outermost axis in use takes what is left (i < count bounds it).

@@ -111,7 +111,8 @@ extension Graph {
             specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue, UInt32(plan.dims.count)],
             pushConstants: [Launch.u32(count)] + ([Int](repeating: 1, count: pad) + plan.dims).map(Launch.u32)
                 + ([Int](repeating: 0, count: pad) + plan.a).map(Launch.u32)
-                + ([Int](repeating: 0, count: pad) + plan.b).map(Launch.u32),
+                + ([Int](repeating: 0, count: pad) + plan.b).map(Launch.u32)
+                + Launch.fastDivisors([Int](repeating: 1, count: pad) + plan.dims),
             groups: Launch.grid(count: count, local: Self.elementwiseThreads),
             operands: [.init(value: lhs.id, access: .read), .init(value: rhs.id, access: .read)],
             work: Double(count), label: "\(function)")

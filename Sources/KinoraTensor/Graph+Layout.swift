@@ -184,7 +184,8 @@ extension Graph {
             shader: "layout_gather.\(Self.bitsVariant(x.dtype))",
             specialization: [UInt32(Self.layoutThreads), 1, 1, UInt32(max(1, dims.count))],
             pushConstants: ([count, base] + [Int](repeating: 1, count: pad) + dims
-                + [Int](repeating: 0, count: pad) + strides).map(Launch.u32),
+                + [Int](repeating: 0, count: pad) + strides).map(Launch.u32)
+                + Launch.fastDivisors([Int](repeating: 1, count: pad) + dims),
             groups: Launch.grid(count: count, local: Self.layoutThreads),
             operands: [.init(value: x.id, access: .read)], work: Double(2 * count * x.dtype.size), label: label)
         return record(call, output: outShape, dtype: x.dtype)

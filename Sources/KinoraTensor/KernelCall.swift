@@ -36,6 +36,13 @@ enum Launch {
         grid(count: count, local: 1)
     }
 
+    /// `fast_divide`'s multiplier of each extent, then its shift (the push constants `dims_multiplier` and
+    /// `dims_shift`); an empty extent, whose kernel does nothing, divides by 1.
+    static func fastDivisors(_ extents: [Int]) -> [UInt32] {
+        let divisors = extents.map { FastDivisor(max(1, $0)) }
+        return divisors.map(\.multiplier) + divisors.map(\.shift)
+    }
+
     static func bits(_ value: Float) -> UInt32 { value.bitPattern }
 
     static func u32(_ value: Int) -> UInt32 { UInt32(truncatingIfNeeded: value) }
