@@ -13,7 +13,7 @@ extension KernelConformance {
         let automatic = attention(AttentionReference.Problem(batch: 1, heads: 2, queryLength: 70, keyLength: 130,
                                                              headDim: 64),
                                   masked: false, blockCausal: nil, strategy: .automatic,
-                                  tolerance: device.tier == .cooperativeMatrix ? tensorCoreTolerance
+                                  tolerance: device.automaticTensorCores ? tensorCoreTolerance
                                       : attentionTolerance)
         return scalarAttentionCases() + scalarAttentionCases(strategy: .direct) + [automatic]
             + cooperativeAttentionCases(for: device)

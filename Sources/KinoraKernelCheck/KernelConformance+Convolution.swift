@@ -49,7 +49,7 @@ extension KernelConformance {
                             strategy: .fastest, variant: "fastest"))
         // What models run: tensor cores once their self-check passed on this device, else the scalar kernels.
         cases.append(fusedEpilogue(strategy: .automatic, variant: nil,
-                                   tolerance: device.tier == .cooperativeMatrix ? tensorCoreTolerance
+                                   tolerance: device.automaticTensorCores ? tensorCoreTolerance
                                        : convolutionTolerance))
         return cases + cooperativeConvolutionCases(for: device)
     }

@@ -29,7 +29,7 @@ extension KernelConformance {
         cases.append(matmul("shared-memory batched", batch: 3, m: 65, n: 70, k: 33, dtype: .bf16,
                             transposeB: false, bias: false, strategy: .sharedMemory, tolerance: matmulTolerance))
         // What models run: tensor cores once their self-check passed on this device, else the scalar kernels.
-        let automaticTolerance = device.tier == .cooperativeMatrix ? tensorCoreTolerance : matmulTolerance
+        let automaticTolerance = device.automaticTensorCores ? tensorCoreTolerance : matmulTolerance
         cases.append(matmul("automatic f16", m: 130, n: 257, k: 70, dtype: .f16, transposeB: true, bias: true,
                             strategy: .automatic, tolerance: automaticTolerance))
         // Enough 128 × 128 tiles for the large one, which tensor cores take once it has passed its own check.

@@ -11,7 +11,7 @@ extension KernelConformance {
                                                                 (11, 2, 16, 129, 5, .f16)] {
             let name = "lstm T\(steps) N\(batch) I\(inputSize) H\(hidden) blocks of \(block) \(dtype.rawValue)"
             // Its projections are matmuls: on a tensor-core device they round their operands to f16.
-            let tolerance = device.tier == .cooperativeMatrix ? tensorCoreTolerance : 1e-5
+            let tolerance = device.automaticTensorCores ? tensorCoreTolerance : 1e-5
             cases.append(ConformanceCase(name: name, tolerance: tolerance) { context in
                 let x = context.values(steps * batch * inputSize, scale: 2)
                 let weightIH = context.values(4 * hidden * inputSize, scale: 0.6, roundedTo: dtype)

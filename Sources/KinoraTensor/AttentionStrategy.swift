@@ -1,7 +1,8 @@
 /// Which kernel computes attention.
 public enum AttentionStrategy: Sendable, CaseIterable {
-    /// Tensor cores on the cooperative-matrix tier once their kernel has passed its self-check on the device and
-    /// where it covers the head dim; the direct kernel on CPU drivers; the scalar kernel otherwise.
+    /// Tensor cores on GPUs of the cooperative-matrix tier once their kernel has passed its self-check on the device
+    /// and where it covers the head dim; the direct kernel on CPU drivers (even those that offer cooperative
+    /// matrices); the scalar kernel otherwise.
     case automatic
     /// The f32 kernel with shared-memory tiles (`attention.comp`), on every device.
     case scalar

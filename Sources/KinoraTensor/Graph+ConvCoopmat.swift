@@ -4,15 +4,14 @@ import KinoraGPU
 /// matmul's medium tile (`CooperativeMatrixPlan`: 64 × 64 tiles of output channels × positions, 2 × 2 subgroups).
 extension Graph {
     /// The tensor-core plan for convolutions, or nil when the other kernels run them: by strategy, and for the
-    /// automatic (and fastest) choice on devices below the cooperative-matrix tier, on CPU drivers (Mesa 26's
-    /// lavapipe emulates the matrices: 330 ms where the direct kernel takes 100 on an ESRGAN body convolution), or
-    /// whose kernel failed its first-use check.
+    /// automatic (and fastest) choice on devices below the cooperative-matrix tier, on CPU drivers
+    /// (`GPUDevice.automaticTensorCores`), or whose kernel failed its first-use check.
     func cooperativeConvolutionPlan() throws -> CooperativeMatrixPlan? {
         switch convolutionStrategy {
         case .cooperativeMatrix:
             return try convolutionPlan()
         case .automatic, .fastest:
-            guard tier == .cooperativeMatrix, device.physical.kind != .cpu, let plan = try? convolutionPlan(),
+            guard device.automaticTensorCores, let plan = try? convolutionPlan(),
                   CooperativeMatrixCheck.passes(.convolution, on: device) else { return nil }
             return plan
         case .sharedMemory, .direct, .winograd:

@@ -1,6 +1,7 @@
 /// How the matmul kernel stages its operands.
 public enum MatmulStrategy: Sendable, CaseIterable {
-    /// Shared-memory tiles on GPUs, direct loads on CPU drivers.
+    /// Tensor cores on GPUs of the cooperative-matrix tier once their kernel has passed its first-use check,
+    /// shared-memory tiles on other GPUs, direct loads on CPU drivers (even those that offer cooperative matrices).
     case automatic
     /// Operand tiles staged through shared memory (GPUs).
     case sharedMemory
@@ -122,9 +123,10 @@ extension Graph {
 
     /// The tensor-core plan for `batch` products of m × n, or nil when the scalar kernels run them. Asked for
     /// explicitly, it has `cooperativeMatrixTile` or the per-product tile (throwing where the device cannot run it);
-    /// automatically, it is there on the cooperative-matrix tier once the medium tile has passed its first-use check
-    /// on this device, and has the large tile only where that passed its own check too.
-    private func cooperativeMatmulPlan(m: Int, n: Int, batch: Int) throws -> CooperativeMatrixPlan? {
+    /// automatically, it is there on GPUs of the cooperative-matrix tier (`GPUDevice.automaticTensorCores`) once the
+    /// medium tile has passed its first-use check on this device, and has the large tile only where that passed its
+    /// own check too.
+    func cooperativeMatmulPlan(m: Int, n: Int, batch: Int) throws -> CooperativeMatrixPlan? {
         func plan() throws -> CooperativeMatrixPlan {
             if let tile = cooperativeMatrixTile { return try CooperativeMatrixPlan(device: device, tile: tile) }
             return try CooperativeMatrixPlan(device: device, m: m, n: n, batch: batch)
@@ -133,7 +135,9 @@ extension Graph {
         case .cooperativeMatrix:
             return try plan()
         case .automatic:
-            guard tier == .cooperativeMatrix, CooperativeMatrixCheck.passes(.matmul, on: device) else { return nil }
+            guard device.automaticTensorCores, CooperativeMatrixCheck.passes(.matmul, on: device) else {
+                return nil
+            }
             let chosen = try plan()
             guard chosen.tile == .large, !CooperativeMatrixCheck.passes(.matmulLargeTile, on: device) else {
                 return chosen

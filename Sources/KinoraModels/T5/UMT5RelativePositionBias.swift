@@ -80,7 +80,7 @@ struct UMT5RelativePositionBias {
         let heads = table.shape[1]
         // Tensor cores take f16 operands and would round the table; the gather must give its values exactly.
         let strategy = graph.matmulStrategy
-        if strategy == .cooperativeMatrix || (strategy == .automatic && graph.tier == .cooperativeMatrix) {
+        if strategy == .cooperativeMatrix || (strategy == .automatic && graph.device.automaticTensorCores) {
             graph.matmulStrategy = .sharedMemory
         }
         defer { graph.matmulStrategy = strategy }
