@@ -6,8 +6,10 @@
 // activations: f16 bf16
 // Normalisation over contiguous rows of a row-major tensor of activations (A_T): group norm (a row is one group
 // of one sample, group_channels x spatial elements), layer norm and RMS norm (a row is the last axis). Statistics
-// are fp32: per-thread Welford updates merged with Chan's formula in shared memory, stable for rows of millions of
-// elements. The result is rounded to A_T once; the modulation vectors and the partial statistics are f32.
+// are fp32: per-thread Welford updates in blocks of 32 elements, merged with Chan's formula (into the thread's
+// summary, then across the workgroup in shared memory), stable for rows of millions of elements. The result is
+// rounded to A_T once; the modulation vectors and the partial statistics are f32. Below, "workgroup" reads
+// "invocation" under ROW_PER_INVOCATION.
 // PASS (constant 3): 0 = one workgroup per row computes the row's statistics and normalises the row;
 //                    1 = workgroup (row, chunk) writes its chunk's (count, mean, M2) to `result` (the
 //                        `statistics` variants, whose result is f32 and which read no affine parameters);

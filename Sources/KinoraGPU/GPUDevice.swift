@@ -10,8 +10,13 @@ public final class GPUDevice: @unchecked Sendable {
     /// Whether kernels chosen automatically may run on tensor cores: on the cooperative-matrix tier of a GPU. CPU
     /// drivers that offer cooperative matrices (Mesa 26's lavapipe) emulate them lane by lane, slower than their
     /// direct kernels: a 512³ f16 matmul took 36.9 ms against 10.1, L256 h8 d64 attention 23.3 against 6.8, an
-    /// ESRGAN body convolution 330 against 100. Forced strategies still take them there (tests, conformance).
-    public var automaticTensorCores: Bool { tier == .cooperativeMatrix && physical.kind != .cpu }
+    /// ESRGAN body convolution 330 against 100. Forced strategies still take them there (tests, conformance), and
+    /// `emulatedTensorCoresChosenAutomatically` lets tests check the automatic choice on such a driver.
+    public var automaticTensorCores: Bool {
+        tier == .cooperativeMatrix && (physical.kind != .cpu || emulatedTensorCoresChosenAutomatically)
+    }
+    /// Tests only: automatic choices take a CPU driver's cooperative matrices as a GPU's.
+    public var emulatedTensorCoresChosenAutomatically = false
     public let memory: MemoryAllocator
     public let pipelines: PipelineCache
     /// GPU time per kernel, gathered from every command stream while it is enabled (`kinora image --profile`).

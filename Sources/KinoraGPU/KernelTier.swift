@@ -8,7 +8,9 @@ public enum KernelTier: String, Sendable, Codable, CaseIterable {
     /// Tensor-core matmul through `VK_KHR_cooperative_matrix`.
     case cooperativeMatrix = "cooperative-matrix"
 
-    /// The best tier the features allow. CPU devices stay on the scalar tier; their "fp16" is emulated.
+    /// The best tier the features allow. A CPU device with cooperative matrices (Mesa 26's lavapipe) is on the
+    /// tensor-core tier, so that forced tensor-core kernels run and are checked there, but automatic choices keep it
+    /// off them (`GPUDevice.automaticTensorCores`); other CPU devices stay on the scalar tier, their "fp16" emulated.
     static func select(for features: PhysicalDevice.Features, isCPU: Bool = false) -> KernelTier {
         if features.cooperativeMatrix && features.storage16Bit && features.float16Arithmetic {
             return .cooperativeMatrix

@@ -10,7 +10,7 @@ extension KernelConformance {
         for (steps, batch, inputSize, hidden, block, dtype) in [(19, 3, 5, 33, 4, DType.f32),
                                                                 (11, 2, 16, 129, 5, .f16)] {
             let name = "lstm T\(steps) N\(batch) I\(inputSize) H\(hidden) blocks of \(block) \(dtype.rawValue)"
-            // Its projections are matmuls: on a tensor-core device they round their operands to f16.
+            // Its projections are matmuls: on a tensor-core GPU they round their operands to f16.
             let tolerance = device.automaticTensorCores ? tensorCoreTolerance : 1e-5
             cases.append(ConformanceCase(name: name, tolerance: tolerance) { context in
                 let x = context.values(steps * batch * inputSize, scale: 2)

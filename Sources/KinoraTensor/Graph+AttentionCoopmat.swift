@@ -49,10 +49,10 @@ struct CooperativeAttentionPlan {
 /// Attention on tensor cores: which calls take `attention_coopmat.comp`, and its recording. `attention(...)` checks
 /// the operands and computes the push constants both kernels share.
 extension Graph {
-    /// The tensor-core plan for an attention of this head dim, or nil when another kernel runs it: by strategy,
-    /// on devices below the cooperative-matrix tier, on CPU drivers (`GPUDevice.automaticTensorCores`) or where
-    /// the kernel failed its first-use check, and for head dims
-    /// whose tiles do not fit shared memory (above 128 on a 32 KiB device).
+    /// The tensor-core plan for an attention of this head dim, or nil when another kernel runs it: by strategy, on
+    /// devices below the cooperative-matrix tier, on CPU drivers (`GPUDevice.automaticTensorCores`) or where the
+    /// kernel failed its first-use check, and for head dims whose tiles do not fit shared memory (above 128 on a
+    /// 32 KiB device).
     func cooperativeAttentionPlan(headDim: Int) throws -> CooperativeAttentionPlan? {
         switch attentionStrategy {
         case .scalar, .direct:

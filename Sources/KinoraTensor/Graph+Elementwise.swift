@@ -102,6 +102,9 @@ extension Graph {
         }
         let outShape = Array(dims.suffix(rank))
         let count = outShape.reduce(1, *)
+        guard count <= FastDivisor.limit else {
+            throw TensorError.invalidArgument(op: "\(function)", reason: "\(count) elements exceed 2³¹ − 1")
+        }
         let plan = Self.broadcastPlan(dims: dims, a: Self.broadcastStrides(padA), b: Self.broadcastStrides(padB))
         let pad = 6 - plan.dims.count
         let lhs = try activation(a)

@@ -179,6 +179,9 @@ extension Graph {
         -> Value {
         let x = try widened(x)
         let count = outShape.reduce(1, *)
+        guard count <= FastDivisor.limit else {
+            throw TensorError.invalidArgument(op: label, reason: "\(count) elements exceed 2³¹ − 1")
+        }
         let pad = 6 - dims.count
         let call = KernelCall(
             shader: "layout_gather.\(Self.bitsVariant(x.dtype))",

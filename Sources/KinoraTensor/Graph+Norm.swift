@@ -24,10 +24,12 @@ extension Graph {
         var spatial = 1
     }
 
+    /// Threads of a workgroup that shares a row (`ReductionStrategy.workgroup`).
     static let normThreads = 256
-    /// Rows longer than this are split over several workgroups.
+    /// Rows longer than this are split over several workgroups (or invocations).
     static let normSplitThreshold = 8192
-    /// Elements per workgroup when a row is split (fewer chunks than `normThreads`, so each thread merges one).
+    /// Elements per workgroup (or invocation) when a row is split (fewer chunks than `normThreads`, so each thread
+    /// merges at most one).
     static let normChunkTarget = 4096
 
     /// Group normalisation as PyTorch's `GroupNorm`: `x` is [N, C, ...spatial]; each sample's channels are split

@@ -1,8 +1,9 @@
 /// Softmax along any axis.
 extension Graph {
     /// `exp(x − max) / Σ exp(x − max)` along `axis` (negative counts from the end), computed stably in fp32 by one
-    /// workgroup per row (one invocation per row on CPU drivers: `ReductionStrategy`). The last axis reads contiguous rows; other axes read rows with a stride. Entries of
-    /// −inf get zero weight, and a row of only −inf gives zeros. Reads and writes the activation type.
+    /// workgroup per row (one invocation per row on CPU drivers: `ReductionStrategy`). The last axis reads contiguous
+    /// rows; other axes read rows with a stride. Entries of −inf get zero weight, and a row of only −inf gives zeros.
+    /// Reads and writes the activation type.
     public func softmax(_ x: Value, axis: Int = -1) throws -> Value {
         try check(x, "softmax")
         let resolved = axis < 0 ? axis + x.rank : axis

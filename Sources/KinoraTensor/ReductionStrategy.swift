@@ -5,9 +5,9 @@ public enum ReductionStrategy: Sendable, CaseIterable {
     /// The threads of one workgroup share a row and merge their partial statistics through shared memory, a
     /// barrier per step: GPUs, where a barrier is cheap and a row's threads read neighbouring elements together.
     case workgroup
-    /// Each invocation reduces whole rows alone, with no shared memory and no barrier: CPU drivers, where a
-    /// barrier switches every invocation of the workgroup in turn. On lavapipe (LLVM 15) it ran the tiny SD
-    /// UNet's 16-wide layer norms 73 times faster than 256-thread workgroups.
+    /// Each invocation reduces a row (or a chunk of a long row) alone, with no shared memory and no barrier: CPU
+    /// drivers, where a barrier switches every invocation of the workgroup in turn. On lavapipe (LLVM 15) the tiny
+    /// SD UNet's 16-wide layer norms took 843 ms of a 4-step run with 256-thread workgroups and 10-20 ms this way.
     case invocation
 }
 

@@ -4,7 +4,7 @@ import XCTest
 /// The multiply-and-shift division the index kernels use must equal integer division for every dividend below 2³¹.
 final class FastDivisorTests: XCTestCase {
     func testDivisionByMultiplyAndShiftIsExactBelowTwoToTheThirtyOne() {
-        let large = [255, 256, 257, 65_535, 65_536, 65_537, 1 << 20 + 3, 1 << 30, (1 << 30) + 1, FastDivisor.limit - 1,
+        let large = [255, 256, 257, 65_535, 65_536, 65_537, (1 << 20) + 3, 1 << 30, (1 << 30) + 1, FastDivisor.limit - 1,
                      FastDivisor.limit]
         for divisor in Array(1...3000) + large {
             let fast = FastDivisor(divisor)

@@ -1,5 +1,5 @@
 import KinoraReference
-import KinoraTensor
+@testable import KinoraTensor
 import XCTest
 
 final class NormTests: TensorTestCase {
@@ -156,6 +156,35 @@ final class NormTests: TensorTestCase {
             assertClose(try graph.run([y])[0].floats(),
                         NormReference.rmsNorm(input, width: 33, weight: nil, epsilon: 1e-6), tolerance: 1e-5,
                         "no weight \(reductionStrategy)")
+        }
+    }
+
+    /// Each layout reaches the kernel: the row-per-invocation constant and a grid of invocations (8 a workgroup) or
+    /// of workgroups, with rows enough for more than 65,535 workgroups, so that the grid has a second row.
+    func testEachRowLayoutReachesTheKernelAndItsGridSpansMoreThan65535Workgroups() throws {
+        try eachReductionStrategy {
+            let perInvocation = reductionStrategy == .invocation
+            let (rows, width) = (perInvocation ? 600_000 : 70_000, 3)
+            let input = randomValues(rows * width, scale: 2)
+            let graph = makeGraph()
+            let x = try graph.input(input, shape: [rows, width])
+            let normalised = try graph.layerNorm(x, weight: nil, bias: nil)
+            let norm = try XCTUnwrap(graph.nodes.last?.call)
+            let softmax = try graph.softmax(x)
+            let rowSoftmax = try XCTUnwrap(graph.nodes.last?.call)
+            XCTAssertEqual(norm.specialization.last, perInvocation ? 1 : 0, "\(reductionStrategy)")
+            XCTAssertEqual(rowSoftmax.specialization.last, perInvocation ? 1 : 0, "\(reductionStrategy)")
+            let workgroups = perInvocation ? rows / Graph.rowsPerReductionWorkgroup : rows
+            for call in [norm, rowSoftmax] {
+                XCTAssertEqual(Int(call.groups.x) * Int(call.groups.y), (workgroups + 65534) / 65535 * 65535)
+                XCTAssertGreaterThan(call.groups.y, 1)
+            }
+            let results = try graph.run([normalised, softmax])
+            assertClose(try results[0].floats(),
+                        NormReference.layerNorm(input, width: width, weight: nil, bias: nil, epsilon: 1e-5),
+                        tolerance: 1e-5, "layer norm \(reductionStrategy)")
+            assertClose(try results[1].floats(), AttentionReference.softmax(input, shape: [rows, width], axis: 1),
+                        tolerance: 1e-6, "softmax \(reductionStrategy)")
         }
     }
 

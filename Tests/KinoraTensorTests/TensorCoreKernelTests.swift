@@ -45,6 +45,25 @@ final class TensorCoreKernelTests: TensorTestCase {
         XCTAssertNil(try graph.cooperativeMatmulPlan(m: 512, n: 512, batch: 1))
     }
 
+    /// Where a CPU driver's emulated cooperative matrices are taken as a GPU's, the automatic choices take tensor
+    /// cores once their first-use checks pass: the path GPUs of the tier follow, checked on Mesa 26's lavapipe.
+    func testAutomaticKernelsTakeTensorCoresOnTheirTierOnceTheirChecksPass() throws {
+        try XCTSkipUnless(device.tier == .cooperativeMatrix, "this device is not on the tensor-core tier")
+        let saved = device.emulatedTensorCoresChosenAutomatically
+        device.emulatedTensorCoresChosenAutomatically = true
+        defer { device.emulatedTensorCoresChosenAutomatically = saved }
+        XCTAssertTrue(device.automaticTensorCores)
+        let graph = makeGraph()
+        XCTAssertNotNil(try graph.cooperativeAttentionPlan(headDim: 64))
+        XCTAssertNotNil(try graph.cooperativeConvolutionPlan())
+        let small = try XCTUnwrap(try graph.cooperativeMatmulPlan(m: 300, n: 300, batch: 1))
+        XCTAssertEqual(small.tile, .medium)
+        let large = try XCTUnwrap(try graph.cooperativeMatmulPlan(m: 4096, n: 4096, batch: 1))
+        XCTAssertEqual(large.tile, CooperativeMatrixTile.large.runs(on: device)
+                       && CooperativeMatrixCheck.passes(.matmulLargeTile, on: device) ? .large : .medium)
+        XCTAssertNil(try graph.cooperativeAttentionPlan(headDim: 512), "too large a head dim for shared memory")
+    }
+
     func testHeadDimsArePaddedToTheMatrixShapeAndTooLargeOnesFallBack() throws {
         try XCTSkipUnless(device.physical.features.cooperativeMatrix, "no VK_KHR_cooperative_matrix on this device")
         for headDim in [36, 40, 64, 128] {

@@ -124,7 +124,10 @@ extension ChainStageRunner {
             url: folder.appendingPathComponent("clip.mkv"),
             settings: VideoSettings(codec: .ffv1, frameRate: FrameRate(parsing: YAMLField.format(fps))))
         let startPicture = stage.parameters.bool("keyframe") == true
-        let featureCache = DType(rawValue: stage.parameters.string("feature_cache") ?? "") ?? .f16
+        let featureName = try string(stage, "feature_cache")
+        guard let featureCache = DType(rawValue: featureName), [.f32, .f16, .bf16].contains(featureCache) else {
+            throw RunnerError.unsupported(stage: stage.id, reason: "unknown feature cache type '\(featureName)'")
+        }
         var stream: WanLatentStream?
         var made = 0
         for (index, url) in inputs.enumerated() {
