@@ -102,20 +102,16 @@ extension Graph {
         }
         let outShape = Array(dims.suffix(rank))
         let count = outShape.reduce(1, *)
-        guard count <= FastDivisor.limit else {
-            throw TensorError.invalidArgument(op: "\(function)", reason: "\(count) elements exceed 2³¹ − 1")
-        }
         let plan = Self.broadcastPlan(dims: dims, a: Self.broadcastStrides(padA), b: Self.broadcastStrides(padB))
-        let pad = 6 - plan.dims.count
+        let extents = try Launch.indexExtents(plan.dims, count: count, op: "\(function)")
+        let pad = [Int](repeating: 0, count: 6 - plan.dims.count)
         let lhs = try activation(a)
         let rhs = try activation(b)
         let call = KernelCall(
             shader: activationShader("binary"),
             specialization: [UInt32(Self.elementwiseThreads), 1, 1, function.rawValue, UInt32(plan.dims.count)],
-            pushConstants: [Launch.u32(count)] + ([Int](repeating: 1, count: pad) + plan.dims).map(Launch.u32)
-                + ([Int](repeating: 0, count: pad) + plan.a).map(Launch.u32)
-                + ([Int](repeating: 0, count: pad) + plan.b).map(Launch.u32)
-                + Launch.fastDivisors([Int](repeating: 1, count: pad) + plan.dims),
+            pushConstants: [Launch.u32(count)] + extents.dims + (pad + plan.a).map(Launch.u32)
+                + (pad + plan.b).map(Launch.u32) + extents.divisors,
             groups: Launch.grid(count: count, local: Self.elementwiseThreads),
             operands: [.init(value: lhs.id, access: .read), .init(value: rhs.id, access: .read)],
             work: Double(count), label: "\(function)")

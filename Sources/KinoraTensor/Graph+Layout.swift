@@ -179,16 +179,12 @@ extension Graph {
         -> Value {
         let x = try widened(x)
         let count = outShape.reduce(1, *)
-        guard count <= FastDivisor.limit else {
-            throw TensorError.invalidArgument(op: label, reason: "\(count) elements exceed 2³¹ − 1")
-        }
-        let pad = 6 - dims.count
+        let extents = try Launch.indexExtents(dims, count: count, op: label)
         let call = KernelCall(
             shader: "layout_gather.\(Self.bitsVariant(x.dtype))",
             specialization: [UInt32(Self.layoutThreads), 1, 1, UInt32(max(1, dims.count))],
-            pushConstants: ([count, base] + [Int](repeating: 1, count: pad) + dims
-                + [Int](repeating: 0, count: pad) + strides).map(Launch.u32)
-                + Launch.fastDivisors([Int](repeating: 1, count: pad) + dims),
+            pushConstants: [count, base].map(Launch.u32) + extents.dims
+                + ([Int](repeating: 0, count: 6 - dims.count) + strides).map(Launch.u32) + extents.divisors,
             groups: Launch.grid(count: count, local: Self.layoutThreads),
             operands: [.init(value: x.id, access: .read)], work: Double(2 * count * x.dtype.size), label: label)
         return record(call, output: outShape, dtype: x.dtype)

@@ -77,9 +77,6 @@ public final class Graph {
         self.arena = arena
     }
 
-    /// The kernel tier the graph's ops are recorded for.
-    public var tier: KernelTier { device.tier }
-
     /// Adds a device tensor as a graph input. The same tensor (storage, offset, shape and type) added again is the
     /// same value, so that an op reading it sees what `write(_:into:axis:start:)` wrote into it earlier.
     public func input(_ tensor: Tensor) -> Value {

@@ -36,11 +36,18 @@ enum Launch {
         grid(count: count, local: 1)
     }
 
-    /// `fast_divide`'s multiplier of each extent, then its shift (the push constants `dims_multiplier` and
-    /// `dims_shift`); an empty extent, whose kernel does nothing, divides by 1.
-    static func fastDivisors(_ extents: [Int]) -> [UInt32] {
-        let divisors = extents.map { FastDivisor(max(1, $0)) }
-        return divisors.map(\.multiplier) + divisors.map(\.shift)
+    /// The output extents of an index kernel (`binary.comp`, `layout_gather.comp`) as its push constants: `dims`,
+    /// padded to six axes with 1 in front, and `fast_divide`'s multiplier of each, then its shift (`dims_multiplier`,
+    /// `dims_shift`; an empty extent, whose kernel does nothing, divides by 1). Outputs of `count` ≥ 2³¹ elements,
+    /// where the fast division stops being exact, are refused.
+    static func indexExtents(_ extents: [Int], count: Int, op: String) throws
+        -> (dims: [UInt32], divisors: [UInt32]) {
+        guard count <= FastDivisor.limit else {
+            throw TensorError.invalidArgument(op: op, reason: "\(count) elements exceed 2³¹ − 1")
+        }
+        let padded = [Int](repeating: 1, count: 6 - extents.count) + extents
+        let divisors = padded.map { FastDivisor(max(1, $0)) }
+        return (padded.map(u32), divisors.map(\.multiplier) + divisors.map(\.shift))
     }
 
     static func bits(_ value: Float) -> UInt32 { value.bitPattern }

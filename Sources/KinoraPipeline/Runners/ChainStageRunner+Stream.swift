@@ -125,7 +125,7 @@ extension ChainStageRunner {
             settings: VideoSettings(codec: .ffv1, frameRate: FrameRate(parsing: YAMLField.format(fps))))
         let startPicture = stage.parameters.bool("keyframe") == true
         let featureName = try string(stage, "feature_cache")
-        guard let featureCache = DType(rawValue: featureName), [.f32, .f16, .bf16].contains(featureCache) else {
+        guard let featureCache = DType(rawValue: featureName), Graph.activationDTypes.contains(featureCache) else {
             throw RunnerError.unsupported(stage: stage.id, reason: "unknown feature cache type '\(featureName)'")
         }
         var stream: WanLatentStream?
