@@ -14,7 +14,7 @@ Kinora is faster). Cases PyTorch has no counterpart for (float8 linear) are list
 With `--model` and the report of `kinora-gpu-check sd15 --json`, SD 1.5's UNet step (batch 2, as with guidance) and
 VAE decode at the report's size run through diffusers on random weights (its SD 1.5 configurations written out here,
 nothing downloaded) in f16 on CUDA (f32 on the CPU), timed as the kernels are, against Kinora's warm wall-clock
-seconds.
+seconds from recording the stage's graph to its output (the recording's share is printed beside the ratio).
 """
 import argparse
 import json
@@ -145,16 +145,17 @@ def compare_model(path, device, repeats):
         report = json.load(file)
     stages = model_stages(report, device)
     print(f"\n{report['model']} at {report['size']}x{report['size']}: Kinora on {report['device']}")
-    print(f"{'stage':24} {'shape':26} {'kinora ms':>10} {'torch ms':>10} {'ratio':>8}")
+    print(f"{'stage':24} {'shape':26} {'kinora ms':>10} {'torch ms':>10} {'ratio':>8}  kinora's recording ms")
     for stage in report["stages"]:
         ours = stage["seconds"] * 1000
+        recording = f"{stage['record_seconds'] * 1000:10.3f}" if "record_seconds" in stage else ""
         run = stages.get(stage["name"])
         if run is None:
-            print(f"{stage['name']:24} {stage['shape']:26} {ours:10.3f} {'—':>10} {'—':>8}")
+            print(f"{stage['name']:24} {stage['shape']:26} {ours:10.3f} {'—':>10} {'—':>8}  {recording}")
             continue
         with torch.no_grad():
             theirs = timed(run, device, repeats)
-        print(f"{stage['name']:24} {stage['shape']:26} {ours:10.3f} {theirs:10.3f} {theirs / ours:7.2f}x")
+        print(f"{stage['name']:24} {stage['shape']:26} {ours:10.3f} {theirs:10.3f} {theirs / ours:7.2f}x  {recording}")
         sys.stdout.flush()
 
 

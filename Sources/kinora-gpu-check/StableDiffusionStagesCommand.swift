@@ -6,7 +6,10 @@ import KinoraTensor
 
 /// `kinora-gpu-check sd15`: SD 1.5's UNet step (batch 2, as with classifier-free guidance) and VAE decode on random
 /// f16 weights, in f16 activations unless `--precision` says otherwise (as diffusers runs `torch_dtype=float16`), each
-/// run once cold (pipeline creation included) and then `--repeats` times warm, by the wall clock.
+/// run once cold (pipeline creation included) and then `--repeats` times warm, by the wall clock. A stage's time runs
+/// from recording its graph to its output, as diffusers' time includes Python dispatching its ops; the recording's
+/// own share is reported beside it (`record_seconds`), so that a slow step shows whether the host or the GPU held it
+/// back.
 struct StableDiffusionStagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sd15",
@@ -32,10 +35,13 @@ struct StableDiffusionStagesCommand: ParsableCommand {
         var shape: String
         var coldSeconds: Double
         var seconds: Double
+        /// The warm runs' median time to record the graph (the ops' calls, before anything is dispatched).
+        var recordSeconds: Double
 
         enum CodingKeys: String, CodingKey {
             case name, shape, seconds
             case coldSeconds = "cold_seconds"
+            case recordSeconds = "record_seconds"
         }
     }
 
@@ -86,21 +92,24 @@ struct StableDiffusionStagesCommand: ParsableCommand {
         -> Stage {
         let arena = ActivationArena(device: device)
         var samples: [Double] = []
+        var recordings: [Double] = []
         for _ in 0...repeats {
             let graph = Graph(arena: arena)
-            let output = try stage(graph)
             let start = Date()
+            let output = try stage(graph)
+            recordings.append(Date().timeIntervalSince(start))
             let result = try graph.run([output])
             samples.append(Date().timeIntervalSince(start))
             withExtendedLifetime(result) {}
         }
-        let warm = samples.dropFirst().sorted()
-        let timed = Stage(name: name, shape: shape, coldSeconds: samples[0], seconds: warm[warm.count / 2])
+        let median = { (values: [Double]) in values.dropFirst().sorted()[repeats / 2] }
+        let timed = Stage(name: name, shape: shape, coldSeconds: samples[0], seconds: median(samples),
+                          recordSeconds: median(recordings))
         if !json {
             let columns = [name, shape].map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }
             print("  " + columns.joined(separator: " ")
-                + String(format: "%8.3f s warm (median of %d), %8.3f s cold", timed.seconds, repeats,
-                         timed.coldSeconds))
+                + String(format: "%8.3f s warm (median of %d; recording %.4f s), %8.3f s cold", timed.seconds,
+                         repeats, timed.recordSeconds, timed.coldSeconds))
         }
         return timed
     }
