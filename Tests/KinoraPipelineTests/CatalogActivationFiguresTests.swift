@@ -133,7 +133,8 @@ final class CatalogActivationFiguresTests: XCTestCase {
     }
 
     /// The tiny Wan families' committed figures cover a fresh plan of their fixtures at the sizes their notes name
-    /// (the plan the allocator's peaks equal: `WanMemoryPlanTests`).
+    /// (the plan the allocator's peaks equal: `WanMemoryPlanTests`): the f32 values with f32 activations, the
+    /// `half` values with f16 and with bf16 ones.
     func testCommittedTinyWanFiguresCoverAFreshMeasurement() throws {
         let catalog = try TestSupport.catalog()
         for (name, folder, sizes) in [
@@ -141,20 +142,24 @@ final class CatalogActivationFiguresTests: XCTestCase {
             ("tiny-wan22", "ti2v", [(64, 32, 9), (64, 64, 17), (128, 96, 9)]),
         ] {
             let family = try XCTUnwrap(catalog.family(named: name))
-            let measurement = try CatalogActivationFigures.measure(
-                wan: try WanStageComponents(
-                    folder: TestSupport.root.appendingPathComponent("Tests/Fixtures/wan-pipeline/\(folder)")),
-                name: name, sizes: sizes.map { .init(width: $0.0, height: $0.1, frames: $0.2) }, tokens: [128, 512],
-                method: "test", device: ValidatedTestDevice.shared)
-            XCTAssertEqual(
-                Set(measurement.figures.map { "\($0.component) \($0.unit)" }),
-                ["text_encoder per_token", "transformer per_latent_voxel", "vae per_pixel"])
-            for figure in measurement.figures {
-                let committed = try XCTUnwrap(
-                    family.components.first { $0.name == figure.component }?.activation[figure.unit],
-                    "\(name) \(figure.component) \(figure.unit)")
-                XCTAssertGreaterThanOrEqual(
-                    committed.value, figure.value, "\(name) \(figure.component): measured at \(figure.setting)")
+            let components = try WanStageComponents(
+                folder: TestSupport.root.appendingPathComponent("Tests/Fixtures/wan-pipeline/\(folder)"))
+            for precision in ActivationPrecision.allCases {
+                let measurement = try CatalogActivationFigures.measure(
+                    wan: components, name: name, sizes: sizes.map { .init(width: $0.0, height: $0.1, frames: $0.2) },
+                    tokens: [128, 512], method: "test", precision: precision, device: ValidatedTestDevice.shared)
+                XCTAssertEqual(
+                    Set(measurement.figures.map { "\($0.component) \($0.unit)" }),
+                    ["text_encoder per_token", "transformer per_latent_voxel", "vae per_pixel"])
+                for figure in measurement.figures {
+                    let committed = try XCTUnwrap(
+                        family.components.first { $0.name == figure.component }?.activation[figure.unit],
+                        "\(name) \(figure.component) \(figure.unit)")
+                    XCTAssertNotNil(committed.half, "\(name) \(figure.component): no half value")
+                    XCTAssertGreaterThanOrEqual(
+                        committed.value(halfActivations: precision != .fp32), figure.value,
+                        "\(name) \(figure.component) in \(precision): measured at \(figure.setting)")
+                }
             }
         }
     }

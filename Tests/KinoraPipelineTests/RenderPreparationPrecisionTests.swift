@@ -57,6 +57,39 @@ final class RenderPreparationPrecisionTests: XCTestCase {
         XCTAssertLessThan(try bytes("b"), try bytes("a"))
     }
 
+    /// Without a device to plan them on, video models are planned from their catalog figures: in the `precision:`
+    /// a workflow gives, else with the f32 figures, which cover the types `auto` runs (UMT5 and the DiT in their
+    /// weights' type, the VAE in f32).
+    func testVideoStagesArePlannedInTheirPrecisionWithoutADevice() throws {
+        let workflow = try TestSupport.temporaryFolder(self).appendingPathComponent("workflow.yaml")
+        try Data("""
+            output: {size: 64x64, fps: 16}
+            models:
+              auto: {catalog: tiny-wan21}
+              brain: {catalog: tiny-wan21, precision: bf16}
+            shots:
+              - {id: a, prompt: waves, duration: 0.5, motion: video,
+                 final: {model: auto, steps: 2, cfg: 5, size: 64x64, frames: 9}}
+              - {id: b, prompt: waves, duration: 0.5, motion: video,
+                 final: {model: brain, steps: 2, cfg: 5, size: 64x64, frames: 9}}
+            """.utf8).write(to: workflow)
+        let preparation = try RenderPreparation.prepare(
+            workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
+            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
+            device: DeviceProfile(budgetBytes: 1 << 30))
+        XCTAssertEqual(precisions(preparation, model: "auto"), [.textEncoder: nil, .denoiser: nil, .decoder: nil])
+        XCTAssertEqual(precisions(preparation, model: "brain"),
+                       [.textEncoder: .bf16, .denoiser: .bf16, .decoder: .bf16])
+        for role in ["denoise", "decode"] {
+            let bytes = { (shot: String) -> UInt64 in
+                let stage = try XCTUnwrap(preparation.graph.stage("\(shot)/\(role)"))
+                let model = try XCTUnwrap(preparation.graph.models[try XCTUnwrap(stage.model)])
+                return model.activationBytes(for: [stage], tactic: Tactic())
+            }
+            XCTAssertLessThan(try bytes("b"), try bytes("a"), role)
+        }
+    }
+
     /// Real-ESRGAN's ncnn files hold f16 weights and RIFE's flownet.pkl f32 ones, so each runs (and is planned) in
     /// its own type unless `precision:` says otherwise.
     func testUpscalerAndInterpolatorArePlannedInTheirWeightsType() throws {
