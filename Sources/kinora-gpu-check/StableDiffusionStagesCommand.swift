@@ -8,8 +8,8 @@ import KinoraTensor
 /// f16 weights, in f16 activations unless `--precision` says otherwise (as diffusers runs `torch_dtype=float16`), each
 /// run once cold (pipeline creation included) and then `--repeats` times warm, by the wall clock. A stage's time runs
 /// from recording its graph to its output, as diffusers' time includes Python dispatching its ops; the recording's
-/// own share (its inputs' upload included, as the pipeline uploads its latents each step) is reported beside it
-/// (`record_seconds`), so that a slow step shows whether the host or the GPU held it back.
+/// own share (with making and uploading the stage's inputs, which the pipeline does for its latents each step) is
+/// reported beside it (`record_seconds`), so that a slow step shows whether the host or the GPU held it back.
 struct StableDiffusionStagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sd15",
@@ -35,8 +35,8 @@ struct StableDiffusionStagesCommand: ParsableCommand {
         var shape: String
         var coldSeconds: Double
         var seconds: Double
-        /// The warm runs' median time to upload the inputs and record the graph (the ops' calls, before anything is
-        /// dispatched).
+        /// The warm runs' median time to make and upload the inputs and record the graph (the ops' calls, before
+        /// anything is dispatched).
         var recordSeconds: Double
 
         enum CodingKeys: String, CodingKey {

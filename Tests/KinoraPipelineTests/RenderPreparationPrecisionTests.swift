@@ -59,7 +59,8 @@ final class RenderPreparationPrecisionTests: XCTestCase {
 
     /// Without a device to plan them on, video models are planned from their catalog figures: in the `precision:`
     /// a workflow gives, else with the f32 figures, which cover the types `auto` runs (UMT5 and the DiT in their
-    /// weights' type, the VAE in f32).
+    /// weights' type, the VAE in f32). A stream's decoder keeps its feature cache in the `kv_cache` type, which may
+    /// be f32 in a bf16 model, so an autoregressive model's decoder is planned with the f32 figures.
     func testVideoStagesArePlannedInTheirPrecisionWithoutADevice() throws {
         let workflow = try TestSupport.temporaryFolder(self).appendingPathComponent("workflow.yaml")
         try Data("""
@@ -67,11 +68,13 @@ final class RenderPreparationPrecisionTests: XCTestCase {
             models:
               auto: {catalog: tiny-wan21}
               brain: {catalog: tiny-wan21, precision: bf16}
+              fox: {catalog: tiny-wan21-causal, precision: bf16}
             shots:
               - {id: a, prompt: waves, duration: 0.5, motion: video,
                  final: {model: auto, steps: 2, cfg: 5, size: 64x64, frames: 9}}
               - {id: b, prompt: waves, duration: 0.5, motion: video,
                  final: {model: brain, steps: 2, cfg: 5, size: 64x64, frames: 9}}
+              - {id: c, prompt: a fox runs, duration: 1, motion: stream, final: {model: fox, kv_cache: f32}}
             """.utf8).write(to: workflow)
         let preparation = try RenderPreparation.prepare(
             workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
@@ -80,6 +83,7 @@ final class RenderPreparationPrecisionTests: XCTestCase {
         XCTAssertEqual(precisions(preparation, model: "auto"), [.textEncoder: nil, .denoiser: nil, .decoder: nil])
         XCTAssertEqual(precisions(preparation, model: "brain"),
                        [.textEncoder: .bf16, .denoiser: .bf16, .decoder: .bf16])
+        XCTAssertEqual(precisions(preparation, model: "fox"), [.textEncoder: .bf16, .denoiser: .bf16, .decoder: nil])
         for role in ["denoise", "decode"] {
             let bytes = { (shot: String) -> UInt64 in
                 let stage = try XCTUnwrap(preparation.graph.stage("\(shot)/\(role)"))
