@@ -1,4 +1,5 @@
 import Foundation
+import KinoraGPU
 import KinoraModels
 import KinoraTestSupport
 import XCTest
@@ -13,8 +14,16 @@ final class RenderPreparationPrecisionTests: XCTestCase {
         super.tearDown()
     }
 
-    private func prepare(_ text: String) throws -> RenderPreparation {
-        try TestSupport.prepare(text, for: self)
+    private func prepare(_ text: String, planningDevice: GPUDevice? = ValidatedTestDevice.shared) throws
+        -> RenderPreparation {
+        try TestSupport.prepare(text, for: self, planningDevice: planningDevice)
+    }
+
+    /// The activation bytes `preparation`'s plan gives the stage `id` (one stage, the default tactic).
+    private func plannedBytes(_ preparation: RenderPreparation, stage id: String) throws -> UInt64 {
+        let stage = try XCTUnwrap(preparation.graph.stage(id))
+        let model = try XCTUnwrap(preparation.graph.models[try XCTUnwrap(stage.model)])
+        return model.activationBytes(for: [stage], tactic: Tactic())
     }
 
     /// The planned type of each role of the model named `name` in `preparation`.
@@ -48,13 +57,8 @@ final class RenderPreparationPrecisionTests: XCTestCase {
                        [.textEncoder: .fp16, .denoiser: .fp16, .decoder: .fp32],
                        "SDXL's pipeline upcasts an f16 VAE (force_upcast)")
         // The f32 plan and the bf16 one differ by the figures' half values.
-        let stage = { (shot: String) in try XCTUnwrap(preparation.graph.stage("\(shot)/denoise")) }
-        let bytes = { (shot: String) -> UInt64 in
-            let denoise = try stage(shot)
-            let model = try XCTUnwrap(preparation.graph.models[try XCTUnwrap(denoise.model)])
-            return model.activationBytes(for: [denoise], tactic: Tactic())
-        }
-        XCTAssertLessThan(try bytes("b"), try bytes("a"))
+        XCTAssertLessThan(try plannedBytes(preparation, stage: "b/denoise"),
+                          try plannedBytes(preparation, stage: "a/denoise"))
     }
 
     /// Without a device to plan them on, video models are planned from their catalog figures: in the `precision:`
@@ -62,8 +66,7 @@ final class RenderPreparationPrecisionTests: XCTestCase {
     /// weights' type, the VAE in f32). A stream's decoder keeps its feature cache in the `kv_cache` type, which may
     /// be f32 in a bf16 model, so an autoregressive model's decoder is planned with the f32 figures.
     func testVideoStagesArePlannedInTheirPrecisionWithoutADevice() throws {
-        let workflow = try TestSupport.temporaryFolder(self).appendingPathComponent("workflow.yaml")
-        try Data("""
+        let preparation = try prepare("""
             output: {size: 64x64, fps: 16}
             models:
               auto: {catalog: tiny-wan21}
@@ -75,22 +78,14 @@ final class RenderPreparationPrecisionTests: XCTestCase {
               - {id: b, prompt: waves, duration: 0.5, motion: video,
                  final: {model: brain, steps: 2, cfg: 5, size: 64x64, frames: 9}}
               - {id: c, prompt: a fox runs, duration: 1, motion: stream, final: {model: fox, kv_cache: f32}}
-            """.utf8).write(to: workflow)
-        let preparation = try RenderPreparation.prepare(
-            workflow: workflow, mode: .final, catalogFolder: TestSupport.catalogFolder,
-            searchPaths: ModelSearchPaths(roots: [TestSupport.catalogFolder]),
-            device: DeviceProfile(budgetBytes: 1 << 30))
+            """, planningDevice: nil)
         XCTAssertEqual(precisions(preparation, model: "auto"), [.textEncoder: nil, .denoiser: nil, .decoder: nil])
         XCTAssertEqual(precisions(preparation, model: "brain"),
                        [.textEncoder: .bf16, .denoiser: .bf16, .decoder: .bf16])
         XCTAssertEqual(precisions(preparation, model: "fox"), [.textEncoder: .bf16, .denoiser: .bf16, .decoder: nil])
         for role in ["denoise", "decode"] {
-            let bytes = { (shot: String) -> UInt64 in
-                let stage = try XCTUnwrap(preparation.graph.stage("\(shot)/\(role)"))
-                let model = try XCTUnwrap(preparation.graph.models[try XCTUnwrap(stage.model)])
-                return model.activationBytes(for: [stage], tactic: Tactic())
-            }
-            XCTAssertLessThan(try bytes("b"), try bytes("a"), role)
+            XCTAssertLessThan(try plannedBytes(preparation, stage: "b/\(role)"),
+                              try plannedBytes(preparation, stage: "a/\(role)"), role)
         }
     }
 

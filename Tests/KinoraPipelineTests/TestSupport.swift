@@ -1,4 +1,5 @@
 import Foundation
+import KinoraGPU
 import KinoraTestSupport
 import XCTest
 
@@ -131,14 +132,16 @@ final class EventLog: ProgressSink {
 
 extension TestSupport {
     /// `text` written as a workflow file in a temporary folder of `test` and prepared for a final render with the
-    /// shipped catalog, a 1 GiB budget, and the shared validated device planning video and music models.
-    static func prepare(_ text: String, for test: XCTestCase) throws -> RenderPreparation {
+    /// shipped catalog, a 1 GiB budget, and `planningDevice` (the shared validated device unless told otherwise)
+    /// planning video and music models.
+    static func prepare(_ text: String, for test: XCTestCase,
+                        planningDevice: GPUDevice? = ValidatedTestDevice.shared) throws -> RenderPreparation {
         let workflow = try temporaryFolder(test).appendingPathComponent("workflow.yaml")
         try Data(text.utf8).write(to: workflow)
         return try RenderPreparation.prepare(
             workflow: workflow, mode: .final, catalogFolder: catalogFolder,
             searchPaths: ModelSearchPaths(roots: [catalogFolder]), device: DeviceProfile(budgetBytes: 1 << 30),
-            planningDevice: ValidatedTestDevice.shared)
+            planningDevice: planningDevice)
     }
 }
 
